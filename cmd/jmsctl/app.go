@@ -1,0 +1,118 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/user"
+	"strings"
+
+	"github.com/jms-bastion/jms/config"
+	"github.com/jms-bastion/jms/store"
+)
+
+// app is what every command shares: the I/O streams, the global flags
+// and the lazily opened store.
+type app struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	environ        []string
+
+	dataDir string
+	output  string
+
+	cfg   *config.Config
+	store *store.Store
+}
+
+func newApp(stdin io.Reader, stdout, stderr io.Writer, environ []string) *app {
+	return &app{stdin: stdin, stdout: stdout, stderr: stderr, environ: environ}
+}
+
+func (a *app) getenv(name string) string {
+	for _, kv := range a.environ {
+		if k, v, ok := strings.Cut(kv, "="); ok && k == name {
+			return v
+		}
+	}
+	return ""
+}
+
+// config loads the configuration of the data directory once.
+func (a *app) config() (config.Config, error) {
+	if a.cfg != nil {
+		return *a.cfg, nil
+	}
+	c, err := config.Load(a.dataDir, a.environ)
+	if err != nil {
+		return c, err
+	}
+	a.cfg = &c
+	return c, nil
+}
+
+// openStore opens the data directory's store with its secret key. The
+// data directory must have been initialised.
+func (a *app) openStore(ctx context.Context) (*store.Store, error) {
+	if a.store != nil {
+		return a.store, nil
+	}
+	cfg, err := a.config()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(cfg.DBPath()); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("no jms data in %s (run 'jmsctl init' or 'jmsctl serve', or pass --data-dir)", cfg.DataDir)
+		}
+		return nil, err
+	}
+	sealer, err := store.LoadSealer(cfg.DataDir, a.getenv(store.KeySourceEnv))
+	if err != nil {
+		return nil, err
+	}
+	s, err := store.Open(ctx, cfg.DBPath(), store.Options{Sealer: sealer})
+	if err != nil {
+		return nil, err
+	}
+	a.store = s
+	return s, nil
+}
+
+func (a *app) close() {
+	if a.store != nil {
+		a.store.Close()
+		a.store = nil
+	}
+}
+
+// actorContext marks ctx so that changes are audited as made by the OS
+// user running jmsctl.
+func (a *app) actorContext(ctx context.Context) context.Context {
+	return store.WithActor(ctx, osActor(a.getenv("SUDO_USER")))
+}
+
+func osActor(sudoUser string) string {
+	name := "unknown"
+	if u, err := user.Current(); err == nil {
+		name = u.Username
+	}
+	if sudoUser != "" && sudoUser != name {
+		return "os:" + name + " (sudo by " + sudoUser + ")"
+	}
+	return "os:" + name
+}
+
+func (a *app) logger(level string) *slog.Logger {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(level))
+	return slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: l}))
+}
+
+// oneLine folds an error into the single line the CLI contract wants.
+func oneLine(err error) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", "; ")), " ")
+}

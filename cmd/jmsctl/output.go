@@ -1,0 +1,132 @@
+package main
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// column is one column of a table or CSV listing.
+type column[T any] struct {
+	name  string
+	value func(T) string
+}
+
+// render writes items in the chosen format: an aligned table, CSV with
+// a header row, or JSON/YAML of the items themselves (their snake_case
+// tags are the stable field names).
+func render[T any](w io.Writer, format string, items []T, cols []column[T]) error {
+	if items == nil {
+		items = []T{}
+	}
+	switch format {
+	case "json":
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(items)
+	case "yaml":
+		enc := yaml.NewEncoder(w)
+		enc.SetIndent(2)
+		if err := enc.Encode(items); err != nil {
+			return err
+		}
+		return enc.Close()
+	case "csv":
+		cw := csv.NewWriter(w)
+		header := make([]string, len(cols))
+		for i, c := range cols {
+			header[i] = c.name
+		}
+		if err := cw.Write(header); err != nil {
+			return err
+		}
+		for _, it := range items {
+			row := make([]string, len(cols))
+			for i, c := range cols {
+				row[i] = c.value(it)
+			}
+			if err := cw.Write(row); err != nil {
+				return err
+			}
+		}
+		cw.Flush()
+		return cw.Error()
+	default:
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		header := make([]string, len(cols))
+		for i, c := range cols {
+			header[i] = strings.ToUpper(c.name)
+		}
+		fmt.Fprintln(tw, strings.Join(header, "\t"))
+		for _, it := range items {
+			row := make([]string, len(cols))
+			for i, c := range cols {
+				row[i] = cell(c.value(it))
+			}
+			fmt.Fprintln(tw, strings.Join(row, "\t"))
+		}
+		return tw.Flush()
+	}
+}
+
+// renderOne writes one item: JSON/YAML of the item, or "key: value"
+// lines for table and CSV.
+func renderOne[T any](w io.Writer, format string, item T, fields []column[T]) error {
+	switch format {
+	case "json":
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(item)
+	case "yaml":
+		enc := yaml.NewEncoder(w)
+		enc.SetIndent(2)
+		if err := enc.Encode(item); err != nil {
+			return err
+		}
+		return enc.Close()
+	case "csv":
+		return render(w, format, []T{item}, fields)
+	default:
+		tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', 0)
+		for _, f := range fields {
+			fmt.Fprintf(tw, "%s:\t%s\n", f.name, f.value(item))
+		}
+		return tw.Flush()
+	}
+}
+
+// cell keeps a table cell on one line and short enough for 80 columns.
+func cell(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > 40 {
+		return string(r[:39]) + "…"
+	}
+	return s
+}
+
+func fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+func fmtTimePtr(t *time.Time) string {
+	if t == nil {
+		return ""
+	}
+	return fmtTime(*t)
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}

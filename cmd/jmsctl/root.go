@@ -1,0 +1,59 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+)
+
+func newRootCmd(a *app) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "jmsctl",
+		Short: "jms: a terminal-first SSH bastion host and its admin CLI",
+		Long: `jmsctl is both the jms bastion (jmsctl serve) and the admin CLI over its
+data directory: people, groups, assets in a node tree, accounts on assets,
+grants, command filters, sessions and the audit.`,
+		Example: `  jmsctl init                      # make ./jms-data and the first admin
+  jmsctl serve --listen :2222      # run the bastion
+  jmsctl asset add web1 --address 10.0.0.5 --node /prod/web
+  jmsctl user list -o json`,
+		Version:       version,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			switch a.output {
+			case "table", "json", "yaml", "csv":
+			default:
+				return fmt.Errorf("--output %q: want table, json, yaml or csv", a.output)
+			}
+			if a.dataDir == "" {
+				a.dataDir = "./jms-data"
+			}
+			return nil
+		},
+		PersistentPostRun: func(cmd *cobra.Command, args []string) { a.close() },
+	}
+	root.PersistentFlags().StringVar(&a.dataDir, "data-dir", a.getenv("JMS_DATA_DIR"), "data directory (env JMS_DATA_DIR; default ./jms-data)")
+	root.PersistentFlags().StringVarP(&a.output, "output", "o", "table", "output format of listings: table, json, yaml or csv")
+	root.AddGroup(&cobra.Group{ID: "run", Title: "Running the bastion:"},
+		&cobra.Group{ID: "inventory", Title: "People and inventory:"},
+		&cobra.Group{ID: "access", Title: "Access rules:"},
+		&cobra.Group{ID: "audit", Title: "Sessions and audit:"})
+	for _, c := range []*cobra.Command{newInitCmd(a), newServeCmd(a), newSecretCmd(a)} {
+		c.GroupID = "run"
+		root.AddCommand(c)
+	}
+	for _, c := range []*cobra.Command{newUserCmd(a), newGroupCmd(a), newAssetCmd(a), newNodeCmd(a), newAccountCmd(a)} {
+		c.GroupID = "inventory"
+		root.AddCommand(c)
+	}
+	for _, c := range []*cobra.Command{newGrantCmd(a), newFilterCmd(a), newTicketCmd(a)} {
+		c.GroupID = "access"
+		root.AddCommand(c)
+	}
+	for _, c := range []*cobra.Command{newSessionCmd(a), newReplayCmd(a), newAuditCmd(a)} {
+		c.GroupID = "audit"
+		root.AddCommand(c)
+	}
+	return root
+}

@@ -1,0 +1,239 @@
+// Package config holds the one configuration of jms: defaults, then
+// jms.yaml in the data directory, then JMS_* environment variables, then
+// command-line flags, then Validate.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// FileName is the config file's name in the data directory.
+const FileName = "jms.yaml"
+
+// Config is every setting of jms. Each field's yaml name, upper-cased
+// with a JMS_ prefix, is its environment variable (listen → JMS_LISTEN).
+type Config struct {
+	// DataDir holds jms.db, secret.key, the host key and recordings.
+	DataDir string `yaml:"-"`
+
+	// Listen is the bastion's SSH address.
+	Listen string `yaml:"listen"`
+	// LogLevel is debug, info, warn or error.
+	LogLevel string `yaml:"log_level"`
+
+	// HostKeyPolicy is "tofu" (pin an asset's key at first connect) or
+	// "require" (refuse until `jmsctl asset trust`).
+	HostKeyPolicy string `yaml:"host_key_policy"`
+	// ConnectTimeout bounds dialing an asset.
+	ConnectTimeout time.Duration `yaml:"connect_timeout"`
+	// Keepalive is the interval of keepalives to assets and clients.
+	Keepalive time.Duration `yaml:"keepalive"`
+
+	// Ciphers, KeyExchanges and MACs are the bastion's SSH algorithms,
+	// in order of preference; empty means the built-in safe set.
+	Ciphers      []string `yaml:"ciphers"`
+	KeyExchanges []string `yaml:"key_exchanges"`
+	MACs         []string `yaml:"macs"`
+
+	// PreAuthTimeout bounds the time from TCP accept to authenticated.
+	PreAuthTimeout time.Duration `yaml:"pre_auth_timeout"`
+	// MaxUnauthPerSource and MaxUnauth cap connections not yet
+	// authenticated, per source address and overall.
+	MaxUnauthPerSource int `yaml:"max_unauth_per_source"`
+	MaxUnauth          int `yaml:"max_unauth"`
+	// MaxChannels caps open channels per connection.
+	MaxChannels int `yaml:"max_channels"`
+
+	// RecordInput records what users type (it can hold passwords).
+	RecordInput bool `yaml:"record_input"`
+	// RecordingFailure is "close" (end the session when the recording
+	// cannot be written) or "continue".
+	RecordingFailure string `yaml:"recording_failure"`
+
+	// PasswordMinLength is the password policy's minimum length.
+	PasswordMinLength int `yaml:"password_min_length"`
+	// PasswordMaxAge makes passwords expire; 0 never.
+	PasswordMaxAge time.Duration `yaml:"password_max_age"`
+
+	// IdleTimeout ends sessions without input; 0 never.
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
+	// MaxSessionDuration ends sessions that last longer; 0 never.
+	MaxSessionDuration time.Duration `yaml:"max_session_duration"`
+	// Banner is shown above the menu.
+	Banner string `yaml:"banner"`
+
+	// MFA is "optional" or "required" (users without TOTP enrol at login).
+	MFA string `yaml:"mfa"`
+	// LockoutThreshold failed logins within LockoutWindow lock a user for
+	// LockoutDuration.
+	LockoutThreshold int           `yaml:"lockout_threshold"`
+	LockoutWindow    time.Duration `yaml:"lockout_window"`
+	LockoutDuration  time.Duration `yaml:"lockout_duration"`
+}
+
+// Default returns the built-in defaults for dataDir.
+func Default(dataDir string) Config {
+	return Config{
+		DataDir:            dataDir,
+		Listen:             ":2222",
+		LogLevel:           "info",
+		HostKeyPolicy:      "tofu",
+		ConnectTimeout:     10 * time.Second,
+		Keepalive:          30 * time.Second,
+		PreAuthTimeout:     30 * time.Second,
+		MaxUnauthPerSource: 200,
+		MaxUnauth:          1000,
+		MaxChannels:        32,
+		RecordingFailure:   "close",
+		PasswordMinLength:  8,
+		IdleTimeout:        30 * time.Minute,
+		MFA:                "optional",
+		LockoutThreshold:   5,
+		LockoutWindow:      10 * time.Minute,
+		LockoutDuration:    30 * time.Minute,
+	}
+}
+
+// Load returns the defaults overlaid with dataDir/jms.yaml (if it exists)
+// and then with JMS_* variables from environ (os.Environ's form). Flags
+// are the caller's to apply, and Validate comes last.
+func Load(dataDir string, environ []string) (Config, error) {
+	c := Default(dataDir)
+	path := filepath.Join(dataDir, FileName)
+	b, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		dec := yaml.NewDecoder(strings.NewReader(string(b)))
+		dec.KnownFields(true)
+		if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+			return c, fmt.Errorf("config %s: %w", path, err)
+		}
+	case !errors.Is(err, os.ErrNotExist):
+		return c, fmt.Errorf("config: %w", err)
+	}
+	if err := c.applyEnv(environ); err != nil {
+		return c, err
+	}
+	return c, nil
+}
+
+func (c *Config) applyEnv(environ []string) error {
+	env := map[string]string{}
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, "JMS_") {
+			env[k] = v
+		}
+	}
+	rv := reflect.ValueOf(c).Elem()
+	rt := rv.Type()
+	for i := 0; i < rt.NumField(); i++ {
+		tag := rt.Field(i).Tag.Get("yaml")
+		if tag == "" || tag == "-" {
+			continue
+		}
+		name := "JMS_" + strings.ToUpper(tag)
+		v, ok := env[name]
+		if !ok {
+			continue
+		}
+		if err := setField(rv.Field(i), v); err != nil {
+			return fmt.Errorf("%s=%q: %w", name, v, err)
+		}
+	}
+	return nil
+}
+
+var durationType = reflect.TypeOf(time.Duration(0))
+
+func setField(f reflect.Value, v string) error {
+	switch {
+	case f.Type() == durationType:
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return err
+		}
+		f.SetInt(int64(d))
+	case f.Kind() == reflect.String:
+		f.SetString(v)
+	case f.Kind() == reflect.Int:
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return err
+		}
+		f.SetInt(int64(n))
+	case f.Kind() == reflect.Bool:
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return err
+		}
+		f.SetBool(b)
+	case f.Kind() == reflect.Slice && f.Type().Elem().Kind() == reflect.String:
+		var parts []string
+		for _, p := range strings.Split(v, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				parts = append(parts, p)
+			}
+		}
+		f.Set(reflect.ValueOf(parts))
+	default:
+		return fmt.Errorf("unsupported setting type %s", f.Type())
+	}
+	return nil
+}
+
+// Validate checks the settings and says what is wrong.
+func (c Config) Validate() error {
+	var errs []error
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		errs = append(errs, fmt.Errorf("listen %q: %w", c.Listen, err))
+	}
+	oneOf := func(name, v string, allowed ...string) {
+		for _, a := range allowed {
+			if v == a {
+				return
+			}
+		}
+		errs = append(errs, fmt.Errorf("%s %q: want one of %s", name, v, strings.Join(allowed, ", ")))
+	}
+	oneOf("log_level", c.LogLevel, "debug", "info", "warn", "error")
+	oneOf("host_key_policy", c.HostKeyPolicy, "tofu", "require")
+	oneOf("recording_failure", c.RecordingFailure, "close", "continue")
+	oneOf("mfa", c.MFA, "optional", "required")
+	positive := func(name string, d time.Duration) {
+		if d <= 0 {
+			errs = append(errs, fmt.Errorf("%s must be positive, is %s", name, d))
+		}
+	}
+	positive("connect_timeout", c.ConnectTimeout)
+	positive("pre_auth_timeout", c.PreAuthTimeout)
+	if c.MaxUnauthPerSource < 1 || c.MaxUnauth < 1 || c.MaxChannels < 1 {
+		errs = append(errs, errors.New("max_unauth_per_source, max_unauth and max_channels must be at least 1"))
+	}
+	if c.PasswordMinLength < 1 {
+		errs = append(errs, errors.New("password_min_length must be at least 1"))
+	}
+	if c.LockoutThreshold < 0 {
+		errs = append(errs, errors.New("lockout_threshold must not be negative (0 turns lockout off)"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("invalid configuration: %w", err)
+	}
+	return nil
+}
+
+// Paths of the data directory.
+func (c Config) DBPath() string        { return filepath.Join(c.DataDir, "jms.db") }
+func (c Config) HostKeyPath() string   { return filepath.Join(c.DataDir, "ssh_host_ed25519_key") }
+func (c Config) RecordingsDir() string { return filepath.Join(c.DataDir, "recordings") }
+func (c Config) KeyPath() string       { return filepath.Join(c.DataDir, "secret.key") }

@@ -1,0 +1,106 @@
+package store
+
+import (
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Key files in the data directory.
+const (
+	KeyFileName    = "secret.key"
+	newKeyFileName = "secret.key.new"
+)
+
+// KeySourceEnv names the environment variable that overrides the key file.
+const KeySourceEnv = "JMS_SECRET_KEY"
+
+// LoadSealer loads the secret key: from envValue (the value of
+// JMS_SECRET_KEY: 32 bytes in base64 or hex) when it is not empty,
+// otherwise from dataDir/secret.key, which must be mode 0600 or
+// stricter. A secret.key.new left by an interrupted rekey is loaded as
+// a second key so that nothing becomes unreadable.
+func LoadSealer(dataDir, envValue string) (*Sealer, error) {
+	if envValue != "" {
+		raw, err := decodeKey(strings.TrimSpace(envValue))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", KeySourceEnv, err)
+		}
+		k, err := NewKey(raw, KeySourceEnv)
+		if err != nil {
+			return nil, err
+		}
+		return NewSealer(k), nil
+	}
+	path := filepath.Join(dataDir, KeyFileName)
+	k, err := readKeyFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var others []*Key
+	if next, err := readKeyFile(filepath.Join(dataDir, newKeyFileName)); err == nil {
+		others = append(others, next)
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	return NewSealer(k, others...), nil
+}
+
+func readKeyFile(path string) (*Key, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("secret key %s does not exist (run 'jmsctl init', or set %s): %w", path, KeySourceEnv, fs.ErrNotExist)
+		}
+		return nil, fmt.Errorf("secret key: %w", err)
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("secret key %s has mode %04o: it must be readable by its owner only (chmod 600 %s)", path, fi.Mode().Perm(), path)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("secret key: %w", err)
+	}
+	raw := b
+	if len(b) != KeySize {
+		raw, err = decodeKey(strings.TrimSpace(string(b)))
+		if err != nil {
+			return nil, fmt.Errorf("secret key %s: %w", path, err)
+		}
+	}
+	return NewKey(raw, path)
+}
+
+func decodeKey(s string) ([]byte, error) {
+	if b, err := hex.DecodeString(s); err == nil && len(b) == KeySize {
+		return b, nil
+	}
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if b, err := enc.DecodeString(s); err == nil && len(b) == KeySize {
+			return b, nil
+		}
+	}
+	return nil, fmt.Errorf("not a %d-byte key in hex or base64", KeySize)
+}
+
+// WriteKeyFile writes a new key file (mode 0600) that must not exist yet.
+func WriteKeyFile(path string, raw []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("write secret key: %w", err)
+	}
+	if _, err := f.Write([]byte(base64.StdEncoding.EncodeToString(raw) + "\n")); err != nil {
+		f.Close()
+		return fmt.Errorf("write secret key %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("write secret key %s: %w", path, err)
+	}
+	return f.Close()
+}

@@ -1,0 +1,149 @@
+package store
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// KeySize is the size of a secret key: AES-256.
+const KeySize = 32
+
+// envelopeVersion prefixes every sealed value: "v1:<key id>:<base64>".
+const envelopeVersion = "v1"
+
+// ErrWrongKey means a sealed value could not be opened with the loaded
+// key: the key is not the one it was sealed with, or the value was
+// tampered with or copied from another row.
+var ErrWrongKey = errors.New("cannot open sealed secret")
+
+// Secret is a clear-text secret in memory. Its String and GoString
+// redact it so that it cannot leak through fmt or a log line.
+type Secret []byte
+
+func (Secret) String() string   { return "[redacted]" }
+func (Secret) GoString() string { return "store.Secret([redacted])" }
+
+// MarshalText redacts too, for JSON and YAML encoders.
+func (Secret) MarshalText() ([]byte, error) { return []byte("[redacted]"), nil }
+
+// Key is a secret key with its id (the first 8 bytes of its SHA-256, in
+// hex), which sealed envelopes carry so that a wrong key is named.
+type Key struct {
+	ID     string
+	Source string // where it came from, for error messages
+	aead   cipher.AEAD
+}
+
+// NewKey makes a Key from 32 raw bytes.
+func NewKey(raw []byte, source string) (*Key, error) {
+	if len(raw) != KeySize {
+		return nil, fmt.Errorf("secret key from %s: want %d bytes, have %d", source, KeySize, len(raw))
+	}
+	block, err := aes.NewCipher(raw)
+	if err != nil {
+		return nil, err
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(raw)
+	return &Key{ID: hex.EncodeToString(sum[:8]), Source: source, aead: aead}, nil
+}
+
+// GenerateKeyBytes returns 32 random bytes for a new key.
+func GenerateKeyBytes() ([]byte, error) {
+	b := make([]byte, KeySize)
+	if _, err := rand.Read(b); err != nil {
+		return nil, fmt.Errorf("generate secret key: %w", err)
+	}
+	return b, nil
+}
+
+// Sealer seals with its primary key and opens with any of its keys.
+// Secrets are sealed with AES-256-GCM, bound by associated data to the
+// row and column they belong to.
+type Sealer struct {
+	primary *Key
+	keys    map[string]*Key
+}
+
+// NewSealer returns a sealer that seals with primary and also opens
+// values sealed under any of others (a rekey in progress).
+func NewSealer(primary *Key, others ...*Key) *Sealer {
+	s := &Sealer{primary: primary, keys: map[string]*Key{primary.ID: primary}}
+	for _, k := range others {
+		if k != nil {
+			if _, ok := s.keys[k.ID]; !ok {
+				s.keys[k.ID] = k
+			}
+		}
+	}
+	return s
+}
+
+// KeyID is the id of the key new values are sealed with.
+func (s *Sealer) KeyID() string { return s.primary.ID }
+
+// Source says where the primary key came from.
+func (s *Sealer) Source() string { return s.primary.Source }
+
+// Seal encrypts plain, bound to aad (e.g. "accounts:12:secret").
+func (s *Sealer) Seal(plain Secret, aad string) (string, error) {
+	if s == nil {
+		return "", ErrNoKey
+	}
+	nonce := make([]byte, s.primary.aead.NonceSize())
+	if _, err := rand.Read(nonce); err != nil {
+		return "", fmt.Errorf("seal secret: %w", err)
+	}
+	ct := s.primary.aead.Seal(nonce, nonce, plain, s.additional(s.primary.ID, aad))
+	return envelopeVersion + ":" + s.primary.ID + ":" + base64.RawStdEncoding.EncodeToString(ct), nil
+}
+
+// Open decrypts an envelope made by Seal with the same aad.
+func (s *Sealer) Open(envelope, aad string) (Secret, error) {
+	if s == nil {
+		return nil, ErrNoKey
+	}
+	parts := strings.SplitN(envelope, ":", 3)
+	if len(parts) != 3 || parts[0] != envelopeVersion {
+		return nil, fmt.Errorf("%w: not a sealed value (unknown envelope format)", ErrWrongKey)
+	}
+	k, ok := s.keys[parts[1]]
+	if !ok {
+		return nil, fmt.Errorf("%w: it was sealed with key %s, but the key from %s is %s",
+			ErrWrongKey, parts[1], s.primary.Source, s.primary.ID)
+	}
+	ct, err := base64.RawStdEncoding.DecodeString(parts[2])
+	if err != nil || len(ct) < k.aead.NonceSize() {
+		return nil, fmt.Errorf("%w: the sealed value is damaged", ErrWrongKey)
+	}
+	nonce, body := ct[:k.aead.NonceSize()], ct[k.aead.NonceSize():]
+	plain, err := k.aead.Open(nil, nonce, body, s.additional(k.ID, aad))
+	if err != nil {
+		return nil, fmt.Errorf("%w: authentication failed (tampered, or copied from another row) with key %s from %s",
+			ErrWrongKey, k.ID, k.Source)
+	}
+	return Secret(plain), nil
+}
+
+// SealedKeyID returns the key id an envelope names, "" if none.
+func SealedKeyID(envelope string) string {
+	parts := strings.SplitN(envelope, ":", 3)
+	if len(parts) != 3 {
+		return ""
+	}
+	return parts[1]
+}
+
+func (s *Sealer) additional(keyID, aad string) []byte {
+	return []byte("jms/" + envelopeVersion + "/" + keyID + "/" + aad)
+}
