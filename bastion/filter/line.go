@@ -1,0 +1,588 @@
+package filter
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	uv "github.com/charmbracelet/ultraviolet"
+	"github.com/charmbracelet/x/vt"
+)
+
+// CancelLine is what the proxy sends to the asset instead of a denied
+// line's Enter: ^C, which makes bash, zsh and readline programs drop the
+// line and print a fresh prompt, and makes the tty driver of a shell without
+// line editing (sh, dash) discard its buffered line.
+var CancelLine = []byte{0x03}
+
+// SegmentKind says what the proxy should do with a [Segment].
+type SegmentKind int
+
+const (
+	// Forward: send Data to the asset now.
+	Forward SegmentKind = iota + 1
+	// Submit: Data is the Enter that submits the line at the prompt.
+	// Wait for the echo ([LineTracker.WaitEcho]), judge
+	// [LineTracker.Line], then send Data if allowed, or [CancelLine] if
+	// not.
+	Submit
+	// Paste: Data is text holding one or more line breaks (a bracketed
+	// paste, or several lines arriving at once). Judge every line in
+	// Lines before sending any of Data; send all of it or none.
+	Paste
+)
+
+// Segment is a piece of the user's input, in order.
+type Segment struct {
+	Kind  SegmentKind
+	Data  []byte
+	Lines []string // Paste: the lines it holds, the first one completed by what is already on the prompt line
+}
+
+// maxPaste bounds how much of a bracketed paste is held back for judging.
+// Past it, the paste is judged on what was held and the rest follows.
+const maxPaste = 1 << 20
+
+// tailFeed is how much of a large output chunk the emulator reads when the
+// user is not at a prompt; the rest is only scanned for the switches to and
+// from the alternate screen.
+const tailFeed = 8 << 10
+
+// LineTracker reconstructs the command line a user submits at a shell
+// prompt of an interactive session, from what she types and what the asset
+// echoes. The asset's output runs through a terminal emulator; when she
+// presses Enter, the line is read off the screen: from where the cursor
+// stood at her first keystroke of the line (the end of the prompt) to the
+// end of the logical line (over wrapped rows). Whatever editing produced it
+// (backspace, ^U, ^W, arrows, ^A/^E, history recall, tab completion), the
+// echo shows the final line.
+//
+// While the asset is on the alternate screen (vim, less, top, htop …) the
+// tracker stands aside: AtPrompt is false and Input forwards everything.
+//
+// A LineTracker is safe for use by two goroutines: one feeding Input (and
+// handling its segments), one feeding Output.
+type LineTracker struct {
+	mu  sync.Mutex
+	emu *vt.Emulator
+	w   int
+	h   int
+
+	alt bool // alternate screen active
+
+	fresh      bool // no keystroke yet since the last submitted line
+	anchorOK   bool
+	anchor     uv.Position
+	promptText string // screen text left of the anchor on its row
+	lastPrompt string // the prompt text of the previous line
+
+	echoPending bool          // input forwarded since the last output
+	outCh       chan struct{} // signalled on output
+
+	carry   []byte // an escape sequence in the input split across chunks
+	paste   []byte // a bracketed paste being held back
+	pastes  bool
+	partial bool // the line holds text sent along with earlier lines
+}
+
+// NewLineTracker returns a tracker for a session of w×h cells.
+func NewLineTracker(w, h int) *LineTracker {
+	w, h = max(w, 2), max(h, 2)
+	t := &LineTracker{w: w, h: h, fresh: true, outCh: make(chan struct{}, 1)}
+	t.emu = vt.NewEmulator(w, h)
+	// The emulator answers queries (cursor position, device attributes)
+	// on a pipe nobody reads here; closing it makes those answers fail
+	// at once instead of blocking Write.
+	if pw, ok := t.emu.InputPipe().(*io.PipeWriter); ok {
+		_ = pw.Close()
+	}
+	t.emu.SetScrollbackSize(2 * h)
+	t.emu.SetCallbacks(vt.Callbacks{
+		AltScreen: func(on bool) {
+			t.alt = on
+			if !on {
+				t.fresh = true
+				t.anchorOK = false
+			}
+		},
+	})
+	return t
+}
+
+// Resize follows a window change of the session.
+func (t *LineTracker) Resize(w, h int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	w, h = max(w, 2), max(h, 2)
+	t.w, t.h = w, h
+	t.emu.Resize(w, h)
+	t.emu.SetScrollbackSize(2 * h)
+	// Rows re-flow in the user's terminal but not here: the anchor no
+	// longer points anywhere trustworthy.
+	t.anchorOK = false
+}
+
+// AtPrompt reports whether the session is at a line-oriented prompt, that
+// is not inside a full-screen program.
+func (t *LineTracker) AtPrompt() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return !t.alt
+}
+
+// Output feeds bytes the asset sent to the user.
+func (t *LineTracker) Output(p []byte) {
+	if len(p) == 0 {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.echoPending = false
+	select {
+	case t.outCh <- struct{}{}:
+	default:
+	}
+	if len(p) > tailFeed && t.fresh {
+		// A command is printing a lot. Only the end can matter for the
+		// next prompt; of the rest, only screen switches.
+		cut := len(p) - tailFeed
+		if nl := bytes.IndexByte(p[cut:], '\n'); nl >= 0 {
+			cut += nl + 1
+		}
+		t.feedModes(p[:cut])
+		if !t.alt {
+			_, _ = t.emu.Write([]byte("\r\n"))
+		}
+		p = p[cut:]
+	}
+	before := t.emu.ScrollbackLen()
+	_, _ = t.emu.Write(p)
+	if n := t.emu.ScrollbackLen(); n > 0 {
+		if n >= 2*t.h || n < before {
+			t.anchorOK = false
+		}
+		t.anchor.Y -= n - before
+		if t.anchor.Y < 0 {
+			t.anchorOK = false
+		}
+		t.emu.ClearScrollback()
+	}
+}
+
+var altSwitch = regexp.MustCompile(`\x1b\[\?(?:1049|1047|47)[hl]`)
+
+// feedModes passes the alternate-screen switches found in p to the
+// emulator.
+func (t *LineTracker) feedModes(p []byte) {
+	for _, m := range altSwitch.FindAll(p, -1) {
+		_, _ = t.emu.Write(m)
+	}
+}
+
+// Input takes a chunk the user typed and returns what to do with it, in
+// order. The tracker assumes each Submit and Paste segment is handled (sent
+// or cancelled) before the next call to Input. An escape sequence split
+// across chunks is held back until it is complete; a bracketed paste is held
+// back until its end arrives.
+func (t *LineTracker) Input(p []byte) []Segment {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.input(p)
+}
+
+func (t *LineTracker) input(p []byte) []Segment {
+	if len(p) == 0 {
+		return nil
+	}
+	if t.alt {
+		data := append(t.carry, p...)
+		t.carry = nil
+		return []Segment{{Kind: Forward, Data: data}}
+	}
+	if t.pastes {
+		return t.continuePaste(p)
+	}
+	if len(t.carry) > 0 {
+		p = append(t.carry, p...)
+		t.carry = nil
+	}
+	if t.fresh {
+		t.setAnchor()
+	}
+
+	var segs []Segment
+	start := 0
+	flush := func(end int) {
+		if end > start {
+			segs = append(segs, Segment{Kind: Forward, Data: bytes.Clone(p[start:end])})
+			t.echoPending = true
+		}
+		start = end
+	}
+	for i := 0; i < len(p); {
+		c := p[i]
+		if c == 0x1b {
+			n, enter := escLen(p[i:])
+			if n == 0 {
+				// Incomplete: keep it for the next chunk.
+				flush(i)
+				t.carry = bytes.Clone(p[i:])
+				return segs
+			}
+			seq := p[i : i+n]
+			switch {
+			case string(seq) == pasteStart:
+				flush(i)
+				return append(segs, t.continuePaste(p[i:])...)
+			case enter:
+				if hasMore(p[i+n:]) {
+					return append(segs, t.multiLine(p[start:]))
+				}
+				flush(i)
+				segs = append(segs, Segment{Kind: Submit, Data: bytes.Clone(seq)})
+				start = i + n
+				t.fresh = true
+			}
+			i += n
+			continue
+		}
+		if isEnter(c) {
+			if hasMore(p[i+1:]) {
+				return append(segs, t.multiLine(p[start:]))
+			}
+			flush(i)
+			segs = append(segs, Segment{Kind: Submit, Data: []byte{c}})
+			start = i + 1
+			t.fresh = true
+		}
+		i++
+	}
+	flush(len(p))
+	return segs
+}
+
+const (
+	pasteStart = "\x1b[200~"
+	pasteEnd   = "\x1b[201~"
+)
+
+// continuePaste holds back a bracketed paste until its end arrives.
+func (t *LineTracker) continuePaste(p []byte) []Segment {
+	t.pastes = true
+	t.paste = append(t.paste, p...)
+	k := bytes.Index(t.paste, []byte(pasteEnd))
+	if k < 0 && len(t.paste) < maxPaste {
+		return nil
+	}
+	end := len(t.paste)
+	if k >= 0 {
+		end = k + len(pasteEnd)
+	}
+	data, rest := t.paste[:end], bytes.Clone(t.paste[end:])
+	t.paste = nil
+	t.pastes = false
+	segs := []Segment{t.pasteSegment(data)}
+	return append(segs, t.input(rest)...)
+}
+
+// setAnchor records the end of the prompt: where the cursor stands at the
+// first keystroke of a line.
+func (t *LineTracker) setAnchor() {
+	t.fresh = false
+	if t.partial {
+		// The line already holds text sent with earlier lines: the
+		// cursor is not at the prompt's end.
+		t.partial = false
+		t.anchorOK = false
+		return
+	}
+	pos := t.emu.CursorPosition()
+	if t.promptText != "" {
+		t.lastPrompt = t.promptText
+	}
+	t.anchor = pos
+	t.anchorOK = true
+	t.promptText = strings.TrimLeft(t.rowText(pos.Y, 0, pos.X), " ")
+}
+
+func isEnter(c byte) bool { return c == '\r' || c == '\n' || c == 0x0f }
+
+// hasMore reports whether b holds anything but line breaks: the sign of
+// several lines arriving at once.
+func hasMore(b []byte) bool {
+	for _, c := range b {
+		if !isEnter(c) {
+			return true
+		}
+	}
+	return false
+}
+
+// escLen returns the length of the escape sequence at the start of b (0
+// when it is not complete yet) and whether it is the keypad Enter (ESC O M).
+func escLen(b []byte) (int, bool) {
+	if len(b) < 2 {
+		return 0, false
+	}
+	switch b[1] {
+	case '[':
+		for i := 2; i < len(b); i++ {
+			if b[i] >= 0x40 && b[i] <= 0x7e || i > 64 {
+				return i + 1, false
+			}
+		}
+		return 0, false
+	case 'O':
+		if len(b) < 3 {
+			return 0, false
+		}
+		return 3, b[2] == 'M'
+	}
+	return 2, false
+}
+
+// multiLine turns input holding line breaks followed by more text into one
+// Paste segment: all of it is judged before any of it is sent.
+func (t *LineTracker) multiLine(p []byte) Segment {
+	seg := t.pasteSegment(p)
+	t.fresh = true
+	t.anchorOK = false
+	t.partial = !isEnter(p[len(p)-1])
+	return seg
+}
+
+// pasteSegment builds the Paste segment for data (a bracketed paste with
+// its brackets, or several typed lines). Without a line break a bracketed
+// paste is plain typing.
+func (t *LineTracker) pasteSegment(data []byte) Segment {
+	data = bytes.Clone(data)
+	body := string(data)
+	body = strings.TrimPrefix(body, pasteStart)
+	body = strings.TrimSuffix(body, pasteEnd)
+	t.echoPending = true
+	if !strings.ContainsAny(body, "\r\n\x0f") {
+		return Segment{Kind: Forward, Data: data}
+	}
+	body = strings.ReplaceAll(body, "\r\n", "\n")
+	body = strings.ReplaceAll(body, "\r", "\n")
+	body = strings.ReplaceAll(body, "\x0f", "\n")
+	parts := strings.Split(body, "\n")
+	parts[0] = t.lineLocked() + parts[0]
+	var lines []string
+	for _, l := range parts {
+		if l = cook(l); strings.TrimSpace(l) != "" {
+			lines = append(lines, l)
+		}
+	}
+	return Segment{Kind: Paste, Data: data, Lines: lines}
+}
+
+// cook applies the simplest line editing to typed text: backspace, ^U,
+// ^W; other control characters and escape sequences are dropped.
+func cook(s string) string {
+	if !strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return s
+	}
+	var b []byte
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == 0x7f || c == 0x08:
+			// Drop the last character, whole if multi-byte.
+			for len(b) > 0 {
+				last := b[len(b)-1]
+				b = b[:len(b)-1]
+				if last < 0x80 || last >= 0xc0 {
+					break
+				}
+			}
+		case c == 0x15:
+			b = b[:0]
+		case c == 0x17:
+			for len(b) > 0 && b[len(b)-1] == ' ' {
+				b = b[:len(b)-1]
+			}
+			for len(b) > 0 && b[len(b)-1] != ' ' {
+				b = b[:len(b)-1]
+			}
+		case c == 0x1b:
+			n, _ := escLen([]byte(s[i:]))
+			if n == 0 {
+				return string(b)
+			}
+			i += n - 1
+		case c == '\t':
+			b = append(b, ' ')
+		case c < 0x20:
+		default:
+			b = append(b, c)
+		}
+	}
+	return string(b)
+}
+
+// WaitEcho waits until the asset has echoed what was forwarded and then
+// been quiet for settle, or until ctx ends. Call it on a Submit segment
+// before Line, with a deadline (a few hundred milliseconds): an asset that
+// does not echo (a password prompt) never answers.
+func (t *LineTracker) WaitEcho(ctx context.Context, settle time.Duration) {
+	for {
+		t.mu.Lock()
+		pending := t.echoPending
+		t.mu.Unlock()
+		if !pending {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.outCh:
+		}
+	}
+	timer := time.NewTimer(settle)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.outCh:
+			timer.Reset(settle)
+		case <-timer.C:
+			return
+		}
+	}
+}
+
+// Line returns the command line as the screen shows it now, without the
+// prompt: what Enter submits. It is empty in a full-screen program.
+func (t *LineTracker) Line() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.alt {
+		return ""
+	}
+	return t.lineLocked()
+}
+
+// Candidates returns the line (as Line) and, when the tracker lost track
+// of where the prompt ends (the screen was cleared or scrolled away, the
+// user typed ahead of the prompt), the other readings of the cursor's line
+// worth judging. A careful proxy judges them all and keeps the worst.
+func (t *LineTracker) Candidates() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.alt {
+		return nil
+	}
+	line, sure := t.read()
+	if sure {
+		return []string{line}
+	}
+	out := []string{line}
+	y0, _ := t.logicalLine(t.emu.CursorPosition().Y)
+	whole := t.span(y0, 0)
+	if whole != line {
+		out = append(out, whole)
+	}
+	return out
+}
+
+func (t *LineTracker) lineLocked() string {
+	l, _ := t.read()
+	return l
+}
+
+// read returns the line and whether it is read from a trusted anchor.
+func (t *LineTracker) read() (string, bool) {
+	cur := t.emu.CursorPosition()
+	if t.anchorOK && cur.Y >= t.anchor.Y && cur.Y < t.h && t.anchor.Y >= 0 {
+		ok := true
+		for y := t.anchor.Y; y < cur.Y; y++ {
+			if !t.rowFull(y) {
+				ok = false
+				break
+			}
+		}
+		if ok && (cur.Y > t.anchor.Y || cur.X >= t.anchor.X) {
+			return t.span(t.anchor.Y, t.anchor.X), true
+		}
+	}
+	// Lost track: read the cursor's logical line and take off a prompt
+	// we know, or one that looks like a prompt.
+	y0, _ := t.logicalLine(cur.Y)
+	whole := t.span(y0, 0)
+	for _, p := range []string{t.promptText, t.lastPrompt} {
+		if p != "" && strings.HasPrefix(whole, p) {
+			return strings.TrimLeft(whole[len(p):], " "), false
+		}
+	}
+	if m := promptLike.FindStringIndex(whole); m != nil {
+		return whole[m[1]:], false
+	}
+	return whole, false
+}
+
+// promptLike matches the usual end of a shell prompt: user@host:dir$ ,
+// [user@host dir]# , % , > .
+var promptLike = regexp.MustCompile(`^[^$#%>]{0,80}?[$#%>] `)
+
+// logicalLine returns the first and last rows of the logical line holding
+// row y: rows joined by wrapping.
+func (t *LineTracker) logicalLine(y int) (int, int) {
+	y0 := y
+	for y0 > 0 && t.rowFull(y0-1) {
+		y0--
+	}
+	y1 := y
+	for y1 < t.h-1 && t.rowFull(y1) {
+		y1++
+	}
+	return y0, y1
+}
+
+// span returns the text from (x, y) to the end of its logical line, with
+// trailing blanks removed.
+func (t *LineTracker) span(y, x int) string {
+	var b strings.Builder
+	for ; y < t.h; y++ {
+		b.WriteString(t.rowText(y, x, t.w))
+		x = 0
+		if !t.rowFull(y) {
+			break
+		}
+	}
+	return strings.TrimRight(b.String(), " ")
+}
+
+// rowText returns the text of row y from column x0 up to x1.
+func (t *LineTracker) rowText(y, x0, x1 int) string {
+	var b strings.Builder
+	for x := x0; x < x1 && x < t.w; x++ {
+		c := t.emu.CellAt(x, y)
+		switch {
+		case c == nil:
+			b.WriteByte(' ')
+		case c.Content == "":
+			if c.Width == 0 && x > 0 {
+				if p := t.emu.CellAt(x-1, y); p != nil && p.Width > 1 {
+					continue // the right half of a wide character
+				}
+			}
+			b.WriteByte(' ')
+		default:
+			b.WriteString(c.Content)
+		}
+	}
+	return b.String()
+}
+
+// rowFull reports whether row y reaches the last column, which is how a
+// line that wraps onto the next row looks.
+func (t *LineTracker) rowFull(y int) bool {
+	c := t.emu.CellAt(t.w-1, y)
+	return c != nil && c.Content != "" && c.Content != " "
+}
