@@ -371,7 +371,7 @@ func (t *LineTracker) pasteSegment(data []byte) Segment {
 	body = strings.ReplaceAll(body, "\r", "\n")
 	body = strings.ReplaceAll(body, "\x0f", "\n")
 	parts := strings.Split(body, "\n")
-	parts[0] = t.lineLocked() + parts[0]
+	parts[0] = t.typedSoFar() + parts[0]
 	var lines []string
 	for _, l := range parts {
 		if l = cook(l); strings.TrimSpace(l) != "" {
@@ -491,6 +491,19 @@ func (t *LineTracker) Candidates() []string {
 	return out
 }
 
+// typedSoFar is the line up to the cursor, blanks included.
+func (t *LineTracker) typedSoFar() string {
+	l := t.lineLocked()
+	if !t.anchorOK {
+		return l
+	}
+	cur := t.emu.CursorPosition()
+	if n := (cur.Y-t.anchor.Y)*t.w + cur.X - t.anchor.X; n > len([]rune(l)) && n < 1<<16 {
+		l += strings.Repeat(" ", n-len([]rune(l)))
+	}
+	return l
+}
+
 func (t *LineTracker) lineLocked() string {
 	l, _ := t.read()
 	return l
@@ -581,8 +594,16 @@ func (t *LineTracker) rowText(y, x0, x1 int) string {
 }
 
 // rowFull reports whether row y reaches the last column, which is how a
-// line that wraps onto the next row looks.
+// line that wraps onto the next row looks. A row ending in a blank counts
+// when the one before the blank is not blank and the next row starts with
+// text: a wrap that fell on a space.
 func (t *LineTracker) rowFull(y int) bool {
-	c := t.emu.CellAt(t.w-1, y)
-	return c != nil && c.Content != "" && c.Content != " "
+	blank := func(x, y int) bool {
+		c := t.emu.CellAt(x, y)
+		return c == nil || c.Content == "" || c.Content == " "
+	}
+	if !blank(t.w-1, y) {
+		return true
+	}
+	return y+1 < t.h && !blank(t.w-2, y) && !blank(0, y+1)
 }

@@ -1,0 +1,247 @@
+package filter
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+)
+
+// session drives a tracker the way the proxy does, with a scripted echo.
+type session struct {
+	t  *testing.T
+	tr *LineTracker
+}
+
+const prompt = "\x1b]0;user@host: ~\x07\x1b[01;32muser@host\x1b[00m:\x1b[01;34m~\x1b[00m$ "
+
+func newSession(t *testing.T, w, h int) *session {
+	s := &session{t: t, tr: NewLineTracker(w, h)}
+	s.tr.Output([]byte(prompt))
+	return s
+}
+
+// key types in and echoes echo; it returns the segments.
+func (s *session) key(in, echo string) []Segment {
+	segs := s.tr.Input([]byte(in))
+	if echo != "" {
+		s.tr.Output([]byte(echo))
+	}
+	return segs
+}
+
+func (s *session) enter() string {
+	s.t.Helper()
+	segs := s.tr.Input([]byte("\r"))
+	if len(segs) != 1 || segs[0].Kind != Submit {
+		s.t.Fatalf("Enter gave %+v", segs)
+	}
+	return s.tr.Line()
+}
+
+func TestLineTracker(t *testing.T) {
+	tests := []struct {
+		name  string
+		w     int
+		steps func(s *session)
+		want  string
+	}{
+		{"typed", 80, func(s *session) {
+			for _, c := range "reboot" {
+				s.key(string(c), string(c))
+			}
+		}, "reboot"},
+		{"backspace and tab", 80, func(s *session) {
+			for _, c := range "rebo" {
+				s.key(string(c), string(c))
+			}
+			s.key("\x7f", "\b\x1b[K")
+			s.key("o", "o")
+			s.key("\t", "ot ")
+		}, "reboot"},
+		{"ctrl-u clears", 80, func(s *session) {
+			s.key("ls -l", "ls -l")
+			s.key("\x15", "\r\x1b[K"+prompt)
+			s.key("reboot", "reboot")
+		}, "reboot"},
+		{"ctrl-w", 80, func(s *session) {
+			s.key("echo hi reb", "echo hi reb")
+			s.key("\x17", "\b\b\b\x1b[K")
+			s.key("x", "x")
+		}, "echo hi x"},
+		{"history recall", 80, func(s *session) {
+			s.key("ls", "ls")
+			s.key("\x1b[A", "\b\b\x1b[Ksudo reboot")
+		}, "sudo reboot"},
+		{"ctrl-a insert", 80, func(s *session) {
+			s.key("reboot", "reboot")
+			s.key("\x01", "\b\b\b\b\b\b")
+			s.key("sudo ", "\x1b[1@s\x1b[1@u\x1b[1@d\x1b[1@o\x1b[1@ ")
+		}, "sudo reboot"},
+		{"wrapped", 30, func(s *session) {
+			long := "echo " + strings.Repeat("a", 40) + "; reboot"
+			s.key(long, long)
+		}, "echo " + strings.Repeat("a", 40) + "; reboot"},
+		{"wrapped cursor moved back", 30, func(s *session) {
+			long := "echo " + strings.Repeat("b", 40) + " && reboot"
+			s.key(long, long)
+			s.key("\x01", "\r\x1b[1A\x1b[17C")
+		}, "echo " + strings.Repeat("b", 40) + " && reboot"},
+		{"after output", 80, func(s *session) {
+			s.key("ls", "ls")
+			s.tr.Input([]byte("\r"))
+			s.tr.Output([]byte("\r\nfile1  file2\r\n" + prompt))
+			s.key("reboot", "reboot")
+		}, "reboot"},
+		{"scrolling", 40, func(s *session) {
+			s.tr.Output([]byte(strings.Repeat("line\r\n", 30) + prompt))
+			s.key("r", "r")
+			s.tr.Output([]byte("\r\nasync message\r\n" + prompt + "r"))
+			s.key("eboot", "eboot")
+		}, "reboot"},
+		{"ctrl-l redraw", 80, func(s *session) {
+			s.key("rebo", "rebo")
+			s.key("\x0c", "\x1b[H\x1b[2J"+prompt+"rebo")
+			s.key("ot", "ot")
+		}, "reboot"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newSession(t, tt.w, 24)
+			tt.steps(s)
+			if got := s.enter(); got != tt.want {
+				t.Errorf("Line() = %q, want %q (screen %q)", got, tt.want, s.tr.emu.String())
+			}
+		})
+	}
+}
+
+func TestLineTrackerAltScreen(t *testing.T) {
+	s := newSession(t, 80, 24)
+	s.key("vim x", "vim x")
+	s.enter()
+	s.tr.Output([]byte("\r\n\x1b[?1049h\x1b[H\x1b[2J~\r\n~"))
+	if s.tr.AtPrompt() {
+		t.Fatal("AtPrompt in vim")
+	}
+	segs := s.tr.Input([]byte("ireboot\r"))
+	if len(segs) != 1 || segs[0].Kind != Forward {
+		t.Fatalf("inside vim: %+v", segs)
+	}
+	s.tr.Output([]byte("\x1b[?1049l" + prompt))
+	if !s.tr.AtPrompt() {
+		t.Fatal("not AtPrompt after vim")
+	}
+	s.key("reboot", "reboot")
+	if got := s.enter(); got != "reboot" {
+		t.Fatalf("after vim: %q", got)
+	}
+}
+
+func TestLineTrackerPaste(t *testing.T) {
+	s := newSession(t, 80, 24)
+	s.key("echo ", "echo ")
+	segs := s.tr.Input([]byte("\x1b[200~hi\nreboot\nls"))
+	if len(segs) != 0 {
+		t.Fatalf("paste sent before its end: %+v", segs)
+	}
+	segs = s.tr.Input([]byte("\x1b[201~"))
+	if len(segs) != 1 || segs[0].Kind != Paste {
+		t.Fatalf("segs %+v", segs)
+	}
+	want := []string{"echo hi", "reboot", "ls"}
+	if strings.Join(segs[0].Lines, "|") != strings.Join(want, "|") {
+		t.Fatalf("Lines = %q, want %q", segs[0].Lines, want)
+	}
+	if string(segs[0].Data) != "\x1b[200~hi\nreboot\nls\x1b[201~" {
+		t.Fatalf("Data = %q", segs[0].Data)
+	}
+
+	// Several lines typed at once are one Paste as well.
+	s = newSession(t, 80, 24)
+	segs = s.tr.Input([]byte("ls\rreb\x7f\x7fboot\r"))
+	if len(segs) != 1 || segs[0].Kind != Paste || strings.Join(segs[0].Lines, "|") != "ls|rboot" {
+		t.Fatalf("multi-line input: %+v", segs)
+	}
+
+	// A paste without a line break is typing.
+	s = newSession(t, 80, 24)
+	segs = s.tr.Input([]byte("\x1b[200~reboot\x1b[201~"))
+	if len(segs) != 1 || segs[0].Kind != Forward {
+		t.Fatalf("single-line paste: %+v", segs)
+	}
+}
+
+func TestLineTrackerSplitEscape(t *testing.T) {
+	s := newSession(t, 80, 24)
+	s.key("ls", "ls")
+	if segs := s.tr.Input([]byte("\x1b")); len(segs) != 0 {
+		t.Fatalf("half an escape forwarded: %+v", segs)
+	}
+	segs := s.tr.Input([]byte("[A"))
+	if len(segs) != 1 || string(segs[0].Data) != "\x1b[A" {
+		t.Fatalf("escape: %+v", segs)
+	}
+	segs = s.tr.Input([]byte("\x1bOM"))
+	if len(segs) != 1 || segs[0].Kind != Submit {
+		t.Fatalf("keypad enter: %+v", segs)
+	}
+}
+
+func TestWaitEcho(t *testing.T) {
+	s := newSession(t, 80, 24)
+	s.tr.Input([]byte("reboot"))
+	go func() {
+		time.Sleep(5 * time.Millisecond)
+		s.tr.Output([]byte("reboot"))
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	s.tr.WaitEcho(ctx, 10*time.Millisecond)
+	if got := s.tr.Line(); got != "reboot" {
+		t.Fatalf("Line after WaitEcho = %q", got)
+	}
+	// No echo: the deadline ends the wait.
+	s.tr.Input([]byte("secret"))
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel2()
+	s.tr.WaitEcho(ctx2, 10*time.Millisecond)
+}
+
+func BenchmarkLineTrackerKeystroke(b *testing.B) {
+	tr := NewLineTracker(120, 40)
+	tr.Output([]byte(strings.Repeat("some earlier output line\r\n", 50) + prompt))
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		tr.Input([]byte("a"))
+		tr.Output([]byte("a"))
+		if i%60 == 59 {
+			tr.Input([]byte("\r"))
+			_ = tr.Line()
+			tr.Output([]byte("\r\n" + prompt))
+		}
+	}
+}
+
+func BenchmarkOutput(b *testing.B) {
+	chunk := []byte(strings.Repeat("drwxr-xr-x  2 root root  4096 Jan  1 00:00 \x1b[01;34msome-directory\x1b[0m\r\n", 400))
+	tr := NewLineTracker(120, 40)
+	tr.Output([]byte(prompt))
+	tr.Input([]byte("ls -l\r"))
+	b.SetBytes(int64(len(chunk)))
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		tr.Output(chunk)
+	}
+}
+
+func BenchmarkOutputSmallChunks(b *testing.B) {
+	chunk := []byte(strings.Repeat("x", 70) + "\r\n")
+	tr := NewLineTracker(120, 40)
+	tr.Output([]byte(prompt))
+	tr.Input([]byte("yes\r"))
+	b.SetBytes(int64(len(chunk)))
+	for i := 0; i < b.N; i++ {
+		tr.Output(chunk)
+	}
+}
