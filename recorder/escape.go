@@ -1,6 +1,9 @@
 package recorder
 
-import "unicode/utf8"
+import (
+	"encoding/binary"
+	"unicode/utf8"
+)
 
 const hexDigits = "0123456789abcdef"
 
@@ -30,6 +33,11 @@ func appendEscaped(dst, p []byte) []byte {
 		if b < utf8.RuneSelf {
 			if plain[b] {
 				i++
+				// In a run of plain text (most terminal output), skip 8
+				// bytes at a time.
+				for i+8 <= len(p) && plain8(binary.LittleEndian.Uint64(p[i:])) {
+					i += 8
+				}
 				continue
 			}
 			dst = append(dst, p[start:i]...)
@@ -92,4 +100,20 @@ func incompleteTail(p []byte) int {
 		return 0
 	}
 	return 0
+}
+
+const (
+	ones  = 0x0101010101010101
+	highs = 0x8080808080808080
+)
+
+// plain8 reports whether the 8 bytes packed in v are all plain: ASCII, not a
+// control character, not '"' and not '\\'.
+func plain8(v uint64) bool {
+	hasZero := func(x uint64) uint64 { return (x - ones) & ^x & highs }
+	special := v&highs | // non-ASCII
+		(v-0x20*ones)&^v&highs | // a byte below 0x20
+		hasZero(v^('"'*ones)) |
+		hasZero(v^('\\'*ones))
+	return special == 0
 }

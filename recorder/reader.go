@@ -55,7 +55,7 @@ func Open(path string) (*Reader, error) {
 func NewReader(r io.Reader) (*Reader, error) {
 	rd := &Reader{br: bufio.NewReaderSize(r, 64<<10)}
 	line, complete, err := rd.readLine()
-	if err != nil {
+	if err != nil && err != io.EOF {
 		return nil, err
 	}
 	if len(bytes.TrimSpace(line)) == 0 {
