@@ -1,0 +1,310 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"regexp"
+	"time"
+
+	gossh "golang.org/x/crypto/ssh"
+)
+
+// Kinds of account secret.
+const (
+	SecretNone     = "none"
+	SecretPassword = "password"
+	SecretKey      = "key"
+)
+
+var accountNameRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._-]{0,63}\$?$`)
+
+// ValidAccountName checks the username of an account on an asset. "@"
+// and "#" are refused: they separate user, account and asset in login
+// names.
+func ValidAccountName(u string) error {
+	if !accountNameRE.MatchString(u) {
+		return fmt.Errorf("invalid account username %q: use 1-64 of A-Z a-z 0-9 . _ - (no @ or #)", u)
+	}
+	return nil
+}
+
+// Account is a login on an asset that the bastion uses on people's
+// behalf. Its secret stays sealed in the store.
+type Account struct {
+	ID         int64     `json:"id" yaml:"id"`
+	AssetID    int64     `json:"-" yaml:"-"`
+	Asset      string    `json:"asset" yaml:"asset"`
+	Username   string    `json:"username" yaml:"username"`
+	SecretKind string    `json:"secret_kind" yaml:"secret_kind"`
+	Privileged bool      `json:"privileged" yaml:"privileged"`
+	Comment    string    `json:"comment" yaml:"comment"`
+	CreatedAt  time.Time `json:"created_at" yaml:"created_at"`
+	UpdatedAt  time.Time `json:"updated_at" yaml:"updated_at"`
+}
+
+// NewAccount is what AddAccount needs.
+type NewAccount struct {
+	Asset      string
+	Username   string
+	SecretKind string // SecretPassword, SecretKey or SecretNone
+	Secret     Secret
+	Privileged bool
+	Comment    string
+}
+
+func accountAAD(id int64) string { return fmt.Sprintf("accounts:%d:secret", id) }
+
+// CheckAccountSecret checks that a secret fits its kind: a private key
+// must parse and must not be passphrase-protected.
+func CheckAccountSecret(kind string, secret Secret) error {
+	switch kind {
+	case SecretNone:
+		if len(secret) != 0 {
+			return errors.New("a secret was given for an account without one")
+		}
+	case SecretPassword:
+		if len(secret) == 0 {
+			return errors.New("empty password")
+		}
+	case SecretKey:
+		if _, err := gossh.ParsePrivateKey(secret); err != nil {
+			var pm *gossh.PassphraseMissingError
+			if errors.As(err, &pm) {
+				return errors.New("the private key is protected by a passphrase: give it without one (ssh-keygen -p)")
+			}
+			return fmt.Errorf("not an OpenSSH/PEM private key: %w", err)
+		}
+	default:
+		return fmt.Errorf("unknown secret kind %q", kind)
+	}
+	return nil
+}
+
+// AddAccount adds an account on an asset with its secret sealed,
+// bound to the row it is stored in.
+func (s *Store) AddAccount(ctx context.Context, na NewAccount) (Account, error) {
+	if err := ValidAccountName(na.Username); err != nil {
+		return Account{}, err
+	}
+	if na.SecretKind == "" {
+		na.SecretKind = SecretNone
+	}
+	if err := CheckAccountSecret(na.SecretKind, na.Secret); err != nil {
+		return Account{}, err
+	}
+	if na.SecretKind != SecretNone && s.sealer == nil {
+		return Account{}, ErrNoKey
+	}
+	var id int64
+	err := s.withTx(ctx, func(q querier) error {
+		var assetID int64
+		if err := q.QueryRowContext(ctx, `SELECT id FROM assets WHERE name = ?`, na.Asset).Scan(&assetID); err != nil {
+			return fmt.Errorf("asset %q: %w", na.Asset, wrapError(err))
+		}
+		now := formatTime(s.now())
+		err := q.QueryRowContext(ctx, `INSERT INTO accounts (asset_id, username, secret_kind, privileged, comment, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`, assetID, na.Username, na.SecretKind, na.Privileged, na.Comment, now, now).Scan(&id)
+		if err != nil {
+			if err = wrapError(err); errors.Is(err, ErrConflict) {
+				return fmt.Errorf("account %s@%s already exists: %w", na.Username, na.Asset, ErrConflict)
+			}
+			return err
+		}
+		if na.SecretKind != SecretNone {
+			env, err := s.sealer.Seal(na.Secret, accountAAD(id))
+			if err != nil {
+				return err
+			}
+			if _, err := q.ExecContext(ctx, `UPDATE accounts SET secret = ? WHERE id = ?`, env, id); err != nil {
+				return wrapError(err)
+			}
+		}
+		return s.recordOp(ctx, q, "account.add", na.Username+"@"+na.Asset,
+			map[string]any{"secret_kind": na.SecretKind, "privileged": na.Privileged})
+	})
+	if err != nil {
+		return Account{}, err
+	}
+	return s.GetAccount(ctx, na.Asset, na.Username)
+}
+
+// SetAccountSecret replaces an account's secret.
+func (s *Store) SetAccountSecret(ctx context.Context, asset, username, kind string, secret Secret) error {
+	if err := CheckAccountSecret(kind, secret); err != nil {
+		return err
+	}
+	acc, err := s.GetAccount(ctx, asset, username)
+	if err != nil {
+		return err
+	}
+	var env any
+	if kind != SecretNone {
+		e, err := s.sealer.Seal(secret, accountAAD(acc.ID))
+		if err != nil {
+			return err
+		}
+		env = e
+	}
+	return s.withTx(ctx, func(q querier) error {
+		if _, err := q.ExecContext(ctx, `UPDATE accounts SET secret_kind = ?, secret = ?, updated_at = ? WHERE id = ?`,
+			kind, env, formatTime(s.now()), acc.ID); err != nil {
+			return wrapError(err)
+		}
+		return s.recordOp(ctx, q, "account.secret", username+"@"+asset, map[string]any{"secret_kind": kind})
+	})
+}
+
+const accountColumns = `c.id, c.asset_id, a.name, c.username, c.secret_kind, c.privileged, c.comment, c.created_at, c.updated_at`
+
+func scanAccount(sc interface{ Scan(...any) error }) (Account, error) {
+	var c Account
+	var created, updated string
+	if err := sc.Scan(&c.ID, &c.AssetID, &c.Asset, &c.Username, &c.SecretKind, &c.Privileged, &c.Comment, &created, &updated); err != nil {
+		return c, wrapError(err)
+	}
+	c.CreatedAt, c.UpdatedAt = parseTime(created), parseTime(updated)
+	return c, nil
+}
+
+// GetAccount returns the account username on asset.
+func (s *Store) GetAccount(ctx context.Context, asset, username string) (Account, error) {
+	c, err := scanAccount(s.db.QueryRowContext(ctx, `SELECT `+accountColumns+` FROM accounts c JOIN assets a ON a.id = c.asset_id
+		WHERE a.name = ? AND c.username = ?`, asset, username))
+	if errors.Is(err, ErrNotFound) {
+		return c, fmt.Errorf("account %s@%s: %w", username, asset, ErrNotFound)
+	}
+	return c, err
+}
+
+// ListAccounts lists the accounts on asset, or on every asset when
+// asset is "", sorted by asset and username.
+func (s *Store) ListAccounts(ctx context.Context, asset string) ([]Account, error) {
+	query := `SELECT ` + accountColumns + ` FROM accounts c JOIN assets a ON a.id = c.asset_id`
+	var args []any
+	if asset != "" {
+		if _, err := s.GetAsset(ctx, asset); err != nil {
+			return nil, err
+		}
+		query += ` WHERE a.name = ?`
+		args = append(args, asset)
+	}
+	rows, err := s.db.QueryContext(ctx, query+` ORDER BY a.name, c.username`, args...)
+	if err != nil {
+		return nil, wrapError(err)
+	}
+	defer rows.Close()
+	var out []Account
+	for rows.Next() {
+		c, err := scanAccount(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, wrapError(rows.Err())
+}
+
+// RemoveAccount deletes an account and its secret.
+func (s *Store) RemoveAccount(ctx context.Context, asset, username string) error {
+	acc, err := s.GetAccount(ctx, asset, username)
+	if err != nil {
+		return err
+	}
+	return s.withTx(ctx, func(q querier) error {
+		if err := execOne(ctx, q, "account", username+"@"+asset, `DELETE FROM accounts WHERE id = ?`, acc.ID); err != nil {
+			return err
+		}
+		return s.recordOp(ctx, q, "account.rm", username+"@"+asset, nil)
+	})
+}
+
+// AccountSecret opens the secret of the account with this id. A wrong
+// key or a tampered row is an error naming the key's source.
+func (s *Store) AccountSecret(ctx context.Context, id int64) (Account, Secret, error) {
+	c, err := scanAccount(s.db.QueryRowContext(ctx, `SELECT `+accountColumns+` FROM accounts c JOIN assets a ON a.id = c.asset_id
+		WHERE c.id = ?`, id))
+	if err != nil {
+		return c, nil, fmt.Errorf("account #%d: %w", id, err)
+	}
+	if c.SecretKind == SecretNone {
+		return c, nil, nil
+	}
+	var env sql.NullString
+	if err := s.db.QueryRowContext(ctx, `SELECT secret FROM accounts WHERE id = ?`, id).Scan(&env); err != nil {
+		return c, nil, wrapError(err)
+	}
+	if !env.Valid {
+		return c, nil, fmt.Errorf("account %s@%s: its %s is missing", c.Username, c.Asset, c.SecretKind)
+	}
+	if s.sealer == nil {
+		return c, nil, ErrNoKey
+	}
+	sec, err := s.sealer.Open(env.String, accountAAD(id))
+	if err != nil {
+		return c, nil, fmt.Errorf("account %s@%s: %w", c.Username, c.Asset, err)
+	}
+	return c, sec, nil
+}
+
+// Rekey re-seals every sealed value (account secrets, MFA seeds) under
+// next in one transaction; values are opened with the store's current
+// sealer. On success the store uses next.
+func (s *Store) Rekey(ctx context.Context, next *Sealer) (int, error) {
+	if s.sealer == nil {
+		return 0, ErrNoKey
+	}
+	type row struct {
+		table, column, aad string
+		id                 int64
+		env                string
+	}
+	var n int
+	err := s.withTx(ctx, func(q querier) error {
+		var todo []row
+		for _, t := range []struct{ table, column, aadFmt string }{
+			{"accounts", "secret", "accounts:%d:secret"},
+			{"users", "mfa_seed", "users:%d:mfa_seed"},
+		} {
+			rows, err := q.QueryContext(ctx, `SELECT id, `+t.column+` FROM `+t.table+` WHERE `+t.column+` IS NOT NULL`)
+			if err != nil {
+				return wrapError(err)
+			}
+			for rows.Next() {
+				r := row{table: t.table, column: t.column}
+				if err := rows.Scan(&r.id, &r.env); err != nil {
+					rows.Close()
+					return wrapError(err)
+				}
+				r.aad = fmt.Sprintf(t.aadFmt, r.id)
+				todo = append(todo, r)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return wrapError(err)
+			}
+		}
+		for _, r := range todo {
+			plain, err := s.sealer.Open(r.env, r.aad)
+			if err != nil {
+				return fmt.Errorf("%s #%d: %w", r.table, r.id, err)
+			}
+			env, err := next.Seal(plain, r.aad)
+			clear(plain)
+			if err != nil {
+				return err
+			}
+			if _, err := q.ExecContext(ctx, `UPDATE `+r.table+` SET `+r.column+` = ? WHERE id = ?`, env, r.id); err != nil {
+				return wrapError(err)
+			}
+		}
+		n = len(todo)
+		return s.recordOp(ctx, q, "secret.rekey", "", map[string]any{"resealed": n, "key_id": next.KeyID()})
+	})
+	if err != nil {
+		return 0, err
+	}
+	s.sealer = next
+	return n, nil
+}

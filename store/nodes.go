@@ -1,0 +1,131 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"path"
+	"regexp"
+	"strings"
+)
+
+var nodeSegmentRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
+// CleanNodePath checks and normalises a node path: "prod/web/" becomes
+// "/prod/web"; "" and "/" are the root, returned as "".
+func CleanNodePath(p string) (string, error) {
+	p = strings.TrimSpace(p)
+	if p == "" || p == "/" {
+		return "", nil
+	}
+	if !strings.HasPrefix(p, "/") {
+		p = "/" + p
+	}
+	p = strings.TrimSuffix(p, "/")
+	if path.Clean(p) != p {
+		return "", fmt.Errorf("invalid node path %q: use /a/b", p)
+	}
+	for _, seg := range strings.Split(p[1:], "/") {
+		if !nodeSegmentRE.MatchString(seg) {
+			return "", fmt.Errorf("invalid node path %q: segment %q must be 1-64 of A-Z a-z 0-9 . _ -", p, seg)
+		}
+	}
+	return p, nil
+}
+
+// ensureNode returns the id of the node at path p (already clean,
+// non-empty), making it and its ancestors as needed.
+func ensureNode(ctx context.Context, q querier, p, now string) (int64, error) {
+	segs := strings.Split(p[1:], "/")
+	var id int64
+	for i := range segs {
+		cur := "/" + strings.Join(segs[:i+1], "/")
+		if _, err := q.ExecContext(ctx, `INSERT INTO nodes (path, created_at) VALUES (?, ?) ON CONFLICT (path) DO NOTHING`, cur, now); err != nil {
+			return 0, wrapError(err)
+		}
+		if err := q.QueryRowContext(ctx, `SELECT id FROM nodes WHERE path = ?`, cur).Scan(&id); err != nil {
+			return 0, wrapError(err)
+		}
+	}
+	return id, nil
+}
+
+// nodeID returns the id of an existing node.
+func nodeID(ctx context.Context, q querier, p string) (int64, error) {
+	clean, err := CleanNodePath(p)
+	if err != nil {
+		return 0, err
+	}
+	if clean == "" {
+		return 0, fmt.Errorf("the root node / cannot be named here (it holds every asset)")
+	}
+	var id int64
+	if err := q.QueryRowContext(ctx, `SELECT id FROM nodes WHERE path = ?`, clean).Scan(&id); err != nil {
+		return 0, fmt.Errorf("node %q: %w", clean, wrapError(err))
+	}
+	return id, nil
+}
+
+// Node is a folder of the asset tree.
+type Node struct {
+	ID     int64  `json:"id" yaml:"id"`
+	Path   string `json:"path" yaml:"path"`
+	Assets int    `json:"assets" yaml:"assets"` // directly in this node
+	Total  int    `json:"total" yaml:"total"`   // in this node and below
+}
+
+// ListNodes returns every node sorted by path, with asset counts.
+func (s *Store) ListNodes(ctx context.Context) ([]Node, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT n.id, n.path, (SELECT COUNT(*) FROM assets a WHERE a.node_id = n.id)
+		FROM nodes n ORDER BY n.path`)
+	if err != nil {
+		return nil, wrapError(err)
+	}
+	defer rows.Close()
+	var out []Node
+	for rows.Next() {
+		var n Node
+		if err := rows.Scan(&n.ID, &n.Path, &n.Assets); err != nil {
+			return nil, wrapError(err)
+		}
+		out = append(out, n)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrapError(err)
+	}
+	// Totals: sorted by path, descendants follow their ancestor.
+	for i := range out {
+		out[i].Total = out[i].Assets
+		for j := i + 1; j < len(out) && strings.HasPrefix(out[j].Path, out[i].Path+"/"); j++ {
+			out[i].Total += out[j].Assets
+		}
+	}
+	return out, nil
+}
+
+// PruneNodes removes nodes that hold no asset, have no descendant that
+// does and are named by no grant or filter.
+func (s *Store) PruneNodes(ctx context.Context) (int, error) {
+	var removed int
+	err := s.withTx(ctx, func(q querier) error {
+		for {
+			res, err := q.ExecContext(ctx, `DELETE FROM nodes WHERE
+				NOT EXISTS (SELECT 1 FROM assets a WHERE a.node_id = nodes.id)
+				AND NOT EXISTS (SELECT 1 FROM nodes c WHERE c.path LIKE nodes.path || '/%')
+				AND NOT EXISTS (SELECT 1 FROM grant_nodes g WHERE g.node_id = nodes.id)
+				AND NOT EXISTS (SELECT 1 FROM filter_nodes f WHERE f.node_id = nodes.id)`)
+			if err != nil {
+				return wrapError(err)
+			}
+			n, _ := res.RowsAffected()
+			if n == 0 {
+				break
+			}
+			removed += int(n)
+		}
+		if removed > 0 {
+			return s.recordOp(ctx, q, "node.prune", "", map[string]any{"removed": removed})
+		}
+		return nil
+	})
+	return removed, err
+}
