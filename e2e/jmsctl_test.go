@@ -1,0 +1,261 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/ssh"
+)
+
+// The jmsctl binary is built once per test process, with -race when the tests run with -race,
+// so that races in the server fail the e2e tests too.
+var (
+	jmsctlOnce sync.Once
+	jmsctlPath string
+	jmsctlErr  error
+	jmsctlDir  string
+)
+
+// buildJmsctl builds ./cmd/jmsctl of this module (once) and returns the binary's path. A build
+// failure fails the test with the compiler's output.
+func buildJmsctl(t testing.TB) string {
+	t.Helper()
+	requireBinaries(t, "go")
+	jmsctlOnce.Do(func() { jmsctlPath, jmsctlErr = goBuildJmsctl() })
+	if jmsctlErr != nil {
+		t.Fatal(jmsctlErr)
+	}
+	return jmsctlPath
+}
+
+func goBuildJmsctl() (string, error) {
+	gomod, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("go env GOMOD: %w", err)
+	}
+	root := filepath.Dir(strings.TrimSpace(string(gomod)))
+	jmsctlDir, err = os.MkdirTemp("", "jms-e2e-bin-")
+	if err != nil {
+		return "", err
+	}
+	bin := filepath.Join(jmsctlDir, "jmsctl")
+	args := []string{"build", "-o", bin}
+	if raceEnabled {
+		args = append(args, "-race")
+	}
+	args = append(args, "./cmd/jmsctl")
+	cmd := exec.Command("go", args...)
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go %s: %w\n%s", strings.Join(args, " "), err, out)
+	}
+	return bin, nil
+}
+
+func cleanupJmsctlBuild() {
+	if jmsctlDir != "" {
+		os.RemoveAll(jmsctlDir)
+	}
+}
+
+// BastionOptions tune startBastion. The zero value is a fresh data dir with admin "admin".
+type BastionOptions struct {
+	AdminPassword string   // default: random
+	Config        string   // written to DATA/jms.yaml before serve, when not empty
+	Env           []string // extra environment for init, serve and Run (e.g. "JMS_…=…")
+	ServeArgs     []string // extra flags for serve
+}
+
+// Bastion is a `jmsctl serve` subprocess on 127.0.0.1 with its own data dir.
+type Bastion struct {
+	Bin           string // the jmsctl binary
+	DataDir       string
+	Addr          string // "127.0.0.1:PORT"
+	Port          int
+	Banner        string // the server's SSH identification line
+	AdminUser     string // "admin"
+	AdminPassword string
+
+	t    testing.TB
+	opts BastionOptions
+
+	mu     sync.Mutex
+	cmd    *exec.Cmd
+	exited chan struct{}
+	log    *syncBuffer
+}
+
+// startBastion runs `jmsctl init` (admin password on stdin) and then `jmsctl serve` on a free
+// loopback port, waits for its SSH banner and stops it (SIGTERM, then SIGKILL) when the test
+// ends. Its stderr goes to the test log when the test fails.
+func startBastion(t testing.TB, opts BastionOptions) *Bastion {
+	t.Helper()
+	b := &Bastion{
+		Bin:           buildJmsctl(t),
+		DataDir:       filepath.Join(t.TempDir(), "jms-data"),
+		AdminUser:     "admin",
+		AdminPassword: opts.AdminPassword,
+		t:             t,
+		opts:          opts,
+		log:           &syncBuffer{},
+	}
+	if b.AdminPassword == "" {
+		b.AdminPassword = "adm-" + randomToken(10)
+	}
+	if _, stderr, err := b.RunStdin(t, b.AdminPassword+"\n", "init", "--admin", b.AdminUser, "--admin-password-stdin"); err != nil {
+		t.Fatalf("jmsctl init: %v\n%s", err, stderr)
+	}
+	if opts.Config != "" {
+		if err := os.WriteFile(filepath.Join(b.DataDir, "jms.yaml"), []byte(opts.Config), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b.Port = freePort(t)
+	b.Addr = fmt.Sprintf("127.0.0.1:%d", b.Port)
+	t.Cleanup(func() {
+		b.Stop()
+		log := b.Log()
+		if strings.Contains(log, "WARNING: DATA RACE") {
+			t.Errorf("jmsctl serve reported a data race")
+		}
+		if t.Failed() {
+			t.Logf("jmsctl serve log (%s):\n%s", b.Addr, log)
+		}
+	})
+	b.Start()
+	return b
+}
+
+func (b *Bastion) env() []string {
+	env := []string{"GORACE=halt_on_error=1"}
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(name, "JMS_") || name == "SSH_AUTH_SOCK" {
+			continue // the test decides every setting
+		}
+		env = append(env, kv)
+	}
+	return append(env, b.opts.Env...)
+}
+
+// Start starts `jmsctl serve` (again, after Stop or Kill) on the same address and data dir.
+func (b *Bastion) Start() {
+	b.t.Helper()
+	args := append([]string{"--data-dir", b.DataDir, "serve", "--listen", b.Addr}, b.opts.ServeArgs...)
+	cmd := exec.Command(b.Bin, args...)
+	cmd.Env = b.env()
+	cmd.Stdout, cmd.Stderr = b.log, b.log
+	if err := cmd.Start(); err != nil {
+		b.t.Fatalf("starting jmsctl serve: %v", err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	b.mu.Lock()
+	b.cmd, b.exited = cmd, exited
+	b.mu.Unlock()
+	banner, err := waitForSSHBanner(b.Addr, 30*time.Second, exited)
+	if err != nil {
+		b.Stop()
+		b.t.Fatalf("jmsctl serve on %s: %v\nlog:\n%s", b.Addr, err, b.Log())
+	}
+	b.Banner = banner
+}
+
+// Stop ends the server: SIGTERM, then SIGKILL after 10 s. It is safe to call twice.
+func (b *Bastion) Stop() {
+	b.mu.Lock()
+	cmd, exited := b.cmd, b.exited
+	b.cmd = nil
+	b.mu.Unlock()
+	if cmd != nil {
+		stopProcess(cmd, exited, 10*time.Second)
+	}
+}
+
+// Kill ends the server with SIGKILL, as a crash would.
+func (b *Bastion) Kill() {
+	b.mu.Lock()
+	cmd, exited := b.cmd, b.exited
+	b.cmd = nil
+	b.mu.Unlock()
+	if cmd != nil {
+		_ = cmd.Process.Signal(syscall.SIGKILL)
+		<-exited
+	}
+}
+
+// Log returns what the server wrote to stdout and stderr so far.
+func (b *Bastion) Log() string { return b.log.String() }
+
+// Run runs `jmsctl --data-dir D args...` with no stdin. err is an *exec.ExitError on a
+// non-zero exit.
+func (b *Bastion) Run(t testing.TB, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	return b.RunStdin(t, "", args...)
+}
+
+// RunStdin is Run with stdin (for --password-stdin and friends).
+func (b *Bastion) RunStdin(t testing.TB, stdin string, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, b.Bin, append([]string{"--data-dir", b.DataDir}, args...)...)
+	cmd.Env = b.env()
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err = cmd.Run()
+	if ctx.Err() != nil {
+		t.Fatalf("jmsctl %s: did not finish within a minute", strings.Join(args, " "))
+	}
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		t.Fatalf("running jmsctl %s: %v", strings.Join(args, " "), err)
+	}
+	return out.String(), errOut.String(), err
+}
+
+// MustRun is Run (with stdin when given) that fails the test on a non-zero exit; it returns
+// stdout.
+func (b *Bastion) MustRun(t testing.TB, stdin string, args ...string) string {
+	t.Helper()
+	stdout, stderr, err := b.RunStdin(t, stdin, args...)
+	if err != nil {
+		t.Fatalf("jmsctl %s: %v\nstdout: %s\nstderr: %s", strings.Join(args, " "), err, stdout, stderr)
+	}
+	return stdout
+}
+
+// HostKey returns the bastion's host key, read from DATA/ssh_host_ed25519_key.pub; nil when
+// that file does not exist (yet).
+func (b *Bastion) HostKey() ssh.PublicKey {
+	b.t.Helper()
+	line, err := os.ReadFile(filepath.Join(b.DataDir, "ssh_host_ed25519_key.pub"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	pk, _, _, _, err := ssh.ParseAuthorizedKey(line)
+	if err != nil {
+		b.t.Fatalf("parsing the bastion's host key: %v", err)
+	}
+	return pk
+}
+
+// Login returns how to reach the bastion as user (a login name such as "alice@web1"),
+// without credentials: set KeyFile or Password.
+func (b *Bastion) Login(user string) Login {
+	return Login{Port: b.Port, User: user}
+}
