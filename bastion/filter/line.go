@@ -47,10 +47,14 @@ type Segment struct {
 // Past it, the paste is judged on what was held and the rest follows.
 const maxPaste = 1 << 20
 
+// tailKeep is how much output, kept while not editing a line, is replayed
+// at the first keystroke: enough for the prompt and the lines above it.
+const tailKeep = 1 << 10
+
 // tailFeed is how much of a large output chunk the emulator reads when the
 // user is not at a prompt; the rest is only scanned for the switches to and
 // from the alternate screen.
-const tailFeed = 8 << 10
+const tailFeed = 2 << 10
 
 // LineTracker reconstructs the command line a user submits at a shell
 // prompt of an interactive session, from what she types and what the asset
@@ -87,6 +91,12 @@ type LineTracker struct {
 	paste   []byte // a bracketed paste being held back
 	pastes  bool
 	partial bool // the line holds text sent along with earlier lines
+
+	submitted bool // a Submit was handed out; the line is read once more
+
+	tail    []byte // output not yet emulated (see Output)
+	tailCut bool   // tail lost its beginning, or the screen was switched
+	edge    []byte // the last bytes scanned, for switches split across chunks
 }
 
 // NewLineTracker returns a tracker for a session of w×h cells.
@@ -101,15 +111,6 @@ func NewLineTracker(w, h int) *LineTracker {
 		_ = pw.Close()
 	}
 	t.emu.SetScrollbackSize(2 * h)
-	t.emu.SetCallbacks(vt.Callbacks{
-		AltScreen: func(on bool) {
-			t.alt = on
-			if !on {
-				t.fresh = true
-				t.anchorOK = false
-			}
-		},
-	})
 	return t
 }
 
@@ -135,6 +136,14 @@ func (t *LineTracker) AtPrompt() bool {
 }
 
 // Output feeds bytes the asset sent to the user.
+//
+// The emulator only reads what can matter for the next line. While a
+// command runs (from a submitted line to the next keystroke) and while a
+// full-screen program runs, output is only scanned for switches to and from
+// the alternate screen and its last tailKeep bytes kept; the first
+// keystroke of the next line replays that tail on a cleared screen, which
+// puts the prompt where the user sees it. While a line is being edited,
+// everything is emulated, except that of a large chunk only the end is.
 func (t *LineTracker) Output(p []byte) {
 	if len(p) == 0 {
 		return
@@ -146,19 +155,29 @@ func (t *LineTracker) Output(p []byte) {
 	case t.outCh <- struct{}{}:
 	default:
 	}
-	if len(p) > tailFeed && t.fresh {
-		// A command is printing a lot. Only the end can matter for the
-		// next prompt; of the rest, only screen switches.
+	if t.fresh || t.alt {
+		t.scanSwitches(p)
+		return
+	}
+	if len(p) > tailFeed {
 		cut := len(p) - tailFeed
 		if nl := bytes.IndexByte(p[cut:], '\n'); nl >= 0 {
 			cut += nl + 1
 		}
-		t.feedModes(p[:cut])
-		if !t.alt {
-			_, _ = t.emu.Write([]byte("\r\n"))
+		t.tail = t.tail[:0]
+		t.scanSwitches(p)
+		if t.alt || t.fresh {
+			return
 		}
+		t.tail = t.tail[:0]
+		_, _ = t.emu.Write([]byte("\r\n"))
 		p = p[cut:]
 	}
+	t.emulate(p)
+}
+
+// emulate runs p through the emulator, following scrolls with the anchor.
+func (t *LineTracker) emulate(p []byte) {
 	before := t.emu.ScrollbackLen()
 	_, _ = t.emu.Write(p)
 	if n := t.emu.ScrollbackLen(); n > 0 {
@@ -175,12 +194,59 @@ func (t *LineTracker) Output(p []byte) {
 
 var altSwitch = regexp.MustCompile(`\x1b\[\?(?:1049|1047|47)[hl]`)
 
-// feedModes passes the alternate-screen switches found in p to the
-// emulator.
-func (t *LineTracker) feedModes(p []byte) {
-	for _, m := range altSwitch.FindAll(p, -1) {
-		_, _ = t.emu.Write(m)
+// scanSwitches follows the alternate screen through p without emulating
+// it, and keeps the tail of what the main screen shows.
+func (t *LineTracker) scanSwitches(p []byte) {
+	junction := append(bytes.Clone(t.edge), p[:min(len(p), 8)]...)
+	if bytes.Contains(p, []byte("\x1b[?")) || bytes.Contains(junction, []byte("\x1b[?")) {
+		scan := append(bytes.Clone(t.edge), p...)
+		last := -1
+		for _, m := range altSwitch.FindAllIndex(scan, -1) {
+			on := scan[m[1]-1] == 'h'
+			if on != t.alt {
+				t.alt = on
+				if !on {
+					t.fresh = true
+					t.anchorOK = false
+				}
+			}
+			last = m[1]
+		}
+		if last >= 0 {
+			// What follows the last switch is the screen now shown.
+			t.tail = t.tail[:0]
+			t.tailCut = !t.alt
+			p = scan[max(last, len(t.edge)):]
+		}
 	}
+	// Keep a few bytes to find a switch split across chunks.
+	t.edge = append(t.edge[:0], p[max(0, len(p)-8):]...)
+	if t.alt {
+		return
+	}
+	t.tail = append(t.tail, p...)
+	if len(t.tail) > 2*tailKeep {
+		t.tail = append(t.tail[:0], t.tail[len(t.tail)-tailKeep:]...)
+		t.tailCut = true
+	}
+}
+
+// replayTail brings the emulator up to date with the kept tail of output.
+func (t *LineTracker) replayTail() {
+	tail := t.tail
+	if len(tail) > tailKeep {
+		tail = tail[len(tail)-tailKeep:]
+		t.tailCut = true
+	}
+	if t.tailCut {
+		if nl := bytes.IndexByte(tail, '\n'); nl >= 0 && len(tail) >= tailKeep {
+			tail = tail[nl+1:]
+		}
+		_, _ = t.emu.Write([]byte("\x1b[0m\x1b[H\x1b[2J"))
+	}
+	t.emulate(tail)
+	t.tail = t.tail[:0]
+	t.tailCut = false
 }
 
 // Input takes a chunk the user typed and returns what to do with it, in
@@ -209,6 +275,10 @@ func (t *LineTracker) input(p []byte) []Segment {
 	if len(t.carry) > 0 {
 		p = append(t.carry, p...)
 		t.carry = nil
+	}
+	if t.submitted {
+		t.submitted = false
+		t.fresh = true
 	}
 	if t.fresh {
 		t.setAnchor()
@@ -245,7 +315,7 @@ func (t *LineTracker) input(p []byte) []Segment {
 				flush(i)
 				segs = append(segs, Segment{Kind: Submit, Data: bytes.Clone(seq)})
 				start = i + n
-				t.fresh = true
+				t.submitted = true
 			}
 			i += n
 			continue
@@ -257,7 +327,7 @@ func (t *LineTracker) input(p []byte) []Segment {
 			flush(i)
 			segs = append(segs, Segment{Kind: Submit, Data: []byte{c}})
 			start = i + 1
-			t.fresh = true
+			t.submitted = true
 		}
 		i++
 	}
@@ -293,6 +363,7 @@ func (t *LineTracker) continuePaste(p []byte) []Segment {
 // first keystroke of a line.
 func (t *LineTracker) setAnchor() {
 	t.fresh = false
+	t.replayTail()
 	if t.partial {
 		// The line already holds text sent with earlier lines: the
 		// cursor is not at the prompt's end.
@@ -458,14 +529,27 @@ func (t *LineTracker) WaitEcho(ctx context.Context, settle time.Duration) {
 }
 
 // Line returns the command line as the screen shows it now, without the
-// prompt: what Enter submits. It is empty in a full-screen program.
+// prompt: what Enter submits. It is empty in a full-screen program. Called
+// after a Submit segment (read it once: Line or Candidates), it also ends
+// the line: output from then on is the command's.
 func (t *LineTracker) Line() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.alt {
 		return ""
 	}
-	return t.lineLocked()
+	l := t.lineLocked()
+	t.afterRead()
+	return l
+}
+
+// afterRead ends the line once the proxy has read a submitted line: what
+// follows is the command's output, which need not be emulated.
+func (t *LineTracker) afterRead() {
+	if t.submitted {
+		t.submitted = false
+		t.fresh = true
+	}
 }
 
 // Candidates returns the line (as Line) and, when the tracker lost track
@@ -478,6 +562,7 @@ func (t *LineTracker) Candidates() []string {
 	if t.alt {
 		return nil
 	}
+	defer t.afterRead()
 	line, sure := t.read()
 	if sure {
 		return []string{line}

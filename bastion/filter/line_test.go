@@ -228,8 +228,22 @@ func BenchmarkOutput(b *testing.B) {
 	tr := NewLineTracker(120, 40)
 	tr.Output([]byte(prompt))
 	tr.Input([]byte("ls -l\r"))
+	_ = tr.Line()
 	b.SetBytes(int64(len(chunk)))
 	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		tr.Output(chunk)
+	}
+}
+
+// BenchmarkOutputEditing is output arriving while a line is being edited
+// (the emulator's full cost, on large chunks only the tail).
+func BenchmarkOutputEditing(b *testing.B) {
+	chunk := []byte(strings.Repeat("drwxr-xr-x  2 root root  4096 Jan  1 00:00 \x1b[01;34msome-directory\x1b[0m\r\n", 400))
+	tr := NewLineTracker(120, 40)
+	tr.Output([]byte(prompt))
+	tr.Input([]byte("l"))
+	b.SetBytes(int64(len(chunk)))
 	for i := 0; i < b.N; i++ {
 		tr.Output(chunk)
 	}
@@ -240,6 +254,7 @@ func BenchmarkOutputSmallChunks(b *testing.B) {
 	tr := NewLineTracker(120, 40)
 	tr.Output([]byte(prompt))
 	tr.Input([]byte("yes\r"))
+	_ = tr.Line()
 	b.SetBytes(int64(len(chunk)))
 	for i := 0; i < b.N; i++ {
 		tr.Output(chunk)
