@@ -1,0 +1,316 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Kinds of session.
+const (
+	SessionShell = "shell" // an interactive shell, with or without a PTY
+	SessionExec  = "exec"  // one command
+)
+
+// Statuses of a session.
+const (
+	StatusActive      = "active"      // running now
+	StatusClosed      = "closed"      // ended normally, whatever the exit status
+	StatusFailed      = "failed"      // never got going, or broke (host key, recording)
+	StatusInterrupted = "interrupted" // left active by a bastion that stopped
+	StatusKilled      = "killed"      // ended by an admin
+)
+
+// Session is one proxied session and its recording. It keeps names, not
+// references: the audit outlives the people and assets it names.
+type Session struct {
+	ID              string     `json:"id" yaml:"id"`
+	Kind            string     `json:"kind" yaml:"kind"`
+	User            string     `json:"user" yaml:"user"`
+	Asset           string     `json:"asset" yaml:"asset"`
+	Account         string     `json:"account" yaml:"account"`
+	Source          string     `json:"source" yaml:"source"`
+	Command         string     `json:"command" yaml:"command"`
+	StartedAt       time.Time  `json:"started_at" yaml:"started_at"`
+	EndedAt         *time.Time `json:"ended_at" yaml:"ended_at"`
+	Status          string     `json:"status" yaml:"status"`
+	ExitStatus      *int       `json:"exit_status" yaml:"exit_status"`
+	EndReason       string     `json:"end_reason" yaml:"end_reason"`
+	RecordingPath   string     `json:"recording_path" yaml:"recording_path"`
+	RecordingSize   int64      `json:"recording_size" yaml:"recording_size"`
+	RecordingSHA256 string     `json:"recording_sha256" yaml:"recording_sha256"`
+}
+
+// Duration returns how long the session lasted, or has lasted by now.
+func (s Session) Duration(now time.Time) time.Duration {
+	end := now
+	if s.EndedAt != nil {
+		end = *s.EndedAt
+	}
+	if end.Before(s.StartedAt) {
+		return 0
+	}
+	return end.Sub(s.StartedAt)
+}
+
+// NewSession is what StartSession needs.
+type NewSession struct {
+	// ID is the session's id; empty means a new random UUIDv4. The proxy
+	// picks it itself so that the recording's file name carries it.
+	ID      string
+	Kind    string // SessionShell or SessionExec; SessionShell when empty
+	User    string
+	Asset   string
+	Account string
+	Source  string // the client's address
+	Command string
+	// RecordingPath is where the recording is written, relative to the
+	// data directory (or absolute); empty when there is none.
+	RecordingPath string
+	// StartedAt is the start; the store's clock when zero.
+	StartedAt time.Time
+}
+
+// SessionEnd is how a session ended.
+type SessionEnd struct {
+	Status          string // StatusClosed, StatusFailed or StatusKilled
+	ExitStatus      *int   // nil when there was none (never connected)
+	Reason          string // why it ended, for people
+	RecordingSize   int64
+	RecordingSHA256 string
+	// EndedAt is the end; the store's clock when zero.
+	EndedAt time.Time
+}
+
+// SessionQuery narrows ListSessions. Zero fields match everything.
+type SessionQuery struct {
+	Active bool // only sessions still running
+	User   string
+	Asset  string
+	Since  time.Time // started at or after
+	Limit  int       // the latest 1000 when zero
+}
+
+// StartSession records the start of a session, status active.
+func (s *Store) StartSession(ctx context.Context, ns NewSession) (Session, error) {
+	if ns.ID == "" {
+		ns.ID = uuid.NewString()
+	} else if err := validSessionID(ns.ID); err != nil {
+		return Session{}, err
+	}
+	if ns.Kind == "" {
+		ns.Kind = SessionShell
+	}
+	if ns.Kind != SessionShell && ns.Kind != SessionExec {
+		return Session{}, fmt.Errorf("session kind %q: want %s or %s", ns.Kind, SessionShell, SessionExec)
+	}
+	if ns.User == "" {
+		return Session{}, errors.New("session: no user")
+	}
+	start := ns.StartedAt
+	if start.IsZero() {
+		start = s.now()
+	}
+	_, err := s.db.ExecContext(ctx, `INSERT INTO sessions (id, kind, user_name, asset_name, account, source, command,
+		started_at, status, recording_path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		ns.ID, ns.Kind, ns.User, ns.Asset, ns.Account, ns.Source, ns.Command, formatTime(start), StatusActive, ns.RecordingPath)
+	if err != nil {
+		if err = wrapError(err); errors.Is(err, ErrConflict) {
+			return Session{}, fmt.Errorf("session %s already exists: %w", ns.ID, ErrConflict)
+		}
+		return Session{}, err
+	}
+	return s.getSession(ctx, ns.ID)
+}
+
+// EndSession records how a session ended. A session ends once: ending
+// one that has already ended is an error.
+func (s *Store) EndSession(ctx context.Context, id string, end SessionEnd) error {
+	switch end.Status {
+	case StatusClosed, StatusFailed, StatusKilled, StatusInterrupted:
+	default:
+		return fmt.Errorf("session %s: cannot end with status %q", id, end.Status)
+	}
+	at := end.EndedAt
+	if at.IsZero() {
+		at = s.now()
+	}
+	var exit any
+	if end.ExitStatus != nil {
+		exit = *end.ExitStatus
+	}
+	res, err := s.db.ExecContext(ctx, `UPDATE sessions SET ended_at = ?, status = ?, exit_status = ?, end_reason = ?,
+		recording_size = ?, recording_sha256 = ? WHERE id = ? AND status = ?`,
+		formatTime(at), end.Status, exit, end.Reason, end.RecordingSize, end.RecordingSHA256, id, StatusActive)
+	if err != nil {
+		return wrapError(err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return wrapError(err)
+	} else if n == 1 {
+		return nil
+	}
+	cur, err := s.getSession(ctx, id)
+	if err != nil {
+		return err
+	}
+	return fmt.Errorf("session %s has already ended (%s)", id, cur.Status)
+}
+
+// CloseInterruptedSessions marks the sessions left active by a bastion
+// that stopped without ending them (a crash, a kill -9) as interrupted,
+// ended now. The server calls it when it starts, before it accepts
+// connections. It returns how many it marked.
+func (s *Store) CloseInterruptedSessions(ctx context.Context) (int, error) {
+	res, err := s.db.ExecContext(ctx, `UPDATE sessions SET status = ?, ended_at = ?, end_reason = ?
+		WHERE status = ?`, StatusInterrupted, formatTime(s.now()), "the bastion stopped during the session", StatusActive)
+	if err != nil {
+		return 0, wrapError(err)
+	}
+	n, err := res.RowsAffected()
+	return int(n), wrapError(err)
+}
+
+const sessionColumns = `id, kind, user_name, asset_name, account, source, command, started_at, ended_at, status,
+	exit_status, end_reason, recording_path, recording_size, recording_sha256`
+
+func scanSession(sc interface{ Scan(...any) error }) (Session, error) {
+	var ss Session
+	var started string
+	var ended sql.NullString
+	var exit sql.NullInt64
+	err := sc.Scan(&ss.ID, &ss.Kind, &ss.User, &ss.Asset, &ss.Account, &ss.Source, &ss.Command, &started, &ended,
+		&ss.Status, &exit, &ss.EndReason, &ss.RecordingPath, &ss.RecordingSize, &ss.RecordingSHA256)
+	if err != nil {
+		return ss, wrapError(err)
+	}
+	ss.StartedAt = parseTime(started)
+	ss.EndedAt = parseNullTime(ended)
+	if exit.Valid {
+		v := int(exit.Int64)
+		ss.ExitStatus = &v
+	}
+	return ss, nil
+}
+
+func (s *Store) getSession(ctx context.Context, id string) (Session, error) {
+	ss, err := scanSession(s.db.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id = ?`, id))
+	if errors.Is(err, ErrNotFound) {
+		return ss, fmt.Errorf("session %s: %w", id, ErrNotFound)
+	}
+	return ss, err
+}
+
+// MinSessionPrefix is the shortest id prefix GetSession accepts.
+const MinSessionPrefix = 4
+
+// validSessionID checks that id holds only what a UUID holds, so that it
+// can be used in a file name and a LIKE pattern.
+func validSessionID(id string) error {
+	if id == "" || len(id) > 64 {
+		return fmt.Errorf("invalid session id %q", id)
+	}
+	for _, r := range id {
+		if !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f' || r >= 'A' && r <= 'F' || r == '-') {
+			return fmt.Errorf("invalid session id %q: want hex digits and dashes", id)
+		}
+	}
+	return nil
+}
+
+// GetSession returns the session whose id is idOrPrefix, or the one
+// session whose id starts with it (at least MinSessionPrefix characters).
+func (s *Store) GetSession(ctx context.Context, idOrPrefix string) (Session, error) {
+	p := strings.ToLower(strings.TrimSpace(idOrPrefix))
+	if err := validSessionID(p); err != nil {
+		return Session{}, err
+	}
+	if ss, err := s.getSession(ctx, p); err == nil || !errors.Is(err, ErrNotFound) {
+		return ss, err
+	}
+	if len(p) < MinSessionPrefix {
+		return Session{}, fmt.Errorf("session %q: give at least %d characters of its id", idOrPrefix, MinSessionPrefix)
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id LIKE ? ORDER BY started_at LIMIT 6`, p+"%")
+	if err != nil {
+		return Session{}, wrapError(err)
+	}
+	defer rows.Close()
+	var found []Session
+	for rows.Next() {
+		ss, err := scanSession(rows)
+		if err != nil {
+			return Session{}, err
+		}
+		found = append(found, ss)
+	}
+	if err := rows.Err(); err != nil {
+		return Session{}, wrapError(err)
+	}
+	switch len(found) {
+	case 0:
+		return Session{}, fmt.Errorf("session %s: %w", idOrPrefix, ErrNotFound)
+	case 1:
+		return found[0], nil
+	}
+	ids := make([]string, 0, len(found))
+	for i, f := range found {
+		if i == 5 {
+			ids = append(ids, "…")
+			break
+		}
+		ids = append(ids, f.ID)
+	}
+	return Session{}, fmt.Errorf("session id prefix %q is ambiguous: it matches %s; give more characters", idOrPrefix, strings.Join(ids, ", "))
+}
+
+// ListSessions returns the latest sessions that match sq, oldest first.
+func (s *Store) ListSessions(ctx context.Context, sq SessionQuery) ([]Session, error) {
+	query := `SELECT ` + sessionColumns + ` FROM sessions WHERE 1=1`
+	var args []any
+	if sq.Active {
+		query += ` AND status = ?`
+		args = append(args, StatusActive)
+	}
+	if sq.User != "" {
+		query += ` AND user_name = ?`
+		args = append(args, sq.User)
+	}
+	if sq.Asset != "" {
+		query += ` AND asset_name = ?`
+		args = append(args, sq.Asset)
+	}
+	if !sq.Since.IsZero() {
+		query += ` AND started_at >= ?`
+		args = append(args, formatTime(sq.Since))
+	}
+	limit := sq.Limit
+	if limit <= 0 {
+		limit = 1000
+	}
+	query += ` ORDER BY started_at DESC, id DESC LIMIT ?`
+	args = append(args, limit)
+	rows, err := s.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, wrapError(err)
+	}
+	defer rows.Close()
+	var out []Session
+	for rows.Next() {
+		ss, err := scanSession(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ss)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrapError(err)
+	}
+	reverse(out)
+	return out, nil
+}
