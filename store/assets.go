@@ -278,8 +278,8 @@ func (s *Store) ListAssets(ctx context.Context, aq AssetQuery) ([]Asset, error) 
 			return nil, err
 		}
 		if node != "" {
-			query += ` AND (n.path = ? OR n.path LIKE ?)`
-			args = append(args, node, node+"/%")
+			query += ` AND (n.path = ? OR n.path LIKE ? ESCAPE '\')`
+			args = append(args, node, likeEscape(node)+"/%")
 		}
 	}
 	for _, k := range sortedKeys(aq.Labels) {
@@ -442,4 +442,40 @@ func (s *Store) PinHostKey(ctx context.Context, name, key string) error {
 		}
 		return s.recordOp(ctx, q, "asset.trust", name, map[string]any{"host_key": fp})
 	})
+}
+
+// likeEscape escapes LIKE's wildcards (node segments may hold "_").
+func likeEscape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// CountAssets returns how many assets there are.
+func (s *Store) CountAssets(ctx context.Context) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM assets`).Scan(&n)
+	return n, wrapError(err)
+}
+
+// UnpinHostKey forgets an asset's pinned host key, so that the next
+// connection pins the key the asset then offers. It returns the key
+// that was pinned ("" if none).
+func (s *Store) UnpinHostKey(ctx context.Context, name string) (string, error) {
+	var old string
+	err := s.withTx(ctx, func(q querier) error {
+		if err := q.QueryRowContext(ctx, `SELECT host_key FROM assets WHERE name = ?`, name).Scan(&old); err != nil {
+			if err = wrapError(err); errors.Is(err, ErrNotFound) {
+				return fmt.Errorf("asset %q: %w", name, ErrNotFound)
+			}
+			return err
+		}
+		if _, err := q.ExecContext(ctx, `UPDATE assets SET host_key = '', host_key_pinned_at = NULL WHERE name = ?`, name); err != nil {
+			return wrapError(err)
+		}
+		fp := ""
+		if pk, err := ParseAuthorizedKey(old); err == nil {
+			fp = pk.fingerprint
+		}
+		return s.recordOp(ctx, q, "asset.untrust", name, map[string]any{"old_host_key": fp})
+	})
+	return old, err
 }

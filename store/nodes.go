@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path"
 	"regexp"
+	"sort"
 	"strings"
 )
 
@@ -92,14 +93,34 @@ func (s *Store) ListNodes(ctx context.Context) ([]Node, error) {
 	if err := rows.Err(); err != nil {
 		return nil, wrapError(err)
 	}
-	// Totals: sorted by path, descendants follow their ancestor.
+	// Sort by segments ("/prod/web" right after "/prod", before
+	// "/prod-x", which a plain string order would put in between) and
+	// add each node's assets to every ancestor's total.
+	sort.Slice(out, func(i, j int) bool { return nodeLess(out[i].Path, out[j].Path) })
+	idx := make(map[string]int, len(out))
 	for i := range out {
+		idx[out[i].Path] = i
 		out[i].Total = out[i].Assets
-		for j := i + 1; j < len(out) && strings.HasPrefix(out[j].Path, out[i].Path+"/"); j++ {
-			out[i].Total += out[j].Assets
+	}
+	for _, n := range out {
+		for p := path.Dir(n.Path); p != "/" && p != "."; p = path.Dir(p) {
+			if i, ok := idx[p]; ok {
+				out[i].Total += n.Assets
+			}
 		}
 	}
 	return out, nil
+}
+
+// nodeLess orders node paths segment by segment.
+func nodeLess(a, b string) bool {
+	as, bs := strings.Split(a, "/"), strings.Split(b, "/")
+	for i := 0; i < len(as) && i < len(bs); i++ {
+		if as[i] != bs[i] {
+			return as[i] < bs[i]
+		}
+	}
+	return len(as) < len(bs)
 }
 
 // PruneNodes removes nodes that hold no asset, have no descendant that

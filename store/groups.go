@@ -1,0 +1,223 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+)
+
+// Group is a set of people that grants and filters can name at once.
+type Group struct {
+	ID        int64     `json:"id" yaml:"id"`
+	Name      string    `json:"name" yaml:"name"`
+	Comment   string    `json:"comment" yaml:"comment"`
+	Members   []string  `json:"members" yaml:"members"`
+	CreatedAt time.Time `json:"created_at" yaml:"created_at"`
+}
+
+// AddGroup makes an empty group.
+func (s *Store) AddGroup(ctx context.Context, name, comment string) (Group, error) {
+	if err := ValidName("group", name); err != nil {
+		return Group{}, err
+	}
+	err := s.withTx(ctx, func(q querier) error {
+		if _, err := insertGroup(ctx, q, name, comment, formatTime(s.now())); err != nil {
+			return err
+		}
+		return s.recordOp(ctx, q, "group.add", name, map[string]any{"comment": comment})
+	})
+	if err != nil {
+		return Group{}, err
+	}
+	return s.GetGroup(ctx, name)
+}
+
+func insertGroup(ctx context.Context, q querier, name, comment, now string) (int64, error) {
+	var id int64
+	err := q.QueryRowContext(ctx, `INSERT INTO groups (name, comment, created_at) VALUES (?, ?, ?) RETURNING id`,
+		name, comment, now).Scan(&id)
+	if err = wrapError(err); errors.Is(err, ErrConflict) {
+		return 0, fmt.Errorf("group %q already exists: %w", name, ErrConflict)
+	}
+	return id, err
+}
+
+// RemoveGroup deletes a group; its members stay, and the grants and
+// filters that named it no longer reach them through it.
+func (s *Store) RemoveGroup(ctx context.Context, name string) error {
+	return s.withTx(ctx, func(q querier) error {
+		if err := execOne(ctx, q, "group", name, `DELETE FROM groups WHERE name = ?`, name); err != nil {
+			return err
+		}
+		return s.recordOp(ctx, q, "group.rm", name, nil)
+	})
+}
+
+// GetGroup returns the group called name with its members.
+func (s *Store) GetGroup(ctx context.Context, name string) (Group, error) {
+	var g Group
+	var created string
+	err := s.db.QueryRowContext(ctx, `SELECT id, name, comment, created_at FROM groups WHERE name = ?`, name).
+		Scan(&g.ID, &g.Name, &g.Comment, &created)
+	if err = wrapError(err); errors.Is(err, ErrNotFound) {
+		return g, fmt.Errorf("group %q: %w", name, ErrNotFound)
+	} else if err != nil {
+		return g, err
+	}
+	g.CreatedAt = parseTime(created)
+	g.Members, err = s.groupMembers(ctx, g.ID)
+	return g, err
+}
+
+func (s *Store) groupMembers(ctx context.Context, groupID int64) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT u.name FROM users u JOIN group_members m ON m.user_id = u.id
+		WHERE m.group_id = ? ORDER BY u.name`, groupID)
+	if err != nil {
+		return nil, wrapError(err)
+	}
+	defer rows.Close()
+	out := []string{}
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, wrapError(err)
+		}
+		out = append(out, n)
+	}
+	return out, wrapError(rows.Err())
+}
+
+// ListGroups returns every group sorted by name, with its members.
+func (s *Store) ListGroups(ctx context.Context) ([]Group, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id, name, comment, created_at FROM groups ORDER BY name`)
+	if err != nil {
+		return nil, wrapError(err)
+	}
+	var out []Group
+	byID := map[int64]int{}
+	for rows.Next() {
+		var g Group
+		var created string
+		if err := rows.Scan(&g.ID, &g.Name, &g.Comment, &created); err != nil {
+			rows.Close()
+			return nil, wrapError(err)
+		}
+		g.CreatedAt = parseTime(created)
+		g.Members = []string{}
+		byID[g.ID] = len(out)
+		out = append(out, g)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, wrapError(err)
+	}
+	mrows, err := s.db.QueryContext(ctx, `SELECT m.group_id, u.name FROM group_members m JOIN users u ON u.id = m.user_id ORDER BY u.name`)
+	if err != nil {
+		return nil, wrapError(err)
+	}
+	defer mrows.Close()
+	for mrows.Next() {
+		var id int64
+		var u string
+		if err := mrows.Scan(&id, &u); err != nil {
+			return nil, wrapError(err)
+		}
+		if i, ok := byID[id]; ok {
+			out[i].Members = append(out[i].Members, u)
+		}
+	}
+	return out, wrapError(mrows.Err())
+}
+
+// AddMembers puts users in a group, all or none: an unknown user fails
+// the whole change. Users already in the group are left as they are.
+// It returns the users that were added.
+func (s *Store) AddMembers(ctx context.Context, group string, users []string) ([]string, error) {
+	var added []string
+	err := s.withTx(ctx, func(q querier) error {
+		gid, err := lookupID(ctx, q, "group", `SELECT id FROM groups WHERE name = ?`, group)
+		if err != nil {
+			return err
+		}
+		for _, u := range dedupe(users) {
+			uid, err := lookupID(ctx, q, "user", `SELECT id FROM users WHERE name = ?`, u)
+			if err != nil {
+				return err
+			}
+			res, err := q.ExecContext(ctx, `INSERT INTO group_members (group_id, user_id) VALUES (?, ?)
+				ON CONFLICT (group_id, user_id) DO NOTHING`, gid, uid)
+			if err != nil {
+				return wrapError(err)
+			}
+			if n, _ := res.RowsAffected(); n > 0 {
+				added = append(added, u)
+			}
+		}
+		if len(added) == 0 {
+			return nil
+		}
+		return s.recordOp(ctx, q, "group.members.add", group, map[string]any{"users": added})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return added, nil
+}
+
+// RemoveMembers takes users out of a group, all or none: a user who is
+// not a member fails the whole change.
+func (s *Store) RemoveMembers(ctx context.Context, group string, users []string) error {
+	return s.withTx(ctx, func(q querier) error {
+		gid, err := lookupID(ctx, q, "group", `SELECT id FROM groups WHERE name = ?`, group)
+		if err != nil {
+			return err
+		}
+		users = dedupe(users)
+		for _, u := range users {
+			uid, err := lookupID(ctx, q, "user", `SELECT id FROM users WHERE name = ?`, u)
+			if err != nil {
+				return err
+			}
+			res, err := q.ExecContext(ctx, `DELETE FROM group_members WHERE group_id = ? AND user_id = ?`, gid, uid)
+			if err != nil {
+				return wrapError(err)
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				return fmt.Errorf("user %q is not a member of group %q: %w", u, group, ErrNotFound)
+			}
+		}
+		return s.recordOp(ctx, q, "group.members.rm", group, map[string]any{"users": users})
+	})
+}
+
+// lookupID runs a query returning one id; not found is "kind "name": not found".
+func lookupID(ctx context.Context, q querier, kind, query, name string) (int64, error) {
+	var id int64
+	err := q.QueryRowContext(ctx, query, name).Scan(&id)
+	if err = wrapError(err); errors.Is(err, ErrNotFound) {
+		return 0, fmt.Errorf("%s %q: %w", kind, name, ErrNotFound)
+	}
+	return id, err
+}
+
+// dedupe returns names without repeats, in their first order.
+func dedupe(names []string) []string {
+	seen := make(map[string]bool, len(names))
+	out := make([]string, 0, len(names))
+	for _, n := range names {
+		if !seen[n] {
+			seen[n] = true
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// sortedCopy returns a sorted copy of s.
+func sortedCopy(s []string) []string {
+	out := append([]string(nil), s...)
+	sort.Strings(out)
+	return out
+}
