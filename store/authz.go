@@ -2,8 +2,11 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -65,8 +68,10 @@ func (a Access) Account(username string) (GrantedAccount, bool) {
 
 type liveGrant struct {
 	id          int64
+	bit         uint64 // 1<<index among the user's live grants; 0 past 64
 	name        string
 	actions     []string
+	mask        uint8 // actions as bits of AllActions
 	allAccounts bool
 	accounts    map[string]bool
 }
@@ -93,31 +98,94 @@ func liveGrants(ctx context.Context, q querier, userID int64, at time.Time) ([]*
 			return nil, wrapError(err)
 		}
 		g.actions = splitActions(actions)
+		for _, a := range g.actions {
+			if r := actionRank(a); r < len(AllActions) {
+				g.mask |= 1 << r
+			}
+		}
+		if len(out) < 64 {
+			g.bit = 1 << len(out)
+		}
 		out = append(out, g)
 	}
 	rows.Close()
-	if err := rows.Err(); err != nil {
+	if err := rows.Err(); err != nil || len(out) == 0 {
 		return nil, wrapError(err)
 	}
-	for _, g := range out {
-		if g.allAccounts {
-			continue
-		}
-		arows, err := q.QueryContext(ctx, `SELECT username FROM grant_accounts WHERE grant_id = ?`, g.id)
-		if err != nil {
+	byID, ids := grantIDs(out)
+	arows, err := q.QueryContext(ctx, `SELECT grant_id, username FROM grant_accounts WHERE grant_id IN (`+placeholders(len(ids))+`)`, ids...)
+	if err != nil {
+		return nil, wrapError(err)
+	}
+	defer arows.Close()
+	for arows.Next() {
+		var id int64
+		var u string
+		if err := arows.Scan(&id, &u); err != nil {
 			return nil, wrapError(err)
 		}
-		for arows.Next() {
-			var u string
-			if err := arows.Scan(&u); err != nil {
-				arows.Close()
-				return nil, wrapError(err)
-			}
-			g.accounts[u] = true
-		}
-		arows.Close()
+		byID[id].accounts[u] = true
 	}
-	return out, nil
+	return out, wrapError(arows.Err())
+}
+
+func grantIDs(grants []*liveGrant) (map[int64]*liveGrant, []any) {
+	byID := make(map[int64]*liveGrant, len(grants))
+	ids := make([]any, 0, len(grants))
+	for _, g := range grants {
+		byID[g.id] = g
+		ids = append(ids, g.id)
+	}
+	return byID, ids
+}
+
+// coverage says which live grants cover which assets: named directly,
+// or through a node (which covers its descendants too).
+type coverage struct {
+	byAsset map[int64][]*liveGrant
+	byNode  map[string][]*liveGrant
+}
+
+func loadCoverage(ctx context.Context, q querier, grants []*liveGrant) (coverage, error) {
+	c := coverage{byAsset: map[int64][]*liveGrant{}, byNode: map[string][]*liveGrant{}}
+	byID, ids := grantIDs(grants)
+	in := placeholders(len(ids))
+	rows, err := q.QueryContext(ctx, `SELECT grant_id, asset_id, '' FROM grant_assets WHERE grant_id IN (`+in+`)
+		UNION ALL SELECT gn.grant_id, 0, n.path FROM grant_nodes gn JOIN nodes n ON n.id = gn.node_id
+		WHERE gn.grant_id IN (`+in+`)`, append(append([]any{}, ids...), ids...)...)
+	if err != nil {
+		return c, wrapError(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var gid, aid int64
+		var path string
+		if err := rows.Scan(&gid, &aid, &path); err != nil {
+			return c, wrapError(err)
+		}
+		if path != "" {
+			c.byNode[path] = append(c.byNode[path], byID[gid])
+		} else {
+			c.byAsset[aid] = append(c.byAsset[aid], byID[gid])
+		}
+	}
+	return c, wrapError(rows.Err())
+}
+
+// grantsFor returns the grants that cover asset a, each once, by name.
+func (c coverage) grantsFor(a *Asset) []*liveGrant {
+	out := c.byAsset[a.ID]
+	if len(c.byNode) > 0 {
+		for p := a.Node; p != ""; p = p[:strings.LastIndexByte(p, '/')] {
+			out = append(out[:len(out):len(out)], c.byNode[p]...)
+		}
+	}
+	if len(out) < 2 {
+		return out
+	}
+	out = slices.Clone(out)
+	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
+	return slices.CompactFunc(out, func(x, y *liveGrant) bool { return x.id == y.id })
 }
 
 func splitActions(s string) []string {
@@ -133,7 +201,7 @@ func splitActions(s string) []string {
 // AuthorizedAssets answers "which assets and accounts may user use at
 // time at": every active asset covered by a live grant of hers (directly,
 // or through a node and its descendants), with the granted accounts that
-// exist on it. A disabled user gets ErrDenied. Sorted by asset name.
+// exist on it. A disabled user, or one locked out at time at, gets ErrDenied. Sorted by asset name.
 func (s *Store) AuthorizedAssets(ctx context.Context, user string, at time.Time) ([]Access, error) {
 	return s.authorized(ctx, user, at, 0)
 }
@@ -152,9 +220,11 @@ func (s *Store) AuthorizedAsset(ctx context.Context, user string, assetID int64,
 }
 
 func (s *Store) authorized(ctx context.Context, user string, at time.Time, onlyAsset int64) ([]Access, error) {
+	at = at.UTC().Truncate(time.Microsecond) // the store's time resolution
 	var userID int64
 	var disabled bool
-	if err := s.db.QueryRowContext(ctx, `SELECT id, disabled FROM users WHERE name = ?`, user).Scan(&userID, &disabled); err != nil {
+	var locked sql.NullString
+	if err := s.db.QueryRowContext(ctx, `SELECT id, disabled, locked_until FROM users WHERE name = ?`, user).Scan(&userID, &disabled, &locked); err != nil {
 		if err = wrapError(err); errors.Is(err, ErrNotFound) {
 			return nil, fmt.Errorf("user %q: %w", user, ErrDenied)
 		}
@@ -163,80 +233,132 @@ func (s *Store) authorized(ctx context.Context, user string, at time.Time, onlyA
 	if disabled {
 		return nil, fmt.Errorf("user %q is disabled: %w", user, ErrDenied)
 	}
+	if until := parseNullTime(locked); until != nil && at.Before(*until) {
+		return nil, fmt.Errorf("user %q is locked until %s: %w", user, until.Format(time.RFC3339), ErrDenied)
+	}
 	grants, err := liveGrants(ctx, s.db, userID, at)
 	if err != nil || len(grants) == 0 {
 		return nil, err
 	}
-	byID := make(map[int64]*liveGrant, len(grants))
-	ids := make([]any, 0, len(grants))
-	for _, g := range grants {
-		byID[g.id] = g
-		ids = append(ids, g.id)
+	cov, err := loadCoverage(ctx, s.db, grants)
+	if err != nil {
+		return nil, err
 	}
-	in := placeholders(len(ids))
-	query := `SELECT x.grant_id, a.id FROM (
-			SELECT grant_id, asset_id FROM grant_assets WHERE grant_id IN (` + in + `)
-			UNION
-			SELECT gn.grant_id, a2.id FROM grant_nodes gn JOIN nodes n ON n.id = gn.node_id
-			JOIN nodes d ON (d.path = n.path OR d.path LIKE n.path || '/%')
-			JOIN assets a2 ON a2.node_id = d.id WHERE gn.grant_id IN (` + in + `)
-		) x JOIN assets a ON a.id = x.asset_id WHERE a.active`
-	args := append(append([]any{}, ids...), ids...)
 	if onlyAsset != 0 {
-		query += ` AND a.id = ?`
-		args = append(args, onlyAsset)
-	}
-	rows, err := s.db.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, wrapError(err)
-	}
-	assetGrants := map[int64][]*liveGrant{}
-	for rows.Next() {
-		var gid, aid int64
-		if err := rows.Scan(&gid, &aid); err != nil {
-			rows.Close()
-			return nil, wrapError(err)
+		// One asset: read just it, not the whole inventory.
+		a, err := s.GetAssetByID(ctx, onlyAsset)
+		if errors.Is(err, ErrNotFound) {
+			return nil, nil
+		} else if err != nil {
+			return nil, err
 		}
-		assetGrants[aid] = append(assetGrants[aid], byID[gid])
+		g := cov.grantsFor(&a)
+		if !a.Active || len(g) == 0 {
+			return nil, nil
+		}
+		accounts, err := s.ListAccounts(ctx, a.Name)
+		if err != nil {
+			return nil, err
+		}
+		return []Access{buildAccess(a, accounts, g, newAccessMemo())}, nil
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, wrapError(err)
-	}
-	if len(assetGrants) == 0 {
-		return nil, nil
-	}
-	assets, err := s.assetsByID(ctx, assetGrants)
+	inv, err := s.inventory(ctx)
 	if err != nil {
 		return nil, err
 	}
-	accounts, err := s.accountsByAsset(ctx, assetGrants)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]Access, 0, len(assets))
-	for _, a := range assets {
-		acc := Access{Asset: a, Accounts: []GrantedAccount{}}
-		for _, c := range accounts[a.ID] {
-			var ga *GrantedAccount
-			for _, g := range assetGrants[a.ID] {
-				if !g.allAccounts && !g.accounts[c.Username] {
-					continue
-				}
-				if ga == nil {
-					ga = &GrantedAccount{Account: c}
-				}
-				ga.Grants = append(ga.Grants, g.name)
-				ga.Actions = unionActions(ga.Actions, g.actions)
-			}
-			if ga != nil {
-				sort.Strings(ga.Grants)
-				acc.Accounts = append(acc.Accounts, *ga)
-			}
+	var out []Access
+	memo := newAccessMemo()
+	for i := range inv.assets {
+		a := &inv.assets[i]
+		if !a.Active {
+			continue
 		}
-		out = append(out, acc)
+		if g := cov.grantsFor(a); len(g) > 0 {
+			if out == nil {
+				out = make([]Access, 0, len(inv.assets)-i)
+			}
+			out = append(out, buildAccess(a.clone(), inv.accounts[a.ID], g, memo))
+		}
 	}
 	return out, nil
+}
+
+// buildAccess gives each account on the asset the actions of the grants
+// (covering the asset) that name it or all accounts. Lists of actions
+// and of grant names are shared through memo between results (clipped,
+// so that an append copies).
+func buildAccess(a Asset, accounts []Account, grants []*liveGrant, memo *accessMemo) Access {
+	acc := Access{Asset: a, Accounts: make([]GrantedAccount, 0, len(accounts))}
+	for _, c := range accounts {
+		var mask uint8
+		var set uint64
+		var n int
+		for _, g := range grants {
+			if g.allAccounts || g.accounts[c.Username] {
+				mask |= g.mask
+				set |= g.bit
+				n++
+			}
+		}
+		if n == 0 {
+			continue
+		}
+		ga := GrantedAccount{Account: c, Actions: memo.actions(mask)}
+		ga.Grants = memo.grants[set]
+		if ga.Grants == nil || len(ga.Grants) != n {
+			ga.Grants = make([]string, 0, n)
+			for _, g := range grants { // sorted by name
+				if g.allAccounts || g.accounts[c.Username] {
+					ga.Grants = append(ga.Grants, g.name)
+				}
+			}
+			if len(grants) <= 64 && !hasUnindexed(grants) {
+				memo.grants[set] = ga.Grants
+			}
+		}
+		acc.Accounts = append(acc.Accounts, ga)
+	}
+	return acc
+}
+
+func hasUnindexed(grants []*liveGrant) bool {
+	for _, g := range grants {
+		if g.bit == 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// accessMemo remembers action and grant lists within one authorization.
+type accessMemo struct {
+	byMask [1 << 8][]string
+	grants map[uint64][]string
+}
+
+func newAccessMemo() *accessMemo { return &accessMemo{grants: map[uint64][]string{}} }
+
+func (m *accessMemo) actions(mask uint8) []string {
+	if m.byMask[mask] == nil {
+		out := []string{}
+		for i, a := range AllActions {
+			if mask&(1<<i) != 0 {
+				out = append(out, a)
+			}
+		}
+		m.byMask[mask] = slices.Clip(out)
+	}
+	return m.byMask[mask]
+}
+
+func (a *Asset) clone() Asset {
+	c := *a
+	c.Labels = maps.Clone(a.Labels)
+	if a.HostKeyPinnedAt != nil {
+		t := *a.HostKeyPinnedAt
+		c.HostKeyPinnedAt = &t
+	}
+	return c
 }
 
 func unionActions(have, add []string) []string {
@@ -264,71 +386,4 @@ func actionRank(a string) int {
 		}
 	}
 	return len(AllActions)
-}
-
-// assetsByID loads the active assets whose ids are keys of want, sorted
-// by name. For many ids it reads the whole table, which SQLite does
-// faster than a long IN list.
-func (s *Store) assetsByID(ctx context.Context, want map[int64][]*liveGrant) ([]Asset, error) {
-	query := `SELECT ` + assetColumns + assetFrom
-	var args []any
-	if len(want) <= 200 {
-		query += ` WHERE a.id IN (` + placeholders(len(want)) + `)`
-		for id := range want {
-			args = append(args, id)
-		}
-	}
-	rows, err := s.db.QueryContext(ctx, query+` ORDER BY a.name`, args...)
-	if err != nil {
-		return nil, wrapError(err)
-	}
-	out := make([]Asset, 0, len(want))
-	for rows.Next() {
-		a, err := scanAsset(rows)
-		if err != nil {
-			rows.Close()
-			return nil, err
-		}
-		if _, ok := want[a.ID]; ok {
-			out = append(out, a)
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, wrapError(err)
-	}
-	ptrs := make([]*Asset, len(out))
-	for i := range out {
-		ptrs[i] = &out[i]
-	}
-	return out, s.fillLabels(ctx, ptrs)
-}
-
-// accountsByAsset loads the accounts on the assets that are keys of
-// want, grouped by asset id and sorted by username.
-func (s *Store) accountsByAsset(ctx context.Context, want map[int64][]*liveGrant) (map[int64][]Account, error) {
-	query := `SELECT ` + accountColumns + ` FROM accounts c JOIN assets a ON a.id = c.asset_id`
-	var args []any
-	if len(want) <= 200 {
-		query += ` WHERE c.asset_id IN (` + placeholders(len(want)) + `)`
-		for id := range want {
-			args = append(args, id)
-		}
-	}
-	rows, err := s.db.QueryContext(ctx, query+` ORDER BY c.asset_id, c.username`, args...)
-	if err != nil {
-		return nil, wrapError(err)
-	}
-	defer rows.Close()
-	out := map[int64][]Account{}
-	for rows.Next() {
-		c, err := scanAccount(rows)
-		if err != nil {
-			return nil, err
-		}
-		if _, ok := want[c.AssetID]; ok {
-			out[c.AssetID] = append(out[c.AssetID], c)
-		}
-	}
-	return out, wrapError(rows.Err())
 }

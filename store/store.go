@@ -20,6 +20,7 @@ type Store struct {
 	db     *sql.DB
 	sealer *Sealer
 	now    func() time.Time
+	inv    inventoryCache // see inventory.go
 }
 
 // Options tune Open.

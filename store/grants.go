@@ -1,0 +1,539 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+)
+
+// AllAccounts is the account name that stands for every account on the
+// covered assets.
+const AllAccounts = "@all"
+
+// Grant lets people (users, and the members of groups) reach assets
+// (named, or under nodes with their descendants) as accounts (by
+// username, or all of them), doing some actions, within a time window.
+type Grant struct {
+	ID          int64      `json:"id" yaml:"id"`
+	Name        string     `json:"name" yaml:"name"`
+	Users       []string   `json:"users" yaml:"users"`
+	Groups      []string   `json:"groups" yaml:"groups"`
+	Assets      []string   `json:"assets" yaml:"assets"`
+	Nodes       []string   `json:"nodes" yaml:"nodes"`
+	Accounts    []string   `json:"accounts" yaml:"accounts"` // ["@all"] when AllAccounts
+	AllAccounts bool       `json:"all_accounts" yaml:"all_accounts"`
+	Actions     []string   `json:"actions" yaml:"actions"`
+	ValidFrom   *time.Time `json:"valid_from" yaml:"valid_from"`
+	ValidUntil  *time.Time `json:"valid_until" yaml:"valid_until"`
+	Active      bool       `json:"active" yaml:"active"`
+	Comment     string     `json:"comment" yaml:"comment"`
+	CreatedAt   time.Time  `json:"created_at" yaml:"created_at"`
+}
+
+// State describes the grant at time at: "active", "inactive",
+// "expired" or "not yet valid".
+func (g Grant) State(at time.Time) string {
+	switch {
+	case !g.Active:
+		return "inactive"
+	case g.ValidUntil != nil && !at.Before(*g.ValidUntil):
+		return "expired"
+	case g.ValidFrom != nil && at.Before(*g.ValidFrom):
+		return "not yet valid"
+	}
+	return "active"
+}
+
+// NewGrant is what AddGrant needs. No Accounts means every account
+// (AllAccounts); no Actions means DefaultActions.
+type NewGrant struct {
+	Name       string
+	Users      []string
+	Groups     []string
+	Assets     []string
+	Nodes      []string
+	Accounts   []string // usernames, or "@all"
+	Actions    []string
+	ValidFrom  *time.Time
+	ValidUntil *time.Time
+	Comment    string
+}
+
+// ParseActions reads a comma-separated action list, e.g.
+// "connect,upload", checking each against AllActions; the result is
+// deduplicated and in canonical order.
+func ParseActions(s string) ([]string, error) {
+	var out []string
+	for _, a := range strings.Split(s, ",") {
+		a = strings.ToLower(strings.TrimSpace(a))
+		if a == "" {
+			continue
+		}
+		if !slices.Contains(AllActions, a) {
+			return nil, fmt.Errorf("unknown action %q: want some of %s", a, strings.Join(AllActions, ","))
+		}
+		out = unionActions(out, []string{a})
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no action given: want some of " + strings.Join(AllActions, ","))
+	}
+	return out, nil
+}
+
+func checkActions(actions []string) ([]string, error) {
+	return ParseActions(strings.Join(actions, ","))
+}
+
+// checkWindow checks that until comes after from.
+func checkWindow(from, until *time.Time) error {
+	if from != nil && until != nil && !until.After(*from) {
+		return fmt.Errorf("the window ends (%s) before it starts (%s): --until must be after --from",
+			until.UTC().Format(time.RFC3339), from.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
+// splitAccounts separates "@all" from usernames, checking the names.
+func splitAccounts(accounts []string) (all bool, names []string, err error) {
+	if len(accounts) == 0 {
+		return true, nil, nil
+	}
+	for _, a := range accounts {
+		a = strings.TrimSpace(a)
+		if a == AllAccounts {
+			all = true
+			continue
+		}
+		if err := ValidAccountName(a); err != nil {
+			return false, nil, err
+		}
+		if !slices.Contains(names, a) {
+			names = append(names, a)
+		}
+	}
+	if all && len(names) > 0 {
+		return false, nil, fmt.Errorf("--account @all already gives every account: drop %s or @all", strings.Join(names, ", "))
+	}
+	return all, names, nil
+}
+
+// AddGrant adds a grant with its members in one transaction. Every
+// user, group, asset and node it names must exist.
+func (s *Store) AddGrant(ctx context.Context, ng NewGrant) (Grant, error) {
+	if err := ValidName("grant", ng.Name); err != nil {
+		return Grant{}, err
+	}
+	if len(ng.Users)+len(ng.Groups) == 0 {
+		return Grant{}, errors.New("a grant needs at least one --user or --group")
+	}
+	if len(ng.Assets)+len(ng.Nodes) == 0 {
+		return Grant{}, errors.New("a grant needs at least one --asset or --node")
+	}
+	if len(ng.Actions) == 0 {
+		ng.Actions = DefaultActions
+	}
+	actions, err := checkActions(ng.Actions)
+	if err != nil {
+		return Grant{}, err
+	}
+	all, names, err := splitAccounts(ng.Accounts)
+	if err != nil {
+		return Grant{}, err
+	}
+	if err := checkWindow(ng.ValidFrom, ng.ValidUntil); err != nil {
+		return Grant{}, err
+	}
+	err = s.withTx(ctx, func(q querier) error {
+		var id int64
+		err := q.QueryRowContext(ctx, `INSERT INTO grants (name, actions, all_accounts, valid_from, valid_until, comment, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`, ng.Name, strings.Join(actions, ","), all,
+			formatTimePtr(ng.ValidFrom), formatTimePtr(ng.ValidUntil), ng.Comment, formatTime(s.now())).Scan(&id)
+		if err != nil {
+			if err = wrapError(err); errors.Is(err, ErrConflict) {
+				return fmt.Errorf("grant %q already exists: %w", ng.Name, ErrConflict)
+			}
+			return err
+		}
+		m := grantMembers{users: ng.Users, groups: ng.Groups, assets: ng.Assets, nodes: ng.Nodes, accounts: names}
+		if err := m.insert(ctx, q, "grant", id); err != nil {
+			return err
+		}
+		return s.recordOp(ctx, q, "grant.add", ng.Name, map[string]any{
+			"users": ng.Users, "groups": ng.Groups, "assets": ng.Assets, "nodes": ng.Nodes,
+			"accounts": accountsOut(all, names), "actions": actions,
+			"valid_from": ng.ValidFrom, "valid_until": ng.ValidUntil})
+	})
+	if err != nil {
+		return Grant{}, err
+	}
+	return s.GetGrant(ctx, ng.Name)
+}
+
+func accountsOut(all bool, names []string) []string {
+	if all {
+		return []string{AllAccounts}
+	}
+	if names == nil {
+		return []string{}
+	}
+	return names
+}
+
+// grantMembers are the names a grant or filter is scoped by; insert and
+// remove resolve them to ids in the tables <kind>_users, <kind>_groups,
+// <kind>_assets, <kind>_nodes and <kind>_accounts.
+type grantMembers struct {
+	users, groups, assets, nodes, accounts []string
+}
+
+func (m grantMembers) insert(ctx context.Context, q querier, kind string, id int64) error {
+	return m.apply(ctx, q, kind, id, `INSERT INTO %s (%s_id, %s) VALUES (?, ?) ON CONFLICT DO NOTHING`)
+}
+
+func (m grantMembers) remove(ctx context.Context, q querier, kind string, id int64) error {
+	return m.apply(ctx, q, kind, id, `DELETE FROM %s WHERE %s_id = ? AND %s = ?`)
+}
+
+func (m grantMembers) apply(ctx context.Context, q querier, kind string, id int64, stmt string) error {
+	type part struct {
+		table, column string
+		names         []string
+		resolve       func(string) (any, error)
+	}
+	byName := func(what, table string) func(string) (any, error) {
+		return func(name string) (any, error) {
+			var ref int64
+			err := q.QueryRowContext(ctx, `SELECT id FROM `+table+` WHERE name = ?`, name).Scan(&ref)
+			if err = wrapError(err); errors.Is(err, ErrNotFound) {
+				return nil, fmt.Errorf("%s %q does not exist: %w", what, name, ErrNotFound)
+			}
+			return ref, err
+		}
+	}
+	parts := []part{
+		{kind + "_users", "user_id", m.users, byName("user", "users")},
+		{kind + "_groups", "group_id", m.groups, byName("group", "groups")},
+		{kind + "_assets", "asset_id", m.assets, byName("asset", "assets")},
+		{kind + "_nodes", "node_id", m.nodes, func(p string) (any, error) {
+			clean, err := CleanNodePath(p)
+			if err != nil {
+				return nil, err
+			}
+			if clean == "" {
+				return nil, errors.New("the root node / cannot be named: name the assets or top-level nodes")
+			}
+			var ref int64
+			err = q.QueryRowContext(ctx, `SELECT id FROM nodes WHERE path = ?`, clean).Scan(&ref)
+			if err = wrapError(err); errors.Is(err, ErrNotFound) {
+				return nil, fmt.Errorf("node %q does not exist (nodes come from asset paths; see jmsctl node list): %w", clean, ErrNotFound)
+			}
+			return ref, err
+		}},
+		{kind + "_accounts", "username", m.accounts, func(u string) (any, error) { return u, ValidAccountName(u) }},
+	}
+	for _, p := range parts {
+		for _, name := range p.names {
+			ref, err := p.resolve(name)
+			if err != nil {
+				return err
+			}
+			if _, err := q.ExecContext(ctx, fmt.Sprintf(stmt, p.table, kind, p.column), id, ref); err != nil {
+				return wrapError(err)
+			}
+		}
+	}
+	return nil
+}
+
+// scopeNames are the names a grant or filter is scoped by, loaded.
+type scopeNames struct {
+	users, groups, assets, nodes, accounts []string
+}
+
+// loadScopes returns the member names of every grant or filter (kind),
+// keyed by its id, each list sorted.
+func loadScopes(ctx context.Context, q querier, kind string) (map[int64]*scopeNames, error) {
+	out := map[int64]*scopeNames{}
+	get := func(id int64) *scopeNames {
+		sn := out[id]
+		if sn == nil {
+			sn = &scopeNames{}
+			out[id] = sn
+		}
+		return sn
+	}
+	queries := []struct {
+		query string
+		field func(*scopeNames) *[]string
+	}{
+		{`SELECT x.` + kind + `_id, u.name FROM ` + kind + `_users x JOIN users u ON u.id = x.user_id ORDER BY u.name`,
+			func(s *scopeNames) *[]string { return &s.users }},
+		{`SELECT x.` + kind + `_id, g.name FROM ` + kind + `_groups x JOIN groups g ON g.id = x.group_id ORDER BY g.name`,
+			func(s *scopeNames) *[]string { return &s.groups }},
+		{`SELECT x.` + kind + `_id, a.name FROM ` + kind + `_assets x JOIN assets a ON a.id = x.asset_id ORDER BY a.name`,
+			func(s *scopeNames) *[]string { return &s.assets }},
+		{`SELECT x.` + kind + `_id, n.path FROM ` + kind + `_nodes x JOIN nodes n ON n.id = x.node_id ORDER BY n.path`,
+			func(s *scopeNames) *[]string { return &s.nodes }},
+		{`SELECT x.` + kind + `_id, x.username FROM ` + kind + `_accounts x ORDER BY x.username`,
+			func(s *scopeNames) *[]string { return &s.accounts }},
+	}
+	for _, qq := range queries {
+		rows, err := q.QueryContext(ctx, qq.query)
+		if err != nil {
+			return nil, wrapError(err)
+		}
+		for rows.Next() {
+			var id int64
+			var name string
+			if err := rows.Scan(&id, &name); err != nil {
+				rows.Close()
+				return nil, wrapError(err)
+			}
+			f := qq.field(get(id))
+			*f = append(*f, name)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, wrapError(err)
+		}
+	}
+	return out, nil
+}
+
+func orEmpty(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// ListGrants returns every grant with its members, sorted by name.
+func (s *Store) ListGrants(ctx context.Context) ([]Grant, error) {
+	return s.listGrants(ctx, "")
+}
+
+// GetGrant returns the grant called name.
+func (s *Store) GetGrant(ctx context.Context, name string) (Grant, error) {
+	gs, err := s.listGrants(ctx, name)
+	if err != nil {
+		return Grant{}, err
+	}
+	if len(gs) == 0 {
+		return Grant{}, fmt.Errorf("grant %q: %w", name, ErrNotFound)
+	}
+	return gs[0], nil
+}
+
+func (s *Store) listGrants(ctx context.Context, name string) ([]Grant, error) {
+	query := `SELECT id, name, actions, all_accounts, valid_from, valid_until, active, comment, created_at FROM grants`
+	var args []any
+	if name != "" {
+		query += ` WHERE name = ?`
+		args = append(args, name)
+	}
+	rows, err := s.db.QueryContext(ctx, query+` ORDER BY name`, args...)
+	if err != nil {
+		return nil, wrapError(err)
+	}
+	var out []Grant
+	for rows.Next() {
+		var g Grant
+		var actions, created string
+		var from, until sql.NullString
+		if err := rows.Scan(&g.ID, &g.Name, &actions, &g.AllAccounts, &from, &until, &g.Active, &g.Comment, &created); err != nil {
+			rows.Close()
+			return nil, wrapError(err)
+		}
+		g.Actions = splitActions(actions)
+		g.ValidFrom, g.ValidUntil = parseNullTime(from), parseNullTime(until)
+		g.CreatedAt = parseTime(created)
+		out = append(out, g)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, wrapError(err)
+	}
+	if len(out) == 0 {
+		return out, nil
+	}
+	scopes, err := loadScopes(ctx, s.db, "grant")
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
+		g := &out[i]
+		sn := scopes[g.ID]
+		if sn == nil {
+			sn = &scopeNames{}
+		}
+		g.Users, g.Groups, g.Assets, g.Nodes = orEmpty(sn.users), orEmpty(sn.groups), orEmpty(sn.assets), orEmpty(sn.nodes)
+		g.Accounts = accountsOut(g.AllAccounts, sn.accounts)
+	}
+	return out, nil
+}
+
+// RemoveGrant deletes a grant. Live sessions it allowed are not ended
+// here; the bastion rechecks grants.
+func (s *Store) RemoveGrant(ctx context.Context, name string) error {
+	return s.withTx(ctx, func(q querier) error {
+		if err := execOne(ctx, q, "grant", name, `DELETE FROM grants WHERE name = ?`, name); err != nil {
+			return err
+		}
+		return s.recordOp(ctx, q, "grant.rm", name, nil)
+	})
+}
+
+// GrantUpdate holds the changes to a grant; zero fields change nothing.
+type GrantUpdate struct {
+	AddUsers, RemoveUsers       []string
+	AddGroups, RemoveGroups     []string
+	AddAssets, RemoveAssets     []string
+	AddNodes, RemoveNodes       []string
+	AddAccounts, RemoveAccounts []string // usernames or "@all"
+	Actions                     []string
+	ValidFrom, ValidUntil       *time.Time
+	ClearFrom, ClearUntil       bool
+	Active                      *bool
+	Comment                     *string
+}
+
+// UpdateGrant changes a grant in one transaction. The result must still
+// name someone, cover something and give some account.
+func (s *Store) UpdateGrant(ctx context.Context, name string, gu GrantUpdate) (Grant, error) {
+	cur, err := s.GetGrant(ctx, name)
+	if err != nil {
+		return Grant{}, err
+	}
+	actions := cur.Actions
+	if len(gu.Actions) > 0 {
+		if actions, err = checkActions(gu.Actions); err != nil {
+			return Grant{}, err
+		}
+	}
+	from, until := cur.ValidFrom, cur.ValidUntil
+	if gu.ClearFrom {
+		from = nil
+	}
+	if gu.ClearUntil {
+		until = nil
+	}
+	if gu.ValidFrom != nil {
+		from = gu.ValidFrom
+	}
+	if gu.ValidUntil != nil {
+		until = gu.ValidUntil
+	}
+	if err := checkWindow(from, until); err != nil {
+		return Grant{}, err
+	}
+	active := cur.Active
+	if gu.Active != nil {
+		active = *gu.Active
+	}
+	comment := cur.Comment
+	if gu.Comment != nil {
+		comment = *gu.Comment
+	}
+	all := cur.AllAccounts
+	var addNames, rmNames []string
+	for _, a := range gu.AddAccounts {
+		if a == AllAccounts {
+			all = true
+		} else {
+			addNames = append(addNames, a)
+		}
+	}
+	for _, a := range gu.RemoveAccounts {
+		if a == AllAccounts {
+			all = false
+		} else {
+			rmNames = append(rmNames, a)
+		}
+	}
+	names := slices.DeleteFunc(append(slices.Clone(cur.Accounts), addNames...), func(a string) bool {
+		return a == AllAccounts || slices.Contains(rmNames, a)
+	})
+	if all && len(names) > 0 {
+		return Grant{}, fmt.Errorf("@all already gives every account: remove %s (--rm-account) or don't add @all", strings.Join(names, ", "))
+	}
+	if !all && len(names) == 0 {
+		return Grant{}, errors.New("the grant would give no account: add a username or @all (--add-account)")
+	}
+	count := func(have, add, rm []string) int {
+		n := 0
+		for _, x := range unique(append(slices.Clone(have), add...)) {
+			if !slices.Contains(rm, x) {
+				n++
+			}
+		}
+		return n
+	}
+	if count(cur.Users, gu.AddUsers, gu.RemoveUsers)+count(cur.Groups, gu.AddGroups, gu.RemoveGroups) == 0 {
+		return Grant{}, errors.New("the grant would name nobody: keep or add a --add-user or --add-group")
+	}
+	nodes := cur.Nodes
+	var rmNodes []string
+	for _, n := range gu.RemoveNodes {
+		c, err := CleanNodePath(n)
+		if err != nil {
+			return Grant{}, err
+		}
+		rmNodes = append(rmNodes, c)
+	}
+	var addNodes []string
+	for _, n := range gu.AddNodes {
+		c, err := CleanNodePath(n)
+		if err != nil {
+			return Grant{}, err
+		}
+		addNodes = append(addNodes, c)
+	}
+	if count(cur.Assets, gu.AddAssets, gu.RemoveAssets)+count(nodes, addNodes, rmNodes) == 0 {
+		return Grant{}, errors.New("the grant would cover nothing: keep or add an --add-asset or --add-node")
+	}
+	err = s.withTx(ctx, func(q querier) error {
+		rm := grantMembers{users: gu.RemoveUsers, groups: gu.RemoveGroups, assets: gu.RemoveAssets, nodes: rmNodes, accounts: rmNames}
+		if err := rm.remove(ctx, q, "grant", cur.ID); err != nil {
+			return err
+		}
+		if all {
+			if _, err := q.ExecContext(ctx, `DELETE FROM grant_accounts WHERE grant_id = ?`, cur.ID); err != nil {
+				return wrapError(err)
+			}
+		}
+		add := grantMembers{users: gu.AddUsers, groups: gu.AddGroups, assets: gu.AddAssets, nodes: addNodes, accounts: addNames}
+		if err := add.insert(ctx, q, "grant", cur.ID); err != nil {
+			return err
+		}
+		if _, err := q.ExecContext(ctx, `UPDATE grants SET actions = ?, all_accounts = ?, valid_from = ?, valid_until = ?,
+			active = ?, comment = ? WHERE id = ?`, strings.Join(actions, ","), all, formatTimePtr(from), formatTimePtr(until),
+			active, comment, cur.ID); err != nil {
+			return wrapError(err)
+		}
+		detail := map[string]any{}
+		for k, v := range map[string][]string{"add_users": gu.AddUsers, "rm_users": gu.RemoveUsers,
+			"add_groups": gu.AddGroups, "rm_groups": gu.RemoveGroups, "add_assets": gu.AddAssets,
+			"rm_assets": gu.RemoveAssets, "add_nodes": addNodes, "rm_nodes": rmNodes,
+			"add_accounts": gu.AddAccounts, "rm_accounts": gu.RemoveAccounts} {
+			if len(v) > 0 {
+				detail[k] = v
+			}
+		}
+		detail["actions"], detail["valid_from"], detail["valid_until"], detail["active"] = actions, from, until, active
+		return s.recordOp(ctx, q, "grant.set", name, detail)
+	})
+	if err != nil {
+		return Grant{}, err
+	}
+	return s.GetGrant(ctx, name)
+}
+
+func unique(s []string) []string {
+	sort.Strings(s)
+	return slices.Compact(s)
+}
