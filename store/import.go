@@ -58,6 +58,12 @@ type RowError struct {
 func (e *RowError) Error() string { return e.At + ": " + e.Err.Error() }
 func (e *RowError) Unwrap() error { return e.Err }
 
+// existsError is a conflict whose message says it all.
+type existsError string
+
+func (e existsError) Error() string { return string(e) }
+func (e existsError) Unwrap() error { return ErrConflict }
+
 func rowErr(at string, err error) error {
 	if at == "" {
 		return err
@@ -124,7 +130,7 @@ func (s *Store) ImportAssets(ctx context.Context, rows []ImportAsset, opts Impor
 				continue
 			}
 			if !opts.Upsert {
-				return rowErr(r.At, &FieldError{"name", fmt.Errorf("asset %q already exists (use --upsert to update it): %w", r.Name, ErrConflict)})
+				return rowErr(r.At, &FieldError{"name", existsError(fmt.Sprintf("asset %q already exists (use --upsert to update it)", r.Name))})
 			}
 			fillAbsentAsset(r, cur.NewAsset)
 			if sameAsset(r.NewAsset, cur.NewAsset) {
@@ -425,7 +431,7 @@ func (s *Store) ImportUsers(ctx context.Context, rows []ImportUser, opts ImportO
 			r := &rows[i]
 			cur := existing[r.Name]
 			if cur != nil && !opts.Upsert {
-				return rowErr(r.At, &FieldError{"name", fmt.Errorf("user %q already exists (use --upsert to update it): %w", r.Name, ErrConflict)})
+				return rowErr(r.At, &FieldError{"name", existsError(fmt.Sprintf("user %q already exists (use --upsert to update it)", r.Name))})
 			}
 			if cur != nil {
 				if !r.has("keys") {
@@ -454,7 +460,7 @@ func (s *Store) ImportUsers(ctx context.Context, rows []ImportUser, opts ImportO
 			}
 			for _, k := range parsed[i] {
 				if owner, ok := owners[k.fingerprint]; ok && owner != r.Name {
-					return rowErr(r.At, &FieldError{"keys", fmt.Errorf("key %s belongs to user %q (a key belongs to one user): %w", k.fingerprint, owner, ErrConflict)})
+					return rowErr(r.At, &FieldError{"keys", existsError(fmt.Sprintf("key %s belongs to user %q (a key belongs to one user)", k.fingerprint, owner))})
 				}
 			}
 			for _, g := range r.Groups {

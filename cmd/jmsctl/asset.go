@@ -1,7 +1,567 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+	gossh "golang.org/x/crypto/ssh"
+
+	"github.com/jms-bastion/jms/store"
+)
+
+func assetColumns() []column[store.Asset] {
+	return []column[store.Asset]{
+		{"name", func(x store.Asset) string { return x.Name }},
+		{"address", func(x store.Asset) string { return x.Address }},
+		{"port", func(x store.Asset) string { return strconv.Itoa(x.Port) }},
+		{"platform", func(x store.Asset) string { return x.Platform }},
+		{"node", func(x store.Asset) string { return x.Node }},
+		{"labels", func(x store.Asset) string { return labelList(x.Labels) }},
+		{"comment", func(x store.Asset) string {
+			if !x.Active {
+				return strings.TrimSpace("(inactive) " + x.Comment)
+			}
+			return x.Comment
+		}},
+	}
+}
+
+func labelList(m map[string]string) string {
+	return strings.ReplaceAll(formatLabels(m), ";", ",")
+}
+
+// fitTable narrows the columns of a table so that it fits in width
+// terminal columns, cutting the widest cells first (with "…"), but
+// columns named in minWidths only down to that width while others can
+// give way.
+func fitTable[T any](items []T, cols []column[T], width int, minWidths map[string]int) []column[T] {
+	widths := make([]int, len(cols))
+	for i, c := range cols {
+		widths[i] = len(c.name)
+		for _, it := range items {
+			if n := len([]rune(cell(c.value(it)))); n > widths[i] {
+				widths[i] = n
+			}
+		}
+	}
+	total := func() int {
+		t := 2 * (len(cols) - 1)
+		for _, w := range widths {
+			t += w
+		}
+		return t
+	}
+	// Cut the widest column that is above its preferred minimum; then,
+	// if still too wide, any column down to 4.
+	for _, useMin := range []bool{true, false} {
+		for total() > width {
+			widest := -1
+			for i, w := range widths {
+				floor := max(4, len(cols[i].name)) // the header is not cut
+				if useMin && minWidths[cols[i].name] > floor {
+					floor = minWidths[cols[i].name]
+				}
+				if w > floor && (widest < 0 || w > widths[widest]) {
+					widest = i
+				}
+			}
+			if widest < 0 {
+				break
+			}
+			widths[widest]--
+		}
+	}
+	out := make([]column[T], len(cols))
+	for i, c := range cols {
+		w, f := widths[i], c.value
+		out[i] = column[T]{c.name, func(it T) string {
+			s := []rune(cell(f(it)))
+			if len(s) > w {
+				return string(s[:w-1]) + "…"
+			}
+			return string(s)
+		}}
+	}
+	return out
+}
 
 func newAssetCmd(a *app) *cobra.Command {
-	return &cobra.Command{Use: "asset", Short: "(asset: not built yet)"}
+	cmd := &cobra.Command{
+		Use:   "asset",
+		Short: "Manage the machines people reach through the bastion",
+		Example: `  jmsctl asset add web1 --address 10.0.0.5 --node /prod/web --label env=prod
+  jmsctl asset list --node /prod --search web
+  jmsctl asset import assets.csv --dry-run`,
+	}
+	cmd.AddCommand(newAssetAddCmd(a), newAssetListCmd(a), newAssetShowCmd(a), newAssetRmCmd(a), newAssetSetCmd(a),
+		newAssetTrustCmd(a), newAssetImportCmd(a), newAssetExportCmd(a), newAssetWhoCanCmd(a), newAssetTestCmd(a))
+	return cmd
+}
+
+// parseLabelFlags reads repeated --label k=v.
+func parseLabelFlags(flags []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, kv := range flags {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("--label %q: want key=value", kv)
+		}
+		if err := store.ValidLabel(k, v); err != nil {
+			return nil, err
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
+func newAssetAddCmd(a *app) *cobra.Command {
+	var na store.NewAsset
+	var labels []string
+	cmd := &cobra.Command{
+		Use:   "add NAME --address HOST [--port 22] [--platform linux] [--node /a/b] [--label k=v]…",
+		Short: "Add an asset",
+		Long: `add registers a machine. Names are 1-64 of a-z 0-9 . _ -; the platform is one
+of linux, unix, windows, network or database; the node is a folder of the
+asset tree (/prod/web), made as needed. Its host key is pinned at the first
+connection (see 'asset trust').`,
+		Example: `  jmsctl asset add web1 --address 10.0.0.5 --node /prod/web --label env=prod --label team=web
+  jmsctl asset add sw1 --address sw1.example.com --port 2222 --platform network --comment "core switch"`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := a.actorContext(cmd.Context())
+			na.Name = args[0]
+			var err error
+			if na.Labels, err = parseLabelFlags(labels); err != nil {
+				return err
+			}
+			if cmd.Flags().Changed("port") && na.Port == 0 {
+				return &store.FieldError{Field: "port", Err: fmt.Errorf("0 is not a port (1-65535)")}
+			}
+			if err := na.Normalize(); err != nil {
+				return err
+			}
+			s, err := a.openStore(ctx)
+			if err != nil {
+				return err
+			}
+			x, err := s.AddAsset(ctx, na)
+			if err != nil {
+				return err
+			}
+			where := ""
+			if x.Node != "" {
+				where = " in " + x.Node
+			}
+			fmt.Fprintf(a.stdout, "Added asset %s (%s:%d, %s)%s\n", x.Name, x.Address, x.Port, x.Platform, where)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&na.Address, "address", "", "host name or IP address (required)")
+	cmd.Flags().IntVar(&na.Port, "port", 22, "SSH port")
+	cmd.Flags().StringVar(&na.Platform, "platform", "linux", "linux, unix, windows, network or database")
+	cmd.Flags().StringVar(&na.Node, "node", "", "node of the asset tree, e.g. /prod/web")
+	cmd.Flags().StringArrayVar(&labels, "label", nil, "label key=value (repeatable)")
+	cmd.Flags().StringVar(&na.Comment, "comment", "", "free text")
+	return cmd
+}
+
+func newAssetListCmd(a *app) *cobra.Command {
+	var aq store.AssetQuery
+	var labels []string
+	cmd := &cobra.Command{
+		Use:     "list [--node N] [--label k=v]… [--search WORD]",
+		Aliases: []string{"ls"},
+		Short:   "List assets",
+		Long: `list shows assets sorted by name. --node keeps the node and its descendants,
+each --label must match, --search keeps assets whose name, address, node,
+comment or labels contain the word.`,
+		Example: `  jmsctl asset list --node /prod
+  jmsctl asset list --label env=prod --search web
+  jmsctl asset list -o json | jq '.[].address'`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var err error
+			if aq.Labels, err = parseLabelFlags(labels); err != nil {
+				return err
+			}
+			s, err := a.openStore(cmd.Context())
+			if err != nil {
+				return err
+			}
+			assets, err := s.ListAssets(cmd.Context(), aq)
+			if err != nil {
+				return err
+			}
+			cols := assetColumns()
+			if a.output == "table" {
+				cols = fitTable(assets, cols, 80, map[string]int{"name": 18, "address": 15, "node": 10})
+			}
+			return render(a.stdout, a.output, assets, cols)
+		},
+	}
+	cmd.Flags().StringVar(&aq.Node, "node", "", "only this node and below")
+	cmd.Flags().StringArrayVar(&labels, "label", nil, "only assets with label key=value (repeatable)")
+	cmd.Flags().StringVar(&aq.Search, "search", "", "only assets matching this word")
+	return cmd
+}
+
+func hostKeyLabel(line string) string {
+	if line == "" {
+		return ""
+	}
+	pk, _, _, _, err := gossh.ParseAuthorizedKey([]byte(line))
+	if err != nil {
+		return "(unreadable)"
+	}
+	return pk.Type() + " " + gossh.FingerprintSHA256(pk)
+}
+
+func newAssetShowCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "show NAME",
+		Short: "Show one asset, its pinned host key and its accounts",
+		Example: `  jmsctl asset show web1
+  jmsctl asset show web1 -o yaml`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := a.openStore(cmd.Context())
+			if err != nil {
+				return err
+			}
+			x, err := s.GetAsset(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			accs, err := s.ListAccounts(cmd.Context(), x.Name)
+			if err != nil {
+				return err
+			}
+			var names []string
+			for _, c := range accs {
+				n := c.Username
+				if c.Privileged {
+					n += " (privileged)"
+				}
+				names = append(names, n)
+			}
+			fields := []column[store.Asset]{
+				{"name", func(x store.Asset) string { return x.Name }},
+				{"address", func(x store.Asset) string { return x.Address }},
+				{"port", func(x store.Asset) string { return strconv.Itoa(x.Port) }},
+				{"platform", func(x store.Asset) string { return x.Platform }},
+				{"node", func(x store.Asset) string { return x.Node }},
+				{"labels", func(x store.Asset) string { return labelList(x.Labels) }},
+				{"comment", func(x store.Asset) string { return x.Comment }},
+				{"active", func(x store.Asset) string { return yesNo(x.Active) }},
+				{"host_key", func(x store.Asset) string {
+					if x.HostKey == "" {
+						return "(not pinned: pinned at the next connection)"
+					}
+					return hostKeyLabel(x.HostKey)
+				}},
+				{"host_key_pinned_at", func(x store.Asset) string { return fmtTimePtr(x.HostKeyPinnedAt) }},
+				{"accounts", func(store.Asset) string { return strings.Join(names, ", ") }},
+				{"created_at", func(x store.Asset) string { return fmtTime(x.CreatedAt) }},
+				{"updated_at", func(x store.Asset) string { return fmtTime(x.UpdatedAt) }},
+			}
+			return renderOne(a.stdout, a.output, x, fields)
+		},
+	}
+}
+
+func newAssetRmCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:     "rm NAME…",
+		Aliases: []string{"remove"},
+		Short:   "Remove assets with their accounts (the audit stays)",
+		Example: `  jmsctl asset rm web1 web2`,
+		Args:    cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := a.actorContext(cmd.Context())
+			s, err := a.openStore(ctx)
+			if err != nil {
+				return err
+			}
+			for _, name := range args {
+				if err := s.RemoveAsset(ctx, name); err != nil {
+					return err
+				}
+				fmt.Fprintf(a.stdout, "Removed asset %s\n", name)
+			}
+			return nil
+		},
+	}
+}
+
+func newAssetSetCmd(a *app) *cobra.Command {
+	var address, platform, node, comment string
+	var port int
+	var active bool
+	var labels, unlabel []string
+	cmd := &cobra.Command{
+		Use:   "set NAME [--address H] [--port P] [--platform P] [--node N] [--label k=v]… [--unlabel k]… [--comment C] [--active=true|false]",
+		Short: "Change an asset",
+		Example: `  jmsctl asset set web1 --address 10.0.0.6 --label env=staging --unlabel team
+  jmsctl asset set web1 --node / --active=false`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := a.actorContext(cmd.Context())
+			var au store.AssetUpdate
+			f := cmd.Flags()
+			if f.Changed("address") {
+				au.Address = &address
+			}
+			if f.Changed("port") {
+				au.Port = &port
+			}
+			if f.Changed("platform") {
+				au.Platform = &platform
+			}
+			if f.Changed("node") {
+				au.Node = &node
+			}
+			if f.Changed("comment") {
+				au.Comment = &comment
+			}
+			if f.Changed("active") {
+				au.Active = &active
+			}
+			var err error
+			if len(labels) > 0 {
+				if au.SetLabels, err = parseLabelFlags(labels); err != nil {
+					return err
+				}
+			}
+			au.RemoveLabels = unlabel
+			if au.Address == nil && au.Port == nil && au.Platform == nil && au.Node == nil && au.Comment == nil &&
+				au.Active == nil && len(au.SetLabels) == 0 && len(au.RemoveLabels) == 0 {
+				return fmt.Errorf("nothing to change: give --address, --port, --platform, --node, --label, --unlabel, --comment or --active")
+			}
+			s, err := a.openStore(ctx)
+			if err != nil {
+				return err
+			}
+			if err := s.UpdateAsset(ctx, args[0], au); err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "Updated asset %s\n", args[0])
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&address, "address", "", "host name or IP address")
+	cmd.Flags().IntVar(&port, "port", 22, "SSH port")
+	cmd.Flags().StringVar(&platform, "platform", "", "linux, unix, windows, network or database")
+	cmd.Flags().StringVar(&node, "node", "", "node of the asset tree (/ for none)")
+	cmd.Flags().StringArrayVar(&labels, "label", nil, "set label key=value (repeatable)")
+	cmd.Flags().StringArrayVar(&unlabel, "unlabel", nil, "remove label key (repeatable)")
+	cmd.Flags().StringVar(&comment, "comment", "", "free text")
+	cmd.Flags().BoolVar(&active, "active", true, "whether people can connect to it")
+	return cmd
+}
+
+// readHostKeyFile reads a host public key: an authorized_keys/.pub line,
+// or a known_hosts line.
+func readHostKeyFile(path string) (gossh.PublicKey, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("host key file: %w", err)
+	}
+	for i, line := range splitLines(string(b)) {
+		line = strings.TrimSpace(line)
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		if pk, _, _, _, err := gossh.ParseAuthorizedKey([]byte(line)); err == nil {
+			return pk, nil
+		}
+		if _, _, pk, _, _, err := gossh.ParseKnownHosts([]byte(line)); err == nil {
+			return pk, nil
+		}
+		return nil, fmt.Errorf("%s line %d: not an OpenSSH public key or known_hosts line", path, i+1)
+	}
+	return nil, fmt.Errorf("%s: no public key in the file", path)
+}
+
+func newAssetTrustCmd(a *app) *cobra.Command {
+	var keyFile string
+	cmd := &cobra.Command{
+		Use:   "trust NAME [--key FILE]",
+		Short: "Re-pin an asset's SSH host key (after a legitimate change)",
+		Long: `The bastion pins an asset's host key at the first connection and refuses a
+different one later. When the key changed for a good reason (a reinstall),
+trust clears the pinned key so that the next connection pins the new one, or
+with --key pins the key in FILE (a .pub, authorized_keys or known_hosts line,
+e.g. from 'ssh-keyscan -t ed25519 HOST').`,
+		Example: `  jmsctl asset trust web1
+  ssh-keyscan -t ed25519 10.0.0.5 > web1.key && jmsctl asset trust web1 --key web1.key`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := a.actorContext(cmd.Context())
+			var pk gossh.PublicKey
+			if keyFile != "" {
+				var err error
+				if pk, err = readHostKeyFile(keyFile); err != nil {
+					return err
+				}
+			}
+			s, err := a.openStore(ctx)
+			if err != nil {
+				return err
+			}
+			cur, err := s.GetAsset(ctx, args[0])
+			if err != nil {
+				return err
+			}
+			was := "none"
+			if cur.HostKey != "" {
+				was = hostKeyLabel(cur.HostKey)
+			}
+			if pk == nil {
+				if _, err := s.UnpinHostKey(ctx, cur.Name); err != nil {
+					return err
+				}
+				fmt.Fprintf(a.stdout, "Cleared the pinned host key of %s (was: %s); the next connection pins the key it offers\n", cur.Name, was)
+				return nil
+			}
+			line := strings.TrimSpace(string(gossh.MarshalAuthorizedKey(pk)))
+			if err := s.PinHostKey(ctx, cur.Name, line); err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "Pinned host key %s %s for %s (was: %s)\n", pk.Type(), gossh.FingerprintSHA256(pk), cur.Name, was)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&keyFile, "key", "", "pin the public key in this file instead of clearing the pin")
+	return cmd
+}
+
+func newAssetImportCmd(a *app) *cobra.Command {
+	var format string
+	var opts store.ImportOptions
+	cmd := &cobra.Command{
+		Use:   "import FILE|- [--format csv|json|yaml] [--dry-run] [--upsert]",
+		Short: "Add (or update) assets from a CSV, JSON or YAML file, all or nothing",
+		Long: `import reads assets with the fields name, address, port, platform, node,
+labels and comment:
+  CSV   a header row naming the columns in any order; labels as k=v;k=v
+  JSON  an array of objects; labels as an object
+  YAML  a sequence of mappings; labels as a mapping
+The format comes from the extension or --format (required for - , stdin).
+The import is one transaction: a bad row (missing address, bad port, unknown
+platform, a name twice in the file, a name that exists without --upsert)
+fails it all and nothing is imported; the error names the line (CSV, YAML;
+the header is line 1) or the item (JSON, from 1) and the field. --upsert
+updates assets that exist (fields the file leaves out keep their value);
+--dry-run says what would change and changes nothing. 'asset export' writes
+the same formats.`,
+		Example: `  jmsctl asset import assets.csv --dry-run
+  jmsctl asset import assets.yaml --upsert
+  jmsctl asset export -o json | jmsctl --data-dir /srv/jms2 asset import - --format json`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := a.actorContext(cmd.Context())
+			f, err := importFormat(args[0], format)
+			if err != nil {
+				return err
+			}
+			r, closeFn, err := a.openInput(args[0])
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			rows, err := parseAssets(r, f)
+			if err != nil {
+				return err
+			}
+			s, err := a.openStore(ctx)
+			if err != nil {
+				return err
+			}
+			opts.Source = args[0]
+			res, err := s.ImportAssets(ctx, rows, opts)
+			if err != nil {
+				return err
+			}
+			printImport(a.stdout, "asset", res, opts.DryRun)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "", "csv, json or yaml (default: from the extension)")
+	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "say what would change, change nothing")
+	cmd.Flags().BoolVar(&opts.Upsert, "upsert", false, "update the rows whose name exists")
+	return cmd
+}
+
+// openInput opens FILE, or stdin for "-".
+func (a *app) openInput(name string) (io.Reader, func(), error) {
+	if name == "-" {
+		return a.stdin, func() {}, nil
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, nil, fmt.Errorf("import: %w", err)
+	}
+	return f, func() { f.Close() }, nil
+}
+
+func printImport(w io.Writer, noun string, res store.ImportResult, dryRun bool) {
+	plural := func(n int) string {
+		if n == 1 {
+			return noun
+		}
+		return noun + "s"
+	}
+	if dryRun {
+		names := append(append([]string{}, res.Added...), res.Updated...)
+		sort.Strings(names)
+		added := map[string]bool{}
+		for _, n := range res.Added {
+			added[n] = true
+		}
+		for _, n := range names {
+			if added[n] {
+				fmt.Fprintf(w, "+ %s\n", n)
+			} else {
+				fmt.Fprintf(w, "~ %s\n", n)
+			}
+		}
+		for _, g := range res.GroupsCreated {
+			fmt.Fprintf(w, "+ group %s\n", g)
+		}
+		fmt.Fprintf(w, "Dry run: %d to add, %d to update, %d unchanged; nothing changed\n",
+			len(res.Added), len(res.Updated), len(res.Unchanged))
+		return
+	}
+	total := len(res.Added) + len(res.Updated)
+	fmt.Fprintf(w, "Imported %d %s: %d added, %d updated, %d unchanged\n",
+		total, plural(total), len(res.Added), len(res.Updated), len(res.Unchanged))
+	if len(res.GroupsCreated) > 0 {
+		fmt.Fprintf(w, "Made groups: %s\n", strings.Join(res.GroupsCreated, ", "))
+	}
+}
+
+func newAssetExportCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "export [-o csv|json|yaml]",
+		Short: "Write every asset to stdout in an import format (CSV by default)",
+		Example: `  jmsctl asset export > assets.csv
+  jmsctl asset export -o yaml > assets.yaml`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := a.openStore(cmd.Context())
+			if err != nil {
+				return err
+			}
+			assets, err := s.ExportAssets(cmd.Context())
+			if err != nil {
+				return err
+			}
+			return writeAssets(a.stdout, exportFormat(a.output), assets)
+		},
+	}
 }

@@ -44,7 +44,8 @@ func newUserCmd(a *app) *cobra.Command {
 	}
 	cmd.AddCommand(newUserAddCmd(a), newUserListCmd(a), newUserShowCmd(a), newUserRmCmd(a),
 		newUserStateCmd(a, "disable"), newUserStateCmd(a, "enable"), newUserStateCmd(a, "unlock"),
-		newUserPasswdCmd(a), newUserSetCmd(a), newUserKeyCmd(a))
+		newUserPasswdCmd(a), newUserSetCmd(a), newUserKeyCmd(a),
+		newUserImportCmd(a), newUserExportCmd(a))
 	return cmd
 }
 
