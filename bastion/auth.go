@@ -1,0 +1,442 @@
+package bastion
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"charm.land/ssh"
+	gossh "golang.org/x/crypto/ssh"
+
+	"github.com/jms-bastion/jms/store"
+)
+
+// Login methods as the audit names them.
+const (
+	methodPassword  = "password"
+	methodPublicKey = "publickey"
+	methodConnect   = "connect" // a refused connect after login
+	methodSFTP      = "sftp"
+)
+
+// Permission extensions the auth callbacks set. x/crypto keeps one
+// Permissions per offered key and hands the connection the one of the
+// key that signed, so these describe the method that succeeded.
+const (
+	extMethod      = "jms-method"
+	extUser        = "jms-user"
+	extFingerprint = "jms-pubkey-fp"
+)
+
+// connState is what the server keeps per connection, in its context.
+type connState struct {
+	source string // the client's IP address
+
+	mu          sync.Mutex
+	releaseOnce sync.Once
+	release     func()
+	authed      bool
+	keyUser     string // the user and reason of the last refused key,
+	keyReason   string // audited if the connection never logs in
+	channels    int
+	globalReqs  bucket
+	closeAuditF func(user, reason string)
+}
+
+type connStateKey struct{}
+
+func stateOf(ctx context.Context) *connState {
+	cs, _ := ctx.Value(connStateKey{}).(*connState)
+	if cs == nil {
+		return &connState{} // not reached: acceptConn sets it
+	}
+	return cs
+}
+
+// authenticated marks the connection logged in and frees its
+// unauthenticated slot.
+func (cs *connState) authenticated() {
+	cs.mu.Lock()
+	cs.authed = true
+	cs.mu.Unlock()
+	cs.releaseOnce.Do(cs.release)
+}
+
+// closed runs when the TCP connection closes.
+func (cs *connState) closed() {
+	cs.releaseOnce.Do(cs.release)
+	cs.mu.Lock()
+	authed, user, reason := cs.authed, cs.keyUser, cs.keyReason
+	cs.mu.Unlock()
+	if !authed && reason != "" && cs.closeAuditF != nil {
+		cs.closeAuditF(user, reason)
+	}
+}
+
+func (cs *connState) keyRefused(user, reason string) {
+	cs.mu.Lock()
+	cs.keyUser, cs.keyReason = user, reason
+	cs.mu.Unlock()
+}
+
+// openChannel counts a new channel, refusing beyond max.
+func (cs *connState) openChannel(max int) bool {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if cs.channels >= max {
+		return false
+	}
+	cs.channels++
+	return true
+}
+
+func (cs *connState) closeChannel() {
+	cs.mu.Lock()
+	cs.channels--
+	cs.mu.Unlock()
+}
+
+// unauthLimiter caps connections that have not logged in yet, per
+// source address and overall.
+type unauthLimiter struct {
+	mu        sync.Mutex
+	perSource map[string]int
+	total     int
+	maxPer    int
+	max       int
+}
+
+func newUnauthLimiter(maxPer, max int) *unauthLimiter {
+	if maxPer < 1 {
+		maxPer = 1
+	}
+	if max < 1 {
+		max = 1
+	}
+	return &unauthLimiter{perSource: map[string]int{}, maxPer: maxPer, max: max}
+}
+
+func (l *unauthLimiter) acquire(source string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.total >= l.max || l.perSource[source] >= l.maxPer {
+		return false
+	}
+	l.total++
+	l.perSource[source]++
+	return true
+}
+
+func (l *unauthLimiter) releaseFn(source string) func() {
+	return func() {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		l.total--
+		if l.perSource[source]--; l.perSource[source] <= 0 {
+			delete(l.perSource, source)
+		}
+	}
+}
+
+// trackedConn tells its connState when it closes.
+type trackedConn struct {
+	net.Conn
+	once sync.Once
+	cs   *connState
+}
+
+func (c *trackedConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(c.cs.closed)
+	return err
+}
+
+// acceptConn runs for every TCP connection before the handshake: it
+// enforces the caps on unauthenticated connections.
+func (s *Server) acceptConn(ctx ssh.Context, c net.Conn) net.Conn {
+	source := hostOf(c.RemoteAddr())
+	if !s.unauth.acquire(source) {
+		s.log.Warn("refused a connection: too many unauthenticated connections", "source", source,
+			"max_per_source", s.unauth.maxPer, "max", s.unauth.max)
+		return nil
+	}
+	cs := &connState{source: source, release: s.unauth.releaseFn(source),
+		globalReqs: bucket{capacity: 64, perSecond: 2}}
+	cs.closeAuditF = func(user, reason string) {
+		s.audit(context.Background(), user, source, methodPublicKey, store.LoginFailure, reason)
+	}
+	ctx.SetValue(connStateKey{}, cs)
+	return &trackedConn{Conn: c, cs: cs}
+}
+
+func hostOf(a net.Addr) string {
+	if a == nil {
+		return ""
+	}
+	if host, _, err := net.SplitHostPort(a.String()); err == nil {
+		return host
+	}
+	return a.String()
+}
+
+// audit records a login event; a failure to record is logged, never
+// shown to the client.
+func (s *Server) audit(ctx context.Context, user, source, method, result, reason string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	err := s.st.AddLoginEvent(ctx, store.LoginEvent{At: s.now(), User: user, Source: source, Method: method,
+		Result: result, Reason: reason})
+	if err != nil {
+		s.log.Error("recording a login event", "user", user, "source", source, "err", err)
+	}
+	lvl := slog.LevelInfo
+	if result != store.LoginSuccess {
+		lvl = slog.LevelWarn
+	}
+	s.log.Log(ctx, lvl, "login", "user", user, "source", source, "method", method, "result", result, "reason", reason)
+}
+
+// grantPermissions records in the connection's permissions how user
+// logged in. Every auth method ends here on success, keyboard-interactive
+// (MFA) included when it comes.
+func grantPermissions(ctx ssh.Context, method, user, fingerprint string) {
+	p := ctx.Permissions()
+	if p.Permissions == nil {
+		p.Permissions = &gossh.Permissions{}
+	}
+	if p.Extensions == nil {
+		p.Extensions = map[string]string{}
+	}
+	p.Extensions[extMethod] = method
+	p.Extensions[extUser] = user
+	if fingerprint != "" {
+		p.Extensions[extFingerprint] = fingerprint
+	}
+}
+
+// passwordHandler checks a password with argon2id. Unknown users and
+// users without a password are checked against a dummy hash, so that
+// the time taken does not tell which names exist.
+func (s *Server) passwordHandler(ctx ssh.Context, password string) bool {
+	cs := stateOf(ctx)
+	login := ctx.User()
+	t, perr := ParseTarget(login, "")
+	user := t.User
+	if perr != nil {
+		user = login
+	}
+	reason, err := s.checkPassword(ctx, user, perr == nil, store.Secret(password))
+	if err != nil {
+		s.log.Error("password check", "user", user, "err", err)
+		reason = "internal error"
+	}
+	if reason != "" {
+		s.audit(ctx, user, cs.source, methodPassword, store.LoginFailure, reason)
+		return false
+	}
+	grantPermissions(ctx, methodPassword, user, "")
+	cs.authenticated()
+	s.audit(ctx, user, cs.source, methodPassword, store.LoginSuccess, "")
+	return true
+}
+
+// checkPassword returns why the login fails, or "" when it succeeds.
+func (s *Server) checkPassword(ctx context.Context, user string, validName bool, password store.Secret) (string, error) {
+	select {
+	case s.hashSem <- struct{}{}:
+	case <-ctx.Done():
+		return "connection closed", nil
+	}
+	defer func() { <-s.hashSem }()
+
+	var u store.User
+	hash := ""
+	var err error
+	if validName {
+		u, hash, err = s.st.PasswordHash(ctx, user)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return "", err
+		}
+	}
+	if hash == "" {
+		_, _ = store.VerifyPassword(password, s.dummyHash, s.argon)
+		switch {
+		case !validName:
+			return "invalid login name", nil
+		case err != nil:
+			return "unknown user", nil
+		}
+		return "no password set", nil
+	}
+	rehash, verr := store.VerifyPassword(password, hash, s.argon)
+	switch {
+	case errors.Is(verr, store.ErrPasswordMismatch):
+		return "wrong password", nil
+	case verr != nil:
+		return "", verr
+	case u.Disabled:
+		return "user disabled", nil
+	case u.Locked(s.now()):
+		return "user locked", nil
+	}
+	if rehash {
+		if nh, err := store.HashPassword(password, s.argon); err == nil {
+			if err := s.st.RehashPassword(ctx, user, hash, nh); err != nil {
+				s.log.Warn("upgrading a password hash", "user", user, "err", err)
+			}
+		}
+	}
+	return "", nil
+}
+
+// publicKeyHandler answers whether key may log in the user of the login
+// name. x/crypto calls it when a key is offered, signed or not: it
+// records nothing but the verdict and the fingerprint in this key's
+// permissions. A refused key is audited only if the connection never
+// logs in (offering keys is not a failed attempt).
+func (s *Server) publicKeyHandler(ctx ssh.Context, key ssh.PublicKey) bool {
+	cs := stateOf(ctx)
+	login := ctx.User()
+	t, err := ParseTarget(login, "")
+	if err != nil {
+		cs.keyRefused(login, "invalid login name")
+		return false
+	}
+	fp := gossh.FingerprintSHA256(key)
+	owner, err := s.st.UserKeyOwner(ctx, fp)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		cs.keyRefused(t.User, "unknown key")
+		return false
+	case err != nil:
+		s.log.Error("looking up a key", "fingerprint", fp, "err", err)
+		cs.keyRefused(t.User, "internal error")
+		return false
+	case subtle.ConstantTimeCompare([]byte(owner), []byte(t.User)) != 1:
+		cs.keyRefused(t.User, "key of another user")
+		return false
+	}
+	u, err := s.st.GetUser(ctx, t.User)
+	switch {
+	case err != nil:
+		cs.keyRefused(t.User, "unknown user")
+		return false
+	case u.Disabled:
+		cs.keyRefused(t.User, "user disabled")
+		return false
+	case u.Locked(s.now()):
+		cs.keyRefused(t.User, "user locked")
+		return false
+	}
+	grantPermissions(ctx, methodPublicKey, t.User, fp)
+	return true
+}
+
+// verifiedPublicKey runs after the client proved it holds the key
+// (x/crypto's VerifiedPublicKeyCallback): only then is the login a
+// success. It checks that the permissions are those of this very key.
+func (s *Server) verifiedPublicKey(ctx ssh.Context) func(gossh.ConnMetadata, gossh.PublicKey, *gossh.Permissions, string) (*gossh.Permissions, error) {
+	return func(_ gossh.ConnMetadata, key gossh.PublicKey, perms *gossh.Permissions, _ string) (*gossh.Permissions, error) {
+		cs := stateOf(ctx)
+		fp := gossh.FingerprintSHA256(key)
+		if perms == nil || perms.Extensions[extMethod] != methodPublicKey ||
+			subtle.ConstantTimeCompare([]byte(perms.Extensions[extFingerprint]), []byte(fp)) != 1 {
+			s.log.Error("public key permissions do not match the verified key", "fingerprint", fp)
+			return nil, errors.New("jms: key mismatch")
+		}
+		user := perms.Extensions[extUser]
+		cs.authenticated()
+		if err := s.st.TouchUserKey(ctx, fp); err != nil {
+			s.log.Warn("recording key use", "fingerprint", fp, "err", err)
+		}
+		s.audit(ctx, user, cs.source, methodPublicKey, store.LoginSuccess, "")
+		return perms, nil
+	}
+}
+
+// identity is who is logged in on a session, as the auth callbacks
+// recorded it and verifyIdentity confirmed it.
+type identity struct {
+	User   string
+	Method string
+}
+
+// verifyIdentity re-checks, for a session, what the auth callbacks
+// recorded: the user is the one of the login name, and for a public key
+// login the key the connection authenticated with is the one whose
+// fingerprint was recorded. x/crypto does not promise that the last
+// key PublicKeyCallback saw is the one that signed (CVE-2024-45337).
+func verifyIdentity(sess ssh.Session) (identity, error) {
+	perms := sess.Permissions()
+	if perms.Permissions == nil {
+		return identity{}, errors.New("no permissions on the connection")
+	}
+	ext := perms.Extensions
+	t, err := ParseTarget(sess.User(), "")
+	if err != nil {
+		return identity{}, err
+	}
+	if subtle.ConstantTimeCompare([]byte(ext[extUser]), []byte(t.User)) != 1 {
+		return identity{}, errors.New("the logged-in user is not the one of the login name")
+	}
+	pk := sess.PublicKey()
+	switch ext[extMethod] {
+	case methodPublicKey:
+		if pk == nil {
+			return identity{}, errors.New("public key login without a public key")
+		}
+		if subtle.ConstantTimeCompare([]byte(gossh.FingerprintSHA256(pk)), []byte(ext[extFingerprint])) != 1 {
+			return identity{}, errors.New("the session's key is not the key that was checked")
+		}
+	case methodPassword:
+		if pk != nil {
+			return identity{}, errors.New("password login with a public key")
+		}
+	default:
+		return identity{}, errors.New("unknown login method")
+	}
+	return identity{User: t.User, Method: ext[extMethod]}, nil
+}
+
+// verifyAuthMiddleware ends a session whose identity does not check out.
+func (s *Server) verifyAuthMiddleware(next ssh.Handler) ssh.Handler {
+	return func(sess ssh.Session) {
+		if _, err := verifyIdentity(sess); err != nil {
+			s.log.Error("session refused: authentication does not check out", "login", sess.User(),
+				"source", sess.RemoteAddr().String(), "err", err)
+			refuse(sess, false, "jms: authentication failed")
+			return
+		}
+		next(sess)
+	}
+}
+
+// bucket is a token bucket: capacity requests at once, refilled at
+// perSecond.
+type bucket struct {
+	capacity  float64
+	perSecond float64
+	tokens    float64
+	last      time.Time
+	started   bool
+}
+
+func (b *bucket) allow(now time.Time) bool {
+	if !b.started {
+		b.started, b.tokens, b.last = true, b.capacity, now
+	}
+	b.tokens += now.Sub(b.last).Seconds() * b.perSecond
+	if b.tokens > b.capacity {
+		b.tokens = b.capacity
+	}
+	b.last = now
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
+}

@@ -1,0 +1,229 @@
+// Package bastion is the jms SSH server: it authenticates people, works
+// out what they asked to reach from the shape of their session (login
+// name, command, PTY) and hands them to the proxy, or to the menu.
+package bastion
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"runtime"
+	"time"
+
+	"charm.land/ssh"
+	"charm.land/wish/v2"
+	rm "charm.land/wish/v2/recover"
+	gossh "golang.org/x/crypto/ssh"
+
+	"github.com/jms-bastion/jms/bastion/proxy"
+	"github.com/jms-bastion/jms/config"
+	"github.com/jms-bastion/jms/store"
+)
+
+// Store is what the server needs of the store; *store.Store satisfies it.
+type Store interface {
+	PasswordHash(ctx context.Context, name string) (store.User, string, error)
+	RehashPassword(ctx context.Context, name, oldHash, newHash string) error
+	UserKeyOwner(ctx context.Context, fingerprint string) (string, error)
+	TouchUserKey(ctx context.Context, fingerprint string) error
+	GetUser(ctx context.Context, name string) (store.User, error)
+	AuthorizedAssets(ctx context.Context, user string, at time.Time) ([]store.Access, error)
+	AuthorizedAsset(ctx context.Context, user string, assetID int64, at time.Time) (store.Access, error)
+	AddLoginEvent(ctx context.Context, e store.LoginEvent) error
+	CloseInterruptedSessions(ctx context.Context) (int, error)
+}
+
+// Proxy runs one authorized session against an asset; *proxy.Proxy
+// satisfies it.
+type Proxy interface {
+	Run(ctx context.Context, down proxy.Downstream, req proxy.Request) (exitStatus int, err error)
+}
+
+// Deps are the server's collaborators.
+type Deps struct {
+	Store  Store
+	Proxy  Proxy
+	Logger *slog.Logger     // slog.Default() when nil
+	Now    func() time.Time // time.Now when nil; grants are checked at Now()
+	// Argon2 are the password hashing parameters a login upgrades weaker
+	// hashes to; store.DefaultArgon2 when zero.
+	Argon2 store.Argon2Params
+}
+
+// Server is the bastion's SSH server.
+type Server struct {
+	cfg   config.Config
+	st    Store
+	proxy Proxy
+	log   *slog.Logger
+	now   func() time.Time
+
+	argon     store.Argon2Params
+	dummyHash string        // verified for unknown users, so timing does not tell names
+	hashSem   chan struct{} // caps concurrent argon2 hashes (64 MiB each by default)
+	unauth    *unauthLimiter
+
+	srv *ssh.Server
+}
+
+// Default algorithms, in order of preference. AES-GCM comes before
+// chacha20-poly1305: x/crypto's chacha20 has no amd64 assembly and moves
+// about half the bytes per second of AES-GCM with AES-NI here (see
+// BenchmarkCipher), while OpenSSH clients put chacha20 first.
+var (
+	defaultKeyExchanges = []string{gossh.KeyExchangeMLKEM768X25519, gossh.KeyExchangeCurve25519, "curve25519-sha256@libssh.org"}
+	defaultCiphers      = []string{gossh.CipherAES128GCM, gossh.CipherAES256GCM, gossh.CipherChaCha20Poly1305}
+	defaultMACs         = []string{gossh.HMACSHA256ETM, gossh.HMACSHA512ETM}
+)
+
+// New builds the server from cfg: the persistent ed25519 host key of the
+// data directory, the algorithms, the defences and the middleware.
+// It closes session rows a crash left active.
+func New(cfg config.Config, deps Deps) (*Server, error) {
+	if deps.Store == nil || deps.Proxy == nil {
+		return nil, errors.New("bastion: a store and a proxy are required")
+	}
+	s := &Server{
+		cfg:     cfg,
+		st:      deps.Store,
+		proxy:   deps.Proxy,
+		log:     deps.Logger,
+		now:     deps.Now,
+		argon:   deps.Argon2,
+		hashSem: make(chan struct{}, runtime.GOMAXPROCS(0)),
+		unauth:  newUnauthLimiter(cfg.MaxUnauthPerSource, cfg.MaxUnauth),
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.argon == (store.Argon2Params{}) {
+		s.argon = store.DefaultArgon2
+	}
+	dummy, err := store.GeneratePassword(24)
+	if err != nil {
+		return nil, err
+	}
+	if s.dummyHash, err = store.HashPassword(dummy, s.argon); err != nil {
+		return nil, err
+	}
+	pem, err := os.ReadFile(cfg.HostKeyPath())
+	if err != nil {
+		return nil, fmt.Errorf("bastion host key: %w (run 'jmsctl init')", err)
+	}
+	signer, err := gossh.ParsePrivateKey(pem)
+	if err != nil {
+		return nil, fmt.Errorf("bastion host key %s: %w", cfg.HostKeyPath(), err)
+	}
+	if signer.PublicKey().Type() != gossh.KeyAlgoED25519 {
+		return nil, fmt.Errorf("bastion host key %s: want ed25519, found %s", cfg.HostKeyPath(), signer.PublicKey().Type())
+	}
+	algs := gossh.Config{
+		KeyExchanges: orDefault(cfg.KeyExchanges, defaultKeyExchanges),
+		Ciphers:      orDefault(cfg.Ciphers, defaultCiphers),
+		MACs:         orDefault(cfg.MACs, defaultMACs),
+	}
+	if n, err := s.st.CloseInterruptedSessions(context.Background()); err != nil {
+		return nil, fmt.Errorf("closing interrupted sessions: %w", err)
+	} else if n > 0 {
+		s.log.Warn("closed sessions left active by a previous run", "sessions", n)
+	}
+
+	opts := []ssh.Option{
+		wish.WithVersion("jms"),
+		ssh.HostKeyPEM(pem),
+		wish.WithPasswordAuth(s.passwordHandler),
+		wish.WithPublicKeyAuth(s.publicKeyHandler),
+		// keyboard-interactive (TOTP) comes with MFA: see auth.go.
+		ssh.WrapConn(s.acceptConn),
+		func(srv *ssh.Server) error {
+			// Pre-auth deadline: charm.land/ssh sets it on the
+			// connection at accept and clears it once authenticated.
+			srv.HandshakeTimeout = cfg.PreAuthTimeout
+			srv.ServerConfigCallback = func(ctx ssh.Context) *gossh.ServerConfig {
+				return &gossh.ServerConfig{
+					Config:                    algs,
+					VerifiedPublicKeyCallback: s.verifiedPublicKey(ctx),
+				}
+			}
+			// No PTY emulation and no PTY allocation: this handler only
+			// accepts the pty-req. Emulation rewrites "\n" as "\r\n" on
+			// the way out, which corrupts full-screen programs on the
+			// asset; the proxy passes raw bytes both ways.
+			srv.PtyHandler = func(ssh.Context, ssh.Session, ssh.Pty) (func() error, error) {
+				return func() error { return nil }, nil
+			}
+			srv.ChannelHandlers = map[string]ssh.ChannelHandler{
+				"session": s.sessionChannel,
+				"default": s.refuseChannel,
+			}
+			srv.RequestHandlers = map[string]ssh.RequestHandler{"default": s.globalRequest}
+			srv.SubsystemHandlers = map[string]ssh.SubsystemHandler{"sftp": s.refuseSFTP}
+			srv.ConnectionFailedCallback = func(c net.Conn, err error) {
+				s.log.Debug("connection failed before login", "source", c.RemoteAddr().String(), "err", err)
+			}
+			return nil
+		},
+		wish.WithMiddleware(
+			rm.MiddlewareWithLogger(printfLogger{s.log},
+				// wish runs the LAST middleware listed FIRST: read
+				// this list from the bottom up.
+				//
+				// 3. route by the session's shape: a target goes to
+				//    the proxy, a PTY without one to the menu.
+				s.routeMiddleware,
+				// 2. the user must still exist and be enabled and
+				//    unlocked now, for this channel, not only at login.
+				s.userMiddleware,
+				// 1. the authenticated key must be the one recorded
+				//    in the auth callback (CVE-2024-45337 class).
+				s.verifyAuthMiddleware,
+			),
+		),
+	}
+	s.srv, err = wish.NewServer(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("bastion: %w", err)
+	}
+	return s, nil
+}
+
+func orDefault(v, def []string) []string {
+	if len(v) > 0 {
+		return v
+	}
+	return def
+}
+
+// Serve accepts connections on l until Shutdown. It returns nil after a
+// Shutdown.
+func (s *Server) Serve(l net.Listener) error {
+	err := s.srv.Serve(l)
+	if errors.Is(err, ssh.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Shutdown stops accepting connections and waits for the open ones to
+// end, or for ctx; then it closes them.
+func (s *Server) Shutdown(ctx context.Context) error {
+	err := s.srv.Shutdown(ctx)
+	if err != nil {
+		_ = s.srv.Close()
+	}
+	return err
+}
+
+// Close closes the listeners and every connection at once.
+func (s *Server) Close() error { return s.srv.Close() }
+
+// printfLogger adapts slog to the recover middleware.
+type printfLogger struct{ l *slog.Logger }
+
+func (p printfLogger) Printf(format string, v ...any) { p.l.Error(fmt.Sprintf(format, v...)) }

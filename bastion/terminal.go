@@ -1,0 +1,255 @@
+package bastion
+
+import (
+	"errors"
+	"io"
+	"sync"
+
+	"charm.land/ssh"
+)
+
+// terminal is one session channel as the handler uses it, possibly for
+// several proxied sessions in a row (the menu loops). A single pump
+// goroutine reads the client's input and a single forwarder follows the
+// window size, so that a finished proxy session cannot keep reading
+// keystrokes meant for the menu: each proxied session gets a view that
+// stops reading when it is detached.
+type terminal struct {
+	sess   ssh.Session
+	pty    ssh.Pty
+	hasPty bool
+	keep   bool // the menu comes back after each session: ignore CloseWrite
+
+	quit chan struct{}
+	data chan []byte   // a chunk of input, owned by its reader until ack
+	ack  chan struct{} // the chunk is consumed: the pump may reuse it
+	err  error         // why input ended, set before data is closed
+
+	readMu sync.Mutex // one reader at a time
+	rest   []byte     // unread part of the current chunk
+
+	mu   sync.Mutex
+	view *view
+}
+
+// newTerminal starts the input pump and the window forwarder; stop ends
+// them.
+func newTerminal(sess ssh.Session, ch *channel) *terminal {
+	t := &terminal{
+		sess: sess,
+		quit: make(chan struct{}),
+		data: make(chan []byte),
+		ack:  make(chan struct{}),
+	}
+	if ch != nil {
+		t.pty, t.hasPty = ch.ptyRequest()
+	}
+	go t.pump()
+	if _, winch, _ := sess.Pty(); winch != nil {
+		go t.follow(winch)
+	}
+	return t
+}
+
+func (t *terminal) stop() { close(t.quit) }
+
+func (t *terminal) pump() {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := t.sess.Read(buf)
+		if n > 0 {
+			select {
+			case t.data <- buf[:n]:
+			case <-t.quit:
+				return
+			}
+			select {
+			case <-t.ack:
+			case <-t.quit:
+				return
+			}
+		}
+		if err != nil {
+			t.err = err
+			close(t.data)
+			return
+		}
+	}
+}
+
+// follow keeps the window size current and passes changes to the view.
+// It ends when the channel's requests end.
+func (t *terminal) follow(winch <-chan ssh.Window) {
+	for w := range winch {
+		t.mu.Lock()
+		t.pty.Window = w
+		v := t.view
+		t.mu.Unlock()
+		if v != nil {
+			v.pushWindow(w)
+		}
+	}
+}
+
+// read reads input, returning io.EOF-like errors when the client's
+// input ends, or errDetached when cancel is closed first.
+func (t *terminal) read(p []byte, cancel <-chan struct{}) (int, error) {
+	t.readMu.Lock()
+	defer t.readMu.Unlock()
+	if len(t.rest) == 0 {
+		select {
+		case chunk, ok := <-t.data:
+			if !ok {
+				if t.err == nil {
+					return 0, io.EOF
+				}
+				return 0, t.err
+			}
+			t.rest = chunk
+		case <-cancel:
+			return 0, errDetached
+		}
+	}
+	n := copy(p, t.rest)
+	t.rest = t.rest[n:]
+	if len(t.rest) == 0 {
+		select {
+		case t.ack <- struct{}{}:
+		case <-t.quit:
+		}
+	}
+	return n, nil
+}
+
+var errDetached = errors.New("input detached")
+
+// Read reads input for the menu.
+func (t *terminal) Read(p []byte) (int, error) { return t.read(p, nil) }
+
+// Write writes to the client's stdout, unchanged.
+func (t *terminal) Write(p []byte) (int, error) { return t.sess.Write(p) }
+
+// newline is the line end to write: "\r\n" on a PTY (the client's
+// terminal is raw), "\n" otherwise.
+func (t *terminal) newline() string {
+	if t.hasPty {
+		return "\r\n"
+	}
+	return "\n"
+}
+
+// attach returns a view for one proxied session.
+func (t *terminal) attach() *view {
+	v := &view{t: t, detached: make(chan struct{}), interrupt: make(chan struct{})}
+	t.mu.Lock()
+	if t.hasPty {
+		v.winch = make(chan ssh.Window, 1)
+	}
+	t.view = v
+	t.mu.Unlock()
+	return v
+}
+
+// view is what the proxy sees of the terminal for one session; it
+// satisfies proxy.Downstream.
+type view struct {
+	t         *terminal
+	detached  chan struct{}
+	interrupt chan struct{} // closed by InterruptRead: reads return EOF
+	intOnce   sync.Once
+
+	mu     sync.Mutex
+	winch  chan ssh.Window
+	closed bool
+	sigs   bool
+}
+
+// detach ends the view: reads return EOF, window changes stop (the
+// channel given to the proxy is closed) and signals are unhooked.
+func (v *view) detach() {
+	v.t.mu.Lock()
+	if v.t.view == v {
+		v.t.view = nil
+	}
+	v.t.mu.Unlock()
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.closed {
+		return
+	}
+	v.closed = true
+	close(v.detached)
+	v.InterruptRead()
+	if v.winch != nil {
+		close(v.winch)
+	}
+	if v.sigs {
+		v.t.sess.Signals(nil)
+	}
+}
+
+func (v *view) pushWindow(w ssh.Window) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.closed || v.winch == nil {
+		return
+	}
+	select {
+	case v.winch <- w:
+	default:
+		select { // keep only the newest size
+		case <-v.winch:
+		default:
+		}
+		v.winch <- w
+	}
+}
+
+// InterruptRead makes a blocked Read return io.EOF without taking
+// input: what the person types next goes to the menu
+// (proxy.ReadInterrupter).
+func (v *view) InterruptRead() { v.intOnce.Do(func() { close(v.interrupt) }) }
+
+func (v *view) Read(p []byte) (int, error) {
+	n, err := v.t.read(p, v.interrupt)
+	if errors.Is(err, errDetached) {
+		return 0, io.EOF
+	}
+	return n, err
+}
+
+func (v *view) Write(p []byte) (int, error) { return v.t.sess.Write(p) }
+
+func (v *view) Stderr() io.ReadWriter { return v.t.sess.Stderr() }
+
+// CloseWrite sends EOF to the client, except under the menu, which
+// writes on after the session.
+func (v *view) CloseWrite() error {
+	if v.t.keep {
+		return nil
+	}
+	return v.t.sess.CloseWrite()
+}
+
+// Pty returns the client's PTY request with the current window size.
+func (v *view) Pty() (ssh.Pty, <-chan ssh.Window, bool) {
+	if !v.t.hasPty {
+		return ssh.Pty{}, nil, false
+	}
+	v.t.mu.Lock()
+	p := v.t.pty
+	v.t.mu.Unlock()
+	return p, v.winch, true
+}
+
+func (v *view) Signals(c chan<- ssh.Signal) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.closed {
+		return
+	}
+	v.sigs = c != nil
+	v.t.sess.Signals(c)
+}
+
+func (v *view) Environ() []string { return v.t.sess.Environ() }
