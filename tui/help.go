@@ -1,0 +1,47 @@
+package tui
+
+// helpEntry is one line of the help screen: keys and what they do, or a
+// section title.
+type helpEntry struct {
+	section    bool
+	keys, text string
+}
+
+// helpText is the help screen of the menu. It states the typing rule:
+// letters are commands only while the search box is empty and unfocused.
+var helpText = []helpEntry{
+	{true, "", "Moving"},
+	{false, "↑ ↓  k j", "move the cursor"},
+	{false, "pgup pgdn home end", "page, first, last"},
+	{true, "", "Connecting"},
+	{false, "enter", "connect to the selected asset (or the only match)"},
+	{false, "", "several accounts: pick one with enter, esc goes back"},
+	{true, "", "Searching"},
+	{false, "type", "other letters start the search, narrowing the list"},
+	{false, "", "in name, address, comment, node, labels; all words match"},
+	{false, "/", "search for text with q ? g r j k (commands otherwise)"},
+	{false, "⌫ ctrl+u ctrl+w", "erase a character, everything, a word"},
+	{false, "esc", "clear the search; again: show every node"},
+	{true, "", "Commands (when the search is empty)"},
+	{false, "g", "node tree: → opens, ← closes, enter lists a node"},
+	{false, "r", "refresh the list"},
+	{false, "?", "this help"},
+	{false, "q  ctrl+d", "quit; ctrl+c quits from anywhere"},
+}
+
+func (m Menu) helpView() string {
+	lines := []string{m.styles.HelpTitle.Render("JMS help")}
+	keyW := 0
+	for _, e := range helpText {
+		keyW = max(keyW, width(e.keys))
+	}
+	for _, e := range helpText {
+		if e.section {
+			lines = append(lines, "", m.styles.HelpSection.Render(e.text))
+			continue
+		}
+		lines = append(lines, "  "+m.styles.HelpKey.Render(fit(e.keys, keyW))+"  "+m.styles.HelpText.Render(e.text))
+	}
+	lines = append(lines, "", m.styles.SearchPlaceholder.Render("Press any key to go back."))
+	return screen(lines, m.width, m.height)
+}

@@ -1,0 +1,827 @@
+package tui
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"charm.land/bubbles/v2/help"
+	"charm.land/bubbles/v2/key"
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/jms-bastion/jms/store"
+)
+
+// reloadTimeout bounds one call of MenuConfig.Reload.
+const reloadTimeout = 30 * time.Second
+
+// MenuConfig is what the asset menu shows and how it refreshes.
+type MenuConfig struct {
+	User   string // who is logged in
+	Role   string // her role, shown next to her name
+	Banner string // the administrator's announcement, word-wrapped above the header
+
+	// Assets are the assets she may reach, in any order: the menu sorts
+	// them by name.
+	Assets []store.Access
+
+	// Width and Height are the terminal size until the first
+	// tea.WindowSizeMsg (80×24 when zero).
+	Width, Height int
+
+	Styles *Styles // nil means DefaultStyles()
+	Keys   *KeyMap // nil means DefaultKeyMap()
+
+	// Reload fetches the assets again when she presses r. It is called
+	// inside a tea.Cmd with Context (bounded to 30 s). Nil disables r.
+	Reload func(ctx context.Context) ([]store.Access, error)
+	// Context is the session's context, handed to Reload; nil means
+	// context.Background().
+	Context context.Context
+
+	// Restore puts the menu back where a previous one was (see
+	// Menu.State): filter, node, selection, scroll and tree.
+	Restore *MenuState
+
+	// Flash is an error to show in red below the list, such as why the
+	// last connection failed. It goes away at the next key.
+	Flash string
+}
+
+// MenuState is where a menu was: enough to draw a new menu the same way
+// after the person comes back from an asset.
+type MenuState struct {
+	Query      string   // the search text
+	Searching  bool     // the search box had the focus
+	Node       string   // the node the list was narrowed to ("" for all)
+	SelectedID int64    // the asset under the cursor
+	Offset     int      // the first row shown
+	Tree       bool     // the node tree was showing
+	TreeCursor string   // the node under the tree's cursor
+	TreeOpen   []string // the expanded nodes of the tree
+}
+
+// item is one asset of the list with what filtering and drawing need,
+// computed once.
+type item struct {
+	access  store.Access
+	usable  []store.GrantedAccount // accounts she may connect with
+	address string                 // address, with :port when not 22
+	node    string                 // normalised node path, "/" at least
+	search  string                 // lower-cased text the filter looks in
+}
+
+// Menu is the asset menu: the root model of a person's SSH session.
+type Menu struct {
+	user, role, banner string
+	styles             Styles
+	keys               KeyMap
+	help               help.Model
+	reload             func(ctx context.Context) ([]store.Access, error)
+	ctx                context.Context
+
+	state state
+	prev  state // the screen under the help screen
+
+	width, height int
+
+	items   []item // sorted by name
+	widths  maxWidths
+	matches []int // indices into items that pass the filter
+	query   string
+	lastQ   string // the query matches was computed for
+	lastN   string // the node matches was computed for
+	search  bool   // the search box has the focus
+	node    string // node scope, "" for all
+	cursor  int    // index into matches
+	offset  int    // first visible row
+
+	tree   *tree
+	picker picker
+
+	flash    string
+	flashErr bool
+	loading  bool
+
+	chosen   bool
+	choice   store.Access
+	account  store.GrantedAccount
+	quitting bool
+}
+
+// reloadMsg carries the result of MenuConfig.Reload.
+type reloadMsg struct {
+	assets []store.Access
+	err    error
+}
+
+// NewMenu returns the asset menu for cfg.
+func NewMenu(cfg MenuConfig) Menu {
+	m := Menu{
+		user:   cfg.User,
+		role:   cfg.Role,
+		banner: strings.TrimSpace(cfg.Banner),
+		reload: cfg.Reload,
+		ctx:    cfg.Context,
+		width:  cfg.Width,
+		height: cfg.Height,
+	}
+	if m.ctx == nil {
+		m.ctx = context.Background()
+	}
+	if m.width <= 0 {
+		m.width = defaultWidth
+	}
+	if m.height <= 0 {
+		m.height = defaultHeight
+	}
+	if cfg.Styles != nil {
+		m.styles = *cfg.Styles
+	} else {
+		m.styles = DefaultStyles()
+	}
+	if cfg.Keys != nil {
+		m.keys = *cfg.Keys
+	} else {
+		m.keys = DefaultKeyMap()
+	}
+	m.help = help.New()
+	m.help.Styles = m.styles.Help
+	m.help.ShortSeparator = " · "
+	m.setItems(cfg.Assets)
+	if r := cfg.Restore; r != nil {
+		m.query = sanitize(r.Query)
+		m.search = r.Searching || m.query != ""
+		m.node = r.Node
+		m.refilter()
+		m.selectID(r.SelectedID, r.Offset)
+		if r.Tree || r.TreeCursor != "" || len(r.TreeOpen) > 0 {
+			m.tree = buildTree(m.items, r.TreeOpen)
+			m.tree.rows = m.treeRows()
+			m.tree.selectPath(r.TreeCursor)
+		}
+		if r.Tree {
+			m.state = stateTree
+		}
+	} else {
+		m.refilter()
+	}
+	if cfg.Flash != "" {
+		m.flash, m.flashErr = sanitize(cfg.Flash), true
+	}
+	return m
+}
+
+// Choice returns the asset and account she chose; ok is false when she
+// quit instead.
+func (m Menu) Choice() (access store.Access, account store.GrantedAccount, ok bool) {
+	return m.choice, m.account, m.chosen
+}
+
+// State returns where the menu is, for MenuConfig.Restore.
+func (m Menu) State() MenuState {
+	s := MenuState{
+		Query:     m.query,
+		Searching: m.search,
+		Node:      m.node,
+		Offset:    m.offset,
+		Tree:      m.state == stateTree || (m.state == stateHelp && m.prev == stateTree),
+	}
+	if it, ok := m.selected(); ok {
+		s.SelectedID = it.access.Asset.ID
+	}
+	if m.tree != nil {
+		s.TreeCursor = m.tree.cursorPath()
+		s.TreeOpen = m.tree.openPaths()
+	}
+	return s
+}
+
+// Init implements tea.Model.
+func (m Menu) Init() tea.Cmd { return nil }
+
+// Update implements tea.Model.
+func (m Menu) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.width, m.height = msg.Width, msg.Height
+		m.scrollIntoView()
+		if m.tree != nil {
+			m.tree.rows = m.treeRows()
+			m.tree.scrollIntoView()
+		}
+		return m, nil
+	case reloadMsg:
+		m.loading = false
+		if msg.err != nil {
+			m.flash, m.flashErr = "refresh failed: "+msg.err.Error(), true
+			return m, nil
+		}
+		id := int64(0)
+		if it, ok := m.selected(); ok {
+			id = it.access.Asset.ID
+		}
+		var open []string
+		var cur string
+		if m.tree != nil {
+			open, cur = m.tree.openPaths(), m.tree.cursorPath()
+		}
+		m.setItems(msg.assets)
+		m.lastQ, m.lastN = "\x00", "\x00" // force a full filter
+		m.refilter()
+		m.selectID(id, m.offset)
+		if m.tree != nil {
+			m.tree = buildTree(m.items, open)
+			m.tree.rows = m.treeRows()
+			m.tree.selectPath(cur)
+			m.tree.scrollIntoView()
+		}
+		m.flash, m.flashErr = fmt.Sprintf("Refreshed: %d %s.", len(m.items), plural(len(m.items), "asset", "assets")), false
+		return m, nil
+	case tea.PasteMsg:
+		if m.state == stateList {
+			m.flash = ""
+			m.search = true
+			m.setQuery(m.query + sanitize(msg.Content))
+		}
+		return m, nil
+	case tea.KeyPressMsg:
+		if key.Matches(msg, m.keys.ForceQuit) {
+			return m.quit()
+		}
+		m.flash = ""
+		switch m.state {
+		case stateHelp:
+			if key.Matches(msg, m.keys.Quit) && msg.String() == "ctrl+d" {
+				return m.quit()
+			}
+			m.state = m.prev
+			return m, nil
+		case statePicker:
+			return m.updatePicker(msg)
+		case stateTree:
+			return m.updateTree(msg)
+		default:
+			return m.updateList(msg)
+		}
+	}
+	return m, nil
+}
+
+func (m Menu) quit() (tea.Model, tea.Cmd) {
+	m.quitting = true
+	return m, tea.Quit
+}
+
+func (m Menu) showHelp() (tea.Model, tea.Cmd) {
+	m.prev, m.state = m.state, stateHelp
+	return m, nil
+}
+
+// updateList handles a key on the asset list. Typing rules (also in the
+// help screen): while the search box has the focus — after "/" or once
+// something is typed — every printable key is filter text. Otherwise
+// q ? g r j k / are commands and any other printable key starts the
+// search with itself.
+func (m Menu) updateList(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
+	if isText(msg) {
+		if m.search {
+			m.setQuery(m.query + sanitize(msg.Text))
+			return m, nil
+		}
+		switch {
+		case key.Matches(msg, m.keys.Search):
+			m.search = true
+			return m, nil
+		case key.Matches(msg, m.keys.Quit):
+			return m.quit()
+		case key.Matches(msg, m.keys.Help):
+			return m.showHelp()
+		case key.Matches(msg, m.keys.Tree):
+			return m.openTree()
+		case key.Matches(msg, m.keys.Refresh):
+			return m.refresh()
+		case key.Matches(msg, m.keys.Up):
+			m.move(-1)
+			return m, nil
+		case key.Matches(msg, m.keys.Down):
+			m.move(1)
+			return m, nil
+		case msg.Text == " ":
+			return m, nil
+		}
+		m.search = true
+		m.setQuery(m.query + sanitize(msg.Text))
+		return m, nil
+	}
+	switch {
+	case key.Matches(msg, m.keys.Connect):
+		return m.connect()
+	case key.Matches(msg, m.keys.Quit): // Ctrl-D
+		return m.quit()
+	case key.Matches(msg, m.keys.Clear):
+		switch {
+		case m.query != "" || m.search:
+			m.search = false
+			m.setQuery("")
+		case m.node != "":
+			m.node = ""
+			m.refilter()
+		}
+	case key.Matches(msg, m.keys.Erase):
+		if m.query == "" {
+			m.search = false
+			return m, nil
+		}
+		q := []rune(m.query)
+		m.setQuery(string(q[:len(q)-1]))
+	case key.Matches(msg, m.keys.EraseAll):
+		m.setQuery("")
+	case key.Matches(msg, m.keys.EraseWord):
+		q := strings.TrimRight(m.query, " ")
+		if i := strings.LastIndexByte(q, ' '); i >= 0 {
+			q = q[:i+1]
+		} else {
+			q = ""
+		}
+		m.setQuery(q)
+	case key.Matches(msg, m.keys.Up):
+		m.move(-1)
+	case key.Matches(msg, m.keys.Down):
+		m.move(1)
+	case key.Matches(msg, m.keys.PageUp):
+		m.page(-1)
+	case key.Matches(msg, m.keys.PageDown):
+		m.page(1)
+	case key.Matches(msg, m.keys.Home):
+		m.cursor, m.offset = 0, 0
+	case key.Matches(msg, m.keys.End):
+		m.cursor = len(m.matches) - 1
+		m.scrollIntoView()
+	case msg.String() == "f1":
+		return m.showHelp()
+	}
+	return m, nil
+}
+
+// connect ends the program with the selected asset, or opens the account
+// picker when she has several accounts there.
+func (m Menu) connect() (tea.Model, tea.Cmd) {
+	it, ok := m.selected()
+	if !ok {
+		if len(m.items) == 0 {
+			m.flash, m.flashErr = "You have no assets.", true
+		} else {
+			m.flash, m.flashErr = fmt.Sprintf("No asset matches %q.", m.query), true
+		}
+		return m, nil
+	}
+	switch len(it.usable) {
+	case 0:
+		m.flash, m.flashErr = fmt.Sprintf("No account on %s: ask an administrator for a grant.", it.access.Asset.Name), true
+		return m, nil
+	case 1:
+		m.chosen, m.choice, m.account = true, it.access, it.usable[0]
+		return m, tea.Quit
+	}
+	m.picker = picker{access: it.access, accounts: it.usable}
+	m.state = statePicker
+	return m, nil
+}
+
+func (m Menu) refresh() (tea.Model, tea.Cmd) {
+	if m.reload == nil {
+		m.flash, m.flashErr = "Refresh is not available here.", true
+		return m, nil
+	}
+	if m.loading {
+		return m, nil
+	}
+	m.loading = true
+	reload, parent := m.reload, m.ctx
+	return m, func() tea.Msg {
+		ctx, cancel := context.WithTimeout(parent, reloadTimeout)
+		defer cancel()
+		assets, err := reload(ctx)
+		return reloadMsg{assets: assets, err: err}
+	}
+}
+
+// setItems replaces the assets, sorted by name.
+func (m *Menu) setItems(assets []store.Access) {
+	// Sort an index rather than the (large) items, then build the items
+	// in that order.
+	keys := make([]string, len(assets))
+	order := make([]int, len(assets))
+	for i := range assets {
+		keys[i] = strings.ToLower(assets[i].Asset.Name)
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(i, j int) int {
+		if c := strings.Compare(keys[i], keys[j]); c != 0 {
+			return c
+		}
+		return strings.Compare(assets[i].Asset.Name, assets[j].Asset.Name)
+	})
+	items := make([]item, len(assets))
+	var w maxWidths
+	for k, i := range order {
+		a := &assets[i]
+		it := &items[k]
+		it.access, it.address, it.node = *a, a.Asset.Address, normNode(a.Asset.Node)
+		if a.Asset.Port != 0 && a.Asset.Port != 22 {
+			it.address += ":" + strconv.Itoa(a.Asset.Port)
+		}
+		for _, g := range a.Accounts {
+			if g.Can(store.ActionConnect) {
+				it.usable = append(it.usable, g)
+			}
+		}
+		it.search = searchText(a, keys[i], it.address, it.node)
+		w.name = max(w.name, width(a.Asset.Name))
+		w.address = max(w.address, width(it.address))
+		w.platform = max(w.platform, width(a.Asset.Platform))
+		w.node = max(w.node, width(it.node))
+	}
+	m.items, m.widths = items, w
+}
+
+// searchText is the lower-cased text the filter looks in: name, address,
+// comment, node, platform and labels (as key=value).
+func searchText(a *store.Access, lowerName, address, node string) string {
+	var b strings.Builder
+	b.Grow(len(lowerName) + len(address) + len(a.Asset.Comment) + len(node) + len(a.Asset.Platform) + 16*len(a.Asset.Labels) + 8)
+	b.WriteString(lowerName)
+	for _, s := range []string{address, a.Asset.Comment, node, a.Asset.Platform} {
+		b.WriteByte('\n')
+		b.WriteString(s)
+	}
+	for k, v := range a.Asset.Labels {
+		b.WriteByte('\n')
+		b.WriteString(k)
+		b.WriteByte('=')
+		b.WriteString(v)
+	}
+	return strings.ToLower(b.String())
+}
+
+// normNode returns node as an absolute path without a trailing slash, "/"
+// for the root.
+func normNode(node string) string {
+	node = strings.Trim(strings.TrimSpace(node), "/")
+	if node == "" {
+		return "/"
+	}
+	return "/" + node
+}
+
+// inNode reports whether an asset in node n lies under scope.
+func inNode(n, scope string) bool {
+	return scope == "" || scope == "/" || n == scope || strings.HasPrefix(n, scope+"/")
+}
+
+// setQuery changes the search text and moves the cursor to the first match.
+func (m *Menu) setQuery(q string) {
+	m.query = q
+	m.refilter()
+	m.cursor, m.offset = 0, 0
+}
+
+// refilter recomputes matches. When the new query only adds to the one
+// matches was computed for, it narrows the old matches instead of
+// scanning every asset.
+func (m *Menu) refilter() {
+	terms := strings.Fields(strings.ToLower(m.query))
+	src := m.matches
+	narrow := m.lastN == m.node && m.lastQ != "\x00" && strings.HasPrefix(m.query, m.lastQ) && src != nil
+	var out []int
+	if narrow {
+		out = make([]int, 0, len(src))
+		for _, i := range src {
+			if m.match(i, terms) {
+				out = append(out, i)
+			}
+		}
+	} else {
+		out = make([]int, 0, len(m.items))
+		for i := range m.items {
+			if m.match(i, terms) {
+				out = append(out, i)
+			}
+		}
+	}
+	m.matches, m.lastQ, m.lastN = out, m.query, m.node
+	if m.cursor >= len(out) {
+		m.cursor = max(0, len(out)-1)
+	}
+	m.scrollIntoView()
+}
+
+func (m *Menu) match(i int, terms []string) bool {
+	it := &m.items[i]
+	if m.node != "" && !inNode(it.node, m.node) {
+		return false
+	}
+	for _, t := range terms {
+		if !strings.Contains(it.search, t) {
+			return false
+		}
+	}
+	return true
+}
+
+// selected returns the item under the cursor.
+func (m Menu) selected() (item, bool) {
+	if m.cursor < 0 || m.cursor >= len(m.matches) {
+		return item{}, false
+	}
+	return m.items[m.matches[m.cursor]], true
+}
+
+// selectID puts the cursor on the asset with this id, if it passes the
+// filter, keeping the first visible row at offset when it can.
+func (m *Menu) selectID(id int64, offset int) {
+	m.cursor = 0
+	for ci, i := range m.matches {
+		if m.items[i].access.Asset.ID == id {
+			m.cursor = ci
+			break
+		}
+	}
+	m.offset = offset
+	m.scrollIntoView()
+}
+
+func (m *Menu) move(d int) {
+	m.cursor = max(0, min(len(m.matches)-1, m.cursor+d))
+	m.scrollIntoView()
+}
+
+func (m *Menu) page(d int) {
+	n := m.listRows()
+	m.cursor = max(0, min(len(m.matches)-1, m.cursor+d*n))
+	m.offset = max(0, min(max(0, len(m.matches)-n), m.offset+d*n))
+	m.scrollIntoView()
+}
+
+// scrollIntoView keeps the cursor on screen and the screen full.
+func (m *Menu) scrollIntoView() {
+	n := m.listRows()
+	if m.cursor < 0 {
+		m.cursor = 0
+	}
+	if m.offset > m.cursor {
+		m.offset = m.cursor
+	}
+	if m.cursor >= m.offset+n {
+		m.offset = m.cursor - n + 1
+	}
+	if m.offset > len(m.matches)-n {
+		m.offset = len(m.matches) - n
+	}
+	if m.offset < 0 {
+		m.offset = 0
+	}
+}
+
+// bannerLines returns the banner wrapped to the width, at most a third of
+// the screen.
+func (m Menu) bannerLines() []string {
+	lines := wrapText(m.banner, m.width)
+	if limit := m.height / 3; len(lines) > limit {
+		lines = lines[:limit]
+	}
+	return lines
+}
+
+// listRows is how many asset rows fit: the screen minus the banner, the
+// header, the search line, the column titles, the status line and the
+// footer.
+func (m Menu) listRows() int {
+	return max(1, m.height-len(m.bannerLines())-5)
+}
+
+// View implements tea.Model.
+func (m Menu) View() tea.View {
+	var content string
+	switch m.state {
+	case stateHelp:
+		content = m.helpView()
+	case statePicker:
+		content = m.pickerView()
+	case stateTree:
+		content = m.treeView()
+	default:
+		content = m.listView()
+	}
+	v := tea.NewView(content)
+	v.AltScreen = true
+	v.WindowTitle = "jms"
+	return v
+}
+
+// header returns the banner and the line saying who is logged in.
+func (m Menu) header() []string {
+	var lines []string
+	for _, l := range m.bannerLines() {
+		lines = append(lines, m.styles.Banner.Render(l))
+	}
+	n := len(m.items)
+	who := m.user
+	if m.role != "" {
+		who += " (" + m.role + ")"
+	}
+	info := fmt.Sprintf("%s · %d %s", who, n, plural(n, "asset", "assets"))
+	lines = append(lines, m.styles.Title.Render("JMS")+" "+m.styles.TitleInfo.Render(info))
+	return lines
+}
+
+// status returns the line above the footer: an error, a notice or nothing.
+func (m Menu) status() string {
+	switch {
+	case m.loading:
+		return m.styles.Info.Render("Refreshing…")
+	case m.flash != "" && m.flashErr:
+		return m.styles.Flash.Render(fit("✗ "+m.flash, m.width))
+	case m.flash != "":
+		return m.styles.Info.Render(m.flash)
+	}
+	return ""
+}
+
+func (m Menu) footer(bindings ...key.Binding) string {
+	h := m.help
+	h.SetWidth(m.width)
+	return h.ShortHelpView(bindings)
+}
+
+func (m Menu) listView() string {
+	lines := m.header()
+
+	// The search line.
+	left := m.styles.SearchPrompt.Render("Search:") + " "
+	switch {
+	case m.search:
+		left += m.styles.SearchText.Render(m.query) + m.styles.SearchCaret.Render(" ")
+	case m.query != "":
+		left += m.styles.SearchText.Render(m.query)
+	default:
+		left += m.styles.SearchPlaceholder.Render("type to filter, ? for help")
+	}
+	right := fmt.Sprintf("%d/%d", len(m.matches), len(m.items))
+	if m.node != "" {
+		right = m.styles.Scope.Render("in "+m.node) + " " + m.styles.Count.Render(right)
+	} else {
+		right = m.styles.Count.Render(right)
+	}
+	lines = append(lines, spread(left, right, m.width))
+
+	c := m.widths.layout(m.width)
+	lines = append(lines, m.styles.ColumnHeader.Render(c.row("", "NAME", "ADDRESS", "PLATFORM", "NODE", "COMMENT")))
+
+	rows := m.listRows()
+	switch {
+	case len(m.items) == 0:
+		lines = append(lines, m.styles.Empty.Render("  You have no assets yet: ask an administrator for a grant."))
+		rows--
+	case len(m.matches) == 0:
+		lines = append(lines, m.styles.Empty.Render(fmt.Sprintf("  No asset matches %q.", m.query)))
+		rows--
+	}
+	end := min(len(m.matches), m.offset+rows)
+	for ci := m.offset; ci < end; ci++ {
+		it := &m.items[m.matches[ci]]
+		a := it.access.Asset
+		comment := a.Comment
+		if len(it.usable) == 0 {
+			comment = "no account"
+			if a.Comment != "" {
+				comment += " · " + a.Comment
+			}
+		}
+		sel := ci == m.cursor
+		marker := "  "
+		if sel {
+			marker = "› "
+		}
+		row := c.row(marker, a.Name, it.address, a.Platform, it.node, comment)
+		switch {
+		case sel && len(it.usable) == 0:
+			row = m.styles.DimmedSel.Render(row)
+		case sel:
+			row = m.styles.Selected.Render(row)
+		case len(it.usable) == 0:
+			row = m.styles.Dimmed.Render(row)
+		}
+		lines = append(lines, row)
+		rows--
+	}
+	for ; rows > 0; rows-- {
+		lines = append(lines, "")
+	}
+	lines = append(lines, m.status())
+	if m.search {
+		lines = append(lines, m.footer(m.keys.Connect, moveHelp, m.keys.Clear, m.keys.ForceQuit))
+	} else {
+		lines = append(lines, m.footer(m.keys.Connect, moveHelp, m.keys.Search, m.keys.Tree, m.keys.Refresh, m.keys.Help, m.keys.Quit))
+	}
+	return screen(lines, m.width, m.height)
+}
+
+// moveHelp stands for the arrow keys in the footers.
+var moveHelp = key.NewBinding(key.WithKeys("up", "down"), key.WithHelp("↑↓", "move"))
+
+// maxWidths are the widest value of each column over all assets.
+type maxWidths struct {
+	name, address, platform, node int
+}
+
+// columns is the width of each column at some terminal width; 0 hides it.
+type columns struct {
+	total                                  int
+	name, address, platform, node, comment int
+}
+
+const gap = 2 // spaces between columns
+
+// layout fits the columns into w cells. Name and address are always
+// shown; comment, platform and node give way in that order, after being
+// shortened, when the terminal is narrow.
+func (mw maxWidths) layout(w int) columns {
+	c := columns{
+		total:    w,
+		name:     clampInt(mw.name, 4, 28),
+		address:  clampInt(mw.address, 7, 21),
+		platform: clampInt(mw.platform, 8, 10),
+		node:     clampInt(mw.node, 4, 24),
+	}
+	avail := w - 2 // the cursor marker
+	used := func() int {
+		n := c.name + gap + c.address
+		if c.platform > 0 {
+			n += gap + c.platform
+		}
+		if c.node > 0 {
+			n += gap + c.node
+		}
+		return n
+	}
+	const minComment, goodComment = 12, 24
+	if avail-used()-gap < goodComment {
+		c.address = min(c.address, 16)
+		c.node = min(c.node, 14)
+		c.name = min(c.name, 20)
+	}
+	if rest := avail - used() - gap; rest >= minComment {
+		c.comment = rest
+		return c
+	}
+	// No room for comments.
+	for _, drop := range []*int{&c.platform, &c.node} {
+		if used() <= avail {
+			break
+		}
+		*drop = 0
+	}
+	if over := used() - avail; over > 0 {
+		c.name = max(4, c.name-over)
+		if over = used() - avail; over > 0 {
+			c.address = max(1, c.address-over)
+		}
+	}
+	if rest := avail - used() - gap; rest >= 10 {
+		c.comment = rest
+	}
+	return c
+}
+
+// row lays out one line: marker then the visible columns.
+func (c columns) row(marker, name, address, platform, node, comment string) string {
+	var b strings.Builder
+	b.Grow(c.total + 8)
+	b.WriteString(fit(marker, 2))
+	b.WriteString(fit(name, c.name))
+	b.WriteString("  ")
+	b.WriteString(fit(address, c.address))
+	for _, col := range []struct {
+		w int
+		s string
+	}{{c.platform, platform}, {c.node, node}, {c.comment, comment}} {
+		if col.w > 0 {
+			b.WriteString("  ")
+			b.WriteString(fit(col.s, col.w))
+		}
+	}
+	s := b.String()
+	if n := c.total - width(s); n > 0 {
+		s += strings.Repeat(" ", n)
+	}
+	return s
+}
+
+func clampInt(v, lo, hi int) int {
+	return max(lo, min(hi, v))
+}
