@@ -1,0 +1,387 @@
+package proxy
+
+import (
+	"bufio"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	gossh "golang.org/x/crypto/ssh"
+)
+
+// testAsset is an in-process SSH server standing in for an asset. It runs
+// a tiny command language instead of a shell (see run).
+type testAsset struct {
+	t        testing.TB
+	l        net.Listener
+	addr     string
+	port     int
+	hostKey  gossh.Signer
+	password string
+	userKey  gossh.PublicKey
+
+	conns  atomic.Int64 // open connections
+	silent atomic.Bool  // stop answering global requests (keepalives)
+
+	mu      sync.Mutex
+	open    map[net.Conn]bool
+	lastPty ptyInfo
+	lastEnv map[string]string
+	wg      sync.WaitGroup
+}
+
+type ptyInfo struct {
+	Term          string
+	Width, Height int
+	Modes         string
+}
+
+func newSigner(t testing.TB) gossh.Signer {
+	t.Helper()
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := gossh.NewSignerFromKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// startAsset starts an asset accepting user "root" with password (when
+// not empty) or the key userKey (when not nil).
+func startAsset(t testing.TB, password string, userKey gossh.PublicKey) *testAsset {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &testAsset{t: t, l: l, addr: l.Addr().String(), port: l.Addr().(*net.TCPAddr).Port,
+		hostKey: newSigner(t), password: password, userKey: userKey, open: map[net.Conn]bool{}}
+	a.wg.Add(1)
+	go a.accept()
+	t.Cleanup(a.Close)
+	return a
+}
+
+func (a *testAsset) config() *gossh.ServerConfig {
+	cfg := &gossh.ServerConfig{}
+	if a.password != "" {
+		cfg.PasswordCallback = func(c gossh.ConnMetadata, pw []byte) (*gossh.Permissions, error) {
+			if c.User() == "root" && string(pw) == a.password {
+				return nil, nil
+			}
+			return nil, fmt.Errorf("wrong password")
+		}
+	}
+	if a.userKey != nil {
+		cfg.PublicKeyCallback = func(c gossh.ConnMetadata, k gossh.PublicKey) (*gossh.Permissions, error) {
+			if c.User() == "root" && string(k.Marshal()) == string(a.userKey.Marshal()) {
+				return nil, nil
+			}
+			return nil, fmt.Errorf("unknown key")
+		}
+	}
+	a.mu.Lock()
+	cfg.AddHostKey(a.hostKey)
+	a.mu.Unlock()
+	return cfg
+}
+
+// SetHostKey replaces the asset's host key (as a reinstalled machine).
+func (a *testAsset) SetHostKey(s gossh.Signer) {
+	a.mu.Lock()
+	a.hostKey = s
+	a.mu.Unlock()
+}
+
+func (a *testAsset) accept() {
+	defer a.wg.Done()
+	for {
+		c, err := a.l.Accept()
+		if err != nil {
+			return
+		}
+		a.mu.Lock()
+		a.open[c] = true
+		a.mu.Unlock()
+		a.conns.Add(1)
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			defer func() {
+				a.mu.Lock()
+				delete(a.open, c)
+				a.mu.Unlock()
+				a.conns.Add(-1)
+			}()
+			a.serve(c)
+		}()
+	}
+}
+
+// Close stops the asset and waits for its goroutines.
+func (a *testAsset) Close() {
+	a.l.Close()
+	a.mu.Lock()
+	for c := range a.open {
+		c.Close()
+	}
+	a.mu.Unlock()
+	a.wg.Wait()
+}
+
+func (a *testAsset) serve(nc net.Conn) {
+	defer nc.Close()
+	sc, chans, reqs, err := gossh.NewServerConn(nc, a.config())
+	if err != nil {
+		return
+	}
+	defer sc.Close()
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		for r := range reqs {
+			if a.silent.Load() {
+				continue // never answer: a dead asset behind a live TCP connection
+			}
+			if r.WantReply {
+				r.Reply(false, nil)
+			}
+		}
+	}()
+	for nch := range chans {
+		if nch.ChannelType() != "session" {
+			nch.Reject(gossh.UnknownChannelType, "no")
+			continue
+		}
+		ch, creqs, err := nch.Accept()
+		if err != nil {
+			continue
+		}
+		a.wg.Add(1)
+		go func() { defer a.wg.Done(); a.session(ch, creqs) }()
+	}
+}
+
+type assetSession struct {
+	a    *testAsset
+	ch   gossh.Channel
+	mu   sync.Mutex
+	pty  *ptyInfo
+	sigs chan string
+	gone chan struct{} // closed when the channel or the connection closes
+}
+
+func (a *testAsset) session(ch gossh.Channel, reqs <-chan *gossh.Request) {
+	defer ch.Close()
+	reqsDone := make(chan struct{})
+	s := &assetSession{a: a, ch: ch, sigs: make(chan string, 8), gone: reqsDone}
+	start := make(chan string, 1)
+	env := map[string]string{}
+	go func() {
+		defer close(reqsDone)
+		started := false
+		for req := range reqs {
+			ok := true
+			switch req.Type {
+			case "pty-req":
+				var p struct {
+					Term                         string
+					Columns, Rows, Width, Height uint32
+					Modes                        string
+				}
+				if err := gossh.Unmarshal(req.Payload, &p); err != nil {
+					ok = false
+					break
+				}
+				s.mu.Lock()
+				s.pty = &ptyInfo{Term: p.Term, Width: int(p.Columns), Height: int(p.Rows), Modes: p.Modes}
+				s.mu.Unlock()
+				a.mu.Lock()
+				a.lastPty = *s.pty
+				a.mu.Unlock()
+			case "window-change":
+				var w struct{ Columns, Rows, Width, Height uint32 }
+				if err := gossh.Unmarshal(req.Payload, &w); err == nil {
+					s.mu.Lock()
+					if s.pty != nil {
+						s.pty.Width, s.pty.Height = int(w.Columns), int(w.Rows)
+					}
+					s.mu.Unlock()
+				}
+			case "env":
+				var kv struct{ Name, Value string }
+				if gossh.Unmarshal(req.Payload, &kv) == nil {
+					env[kv.Name] = kv.Value
+				}
+			case "signal":
+				var sig struct{ Signal string }
+				if gossh.Unmarshal(req.Payload, &sig) == nil {
+					select {
+					case s.sigs <- sig.Signal:
+					default:
+					}
+				}
+			case "exec", "shell":
+				if started {
+					ok = false
+					break
+				}
+				started = true
+				cmd := ""
+				if req.Type == "exec" {
+					var c struct{ Command string }
+					gossh.Unmarshal(req.Payload, &c)
+					cmd = c.Command
+				}
+				a.mu.Lock()
+				a.lastEnv = env
+				a.mu.Unlock()
+				start <- cmd
+			default:
+				ok = false
+			}
+			if req.WantReply {
+				req.Reply(ok, nil)
+			}
+		}
+	}()
+	var cmd string
+	select {
+	case cmd = <-start:
+	case <-reqsDone:
+		return
+	}
+	var status int
+	var signal string
+	if cmd == "" {
+		status, signal = s.shell()
+	} else {
+		status, signal = s.run(cmd, ch)
+	}
+	if signal != "" {
+		ch.SendRequest("exit-signal", false, gossh.Marshal(struct {
+			Signal     string
+			CoreDumped bool
+			Error      string
+			Lang       string
+		}{Signal: signal}))
+	} else if status >= 0 {
+		ch.SendRequest("exit-status", false, gossh.Marshal(struct{ Status uint32 }{uint32(status)}))
+	}
+	ch.Close()
+	<-reqsDone
+}
+
+// shell runs one command per input line, writing its output raw.
+func (s *assetSession) shell() (int, string) {
+	io.WriteString(s.ch, "$ ")
+	r := bufio.NewReader(s.ch)
+	for {
+		line, err := r.ReadString('\r')
+		line = strings.TrimSpace(line)
+		if line != "" {
+			if f := strings.Fields(line); f[0] == "exit" {
+				n := 0
+				if len(f) > 1 {
+					n, _ = strconv.Atoi(f[1])
+				}
+				return n, ""
+			}
+			if status, sig := s.run(line, nil); sig != "" {
+				return status, sig
+			}
+			io.WriteString(s.ch, "$ ")
+		}
+		if err != nil {
+			return 0, ""
+		}
+	}
+}
+
+// run runs one command of the test language:
+//
+//	echo WORDS       WORDS and "\n" on stdout
+//	err WORDS        WORDS and "\n" on stderr
+//	exit N           exit status N
+//	cat              stdin to stdout until EOF
+//	sha              sha256 and length of stdin
+//	zero N           N NUL bytes on stdout
+//	raw              "a\nb\r\n" on stdout, untouched
+//	term             TERM WxH of the PTY
+//	waitsig          waits for a signal and dies of it
+//	hang             blocks until the connection ends; no exit status
+//	env NAME         the value of an env request
+func (s *assetSession) run(line string, stdin io.Reader) (int, string) {
+	f := strings.Fields(line)
+	if len(f) == 0 {
+		return 0, ""
+	}
+	out := s.ch
+	arg := strings.Join(f[1:], " ")
+	switch f[0] {
+	case "echo":
+		io.WriteString(out, arg+"\n")
+	case "err":
+		io.WriteString(s.ch.Stderr(), arg+"\n")
+	case "exit":
+		n, _ := strconv.Atoi(arg)
+		return n, ""
+	case "cat":
+		if stdin != nil {
+			io.Copy(out, stdin)
+		}
+	case "sha":
+		h := sha256.New()
+		n, _ := io.Copy(h, stdin)
+		fmt.Fprintf(out, "%s %d\n", hex.EncodeToString(h.Sum(nil)), n)
+	case "zero":
+		n, _ := strconv.ParseInt(arg, 10, 64)
+		buf := make([]byte, 32<<10)
+		for n > 0 {
+			k := min(n, int64(len(buf)))
+			if _, err := out.Write(buf[:k]); err != nil {
+				return 1, ""
+			}
+			n -= k
+		}
+	case "raw":
+		io.WriteString(out, "a\nb\r\n")
+	case "term":
+		s.mu.Lock()
+		p := s.pty
+		s.mu.Unlock()
+		if p == nil {
+			io.WriteString(out, "no pty\n")
+		} else {
+			fmt.Fprintf(out, "%s %dx%d\r\n", p.Term, p.Width, p.Height)
+		}
+	case "waitsig":
+		io.WriteString(out, "waiting\n")
+		return -1, <-s.sigs
+	case "hang":
+		io.WriteString(out, "hanging\n")
+		<-s.gone // until the connection or the channel closes
+		return -1, ""
+	case "env":
+		s.a.mu.Lock()
+		v := s.a.lastEnv[arg]
+		s.a.mu.Unlock()
+		io.WriteString(out, v+"\n")
+	default:
+		fmt.Fprintf(s.ch.Stderr(), "%s: command not found\n", f[0])
+		return 127, ""
+	}
+	return 0, ""
+}

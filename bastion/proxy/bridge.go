@@ -1,0 +1,308 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"charm.land/ssh"
+	gossh "golang.org/x/crypto/ssh"
+)
+
+// Buffers: each copier starts with a small buffer, so that an idle session
+// costs little, and takes a big pooled one while data comes in bulk.
+const (
+	smallBuf = 4 << 10
+	bigBuf   = 64 << 10
+)
+
+var bigPool = sync.Pool{New: func() any { b := make([]byte, bigBuf); return &b }}
+
+// buffer is a copier's read buffer that grows under bulk traffic and
+// shrinks back when it stops. It does not allocate per chunk.
+type buffer struct {
+	small [smallBuf]byte
+	big   *[]byte
+}
+
+func (b *buffer) bytes() []byte {
+	if b.big != nil {
+		return *b.big
+	}
+	return b.small[:]
+}
+
+// adapt picks the buffer for the next read after one of n bytes.
+func (b *buffer) adapt(n int) {
+	switch {
+	case b.big == nil && n == smallBuf:
+		b.big = bigPool.Get().(*[]byte)
+	case b.big != nil && n < smallBuf:
+		b.release()
+	}
+}
+
+func (b *buffer) release() {
+	if b.big != nil {
+		bigPool.Put(b.big)
+		b.big = nil
+	}
+}
+
+// bridge runs the shell or command on the asset and carries its I/O until
+// it ends. exited reports whether the asset sent an exit status (or
+// signal); otherwise status is ExitLost.
+func (s *session) bridge(ctx context.Context, client *gossh.Client) (status int, exited bool, err error) {
+	us, err := client.NewSession()
+	if err != nil {
+		return ExitLost, false, userErrorf(err, "jms: %s refused a session: %s", s.req.Asset.Name, err)
+	}
+	defer us.Close()
+	stdin, err := us.StdinPipe()
+	if err != nil {
+		return ExitLost, false, err
+	}
+	stdout, err := us.StdoutPipe()
+	if err != nil {
+		return ExitLost, false, err
+	}
+	stderr, err := us.StderrPipe()
+	if err != nil {
+		return ExitLost, false, err
+	}
+	for _, kv := range s.down.Environ() {
+		k, v, ok := strings.Cut(kv, "=")
+		if ok && (k == "LANG" || strings.HasPrefix(k, "LC_")) {
+			_ = us.Setenv(k, v) // sshd refuses what its AcceptEnv does not name: fine
+		}
+	}
+	if s.isPty {
+		term := s.pty.Term
+		if term == "" {
+			term = "vt100"
+		}
+		if err := us.RequestPty(term, s.pty.Window.Height, s.pty.Window.Width, s.pty.Modes); err != nil {
+			return ExitLost, false, userErrorf(err, "jms: %s refused a terminal: %s", s.req.Asset.Name, err)
+		}
+	}
+	if s.req.Command == "" {
+		err = us.Shell()
+	} else {
+		err = us.Start(s.req.Command)
+	}
+	if err != nil {
+		return ExitLost, false, userErrorf(err, "jms: %s refused to start the session: %s", s.req.Asset.Name, err)
+	}
+
+	bctx, cancel := context.WithCancelCause(ctx)
+	s.cancel = cancel
+	defer cancel(nil)
+	// Ending the bridge (kill, shutdown, client gone, recording failed)
+	// closes the asset's connection, which unblocks every copier.
+	stopClose := context.AfterFunc(bctx, func() { client.Close() })
+	defer stopClose()
+
+	var out sync.WaitGroup
+	out.Add(2)
+	go func() { defer out.Done(); s.pumpOut(stdout, s.down) }()
+	go func() { defer out.Done(); s.pumpOut(stderr, s.down.Stderr()) }()
+
+	inDone := make(chan struct{})
+	go func() { defer close(inDone); s.pumpIn(s.down, stdin) }()
+
+	sigs := make(chan ssh.Signal, 8)
+	s.down.Signals(sigs)
+	ctlDone := make(chan struct{})
+	go func() { defer close(ctlDone); s.control(bctx, client, us, sigs) }()
+
+	out.Wait()
+	werr := us.Wait()
+
+	// Tear down: stop signal delivery first (the request loop delivering
+	// one holds a lock that Signals needs, so the control loop keeps
+	// draining meanwhile), then the control loop and the connection.
+	s.down.Signals(nil)
+	cancel(nil)
+	<-ctlDone
+	client.Close()
+	if ri, ok := s.down.(ReadInterrupter); ok {
+		ri.InterruptRead()
+		<-inDone
+	}
+
+	s.mu.Lock()
+	endedBy, userErr := s.endedBy, s.userErr
+	s.mu.Unlock()
+
+	var ee *gossh.ExitError
+	switch {
+	case werr == nil:
+		status, exited = 0, true
+	case errors.As(werr, &ee):
+		status, exited = ee.ExitStatus(), true
+	default:
+		status = ExitLost
+	}
+	if userErr != nil {
+		return ExitLost, false, userErr
+	}
+	if exited && ctx.Err() == nil && s.req.Command != "" {
+		// All output is through: tell the client, as sshd does before the
+		// exit status. A shell's channel stays open for the menu, and an
+		// error message still has to go out on stderr.
+		s.down.CloseWrite()
+	}
+	if errors.Is(endedBy, errClientGone) {
+		return status, exited, nil
+	}
+	if ctx.Err() != nil {
+		cause := context.Cause(ctx)
+		if errors.Is(cause, ErrKilled) {
+			return ExitLost, false, userErrorf(cause, "jms: session ended: %s", cause)
+		}
+		return ExitLost, false, userErrorf(cause, "jms: session ended by the bastion")
+	}
+	if !exited {
+		var missing *gossh.ExitMissingError
+		if errors.As(werr, &missing) {
+			return ExitLost, false, userErrorf(werr, "jms: connection to %s closed without an exit status", s.req.Asset.Name)
+		}
+		return ExitLost, false, userErrorf(werr, "jms: connection to %s lost", s.req.Asset.Name)
+	}
+	return status, exited, nil
+}
+
+// pumpOut copies the asset's output to the person, recording it first.
+// It returns at the end of src or when the person's side fails.
+func (s *session) pumpOut(src io.Reader, dst io.Writer) {
+	var b buffer
+	defer b.release()
+	for {
+		buf := b.bytes()
+		n, err := src.Read(buf)
+		if n > 0 {
+			if s.recOK.Load() {
+				if rerr := s.rec.Output(buf[:n]); rerr != nil && !s.recordFailed(rerr) {
+					return
+				}
+			}
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				s.endWith(errClientGone, nil)
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+		b.adapt(n)
+	}
+}
+
+// pumpIn copies the person's input to the asset and closes the asset's
+// stdin at the person's EOF.
+func (s *session) pumpIn(src io.Reader, dst io.WriteCloser) {
+	var b buffer
+	defer b.release()
+	recordInput := s.p.cfg.RecordInput
+	for {
+		buf := b.bytes()
+		n, err := src.Read(buf)
+		if n > 0 {
+			if s.done.Load() {
+				return // the session ended while this read waited
+			}
+			if recordInput && s.recOK.Load() {
+				if rerr := s.rec.Input(buf[:n]); rerr != nil && !s.recordFailed(rerr) {
+					return
+				}
+			}
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			dst.Close()
+			return
+		}
+		b.adapt(n)
+	}
+}
+
+// control carries window changes and signals to the asset and sends
+// keepalives, until ctx ends.
+func (s *session) control(ctx context.Context, client *gossh.Client, us *gossh.Session, sigs <-chan ssh.Signal) {
+	winch := s.winch
+	if !s.isPty {
+		winch = nil
+	}
+	cur := s.pty.Window
+	var tick <-chan time.Time
+	if s.p.cfg.Keepalive > 0 {
+		t := time.NewTicker(s.p.cfg.Keepalive)
+		defer t.Stop()
+		tick = t.C
+	}
+	var (
+		inFlight bool
+		missed   int
+		answered = make(chan struct{}, 1)
+	)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case w, ok := <-winch:
+			if !ok {
+				winch = nil
+				continue
+			}
+			if w.Width <= 0 || w.Height <= 0 || (w.Width == cur.Width && w.Height == cur.Height) {
+				continue
+			}
+			cur = w
+			if ws, ok := s.down.(windowSetter); ok {
+				ws.SetWindow(w)
+			}
+			if err := us.WindowChange(w.Height, w.Width); err != nil {
+				s.log.Debug("window change not passed on", "err", err)
+			}
+			if s.recOK.Load() {
+				if err := s.rec.Resize(w.Width, w.Height); err != nil && !s.recordFailed(err) {
+					return
+				}
+			}
+		case sig := <-sigs:
+			if err := us.Signal(gossh.Signal(sig)); err != nil {
+				s.log.Debug("signal not passed on", "signal", sig, "err", err)
+			}
+		case <-answered:
+			inFlight, missed = false, 0
+		case <-tick:
+			if inFlight {
+				missed++
+				if missed >= keepaliveMax {
+					s.log.Warn("the asset stopped answering keepalives: closing", "missed", missed)
+					s.endWith(errKeepalive, userErrorf(errKeepalive, "jms: connection to %s lost (no answer to %d keepalives)",
+						s.req.Asset.Name, missed))
+					return
+				}
+				continue
+			}
+			inFlight = true
+			// The reply (any reply, even a refusal) comes back on answered;
+			// when the connection closes, SendRequest fails and the
+			// goroutine ends.
+			go func() {
+				if _, _, err := client.SendRequest("keepalive@openssh.com", true, nil); err == nil {
+					select {
+					case answered <- struct{}{}:
+					default:
+					}
+				}
+			}()
+		}
+	}
+}

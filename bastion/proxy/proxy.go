@@ -1,0 +1,159 @@
+// Package proxy carries one authorized session from a person to an asset:
+// it dials the asset over SSH as the granted account (checking the pinned
+// host key), bridges a shell or a command with its PTY, window changes,
+// signals and exit status, records the session as asciicast v2 and keeps
+// the session row in the store.
+//
+// Bytes pass untouched in both directions: the proxy never rewrites them,
+// and stdout of an exec session carries nothing of the bastion's own.
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"charm.land/ssh"
+
+	"github.com/jms-bastion/jms/recorder"
+	"github.com/jms-bastion/jms/store"
+)
+
+// Downstream is the person's side of one session; charm.land/ssh's
+// ssh.Session satisfies it.
+type Downstream interface {
+	io.ReadWriter // stdin / stdout of the channel
+	Stderr() io.ReadWriter
+	CloseWrite() error
+	Pty() (ssh.Pty, <-chan ssh.Window, bool)
+	Signals(c chan<- ssh.Signal)
+	Environ() []string
+}
+
+// ReadInterrupter may be implemented by a Downstream whose blocked Read can
+// be made to return early. Run reads the Downstream until the session
+// ends; a Read still blocked then is left to return on its own (its bytes
+// are dropped), unless the Downstream implements ReadInterrupter: then Run
+// calls InterruptRead and waits for that Read to return before it returns,
+// so that a menu reading the same channel afterwards loses no keystroke.
+type ReadInterrupter interface {
+	InterruptRead()
+}
+
+// Request is a session the server has already authenticated and
+// authorized.
+type Request struct {
+	User    string // bastion user name
+	Source  string // client address host:port
+	Asset   store.Asset
+	Account store.GrantedAccount // the granted account to log in as
+	Command string               // raw exec command; "" means an interactive shell
+
+	// OnStart, when set, is called with the session row once it exists
+	// (before the asset is dialed), e.g. to list it in a live registry.
+	OnStart func(store.Session)
+}
+
+// Store is what the proxy needs of the store (*store.Store satisfies it).
+type Store interface {
+	AccountSecret(ctx context.Context, id int64) (store.Account, store.Secret, error)
+	PinHostKey(ctx context.Context, asset, key string) error
+	StartSession(ctx context.Context, ns store.NewSession) (store.Session, error)
+	EndSession(ctx context.Context, id string, end store.SessionEnd) error
+}
+
+// Config tunes the proxy. Zero values take the defaults noted.
+type Config struct {
+	// RecordingsDir holds the recordings, one folder per day.
+	RecordingsDir string
+	// DataDir, when set and holding RecordingsDir, makes the recording
+	// paths kept in session rows relative to it.
+	DataDir string
+	// HostKeyPolicy is "tofu" (default: pin an asset's key at first
+	// connect) or "require" (refuse until an admin pinned one).
+	HostKeyPolicy string
+	// ConnectTimeout bounds the TCP connect and the SSH handshake with the
+	// asset (default 10 s).
+	ConnectTimeout time.Duration
+	// Keepalive is the interval of keepalives to the asset (default 30 s,
+	// negative turns them off); three unanswered ones end the session.
+	Keepalive time.Duration
+	// RecordInput records what people type ("i" events).
+	RecordInput bool
+	// RecordingFailure is "close" (default: end the session when its
+	// recording cannot be written) or "continue".
+	RecordingFailure string
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// Defaults.
+const (
+	DefaultConnectTimeout = 10 * time.Second
+	DefaultKeepalive      = 30 * time.Second
+	// keepaliveMax unanswered keepalives end the session, as OpenSSH's
+	// ServerAliveCountMax.
+	keepaliveMax = 3
+)
+
+// ExitLost is the exit status passed on when the session did not end with
+// one of its own (the asset was unreachable or the connection was lost),
+// as the OpenSSH client does.
+const ExitLost = 255
+
+// ErrKilled is the cause to cancel a session's context with
+// (context.WithCancelCause) when an admin kills it: the session then ends
+// with status killed and the cause's text as its reason, e.g.
+// fmt.Errorf("killed by admin: %w", proxy.ErrKilled).
+var ErrKilled = errors.New("killed")
+
+// UserError is an error a person should read: Error returns the one line
+// to print on her stderr. Err holds the detail for the log.
+type UserError struct {
+	Msg string
+	Err error
+}
+
+func (e *UserError) Error() string { return e.Msg }
+func (e *UserError) Unwrap() error { return e.Err }
+
+func userErrorf(err error, format string, args ...any) *UserError {
+	return &UserError{Msg: fmt.Sprintf(format, args...), Err: err}
+}
+
+// Proxy runs proxied sessions. It is safe for concurrent use.
+type Proxy struct {
+	cfg Config
+	st  Store
+	log *slog.Logger
+
+	// createRecording makes a session's recording; tests replace it to
+	// inject write failures.
+	createRecording func(path string, h recorder.Header, o recorder.Options) (*recorder.Writer, error)
+}
+
+// New returns a Proxy. A nil logger discards.
+func New(cfg Config, st Store, logger *slog.Logger) *Proxy {
+	if cfg.HostKeyPolicy == "" {
+		cfg.HostKeyPolicy = "tofu"
+	}
+	if cfg.ConnectTimeout <= 0 {
+		cfg.ConnectTimeout = DefaultConnectTimeout
+	}
+	if cfg.Keepalive == 0 {
+		cfg.Keepalive = DefaultKeepalive
+	}
+	if cfg.RecordingFailure == "" {
+		cfg.RecordingFailure = "close"
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	return &Proxy{cfg: cfg, st: st, log: logger, createRecording: recorder.CreateWith}
+}
