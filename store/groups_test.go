@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -116,5 +117,32 @@ func TestListNodesTree(t *testing.T) {
 	as, err := s.ListAssets(ctx, AssetQuery{Node: "/a_b"})
 	if err != nil || len(as) != 1 || as[0].Name != "b1" {
 		t.Fatalf("node filter: %+v %v", as, err)
+	}
+}
+
+func TestUnpinHostKey(t *testing.T) {
+	ctx := context.Background()
+	s := newTestStore(t)
+	if _, err := s.AddAsset(ctx, NewAsset{Name: "web1", Address: "10.0.0.1"}); err != nil {
+		t.Fatal(err)
+	}
+	const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
+	if err := s.PinHostKey(ctx, "web1", key); err != nil {
+		t.Fatal(err)
+	}
+	old, err := s.UnpinHostKey(ctx, "web1")
+	if err != nil || old != key {
+		t.Fatalf("unpin: %q %v", old, err)
+	}
+	a, _ := s.GetAsset(ctx, "web1")
+	if a.HostKey != "" || a.HostKeyPinnedAt != nil {
+		t.Fatalf("still pinned: %+v", a)
+	}
+	if _, err := s.UnpinHostKey(ctx, "nope"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("unknown asset: %v", err)
+	}
+	ops, _ := s.ListOperations(ctx, AuditQuery{})
+	if last := ops[len(ops)-1]; last.Action != "asset.untrust" || !strings.Contains(last.Detail, "SHA256:") {
+		t.Fatalf("audit %+v", last)
 	}
 }
