@@ -99,7 +99,7 @@ func TestExplainAccess(t *testing.T) {
 		{"group grant on an ancestor node", "alice", "web2", testNow, true,
 			"alice can reach web2 as root (actions connect,upload) via grant ops"},
 		{"/prod does not cover /production", "alice", "db1", testNow, false,
-			"alice cannot reach db1: grants deploy, ops name her but not db1 (neither the asset nor its node /production or an ancestor)"},
+			"alice cannot reach db1: grants deploy, ops name alice but do not cover db1 (neither the asset nor its node /production or an ancestor)"},
 		{"asset without accounts", "alice", "bare", testNow, false, "grant ops bare has no account"},
 		{"inactive asset", "alice", "off1", testNow, false, "alice cannot reach off1: off1 is inactive"},
 		{"no node", "alice", "lone", testNow, false, "lone is in no node"},
@@ -116,7 +116,7 @@ func TestExplainAccess(t *testing.T) {
 		{"named account missing", "erin", "web1", testNow, false, "grant nobody-acc gives account oracle, none of which exists on web1"},
 		{"named account via group", "erin", "db1", testNow, true, "erin can reach db1 as postgres (actions connect) via grant dev"},
 		{"no grant at all", "frank", "web1", testNow, false, "frank cannot reach web1: no grant names frank"},
-		{"no grant, with groups", "erin", "bare", testNow, false, "grants dev, nobody-acc, off name her but not bare"},
+		{"no grant, with groups", "erin", "bare", testNow, false, "grants dev, nobody-acc, off name erin but do not cover bare"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

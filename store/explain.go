@@ -36,7 +36,7 @@ type ExplainedAccount struct {
 type GrantCheck struct {
 	Grant    string   `json:"grant" yaml:"grant"`
 	Applies  bool     `json:"applies" yaml:"applies"`
-	Names    string   `json:"names" yaml:"names"`       // how it names the person ("user alice", "group ops"), "" if not
+	Names    string   `json:"names" yaml:"names"`       // how it names the person ("user alice", "group ops"), "" if it does not
 	Covers   string   `json:"covers" yaml:"covers"`     // how it covers the asset ("asset web1", "node /prod"), "" if not
 	Accounts []string `json:"accounts" yaml:"accounts"` // its accounts that exist on the asset
 	Actions  []string `json:"actions" yaml:"actions"`
@@ -145,7 +145,7 @@ func explain(u User, a Asset, accounts []Account, grants []Grant, at time.Time) 
 		}
 		switch {
 		case c.Names == "":
-			c.Reason = fmt.Sprintf("does not name %s or her groups", u.Name)
+			c.Reason = fmt.Sprintf("names neither %s nor a group %s is in", u.Name, u.Name)
 		case c.Covers == "":
 			c.Reason = "does not cover " + a.Name + " (" + notCovered(a) + ")"
 		case !g.Active:
@@ -198,12 +198,12 @@ func explain(u User, a Asset, accounts []Account, grants []Grant, at time.Time) 
 	case len(naming) == 0:
 		r := "no grant names " + u.Name
 		if len(u.Groups) > 0 {
-			r += " or her groups (" + strings.Join(u.Groups, ", ") + ")"
+			r += " or a group " + u.Name + " is in (" + strings.Join(u.Groups, ", ") + ")"
 		}
 		e.Reasons = append(e.Reasons, r)
 	case len(namingCovering) == 0:
-		e.Reasons = append(e.Reasons, fmt.Sprintf("%s %s %s but not %s (%s)", plural(len(naming), "grant", "grants"),
-			strings.Join(naming, ", "), plural(len(naming), "names her", "name her"), a.Name, notCovered(a)))
+		e.Reasons = append(e.Reasons, fmt.Sprintf("%s %s %s %s but %s not cover %s (%s)", plural(len(naming), "grant", "grants"),
+			strings.Join(naming, ", "), plural(len(naming), "names", "name"), u.Name, plural(len(naming), "does", "do"), a.Name, notCovered(a)))
 	case len(e.Accounts) == 0:
 		for _, c := range e.Grants {
 			if c.Names != "" && c.Covers != "" {

@@ -1,7 +1,213 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/jms-bastion/jms/store"
+)
+
+func filterMatch(f store.Filter) string {
+	if f.Regex != "" {
+		return "regex " + f.Regex
+	}
+	return "command " + strings.Join(f.Commands, " | ")
+}
+
+func filterScope(f store.Filter) string {
+	var parts []string
+	add := func(label string, names []string) {
+		if len(names) > 0 {
+			parts = append(parts, label+"="+joinComma(names))
+		}
+	}
+	add("users", f.Users)
+	add("groups", f.Groups)
+	add("assets", f.Assets)
+	add("nodes", f.Nodes)
+	add("accounts", f.Accounts)
+	if len(parts) == 0 {
+		return "everyone, everywhere"
+	}
+	return strings.Join(parts, " ")
+}
+
+func filterColumns() []column[store.Filter] {
+	return []column[store.Filter]{
+		{"priority", func(f store.Filter) string { return strconv.Itoa(f.Priority) }},
+		{"name", func(f store.Filter) string { return f.Name }},
+		{"action", func(f store.Filter) string { return f.Action }},
+		{"match", filterMatch},
+		{"scope", filterScope},
+		{"active", func(f store.Filter) string { return yesNo(f.Active) }},
+	}
+}
 
 func newFilterCmd(a *app) *cobra.Command {
-	return &cobra.Command{Use: "filter", Short: "(filter: not built yet)"}
+	cmd := &cobra.Command{
+		Use:   "filter",
+		Short: "Manage command filters: deny, allow, warn about or hold commands for review",
+		Long: `Command filters judge every command line people submit in their sessions.
+All filters whose scope covers (user, asset, account) take part, lowest
+priority number first (1-100, default 50; ties by age); the first that
+matches decides: allow runs the command, deny refuses it, warn runs it and
+flags the event, review holds it until an admin approves. No match allows.
+--command WORD matches the word at a word boundary (reboot matches
+"sudo /sbin/reboot", not "rebooted"); --regex is a Go regular expression.
+No scope flag means everyone, everywhere. A filter guards against mistakes
+and casual misuse; it cannot see inside a script written on the asset.`,
+		Example: `  jmsctl filter add no-reboot --action deny --command reboot --command shutdown
+  jmsctl filter add prod-restarts --action review --priority 10 --regex '^systemctl (stop|restart)' --node /prod
+  jmsctl filter list`,
+	}
+	cmd.AddCommand(newFilterAddCmd(a), newFilterListCmd(a), newFilterShowCmd(a), newFilterRmCmd(a),
+		newFilterStateCmd(a, "enable"), newFilterStateCmd(a, "disable"))
+	return cmd
+}
+
+func newFilterAddCmd(a *app) *cobra.Command {
+	var nf store.NewFilter
+	cmd := &cobra.Command{
+		Use:   "add NAME --action deny|allow|warn|review (--regex RE | --command WORD…)",
+		Short: "Add a command filter",
+		Long: `add makes a command filter. Give exactly one of --regex (a Go regular
+expression) or --command (repeatable; a word, or several words matched as a
+sequence, e.g. "rm -rf /"). --priority runs 1-100, default 50, lower first.
+Scope flags repeat or take comma lists; without any the filter applies to
+everyone, everywhere. Each scope dimension that is given must match: a user
+listed or in a group listed; an asset listed or under a node listed; an
+account listed.`,
+		Example: `  jmsctl filter add no-reboot --action deny --command reboot
+  jmsctl filter add no-rm-root --action deny --priority 5 --command "rm -rf /"
+  jmsctl filter add psql-warn --action warn --regex '\bDROP\s+TABLE\b' --node /db --account postgres
+  jmsctl filter add ops-ok --action allow --priority 1 --group ops --command reboot`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := a.actorContext(cmd.Context())
+			nf.Name = args[0]
+			if cmd.Flags().Changed("priority") && nf.Priority == 0 {
+				return fmt.Errorf("priority 0 is out of range: want 1-100 (lower is matched first)")
+			}
+			if err := nf.Check(); err != nil {
+				return err
+			}
+			s, err := a.openStore(ctx)
+			if err != nil {
+				return err
+			}
+			f, err := s.AddFilter(ctx, nf)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "Added filter %s: %s on %s, priority %d (%s)\n", f.Name, f.Action, filterMatch(f), f.Priority, filterScope(f))
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&nf.Action, "action", "", "deny, allow, warn or review")
+	f.IntVar(&nf.Priority, "priority", store.DefaultFilterPriority, "1-100, lower is matched first")
+	f.StringVar(&nf.Regex, "regex", "", "Go regular expression")
+	f.StringArrayVar(&nf.Commands, "command", nil, "command word(s) matched at a word boundary (repeatable)")
+	f.StringSliceVar(&nf.Users, "user", nil, "only for these users")
+	f.StringSliceVar(&nf.Groups, "group", nil, "only for members of these groups")
+	f.StringSliceVar(&nf.Assets, "asset", nil, "only on these assets")
+	f.StringSliceVar(&nf.Nodes, "node", nil, "only on assets under these nodes")
+	f.StringSliceVar(&nf.Accounts, "account", nil, "only as these accounts")
+	f.StringVar(&nf.Comment, "comment", "", "free text")
+	return cmd
+}
+
+func newFilterListCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:     "list",
+		Aliases: []string{"ls"},
+		Short:   "List command filters in the order they are matched",
+		Example: `  jmsctl filter list
+  jmsctl filter list -o json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := a.openStore(cmd.Context())
+			if err != nil {
+				return err
+			}
+			fs, err := s.ListFilters(cmd.Context())
+			if err != nil {
+				return err
+			}
+			return render(a.stdout, a.output, fs, filterColumns())
+		},
+	}
+}
+
+func newFilterShowCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:     "show NAME",
+		Short:   "Show one command filter",
+		Example: `  jmsctl filter show no-reboot -o yaml`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := a.openStore(cmd.Context())
+			if err != nil {
+				return err
+			}
+			f, err := s.GetFilter(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			return renderOne(a.stdout, a.output, f, append(filterColumns(),
+				column[store.Filter]{"comment", func(f store.Filter) string { return f.Comment }},
+				column[store.Filter]{"created_at", func(f store.Filter) string { return fmtTime(f.CreatedAt) }}))
+		},
+	}
+}
+
+func newFilterRmCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:     "rm NAME…",
+		Aliases: []string{"remove"},
+		Short:   "Remove command filters",
+		Example: `  jmsctl filter rm no-reboot`,
+		Args:    cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := a.actorContext(cmd.Context())
+			s, err := a.openStore(ctx)
+			if err != nil {
+				return err
+			}
+			for _, name := range args {
+				if err := s.RemoveFilter(ctx, name); err != nil {
+					return err
+				}
+				fmt.Fprintf(a.stdout, "Removed filter %s\n", name)
+			}
+			return nil
+		},
+	}
+}
+
+func newFilterStateCmd(a *app, verb string) *cobra.Command {
+	short := map[string]string{"enable": "Switch command filters back on", "disable": "Switch command filters off without removing them"}[verb]
+	return &cobra.Command{
+		Use:     verb + " NAME…",
+		Short:   short,
+		Example: "  jmsctl filter " + verb + " no-reboot",
+		Args:    cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := a.actorContext(cmd.Context())
+			s, err := a.openStore(ctx)
+			if err != nil {
+				return err
+			}
+			for _, name := range args {
+				if err := s.SetFilterActive(ctx, name, verb == "enable"); err != nil {
+					return err
+				}
+				fmt.Fprintf(a.stdout, "%s filter %s\n", map[string]string{"enable": "Enabled", "disable": "Disabled"}[verb], name)
+			}
+			return nil
+		},
+	}
 }
