@@ -35,7 +35,7 @@ func TestMain(m *testing.M) {
 // harness is a bastion (charm.land/ssh server whose handler calls Run)
 // in front of a testAsset, with a real store.
 type harness struct {
-	t       *testing.T
+	t       testing.TB
 	st      *store.Store
 	px      *Proxy
 	asset   *testAsset
@@ -58,7 +58,7 @@ type harnessOptions struct {
 	create    func(path string, h recorder.Header, o recorder.Options) (*recorder.Writer, error)
 }
 
-func newHarness(t *testing.T, o harnessOptions) *harness {
+func newHarness(t testing.TB, o harnessOptions) *harness {
 	t.Helper()
 	ctx := store.WithActor(context.Background(), "test")
 	raw, err := store.GenerateKeyBytes()

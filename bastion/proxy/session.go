@@ -38,9 +38,9 @@ type session struct {
 	cancel context.CancelCauseFunc
 
 	mu       sync.Mutex
-	endedBy  error  // the first reason the bridge was ended from inside
-	userErr  error  // what to tell the person about it
-	recState string // "" while fine; the failure's text after a recording failure
+	endedBy  error       // the first reason the bridge was ended from inside
+	userErr  error       // what to tell the person about it
+	recState string      // "" while fine; the failure's text after a recording failure
 	recOK    atomic.Bool // output is still to be recorded
 	done     atomic.Bool // Run is returning: late input is dropped
 }
