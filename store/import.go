@@ -100,8 +100,11 @@ func (s *Store) ImportAssets(ctx context.Context, rows []ImportAsset, opts Impor
 	seen := make(map[string]string, len(rows))
 	for i := range rows {
 		r := &rows[i]
-		if err := r.Normalize(); err != nil {
-			return res, rowErr(r.At, err)
+		if r.Name == "" {
+			return res, rowErr(r.At, &FieldError{"name", errors.New("required")})
+		}
+		if err := ValidName("asset", r.Name); err != nil {
+			return res, rowErr(r.At, &FieldError{"name", err})
 		}
 		if prev, ok := seen[r.Name]; ok {
 			return res, rowErr(r.At, &FieldError{"name", fmt.Errorf("%q is also on %s", r.Name, prev)})
@@ -124,6 +127,12 @@ func (s *Store) ImportAssets(ctx context.Context, rows []ImportAsset, opts Impor
 		for i := range rows {
 			r := &rows[i]
 			cur, ok := existing[r.Name]
+			if ok && opts.Upsert {
+				fillAbsentAsset(r, cur.NewAsset)
+			}
+			if err := r.Normalize(); err != nil {
+				return rowErr(r.At, err)
+			}
 			if !ok {
 				res.Added = append(res.Added, r.Name)
 				changes = append(changes, change{row: r})
@@ -132,7 +141,6 @@ func (s *Store) ImportAssets(ctx context.Context, rows []ImportAsset, opts Impor
 			if !opts.Upsert {
 				return rowErr(r.At, &FieldError{"name", existsError(fmt.Sprintf("asset %q already exists (use --upsert to update it)", r.Name))})
 			}
-			fillAbsentAsset(r, cur.NewAsset)
 			if sameAsset(r.NewAsset, cur.NewAsset) {
 				res.Unchanged = append(res.Unchanged, r.Name)
 				continue

@@ -70,6 +70,20 @@ func TestImportAssets(t *testing.T) {
 	if a, _ := s.GetAsset(ctx, "old"); a.Comment != "keep" {
 		t.Fatalf("absent field overwritten: %+v", a)
 	}
+	// an update may give only some fields, even without the address
+	res, err = s.ImportAssets(ctx, []ImportAsset{{At: "line 2", Present: map[string]bool{"name": true, "comment": true},
+		NewAsset: NewAsset{Name: "db1", Comment: "primary"}}}, ImportOptions{Upsert: true})
+	if err != nil || len(res.Updated) != 1 {
+		t.Fatalf("partial upsert %+v %v", res, err)
+	}
+	if a, _ := s.GetAsset(ctx, "db1"); a.Comment != "primary" || a.Port != 2222 || a.Address != "db1.example.com" {
+		t.Fatalf("partial upsert: %+v", a)
+	}
+	// but a new asset needs its address
+	if _, err := s.ImportAssets(ctx, []ImportAsset{{At: "line 3", Present: map[string]bool{"name": true}, NewAsset: NewAsset{Name: "new1"}}},
+		ImportOptions{Upsert: true}); err == nil || err.Error() != "line 3: address: required" {
+		t.Fatalf("new without address: %v", err)
+	}
 	exp, err := s.ExportAssets(ctx)
 	if err != nil || len(exp) != 3 || exp[2].Name != "web1" || exp[2].Labels["env"] != "prod" {
 		t.Fatalf("export %+v %v", exp, err)
