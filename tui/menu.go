@@ -25,7 +25,8 @@ type MenuConfig struct {
 	Banner string // the administrator's announcement, word-wrapped above the header
 
 	// Assets are the assets she may reach, in any order: the menu sorts
-	// them by name.
+	// them by name. The menu keeps pointers into the slice: do not change
+	// it afterwards.
 	Assets []store.Access
 
 	// Width and Height are the terminal size until the first
@@ -67,7 +68,7 @@ type MenuState struct {
 // item is one asset of the list with what filtering and drawing need,
 // computed once.
 type item struct {
-	access  store.Access
+	access  *store.Access          // into the slice given to the menu
 	usable  []store.GrantedAccount // accounts she may connect with
 	address string                 // address, with :port when not 22
 	node    string                 // normalised node path, "/" at least
@@ -384,10 +385,10 @@ func (m Menu) connect() (tea.Model, tea.Cmd) {
 		m.flash, m.flashErr = fmt.Sprintf("No account on %s: ask an administrator for a grant.", it.access.Asset.Name), true
 		return m, nil
 	case 1:
-		m.chosen, m.choice, m.account = true, it.access, it.usable[0]
+		m.chosen, m.choice, m.account = true, *it.access, it.usable[0]
 		return m, tea.Quit
 	}
-	m.picker = picker{access: it.access, accounts: it.usable}
+	m.picker = picker{access: *it.access, accounts: it.usable}
 	m.state = statePicker
 	return m, nil
 }
@@ -431,15 +432,11 @@ func (m *Menu) setItems(assets []store.Access) {
 	for k, i := range order {
 		a := &assets[i]
 		it := &items[k]
-		it.access, it.address, it.node = *a, a.Asset.Address, normNode(a.Asset.Node)
+		it.access, it.address, it.node = a, a.Asset.Address, normNode(a.Asset.Node)
 		if a.Asset.Port != 0 && a.Asset.Port != 22 {
 			it.address += ":" + strconv.Itoa(a.Asset.Port)
 		}
-		for _, g := range a.Accounts {
-			if g.Can(store.ActionConnect) {
-				it.usable = append(it.usable, g)
-			}
-		}
+		it.usable = connectable(a.Accounts)
 		it.search = searchText(a, keys[i], it.address, it.node)
 		w.name = max(w.name, width(a.Asset.Name))
 		w.address = max(w.address, width(it.address))
@@ -447,6 +444,27 @@ func (m *Menu) setItems(assets []store.Access) {
 		w.node = max(w.node, width(it.node))
 	}
 	m.items, m.widths = items, w
+}
+
+// connectable returns the accounts that give the connect action, sharing
+// the slice when all of them do.
+func connectable(accounts []store.GrantedAccount) []store.GrantedAccount {
+	n := 0
+	for _, g := range accounts {
+		if g.Can(store.ActionConnect) {
+			n++
+		}
+	}
+	if n == len(accounts) {
+		return accounts
+	}
+	out := make([]store.GrantedAccount, 0, n)
+	for _, g := range accounts {
+		if g.Can(store.ActionConnect) {
+			out = append(out, g)
+		}
+	}
+	return out
 }
 
 // searchText is the lower-cased text the filter looks in: name, address,

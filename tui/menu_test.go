@@ -554,3 +554,20 @@ func ExampleMenu_Choice() {
 	fmt.Println(a.Asset.Name, acc.Username, ok)
 	// Output: cache-01 redis true
 }
+
+func TestMenuAccountsWithoutConnect(t *testing.T) {
+	assets := fixture()
+	for i := range assets {
+		if assets[i].Asset.Name == "web-02" {
+			assets[i].Accounts[1].Actions = []string{store.ActionUpload} // root: sftp only
+		}
+	}
+	m := NewMenu(MenuConfig{Assets: assets})
+	m, cmd := press(t, m, "web-02", "enter")
+	if !quits(cmd) {
+		t.Fatal("one connectable account left: enter should connect straight away")
+	}
+	if _, acc, _ := m.Choice(); acc.Username != "deploy" {
+		t.Errorf("account = %s, want deploy", acc.Username)
+	}
+}
