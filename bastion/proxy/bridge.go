@@ -26,23 +26,35 @@ var bigPool = sync.Pool{New: func() any { b := make([]byte, bigBuf); return &b }
 type buffer struct {
 	small [smallBuf]byte
 	big   *[]byte
+	bulk  bool // reads fill the small buffer: use big ones
 }
 
 func (b *buffer) bytes() []byte {
-	if b.big != nil {
-		return *b.big
+	if !b.bulk {
+		return b.small[:]
 	}
-	return b.small[:]
+	if b.big == nil {
+		b.big = bigPool.Get().(*[]byte)
+	}
+	return *b.big
 }
 
 // adapt picks the buffer for the next read after one of n bytes.
 func (b *buffer) adapt(n int) {
 	switch {
-	case b.big == nil && n == smallBuf:
-		b.big = bigPool.Get().(*[]byte)
-	case b.big != nil && n < smallBuf:
+	case !b.bulk && n == smallBuf:
+		b.bulk = true
+	case b.bulk && n < smallBuf:
+		b.bulk = false
 		b.release()
 	}
+}
+
+// take hands the big buffer over (to the recording queue).
+func (b *buffer) take() *[]byte {
+	p := b.big
+	b.big = nil
+	return p
 }
 
 func (b *buffer) release() {
@@ -105,10 +117,14 @@ func (s *session) bridge(ctx context.Context, client *gossh.Client) (status int,
 	stopClose := context.AfterFunc(bctx, func() { client.Close() })
 	defer stopClose()
 
+	var q *recQueue
+	if s.rec != nil {
+		q = s.startRecQueue()
+	}
 	var out sync.WaitGroup
 	out.Add(2)
-	go func() { defer out.Done(); s.pumpOut(stdout, s.down) }()
-	go func() { defer out.Done(); s.pumpOut(stderr, s.down.Stderr()) }()
+	go func() { defer out.Done(); s.pumpOut(stdout, s.down, q) }()
+	go func() { defer out.Done(); s.pumpOut(stderr, s.down.Stderr(), q) }()
 
 	inDone := make(chan struct{})
 	go func() { defer close(inDone); s.pumpIn(s.down, stdin) }()
@@ -116,7 +132,7 @@ func (s *session) bridge(ctx context.Context, client *gossh.Client) (status int,
 	sigs := make(chan ssh.Signal, 8)
 	s.down.Signals(sigs)
 	ctlDone := make(chan struct{})
-	go func() { defer close(ctlDone); s.control(bctx, client, us, sigs) }()
+	go func() { defer close(ctlDone); s.control(bctx, client, us, sigs, q) }()
 
 	out.Wait()
 	werr := us.Wait()
@@ -128,6 +144,9 @@ func (s *session) bridge(ctx context.Context, client *gossh.Client) (status int,
 	cancel(nil)
 	<-ctlDone
 	client.Close()
+	if q != nil {
+		q.close() // both pumps and the control loop are done with it
+	}
 	if ri, ok := s.down.(ReadInterrupter); ok {
 		ri.InterruptRead()
 		<-inDone
@@ -175,23 +194,28 @@ func (s *session) bridge(ctx context.Context, client *gossh.Client) (status int,
 	return status, exited, nil
 }
 
-// pumpOut copies the asset's output to the person, recording it first.
-// It returns at the end of src or when the person's side fails.
-func (s *session) pumpOut(src io.Reader, dst io.Writer) {
+// pumpOut copies the asset's output to the person and queues it for the
+// recording. It returns at the end of src or when the person's side fails.
+func (s *session) pumpOut(src io.Reader, dst io.Writer, q *recQueue) {
 	var b buffer
 	defer b.release()
 	for {
 		buf := b.bytes()
 		n, err := src.Read(buf)
 		if n > 0 {
-			if s.recOK.Load() {
-				if rerr := s.rec.Output(buf[:n]); rerr != nil && !s.recordFailed(rerr) {
-					return
-				}
+			if q != nil && !s.recOK.Load() && s.p.cfg.RecordingFailure != "continue" {
+				return // the recording failed: nothing more goes out
 			}
 			if _, werr := dst.Write(buf[:n]); werr != nil {
 				s.endWith(errClientGone, nil)
 				return
+			}
+			if q != nil && s.recOK.Load() {
+				if b.big != nil {
+					q.output(b.take(), n)
+				} else {
+					q.outputCopy(buf[:n])
+				}
 			}
 		}
 		if err != nil {
@@ -233,7 +257,7 @@ func (s *session) pumpIn(src io.Reader, dst io.WriteCloser) {
 
 // control carries window changes and signals to the asset and sends
 // keepalives, until ctx ends.
-func (s *session) control(ctx context.Context, client *gossh.Client, us *gossh.Session, sigs <-chan ssh.Signal) {
+func (s *session) control(ctx context.Context, client *gossh.Client, us *gossh.Session, sigs <-chan ssh.Signal, q *recQueue) {
 	winch := s.winch
 	if !s.isPty {
 		winch = nil
@@ -269,10 +293,8 @@ func (s *session) control(ctx context.Context, client *gossh.Client, us *gossh.S
 			if err := us.WindowChange(w.Height, w.Width); err != nil {
 				s.log.Debug("window change not passed on", "err", err)
 			}
-			if s.recOK.Load() {
-				if err := s.rec.Resize(w.Width, w.Height); err != nil && !s.recordFailed(err) {
-					return
-				}
+			if q != nil && s.recOK.Load() {
+				q.resize(w.Width, w.Height)
 			}
 		case sig := <-sigs:
 			if err := us.Signal(gossh.Signal(sig)); err != nil {
