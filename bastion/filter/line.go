@@ -692,3 +692,17 @@ func (t *LineTracker) rowFull(y int) bool {
 	}
 	return y+1 < t.h && !blank(t.w-2, y) && !blank(0, y+1)
 }
+
+// screen returns the emulated screen as text, for tests and debugging.
+func (t *LineTracker) screen() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.emu.String()
+}
+
+// sawPrompt reports whether output ending in "$ " arrived, for tests.
+func (t *LineTracker) sawPrompt() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return bytes.Contains(t.tail, []byte("$ "))
+}
