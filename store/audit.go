@@ -14,6 +14,11 @@ const (
 	VerdictReview = "review"
 )
 
+// ReviewVerdict is the verdict recorded for a command held for review,
+// once its ticket is closed: review:approved, review:rejected or
+// review:canceled (by the person, the end of the session or a timeout).
+func ReviewVerdict(ticketStatus string) string { return VerdictReview + ":" + ticketStatus }
+
 // CommandEvent is one command line a person submitted in a session,
 // with the filter's verdict.
 type CommandEvent struct {
@@ -95,8 +100,9 @@ func auditWhere(aq AuditQuery, withSession, withVerdict bool) (string, []any) {
 		args = append(args, aq.Session)
 	}
 	if withVerdict && aq.Verdict != "" {
-		where += ` AND verdict = ?`
-		args = append(args, aq.Verdict)
+		// "review" takes in its outcomes: review:approved and the rest.
+		where += ` AND (verdict = ? OR verdict LIKE ?)`
+		args = append(args, aq.Verdict, aq.Verdict+":%")
 	}
 	return where, args
 }

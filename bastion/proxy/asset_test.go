@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
@@ -33,6 +34,7 @@ type testAsset struct {
 	silent atomic.Bool  // stop answering global requests (keepalives)
 
 	mu      sync.Mutex
+	ran     []string // every command run, in order
 	open    map[net.Conn]bool
 	lastPty ptyInfo
 	lastEnv map[string]string
@@ -175,12 +177,13 @@ func (a *testAsset) serve(nc net.Conn) {
 }
 
 type assetSession struct {
-	a    *testAsset
-	ch   gossh.Channel
-	mu   sync.Mutex
-	pty  *ptyInfo
-	sigs chan string
-	gone chan struct{} // closed when the channel or the connection closes
+	a     *testAsset
+	ch    gossh.Channel
+	onlcr bool // a PTY with ECHO: output "\n" becomes "\r\n"
+	mu    sync.Mutex
+	pty   *ptyInfo
+	sigs  chan string
+	gone  chan struct{} // closed when the channel or the connection closes
 }
 
 func (a *testAsset) session(ch gossh.Channel, reqs <-chan *gossh.Request) {
@@ -265,9 +268,16 @@ func (a *testAsset) session(ch gossh.Channel, reqs <-chan *gossh.Request) {
 	}
 	var status int
 	var signal string
-	if cmd == "" {
+	s.mu.Lock()
+	echo := s.pty != nil && modeSet(s.pty.Modes, gossh.ECHO)
+	s.mu.Unlock()
+	switch {
+	case cmd == "" && echo:
+		s.onlcr = true
+		status, signal = s.echoShell()
+	case cmd == "":
 		status, signal = s.shell()
-	} else {
+	default:
 		status, signal = s.run(cmd, ch)
 	}
 	if signal != "" {
@@ -310,6 +320,85 @@ func (s *assetSession) shell() (int, string) {
 	}
 }
 
+// modeSet reports whether the encoded terminal modes of a pty-req set
+// opcode to a non-zero value.
+func modeSet(modes string, opcode uint8) bool {
+	b := []byte(modes)
+	for len(b) >= 5 && b[0] != 0 {
+		if b[0] == opcode {
+			return b[1]|b[2]|b[3]|b[4] != 0
+		}
+		b = b[5:]
+	}
+	return false
+}
+
+// Ran returns the commands run so far.
+func (a *testAsset) Ran() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]string(nil), a.ran...)
+}
+
+// echoShell is shell with a line discipline, as a PTY with ECHO gives:
+// typed characters are echoed, backspace erases one, ^U the line, ^C
+// abandons it, Enter runs it.
+func (s *assetSession) echoShell() (int, string) {
+	io.WriteString(s.ch, "$ ")
+	var line []byte
+	buf := make([]byte, 1024)
+	for {
+		n, err := s.ch.Read(buf)
+		for _, c := range buf[:n] {
+			switch {
+			case c == '\r' || c == '\n':
+				io.WriteString(s.ch, "\r\n")
+				cmd := strings.TrimSpace(string(line))
+				line = nil
+				if f := strings.Fields(cmd); len(f) > 0 && f[0] == "exit" {
+					n := 0
+					if len(f) > 1 {
+						n, _ = strconv.Atoi(f[1])
+					}
+					return n, ""
+				}
+				if cmd != "" {
+					if status, sig := s.run(cmd, nil); sig != "" {
+						return status, sig
+					}
+				}
+				io.WriteString(s.ch, "$ ")
+			case c == 0x7f || c == 0x08:
+				if len(line) > 0 {
+					line = line[:len(line)-1]
+					io.WriteString(s.ch, "\b \b")
+				}
+			case c == 0x15:
+				io.WriteString(s.ch, strings.Repeat("\b \b", len(line)))
+				line = nil
+			case c == 0x03:
+				io.WriteString(s.ch, "^C\r\n$ ")
+				line = nil
+			case c >= 0x20:
+				line = append(line, c)
+				s.ch.Write([]byte{c})
+			}
+		}
+		if err != nil {
+			return 0, ""
+		}
+	}
+}
+
+type onlcrWriter struct{ w io.Writer }
+
+func (o onlcrWriter) Write(p []byte) (int, error) {
+	if _, err := o.w.Write(bytes.ReplaceAll(p, []byte("\n"), []byte("\r\n"))); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
 // run runs one command of the test language:
 //
 //	echo WORDS       WORDS and "\n" on stdout
@@ -328,7 +417,13 @@ func (s *assetSession) run(line string, stdin io.Reader) (int, string) {
 	if len(f) == 0 {
 		return 0, ""
 	}
-	out := s.ch
+	s.a.mu.Lock()
+	s.a.ran = append(s.a.ran, line)
+	s.a.mu.Unlock()
+	var out io.Writer = s.ch
+	if s.onlcr {
+		out = onlcrWriter{s.ch}
+	}
 	arg := strings.Join(f[1:], " ")
 	switch f[0] {
 	case "echo":

@@ -10,6 +10,8 @@ import (
 
 	"charm.land/ssh"
 	gossh "golang.org/x/crypto/ssh"
+
+	"github.com/jms-bastion/jms/bastion/filter"
 )
 
 // Buffers: each copier starts with a small buffer, so that an idle session
@@ -121,13 +123,30 @@ func (s *session) bridge(ctx context.Context, client *gossh.Client) (status int,
 	if s.rec != nil {
 		q = s.startRecQueue()
 	}
+	if s.isPty {
+		w, h := s.pty.Window.Width, s.pty.Window.Height
+		if w <= 0 || h <= 0 {
+			w, h = 80, 24
+		}
+		s.tracker = filter.NewLineTracker(w, h)
+	}
 	var out sync.WaitGroup
 	out.Add(2)
-	go func() { defer out.Done(); s.pumpOut(stdout, s.down, q) }()
-	go func() { defer out.Done(); s.pumpOut(stderr, s.down.Stderr(), q) }()
+	go func() { defer out.Done(); s.pumpOut(stdout, s.down, q, s.tracker, &s.outMu) }()
+	go func() { defer out.Done(); s.pumpOut(stderr, s.down.Stderr(), q, nil, nil) }()
 
 	inDone := make(chan struct{})
-	go func() { defer close(inDone); s.pumpIn(s.down, stdin) }()
+	go func() {
+		defer close(inDone)
+		switch {
+		case s.tracker != nil:
+			s.pumpInTracked(bctx, s.down, stdin, q)
+		case s.req.Command == "":
+			s.pumpInLines(bctx, s.down, stdin, q)
+		default:
+			s.pumpIn(s.down, stdin)
+		}
+	}()
 
 	sigs := make(chan ssh.Signal, 8)
 	s.down.Signals(sigs)
@@ -196,7 +215,9 @@ func (s *session) bridge(ctx context.Context, client *gossh.Client) (status int,
 
 // pumpOut copies the asset's output to the person and queues it for the
 // recording. It returns at the end of src or when the person's side fails.
-func (s *session) pumpOut(src io.Reader, dst io.Writer, q *recQueue) {
+// With a tracker, the output also goes to it once the person has it; mu,
+// when not nil, is held around each write to the person.
+func (s *session) pumpOut(src io.Reader, dst io.Writer, q *recQueue, tr *filter.LineTracker, mu *sync.Mutex) {
 	var b buffer
 	defer b.release()
 	for {
@@ -206,9 +227,19 @@ func (s *session) pumpOut(src io.Reader, dst io.Writer, q *recQueue) {
 			if q != nil && !s.recOK.Load() && s.p.cfg.RecordingFailure != "continue" {
 				return // the recording failed: nothing more goes out
 			}
-			if _, werr := dst.Write(buf[:n]); werr != nil {
+			if mu != nil {
+				mu.Lock()
+			}
+			_, werr := dst.Write(buf[:n])
+			if mu != nil {
+				mu.Unlock()
+			}
+			if werr != nil {
 				s.endWith(errClientGone, nil)
 				return
+			}
+			if tr != nil {
+				tr.Output(buf[:n])
 			}
 			if q != nil && s.recOK.Load() {
 				if b.big != nil {
@@ -292,6 +323,9 @@ func (s *session) control(ctx context.Context, client *gossh.Client, us *gossh.S
 			}
 			if err := us.WindowChange(w.Height, w.Width); err != nil {
 				s.log.Debug("window change not passed on", "err", err)
+			}
+			if s.tracker != nil {
+				s.tracker.Resize(w.Width, w.Height)
 			}
 			if q != nil && s.recOK.Load() {
 				q.resize(w.Width, w.Height)

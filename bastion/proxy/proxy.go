@@ -63,6 +63,13 @@ type Store interface {
 	PinHostKey(ctx context.Context, asset, key string) error
 	StartSession(ctx context.Context, ns store.NewSession) (store.Session, error)
 	EndSession(ctx context.Context, id string, end store.SessionEnd) error
+
+	// Command filtering and its audit.
+	FiltersFor(ctx context.Context, user string, assetID int64, account string) ([]store.Filter, error)
+	AddCommandEvent(ctx context.Context, e store.CommandEvent) (int64, error)
+	AddTicket(ctx context.Context, nt store.NewTicket) (store.Ticket, error)
+	TicketStatus(ctx context.Context, id int64) (status, decidedBy string, err error)
+	CancelTicket(ctx context.Context, id int64, why string) (store.Ticket, error)
 }
 
 // Config tunes the proxy. Zero values take the defaults noted.
@@ -88,6 +95,19 @@ type Config struct {
 	RecordingFailure string
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+
+	// EchoSettle is how long the asset must be quiet after echoing a line
+	// before the line is read off the screen and judged, when filters
+	// apply (default 30 ms); EchoDeadline bounds that wait (default
+	// 300 ms: an asset that does not echo, at a password prompt, is not
+	// waited for longer). Both delay only the Enter key.
+	EchoSettle   time.Duration
+	EchoDeadline time.Duration
+	// ReviewTimeout is how long a command held for review waits for a
+	// decision before its ticket is canceled (default 5 minutes);
+	// ReviewPoll is how often the ticket is looked at (default 250 ms).
+	ReviewTimeout time.Duration
+	ReviewPoll    time.Duration
 }
 
 // Defaults.
@@ -97,7 +117,19 @@ const (
 	// keepaliveMax unanswered keepalives end the session, as OpenSSH's
 	// ServerAliveCountMax.
 	keepaliveMax = 3
+
+	DefaultEchoSettle    = 30 * time.Millisecond
+	DefaultEchoDeadline  = 300 * time.Millisecond
+	DefaultReviewTimeout = 5 * time.Minute
+	DefaultReviewPoll    = 250 * time.Millisecond
 )
+
+// ExitDenied is the exit status of an exec session whose command a filter
+// denied (or whose review was rejected or canceled): nothing ran on the
+// asset. It is the shell's "found but cannot execute", apart from the
+// status 1 commands use for their own failures and from the 255 of an
+// SSH error.
+const ExitDenied = 126
 
 // ExitLost is the exit status passed on when the session did not end with
 // one of its own (the asset was unreachable or the connection was lost),
@@ -151,6 +183,18 @@ func New(cfg Config, st Store, logger *slog.Logger) *Proxy {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.EchoSettle <= 0 {
+		cfg.EchoSettle = DefaultEchoSettle
+	}
+	if cfg.EchoDeadline <= 0 {
+		cfg.EchoDeadline = DefaultEchoDeadline
+	}
+	if cfg.ReviewTimeout <= 0 {
+		cfg.ReviewTimeout = DefaultReviewTimeout
+	}
+	if cfg.ReviewPoll <= 0 {
+		cfg.ReviewPoll = DefaultReviewPoll
 	}
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)

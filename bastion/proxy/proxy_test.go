@@ -77,6 +77,9 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 	t.Cleanup(func() { st.Close() })
 
 	h := &harness{t: t, st: st, dataDir: dir}
+	if _, err := st.AddUser(ctx, store.NewUser{Name: "alice"}); err != nil {
+		t.Fatal(err)
+	}
 	na := store.NewAccount{Asset: "web1", Username: "root"}
 	if o.key {
 		_, priv, _ := ed25519.GenerateKey(rand.Reader)

@@ -16,6 +16,7 @@ import (
 	"charm.land/ssh"
 	"github.com/google/uuid"
 
+	"github.com/jms-bastion/jms/bastion/filter"
 	"github.com/jms-bastion/jms/recorder"
 	"github.com/jms-bastion/jms/store"
 )
@@ -33,6 +34,12 @@ type session struct {
 	isPty bool
 
 	rec *recorder.Writer // nil when not recording
+
+	start   time.Time           // when the session (and its recording) began
+	rules   *filter.RuleSet     // the command filters in scope
+	nrules  int                 // how many: 0 skips the judging, not the audit
+	tracker *filter.LineTracker // the line tracker of a session with a PTY
+	outMu   sync.Mutex          // serialises writes to the person's stdout
 
 	// cancel ends the bridge with a cause.
 	cancel context.CancelCauseFunc
@@ -60,7 +67,7 @@ var (
 // session.
 func (p *Proxy) Run(ctx context.Context, down Downstream, req Request) (exitStatus int, err error) {
 	start := p.cfg.Now()
-	s := &session{p: p, id: uuid.NewString(), req: req, down: down}
+	s := &session{p: p, id: uuid.NewString(), req: req, down: down, start: start}
 	s.pty, s.winch, s.isPty = down.Pty()
 	s.log = p.log.With("session", s.id, "user", req.User, "asset", req.Asset.Name, "account", req.Account.Username)
 	kind := store.SessionShell
@@ -110,7 +117,25 @@ func (p *Proxy) Run(ctx context.Context, down Downstream, req Request) (exitStat
 		s.recState = recErr.Error()
 	}
 
-	s.log.Info("session starting", "kind", kind, "source", req.Source, "pty", s.isPty)
+	s.rules, s.nrules, err = p.rulesFor(ctx, req)
+	if err != nil {
+		// Fail closed: a session the filters cannot judge does not begin.
+		end.Reason = "command filters unavailable: " + err.Error()
+		s.log.Error("cannot load the command filters: session refused", "err", err)
+		msg := "jms: the command filters cannot be loaded: session not started"
+		s.recordNotice(msg)
+		return ExitLost, userErrorf(err, "%s", msg)
+	}
+	if req.Command != "" {
+		// An exec command is judged before anything runs on the asset.
+		if err := s.judgeExec(ctx); err != nil {
+			denied := ExitDenied
+			end.Status, end.Reason, end.ExitStatus = store.StatusClosed, strings.TrimPrefix(err.Error(), "jms: "), &denied
+			return ExitDenied, err
+		}
+	}
+
+	s.log.Info("session starting", "kind", kind, "source", req.Source, "pty", s.isPty, "filters", s.nrules)
 	dr, err := p.dial(ctx, req)
 	if err != nil {
 		end.Reason = dr.reason

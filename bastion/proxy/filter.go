@@ -1,0 +1,485 @@
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/jms-bastion/jms/bastion/filter"
+	"github.com/jms-bastion/jms/store"
+)
+
+// Command filtering. Every session is judged by the filters whose scope
+// covers it (bastion/filter does the judging):
+//
+//   - exec: the command, before anything is dialed;
+//   - a shell with a PTY: each line the person submits, read off the
+//     asset's echo by a filter.LineTracker at the Enter key, which is held
+//     until the line is judged;
+//   - a shell without a PTY: each line of its input, before it is passed
+//     on.
+//
+// Every submitted line goes to the command audit, with or without filters.
+
+// noRulesEchoWait bounds the wait for the echo of a line when no filter
+// applies: the line is only read for the audit, so Enter is not held for
+// a settle time, only (briefly) for the echo of the last keystroke.
+const noRulesEchoWait = 50 * time.Millisecond
+
+// maxHeldLine bounds a line of a shell without a PTY that is held back
+// until its newline arrives; a longer one is judged as it is and passed on.
+const maxHeldLine = 1 << 20
+
+// rulesFor loads and compiles the filters in the session's scope.
+func (p *Proxy) rulesFor(ctx context.Context, req Request) (*filter.RuleSet, int, error) {
+	fs, err := p.st.FiltersFor(ctx, req.User, req.Asset.ID, req.Account.Username)
+	if err != nil {
+		return nil, 0, fmt.Errorf("load the command filters: %w", err)
+	}
+	rules, err := Rules(fs)
+	if err != nil {
+		return nil, 0, err
+	}
+	return filter.NewRuleSet(rules), len(rules), nil
+}
+
+// Rules turns the store's filters into rules for bastion/filter.
+func Rules(fs []store.Filter) ([]filter.Rule, error) {
+	rules := make([]filter.Rule, 0, len(fs))
+	for _, f := range fs {
+		act, err := filter.ParseAction(f.Action)
+		if err != nil {
+			return nil, fmt.Errorf("filter %q: %w", f.Name, err)
+		}
+		r := filter.Rule{ID: f.ID, Name: f.Name, Action: act, Priority: f.Priority}
+		if f.Regex != "" {
+			if r.Regex, err = filter.CompilePattern(f.Regex); err != nil {
+				return nil, fmt.Errorf("filter %q: %w", f.Name, err)
+			}
+		}
+		for _, c := range f.Commands {
+			for _, l := range strings.Split(c, "\n") {
+				if l = strings.TrimSpace(l); l != "" {
+					r.Commands = append(r.Commands, l)
+				}
+			}
+		}
+		rules = append(rules, r)
+	}
+	return rules, nil
+}
+
+// judge evaluates lines (several readings of one line, or the lines of a
+// paste) and returns the most severe verdict.
+func (s *session) judge(lines ...string) filter.Verdict {
+	if s.nrules == 0 {
+		return filter.Verdict{Action: filter.Allow}
+	}
+	vs := make([]filter.Verdict, 0, len(lines))
+	for _, l := range lines {
+		vs = append(vs, s.rules.Evaluate(l))
+	}
+	return filter.Worst(vs...)
+}
+
+// audit records a submitted command line.
+func (s *session) audit(ctx context.Context, line, verdict string, v filter.Verdict) {
+	name := ""
+	if v.Rule != nil {
+		name = v.Rule.Name
+	}
+	now := s.p.cfg.Now()
+	e := store.CommandEvent{SessionID: s.id, At: now, OffsetMS: max(0, now.Sub(s.start).Milliseconds()),
+		User: s.req.User, Asset: s.req.Asset.Name, Account: s.req.Account.Username,
+		Command: line, Verdict: verdict, Filter: name}
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if _, err := s.p.st.AddCommandEvent(actx, e); err != nil {
+		s.log.Error("cannot record a command in the audit", "command", line, "verdict", verdict, "err", err)
+	}
+	if v.Rule != nil {
+		s.log.Info("command judged", "command", line, "verdict", verdict, "filter", name)
+	}
+}
+
+// nl is the line end for messages to the person.
+func (s *session) nl() string {
+	if s.isPty {
+		return "\r\n"
+	}
+	return "\n"
+}
+
+// notice shows the person one line of the bastion's own, on its own line,
+// and records it. In an exec session or a shell without a PTY it goes to
+// stderr, so that stdout carries only the asset's output.
+func (s *session) notice(q *recQueue, msg string) {
+	nl := s.nl()
+	if s.isPty {
+		b := []byte(nl + msg + nl)
+		s.outMu.Lock()
+		_, _ = s.down.Write(b)
+		s.outMu.Unlock()
+		if q != nil && s.recOK.Load() {
+			q.outputCopy(b)
+		}
+		return
+	}
+	_, _ = io.WriteString(s.down.Stderr(), msg+nl)
+	if q != nil && s.recOK.Load() {
+		q.outputCopy([]byte(msg + "\r\n"))
+	} else if q == nil {
+		s.recordNotice(msg)
+	}
+}
+
+// review outcomes.
+type reviewOutcome struct {
+	status string // store.TicketApproved, TicketRejected or TicketCanceled
+	gone   bool   // the person's input ended while waiting
+}
+
+// hold opens a ticket for cmd and waits for its decision, for the person
+// to cancel (^C on in, when in is not nil; in closing cancels too), for
+// ctx to end, or for the review timeout.
+func (s *session) hold(ctx context.Context, q *recQueue, cmd string, v filter.Verdict, in <-chan []byte) reviewOutcome {
+	name := ""
+	if v.Rule != nil {
+		name = v.Rule.Name
+	}
+	tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	t, err := s.p.st.AddTicket(tctx, store.NewTicket{SessionID: s.id, User: s.req.User, Asset: s.req.Asset.Name,
+		Account: s.req.Account.Username, Command: cmd, Filter: name})
+	cancel()
+	if err != nil {
+		s.log.Error("cannot open a review ticket: command refused", "command", cmd, "err", err)
+		s.notice(q, fmt.Sprintf("jms: command %q needs approval (filter %q) but no ticket could be opened: not run", short(cmd), name))
+		return reviewOutcome{status: store.TicketCanceled}
+	}
+	s.log.Info("command held for review", "command", cmd, "filter", name, "ticket", t.ID)
+	how := "Ctrl-C cancels"
+	if in == nil {
+		how = "disconnect to cancel"
+	}
+	s.notice(q, fmt.Sprintf("jms: command %q waits for approval (ticket %d); %s", short(cmd), t.ID, how))
+
+	cancelTicket := func(why, msg string) reviewOutcome {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if _, err := s.p.st.CancelTicket(cctx, t.ID, why); err != nil && !errors.Is(err, store.ErrTicketDecided) {
+			s.log.Error("cannot cancel a review ticket", "ticket", t.ID, "err", err)
+		}
+		if msg != "" {
+			s.notice(q, msg)
+		}
+		return reviewOutcome{status: store.TicketCanceled}
+	}
+	poll := time.NewTicker(s.p.cfg.ReviewPoll)
+	defer poll.Stop()
+	timeout := time.NewTimer(s.p.cfg.ReviewTimeout)
+	defer timeout.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return cancelTicket("the session ended", "")
+		case c, ok := <-in:
+			if !ok {
+				o := cancelTicket("the person left", "")
+				o.gone = true
+				return o
+			}
+			if bytes.IndexByte(c, 0x03) >= 0 {
+				return cancelTicket("canceled with Ctrl-C", fmt.Sprintf("jms: ticket %d canceled", t.ID))
+			}
+			// Anything else typed while the command waits is dropped.
+		case <-timeout.C:
+			return cancelTicket("no decision within "+s.p.cfg.ReviewTimeout.String(),
+				fmt.Sprintf("jms: ticket %d canceled: no decision within %s", t.ID, s.p.cfg.ReviewTimeout))
+		case <-poll.C:
+			pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			status, by, err := s.p.st.TicketStatus(pctx, t.ID)
+			cancel()
+			if err != nil {
+				s.log.Warn("cannot read a review ticket", "ticket", t.ID, "err", err)
+				continue
+			}
+			switch status {
+			case store.TicketPending:
+				continue
+			case store.TicketApproved:
+				s.notice(q, fmt.Sprintf("jms: ticket %d approved by %s", t.ID, orSomeone(by)))
+			case store.TicketRejected:
+				s.notice(q, fmt.Sprintf("jms: ticket %d rejected by %s: command not run", t.ID, orSomeone(by)))
+			default:
+				s.notice(q, fmt.Sprintf("jms: ticket %d %s: command not run", t.ID, status))
+			}
+			s.log.Info("review decided", "ticket", t.ID, "status", status, "by", by)
+			return reviewOutcome{status: status}
+		}
+	}
+}
+
+func orSomeone(by string) string {
+	if by == "" {
+		return "an admin"
+	}
+	return by
+}
+
+func short(cmd string) string {
+	cmd = strings.ReplaceAll(cmd, "\n", "; ")
+	if len(cmd) > 80 {
+		return cmd[:77] + "..."
+	}
+	return cmd
+}
+
+// verdictName is the audit's verdict for a non-review verdict.
+func verdictName(v filter.Verdict) string {
+	switch v.Action {
+	case filter.Deny:
+		return store.VerdictDeny
+	case filter.Warn:
+		return store.VerdictWarn
+	case filter.Review:
+		return store.VerdictReview
+	}
+	return store.VerdictAllow
+}
+
+// judgeExec judges an exec session's command before anything runs. It
+// returns nil when the command may run, or the error to end the session
+// with (the person reads it on stderr; the exit status is ExitDenied).
+func (s *session) judgeExec(ctx context.Context) error {
+	cmd := s.req.Command
+	v := s.judge(cmd)
+	switch v.Action {
+	case filter.Deny:
+		s.audit(ctx, cmd, store.VerdictDeny, v)
+		s.recordNotice(v.Message)
+		return &UserError{Msg: v.Message, Err: errDenied}
+	case filter.Review:
+		o := s.hold(ctx, nil, cmd, v, nil)
+		s.audit(ctx, cmd, store.ReviewVerdict(o.status), v)
+		if o.status != store.TicketApproved {
+			msg := fmt.Sprintf("jms: command %q not run: review %s", short(cmd), o.status)
+			return &UserError{Msg: msg, Err: errDenied}
+		}
+		return nil
+	}
+	s.audit(ctx, cmd, verdictName(v), v)
+	return nil
+}
+
+var errDenied = errors.New("denied by a command filter")
+
+// pumpInTracked carries the input of a session with a PTY through the line
+// tracker: keystrokes pass at once, Enter waits for the line to be judged.
+// A goroutine of its own reads src, so that a held command can watch for
+// ^C while it waits.
+func (s *session) pumpInTracked(ctx context.Context, src io.Reader, dst io.WriteCloser, q *recQueue) {
+	in := make(chan []byte, 16)
+	go func() {
+		defer close(in)
+		var b buffer
+		defer b.release()
+		for {
+			buf := b.bytes()
+			n, err := src.Read(buf)
+			if n > 0 {
+				in <- bytes.Clone(buf[:n])
+			}
+			if err != nil {
+				return
+			}
+			b.adapt(n)
+		}
+	}()
+	recordInput := s.p.cfg.RecordInput
+	dead := false // the asset's side is gone: drain and drop
+	write := func(p []byte) {
+		if dead {
+			return
+		}
+		if _, err := dst.Write(p); err != nil {
+			dead = true
+		}
+	}
+	for c := range in {
+		if dead || s.done.Load() {
+			continue
+		}
+		if recordInput && s.recOK.Load() {
+			if rerr := s.rec.Input(c); rerr != nil && !s.recordFailed(rerr) {
+				dead = true
+				continue
+			}
+		}
+		for _, seg := range s.tracker.Input(c) {
+			switch seg.Kind {
+			case filter.Forward:
+				write(seg.Data)
+			case filter.Submit:
+				if s.submit(ctx, q, seg, in, write) {
+					dead = true
+				}
+			case filter.Paste:
+				if s.paste(ctx, q, seg, in, write) {
+					dead = true
+				}
+			}
+		}
+	}
+	dst.Close()
+}
+
+// submit judges the line an Enter submits and sends the Enter, or
+// cancels the line on the asset. It reports whether the input ended while
+// a review waited.
+func (s *session) submit(ctx context.Context, q *recQueue, seg filter.Segment, in <-chan []byte, write func([]byte)) bool {
+	settle, deadline := s.p.cfg.EchoSettle, s.p.cfg.EchoDeadline
+	if s.nrules == 0 {
+		settle, deadline = 0, noRulesEchoWait
+	}
+	wctx, cancel := context.WithTimeout(ctx, deadline)
+	s.tracker.WaitEcho(wctx, settle)
+	cancel()
+	cands := s.tracker.Candidates()
+	line := ""
+	if len(cands) > 0 {
+		line = cands[0]
+	}
+	v := s.judge(cands...)
+	if v.Rule != nil {
+		line = v.Line
+	}
+	if strings.TrimSpace(line) == "" {
+		write(seg.Data)
+		return false
+	}
+	switch v.Action {
+	case filter.Deny:
+		s.audit(ctx, line, store.VerdictDeny, v)
+		s.notice(q, v.Message)
+		write(filter.CancelLine)
+	case filter.Review:
+		o := s.hold(ctx, q, line, v, in)
+		s.audit(ctx, line, store.ReviewVerdict(o.status), v)
+		if o.gone {
+			return true
+		}
+		if o.status == store.TicketApproved {
+			write(seg.Data)
+		} else {
+			write(filter.CancelLine)
+		}
+	default:
+		s.audit(ctx, line, verdictName(v), v)
+		write(seg.Data)
+	}
+	return false
+}
+
+// paste judges every line of a paste (or of several lines typed at once)
+// and sends all of it or none of it.
+func (s *session) paste(ctx context.Context, q *recQueue, seg filter.Segment, in <-chan []byte, write func([]byte)) bool {
+	v := s.judge(seg.Lines...)
+	verdict := verdictName(v)
+	gone := false
+	send := v.Action != filter.Deny
+	switch v.Action {
+	case filter.Deny:
+		s.notice(q, v.Message)
+	case filter.Review:
+		o := s.hold(ctx, q, strings.Join(seg.Lines, "\n"), v, in)
+		verdict, gone = store.ReviewVerdict(o.status), o.gone
+		send = o.status == store.TicketApproved && !gone
+	}
+	for _, l := range seg.Lines {
+		lv := v
+		if v.Action == filter.Allow || v.Action == filter.Warn {
+			// Each line sent is audited with its own verdict.
+			lv = s.judge(l)
+			verdict = verdictName(lv)
+		}
+		s.audit(ctx, l, verdict, lv)
+	}
+	if send {
+		write(seg.Data)
+	}
+	return gone
+}
+
+// pumpInLines carries the input of a shell without a PTY line by line:
+// each line is judged before it is passed on, as the shell will read it.
+func (s *session) pumpInLines(ctx context.Context, src io.Reader, dst io.WriteCloser, q *recQueue) {
+	var b buffer
+	defer b.release()
+	recordInput := s.p.cfg.RecordInput
+	var held []byte
+	dead := false
+	flush := func(line []byte) {
+		text := strings.TrimRight(string(line), "\r\n")
+		send := true
+		if strings.TrimSpace(text) != "" {
+			v := s.judge(text)
+			switch v.Action {
+			case filter.Deny:
+				s.audit(ctx, text, store.VerdictDeny, v)
+				s.notice(q, v.Message)
+				send = false
+			case filter.Review:
+				o := s.hold(ctx, q, text, v, nil)
+				s.audit(ctx, text, store.ReviewVerdict(o.status), v)
+				send = o.status == store.TicketApproved
+			default:
+				s.audit(ctx, text, verdictName(v), v)
+			}
+		}
+		if send && !dead {
+			if _, err := dst.Write(line); err != nil {
+				dead = true
+			}
+		}
+	}
+	for {
+		buf := b.bytes()
+		n, err := src.Read(buf)
+		if n > 0 && !dead {
+			if s.done.Load() {
+				return
+			}
+			if recordInput && s.recOK.Load() {
+				if rerr := s.rec.Input(buf[:n]); rerr != nil && !s.recordFailed(rerr) {
+					return
+				}
+			}
+			held = append(held, buf[:n]...)
+			for {
+				i := bytes.IndexByte(held, '\n')
+				if i < 0 {
+					break
+				}
+				flush(held[:i+1])
+				held = held[i+1:]
+			}
+			if len(held) > maxHeldLine {
+				flush(held)
+				held = nil
+			}
+			held = bytes.Clone(held)
+		}
+		if err != nil {
+			if len(held) > 0 {
+				flush(held)
+			}
+			dst.Close()
+			return
+		}
+		b.adapt(n)
+	}
+}
