@@ -19,20 +19,23 @@ const AllAccounts = "@all"
 // (named, or under nodes with their descendants) as accounts (by
 // username, or all of them), doing some actions, within a time window.
 type Grant struct {
-	ID          int64      `json:"id" yaml:"id"`
-	Name        string     `json:"name" yaml:"name"`
-	Users       []string   `json:"users" yaml:"users"`
-	Groups      []string   `json:"groups" yaml:"groups"`
-	Assets      []string   `json:"assets" yaml:"assets"`
-	Nodes       []string   `json:"nodes" yaml:"nodes"`
-	Accounts    []string   `json:"accounts" yaml:"accounts"` // ["@all"] when AllAccounts
-	AllAccounts bool       `json:"all_accounts" yaml:"all_accounts"`
-	Actions     []string   `json:"actions" yaml:"actions"`
-	ValidFrom   *time.Time `json:"valid_from" yaml:"valid_from"`
-	ValidUntil  *time.Time `json:"valid_until" yaml:"valid_until"`
-	Active      bool       `json:"active" yaml:"active"`
-	Comment     string     `json:"comment" yaml:"comment"`
-	CreatedAt   time.Time  `json:"created_at" yaml:"created_at"`
+	ID          int64    `json:"id" yaml:"id"`
+	Name        string   `json:"name" yaml:"name"`
+	Users       []string `json:"users" yaml:"users"`
+	Groups      []string `json:"groups" yaml:"groups"`
+	Assets      []string `json:"assets" yaml:"assets"`
+	Nodes       []string `json:"nodes" yaml:"nodes"`
+	Accounts    []string `json:"accounts" yaml:"accounts"` // ["@all"] when AllAccounts
+	AllAccounts bool     `json:"all_accounts" yaml:"all_accounts"`
+	Actions     []string `json:"actions" yaml:"actions"`
+	// ForwardPorts are the ports of the asset the forward action opens;
+	// empty means the asset's SSH port only.
+	ForwardPorts []int      `json:"forward_ports" yaml:"forward_ports"`
+	ValidFrom    *time.Time `json:"valid_from" yaml:"valid_from"`
+	ValidUntil   *time.Time `json:"valid_until" yaml:"valid_until"`
+	Active       bool       `json:"active" yaml:"active"`
+	Comment      string     `json:"comment" yaml:"comment"`
+	CreatedAt    time.Time  `json:"created_at" yaml:"created_at"`
 }
 
 // State describes the grant at time at: "active", "inactive",
@@ -52,16 +55,19 @@ func (g Grant) State(at time.Time) string {
 // NewGrant is what AddGrant needs. No Accounts means every account
 // (AllAccounts); no Actions means DefaultActions.
 type NewGrant struct {
-	Name       string
-	Users      []string
-	Groups     []string
-	Assets     []string
-	Nodes      []string
-	Accounts   []string // usernames, or "@all"
-	Actions    []string
-	ValidFrom  *time.Time
-	ValidUntil *time.Time
-	Comment    string
+	Name     string
+	Users    []string
+	Groups   []string
+	Assets   []string
+	Nodes    []string
+	Accounts []string // usernames, or "@all"
+	Actions  []string
+	// ForwardPorts are the asset ports the forward action opens (empty:
+	// the asset's SSH port).
+	ForwardPorts []int
+	ValidFrom    *time.Time
+	ValidUntil   *time.Time
+	Comment      string
 }
 
 // ParseActions reads a comma-separated action list, e.g.
@@ -148,10 +154,14 @@ func (s *Store) AddGrant(ctx context.Context, ng NewGrant) (Grant, error) {
 	if err := checkWindow(ng.ValidFrom, ng.ValidUntil); err != nil {
 		return Grant{}, err
 	}
+	ports, err := checkPorts(ng.ForwardPorts)
+	if err != nil {
+		return Grant{}, err
+	}
 	err = s.withTx(ctx, func(q querier) error {
 		var id int64
-		err := q.QueryRowContext(ctx, `INSERT INTO grants (name, actions, all_accounts, valid_from, valid_until, comment, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`, ng.Name, strings.Join(actions, ","), all,
+		err := q.QueryRowContext(ctx, `INSERT INTO grants (name, actions, all_accounts, forward_ports, valid_from, valid_until, comment, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, ng.Name, strings.Join(actions, ","), all, formatPorts(ports),
 			formatTimePtr(ng.ValidFrom), formatTimePtr(ng.ValidUntil), ng.Comment, formatTime(s.now())).Scan(&id)
 		if err != nil {
 			if err = wrapError(err); errors.Is(err, ErrConflict) {
@@ -165,7 +175,7 @@ func (s *Store) AddGrant(ctx context.Context, ng NewGrant) (Grant, error) {
 		}
 		return s.recordOp(ctx, q, "grant.add", ng.Name, map[string]any{
 			"users": ng.Users, "groups": ng.Groups, "assets": ng.Assets, "nodes": ng.Nodes,
-			"accounts": accountsOut(all, names), "actions": actions,
+			"accounts": accountsOut(all, names), "actions": actions, "forward_ports": ports,
 			"valid_from": ng.ValidFrom, "valid_until": ng.ValidUntil})
 	})
 	if err != nil {
@@ -330,7 +340,7 @@ func (s *Store) GetGrant(ctx context.Context, name string) (Grant, error) {
 }
 
 func (s *Store) listGrants(ctx context.Context, name string) ([]Grant, error) {
-	query := `SELECT id, name, actions, all_accounts, valid_from, valid_until, active, comment, created_at FROM grants`
+	query := `SELECT id, name, actions, all_accounts, forward_ports, valid_from, valid_until, active, comment, created_at FROM grants`
 	var args []any
 	if name != "" {
 		query += ` WHERE name = ?`
@@ -343,13 +353,14 @@ func (s *Store) listGrants(ctx context.Context, name string) ([]Grant, error) {
 	var out []Grant
 	for rows.Next() {
 		var g Grant
-		var actions, created string
+		var actions, ports, created string
 		var from, until sql.NullString
-		if err := rows.Scan(&g.ID, &g.Name, &actions, &g.AllAccounts, &from, &until, &g.Active, &g.Comment, &created); err != nil {
+		if err := rows.Scan(&g.ID, &g.Name, &actions, &g.AllAccounts, &ports, &from, &until, &g.Active, &g.Comment, &created); err != nil {
 			rows.Close()
 			return nil, wrapError(err)
 		}
 		g.Actions = splitActions(actions)
+		g.ForwardPorts = splitPorts(ports)
 		g.ValidFrom, g.ValidUntil = parseNullTime(from), parseNullTime(until)
 		g.CreatedAt = parseTime(created)
 		out = append(out, g)
@@ -400,6 +411,7 @@ type GrantUpdate struct {
 	ClearFrom, ClearUntil       bool
 	Active                      *bool
 	Comment                     *string
+	ForwardPorts                *[]int // nil: unchanged; empty: the asset's SSH port
 }
 
 // UpdateGrant changes a grant in one transaction. The result must still
@@ -438,6 +450,12 @@ func (s *Store) UpdateGrant(ctx context.Context, name string, gu GrantUpdate) (G
 	comment := cur.Comment
 	if gu.Comment != nil {
 		comment = *gu.Comment
+	}
+	ports := cur.ForwardPorts
+	if gu.ForwardPorts != nil {
+		if ports, err = checkPorts(*gu.ForwardPorts); err != nil {
+			return Grant{}, err
+		}
 	}
 	all := cur.AllAccounts
 	var addNames, rmNames []string
@@ -510,8 +528,8 @@ func (s *Store) UpdateGrant(ctx context.Context, name string, gu GrantUpdate) (G
 		if err := add.insert(ctx, q, "grant", cur.ID); err != nil {
 			return err
 		}
-		if _, err := q.ExecContext(ctx, `UPDATE grants SET actions = ?, all_accounts = ?, valid_from = ?, valid_until = ?,
-			active = ?, comment = ? WHERE id = ?`, strings.Join(actions, ","), all, formatTimePtr(from), formatTimePtr(until),
+		if _, err := q.ExecContext(ctx, `UPDATE grants SET actions = ?, all_accounts = ?, forward_ports = ?, valid_from = ?, valid_until = ?,
+			active = ?, comment = ? WHERE id = ?`, strings.Join(actions, ","), all, formatPorts(ports), formatTimePtr(from), formatTimePtr(until),
 			active, comment, cur.ID); err != nil {
 			return wrapError(err)
 		}
@@ -523,6 +541,9 @@ func (s *Store) UpdateGrant(ctx context.Context, name string, gu GrantUpdate) (G
 			if len(v) > 0 {
 				detail[k] = v
 			}
+		}
+		if gu.ForwardPorts != nil {
+			detail["forward_ports"] = ports
 		}
 		detail["actions"], detail["valid_from"], detail["valid_until"], detail["active"] = actions, from, until, active
 		return s.recordOp(ctx, q, "grant.set", name, detail)

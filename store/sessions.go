@@ -15,6 +15,7 @@ import (
 const (
 	SessionShell = "shell" // an interactive shell, with or without a PTY
 	SessionExec  = "exec"  // one command
+	SessionSFTP  = "sftp"  // an SFTP subsystem: file transfers, audited per operation
 )
 
 // Statuses of a session.
@@ -106,8 +107,8 @@ func (s *Store) StartSession(ctx context.Context, ns NewSession) (Session, error
 	if ns.Kind == "" {
 		ns.Kind = SessionShell
 	}
-	if ns.Kind != SessionShell && ns.Kind != SessionExec {
-		return Session{}, fmt.Errorf("session kind %q: want %s or %s", ns.Kind, SessionShell, SessionExec)
+	if ns.Kind != SessionShell && ns.Kind != SessionExec && ns.Kind != SessionSFTP {
+		return Session{}, fmt.Errorf("session kind %q: want %s, %s or %s", ns.Kind, SessionShell, SessionExec, SessionSFTP)
 	}
 	if ns.User == "" {
 		return Session{}, errors.New("session: no user")

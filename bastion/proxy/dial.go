@@ -243,3 +243,15 @@ func isTimeout(err error) bool {
 	return errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) ||
 		(errors.As(err, &ne) && ne.Timeout())
 }
+
+// Dial connects to the asset as the account, as a session would (pinned
+// host key, connect timeout, the account's secret), for the callers that
+// speak to the asset themselves: SFTP and forwarded channels. The caller
+// closes the client. Errors a person should read are *UserError.
+func (p *Proxy) Dial(ctx context.Context, asset store.Asset, account store.GrantedAccount) (*gossh.Client, error) {
+	dr, err := p.dial(ctx, Request{Asset: asset, Account: account})
+	if err != nil {
+		return nil, err
+	}
+	return dr.client, nil
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -98,7 +99,7 @@ names her (or a group of hers), covers the asset and gives the account.`,
 
 func newGrantAddCmd(a *app) *cobra.Command {
 	var ng store.NewGrant
-	var actions, from, until string
+	var actions, from, until, ports string
 	cmd := &cobra.Command{
 		Use:   "add NAME [--user U]… [--group G]… [--asset A]… [--node N]… [--account NAME|@all]…",
 		Short: "Add a grant",
@@ -107,10 +108,13 @@ something (--asset or --node); every user, group, asset and node named must
 exist. Without --account the grant gives every account on the assets (@all).
 --actions defaults to connect,upload,download,delete (forward must be asked
 for). --from and --until take RFC 3339 times or dates in UTC; a date in
---until includes that whole day. Flags repeat or take comma lists.`,
+--until includes that whole day. --ports lists the asset ports the forward
+action opens to ssh -L/-W (default: the asset's SSH port). Flags repeat or
+take comma lists.`,
 		Example: `  jmsctl grant add ops --group ops --node /prod
   jmsctl grant add deploy --user alice --user bob --asset web1,web2 --account deploy --actions connect,upload
-  jmsctl grant add contractor --user dan --node /staging --from 2026-12-01 --until 2026-12-31 --comment "ticket 4711"`,
+  jmsctl grant add contractor --user dan --node /staging --from 2026-12-01 --until 2026-12-31 --comment "ticket 4711"
+  jmsctl grant add tunnel --user alice --asset db1 --account deploy --actions forward --ports 5432`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := a.actorContext(cmd.Context())
@@ -118,6 +122,9 @@ for). --from and --until take RFC 3339 times or dates in UTC; a date in
 			var err error
 			if ng.Actions, err = store.ParseActions(actions); err != nil {
 				return fmt.Errorf("--actions: %w", err)
+			}
+			if ng.ForwardPorts, err = store.ParsePorts(ports); err != nil {
+				return fmt.Errorf("--ports: %w", err)
 			}
 			if from != "" {
 				t, err := parseTimeFlag("from", from, false)
@@ -156,6 +163,7 @@ for). --from and --until take RFC 3339 times or dates in UTC; a date in
 	f.StringVar(&from, "from", "", "valid from (RFC 3339 or YYYY-MM-DD)")
 	f.StringVar(&until, "until", "", "valid until (RFC 3339, or YYYY-MM-DD to include that day)")
 	f.StringVar(&ng.Comment, "comment", "", "free text")
+	f.StringVar(&ports, "ports", "", "ports the forward action opens, e.g. 22,8080 (default: the asset's SSH port)")
 	return cmd
 }
 
@@ -205,6 +213,7 @@ func newGrantShowCmd(a *app) *cobra.Command {
 				{"nodes", func(g store.Grant) string { return joinComma(g.Nodes) }},
 				{"accounts", func(g store.Grant) string { return joinComma(g.Accounts) }},
 				{"actions", func(g store.Grant) string { return joinComma(g.Actions) }},
+				{"forward_ports", func(g store.Grant) string { return grantPorts(g) }},
 				{"valid_from", func(g store.Grant) string { return fmtTimePtr(g.ValidFrom) }},
 				{"valid_until", func(g store.Grant) string { return fmtTimePtr(g.ValidUntil) }},
 				{"state", func(g store.Grant) string { return g.State(now) }},
@@ -241,7 +250,7 @@ func newGrantRmCmd(a *app) *cobra.Command {
 
 func newGrantSetCmd(a *app) *cobra.Command {
 	var gu store.GrantUpdate
-	var actions, from, until, comment string
+	var actions, from, until, comment, ports string
 	var active bool
 	cmd := &cobra.Command{
 		Use:   "set NAME",
@@ -261,7 +270,7 @@ an account.`,
 			fl := cmd.Flags()
 			changed := false
 			for _, name := range []string{"add-user", "rm-user", "add-group", "rm-group", "add-asset", "rm-asset",
-				"add-node", "rm-node", "add-account", "rm-account", "actions", "from", "until", "active", "comment"} {
+				"add-node", "rm-node", "add-account", "rm-account", "actions", "from", "until", "active", "comment", "ports"} {
 				changed = changed || fl.Changed(name)
 			}
 			if !changed {
@@ -288,6 +297,13 @@ an account.`,
 			}
 			if fl.Changed("comment") {
 				gu.Comment = &comment
+			}
+			if fl.Changed("ports") {
+				p, err := store.ParsePorts(ports)
+				if err != nil {
+					return fmt.Errorf("--ports: %w", err)
+				}
+				gu.ForwardPorts = &p
 			}
 			s, err := a.openStore(ctx)
 			if err != nil {
@@ -317,6 +333,7 @@ an account.`,
 	f.StringVar(&from, "from", "", `valid from (RFC 3339 or YYYY-MM-DD; "none" clears)`)
 	f.StringVar(&until, "until", "", `valid until (RFC 3339 or YYYY-MM-DD, inclusive; "none" clears)`)
 	f.BoolVar(&active, "active", true, "false switches the grant off")
+	f.StringVar(&ports, "ports", "", `ports the forward action opens, e.g. 22,8080 ("" : the asset's SSH port)`)
 	f.StringVar(&comment, "comment", "", "free text")
 	return cmd
 }
@@ -393,4 +410,16 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// grantPorts says what the forward action of g opens.
+func grantPorts(g store.Grant) string {
+	if len(g.ForwardPorts) == 0 {
+		return "ssh port"
+	}
+	out := make([]string, len(g.ForwardPorts))
+	for i, p := range g.ForwardPorts {
+		out[i] = strconv.Itoa(p)
+	}
+	return strings.Join(out, ",")
 }

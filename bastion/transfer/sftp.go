@@ -1,0 +1,342 @@
+package transfer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/pkg/sftp"
+	gossh "golang.org/x/crypto/ssh"
+
+	"github.com/jms-bastion/jms/bastion/proxy"
+	"github.com/jms-bastion/jms/store"
+)
+
+// SessionSFTP is the kind of the session row of an SFTP session.
+const SessionSFTP = store.SessionSFTP
+
+// Tuning of the SFTP client side, towards the assets.
+const (
+	// upstreamRequests is how many requests one file may have in flight
+	// towards the asset (the sftp package's own default is 64).
+	upstreamRequests = 64
+)
+
+// SFTPRequest is one SFTP subsystem to serve.
+type SFTPRequest struct {
+	User   string // the bastion user
+	Source string // the client's address
+	// Asset is the asset the login named (`alice@web1`): the session
+	// then shows that asset's filesystem only, relative paths from the
+	// account's home. Nil means the virtual root, one folder per asset.
+	Asset *store.Access
+	// Account is the account the login named (`alice@root@web1`); ""
+	// when none was named.
+	Account string
+	// Stderr, when set, receives the lines a person should read (e.g. an
+	// asset that cannot be reached): OpenSSH's sftp prints them.
+	Stderr io.Writer
+}
+
+// ServeSFTP serves the SFTP protocol on ch until the client ends it or
+// ctx is done. Errors a person should read before the session starts
+// are *UserError; the session row (kind sftp) is kept in the store.
+func (s *Service) ServeSFTP(ctx context.Context, ch io.ReadWriteCloser, req SFTPRequest) error {
+	v := &vfs{
+		s:       s,
+		user:    req.User,
+		id:      uuid.NewString(),
+		stderr:  req.Stderr,
+		started: s.now(),
+		folders: map[string]*folder{},
+	}
+	if v.stderr == nil {
+		v.stderr = io.Discard
+	}
+	ns := store.NewSession{ID: v.id, Kind: SessionSFTP, User: req.User, Source: req.Source, StartedAt: v.started}
+	if req.Asset != nil {
+		ga, err := directAccount(req.User, *req.Asset, req.Account)
+		if err != nil {
+			return err
+		}
+		v.direct = &folder{name: req.Asset.Asset.Name, asset: req.Asset.Asset, account: ga.Username}
+		ns.Asset, ns.Account = req.Asset.Asset.Name, ga.Username
+		ns.Command = "sftp " + ga.Username + "@" + req.Asset.Asset.Name
+	} else {
+		list, err := s.st.AuthorizedAssets(ctx, req.User, s.now())
+		if err != nil && !errors.Is(err, store.ErrDenied) {
+			return fmt.Errorf("sftp: the assets of %s: %w", req.User, err)
+		}
+		v.setFolders(list)
+		ns.Command = "sftp"
+	}
+	v.log = s.log.With("session", v.id, "user", req.User, "kind", SessionSFTP)
+	if _, err := s.st.StartSession(ctx, ns); err != nil {
+		return fmt.Errorf("sftp session %s: record its start: %w", v.id, err)
+	}
+	end := store.SessionEnd{Status: store.StatusClosed}
+	defer func() {
+		v.closeAll()
+		end.EndedAt = s.now()
+		ectx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if err := s.st.EndSession(ectx, v.id, end); err != nil {
+			v.log.Error("cannot record the end of the session", "err", err)
+		}
+		v.log.Info("sftp session ended", "status", end.Status, "reason", end.Reason)
+	}()
+	v.log.Info("sftp session starting", "source", req.Source, "asset", ns.Asset, "account", ns.Account, "folders", len(v.folders))
+
+	opts := []sftp.RequestServerOption{sftp.WithRSAllocator()}
+	if v.direct != nil {
+		// The asset is dialed at once: the session is about it only, and
+		// relative paths start in the account's home.
+		c, err := v.client(ctx, v.direct, "/")
+		if err != nil {
+			end.Status, end.Reason = store.StatusFailed, errText(err)
+			var ue *UserError
+			if errors.As(err, &ue) {
+				return ue
+			}
+			return err
+		}
+		home, err := c.Getwd()
+		if err != nil || !strings.HasPrefix(home, "/") {
+			home = "/"
+		}
+		v.home = home
+		opts = append(opts, sftp.WithStartDirectory(home))
+	}
+	v.ctx = ctx
+	h := sftp.Handlers{FileGet: v, FilePut: v, FileCmd: v, FileList: v}
+	rs := sftp.NewRequestServer(ch, h, opts...)
+	stop := context.AfterFunc(ctx, func() { rs.Close() })
+	defer stop()
+	err := rs.Serve()
+	rs.Close()
+	if ctx.Err() != nil {
+		end.Reason = "ended: " + errText(context.Cause(ctx))
+		if errors.Is(context.Cause(ctx), proxy.ErrKilled) {
+			end.Status = store.StatusKilled
+		}
+		return nil
+	}
+	if err != nil && !errors.Is(err, io.EOF) {
+		end.Reason = "connection lost: " + err.Error()
+		return nil
+	}
+	end.Reason = "client ended the session"
+	return nil
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// directAccount picks the account of a login that named an asset: the
+// one named, or the only one with a file action.
+func directAccount(user string, acc store.Access, name string) (store.GrantedAccount, error) {
+	accounts := fileAccounts(acc)
+	asset := acc.Asset.Name
+	if name != "" {
+		for _, g := range accounts {
+			if g.Username == name {
+				return g, nil
+			}
+		}
+		return store.GrantedAccount{}, userErrorf(nil, "jms: no file access to %s as %q for %s", asset, name, user)
+	}
+	switch len(accounts) {
+	case 0:
+		return store.GrantedAccount{}, userErrorf(nil, "jms: no file access to %s for %s", asset, user)
+	case 1:
+		return accounts[0], nil
+	}
+	names := make([]string, len(accounts))
+	for i, g := range accounts {
+		names[i] = g.Username
+	}
+	return store.GrantedAccount{}, userErrorf(nil, "jms: several accounts on %s (%s): name one, e.g. sftp %s@%s@%s@bastion",
+		asset, strings.Join(names, ", "), user, names[0], asset)
+}
+
+// folderNames names the folders of the virtual root: an asset with one
+// account with file access is `/web1`; with several, each account is a
+// folder of its own, `/web1@deploy` and `/web1@root`.
+func folderNames(list []store.Access) map[string]*folder {
+	out := map[string]*folder{}
+	for _, acc := range list {
+		accounts := fileAccounts(acc)
+		for _, g := range accounts {
+			name := acc.Asset.Name
+			if len(accounts) > 1 {
+				name += "@" + g.Username
+			}
+			out[name] = &folder{name: name, asset: acc.Asset, account: g.Username}
+		}
+	}
+	return out
+}
+
+func (v *vfs) setFolders(list []store.Access) {
+	v.folders = folderNames(list)
+	v.order = make([]string, 0, len(v.folders))
+	for name := range v.folders {
+		v.order = append(v.order, name)
+	}
+	sort.Strings(v.order)
+}
+
+// folder is one asset (as one account) in the session, connected at
+// first use and kept for the rest of the session.
+type folder struct {
+	name    string // in the virtual root
+	asset   store.Asset
+	account string
+
+	mu   sync.Mutex
+	conn *gossh.Client
+	c    *sftp.Client
+	dead chan struct{} // closed when conn ends
+}
+
+// vfs is one SFTP session: the pkg/sftp request handlers over the
+// folders.
+type vfs struct {
+	s       *Service
+	ctx     context.Context
+	log     *slog.Logger
+	user    string
+	id      string
+	stderr  io.Writer
+	started time.Time
+
+	direct *folder // set when the login named an asset
+	home   string  // the account's home on it
+
+	folders map[string]*folder // the virtual root
+	order   []string           // sorted names of folders
+}
+
+// client returns the folder's SFTP client, connecting first when needed.
+// A dial failure is told on stderr and audited.
+func (v *vfs) client(ctx context.Context, f *folder, p string) (*sftp.Client, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.c != nil {
+		select {
+		case <-f.dead:
+			f.c.Close()
+			f.c, f.conn = nil, nil
+		default:
+			return f.c, nil
+		}
+	}
+	acc, ga, err := v.grant(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := v.s.dial.Dial(ctx, acc.Asset, ga)
+	if err != nil {
+		msg := fmt.Sprintf("jms: cannot connect to %s as %s (the bastion's log has the details)", f.asset.Name, f.account)
+		var ue *proxy.UserError
+		if errors.As(err, &ue) {
+			msg = ue.Msg
+		}
+		v.log.Warn("cannot connect to the asset", "asset", f.asset.Name, "account", f.account, "err", err)
+		v.event(ctx, f, OpConnect, p, 0, ResultFailed, msg)
+		fmt.Fprintln(v.stderr, msg)
+		return nil, &UserError{Msg: msg, Err: &statusError{msg: msg, code: sftp.ErrSSHFxNoConnection}}
+	}
+	c, err := sftp.NewClient(conn,
+		sftp.UseConcurrentReads(true),
+		sftp.UseConcurrentWrites(true),
+		sftp.MaxConcurrentRequestsPerFile(upstreamRequests),
+	)
+	if err != nil {
+		conn.Close()
+		msg := fmt.Sprintf("jms: %s has no SFTP server for %s: %v", f.asset.Name, f.account, err)
+		v.log.Warn("cannot start SFTP on the asset", "asset", f.asset.Name, "account", f.account, "err", err)
+		v.event(ctx, f, OpConnect, p, 0, ResultFailed, msg)
+		fmt.Fprintln(v.stderr, msg)
+		return nil, &statusError{msg: msg, code: sftp.ErrSSHFxNoConnection}
+	}
+	f.conn, f.c, f.dead = conn, c, make(chan struct{})
+	dead := f.dead
+	go func() {
+		conn.Wait()
+		close(dead)
+	}()
+	v.log.Info("connected to the asset", "asset", f.asset.Name, "account", f.account)
+	return c, nil
+}
+
+// closeAll ends the folders' connections.
+func (v *vfs) closeAll() {
+	all := slices.Collect(func(yield func(*folder) bool) {
+		for _, f := range v.folders {
+			if !yield(f) {
+				return
+			}
+		}
+	})
+	if v.direct != nil {
+		all = append(all, v.direct)
+	}
+	for _, f := range all {
+		f.mu.Lock()
+		if f.c != nil {
+			f.c.Close()
+			f.conn.Close()
+			<-f.dead
+			f.c, f.conn = nil, nil
+		}
+		f.mu.Unlock()
+	}
+}
+
+// grant returns the asset and the account as granted now: a grant that
+// expired or was removed since the session started ends access at the
+// next operation.
+func (v *vfs) grant(ctx context.Context, f *folder) (store.Access, store.GrantedAccount, error) {
+	acc, err := v.s.st.AuthorizedAsset(ctx, v.user, f.asset.ID, v.s.now())
+	if errors.Is(err, store.ErrDenied) || errors.Is(err, store.ErrNotFound) {
+		return store.Access{}, store.GrantedAccount{}, denied(fmt.Sprintf("%s is no longer granted", f.asset.Name))
+	}
+	if err != nil {
+		return store.Access{}, store.GrantedAccount{}, fmt.Errorf("authorize %s on %s: %w", v.user, f.asset.Name, err)
+	}
+	ga, ok := acc.Account(f.account)
+	if !ok || !canFiles(ga) {
+		return store.Access{}, store.GrantedAccount{}, denied(fmt.Sprintf("%s on %s is no longer granted", f.account, f.asset.Name))
+	}
+	return acc, ga, nil
+}
+
+// deniedError is a refusal: the client sees SSH_FX_PERMISSION_DENIED.
+type deniedError struct{ why string }
+
+func (e *deniedError) Error() string { return "jms: permission denied: " + e.why }
+func (e *deniedError) Unwrap() error { return sftp.ErrSSHFxPermissionDenied }
+
+func denied(why string) error { return &deniedError{why: why} }
+
+// event records one transfer event of the session.
+func (v *vfs) event(ctx context.Context, f *folder, op, p string, size int64, result, detail string) {
+	e := store.TransferEvent{SessionID: v.id, User: v.user, Operation: op, Path: p, Size: size, Result: result, Detail: detail}
+	if f != nil {
+		e.Asset, e.Account = f.asset.Name, f.account
+	}
+	v.s.audit(ctx, e)
+}

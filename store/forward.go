@@ -1,0 +1,96 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// ParsePorts reads a comma-separated list of TCP ports, e.g. "22,8080";
+// the result is sorted and deduplicated. An empty string is no ports.
+func ParsePorts(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		n, err := strconv.Atoi(f)
+		if err != nil || n < 1 || n > 65535 {
+			return nil, fmt.Errorf("port %q: want a number from 1 to 65535", f)
+		}
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
+}
+
+func checkPorts(ports []int) ([]int, error) {
+	for _, p := range ports {
+		if p < 1 || p > 65535 {
+			return nil, fmt.Errorf("port %d: want a number from 1 to 65535", p)
+		}
+	}
+	out := slices.Clone(ports)
+	slices.Sort(out)
+	return slices.Compact(out), nil
+}
+
+func formatPorts(ports []int) string {
+	s := make([]string, len(ports))
+	for i, p := range ports {
+		s[i] = strconv.Itoa(p)
+	}
+	return strings.Join(s, ",")
+}
+
+// splitPorts reads the forward_ports column; what does not parse is
+// dropped (the column is only written by formatPorts).
+func splitPorts(s string) []int {
+	ports, err := ParsePorts(s)
+	if err != nil || ports == nil {
+		return []int{}
+	}
+	return ports
+}
+
+// ForwardPorts returns what the forward action of the named grants (the
+// Grants of a GrantedAccount) opens: the ports listed on them, and
+// sshPort true when one of them lists none (which means the asset's SSH
+// port). Grants without the forward action, inactive or missing ones
+// give nothing.
+func (s *Store) ForwardPorts(ctx context.Context, grants []string) (ports []int, sshPort bool, err error) {
+	if len(grants) == 0 {
+		return nil, false, nil
+	}
+	args := make([]any, len(grants))
+	for i, g := range grants {
+		args[i] = g
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT actions, forward_ports FROM grants WHERE active AND name IN (`+placeholders(len(grants))+`)`, args...)
+	if err != nil {
+		return nil, false, wrapError(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var actions, list string
+		if err := rows.Scan(&actions, &list); err != nil {
+			return nil, false, wrapError(err)
+		}
+		if !slices.Contains(splitActions(actions), ActionForward) {
+			continue
+		}
+		p := splitPorts(list)
+		if len(p) == 0 {
+			sshPort = true
+		}
+		ports = append(ports, p...)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, wrapError(err)
+	}
+	slices.Sort(ports)
+	return slices.Compact(ports), sshPort, nil
+}
