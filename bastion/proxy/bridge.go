@@ -130,9 +130,13 @@ func (s *session) bridge(ctx context.Context, client *gossh.Client) (status int,
 		}
 		s.tracker = filter.NewLineTracker(w, h)
 	}
+	var outMu *sync.Mutex // notices go to stdout only with a PTY
+	if s.isPty {
+		outMu = &s.outMu
+	}
 	var out sync.WaitGroup
 	out.Add(2)
-	go func() { defer out.Done(); s.pumpOut(stdout, s.down, q, s.tracker, &s.outMu) }()
+	go func() { defer out.Done(); s.pumpOut(stdout, s.down, q, s.tracker, outMu) }()
 	go func() { defer out.Done(); s.pumpOut(stderr, s.down.Stderr(), q, nil, nil) }()
 
 	inDone := make(chan struct{})

@@ -48,7 +48,7 @@ func (f *auditFlags) add(cmd *cobra.Command, session, verdict bool) {
 		fl.StringVar(&f.session, "session", "", "only this session")
 	}
 	if verdict {
-		fl.StringVar(&f.verdict, "verdict", "", "only this verdict: allow, deny, warn or review")
+		fl.StringVar(&f.verdict, "verdict", "", "only this verdict: allow, deny, warn or review (review:approved, review:rejected, review:canceled for one outcome)")
 	}
 }
 
@@ -62,7 +62,8 @@ func (f *auditFlags) query(now time.Time) (store.AuditQuery, error) {
 	}
 	if f.verdict != "" {
 		switch f.verdict {
-		case store.VerdictAllow, store.VerdictDeny, store.VerdictWarn, store.VerdictReview:
+		case store.VerdictAllow, store.VerdictDeny, store.VerdictWarn, store.VerdictReview,
+			store.ReviewVerdict(store.TicketApproved), store.ReviewVerdict(store.TicketRejected), store.ReviewVerdict(store.TicketCanceled):
 		default:
 			return store.AuditQuery{}, fmt.Errorf("--verdict %q: want allow, deny, warn or review", f.verdict)
 		}
@@ -130,12 +131,18 @@ func newAuditCommandsCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "commands",
 		Short: "Commands people ran in sessions, with the filters' verdicts",
-		Long: `commands lists the command lines submitted in sessions, with the verdict
-(allow, deny, warn, review) and the filter that decided. offset_ms in JSON
-is the time into the session's recording.`,
+		Long: `commands lists the command lines submitted in sessions (interactive and
+exec), with the verdict and the filter that decided: allow (also when no
+filter matched), deny (not run), warn (run and flagged), and for a command
+held for review its outcome: review:approved (run), review:rejected or
+review:canceled (not run); --verdict review lists all three. OFFSET is the
+time into the session's recording: 'jmsctl replay SESSION --at OFFSET'
+shows the moment.`,
 		Example: `  jmsctl audit commands --since 24h
   jmsctl audit commands --verdict deny --user alice
-  jmsctl audit commands --session 0b5f3c2a -o json`,
+  jmsctl audit commands --verdict review
+  jmsctl audit commands --session 0b5f3c2a -o json
+  jmsctl replay 0b5f3c2a --at 1m30s`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s, err := a.openStore(cmd.Context())
@@ -158,6 +165,7 @@ is the time into the session's recording.`,
 				{"filter", func(e store.CommandEvent) string { return e.Filter }},
 				{"command", func(e store.CommandEvent) string { return e.Command }},
 				{"session", func(e store.CommandEvent) string { return e.SessionID }},
+				{"offset", func(e store.CommandEvent) string { return fmtOffset(e.OffsetMS) }},
 			})
 		},
 	}
@@ -200,4 +208,9 @@ func newAuditTransfersCmd(a *app) *cobra.Command {
 	}
 	f.add(cmd, true, false)
 	return cmd
+}
+
+// fmtOffset shows a time into a recording as replay --at takes it: 1m30.25s.
+func fmtOffset(ms int64) string {
+	return (time.Duration(ms) * time.Millisecond).String()
 }

@@ -3,8 +3,10 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -19,6 +21,7 @@ func newReplayCmd(a *app) *cobra.Command {
 		cat       bool
 		speed     float64
 		idleLimit string
+		atFlag    string
 	)
 	cmd := &cobra.Command{
 		Use:   "replay ID|FILE.cast",
@@ -26,10 +29,15 @@ func newReplayCmd(a *app) *cobra.Command {
 		Long: `replay plays the recording of a session (its ID or a unique prefix of at
 least 4 characters) at its original pace, or the recording file given by
 path. --cat prints all its output at once instead, as 'asciinema cat' does.
+--at starts at a time into the recording (90, 1m30s or 1:30), such as the
+OFFSET of a command in 'jmsctl audit commands': playing draws the screen as
+it was then and plays on; with --cat only the output from then is printed.
 Recordings are asciicast v2 files: 'asciinema play' takes them too.`,
 		Example: `  jmsctl replay 3f2a
   jmsctl replay 3f2a --speed 2 --idle-limit 1
-  jmsctl replay 3f2a --cat | less -R`,
+  jmsctl replay 3f2a --at 1m30s
+  jmsctl replay 3f2a --cat | less -R
+  jmsctl replay 3f2a --cat --at 95.5`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			idle, err := parseIdleLimit(idleLimit)
@@ -38,6 +46,10 @@ Recordings are asciicast v2 files: 'asciinema play' takes them too.`,
 			}
 			if speed < 0 {
 				return fmt.Errorf("--speed %v: want a positive factor", speed)
+			}
+			at, err := parseAt(atFlag)
+			if err != nil {
+				return err
 			}
 			path, err := a.recordingPath(cmd, args[0])
 			if err != nil {
@@ -48,7 +60,7 @@ Recordings are asciicast v2 files: 'asciinema play' takes them too.`,
 				return err
 			}
 			defer r.Close()
-			if cat {
+			if cat && at == 0 {
 				return recorder.Cat(a.stdout, r)
 			}
 			p, err := recorder.NewPlayer(r)
@@ -59,7 +71,33 @@ Recordings are asciicast v2 files: 'asciinema play' takes them too.`,
 			if cmd.Flags().Changed("idle-limit") {
 				p.IdleLimit = idle
 			}
-			err = p.Play(cmd.Context(), a.stdout)
+			// The first event at or after --at, in the recording's own time.
+			first := sort.Search(len(p.Events), func(i int) bool { return p.Events[i].Time >= at.Seconds() })
+			if first == len(p.Events) && at > 0 {
+				end := 0.0
+				if n := len(p.Events); n > 0 {
+					end = p.Events[n-1].Time
+				}
+				return fmt.Errorf("--at %s: the recording lasts %s", atFlag, time.Duration(end*float64(time.Second)).Round(time.Millisecond))
+			}
+			if cat {
+				for _, ev := range p.Events[first:] {
+					if ev.Type == recorder.TypeOutput {
+						if _, err := io.WriteString(a.stdout, ev.Data); err != nil {
+							return err
+						}
+					}
+				}
+				return nil
+			}
+			var from time.Duration
+			if first > 0 {
+				// Playback time of the last event before --at: the screen
+				// then, and play on from there.
+				from = p.Timeline()[first-1]
+				fmt.Fprint(a.stdout, "\x1b[0m\x1b[H\x1b[2J"+p.FrameAt(from).Render())
+			}
+			err = p.PlayFrom(cmd.Context(), a.stdout, from)
 			if errors.Is(err, cmd.Context().Err()) && cmd.Context().Err() != nil {
 				return nil // interrupted by the viewer
 			}
@@ -70,6 +108,7 @@ Recordings are asciicast v2 files: 'asciinema play' takes them too.`,
 	fl.BoolVar(&cat, "cat", false, "print all the output at once")
 	fl.Float64Var(&speed, "speed", 1, "play this many times faster")
 	fl.StringVar(&idleLimit, "idle-limit", "", "cut pauses longer than this (seconds, or a duration like 500ms)")
+	fl.StringVar(&atFlag, "at", "", "start this far into the recording: seconds (90), a duration (1m30s) or [h:]m:s (1:30)")
 	return cmd
 }
 
@@ -86,6 +125,40 @@ func parseIdleLimit(s string) (time.Duration, error) {
 		return d, nil
 	}
 	return 0, fmt.Errorf("--idle-limit %q: want seconds (2, 0.5) or a duration (500ms)", s)
+}
+
+// parseAt reads --at: seconds ("90", "95.5"), a duration ("1m30s") or
+// [h:]m:s ("1:30", "1:02:03").
+func parseAt(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, nil
+	}
+	bad := fmt.Errorf("--at %q: want seconds (90), a duration (1m30s) or [h:]m:s (1:30)", s)
+	if strings.Contains(s, ":") {
+		parts := strings.Split(s, ":")
+		if len(parts) > 3 {
+			return 0, bad
+		}
+		sec, err := strconv.ParseFloat(parts[len(parts)-1], 64)
+		if err != nil || sec < 0 || sec >= 60 {
+			return 0, bad
+		}
+		total := 0
+		for i, p := range parts[:len(parts)-1] {
+			n, err := strconv.Atoi(p)
+			if err != nil || n < 0 || (i > 0 && n >= 60) {
+				return 0, bad
+			}
+			total = total*60 + n
+		}
+		return time.Duration(total)*time.Minute + time.Duration(sec*float64(time.Second)), nil
+	}
+	d, err := parseIdleLimit(s)
+	if err != nil {
+		return 0, bad
+	}
+	return d, nil
 }
 
 // recordingPath finds the recording of a session id (or prefix), or takes
