@@ -1,0 +1,74 @@
+package transfer
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"sync/atomic"
+
+	"github.com/jms-bastion/jms/bastion/proxy"
+	"github.com/jms-bastion/jms/store"
+)
+
+// Counter counts the bytes of a proxied exec session, for the transfer
+// audit of rsync and scp.
+type Counter struct {
+	proxy.Downstream
+	in, out atomic.Int64
+}
+
+type interruptibleCounter struct {
+	*Counter
+	ri proxy.ReadInterrupter
+}
+
+func (c interruptibleCounter) InterruptRead() { c.ri.InterruptRead() }
+
+// CountBytes wraps down so that the bytes read from the client (in) and
+// written to it (out) are counted. The result keeps down's
+// proxy.ReadInterrupter, if it has one.
+func CountBytes(down proxy.Downstream) (proxy.Downstream, *Counter) {
+	c := &Counter{Downstream: down}
+	if ri, ok := down.(proxy.ReadInterrupter); ok {
+		return interruptibleCounter{Counter: c, ri: ri}, c
+	}
+	return c, c
+}
+
+func (c *Counter) Read(p []byte) (int, error) {
+	n, err := c.Downstream.Read(p)
+	c.in.Add(int64(n))
+	return n, err
+}
+
+func (c *Counter) Write(p []byte) (int, error) {
+	n, err := c.Downstream.Write(p)
+	c.out.Add(int64(n))
+	return n, err
+}
+
+// In and Out return the bytes counted so far.
+func (c *Counter) In() int64  { return c.in.Load() }
+func (c *Counter) Out() int64 { return c.out.Load() }
+
+// AuditExec records the transfer an rsync or scp exec session made:
+// size is the protocol bytes in the direction of the transfer.
+func (s *Service) AuditExec(ctx context.Context, x ExecTransfer, user string, asset, account string, c *Counter, exit int, denied string) {
+	e := store.TransferEvent{User: user, Asset: asset, Account: account, Operation: x.Op,
+		Path: strings.Join(x.Paths, " "), Result: ResultOK}
+	if c != nil {
+		e.Size = c.In()
+		if x.Op == OpDownload {
+			e.Size = c.Out()
+		}
+	}
+	switch {
+	case denied != "":
+		e.Result, e.Detail = ResultDenied, x.Tool+": "+denied
+	case exit != 0:
+		e.Result, e.Detail = ResultFailed, x.Tool+": exit status "+strconv.Itoa(exit)
+	default:
+		e.Detail = x.Tool + " (size: protocol bytes)"
+	}
+	s.audit(ctx, e)
+}

@@ -1,0 +1,100 @@
+package transfer
+
+import (
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestParseExecTransfer(t *testing.T) {
+	tests := []struct {
+		cmd     string
+		ok      bool
+		tool    string
+		op      string
+		actions string
+		paths   string
+	}{
+		{"rsync --server -vlogDtpre.iLsfxCIvu . /tmp/x", true, "rsync", OpUpload, "upload", "/tmp/x"},
+		{"rsync --server --sender -vlogDtpre.iLsfxCIvu . /tmp/x", true, "rsync", OpDownload, "download", "/tmp/x"},
+		{"rsync --server -vlogDtpre.iLsfxCIvu --delete . /tmp/x/", true, "rsync", OpUpload, "upload,delete", "/tmp/x/"},
+		{"rsync --server --sender -e.LsfxCIvu --remove-source-files . dir/", true, "rsync", OpDownload, "download,delete", "dir/"},
+		{`rsync --server --sender -vre.iLsfxCIvu . my\ file 'other file'`, true, "rsync", OpDownload, "download", "my file|other file"},
+		{"/usr/bin/rsync --server -re.iLsfxCIvu . /srv/*.log", true, "rsync", OpUpload, "upload", "/srv/*.log"},
+		{"rsync --server --daemon --config=/tmp/c .", false, "", "", "", ""},
+		{"rsync --server --sender --log-file=/tmp/l . x", false, "", "", "", ""},
+		{"rsync --server --sender --write-batch=/tmp/b . x", false, "", "", "", ""},
+		{"rsync --server . x; rm -rf /", false, "", "", "", ""},
+		{"rsync --server . x && id", false, "", "", "", ""},
+		{"rsync --server . $(id)", false, "", "", "", ""},
+		{"rsync --server . `id`", false, "", "", "", ""},
+		{"rsync --server . \"$HOME\"", false, "", "", "", ""},
+		{"rsync --server . x > /etc/passwd", false, "", "", "", ""},
+		{"rsync --server . x\nid", false, "", "", "", ""},
+		{"rsync --server . x | sh", false, "", "", "", ""},
+		{"rsync --server -e.x", false, "", "", "", ""},
+		{"/tmp/rsync --server . x", false, "", "", "", ""},
+		{"rsync --version", false, "", "", "", ""},
+		{"rsync --server . 'x", false, "", "", "", ""},
+		{"rsync --server . x\\", false, "", "", "", ""},
+		{"scp -t /tmp/", true, "scp", OpUpload, "upload", "/tmp/"},
+		{"scp -r -t -- /tmp/dir", true, "scp", OpUpload, "upload", "/tmp/dir"},
+		{"scp -f -- /etc/hostname", true, "scp", OpDownload, "download", "/etc/hostname"},
+		{"scp -pf a b", true, "scp", OpDownload, "download", "a|b"},
+		{"scp -tf x", false, "", "", "", ""},
+		{"scp -t", false, "", "", "", ""},
+		{"scp -S /tmp/evil -t x", false, "", "", "", ""},
+		{"scp -t x; id", false, "", "", "", ""},
+		{"scp /a /b", false, "", "", "", ""},
+		{"ls -l", false, "", "", "", ""},
+		{"", false, "", "", "", ""},
+	}
+	for _, tt := range tests {
+		x, ok := ParseExecTransfer(tt.cmd)
+		if ok != tt.ok {
+			t.Errorf("%q: ok %v, want %v (%+v)", tt.cmd, ok, tt.ok, x)
+			continue
+		}
+		if !ok {
+			continue
+		}
+		if x.Tool != tt.tool || x.Op != tt.op || strings.Join(x.Actions, ",") != tt.actions || strings.Join(x.Paths, "|") != tt.paths {
+			t.Errorf("%q: %+v, want %s %s %s %s", tt.cmd, x, tt.tool, tt.op, tt.actions, tt.paths)
+		}
+	}
+}
+
+// FuzzShellWords checks that a command taken as plain words holds none
+// of the characters a shell would act on outside quotes.
+func FuzzShellWords(f *testing.F) {
+	for _, s := range []string{"rsync --server . x", `a\ b 'c d'`, "x;y", "'", `\`, "a$b", "a'$(id)'b"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, cmd string) {
+		words, ok := shellWords(cmd)
+		if !ok {
+			return
+		}
+		// Outside single quotes and escapes, only plain runes and blanks.
+		inQuote, esc := false, false
+		for _, r := range cmd {
+			switch {
+			case esc:
+				esc = false
+			case inQuote:
+				inQuote = r != '\''
+			case r == '\\':
+				esc = true
+			case r == '\'':
+				inQuote = true
+			case r == ' ' || r == '\t' || isPlainRune(r):
+			default:
+				t.Fatalf("%q accepted with %q outside quotes", cmd, r)
+			}
+		}
+		if inQuote || esc {
+			t.Fatalf("%q accepted with an open quote or escape", cmd)
+		}
+		_ = slices.Clone(words)
+	})
+}

@@ -1,0 +1,162 @@
+package transfer
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	gossh "golang.org/x/crypto/ssh"
+)
+
+// echoServer answers every connection with what it reads.
+func echoServer(t *testing.T) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	t.Cleanup(func() { l.Close(); wg.Wait() })
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			wg.Add(1)
+			go func() { defer wg.Done(); io.Copy(c, c); c.Close() }()
+		}
+	}()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// forwardClient is an SSH connection as alice to a server whose
+// direct-tcpip channels go to Service.Forward.
+func (h *harness) forwardClient(t *testing.T) *gossh.Client {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, priv, _ := ed25519.GenerateKey(rand.Reader)
+	hk, _ := gossh.NewSignerFromKey(priv)
+	cfg := &gossh.ServerConfig{NoClientAuth: true}
+	cfg.AddHostKey(hk)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	t.Cleanup(func() { cancel(); l.Close(); wg.Wait() })
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		sc, chans, reqs, err := gossh.NewServerConn(c, cfg)
+		if err != nil {
+			return
+		}
+		defer sc.Close()
+		go gossh.DiscardRequests(reqs)
+		for nc := range chans {
+			host, port, err := ParseDirectTCPIP(nc.ExtraData())
+			if err != nil {
+				nc.Reject(gossh.ConnectionFailed, err.Error())
+				continue
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				h.svc.Forward(ctx, nc, ForwardRequest{User: "alice", Source: "127.0.0.1:1", Host: host, Port: port})
+			}()
+		}
+	}()
+	cc, err := gossh.Dial("tcp", l.Addr().String(), &gossh.ClientConfig{User: "alice", HostKeyCallback: gossh.InsecureIgnoreHostKey()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cc.Close() })
+	return cc
+}
+
+func TestForward(t *testing.T) {
+	echo := echoServer(t)
+	h := newHarness(t,
+		grantSpec{name: "fw", assets: []string{"web1"}, actions: []string{"forward"}, ports: []int{echo}},
+		grantSpec{name: "ssh-only", assets: []string{"web2"}, actions: []string{"connect", "forward"}},
+		grantSpec{name: "nofw", assets: []string{"web3"}},
+	)
+	c := h.forwardClient(t)
+
+	conn, err := c.Dial("tcp", net.JoinHostPort("web1", strconv.Itoa(echo)))
+	if err != nil {
+		t.Fatalf("forward to web1:%d: %v", echo, err)
+	}
+	if _, err := conn.Write([]byte("ping")); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 4)
+	if _, err := io.ReadFull(conn, buf); err != nil || string(buf) != "ping" {
+		t.Fatalf("echo %q, %v", buf, err)
+	}
+	conn.Close()
+
+	// web2's grant lists no port: its SSH port only (the test asset).
+	conn, err = c.Dial("tcp", net.JoinHostPort("web2", strconv.Itoa(h.asset.port)))
+	if err != nil {
+		t.Fatalf("forward to web2's SSH port: %v", err)
+	}
+	banner := make([]byte, 4)
+	if _, err := io.ReadFull(conn, banner); err != nil || string(banner) != "SSH-" {
+		t.Errorf("web2 ssh banner %q, %v", banner, err)
+	}
+	conn.Close()
+
+	refusals := []struct{ host, port, want string }{
+		{"web1", "22", "port forwarding to web1 port 22 is not allowed (allowed: " + strconv.Itoa(echo) + ")"},
+		{"web2", strconv.Itoa(echo), "is not allowed"},
+		{"web3", strconv.Itoa(echo), "port forwarding to web3 is not enabled for alice"},
+		{"nowhere", "80", `is not allowed: no asset`},
+		{"127.0.0.2", strconv.Itoa(echo), `is not allowed: no asset`},
+	}
+	for _, r := range refusals {
+		_, err := c.Dial("tcp", net.JoinHostPort(r.host, r.port))
+		if err == nil || !strings.Contains(err.Error(), r.want) {
+			t.Errorf("forward to %s:%s: %v, want %q", r.host, r.port, err, r.want)
+		}
+	}
+	c.Close()
+	if !waitFor(func() bool {
+		n := 0
+		for _, e := range h.events() {
+			if e.Operation == OpForward && e.Result == ResultOK {
+				n++
+			}
+		}
+		return n == 2
+	}) {
+		t.Fatalf("forward events %+v", h.events())
+	}
+	var okEvent, denied int
+	for _, e := range h.events() {
+		switch {
+		case e.Operation == OpForward && e.Result == ResultOK && e.Asset == "web1":
+			okEvent++
+			if e.Size != 8 || !strings.Contains(e.Detail, "in 4 bytes, out 4 bytes") || e.Path != "web1:"+strconv.Itoa(echo) {
+				t.Errorf("forward event %+v", e)
+			}
+		case e.Operation == OpForward && e.Result == ResultDenied:
+			denied++
+		}
+	}
+	if okEvent != 1 || denied != len(refusals) {
+		t.Errorf("%d ok events on web1, %d denied; want 1 and %d: %+v", okEvent, denied, len(refusals), h.events())
+	}
+}
