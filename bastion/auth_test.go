@@ -165,7 +165,7 @@ type fakeSession struct {
 	pk    ssh.PublicKey
 }
 
-func (s fakeSession) User() string                { return s.user }
+func (s fakeSession) User() string                 { return s.user }
 func (s fakeSession) Permissions() ssh.Permissions { return s.perms }
 func (s fakeSession) PublicKey() ssh.PublicKey     { return s.pk }
 

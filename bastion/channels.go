@@ -101,7 +101,9 @@ type channelStderr struct {
 	ch *channel
 }
 
-func (c *channel) Stderr() io.ReadWriter { return &channelStderr{ReadWriter: c.Channel.Stderr(), ch: c} }
+func (c *channel) Stderr() io.ReadWriter {
+	return &channelStderr{ReadWriter: c.Channel.Stderr(), ch: c}
+}
 
 // channelOf returns the channel under sess. charm.land/ssh returns the
 // channel's own Stderr when it does not emulate a PTY, which this
@@ -182,9 +184,9 @@ func allowedEnv(name string) bool {
 // parsePtyRequest reads a pty-req payload (RFC 4254 6.2).
 func parsePtyRequest(b []byte) (ssh.Pty, bool) {
 	var msg struct {
-		Term                              string
+		Term                             string
 		Columns, Rows, WidthPx, HeightPx uint32
-		Modes                             string
+		Modes                            string
 	}
 	if err := gossh.Unmarshal(b, &msg); err != nil {
 		return ssh.Pty{}, false

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/jms-bastion/jms/store"
 )
@@ -115,50 +116,50 @@ func (s *Server) pickAccount(_ context.Context, term *terminal, _ string, acc st
 
 // readLine reads one line from a raw terminal, echoing it: backspace
 // erases, ^U clears, ^C cancels (errCanceled), ^D on an empty line ends
-// (io.EOF); escape sequences (arrows) are ignored.
+// (io.EOF); escape sequences (arrows) are ignored. It reads a byte at a
+// time so that what follows the line end stays for the next reader.
 func readLine(term *terminal, prompt string) (string, error) {
 	fmt.Fprint(term, prompt)
-	var line []rune
-	buf := make([]byte, 256)
+	var line []byte
+	b := make([]byte, 1)
 	inEsc := false
 	for {
-		n, err := term.Read(buf)
-		if err != nil {
+		if _, err := term.Read(b); err != nil {
 			return "", err
 		}
-		for _, r := range string(buf[:n]) {
-			switch {
-			case inEsc:
-				if r != '[' && r != 'O' && (r >= '@' && r <= '~') {
-					inEsc = false
-				}
-			case r == 0x1b:
-				inEsc = true
-			case r == '\r' || r == '\n':
-				fmt.Fprint(term, term.newline())
-				return string(line), nil
-			case r == 0x03:
-				fmt.Fprint(term, "^C"+term.newline())
-				return "", errCanceled
-			case r == 0x04:
-				if len(line) == 0 {
-					fmt.Fprint(term, term.newline())
-					return "", io.EOF
-				}
-			case r == 0x7f || r == 0x08:
-				if len(line) > 0 {
-					line = line[:len(line)-1]
-					fmt.Fprint(term, "\b \b")
-				}
-			case r == 0x15:
-				for range line {
-					fmt.Fprint(term, "\b \b")
-				}
-				line = line[:0]
-			case r >= 0x20 && len(line) < 256:
-				line = append(line, r)
-				fmt.Fprint(term, string(r))
+		c := b[0]
+		switch {
+		case inEsc:
+			if c != '[' && c != 'O' && c >= '@' && c <= '~' {
+				inEsc = false
 			}
+		case c == 0x1b:
+			inEsc = true
+		case c == '\r' || c == '\n':
+			fmt.Fprint(term, term.newline())
+			return string(line), nil
+		case c == 0x03:
+			fmt.Fprint(term, "^C"+term.newline())
+			return "", errCanceled
+		case c == 0x04:
+			if len(line) == 0 {
+				fmt.Fprint(term, term.newline())
+				return "", io.EOF
+			}
+		case c == 0x7f || c == 0x08:
+			if len(line) > 0 {
+				_, size := utf8.DecodeLastRune(line)
+				line = line[:len(line)-size]
+				fmt.Fprint(term, "\b \b")
+			}
+		case c == 0x15:
+			for n := utf8.RuneCount(line); n > 0; n-- {
+				fmt.Fprint(term, "\b \b")
+			}
+			line = line[:0]
+		case c >= 0x20 && len(line) < 1024:
+			line = append(line, c)
+			_, _ = term.Write(b)
 		}
 	}
 }

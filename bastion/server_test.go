@@ -19,8 +19,8 @@ import (
 	"testing"
 	"time"
 
-	gossh "golang.org/x/crypto/ssh"
 	"go.uber.org/goleak"
+	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/jms-bastion/jms/bastion/proxy"
 	"github.com/jms-bastion/jms/config"
@@ -90,11 +90,11 @@ func (f *fakeProxy) last() proxy.Request {
 // and key), bob (key), carol (disabled) and assets web1 (accounts root and
 // deploy), web2 (root) granted to alice, and db1 not granted.
 type fixture struct {
-	t       *testing.T
-	st      *store.Store
-	srv     *Server
-	addr    string
-	proxy   *fakeProxy
+	t                                     *testing.T
+	st                                    *store.Store
+	srv                                   *Server
+	addr                                  string
+	proxy                                 *fakeProxy
 	aliceKey, aliceKey2, bobKey, strayKey gossh.Signer
 }
 

@@ -1,0 +1,118 @@
+package bastion
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/jms-bastion/jms/store"
+)
+
+func TestParseTarget(t *testing.T) {
+	for _, tc := range []struct {
+		login, cmd string
+		want       Target
+		err        bool
+	}{
+		{login: "alice", want: Target{User: "alice"}},
+		{login: "alice@web1", want: Target{User: "alice", Asset: "web1"}},
+		{login: "alice@root@web1", want: Target{User: "alice", Account: "root", Asset: "web1"}},
+		{login: "alice#web1", want: Target{User: "alice", Asset: "web1"}},
+		{login: "alice#root#web1", want: Target{User: "alice", Account: "root", Asset: "web1"}},
+		{login: "alice@root#web1", want: Target{User: "alice", Account: "root", Asset: "web1"}},
+		{login: "alice@10.0.0.5", want: Target{User: "alice", Asset: "10.0.0.5"}},
+		{login: "alice@root@fe80::1%eth0", want: Target{User: "alice", Account: "root", Asset: "fe80::1%eth0"}},
+		{login: "alice@web1", cmd: "web2 uname -a", want: Target{User: "alice", Asset: "web1", Command: "web2 uname -a"}},
+		{login: "alice", cmd: "web1", want: Target{User: "alice", Asset: "web1"}},
+		{login: "alice", cmd: "web1 uname -a", want: Target{User: "alice", Asset: "web1", Command: "uname -a"}},
+		{login: "alice", cmd: "  root@web1\t  ls   -l ", want: Target{User: "alice", Account: "root", Asset: "web1", Command: "ls   -l "}},
+		{login: "alice", cmd: "root#web1 ls", want: Target{User: "alice", Account: "root", Asset: "web1", Command: "ls"}},
+		{login: "alice", cmd: `web1 sh -c 'echo "$HOME"'`, want: Target{User: "alice", Asset: "web1", Command: `sh -c 'echo "$HOME"'`}},
+		{login: "alice", cmd: "42 true", want: Target{User: "alice", Asset: "42", Command: "true"}},
+		{login: "a.b-c_d", want: Target{User: "a.b-c_d"}},
+		{login: "", err: true},
+		{login: "Alice", err: true},
+		{login: "@web1", err: true},
+		{login: "alice@", err: true},
+		{login: "alice@root@", err: true},
+		{login: "alice@@web1", err: true},
+		{login: "alice@a@b@c", err: true},
+		{login: "alice@we b1", err: true},
+		{login: "al ice", err: true},
+		{login: "alice", cmd: "'web1' ls", err: true},
+		{login: "alice", cmd: "ro ot@web1", want: Target{User: "alice", Asset: "ro", Command: "ot@web1"}},
+		{login: "alice", cmd: "root@ ls", err: true},
+		{login: "alice", cmd: "a@b@c ls", err: true},
+		{login: "alice", cmd: "web1;reboot", err: true},
+		{login: "alice", cmd: "   ", want: Target{User: "alice"}},
+	} {
+		got, err := ParseTarget(tc.login, tc.cmd)
+		if (err != nil) != tc.err {
+			t.Errorf("ParseTarget(%q, %q) error %v, want error %v", tc.login, tc.cmd, err, tc.err)
+			continue
+		}
+		if !tc.err && got != tc.want {
+			t.Errorf("ParseTarget(%q, %q) = %+v, want %+v", tc.login, tc.cmd, got, tc.want)
+		}
+	}
+}
+
+func FuzzParseTarget(f *testing.F) {
+	for _, s := range [][2]string{{"alice", ""}, {"alice@web1", "ls"}, {"alice#root#web1", ""}, {"alice", "root@web1 uname -a"},
+		{"alice@root@fe80::1", "x"}, {"a@", " "}, {"é@ü", "\x00"}} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, login, cmd string) {
+		got, err := ParseTarget(login, cmd)
+		if err != nil {
+			return
+		}
+		if store.ValidName("user", got.User) != nil {
+			t.Fatalf("invalid user %q accepted", got.User)
+		}
+		for _, p := range []string{got.User, got.Account, got.Asset} {
+			if strings.ContainsAny(p, "@# \t\r\n'\"") {
+				t.Fatalf("part %q of %+v holds a separator or blank", p, got)
+			}
+		}
+		if got.Account != "" && got.Asset == "" {
+			t.Fatalf("an account without an asset: %+v", got)
+		}
+		if got.Asset == "" && got.Command != "" {
+			t.Fatalf("a command without an asset: %+v", got)
+		}
+		// The login name form reads back the same target.
+		again, err := ParseTarget(got.String(), got.Command)
+		if err != nil || again != got {
+			t.Fatalf("round trip of %+v via %q: %+v, %v", got, got.String(), again, err)
+		}
+	})
+}
+
+func TestFindAsset(t *testing.T) {
+	acc := func(id int64, name, addr string) store.Access {
+		return store.Access{Asset: store.Asset{ID: id, Name: name, Address: addr}}
+	}
+	list := []store.Access{acc(1, "web1", "10.0.0.1"), acc(2, "web2", "10.0.0.2"), acc(3, "web3", "10.0.0.2"),
+		acc(4, "7", "10.0.0.7"), acc(7, "db", "db.example.com")}
+	for _, tc := range []struct {
+		ref  string
+		want string // asset name, "" for none
+	}{
+		{"web1", "web1"},
+		{"10.0.0.1", "web1"},
+		{"10.0.0.2", ""}, // two assets have it: not unique
+		{"DB.example.com", "db"},
+		{"2", "web2"},
+		{"#2", "web2"},
+		{"7", "7"}, // a name wins over an id
+		{"#7", "db"},
+		{"99", ""},
+		{"nosuch", ""},
+		{"", ""},
+	} {
+		got, ok := findAsset(list, tc.ref)
+		if ok != (tc.want != "") || (ok && got.Asset.Name != tc.want) {
+			t.Errorf("findAsset(%q) = %q, %v; want %q", tc.ref, got.Asset.Name, ok, tc.want)
+		}
+	}
+}
