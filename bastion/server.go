@@ -44,10 +44,12 @@ type Proxy interface {
 
 // Deps are the server's collaborators.
 type Deps struct {
-	Store  Store
-	Proxy  Proxy
-	Logger *slog.Logger     // slog.Default() when nil
-	Now    func() time.Time // time.Now when nil; grants are checked at Now()
+	Store Store
+	Proxy Proxy
+	// Transfer serves SFTP and forwarded channels; nil refuses both.
+	Transfer Transfer
+	Logger   *slog.Logger     // slog.Default() when nil
+	Now      func() time.Time // time.Now when nil; grants are checked at Now()
 	// Argon2 are the password hashing parameters a login upgrades weaker
 	// hashes to; store.DefaultArgon2 when zero.
 	Argon2 store.Argon2Params
@@ -55,11 +57,12 @@ type Deps struct {
 
 // Server is the bastion's SSH server.
 type Server struct {
-	cfg   config.Config
-	st    Store
-	proxy Proxy
-	log   *slog.Logger
-	now   func() time.Time
+	cfg      config.Config
+	st       Store
+	proxy    Proxy
+	transfer Transfer
+	log      *slog.Logger
+	now      func() time.Time
 
 	argon     store.Argon2Params
 	dummyHash string        // verified for unknown users, so timing does not tell names
@@ -74,7 +77,7 @@ type Server struct {
 // about half the bytes per second of AES-GCM with AES-NI here (see
 // BenchmarkCipher), while OpenSSH clients put chacha20 first.
 var (
-	defaultKeyExchanges = []string{gossh.KeyExchangeMLKEM768X25519, gossh.KeyExchangeCurve25519, "curve25519-sha256@libssh.org"}
+	defaultKeyExchanges = []string{gossh.KeyExchangeMLKEM768X25519, gossh.KeyExchangeCurve25519}
 	defaultCiphers      = []string{gossh.CipherAES128GCM, gossh.CipherAES256GCM, gossh.CipherChaCha20Poly1305}
 	defaultMACs         = []string{gossh.HMACSHA256ETM, gossh.HMACSHA512ETM}
 )
@@ -87,14 +90,15 @@ func New(cfg config.Config, deps Deps) (*Server, error) {
 		return nil, errors.New("bastion: a store and a proxy are required")
 	}
 	s := &Server{
-		cfg:     cfg,
-		st:      deps.Store,
-		proxy:   deps.Proxy,
-		log:     deps.Logger,
-		now:     deps.Now,
-		argon:   deps.Argon2,
-		hashSem: make(chan struct{}, runtime.GOMAXPROCS(0)),
-		unauth:  newUnauthLimiter(cfg.MaxUnauthPerSource, cfg.MaxUnauth),
+		cfg:      cfg,
+		st:       deps.Store,
+		proxy:    deps.Proxy,
+		transfer: deps.Transfer,
+		log:      deps.Logger,
+		now:      deps.Now,
+		argon:    deps.Argon2,
+		hashSem:  make(chan struct{}, runtime.GOMAXPROCS(0)),
+		unauth:   newUnauthLimiter(cfg.MaxUnauthPerSource, cfg.MaxUnauth),
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -164,6 +168,11 @@ func New(cfg config.Config, deps Deps) (*Server, error) {
 			}
 			srv.RequestHandlers = map[string]ssh.RequestHandler{"default": s.globalRequest}
 			srv.SubsystemHandlers = map[string]ssh.SubsystemHandler{"sftp": s.refuseSFTP}
+			if s.transfer != nil {
+				// Subsystems skip the middleware chain: give them its checks.
+				srv.SubsystemHandlers["sftp"] = ssh.SubsystemHandler(s.verifyAuthMiddleware(s.userMiddleware(s.sftpHandler)))
+				srv.ChannelHandlers["direct-tcpip"] = s.directTCPIP
+			}
 			srv.ConnectionFailedCallback = func(c net.Conn, err error) {
 				s.log.Debug("connection failed before login", "source", c.RemoteAddr().String(), "err", err)
 			}

@@ -11,10 +11,12 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	gossh "golang.org/x/crypto/ssh"
 	"gopkg.in/yaml.v3"
 )
 
@@ -226,6 +228,17 @@ func (c Config) Validate() error {
 	if c.LockoutThreshold < 0 {
 		errs = append(errs, errors.New("lockout_threshold must not be negative (0 turns lockout off)"))
 	}
+	supported := gossh.SupportedAlgorithms()
+	known := func(name string, got, allowed []string) {
+		for _, g := range got {
+			if !slices.Contains(allowed, g) {
+				errs = append(errs, fmt.Errorf("%s: %q is not supported (want some of %s)", name, g, strings.Join(allowed, ", ")))
+			}
+		}
+	}
+	known("ciphers", c.Ciphers, supported.Ciphers)
+	known("key_exchanges", c.KeyExchanges, supported.KeyExchanges)
+	known("macs", c.MACs, supported.MACs)
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("invalid configuration: %w", err)
 	}

@@ -1,22 +1,33 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"net"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/jms-bastion/jms/bastion"
+	"github.com/jms-bastion/jms/bastion/proxy"
 	"github.com/jms-bastion/jms/store"
 )
+
+// shutdownGrace is how long serve waits for open sessions after SIGINT
+// or SIGTERM before it closes them.
+const shutdownGrace = 5 * time.Second
 
 func newServeCmd(a *app) *cobra.Command {
 	var listen string
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run the bastion (an empty data directory is initialised first)",
-		Long: `serve runs the jms SSH bastion. Settings come from jms.yaml in the data
-directory, then JMS_* environment variables, then flags. An empty data
-directory is initialised first, and the admin's password is printed once.`,
+		Long: `serve runs the jms SSH bastion until SIGINT or SIGTERM. Settings come
+from the defaults, then jms.yaml in the data directory, then JMS_*
+environment variables, then flags. An empty data directory is initialised
+first, and the admin's password is printed once. On start, sessions a
+crash left active are closed as interrupted.`,
 		Example: `  jmsctl serve
   jmsctl serve --listen 127.0.0.1:2222 --data-dir /var/lib/jms`,
 		Args: cobra.NoArgs,
@@ -39,22 +50,43 @@ directory is initialised first, and the admin's password is printed once.`,
 				}
 				printInit(a, cfg.DataDir, res)
 			}
-			if _, err := a.openStore(ctx); err != nil {
+			st, err := a.openStore(ctx)
+			if err != nil {
+				return err
+			}
+			logger := a.logger(cfg.LogLevel)
+			px := proxy.New(proxy.Config{
+				RecordingsDir:    cfg.RecordingsDir(),
+				DataDir:          cfg.DataDir,
+				HostKeyPolicy:    cfg.HostKeyPolicy,
+				ConnectTimeout:   cfg.ConnectTimeout,
+				Keepalive:        cfg.Keepalive,
+				RecordInput:      cfg.RecordInput,
+				RecordingFailure: cfg.RecordingFailure,
+			}, st, logger.With("component", "proxy"))
+			srv, err := bastion.New(cfg, bastion.Deps{Store: st, Proxy: px, Logger: logger})
+			if err != nil {
 				return err
 			}
 			l, err := net.Listen("tcp", cfg.Listen)
 			if err != nil {
 				return fmt.Errorf("listen: %w", err)
 			}
-			fmt.Fprintf(a.stderr, "jms listening on %s (data in %s)\n", l.Addr(), cfg.DataDir)
-			go func() { <-ctx.Done(); l.Close() }()
-			for {
-				c, err := l.Accept()
-				if err != nil {
-					return nil
-				}
-				c.Close()
+			fmt.Fprintf(a.stderr, "jms listening on %s\n", l.Addr())
+			errc := make(chan error, 1)
+			go func() { errc <- srv.Serve(l) }()
+			select {
+			case err := <-errc:
+				return err
+			case <-ctx.Done():
 			}
+			logger.Info("shutting down", "grace", shutdownGrace)
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
+			defer cancel()
+			if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+				return err
+			}
+			return <-errc
 		},
 	}
 	cmd.Flags().StringVar(&listen, "listen", ":2222", "address to listen on (jms.yaml listen, env JMS_LISTEN)")
