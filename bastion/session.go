@@ -155,6 +155,9 @@ func (s *Server) resolve(ctx context.Context, term *terminal, t Target) (store.A
 	if !ok {
 		return store.Access{}, store.GrantedAccount{}, noAsset(t.User, t.Asset)
 	}
+	if x, ok := execTransfer(t.Command); ok && s.transfer != nil {
+		acc = transferAccess(acc, x)
+	}
 	ga, err := s.chooseAccount(ctx, term, t.User, acc, t.Account)
 	return acc, ga, err
 }
@@ -199,6 +202,9 @@ func (s *Server) run(ctx context.Context, term *terminal, t Target, acc store.Ac
 		return s.refused(ctx, term, t.User, err, log)
 	}
 	g, ok := now.Account(ga.Username)
+	if x, isX := execTransfer(t.Command); ok && isX && s.transfer != nil {
+		return s.runTransfer(ctx, term, t, now, g, x, log)
+	}
 	if !ok || !g.Can(store.ActionConnect) {
 		return s.refused(ctx, term, t.User, &userError{msg: fmt.Sprintf("jms: no account %q on %s for %s", ga.Username, acc.Asset.Name, t.User),
 			reason: fmt.Sprintf("no account %q on %s", ga.Username, acc.Asset.Name)}, log)

@@ -117,11 +117,12 @@ func (s *Service) ServeSFTP(ctx context.Context, ch io.ReadWriteCloser, req SFTP
 	}
 	v.ctx = ctx
 	h := sftp.Handlers{FileGet: v, FilePut: v, FileCmd: v, FileList: v}
-	rs := sftp.NewRequestServer(ch, h, opts...)
-	stop := context.AfterFunc(ctx, func() { rs.Close() })
+	// The request server closes what it serves when done; the channel
+	// must stay open for the exit status, so it gets a Close of its own.
+	rs := sftp.NewRequestServer(keepOpen{ch}, h, opts...)
+	stop := context.AfterFunc(ctx, func() { ch.Close() })
 	defer stop()
 	err := rs.Serve()
-	rs.Close()
 	if ctx.Err() != nil {
 		end.Reason = "ended: " + errText(context.Cause(ctx))
 		if errors.Is(context.Cause(ctx), proxy.ErrKilled) {
@@ -340,3 +341,8 @@ func (v *vfs) event(ctx context.Context, f *folder, op, p string, size int64, re
 	}
 	v.s.audit(ctx, e)
 }
+
+// keepOpen hides the Close of a channel from the SFTP request server.
+type keepOpen struct{ io.ReadWriteCloser }
+
+func (keepOpen) Close() error { return nil }

@@ -1,0 +1,196 @@
+package bastion
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+
+	"charm.land/ssh"
+	gossh "golang.org/x/crypto/ssh"
+
+	"github.com/jms-bastion/jms/bastion/proxy"
+	"github.com/jms-bastion/jms/bastion/transfer"
+	"github.com/jms-bastion/jms/store"
+)
+
+// Transfer serves SFTP and forwarded channels; *transfer.Service
+// satisfies it.
+type Transfer interface {
+	ServeSFTP(ctx context.Context, ch io.ReadWriteCloser, req transfer.SFTPRequest) error
+	Forward(ctx context.Context, nc gossh.NewChannel, req transfer.ForwardRequest)
+	AuditExec(ctx context.Context, x transfer.ExecTransfer, user, asset, account string, c *transfer.Counter, exit int, denied string)
+}
+
+// sftpHandler serves the sftp subsystem (sftp, and scp, which speaks
+// SFTP today): the virtual root, or the asset the login names. It runs
+// behind verifyAuthMiddleware and userMiddleware (subsystems skip the
+// middleware chain otherwise).
+func (s *Server) sftpHandler(sess ssh.Session) {
+	source := hostOf(sess.RemoteAddr())
+	t, err := ParseTarget(sess.User(), "")
+	if err != nil {
+		s.audit(sess.Context(), t.User, source, methodSFTP, store.LoginFailure, "bad target")
+		refuse(sess, false, "jms: "+err.Error())
+		return
+	}
+	log := s.log.With("user", t.User, "source", source)
+	req := transfer.SFTPRequest{User: t.User, Source: sess.RemoteAddr().String(), Account: t.Account, Stderr: sess.Stderr()}
+	if t.Asset != "" {
+		list, err := s.st.AuthorizedAssets(sess.Context(), t.User, s.now())
+		if err != nil && !errors.Is(err, store.ErrDenied) {
+			log.Error("sftp: authorized assets", "err", err)
+			refuse(sess, false, "jms: internal error")
+			return
+		}
+		acc, ok := findAsset(list, t.Asset)
+		if !ok {
+			ue := noAsset(t.User, t.Asset)
+			s.audit(sess.Context(), t.User, source, methodSFTP, store.LoginFailure, ue.reason)
+			refuse(sess, false, ue.msg)
+			return
+		}
+		req.Asset = &acc
+	}
+	err = s.transfer.ServeSFTP(sess.Context(), sess, req)
+	if err != nil {
+		var ue *transfer.UserError
+		if errors.As(err, &ue) {
+			log.Info("sftp refused", "err", err)
+			s.audit(sess.Context(), t.User, source, methodSFTP, store.LoginFailure, ue.Msg)
+			refuse(sess, false, ue.Msg)
+			return
+		}
+		log.Error("sftp", "err", err)
+		refuse(sess, false, "jms: internal error (the bastion's log has the details)")
+		return
+	}
+	_ = sess.Exit(0)
+}
+
+// directTCPIP serves a direct-tcpip channel (ssh -L, -W, ProxyJump)
+// under a grant's forward action; without one it is refused with the
+// reason, and audited.
+func (s *Server) directTCPIP(_ *ssh.Server, conn *gossh.ServerConn, nc gossh.NewChannel, ctx ssh.Context) {
+	user, err := s.connIdentity(ctx, conn)
+	if err != nil {
+		s.log.Error("channel refused: authentication does not check out", "login", conn.User(), "err", err)
+		_ = nc.Reject(gossh.Prohibited, "jms: authentication failed")
+		return
+	}
+	host, port, err := transfer.ParseDirectTCPIP(nc.ExtraData())
+	if err != nil {
+		_ = nc.Reject(gossh.ConnectionFailed, "jms: "+err.Error())
+		return
+	}
+	cs := stateOf(ctx)
+	if !cs.openChannel(s.cfg.MaxChannels) {
+		_ = nc.Reject(gossh.ResourceShortage, fmt.Sprintf("jms: too many channels on this connection (at most %d)", s.cfg.MaxChannels))
+		return
+	}
+	defer cs.closeChannel()
+	s.transfer.Forward(ctx, nc, transfer.ForwardRequest{User: user, Source: conn.RemoteAddr().String(), Host: host, Port: port})
+}
+
+// connIdentity is verifyIdentity and userMiddleware for a channel that
+// is not a session: the user recorded at login, the key re-checked, and
+// the user still enabled and unlocked.
+func (s *Server) connIdentity(ctx ssh.Context, conn *gossh.ServerConn) (string, error) {
+	if conn.Permissions == nil {
+		return "", errors.New("no permissions on the connection")
+	}
+	ext := conn.Permissions.Extensions
+	t, err := ParseTarget(conn.User(), "")
+	if err != nil {
+		return "", err
+	}
+	if subtle.ConstantTimeCompare([]byte(ext[extUser]), []byte(t.User)) != 1 {
+		return "", errors.New("the logged-in user is not the one of the login name")
+	}
+	if ext[extMethod] == methodPublicKey {
+		pk, _ := ctx.Value(ssh.ContextKeyPublicKey).(ssh.PublicKey)
+		if pk == nil || subtle.ConstantTimeCompare([]byte(gossh.FingerprintSHA256(pk)), []byte(ext[extFingerprint])) != 1 {
+			return "", errors.New("the connection's key is not the key that was checked")
+		}
+	}
+	u, err := s.st.GetUser(ctx, t.User)
+	switch {
+	case err != nil:
+		return "", err
+	case u.Disabled:
+		return "", errors.New("user disabled")
+	case u.Locked(s.now()):
+		return "", errors.New("user locked")
+	}
+	return t.User, nil
+}
+
+// execTransfer says what an exec command needs: for the server side of
+// rsync or legacy scp the file actions it performs (not connect); for
+// anything else, connect.
+func execTransfer(cmd string) (transfer.ExecTransfer, bool) {
+	if cmd == "" {
+		return transfer.ExecTransfer{}, false
+	}
+	return transfer.ParseExecTransfer(cmd)
+}
+
+// transferAccess narrows acc to the accounts a transfer command may pick
+// from (those with a file action, or connect), each made pickable by
+// chooseAccount; the exact actions are checked by runTransfer.
+func transferAccess(acc store.Access, x transfer.ExecTransfer) store.Access {
+	out := acc
+	out.Accounts = nil
+	for _, g := range acc.Accounts {
+		if g.Can(store.ActionUpload) || g.Can(store.ActionDownload) || g.Can(store.ActionDelete) || g.Can(store.ActionConnect) {
+			g.Actions = append(slices.Clone(g.Actions), store.ActionConnect)
+			out.Accounts = append(out.Accounts, g)
+		}
+	}
+	return out
+}
+
+// runTransfer runs an rsync or legacy scp command as an exec session
+// (recorded, filtered) when the account has the actions it needs, and
+// audits it as a transfer with the bytes it moved.
+func (s *Server) runTransfer(ctx context.Context, term *terminal, t Target, now store.Access, g store.GrantedAccount, x transfer.ExecTransfer, log *slog.Logger) int {
+	for _, a := range x.Actions {
+		if !g.Can(a) {
+			msg := fmt.Sprintf("jms: %s %s on %s as %s needs the %s action", x.Tool, x.Op, now.Asset.Name, g.Username, a)
+			log.Info("transfer refused", "tool", x.Tool, "op", x.Op, "asset", now.Asset.Name, "account", g.Username, "missing", a)
+			s.transfer.AuditExec(ctx, x, t.User, now.Asset.Name, g.Username, nil, 0, msg)
+			_, _ = fmt.Fprint(term.sess.Stderr(), msg+term.newline())
+			return 1
+		}
+	}
+	v := term.attach()
+	defer v.detach()
+	down, counter := transfer.CountBytes(v)
+	log = log.With("asset", now.Asset.Name, "account", g.Username)
+	log.Info("transfer", "tool", x.Tool, "op", x.Op)
+	status, err := s.proxy.Run(ctx, down, proxy.Request{
+		User:    t.User,
+		Source:  term.sess.RemoteAddr().String(),
+		Asset:   now.Asset,
+		Account: g,
+		Command: t.Command,
+	})
+	if err != nil {
+		var ue *proxy.UserError
+		if errors.As(err, &ue) {
+			log.Warn("session refused", "err", err)
+			_, _ = fmt.Fprint(term.sess.Stderr(), ue.Error()+term.newline())
+		} else {
+			log.Error("session", "err", err)
+			_, _ = fmt.Fprint(term.sess.Stderr(), "jms: internal error (the bastion's log has the details)"+term.newline())
+		}
+		if status == 0 {
+			status = 1
+		}
+	}
+	s.transfer.AuditExec(ctx, x, t.User, now.Asset.Name, g.Username, counter, status, "")
+	return status
+}
