@@ -11,6 +11,7 @@ import (
 
 	"github.com/jms-bastion/jms/bastion"
 	"github.com/jms-bastion/jms/bastion/proxy"
+	"github.com/jms-bastion/jms/bastion/transfer"
 	"github.com/jms-bastion/jms/store"
 )
 
@@ -64,7 +65,8 @@ crash left active are closed as interrupted.`,
 				RecordInput:      cfg.RecordInput,
 				RecordingFailure: cfg.RecordingFailure,
 			}, st, logger.With("component", "proxy"))
-			srv, err := bastion.New(cfg, bastion.Deps{Store: st, Proxy: px, Logger: logger})
+			xfer := transfer.New(st, px, logger.With("component", "transfer"), nil)
+			srv, err := bastion.New(cfg, bastion.Deps{Store: st, Proxy: px, Transfer: xfer, Logger: logger})
 			if err != nil {
 				return err
 			}
