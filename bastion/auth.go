@@ -45,6 +45,8 @@ type connState struct {
 	channels    int
 	globalReqs  bucket
 	closeAuditF func(user, reason string)
+	onAuth      func() // the server counts logged-in connections
+	onAuthClose func()
 }
 
 type connStateKey struct{}
@@ -61,9 +63,13 @@ func stateOf(ctx context.Context) *connState {
 // unauthenticated slot.
 func (cs *connState) authenticated() {
 	cs.mu.Lock()
+	was := cs.authed
 	cs.authed = true
 	cs.mu.Unlock()
 	cs.releaseOnce.Do(cs.release)
+	if !was && cs.onAuth != nil {
+		cs.onAuth()
+	}
 }
 
 // closed runs when the TCP connection closes.
@@ -74,6 +80,9 @@ func (cs *connState) closed() {
 	cs.mu.Unlock()
 	if !authed && reason != "" && cs.closeAuditF != nil {
 		cs.closeAuditF(user, reason)
+	}
+	if authed && cs.onAuthClose != nil {
+		cs.onAuthClose()
 	}
 }
 
@@ -155,6 +164,64 @@ func (c *trackedConn) Close() error {
 	return err
 }
 
+// conns tracks the server's connections for Shutdown: those not logged
+// in yet (closed at once) and the number of logged-in ones (waited for).
+type conns struct {
+	mu      sync.Mutex
+	closing bool
+	pending map[*trackedConn]struct{}
+	authed  int
+}
+
+func (cn *conns) add(c *trackedConn) bool {
+	cn.mu.Lock()
+	defer cn.mu.Unlock()
+	if cn.closing {
+		return false
+	}
+	if cn.pending == nil {
+		cn.pending = map[*trackedConn]struct{}{}
+	}
+	cn.pending[c] = struct{}{}
+	return true
+}
+
+func (cn *conns) loggedIn(c *trackedConn) {
+	cn.mu.Lock()
+	delete(cn.pending, c)
+	cn.authed++
+	cn.mu.Unlock()
+}
+
+func (cn *conns) gone(c *trackedConn, authed bool) {
+	cn.mu.Lock()
+	delete(cn.pending, c)
+	if authed {
+		cn.authed--
+	}
+	cn.mu.Unlock()
+}
+
+// close refuses new connections and closes those not logged in.
+func (cn *conns) close() {
+	cn.mu.Lock()
+	cn.closing = true
+	pending := make([]*trackedConn, 0, len(cn.pending))
+	for c := range cn.pending {
+		pending = append(pending, c)
+	}
+	cn.mu.Unlock()
+	for _, c := range pending {
+		_ = c.Close()
+	}
+}
+
+func (cn *conns) loggedInCount() int {
+	cn.mu.Lock()
+	defer cn.mu.Unlock()
+	return cn.authed
+}
+
 // acceptConn runs for every TCP connection before the handshake: it
 // enforces the caps on unauthenticated connections.
 func (s *Server) acceptConn(ctx ssh.Context, c net.Conn) net.Conn {
@@ -169,8 +236,15 @@ func (s *Server) acceptConn(ctx ssh.Context, c net.Conn) net.Conn {
 	cs.closeAuditF = func(user, reason string) {
 		s.audit(context.Background(), user, source, methodPublicKey, store.LoginFailure, reason)
 	}
+	tc := &trackedConn{Conn: c, cs: cs}
+	cs.onAuth = func() { s.conns.loggedIn(tc) }
+	cs.onAuthClose = func() { s.conns.gone(tc, true) }
+	if !s.conns.add(tc) {
+		cs.releaseOnce.Do(cs.release)
+		return nil
+	}
 	ctx.SetValue(connStateKey{}, cs)
-	return &trackedConn{Conn: c, cs: cs}
+	return tc
 }
 
 func hostOf(a net.Addr) string {
