@@ -184,7 +184,9 @@ type transferFile struct {
 	start time.Time
 
 	read, written atomic.Int64
-	noRead        bool // opened to write by an account without download
+	raOnce        sync.Once
+	ra            *readAhead // set at the first read, when it is at offset 0
+	noRead        bool       // opened to write by an account without download
 	readDenied    atomic.Bool
 	once          sync.Once
 	mu            sync.Mutex
@@ -199,7 +201,20 @@ func (tf *transferFile) ReadAt(p []byte, off int64) (int, error) {
 		}
 		return 0, denied("reading needs the download action")
 	}
-	n, err := tf.f.ReadAt(p, off)
+	if tf.op == OpDownload {
+		tf.raOnce.Do(func() {
+			if off == 0 {
+				tf.ra = newReadAhead(tf.f)
+			}
+		})
+	}
+	var n int
+	var err error
+	if tf.ra != nil {
+		n, err = tf.ra.ReadAt(p, off)
+	} else {
+		n, err = tf.f.ReadAt(p, off)
+	}
 	tf.read.Add(int64(n))
 	if err != nil && !errors.Is(err, io.EOF) {
 		err = mapError(err)
@@ -230,6 +245,10 @@ func (tf *transferFile) TransferError(err error) {
 func (tf *transferFile) Close() error {
 	var err error
 	tf.once.Do(func() {
+		tf.raOnce.Do(func() {})
+		if tf.ra != nil {
+			tf.ra.Close()
+		}
 		err = tf.f.Close()
 		if err != nil {
 			err = mapError(err)
