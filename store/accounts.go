@@ -94,7 +94,7 @@ func (s *Store) AddAccount(ctx context.Context, na NewAccount) (Account, error) 
 	if err := CheckAccountSecret(na.SecretKind, na.Secret); err != nil {
 		return Account{}, err
 	}
-	if na.SecretKind != SecretNone && s.sealer == nil {
+	if na.SecretKind != SecretNone && s.Sealer() == nil {
 		return Account{}, ErrNoKey
 	}
 	var id int64
@@ -113,7 +113,7 @@ func (s *Store) AddAccount(ctx context.Context, na NewAccount) (Account, error) 
 			return err
 		}
 		if na.SecretKind != SecretNone {
-			env, err := s.sealer.Seal(na.Secret, accountAAD(id))
+			env, err := s.seal(na.Secret, accountAAD(id))
 			if err != nil {
 				return err
 			}
@@ -141,7 +141,7 @@ func (s *Store) SetAccountSecret(ctx context.Context, asset, username, kind stri
 	}
 	var env any
 	if kind != SecretNone {
-		e, err := s.sealer.Seal(secret, accountAAD(acc.ID))
+		e, err := s.seal(secret, accountAAD(acc.ID))
 		if err != nil {
 			return err
 		}
@@ -238,10 +238,10 @@ func (s *Store) AccountSecret(ctx context.Context, id int64) (Account, Secret, e
 	if !env.Valid {
 		return c, nil, fmt.Errorf("account %s@%s: its %s is missing", c.Username, c.Asset, c.SecretKind)
 	}
-	if s.sealer == nil {
+	if s.Sealer() == nil {
 		return c, nil, ErrNoKey
 	}
-	sec, err := s.sealer.Open(env.String, accountAAD(id))
+	sec, err := s.openSealed(env.String, accountAAD(id))
 	if err != nil {
 		return c, nil, fmt.Errorf("account %s@%s: %w", c.Username, c.Asset, err)
 	}
@@ -252,7 +252,8 @@ func (s *Store) AccountSecret(ctx context.Context, id int64) (Account, Secret, e
 // next in one transaction; values are opened with the store's current
 // sealer. On success the store uses next.
 func (s *Store) Rekey(ctx context.Context, next *Sealer) (int, error) {
-	if s.sealer == nil {
+	cur := s.Sealer()
+	if cur == nil {
 		return 0, ErrNoKey
 	}
 	type row struct {
@@ -286,7 +287,7 @@ func (s *Store) Rekey(ctx context.Context, next *Sealer) (int, error) {
 			}
 		}
 		for _, r := range todo {
-			plain, err := s.sealer.Open(r.env, r.aad)
+			plain, err := cur.Open(r.env, r.aad)
 			if err != nil {
 				return fmt.Errorf("%s #%d: %w", r.table, r.id, err)
 			}
@@ -305,6 +306,6 @@ func (s *Store) Rekey(ctx context.Context, next *Sealer) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	s.sealer = next
+	s.setSealer(next)
 	return n, nil
 }

@@ -26,15 +26,16 @@ type RekeyResult struct {
 // LoadSealer(dataDir, ""); a key from JMS_SECRET_KEY is refused.
 func (s *Store) RekeyDataDir(ctx context.Context, dataDir string) (RekeyResult, error) {
 	var res RekeyResult
-	if s.sealer == nil {
+	cur := s.Sealer()
+	if cur == nil {
 		return res, ErrNoKey
 	}
-	if s.sealer.primary.Source == KeySourceEnv {
+	if cur.primary.Source == KeySourceEnv {
 		return res, fmt.Errorf("the secret key comes from %s, not from a file in %s: rotating it is not supported here", KeySourceEnv, dataDir)
 	}
 	keyPath := filepath.Join(dataDir, KeyFileName)
 	newPath := filepath.Join(dataDir, newKeyFileName)
-	res.OldKeyID = s.sealer.primary.ID
+	res.OldKeyID = cur.primary.ID
 	next, err := readKeyFile(newPath)
 	switch {
 	case err == nil:
@@ -57,8 +58,8 @@ func (s *Store) RekeyDataDir(ctx context.Context, dataDir string) (RekeyResult, 
 		return res, err
 	}
 	next.Source = keyPath // where it lives once the rename is done
-	others := make([]*Key, 0, len(s.sealer.keys))
-	for _, k := range s.sealer.keys {
+	others := make([]*Key, 0, len(cur.keys))
+	for _, k := range cur.keys {
 		others = append(others, k)
 	}
 	n, err := s.Rekey(ctx, NewSealer(next, others...))
@@ -73,7 +74,7 @@ func (s *Store) RekeyDataDir(ctx context.Context, dataDir string) (RekeyResult, 
 		return res, err
 	}
 	// Later seals use the new key alone.
-	s.sealer = NewSealer(next)
+	s.setSealer(NewSealer(next))
 	return res, nil
 }
 

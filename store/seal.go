@@ -89,6 +89,15 @@ func NewSealer(primary *Key, others ...*Key) *Sealer {
 	return s
 }
 
+// Has reports whether the sealer holds the key with this id.
+func (s *Sealer) Has(keyID string) bool {
+	if s == nil {
+		return false
+	}
+	_, ok := s.keys[keyID]
+	return ok
+}
+
 // KeyID is the id of the key new values are sealed with.
 func (s *Sealer) KeyID() string { return s.primary.ID }
 

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"sync"
 	"time"
 
 	_ "modernc.org/sqlite" // the pure-Go SQLite driver
@@ -17,9 +18,12 @@ import (
 
 // Store is the jms database. It is safe for concurrent use.
 type Store struct {
-	db     *sql.DB
-	sealer *Sealer
-	now    func() time.Time
+	db  *sql.DB
+	now func() time.Time
+
+	sealerMu sync.RWMutex
+	sealer   *Sealer
+	reload   func() (*Sealer, error)
 	inv    inventoryCache // see inventory.go
 }
 
@@ -30,6 +34,10 @@ type Options struct {
 	Sealer *Sealer
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// ReloadSealer, when set, is called once when a sealed value names a
+	// key the sealer does not hold — a `jmsctl secret rekey` run by
+	// another process — so that a running server picks up the new key.
+	ReloadSealer func() (*Sealer, error)
 }
 
 // querier is what *sql.DB and *sql.Tx have in common.
@@ -66,7 +74,7 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
-	s := &Store{db: db, sealer: opts.Sealer, now: opts.Now}
+	s := &Store{db: db, sealer: opts.Sealer, reload: opts.ReloadSealer, now: opts.Now}
 	if s.now == nil {
 		s.now = time.Now
 	}
@@ -81,7 +89,39 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 func (s *Store) Close() error { return s.db.Close() }
 
 // Sealer returns the store's sealer, nil when it was opened without a key.
-func (s *Store) Sealer() *Sealer { return s.sealer }
+func (s *Store) Sealer() *Sealer {
+	s.sealerMu.RLock()
+	defer s.sealerMu.RUnlock()
+	return s.sealer
+}
+
+func (s *Store) setSealer(next *Sealer) {
+	s.sealerMu.Lock()
+	s.sealer = next
+	s.sealerMu.Unlock()
+}
+
+// seal seals plain under the current primary key, bound to aad.
+func (s *Store) seal(plain Secret, aad string) (string, error) {
+	return s.Sealer().Seal(plain, aad)
+}
+
+// openSealed opens an envelope bound to aad. When the envelope names a
+// key the sealer does not hold and the store can reload its key, it
+// reloads once and tries again.
+func (s *Store) openSealed(envelope, aad string) (Secret, error) {
+	sealer := s.Sealer()
+	plain, err := sealer.Open(envelope, aad)
+	if err == nil || s.reload == nil || sealer == nil || sealer.Has(SealedKeyID(envelope)) {
+		return plain, err
+	}
+	next, rerr := s.reload()
+	if rerr != nil {
+		return nil, fmt.Errorf("%w (reloading the key: %v)", err, rerr)
+	}
+	s.setSealer(next)
+	return next.Open(envelope, aad)
+}
 
 // Now returns the store's clock reading.
 func (s *Store) Now() time.Time { return s.now() }

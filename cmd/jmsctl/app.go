@@ -74,7 +74,13 @@ func (a *app) openStore(ctx context.Context) (*store.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, err := store.Open(ctx, cfg.DBPath(), store.Options{Sealer: sealer})
+	envKey := a.getenv(store.KeySourceEnv)
+	s, err := store.Open(ctx, cfg.DBPath(), store.Options{
+		Sealer: sealer,
+		// A `jmsctl secret rekey` in another process replaces the key
+		// file: reload it when a secret names a key we do not hold.
+		ReloadSealer: func() (*store.Sealer, error) { return store.LoadSealer(cfg.DataDir, envKey) },
+	})
 	if err != nil {
 		return nil, err
 	}
