@@ -24,7 +24,7 @@ type Store struct {
 	sealerMu sync.RWMutex
 	sealer   *Sealer
 	reload   func() (*Sealer, error)
-	inv    inventoryCache // see inventory.go
+	inv      inventoryCache // see inventory.go
 }
 
 // Options tune Open.
