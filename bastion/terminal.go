@@ -140,7 +140,7 @@ func (t *terminal) newline() string {
 
 // attach returns a view for one proxied session.
 func (t *terminal) attach() *view {
-	v := &view{t: t, detached: make(chan struct{}), interrupt: make(chan struct{})}
+	v := &view{t: t, interrupt: make(chan struct{})}
 	t.mu.Lock()
 	if t.hasPty {
 		v.winch = make(chan ssh.Window, 1)
@@ -154,7 +154,6 @@ func (t *terminal) attach() *view {
 // satisfies proxy.Downstream.
 type view struct {
 	t         *terminal
-	detached  chan struct{}
 	interrupt chan struct{} // closed by InterruptRead: reads return EOF
 	intOnce   sync.Once
 
@@ -178,7 +177,6 @@ func (v *view) detach() {
 		return
 	}
 	v.closed = true
-	close(v.detached)
 	v.InterruptRead()
 	if v.winch != nil {
 		close(v.winch)
