@@ -32,6 +32,8 @@ const (
 	WatchSession AuditorAction = iota + 1
 	// ReplaySession plays an ended session's recording.
 	ReplaySession
+	// ShowAssets opens the auditor's own asset menu (AuditorConfig.Assets).
+	ShowAssets
 )
 
 func (a AuditorAction) String() string {
@@ -40,6 +42,8 @@ func (a AuditorAction) String() string {
 		return "watch"
 	case ReplaySession:
 		return "replay"
+	case ShowAssets:
+		return "assets"
 	}
 	return "none"
 }
@@ -65,6 +69,10 @@ type AuditorConfig struct {
 	Now func() time.Time
 
 	Flash string // an error to show, as in MenuConfig
+
+	// Assets turns on the a key, which ends the menu with the ShowAssets
+	// action: the auditor has assets granted to her.
+	Assets bool
 }
 
 // auditorRow is a line of the auditor list: a section title or a session.
@@ -214,6 +222,8 @@ func (m AuditorMenu) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
 		m.scrollIntoView()
+	case NoticeMsg:
+		m.flash, m.flashErr = sanitize(msg.Text), msg.Err
 	case auditorReloadMsg:
 		m.loading = false
 		if msg.err != nil {
@@ -238,6 +248,9 @@ func (m AuditorMenu) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 					return m, nil
 				case key.Matches(msg, m.keys.Refresh):
 					return m.refresh()
+				case m.cfg.Assets && key.Matches(msg, m.keys.Assets):
+					m.chosen, m.action = true, ShowAssets
+					return m, tea.Quit
 				case key.Matches(msg, m.keys.Up):
 					m.move(-1)
 					return m, nil
@@ -384,10 +397,14 @@ func (m AuditorMenu) View() tea.View {
 	}
 	h := m.help
 	h.SetWidth(m.width)
-	lines = append(lines, h.ShortHelpView([]key.Binding{
+	bindings := []key.Binding{
 		key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "watch/replay")),
-		moveHelp, m.keys.Search, m.keys.Refresh, m.keys.Quit,
-	}))
+		moveHelp, m.keys.Search, m.keys.Refresh,
+	}
+	if m.cfg.Assets {
+		bindings = append(bindings, m.keys.Assets)
+	}
+	lines = append(lines, h.ShortHelpView(append(bindings, m.keys.Quit)))
 	v := tea.NewView(screen(lines, m.width, m.height))
 	v.AltScreen = true
 	v.WindowTitle = "jms"

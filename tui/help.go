@@ -25,8 +25,8 @@ var helpText = []helpEntry{
 	{true, "", "Commands (when the search is empty)"},
 	{false, "g", "node tree: → opens, ← closes, enter lists a node"},
 	{false, "r", "refresh the list"},
-	{false, "?", "this help"},
-	{false, "q  ctrl+d", "quit; ctrl+c quits from anywhere"},
+	{false, "P  K", "change your password; your SSH keys (a adds one)"},
+	{false, "?  q  ctrl+d", "this help; quit (ctrl+c quits from anywhere)"},
 }
 
 func (m Menu) helpView() string {

@@ -29,6 +29,12 @@ type KeyMap struct {
 	Quit      key.Binding // "q" and Ctrl-D
 	ForceQuit key.Binding // Ctrl-C, always
 
+	// Her own account, from the asset menu.
+	Password key.Binding // "P": change her password
+	Keys     key.Binding // "K": her SSH keys
+	Add      key.Binding // "a" on the keys screen: add a key
+	Assets   key.Binding // "a" in the auditor menu: her own assets
+
 	// Replay player.
 	Pause     key.Binding
 	Back      key.Binding
@@ -63,6 +69,12 @@ func DefaultKeyMap() KeyMap {
 		Help:      key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
 		Quit:      key.NewBinding(key.WithKeys("q", "ctrl+d"), key.WithHelp("q", "quit")),
 		ForceQuit: key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit")),
+
+		// Capitals, so that p and s still start a search (prod, staging).
+		Password: key.NewBinding(key.WithKeys("P"), key.WithHelp("P", "password")),
+		Keys:     key.NewBinding(key.WithKeys("K"), key.WithHelp("K", "ssh keys")),
+		Add:      key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "add a key")),
+		Assets:   key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "my assets")),
 
 		Pause:     key.NewBinding(key.WithKeys("space", "p"), key.WithHelp("space", "pause")),
 		Back:      key.NewBinding(key.WithKeys("left", "h"), key.WithHelp("←", "-5s")),

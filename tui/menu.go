@@ -50,6 +50,18 @@ type MenuConfig struct {
 	// Flash is an error to show in red below the list, such as why the
 	// last connection failed. It goes away at the next key.
 	Flash string
+
+	// PickAccount opens the menu on the account picker of its only asset
+	// (ssh -t alice@bastion web1 with several accounts there): Enter
+	// picks, going back quits without a choice.
+	PickAccount bool
+
+	// Her own account (p and s). Each is called inside a tea.Cmd with
+	// Context; nil turns the key off. ChangePassword checks the current
+	// password and the policy and returns an error to show her.
+	ChangePassword func(ctx context.Context, current, next string) error
+	ListKeys       func(ctx context.Context) ([]store.UserKey, error)
+	AddKey         func(ctx context.Context, line string) (store.UserKey, error)
 }
 
 // MenuState is where a menu was: enough to draw a new menu the same way
@@ -100,8 +112,13 @@ type Menu struct {
 	cursor  int    // index into matches
 	offset  int    // first visible row
 
-	tree   *tree
-	picker picker
+	tree     *tree
+	picker   picker
+	pickOnly bool // opened on the picker: going back quits
+
+	self    accountFuncs
+	pw      passwordForm
+	keyList keysScreen
 
 	flash    string
 	flashErr bool
@@ -127,6 +144,11 @@ func NewMenu(cfg MenuConfig) Menu {
 		banner: strings.TrimSpace(cfg.Banner),
 		reload: cfg.Reload,
 		ctx:    cfg.Context,
+		self: accountFuncs{
+			changePassword: cfg.ChangePassword,
+			listKeys:       cfg.ListKeys,
+			addKey:         cfg.AddKey,
+		},
 		width:  cfg.Width,
 		height: cfg.Height,
 	}
@@ -172,6 +194,11 @@ func NewMenu(cfg MenuConfig) Menu {
 	}
 	if cfg.Flash != "" {
 		m.flash, m.flashErr = sanitize(cfg.Flash), true
+	}
+	if cfg.PickAccount && len(m.items) == 1 && len(m.items[0].usable) > 1 {
+		it := m.items[0]
+		m.picker = picker{access: *it.access, accounts: it.usable}
+		m.state, m.pickOnly = statePicker, true
 	}
 	return m
 }
@@ -242,7 +269,15 @@ func (m Menu) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		m.flash, m.flashErr = fmt.Sprintf("Refreshed: %d %s.", len(m.items), plural(len(m.items), "asset", "assets")), false
 		return m, nil
+	case NoticeMsg:
+		m.flash, m.flashErr = sanitize(msg.Text), msg.Err
+		return m, nil
+	case passwordDoneMsg, keysMsg, keyAddedMsg:
+		return m.updateAccount(msg)
 	case tea.PasteMsg:
+		if m.state == statePassword || m.state == stateKeys {
+			return m.pasteAccount(msg)
+		}
 		if m.state == stateList {
 			m.flash = ""
 			m.search = true
@@ -263,6 +298,10 @@ func (m Menu) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m, nil
 		case statePicker:
 			return m.updatePicker(msg)
+		case statePassword:
+			return m.updatePassword(msg)
+		case stateKeys:
+			return m.updateKeys(msg)
 		case stateTree:
 			return m.updateTree(msg)
 		default:
@@ -305,6 +344,10 @@ func (m Menu) updateList(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			return m.openTree()
 		case key.Matches(msg, m.keys.Refresh):
 			return m.refresh()
+		case key.Matches(msg, m.keys.Password):
+			return m.openPassword()
+		case key.Matches(msg, m.keys.Keys):
+			return m.openKeys()
 		case key.Matches(msg, m.keys.Up):
 			m.move(-1)
 			return m, nil
@@ -630,6 +673,10 @@ func (m Menu) View() tea.View {
 		content = m.helpView()
 	case statePicker:
 		content = m.pickerView()
+	case statePassword:
+		content = m.passwordView()
+	case stateKeys:
+		content = m.keysView()
 	case stateTree:
 		content = m.treeView()
 	default:

@@ -25,6 +25,9 @@ func (m Menu) updatePicker(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		m.chosen, m.choice, m.account = true, p.access, p.accounts[p.cursor]
 		return m, tea.Quit
 	case key.Matches(msg, m.keys.Clear), msg.String() == "q", msg.String() == "backspace":
+		if m.pickOnly {
+			return m.quit()
+		}
 		m.state = stateList
 	case msg.String() == "ctrl+d":
 		return m.quit()

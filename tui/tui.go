@@ -34,10 +34,12 @@ const (
 type state int
 
 const (
-	stateList   state = iota // the asset list (with its search box)
-	stateTree                // the node tree
-	statePicker              // the account picker
-	stateHelp                // the help screen
+	stateList     state = iota // the asset list (with its search box)
+	stateTree                  // the node tree
+	statePicker                // the account picker
+	stateHelp                  // the help screen
+	statePassword              // her password change form
+	stateKeys                  // her SSH keys
 )
 
 func (s state) String() string {
@@ -50,8 +52,20 @@ func (s state) String() string {
 		return "picker"
 	case stateHelp:
 		return "help"
+	case statePassword:
+		return "password"
+	case stateKeys:
+		return "keys"
 	}
 	return "unknown"
+}
+
+// NoticeMsg shows a line in the status line of the asset menu or the
+// auditor menu, such as the bastion's warning that the session is about
+// to end; Err shows it as an error.
+type NoticeMsg struct {
+	Text string
+	Err  bool
 }
 
 // width returns the display width of s, fast for ASCII.
