@@ -2,6 +2,7 @@ package recorder
 
 import (
 	"encoding/binary"
+	"slices"
 	"unicode/utf8"
 )
 
@@ -51,6 +52,17 @@ func appendEscaped(dst, p []byte) []byte {
 			case '\t':
 				dst = append(dst, '\\', 't')
 			default:
+				// A run of one control byte (NULs from /dev/zero, fill
+				// bytes of binary output) is copied in blocks rather than
+				// escaped byte by byte.
+				if i+1 < len(p) && p[i+1] == b {
+					n := runLen(p[i:], b)
+					esc := [6]byte{'\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xf]}
+					dst = appendRepeated(dst, esc[:], n)
+					i += n
+					start = i
+					continue
+				}
 				dst = append(dst, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xf])
 			}
 			i++
@@ -68,6 +80,35 @@ func appendEscaped(dst, p []byte) []byte {
 		i += size
 	}
 	return append(dst, p[start:]...)
+}
+
+// runLen returns how many bytes at the start of p equal b (at least one:
+// p[0] is b).
+func runLen(p []byte, b byte) int {
+	n := 1
+	word := uint64(b) * ones
+	for n+8 <= len(p) && binary.LittleEndian.Uint64(p[n:]) == word {
+		n += 8
+	}
+	for n < len(p) && p[n] == b {
+		n++
+	}
+	return n
+}
+
+// appendRepeated appends n copies of pat to dst. Beyond a few copies it
+// doubles what it has written, so a long run costs a few memmoves.
+func appendRepeated(dst, pat []byte, n int) []byte {
+	total := len(pat) * n
+	dst = slices.Grow(dst, total)
+	start := len(dst)
+	dst = append(dst, pat...)
+	for done := len(pat); done < total; {
+		k := min(done, total-done)
+		dst = append(dst, dst[start:start+k]...)
+		done += k
+	}
+	return dst
 }
 
 // incompleteTail returns how many bytes at the end of p form the beginning

@@ -247,6 +247,7 @@ func FuzzReader(f *testing.F) {
 
 func FuzzOutput(f *testing.F) {
 	f.Add([]byte("a€😀\xff\xe2\x82"), uint8(3), uint8(5))
+	f.Add([]byte("\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00x\x01\x01\x1b\x1b"), uint8(4), uint8(12))
 	f.Fuzz(func(t *testing.T, data []byte, i, j uint8) {
 		a, b := int(i)%(len(data)+1), int(j)%(len(data)+1)
 		if a > b {

@@ -65,6 +65,11 @@ func TestAppendJSONString(t *testing.T) {
 		{"too big", "\xf4\x90\x80\x80", "\"\uFFFD\uFFFD\uFFFD\uFFFD\""},
 		{"invalid at end", "ok\xf0\x9f", "\"ok\uFFFD\uFFFD\""},
 		{"mixed", "\x1b]0;tïtle\x07\xfe\"\\", ""},
+		{"nul pair", "\x00\x00", `"\u0000\u0000"`},
+		{"nul run", strings.Repeat("\x00", 1000), `"` + strings.Repeat(`\u0000`, 1000) + `"`},
+		{"nul runs between text", "a" + strings.Repeat("\x00", 17) + "b\x00c" + strings.Repeat("\x00", 9), ""},
+		{"runs of other controls", "\x01\x01\x01\x1b\x1b[\x07\x07\x00\x01", `"\u0001\u0001\u0001\u001b\u001b[\u0007\u0007\u0000\u0001"`},
+		{"run then newlines", "\x00\x00\x00\n\n\x00", `"\u0000\u0000\u0000\n\n\u0000"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,348 @@
+#!/usr/bin/env bash
+# bench-ssh.sh: the bastion side by side with OpenSSH ProxyJump (ssh -J) on this machine, with
+# the same sshd asset, printed as ratios. It is a report, not a test: it exits 0 whatever the
+# figures. Needs openssh-server and openssh-client, and root (sshd logs in root on the asset).
+#
+#   scripts/bench-ssh.sh                      # everything (about 3-5 minutes)
+#   BENCH_MB=100 BENCH_REPS=1 scripts/bench-ssh.sh   # quicker, noisier
+#
+# What it measures (docs/performance.md explains the method):
+#   throughput  `head -c 300M /dev/zero`, and `cat` of 300 MB of base64 text, through an exec
+#               session; bastion (recording on, the default) vs ssh -J; with the client's default
+#               cipher (chacha20-poly1305) and with aes128-gcm. MB/s, median of BENCH_REPS.
+#   setup       `ssh … echo x`, start to exit, median of 20.
+#   memory      RSS added to a fresh `jmsctl serve` per idle PTY session (50 sessions running
+#               `sleep`), against the PSS the jump host's sshd processes add per session.
+#   echo        keystroke round trip through a PTY to a raw-mode cat (scripts/echolat),
+#               median and p95 of 500 keystrokes, median of 3 runs.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+MB=${BENCH_MB:-300}
+REPS=${BENCH_REPS:-3}
+SETUP_N=${BENCH_SETUP_N:-20}
+MEM_N=${BENCH_MEM_N:-50}
+ECHO_N=${BENCH_ECHO_N:-500}
+JMSCTL=${JMSCTL:-$ROOT/bin/jmsctl}
+
+if [ "$(id -u)" != 0 ]; then
+	echo "bench-ssh: run as root (the sshd asset logs in root)" >&2
+	exit 1
+fi
+for b in /usr/sbin/sshd ssh ssh-keygen ss go; do
+	command -v "$b" >/dev/null || { echo "bench-ssh: $b is missing" >&2; exit 1; }
+done
+if [ ! -x "$JMSCTL" ]; then
+	CGO_ENABLED=0 go build -trimpath -o "$ROOT/bin/jmsctl" ./cmd/jmsctl
+	JMSCTL=$ROOT/bin/jmsctl
+fi
+
+T=$(mktemp -d /tmp/jms-bench-ssh.XXXXXX)
+chmod 755 "$T"
+PIDS=() # every background process this script starts
+cleanup() {
+	set +e
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+	rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log() { printf '%s\n' "$*" >&2; }
+now_us() { echo $(($(date +%s%N) / 1000)); }
+median() { sort -n | awk '{a[NR]=$1} END {if (NR == 0) print 0; else print a[int((NR + 1) / 2)]}'; }
+
+# free_port prints a loopback port nobody listens on.
+free_port() {
+	local p
+	while :; do
+		p=$((20000 + RANDOM % 40000))
+		if [ -z "$(ss -Hltn "sport = :$p")" ]; then
+			echo "$p"
+			return
+		fi
+	done
+}
+
+# wait_banner PORT waits until an SSH server answers on 127.0.0.1:PORT.
+wait_banner() {
+	local i
+	for i in $(seq 150); do
+		if timeout 1 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1 && head -c 4 <&3" 2>/dev/null | grep -q SSH-; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	echo "bench-ssh: nothing answers on port $1" >&2
+	return 1
+}
+
+# --- keys and the two sshd: the asset, and the jump host for ssh -J ---------------------------
+mkdir -p "$T/authorized_keys" /run/sshd
+chmod 755 /run/sshd
+ssh-keygen -q -t ed25519 -N '' -C jms-bench -f "$T/client_key"
+cp "$T/client_key.pub" "$T/authorized_keys/root"
+chmod 644 "$T/authorized_keys/root"
+
+start_sshd() { # NAME PORT
+	local name=$1 port=$2
+	ssh-keygen -q -t ed25519 -N '' -C "jms-bench-$name" -f "$T/${name}_host_key"
+	cat >"$T/${name}_sshd_config" <<EOF
+ListenAddress 127.0.0.1:$port
+HostKey $T/${name}_host_key
+PidFile none
+UsePAM no
+AuthorizedKeysFile $T/authorized_keys/%u
+StrictModes no
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitRootLogin yes
+UseDNS no
+PrintMotd no
+PrintLastLog no
+X11Forwarding no
+AllowTcpForwarding yes
+MaxStartups 300
+MaxSessions 100
+LogLevel ERROR
+EOF
+	/usr/sbin/sshd -D -e -f "$T/${name}_sshd_config" 2>>"$T/${name}_sshd.log" &
+	PIDS+=($!)
+	wait_banner "$port"
+}
+ASSET_PORT=$(free_port)
+start_sshd asset "$ASSET_PORT"
+JUMP_PORT=$(free_port)
+start_sshd jump "$JUMP_PORT"
+JUMP_PID=${PIDS[-1]}
+
+# --- the bastion ---------------------------------------------------------------------------------
+# No JMS_* setting of the caller's environment applies: defaults only (recording on).
+read -ra UNSET <<<"$(env | awk -F= '/^JMS_/ {printf "-u %s ", $1}')"
+jms() { env "${UNSET[@]}" "$JMSCTL" --data-dir "$T/data" "$@"; }
+echo "bench-admin-$RANDOM$RANDOM" | jms init --admin admin --admin-password-stdin >/dev/null 2>&1
+jms user add alice --key "$T/client_key.pub" >/dev/null
+jms asset add web1 --address 127.0.0.1 --port "$ASSET_PORT" >/dev/null
+jms account add web1 root --key "$T/client_key" >/dev/null
+jms grant add bench --user alice --asset web1 --account @all >/dev/null
+BASTION_PORT=$(free_port)
+SERVE_PID=
+start_serve() {
+	env "${UNSET[@]}" "$JMSCTL" --data-dir "$T/data" serve --listen "127.0.0.1:$BASTION_PORT" 2>>"$T/serve.log" &
+	SERVE_PID=$!
+	PIDS+=("$SERVE_PID")
+	wait_banner "$BASTION_PORT"
+}
+stop_serve() {
+	kill "$SERVE_PID" 2>/dev/null || true
+	wait "$SERVE_PID" 2>/dev/null || true
+}
+start_serve
+
+# --- the OpenSSH client's view of the three hosts ------------------------------------------------
+write_config() { # FILE [CIPHERS]
+	{
+		cat <<EOF
+Host *
+  HostName 127.0.0.1
+  StrictHostKeyChecking no
+  UserKnownHostsFile /dev/null
+  LogLevel ERROR
+  BatchMode yes
+  IdentitiesOnly yes
+  IdentityFile $T/client_key
+  ControlMaster no
+  ControlPath none
+EOF
+		[ -n "${2:-}" ] && echo "  Ciphers $2"
+		cat <<EOF
+Host asset
+  Port $ASSET_PORT
+  User root
+Host jump
+  Port $JUMP_PORT
+  User root
+Host bastion
+  Port $BASTION_PORT
+  User alice@web1
+EOF
+	} >"$1"
+}
+write_config "$T/ssh_config"
+write_config "$T/ssh_config_aes" aes128-gcm@openssh.com
+
+# via_bastion/via_jump CONFIG ARGS...: an ssh command through each path.
+via_bastion() { local c=$1; shift; ssh -F "$c" "$@" bastion; }
+via_jump() { local c=$1; shift; ssh -F "$c" -J jump "$@" asset; }
+
+check() { # a first session each way: pins the asset's host key, proves both paths work
+	local out
+	out=$(ssh -F "$T/ssh_config" bastion echo via-bastion) || { log "bastion: no session"; cat "$T/serve.log" >&2; exit 1; }
+	[ "$out" = via-bastion ] || { log "bastion: got $out"; exit 1; }
+	out=$(ssh -F "$T/ssh_config" -J jump asset echo via-jump) || { log "ssh -J: no session"; exit 1; }
+	[ "$out" = via-jump ] || { log "ssh -J: got $out"; exit 1; }
+}
+check
+
+# --- results --------------------------------------------------------------------------------------
+ROWS=()
+row() { ROWS+=("$(printf '%s\t%s\t%s\t%s\t%s' "$@")"); }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "-"; else printf "%.2f", a / b }'; }
+
+# --- a. throughput --------------------------------------------------------------------------------
+BYTES=$((MB << 20))
+log "making $MB MB of base64 text…"
+head -c $((BYTES * 3 / 4)) /dev/urandom | base64 -w 76 >"$T/text"
+truncate -s "$BYTES" "$T/text"
+
+# one_run PATH CONFIG CMD: prints the MB/s of one session, from the first byte to the end (the
+# setup is measured apart), and logs the rate counting the setup too.
+one_run() {
+	local path=$1 conf=$2 cmd=$3 n total xfer
+	if [ "$path" = bastion ]; then
+		read -r n total xfer < <(ssh -F "$conf" bastion "$cmd" | "$T/rate")
+	else
+		read -r n total xfer < <(ssh -F "$conf" -J jump asset "$cmd" | "$T/rate")
+	fi
+	rm -rf "$T/data/recordings" # 6x the bytes for NULs: do not fill the disk
+	if [ "$n" != "$BYTES" ]; then
+		log "$path: got $n bytes of $BYTES"
+		echo 0
+		return
+	fi
+	awk -v b="$BYTES" -v us="$total" 'BEGIN { printf "%.0f/", b / us }' >&2 # bytes/µs = MB/s
+	awk -v b="$BYTES" -v us="$xfer" 'BEGIN { printf "%.0f", b / us }'
+}
+
+throughput() { # LABEL CMD CONFIG
+	local label=$1 cmd=$2 conf=$3 bs=() js=() b j
+	log "  $label:"
+	for _ in $(seq "$REPS"); do # interleaved, so that both see the same load
+		printf '    bastion ' >&2
+		bs+=("$(one_run bastion "$conf" "$cmd")")
+		printf '%s MB/s (with setup/without)\n    ssh -J  ' "${bs[-1]}" >&2
+		js+=("$(one_run jump "$conf" "$cmd")")
+		printf '%s MB/s\n' "${js[-1]}" >&2
+	done
+	b=$(printf '%s\n' "${bs[@]}" | median)
+	j=$(printf '%s\n' "${js[@]}" | median)
+	row "$label (MB/s)" "$b" "$j" "$(ratio "$b" "$j")" ">= 1.00"
+}
+(cd "$ROOT" && go build -o "$T/rate" ./scripts/rate && go build -o "$T/echolat" ./scripts/echolat)
+log "throughput ($REPS runs each)…"
+throughput "zeros ${MB}M, chacha20" "head -c ${MB}M /dev/zero" "$T/ssh_config"
+throughput "zeros ${MB}M, aes128-gcm" "head -c ${MB}M /dev/zero" "$T/ssh_config_aes"
+throughput "base64 ${MB}M, chacha20" "cat $T/text" "$T/ssh_config"
+throughput "base64 ${MB}M, aes128-gcm" "cat $T/text" "$T/ssh_config_aes"
+rm -f "$T/text"
+
+# --- b. connection setup --------------------------------------------------------------------------
+log "connection setup ($SETUP_N runs each)…"
+bs=() js=()
+for _ in $(seq "$SETUP_N"); do
+	s=$(now_us); ssh -F "$T/ssh_config" bastion echo x >/dev/null; e=$(now_us); bs+=($((e - s)))
+	s=$(now_us); ssh -F "$T/ssh_config" -J jump asset echo x >/dev/null; e=$(now_us); js+=($((e - s)))
+done
+b=$(printf '%s\n' "${bs[@]}" | median)
+j=$(printf '%s\n' "${js[@]}" | median)
+row "setup, ssh … echo x (ms)" "$(awk -v u="$b" 'BEGIN{printf "%.1f", u/1000}')" \
+	"$(awk -v u="$j" 'BEGIN{printf "%.1f", u/1000}')" "$(ratio "$b" "$j")" "<= 1.00"
+
+# --- d. keystroke echo latency (before the memory test, on a process that has seen traffic) ------
+log "echo latency ($ECHO_N keystrokes, 3 runs each)…"
+bm=() bp=() jm=() jp=()
+for _ in 1 2 3; do
+	read -r m p _ _ < <("$T/echolat" -n "$ECHO_N" -key "$T/client_key" -addr "127.0.0.1:$BASTION_PORT" -user alice@web1)
+	bm+=("$m") bp+=("$p")
+	read -r m p _ _ < <("$T/echolat" -n "$ECHO_N" -key "$T/client_key" -jump "127.0.0.1:$JUMP_PORT" -addr "127.0.0.1:$ASSET_PORT")
+	jm+=("$m") jp+=("$p")
+done
+log "  bastion medians ${bm[*]} µs, ssh -J medians ${jm[*]} µs"
+b=$(printf '%s\n' "${bm[@]}" | median)
+j=$(printf '%s\n' "${jm[@]}" | median)
+row "echo latency median (µs)" "$b" "$j" "$(ratio "$b" "$j")" "<= 1.00"
+b=$(printf '%s\n' "${bp[@]}" | median)
+j=$(printf '%s\n' "${jp[@]}" | median)
+row "echo latency p95 (µs)" "$b" "$j" "$(ratio "$b" "$j")" "-"
+
+# --- c. memory per idle session -------------------------------------------------------------------
+rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+descendants() { # PID: the process and all its descendants
+	local p=$1 c
+	echo "$p"
+	for c in $(ps -o pid= --ppid "$p"); do descendants "$c"; done
+}
+pss_tree_kib() { # PID: PSS of the process tree, KiB
+	local sum=0 p v
+	for p in $(descendants "$1"); do
+		v=$(awk '/^Pss:/ {print $2}' "/proc/$p/smaps_rollup" 2>/dev/null || echo 0)
+		sum=$((sum + ${v:-0}))
+	done
+	echo "$sum"
+}
+count_sleepers() { pgrep -c -f "^sleep $1\$" || true; }
+wait_sleepers() { # TAG N
+	local i
+	for i in $(seq 300); do
+		[ "$(count_sleepers "$1")" -ge "$2" ] && return 0
+		sleep 0.1
+	done
+	log "only $(count_sleepers "$1") of $2 sessions started"
+}
+# Idle sessions keep their stdin open (a FIFO nobody writes to), as a person's terminal does.
+mkfifo "$T/idle"
+exec 7<>"$T/idle"
+open_idle() { # TAG N ssh-args...: N background PTY sessions running `sleep TAG`
+	local tag=$1 n=$2 i
+	shift 2
+	SESS=()
+	for i in $(seq "$n"); do
+		ssh -tt "$@" "sleep $tag" <&7 >/dev/null 2>&1 &
+		SESS+=($!)
+		PIDS+=($!)
+		((i % 10 == 0)) && sleep 0.3 # do not trip MaxStartups-like limits
+	done
+	wait_sleepers "$tag" "$n"
+}
+close_idle() {
+	local p
+	for p in "${SESS[@]}"; do kill "$p" 2>/dev/null || true; done
+	for p in "${SESS[@]}"; do wait "$p" 2>/dev/null || true; done
+}
+
+log "memory per idle session ($MEM_N sessions each)…"
+stop_serve
+start_serve
+ssh -F "$T/ssh_config" bastion echo warm >/dev/null # load what every session uses once
+sleep 2
+before=$(rss_kib "$SERVE_PID")
+open_idle 601 "$MEM_N" -F "$T/ssh_config" bastion
+sleep 1
+after=$(rss_kib "$SERVE_PID")
+sleep 5
+settled=$(rss_kib "$SERVE_PID")
+close_idle
+jbefore=$(pss_tree_kib "$JUMP_PID")
+open_idle 602 "$MEM_N" -F "$T/ssh_config" -J jump asset
+sleep 1
+jafter=$(pss_tree_kib "$JUMP_PID")
+close_idle
+b=$(((after - before) / MEM_N))
+bs=$(((settled - before) / MEM_N))
+j=$(((jafter - jbefore) / MEM_N))
+log "  serve RSS ${before} → ${after} KiB (${settled} after 5 s); jump sshd PSS ${jbefore} → ${jafter} KiB"
+row "memory per idle session (KiB)" "$b" "$j" "$(ratio "$b" "$j")" "<= 128 KiB"
+row "  same, after a 5 s settle (KiB)" "$bs" "-" "-" "<= 128 KiB"
+
+# --- report ---------------------------------------------------------------------------------------
+echo
+echo "bastion vs OpenSSH ProxyJump on $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); $(ssh -V 2>&1 | cut -d, -f1)"
+{
+	printf 'metric\tbastion\topenssh\tratio\tgoal\n'
+	printf '%s\n' "${ROWS[@]}"
+} | column -t -s $'\t'
+echo "ratio = bastion / openssh. Memory: the bastion's RSS added per session, against the PSS the jump host's sshd adds."
+exit 0
