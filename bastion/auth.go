@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/subtle"
 	"errors"
-	"log/slog"
 	"net"
 	"sync"
 	"time"
@@ -226,6 +225,11 @@ func (cn *conns) loggedInCount() int {
 // enforces the caps on unauthenticated connections.
 func (s *Server) acceptConn(ctx ssh.Context, c net.Conn) net.Conn {
 	source := hostOf(c.RemoteAddr())
+	if until, throttled := s.sourceLocked(ctx, "", source); throttled {
+		s.log.Warn("refused a connection: the address is throttled after failed logins", "source", source, "until", until)
+		s.audit(context.Background(), "", source, "connect", store.LoginFailure, reasonThrottled)
+		return nil
+	}
 	if !s.unauth.acquire(source) {
 		s.log.Warn("refused a connection: too many unauthenticated connections", "source", source,
 			"max_per_source", s.unauth.maxPer, "max", s.unauth.max)
@@ -257,21 +261,9 @@ func hostOf(a net.Addr) string {
 	return a.String()
 }
 
-// audit records a login event; a failure to record is logged, never
-// shown to the client.
+// audit records a login event without MFA.
 func (s *Server) audit(ctx context.Context, user, source, method, result, reason string) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	err := s.st.AddLoginEvent(ctx, store.LoginEvent{At: s.now(), User: user, Source: source, Method: method,
-		Result: result, Reason: reason})
-	if err != nil {
-		s.log.Error("recording a login event", "user", user, "source", source, "err", err)
-	}
-	lvl := slog.LevelInfo
-	if result != store.LoginSuccess {
-		lvl = slog.LevelWarn
-	}
-	s.log.Log(ctx, lvl, "login", "user", user, "source", source, "method", method, "result", result, "reason", reason)
+	s.auditEvent(ctx, store.LoginEvent{User: user, Source: source, Method: method, Result: result, Reason: reason})
 }
 
 // grantPermissions records in the connection's permissions how user
@@ -292,34 +284,35 @@ func grantPermissions(ctx ssh.Context, method, user, fingerprint string) {
 	}
 }
 
-// passwordHandler checks a password with argon2id. Unknown users and
+// passwordCallback checks a password with argon2id. Unknown users and
 // users without a password are checked against a dummy hash, so that
-// the time taken does not tell which names exist.
-func (s *Server) passwordHandler(ctx ssh.Context, password string) bool {
-	cs := stateOf(ctx)
-	login := ctx.User()
-	t, perr := ParseTarget(login, "")
-	user := t.User
-	if perr != nil {
-		user = login
+// the time taken does not tell which names exist. A right password is
+// the first factor: firstFactorDone decides what follows.
+func (s *Server) passwordCallback(ctx ssh.Context) func(gossh.ConnMetadata, []byte) (*gossh.Permissions, error) {
+	return func(conn gossh.ConnMetadata, password []byte) (*gossh.Permissions, error) {
+		ctx.SetValue(ssh.ContextKeyUser, conn.User())
+		cs := stateOf(ctx)
+		login := conn.User()
+		t, perr := ParseTarget(login, "")
+		user := t.User
+		if perr != nil {
+			user = login
+		}
+		reason, err := s.checkPassword(ctx, user, cs.source, perr == nil, store.Secret(password))
+		if err != nil {
+			s.log.Error("password check", "user", user, "err", err)
+			reason = "internal error"
+		}
+		if reason != "" {
+			s.failure(ctx, user, cs.source, methodPassword, false, reason)
+			return nil, errDenied
+		}
+		return s.firstFactorDone(ctx, user, methodPassword, nil, store.Secret(password))
 	}
-	reason, err := s.checkPassword(ctx, user, perr == nil, store.Secret(password))
-	if err != nil {
-		s.log.Error("password check", "user", user, "err", err)
-		reason = "internal error"
-	}
-	if reason != "" {
-		s.audit(ctx, user, cs.source, methodPassword, store.LoginFailure, reason)
-		return false
-	}
-	grantPermissions(ctx, methodPassword, user, "")
-	cs.authenticated()
-	s.audit(ctx, user, cs.source, methodPassword, store.LoginSuccess, "")
-	return true
 }
 
 // checkPassword returns why the login fails, or "" when it succeeds.
-func (s *Server) checkPassword(ctx context.Context, user string, validName bool, password store.Secret) (string, error) {
+func (s *Server) checkPassword(ctx context.Context, user, source string, validName bool, password store.Secret) (string, error) {
 	select {
 	case s.hashSem <- struct{}{}:
 	case <-ctx.Done():
@@ -340,22 +333,25 @@ func (s *Server) checkPassword(ctx context.Context, user string, validName bool,
 		_, _ = store.VerifyPassword(password, s.dummyHash, s.argon)
 		switch {
 		case !validName:
-			return "invalid login name", nil
+			return reasonInvalidName, nil
 		case err != nil:
-			return "unknown user", nil
+			return reasonUnknownUser, nil
 		}
-		return "no password set", nil
+		return reasonNoPassword, nil
 	}
 	rehash, verr := store.VerifyPassword(password, hash, s.argon)
 	switch {
 	case errors.Is(verr, store.ErrPasswordMismatch):
-		return "wrong password", nil
+		return reasonWrongPassword, nil
 	case verr != nil:
 		return "", verr
 	case u.Disabled:
 		return "user disabled", nil
 	case u.Locked(s.now()):
-		return "user locked", nil
+		return reasonUserLocked, nil
+	}
+	if _, locked := s.sourceLocked(ctx, user, source); locked {
+		return reasonSourceLocked, nil
 	}
 	if rehash {
 		if nh, err := store.HashPassword(password, s.argon); err == nil {
@@ -423,12 +419,16 @@ func (s *Server) verifiedPublicKey(ctx ssh.Context) func(gossh.ConnMetadata, gos
 			return nil, errors.New("jms: key mismatch")
 		}
 		user := perms.Extensions[extUser]
-		cs.authenticated()
+		if _, locked := s.sourceLocked(ctx, user, cs.source); locked {
+			s.audit(ctx, user, cs.source, methodPublicKey, store.LoginFailure, reasonSourceLocked)
+			return nil, errDenied
+		}
 		if err := s.st.TouchUserKey(ctx, fp); err != nil {
 			s.log.Warn("recording key use", "fingerprint", fp, "err", err)
 		}
-		s.audit(ctx, user, cs.source, methodPublicKey, store.LoginSuccess, "")
-		return perms, nil
+		// Fresh permissions of this very key: the ones x/crypto cached
+		// are shared with charm.land/ssh's context.
+		return s.firstFactorDone(ctx, user, methodPublicKey, publicKeyPerms(key, user), nil)
 	}
 }
 

@@ -35,6 +35,7 @@ type Store interface {
 	AuthorizedAsset(ctx context.Context, user string, assetID int64, at time.Time) (store.Access, error)
 	AddLoginEvent(ctx context.Context, e store.LoginEvent) error
 	CloseInterruptedSessions(ctx context.Context) (int, error)
+	AuthStore // MFA, lockout, login rules, password change: login.go
 }
 
 // Proxy runs one authorized session against an asset; *proxy.Proxy
@@ -153,9 +154,11 @@ func New(cfg config.Config, deps Deps) (*Server, error) {
 	opts := []ssh.Option{
 		wish.WithVersion("jms"),
 		ssh.HostKeyPEM(pem),
-		wish.WithPasswordAuth(s.passwordHandler),
+		// The password callback is set in ServerConfigCallback below:
+		// it may answer with a partial success (charm.land/ssh's
+		// PasswordHandler cannot). keyboard-interactive is offered only
+		// after a first factor, for MFA and password changes: login.go.
 		wish.WithPublicKeyAuth(s.publicKeyHandler),
-		// keyboard-interactive (TOTP) comes with MFA: see auth.go.
 		ssh.WrapConn(s.acceptConn),
 		func(srv *ssh.Server) error {
 			// Pre-auth deadline: charm.land/ssh sets it on the
@@ -165,6 +168,7 @@ func New(cfg config.Config, deps Deps) (*Server, error) {
 				return &gossh.ServerConfig{
 					Config:                    algs,
 					VerifiedPublicKeyCallback: s.verifiedPublicKey(ctx),
+					PasswordCallback:          s.passwordCallback(ctx),
 				}
 			}
 			// No PTY emulation and no PTY allocation: this handler only

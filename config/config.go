@@ -77,11 +77,20 @@ type Config struct {
 
 	// MFA is "optional" or "required" (users without TOTP enrol at login).
 	MFA string `yaml:"mfa"`
-	// LockoutThreshold failed logins within LockoutWindow lock a user for
-	// LockoutDuration.
+	// MFARoles require MFA of these roles even when MFA is optional.
+	MFARoles []string `yaml:"mfa_roles"`
+	// LockoutThreshold failed logins of one name from one source address
+	// within LockoutWindow lock that name from that address for
+	// LockoutDuration; 0 turns lockout off.
 	LockoutThreshold int           `yaml:"lockout_threshold"`
 	LockoutWindow    time.Duration `yaml:"lockout_window"`
 	LockoutDuration  time.Duration `yaml:"lockout_duration"`
+	// LockoutUserThreshold failed logins of one user from all addresses
+	// within LockoutWindow lock the user everywhere; 0 never.
+	LockoutUserThreshold int `yaml:"lockout_user_threshold"`
+	// ThrottleNames distinct names failing from one address within
+	// LockoutWindow refuse that address for LockoutDuration; 0 never.
+	ThrottleNames int `yaml:"throttle_names"`
 }
 
 // Default returns the built-in defaults for dataDir.
@@ -104,6 +113,10 @@ func Default(dataDir string) Config {
 		LockoutThreshold:   5,
 		LockoutWindow:      10 * time.Minute,
 		LockoutDuration:    30 * time.Minute,
+		// Four times the per-source threshold: one attacker cannot
+		// lock a person out from everywhere by guessing from one place.
+		LockoutUserThreshold: 20,
+		ThrottleNames:        20,
 	}
 }
 
@@ -225,8 +238,15 @@ func (c Config) Validate() error {
 	if c.PasswordMinLength < 1 {
 		errs = append(errs, errors.New("password_min_length must be at least 1"))
 	}
-	if c.LockoutThreshold < 0 {
-		errs = append(errs, errors.New("lockout_threshold must not be negative (0 turns lockout off)"))
+	if c.LockoutThreshold < 0 || c.LockoutUserThreshold < 0 || c.ThrottleNames < 0 {
+		errs = append(errs, errors.New("lockout_threshold, lockout_user_threshold and throttle_names must not be negative (0 turns each off)"))
+	}
+	if c.LockoutThreshold > 0 || c.LockoutUserThreshold > 0 || c.ThrottleNames > 0 {
+		positive("lockout_window", c.LockoutWindow)
+		positive("lockout_duration", c.LockoutDuration)
+	}
+	for _, r := range c.MFARoles {
+		oneOf("mfa_roles", r, "user", "auditor", "admin")
 	}
 	supported := gossh.SupportedAlgorithms()
 	known := func(name string, got, allowed []string) {

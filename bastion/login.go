@@ -1,0 +1,516 @@
+package bastion
+
+// Authentication hardening: what happens between the first factor
+// (password or key) and a logged-in connection. After the first factor
+// the server may ask, over keyboard-interactive (RFC 4256), for more:
+// a TOTP code, a TOTP enrolment, a new password. x/crypto/ssh's
+// PartialSuccessError tells the client that the first method succeeded
+// and which ones come next, as OpenSSH's AuthenticationMethods does, so
+// "publickey then keyboard-interactive" works with a stock ssh client.
+//
+// Order of the checks once the first factor is right:
+//  1. the TOTP code, when the user has MFA (wrong codes count towards
+//     lockout; at most maxOTPAttempts per connection);
+//  2. the login rules (only now, so a refusal does not hide a wrong
+//     password, and tells nothing to whoever lacks the second factor);
+//  3. TOTP enrolment, when MFA is required of the user and she has none;
+//  4. a new password, when the password she logged in with must change
+//     (one-time password, or older than password_max_age).
+// Nothing is changed in the store before 1 and 2 pass.
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"charm.land/ssh"
+	gossh "golang.org/x/crypto/ssh"
+
+	"github.com/jms-bastion/jms/store"
+)
+
+// AuthStore is what authentication hardening needs of the store;
+// *store.Store satisfies it.
+type AuthStore interface {
+	GetUserMFA(ctx context.Context, name string) (store.UserMFA, error)
+	UseMFAStep(ctx context.Context, userID, step int64) (bool, error)
+	UseRecoveryCode(ctx context.Context, userID int64, code string) (bool, error)
+	EnableMFA(ctx context.Context, name string, seed store.Secret, lastStep int64, codes []string) error
+	SetPasswordHash(ctx context.Context, name, hash string, mustChange bool) error
+	CountFailures(ctx context.Context, user, source string, since time.Time, reasons []string) (store.FailureCounts, error)
+	LockLogin(ctx context.Context, user, source string, until time.Time, reason string) error
+	LoginLockedUntil(ctx context.Context, user, source string, now time.Time) (time.Time, bool, error)
+	LockUser(ctx context.Context, name string, until time.Time, reason string) error
+	ListLoginRules(ctx context.Context) ([]store.LoginRule, error)
+}
+
+const (
+	methodKeyboardInteractive = "keyboard-interactive"
+	extMFA                    = "jms-mfa"
+	// charmPublicKeyExt is where charm.land/ssh keeps the public key of
+	// a key login in the permissions, to give it to sessions.
+	charmPublicKeyExt = "gliderlabs/ssh.PublicKey"
+)
+
+// Failure reasons. Those in lockoutReasons count towards a lockout: a
+// guess at a secret. A refused key does not (clients offer every key
+// they have), nor does a login rule refusal.
+const (
+	reasonWrongPassword = "wrong password"
+	reasonUnknownUser   = "unknown user"
+	reasonNoPassword    = "no password set"
+	reasonInvalidName   = "invalid login name"
+	reasonWrongOTP      = "wrong OTP code"
+	reasonReplayedOTP   = "OTP code already used"
+	reasonOTPAttempts   = "too many OTP attempts"
+	reasonUserLocked    = "user locked"
+	reasonSourceLocked  = "locked from this address"
+	reasonThrottled     = "address throttled"
+)
+
+var lockoutReasons = []string{reasonWrongPassword, reasonUnknownUser, reasonNoPassword, reasonInvalidName,
+	reasonWrongOTP, reasonReplayedOTP}
+
+// maxOTPAttempts caps TOTP codes (and enrolment or password-change
+// rounds) per connection.
+const maxOTPAttempts = 3
+
+// errDenied is what a refused step returns to x/crypto; the client only
+// learns "permission denied".
+var errDenied = errors.New("jms: permission denied")
+
+// pendingLogin is a login whose first factor succeeded and that waits
+// for its keyboard-interactive steps. One per connection, used by the
+// handshake goroutine only; the mutex is for the race detector's peace
+// and for fuzzing.
+type pendingLogin struct {
+	mu        sync.Mutex
+	user      string
+	userID    int64
+	role      string
+	groups    []string
+	source    string
+	method    string // of the first factor: password or publickey
+	perms     *gossh.Permissions
+	password  store.Secret // the one she logged in with, to refuse reusing it
+	needOTP   bool
+	needEnrol bool
+	needNewPw string // why the password must change; "" when it need not
+	otpDone   bool
+	rulesOK   bool
+	enrolled  bool
+	attempts  int
+	mfaUsed   bool
+	recovery  bool
+}
+
+// mfaRequired reports whether the configuration requires MFA of role.
+func (s *Server) mfaRequired(role string) bool {
+	return s.cfg.MFA == "required" || slices.Contains(s.cfg.MFARoles, role)
+}
+
+// passwordExpired says why a password must change now, or "".
+func (s *Server) passwordChangeReason(u store.User) string {
+	switch {
+	case u.MustChangePassword:
+		return "You must choose a new password."
+	case s.cfg.PasswordMaxAge > 0 && u.PasswordChangedAt != nil && s.now().After(u.PasswordChangedAt.Add(s.cfg.PasswordMaxAge)):
+		return fmt.Sprintf("Your password is older than %s and has expired: choose a new one.", s.cfg.PasswordMaxAge)
+	}
+	return ""
+}
+
+// firstFactorDone runs once the password or the key is right. It
+// either finishes the login (perms, nil), refuses it, or asks for the
+// keyboard-interactive steps with a PartialSuccessError.
+func (s *Server) firstFactorDone(ctx ssh.Context, user, method string, perms *gossh.Permissions, password store.Secret) (*gossh.Permissions, error) {
+	cs := stateOf(ctx)
+	u, err := s.st.GetUser(ctx, user)
+	if err != nil {
+		s.log.Error("looking up a user after the first factor", "user", user, "err", err)
+		s.audit(ctx, user, cs.source, method, store.LoginFailure, "internal error")
+		return nil, errDenied
+	}
+	mfa, err := s.st.GetUserMFA(ctx, user)
+	if err != nil {
+		// A seed that does not open (wrong key) must not let her in
+		// without the second factor.
+		s.log.Error("reading the MFA secret", "user", user, "err", err)
+		s.audit(ctx, user, cs.source, method, store.LoginFailure, "internal error")
+		return nil, errDenied
+	}
+	p := &pendingLogin{user: user, userID: u.ID, role: u.Role, groups: u.Groups, source: cs.source,
+		method: method, perms: perms, needOTP: mfa.Seed != nil}
+	p.needEnrol = !p.needOTP && s.mfaRequired(u.Role)
+	if method == methodPassword {
+		p.needNewPw = s.passwordChangeReason(u)
+		p.password = password
+	}
+	if !p.needOTP && !p.needEnrol && p.needNewPw == "" {
+		if err := s.checkLoginRules(ctx, p); err != nil {
+			return nil, err
+		}
+		return s.loginSucceeded(ctx, p), nil
+	}
+	return nil, &gossh.PartialSuccessError{Next: gossh.ServerAuthCallbacks{
+		KeyboardInteractiveCallback: func(_ gossh.ConnMetadata, ch gossh.KeyboardInteractiveChallenge) (*gossh.Permissions, error) {
+			return s.keyboardInteractive(ctx, p, ch)
+		},
+	}}
+}
+
+// keyboardInteractive runs the pending steps of p. A client may call it
+// again after a failure: the steps done stay done.
+func (s *Server) keyboardInteractive(ctx context.Context, p *pendingLogin, ch gossh.KeyboardInteractiveChallenge) (*gossh.Permissions, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.attempts >= maxOTPAttempts {
+		s.failure(ctx, p.user, p.source, methodKeyboardInteractive, true, reasonOTPAttempts)
+		return nil, errDenied
+	}
+	if p.needOTP && !p.otpDone {
+		if err := s.askOTP(ctx, p, ch); err != nil {
+			return nil, err
+		}
+	}
+	if !p.rulesOK {
+		if err := s.checkLoginRules(ctx, p); err != nil {
+			return nil, err
+		}
+	}
+	if p.needEnrol && !p.enrolled {
+		if err := s.enrol(ctx, p, ch); err != nil {
+			return nil, err
+		}
+	}
+	if p.needNewPw != "" {
+		if err := s.changePassword(ctx, p, ch); err != nil {
+			return nil, err
+		}
+	}
+	return s.loginSucceeded(ctx, p), nil
+}
+
+// askOTP asks for one TOTP (or recovery) code and checks it.
+func (s *Server) askOTP(ctx context.Context, p *pendingLogin, ch gossh.KeyboardInteractiveChallenge) error {
+	answers, err := ch("", "", []string{"OTP code: "}, []bool{false})
+	if err != nil {
+		return err // the client went away or sent garbage
+	}
+	p.attempts++
+	code := ""
+	if len(answers) == 1 {
+		code = strings.TrimSpace(answers[0])
+	}
+	reason, err := s.verifySecondFactor(ctx, p, code)
+	if err != nil {
+		s.log.Error("checking an OTP code", "user", p.user, "err", err)
+		s.audit(ctx, p.user, p.source, methodKeyboardInteractive, store.LoginFailure, "internal error")
+		return errDenied
+	}
+	if reason != "" {
+		s.failure(ctx, p.user, p.source, methodKeyboardInteractive, true, reason)
+		return errDenied
+	}
+	p.otpDone, p.mfaUsed = true, true
+	return nil
+}
+
+// verifySecondFactor checks code (6 digits, or a recovery code) for p:
+// "" when it is right and was not used before, else why not.
+func (s *Server) verifySecondFactor(ctx context.Context, p *pendingLogin, code string) (string, error) {
+	if len(code) > 64 {
+		return reasonWrongOTP, nil
+	}
+	mfa, err := s.st.GetUserMFA(ctx, p.user)
+	if err != nil {
+		return "", err
+	}
+	if mfa.Seed == nil {
+		return reasonWrongOTP, nil // MFA was turned off meanwhile: fail safe
+	}
+	if !isOTPCode(code) {
+		ok, err := s.st.UseRecoveryCode(ctx, mfa.UserID, store.NormalizeRecoveryCode(code))
+		if err != nil {
+			return "", err
+		}
+		if !ok {
+			return reasonWrongOTP, nil
+		}
+		p.recovery = true
+		return "", nil
+	}
+	step, ok := checkTOTP(string(mfa.Seed), code, s.now())
+	if !ok {
+		return reasonWrongOTP, nil
+	}
+	fresh, err := s.st.UseMFAStep(ctx, mfa.UserID, step)
+	if err != nil {
+		return "", err
+	}
+	if !fresh {
+		return reasonReplayedOTP, nil
+	}
+	return "", nil
+}
+
+// checkLoginRules refuses the login when a login rule denies it. The
+// person is told which rule refused her in an SSH banner.
+func (s *Server) checkLoginRules(ctx context.Context, p *pendingLogin) error {
+	rules, err := s.st.ListLoginRules(ctx)
+	if err != nil {
+		s.log.Error("reading login rules", "err", err)
+		s.audit(ctx, p.user, p.source, p.method, store.LoginFailure, "internal error")
+		return errDenied
+	}
+	addr, _ := netip.ParseAddr(p.source)
+	rule, matched := store.DecideLogin(rules, store.LoginAttempt{User: p.user, Groups: p.groups, Source: addr, At: s.now()})
+	if matched && rule.Action == store.LoginRuleDeny {
+		s.auditEvent(ctx, store.LoginEvent{User: p.user, Source: p.source, Method: p.method, Result: store.LoginFailure,
+			Reason: "denied by login rule " + rule.Name, MFA: p.mfaUsed})
+		return &gossh.BannerError{Err: errDenied,
+			Message: fmt.Sprintf("jms: login refused: login rule %q does not allow %s to log in from %s at this time.\r\n",
+				rule.Name, p.user, p.source)}
+	}
+	p.rulesOK = true
+	return nil
+}
+
+// enrol makes a TOTP secret for a user who must have MFA and has none,
+// shows it as a QR code and as text, and saves it only once she has
+// typed a first code that it verifies.
+func (s *Server) enrol(ctx context.Context, p *pendingLogin, ch gossh.KeyboardInteractiveChallenge) error {
+	key, err := NewTOTPKey(p.user)
+	if err != nil {
+		s.log.Error("making a TOTP secret", "user", p.user, "err", err)
+		return errDenied
+	}
+	code, err := RenderQR(key.URL(), false)
+	if err != nil {
+		code = ""
+	}
+	intro := "Multi-factor authentication is required for your account.\n" +
+		"Scan this QR code with an authenticator app (or type the secret in it),\n" +
+		"then enter the 6-digit code it shows.\n\n" + code + "\nSecret: " + key.Secret() + "\n"
+	note := ""
+	for {
+		answers, err := ch("", note+intro, []string{"OTP code: "}, []bool{true})
+		if err != nil {
+			return err
+		}
+		p.attempts++
+		var step int64
+		ok := false
+		if len(answers) == 1 {
+			step, ok = checkTOTP(key.Secret(), strings.TrimSpace(answers[0]), s.now())
+		}
+		if ok {
+			codes, err := store.GenerateRecoveryCodes()
+			if err == nil {
+				err = s.st.EnableMFA(store.WithActor(ctx, "ssh:"+p.user), p.user, store.Secret(key.Secret()), step, codes)
+			}
+			if err != nil {
+				s.log.Error("saving a TOTP enrolment", "user", p.user, "err", err)
+				return errDenied
+			}
+			p.enrolled, p.mfaUsed = true, true
+			s.log.Info("MFA enrolled at login", "user", p.user, "source", p.source)
+			// Zero prompts: the client shows the text and answers at once.
+			_, _ = ch("", "MFA is on. Recovery codes, each usable once instead of a code; keep them safe,\n"+
+				"they are not shown again:\n  "+strings.Join(codes, "\n  ")+"\n", nil, nil)
+			return nil
+		}
+		s.failure(ctx, p.user, p.source, methodKeyboardInteractive, true, "wrong OTP code at enrolment")
+		if p.attempts >= maxOTPAttempts {
+			return errDenied
+		}
+		note = "That code is not right (is the phone's clock right?). Try again.\n\n"
+	}
+}
+
+// changePassword asks for a new password twice, checks it against the
+// policy and saves it.
+func (s *Server) changePassword(ctx context.Context, p *pendingLogin, ch gossh.KeyboardInteractiveChallenge) error {
+	policy := store.PasswordPolicy{MinLength: s.cfg.PasswordMinLength}
+	note := p.needNewPw + "\n"
+	for {
+		answers, err := ch("", note, []string{"New password: ", "Retype new password: "}, []bool{false, false})
+		if err != nil {
+			return err
+		}
+		p.attempts++
+		why := ""
+		switch {
+		case len(answers) != 2:
+			why = "Answer both prompts."
+		case answers[0] != answers[1]:
+			why = "The two passwords differ."
+		default:
+			if err := policy.Check(store.Secret(answers[0])); err != nil {
+				why = strings.ToUpper(err.Error()[:1]) + err.Error()[1:] + "."
+			} else if p.password != nil && answers[0] == string(p.password) {
+				why = "The new password must differ from the current one."
+			}
+		}
+		if why == "" {
+			if err := s.saveNewPassword(ctx, p.user, store.Secret(answers[0])); err != nil {
+				s.log.Error("saving a new password", "user", p.user, "err", err)
+				return errDenied
+			}
+			p.needNewPw = ""
+			s.auditEvent(ctx, store.LoginEvent{User: p.user, Source: p.source, Method: methodKeyboardInteractive,
+				Result: store.LoginSuccess, Reason: "password changed", MFA: p.mfaUsed})
+			return nil
+		}
+		if p.attempts >= maxOTPAttempts {
+			s.failure(ctx, p.user, p.source, methodKeyboardInteractive, p.mfaUsed, "password change failed: "+why)
+			return errDenied
+		}
+		note = why + " " + p.needNewPw + "\n"
+	}
+}
+
+func (s *Server) saveNewPassword(ctx context.Context, user string, pw store.Secret) error {
+	select {
+	case s.hashSem <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	hash, err := store.HashPassword(pw, s.argon)
+	<-s.hashSem
+	if err != nil {
+		return err
+	}
+	return s.st.SetPasswordHash(store.WithActor(ctx, "ssh:"+user), user, hash, false)
+}
+
+// loginSucceeded records the login and returns its permissions.
+func (s *Server) loginSucceeded(ctx context.Context, p *pendingLogin) *gossh.Permissions {
+	perms := p.perms
+	if perms == nil {
+		perms = &gossh.Permissions{}
+	}
+	if perms.Extensions == nil {
+		perms.Extensions = map[string]string{}
+	}
+	perms.Extensions[extMethod] = p.method
+	perms.Extensions[extUser] = p.user
+	if p.mfaUsed {
+		perms.Extensions[extMFA] = "totp"
+	}
+	cs := stateOf(ctx)
+	cs.authenticated()
+	reason := ""
+	if p.recovery {
+		reason = "recovery code used"
+	}
+	s.auditEvent(ctx, store.LoginEvent{User: p.user, Source: p.source, Method: p.method, Result: store.LoginSuccess,
+		Reason: reason, MFA: p.mfaUsed})
+	return perms
+}
+
+// publicKeyPerms are the permissions of a key login, as charm.land/ssh
+// would make them (it gives sessions the key from them).
+func publicKeyPerms(key gossh.PublicKey, user string) *gossh.Permissions {
+	return &gossh.Permissions{Extensions: map[string]string{
+		extMethod:         methodPublicKey,
+		extUser:           user,
+		extFingerprint:    gossh.FingerprintSHA256(key),
+		charmPublicKeyExt: base64.StdEncoding.EncodeToString(key.Marshal()),
+	}}
+}
+
+// failure audits a failed step and, when its reason is a guess at a
+// secret, counts it towards the lockouts: of the name from this
+// address, of the user from everywhere, and of this address for every
+// name.
+func (s *Server) failure(ctx context.Context, user, source, method string, mfa bool, reason string) {
+	s.auditEvent(ctx, store.LoginEvent{User: user, Source: source, Method: method, Result: store.LoginFailure,
+		Reason: reason, MFA: mfa})
+	if !slices.Contains(lockoutReasons, reason) {
+		return
+	}
+	cfg := s.cfg
+	if cfg.LockoutThreshold <= 0 && cfg.LockoutUserThreshold <= 0 && cfg.ThrottleNames <= 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	now := s.now()
+	fc, err := s.st.CountFailures(ctx, user, source, now.Add(-cfg.LockoutWindow), lockoutReasons)
+	if err != nil {
+		s.log.Error("counting failed logins", "user", user, "source", source, "err", err)
+		return
+	}
+	until := now.Add(cfg.LockoutDuration)
+	actx := store.WithActor(ctx, "bastion")
+	if cfg.LockoutThreshold > 0 && fc.UserSource >= cfg.LockoutThreshold {
+		if _, locked, err := s.st.LoginLockedUntil(ctx, user, source, now); err == nil && !locked {
+			why := fmt.Sprintf("%d failed logins from %s within %s", fc.UserSource, source, cfg.LockoutWindow)
+			if err := s.st.LockLogin(actx, user, source, until, why); err != nil {
+				s.log.Error("locking a login", "user", user, "source", source, "err", err)
+			} else {
+				s.log.Warn("locked a name from an address", "user", user, "source", source, "until", until, "failures", fc.UserSource)
+			}
+		}
+	}
+	if cfg.LockoutUserThreshold > 0 && fc.User >= cfg.LockoutUserThreshold {
+		if u, err := s.st.GetUser(ctx, user); err == nil && !u.Locked(now) {
+			why := fmt.Sprintf("%d failed logins within %s", fc.User, cfg.LockoutWindow)
+			if err := s.st.LockUser(actx, user, until, why); err != nil {
+				s.log.Error("locking a user", "user", user, "err", err)
+			} else {
+				s.log.Warn("locked a user", "user", user, "until", until, "failures", fc.User)
+			}
+		}
+	}
+	if cfg.ThrottleNames > 0 && fc.Names >= cfg.ThrottleNames {
+		if _, locked, err := s.st.LoginLockedUntil(ctx, "", source, now); err == nil && !locked {
+			why := fmt.Sprintf("failed logins as %d names within %s", fc.Names, cfg.LockoutWindow)
+			if err := s.st.LockLogin(actx, "", source, until, why); err != nil {
+				s.log.Error("throttling an address", "source", source, "err", err)
+			} else {
+				s.log.Warn("throttled an address", "source", source, "until", until, "names", fc.Names)
+			}
+		}
+	}
+}
+
+// sourceLocked reports whether user may not log in from source now: the
+// name is locked from there, or the address is throttled ("" user: the
+// throttle alone).
+func (s *Server) sourceLocked(ctx context.Context, user, source string) (string, bool) {
+	until, locked, err := s.st.LoginLockedUntil(ctx, user, source, s.now())
+	if err != nil {
+		s.log.Error("reading login locks", "user", user, "source", source, "err", err)
+		return "", false
+	}
+	if !locked {
+		return "", false
+	}
+	return until.Format(time.RFC3339), true
+}
+
+// auditEvent records a login event; a failure to record is logged,
+// never shown to the client.
+func (s *Server) auditEvent(ctx context.Context, e store.LoginEvent) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	e.At = s.now()
+	if err := s.st.AddLoginEvent(ctx, e); err != nil {
+		s.log.Error("recording a login event", "user", e.User, "source", e.Source, "err", err)
+	}
+	lvl := slog.LevelInfo
+	if e.Result != store.LoginSuccess {
+		lvl = slog.LevelWarn
+	}
+	s.log.Log(ctx, lvl, "login", "user", e.User, "source", e.Source, "method", e.Method, "result", e.Result,
+		"reason", e.Reason, "mfa", e.MFA)
+}

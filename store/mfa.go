@@ -1,0 +1,182 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// RecoveryCodeCount is how many recovery codes a user gets at a time.
+const RecoveryCodeCount = 10
+
+func mfaAAD(userID int64) string { return fmt.Sprintf("users:%d:mfa_seed", userID) }
+
+// UserMFA is a user's TOTP state, for login.
+type UserMFA struct {
+	UserID   int64
+	Seed     Secret // the base32 TOTP secret; nil when MFA is off
+	LastStep int64  // the last TOTP time step a code was accepted for
+}
+
+// GetUserMFA returns the TOTP secret of user (opened) and the last
+// used time step.
+func (s *Store) GetUserMFA(ctx context.Context, name string) (UserMFA, error) {
+	var m UserMFA
+	var seed *string
+	err := s.db.QueryRowContext(ctx, `SELECT id, mfa_seed, mfa_last_step FROM users WHERE name = ?`, name).
+		Scan(&m.UserID, &seed, &m.LastStep)
+	if err = wrapError(err); errors.Is(err, ErrNotFound) {
+		return m, fmt.Errorf("user %q: %w", name, ErrNotFound)
+	} else if err != nil {
+		return m, err
+	}
+	if seed != nil && *seed != "" {
+		if m.Seed, err = s.openSealed(*seed, mfaAAD(m.UserID)); err != nil {
+			return m, fmt.Errorf("MFA secret of %q: %w", name, err)
+		}
+	}
+	return m, nil
+}
+
+// EnableMFA stores a (new) TOTP secret for user, sealed, with the last
+// used step (0, or the step of the code that proved the enrolment), and
+// replaces her recovery codes with the hashes of codes. The change is
+// audited as mfa.enable, without the secret.
+func (s *Store) EnableMFA(ctx context.Context, name string, seed Secret, lastStep int64, codes []string) error {
+	return s.withTx(ctx, func(q querier) error {
+		var id int64
+		if err := q.QueryRowContext(ctx, `SELECT id FROM users WHERE name = ?`, name).Scan(&id); err != nil {
+			if err = wrapError(err); errors.Is(err, ErrNotFound) {
+				return fmt.Errorf("user %q: %w", name, ErrNotFound)
+			}
+			return err
+		}
+		sealed, err := s.seal(seed, mfaAAD(id))
+		if err != nil {
+			return err
+		}
+		now := formatTime(s.now())
+		if _, err := q.ExecContext(ctx, `UPDATE users SET mfa_seed = ?, mfa_last_step = ?, updated_at = ? WHERE id = ?`,
+			sealed, lastStep, now, id); err != nil {
+			return wrapError(err)
+		}
+		if err := replaceRecoveryCodes(ctx, q, id, codes, now); err != nil {
+			return err
+		}
+		return s.recordOp(ctx, q, "user.mfa.enable", name, map[string]any{"recovery_codes": len(codes)})
+	})
+}
+
+// DisableMFA removes a user's TOTP secret and recovery codes.
+func (s *Store) DisableMFA(ctx context.Context, name string) error {
+	return s.withTx(ctx, func(q querier) error {
+		if err := execOne(ctx, q, "user", name, `UPDATE users SET mfa_seed = NULL, mfa_last_step = 0, updated_at = ?
+			WHERE name = ?`, formatTime(s.now()), name); err != nil {
+			return err
+		}
+		if _, err := q.ExecContext(ctx, `DELETE FROM mfa_recovery_codes WHERE user_id = (SELECT id FROM users WHERE name = ?)`, name); err != nil {
+			return wrapError(err)
+		}
+		return s.recordOp(ctx, q, "user.mfa.disable", name, nil)
+	})
+}
+
+// SetRecoveryCodes replaces a user's recovery codes (MFA must be on).
+func (s *Store) SetRecoveryCodes(ctx context.Context, name string, codes []string) error {
+	return s.withTx(ctx, func(q querier) error {
+		var id int64
+		var seed *string
+		if err := q.QueryRowContext(ctx, `SELECT id, mfa_seed FROM users WHERE name = ?`, name).Scan(&id, &seed); err != nil {
+			if err = wrapError(err); errors.Is(err, ErrNotFound) {
+				return fmt.Errorf("user %q: %w", name, ErrNotFound)
+			}
+			return err
+		}
+		if seed == nil {
+			return fmt.Errorf("user %q has no MFA: run 'jmsctl user mfa enable %s' first", name, name)
+		}
+		if err := replaceRecoveryCodes(ctx, q, id, codes, formatTime(s.now())); err != nil {
+			return err
+		}
+		return s.recordOp(ctx, q, "user.mfa.recovery", name, map[string]any{"recovery_codes": len(codes)})
+	})
+}
+
+func replaceRecoveryCodes(ctx context.Context, q querier, userID int64, codes []string, now string) error {
+	if _, err := q.ExecContext(ctx, `DELETE FROM mfa_recovery_codes WHERE user_id = ?`, userID); err != nil {
+		return wrapError(err)
+	}
+	for _, c := range codes {
+		if _, err := q.ExecContext(ctx, `INSERT INTO mfa_recovery_codes (user_id, code_hash, created_at) VALUES (?, ?, ?)`,
+			userID, hashRecoveryCode(c), now); err != nil {
+			return wrapError(err)
+		}
+	}
+	return nil
+}
+
+// UseMFAStep records that a TOTP code of time step was accepted for
+// the user, unless a code of this step or a later one already was: it
+// reports false for a replayed code. The check and the update are one
+// statement, so two logins racing with one code cannot both win.
+func (s *Store) UseMFAStep(ctx context.Context, userID, step int64) (bool, error) {
+	res, err := s.db.ExecContext(ctx, `UPDATE users SET mfa_last_step = ? WHERE id = ? AND mfa_last_step < ? AND mfa_seed IS NOT NULL`,
+		step, userID, step)
+	if err != nil {
+		return false, wrapError(err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, wrapError(err)
+}
+
+// UseRecoveryCode spends one of the user's recovery codes: it reports
+// false when code is not one of hers or was used already.
+func (s *Store) UseRecoveryCode(ctx context.Context, userID int64, code string) (bool, error) {
+	res, err := s.db.ExecContext(ctx, `UPDATE mfa_recovery_codes SET used_at = ? WHERE user_id = ? AND code_hash = ? AND used_at IS NULL`,
+		formatTime(s.now()), userID, hashRecoveryCode(code))
+	if err != nil {
+		return false, wrapError(err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, wrapError(err)
+}
+
+// RecoveryCodesLeft counts a user's unused recovery codes.
+func (s *Store) RecoveryCodesLeft(ctx context.Context, name string) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM mfa_recovery_codes c JOIN users u ON u.id = c.user_id
+		WHERE u.name = ? AND c.used_at IS NULL`, name).Scan(&n)
+	return n, wrapError(err)
+}
+
+// GenerateRecoveryCodes returns RecoveryCodeCount random codes of the
+// form xxxxx-xxxxx (about 57 bits each).
+func GenerateRecoveryCodes() ([]string, error) {
+	out := make([]string, 0, RecoveryCodeCount)
+	for range RecoveryCodeCount {
+		p, err := GeneratePassword(10)
+		if err != nil {
+			return nil, fmt.Errorf("recovery codes: %w", err)
+		}
+		out = append(out, strings.ToLower(string(p[:5])+"-"+string(p[5:])))
+	}
+	return out, nil
+}
+
+// NormalizeRecoveryCode folds what a person typed into the stored form:
+// lower case, without spaces; the dash is optional.
+func NormalizeRecoveryCode(code string) string {
+	c := strings.ToLower(strings.Join(strings.Fields(code), ""))
+	if len(c) == 10 && !strings.Contains(c, "-") {
+		c = c[:5] + "-" + c[5:]
+	}
+	return c
+}
+
+func hashRecoveryCode(code string) string {
+	sum := sha256.Sum256([]byte(NormalizeRecoveryCode(code)))
+	return hex.EncodeToString(sum[:])
+}
