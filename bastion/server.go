@@ -36,6 +36,16 @@ type Store interface {
 	AddLoginEvent(ctx context.Context, e store.LoginEvent) error
 	CloseInterruptedSessions(ctx context.Context) (int, error)
 	AuthStore // MFA, lockout, login rules, password change: login.go
+
+	// The live sessions: kill requests (live.go).
+	PendingKills(ctx context.Context, ids []string) ([]store.KillRequest, error)
+	// Her own account, from the menu (menu.go).
+	SetPasswordHash(ctx context.Context, name, hash string, mustChange bool) error
+	AddUserKey(ctx context.Context, user, line string) (store.UserKey, error)
+	ListUserKeys(ctx context.Context, user string) ([]store.UserKey, error)
+	// The auditor menu (auditor.go).
+	ListSessions(ctx context.Context, q store.SessionQuery) ([]store.Session, error)
+	GetSession(ctx context.Context, idOrPrefix string) (store.Session, error)
 }
 
 // Proxy runs one authorized session against an asset; *proxy.Proxy
@@ -71,6 +81,7 @@ type Server struct {
 	hashSem   chan struct{} // caps concurrent argon2 hashes (64 MiB each by default)
 	unauth    *unauthLimiter
 	conns     conns
+	live      *liveSessions // the proxied sessions running now
 
 	srv *ssh.Server
 
@@ -119,6 +130,7 @@ func New(cfg config.Config, deps Deps) (*Server, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.live = newLiveSessions(pollInterval, s.checkLive)
 	if s.argon == (store.Argon2Params{}) {
 		s.argon = store.DefaultArgon2
 	}

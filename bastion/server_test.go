@@ -46,12 +46,18 @@ var cheapArgon2 = store.Argon2Params{Memory: 1024, Time: 1, Threads: 1, KeyLen: 
 type fakeProxy struct {
 	mu   sync.Mutex
 	reqs []proxy.Request
+	// hook, when set, runs a session instead (menu_test.go).
+	hook func(ctx context.Context, down proxy.Downstream, req proxy.Request) (int, error)
 }
 
 func (f *fakeProxy) Run(ctx context.Context, down proxy.Downstream, req proxy.Request) (int, error) {
 	f.mu.Lock()
 	f.reqs = append(f.reqs, req)
+	hook := f.hook
 	f.mu.Unlock()
+	if hook != nil {
+		return hook(ctx, down, req)
+	}
 	cmd := req.Command
 	switch {
 	case strings.HasPrefix(cmd, "exit "):

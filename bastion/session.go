@@ -98,16 +98,32 @@ func (s *Server) handle(sess ssh.Session) {
 		refuse(sess, term.hasPty, "jms: "+err.Error())
 		return
 	}
-	if t.Asset == "" {
-		if term.hasPty {
-			term.keep = true
-			_ = sess.Exit(s.plainMenu(sess.Context(), term, t.User, log))
-			return
-		}
+	if t.Asset == "" && !term.hasPty {
 		refuse(sess, false, fmt.Sprintf("jms: no asset given; usage: ssh -p %s %s@bastion ASSET [COMMAND]", s.port(), t.User))
 		return
 	}
-	status := s.connect(sess.Context(), term, t, log)
+	// ctx ends with the channel, or with a cause of the bastion's own:
+	// the idle timeout ends the menu and the session running in it.
+	ctx, cancel := context.WithCancelCause(sess.Context())
+	defer cancel(nil)
+	if term.hasPty || t.Command == "" {
+		stop := s.watchIdle(ctx, cancel, term, log)
+		defer stop()
+	}
+	var status int
+	if t.Asset == "" {
+		term.keep = true
+		status = s.menu(ctx, term, t.User, log)
+	} else {
+		status = s.connect(ctx, term, t, log)
+	}
+	if cause := context.Cause(ctx); errors.Is(cause, errIdle) {
+		log.Info("idle timeout", "after", s.cfg.IdleTimeout)
+		_, _ = fmt.Fprint(sess.Stderr(), "jms: session ended: idle timeout"+term.newline())
+		if status == 0 {
+			status = 1
+		}
+	}
 	_ = sess.Exit(status)
 }
 
@@ -131,14 +147,19 @@ func (s *Server) connect(ctx context.Context, term *terminal, t Target, log *slo
 
 // refused tells and audits a refusal; it returns the exit status.
 func (s *Server) refused(ctx context.Context, term *terminal, user string, err error, log *slog.Logger) int {
+	_, _ = fmt.Fprint(term.sess.Stderr(), s.refusal(ctx, term, user, err, log)+term.newline())
+	return 1
+}
+
+// refusal audits a refusal and returns the line to tell.
+func (s *Server) refusal(ctx context.Context, term *terminal, user string, err error, log *slog.Logger) string {
 	var ue *userError
 	if !errors.As(err, &ue) {
 		log.Error("connect", "err", err)
 		ue = &userError{msg: "jms: internal error", reason: "internal error"}
 	}
-	s.audit(ctx, user, hostOf(term.sess.RemoteAddr()), methodConnect, store.LoginFailure, ue.reason)
-	_, _ = fmt.Fprint(term.sess.Stderr(), ue.msg+term.newline())
-	return 1
+	s.audit(context.WithoutCancel(ctx), user, hostOf(term.sess.RemoteAddr()), methodConnect, store.LoginFailure, ue.reason)
+	return ue.msg
 }
 
 // resolve finds the asset and account t names that the user may connect
@@ -192,48 +213,59 @@ func (s *Server) chooseAccount(ctx context.Context, term *terminal, user string,
 	return s.pickAccount(ctx, term, user, acc, accounts)
 }
 
-// run checks the grant once more at this moment and proxies the session.
+// run checks the grant once more at this moment and proxies the
+// session; what went wrong is told on stderr.
 func (s *Server) run(ctx context.Context, term *terminal, t Target, acc store.Access, ga store.GrantedAccount, log *slog.Logger) int {
+	status, msg := s.session(ctx, term, t, acc, ga, log)
+	if msg != "" {
+		_, _ = fmt.Fprint(term.sess.Stderr(), msg+term.newline())
+	}
+	return status
+}
+
+// session checks the grant once more at this moment and proxies the
+// session. It returns the exit status and the line to tell the person
+// when something went wrong ("" otherwise); refusals are audited.
+func (s *Server) session(ctx context.Context, term *terminal, t Target, acc store.Access, ga store.GrantedAccount, log *slog.Logger) (int, string) {
 	now, err := s.st.AuthorizedAsset(ctx, t.User, acc.Asset.ID, s.now())
 	if errors.Is(err, store.ErrDenied) {
-		return s.refused(ctx, term, t.User, noAsset(t.User, t.Asset), log)
+		return 1, s.refusal(ctx, term, t.User, noAsset(t.User, t.Asset), log)
 	}
 	if err != nil {
-		return s.refused(ctx, term, t.User, err, log)
+		return 1, s.refusal(ctx, term, t.User, err, log)
 	}
 	g, ok := now.Account(ga.Username)
 	if x, isX := execTransfer(t.Command); ok && isX && s.transfer != nil {
-		return s.runTransfer(ctx, term, t, now, g, x, log)
+		return s.runTransfer(ctx, term, t, now, g, x, log), ""
 	}
 	if !ok || !g.Can(store.ActionConnect) {
-		return s.refused(ctx, term, t.User, &userError{msg: fmt.Sprintf("jms: no account %q on %s for %s", ga.Username, acc.Asset.Name, t.User),
+		return 1, s.refusal(ctx, term, t.User, &userError{msg: fmt.Sprintf("jms: no account %q on %s for %s", ga.Username, acc.Asset.Name, t.User),
 			reason: fmt.Sprintf("no account %q on %s", ga.Username, acc.Asset.Name)}, log)
 	}
 	v := term.attach()
 	defer v.detach()
 	log = log.With("asset", now.Asset.Name, "account", g.Username)
 	log.Info("connect")
-	status, err := s.proxy.Run(ctx, v, proxy.Request{
+	status, err := s.runProxy(ctx, v, proxy.Request{
 		User:    t.User,
 		Source:  term.sess.RemoteAddr().String(),
 		Asset:   now.Asset,
 		Account: g,
 		Command: t.Command,
-	})
-	if err != nil {
-		var ue *proxy.UserError
-		if errors.As(err, &ue) {
-			log.Warn("session refused", "err", err)
-			_, _ = fmt.Fprint(term.sess.Stderr(), ue.Error()+term.newline())
-		} else {
-			log.Error("session", "err", err)
-			_, _ = fmt.Fprint(term.sess.Stderr(), "jms: internal error (the bastion's log has the details)"+term.newline())
-		}
-		if status == 0 {
-			status = 1
-		}
+	}, []string{store.ActionConnect}, log)
+	if err == nil {
+		return status, ""
 	}
-	return status
+	if status == 0 {
+		status = 1
+	}
+	var ue *proxy.UserError
+	if errors.As(err, &ue) {
+		log.Warn("session refused", "err", err)
+		return status, ue.Error()
+	}
+	log.Error("session", "err", err)
+	return status, "jms: internal error (the bastion's log has the details)"
 }
 
 // refuseSFTP answers the sftp subsystem until file transfer exists.

@@ -194,46 +194,6 @@ func TestSFTPRefused(t *testing.T) {
 	f.waitEvent(store.LoginEvent{User: "alice", Method: "sftp", Result: store.LoginFailure})
 }
 
-// TestMenu drives the plain menu through a PTY: pick web2 by number, get
-// the asset's raw bytes untouched, come back, pick web1 by name, choose
-// an account, quit.
-func TestMenu(t *testing.T) {
-	f := newFixture(t, nil)
-	c := f.mustDial("alice", gossh.PublicKeys(f.aliceKey))
-	s, err := c.NewSession()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if err := s.RequestPty("xterm", 24, 80, gossh.TerminalModes{}); err != nil {
-		t.Fatal(err)
-	}
-	in, _ := s.StdinPipe()
-	outR, _ := s.StdoutPipe()
-	out := &lockedReader{r: outR}
-	if err := s.Shell(); err != nil {
-		t.Fatal(err)
-	}
-	out.waitFor(t, "2) web2")
-	out.waitFor(t, "Asset number or name (q to quit): ")
-	io.WriteString(in, "2\r")
-	// The fake asset writes "a\nb\n": no "\r" may be added.
-	out.waitFor(t, "2\r\na\nb\n")
-	out.waitFor(t, "Asset number or name (q to quit): ")
-	io.WriteString(in, "web1\r")
-	out.waitFor(t, "Account number or name: ")
-	io.WriteString(in, "deploy\r")
-	out.waitFor(t, "Asset number or name (q to quit): ")
-	if r := f.proxy.last(); r.Asset.Name != "web1" || r.Account.Username != "deploy" {
-		t.Fatalf("proxy got %+v", r)
-	}
-	io.WriteString(in, "nosuch\r")
-	io.WriteString(in, "q\r")
-	if err := s.Wait(); err != nil {
-		t.Fatalf("quit: %v", err)
-	}
-}
-
 type lockedReader struct {
 	r   io.Reader
 	buf bytes.Buffer

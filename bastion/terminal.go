@@ -4,6 +4,8 @@ import (
 	"errors"
 	"io"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"charm.land/ssh"
 )
@@ -28,8 +30,11 @@ type terminal struct {
 	readMu sync.Mutex // one reader at a time
 	rest   []byte     // unread part of the current chunk
 
-	mu   sync.Mutex
-	view *view
+	lastInput atomic.Int64 // when the person last typed, in Unix nanoseconds
+
+	mu     sync.Mutex
+	view   *view
+	notify func(msg string) // shows a notice in the program running, if any
 }
 
 // newTerminal starts the input pump and the window forwarder; stop ends
@@ -41,6 +46,7 @@ func newTerminal(sess ssh.Session, ch *channel) *terminal {
 		data: make(chan []byte),
 		ack:  make(chan struct{}),
 	}
+	t.lastInput.Store(time.Now().UnixNano())
 	if ch != nil {
 		t.pty, t.hasPty = ch.ptyRequest()
 	}
@@ -58,6 +64,7 @@ func (t *terminal) pump() {
 	for {
 		n, err := t.sess.Read(buf)
 		if n > 0 {
+			t.lastInput.Store(time.Now().UnixNano())
 			select {
 			case t.data <- buf[:n]:
 			case <-t.quit:
@@ -125,6 +132,37 @@ var errDetached = errors.New("input detached")
 
 // Read reads input for the menu.
 func (t *terminal) Read(p []byte) (int, error) { return t.read(p, nil) }
+
+// window returns the current window size.
+func (t *terminal) window() (width, height int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.pty.Window.Width, t.pty.Window.Height
+}
+
+// idleSince returns when the person last typed.
+func (t *terminal) idleSince() time.Time { return time.Unix(0, t.lastInput.Load()) }
+
+// setNotify sets how notices reach the person while a program (the
+// menu) draws the screen; nil means write them as a line.
+func (t *terminal) setNotify(f func(string)) {
+	t.mu.Lock()
+	t.notify = f
+	t.mu.Unlock()
+}
+
+// notice tells the person msg: in the menu's status line while it runs,
+// as a line of its own otherwise (over an asset's screen).
+func (t *terminal) notice(msg string) {
+	t.mu.Lock()
+	f := t.notify
+	t.mu.Unlock()
+	if f != nil {
+		f(msg)
+		return
+	}
+	_, _ = io.WriteString(t.sess, t.newline()+msg+t.newline())
+}
 
 // Write writes to the client's stdout, unchanged.
 func (t *terminal) Write(p []byte) (int, error) { return t.sess.Write(p) }

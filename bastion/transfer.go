@@ -171,13 +171,13 @@ func (s *Server) runTransfer(ctx context.Context, term *terminal, t Target, now 
 	down, counter := transfer.CountBytes(v)
 	log = log.With("asset", now.Asset.Name, "account", g.Username)
 	log.Info("transfer", "tool", x.Tool, "op", x.Op)
-	status, err := s.proxy.Run(ctx, down, proxy.Request{
+	status, err := s.runProxy(ctx, down, proxy.Request{
 		User:    t.User,
 		Source:  term.sess.RemoteAddr().String(),
 		Asset:   now.Asset,
 		Account: g,
 		Command: t.Command,
-	})
+	}, x.Actions, log)
 	if err != nil {
 		var ue *proxy.UserError
 		if errors.As(err, &ue) {

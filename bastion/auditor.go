@@ -1,0 +1,213 @@
+package bastion
+
+// The auditor menu over SSH: live sessions to watch (the recording
+// followed read-only as it grows) and recent ones to replay (the tui
+// player), back to the menu afterwards. Auditors reach assets only when
+// granted; then a in the auditor menu opens their asset menu.
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/jms-bastion/jms/recorder"
+	"github.com/jms-bastion/jms/store"
+	"github.com/jms-bastion/jms/tui"
+)
+
+// auditorListLimit is how many sessions of each list the auditor menu
+// shows.
+const auditorListLimit = 500
+
+func (s *Server) auditorMenu(ctx context.Context, term *terminal, u store.User, log *slog.Logger) int {
+	flash := ""
+	for {
+		live, recent, err := s.auditorSessions(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return 0
+			}
+			log.Error("auditor menu: listing sessions", "err", err)
+			_, _ = fmt.Fprint(term.sess.Stderr(), "jms: internal error"+term.newline())
+			return 1
+		}
+		assets, err := s.st.AuthorizedAssets(ctx, u.Name, s.now())
+		if errors.Is(err, store.ErrDenied) {
+			_, _ = fmt.Fprint(term.sess.Stderr(), "jms: "+u.Name+": access denied"+term.newline())
+			return 1
+		}
+		w, h := term.window()
+		final, err := s.runProgram(ctx, term, tui.NewAuditorMenu(tui.AuditorConfig{
+			User: u.Name, Banner: s.cfg.Banner, Live: live, Recent: recent,
+			Width: w, Height: h, Context: ctx, Flash: flash, Assets: len(assets) > 0,
+			Reload: func(ctx context.Context) ([]tui.SessionInfo, []tui.SessionInfo, error) {
+				return s.auditorSessions(ctx)
+			},
+		}))
+		if err != nil {
+			return 0
+		}
+		m, _ := final.(tui.AuditorMenu)
+		si, action, ok := m.Choice()
+		if !ok {
+			return 0
+		}
+		flash = ""
+		switch action {
+		case tui.ShowAssets:
+			if status := s.assetMenu(ctx, term, u, log); status != 0 {
+				return status
+			}
+		case tui.WatchSession:
+			flash = s.watchSession(ctx, term, si.ID, log)
+		case tui.ReplaySession:
+			flash = s.replaySession(ctx, term, si.ID, log)
+		}
+		if ctx.Err() != nil {
+			return 0
+		}
+	}
+}
+
+// auditorSessions returns the live sessions and the recent ended ones,
+// newest first.
+func (s *Server) auditorSessions(ctx context.Context) (live, recent []tui.SessionInfo, err error) {
+	act, err := s.st.ListSessions(ctx, store.SessionQuery{Active: true, Limit: auditorListLimit})
+	if err != nil {
+		return nil, nil, err
+	}
+	all, err := s.st.ListSessions(ctx, store.SessionQuery{Limit: auditorListLimit + len(act)})
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, ss := range slices.Backward(act) {
+		live = append(live, sessionInfo(ss))
+	}
+	for _, ss := range slices.Backward(all) {
+		if ss.Status != store.StatusActive && len(recent) < auditorListLimit {
+			recent = append(recent, sessionInfo(ss))
+		}
+	}
+	return live, recent, nil
+}
+
+func sessionInfo(ss store.Session) tui.SessionInfo {
+	si := tui.SessionInfo{ID: ss.ID, User: ss.User, Asset: ss.Asset, Account: ss.Account, Source: ss.Source,
+		StartedAt: ss.StartedAt, Status: ss.Status}
+	if ss.EndedAt != nil {
+		si.EndedAt = *ss.EndedAt
+	}
+	if ss.Kind == store.SessionSFTP {
+		si.Asset = "sftp " + si.Asset
+	}
+	return si
+}
+
+// recordingFile returns the path of a session's recording.
+func (s *Server) recordingFile(ss store.Session) (string, error) {
+	if ss.RecordingPath == "" {
+		return "", fmt.Errorf("session %s has no recording", shortID(ss.ID))
+	}
+	if filepath.IsAbs(ss.RecordingPath) {
+		return ss.RecordingPath, nil
+	}
+	return filepath.Join(s.cfg.DataDir, ss.RecordingPath), nil
+}
+
+func shortID(id string) string {
+	if len(id) > 8 {
+		return id[:8]
+	}
+	return id
+}
+
+// watchSession follows a live session's recording on the auditor's
+// terminal until the session ends or she presses q (or Ctrl-C). It only
+// reads the recording: nothing she types reaches the session, and her
+// window size is nobody else's. It returns the line for the menu.
+func (s *Server) watchSession(ctx context.Context, term *terminal, id string, log *slog.Logger) string {
+	ss, err := s.st.GetSession(ctx, id)
+	if err != nil {
+		return err.Error()
+	}
+	if ss.Status != store.StatusActive {
+		return fmt.Sprintf("Session %s has ended (%s): replay it instead.", shortID(ss.ID), ss.Status)
+	}
+	path, err := s.recordingFile(ss)
+	if err != nil {
+		return err.Error()
+	}
+	log.Info("watching a session", "session", ss.ID, "of", ss.User, "asset", ss.Asset)
+	wctx, stop := context.WithCancel(ctx)
+	defer stop()
+	v := term.attach()
+	keysDone := make(chan struct{})
+	go func() {
+		defer close(keysDone)
+		b := make([]byte, 256)
+		for {
+			n, err := v.Read(b)
+			if bytes.ContainsAny(b[:n], "qQ\x03\x04") {
+				stop()
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	nl := term.newline()
+	_, _ = fmt.Fprintf(term.sess, "\x1b[0m\x1b[H\x1b[2J\x1b[7m jms: watching %s@%s as %s (session %s), read-only; q stops \x1b[0m%s",
+		ss.User, ss.Asset, ss.Account, shortID(ss.ID), nl)
+	ended := func() bool {
+		cur, err := s.st.GetSession(wctx, ss.ID)
+		return err == nil && cur.Status != store.StatusActive
+	}
+	err = recorder.Follow(wctx, path, term.sess, ended)
+	v.detach()
+	<-keysDone
+	_, _ = fmt.Fprint(term.sess, "\x1b[0m"+nl)
+	switch {
+	case err == nil:
+		return fmt.Sprintf("Session %s ended.", shortID(ss.ID))
+	case wctx.Err() != nil && ctx.Err() == nil:
+		return fmt.Sprintf("Stopped watching session %s.", shortID(ss.ID))
+	case ctx.Err() != nil:
+		return ""
+	}
+	log.Warn("watching a session", "session", ss.ID, "err", err)
+	return "watch: " + err.Error()
+}
+
+// replaySession plays an ended session's recording with the tui player.
+func (s *Server) replaySession(ctx context.Context, term *terminal, id string, log *slog.Logger) string {
+	ss, err := s.st.GetSession(ctx, id)
+	if err != nil {
+		return err.Error()
+	}
+	path, err := s.recordingFile(ss)
+	if err != nil {
+		return err.Error()
+	}
+	r, err := recorder.Open(path)
+	if err != nil {
+		return fmt.Sprintf("Session %s: %v", shortID(ss.ID), err)
+	}
+	defer r.Close()
+	p, err := recorder.NewPlayer(r)
+	if err != nil {
+		return fmt.Sprintf("Session %s: %v", shortID(ss.ID), err)
+	}
+	p.IdleLimit = 2 * time.Second
+	log.Info("replaying a session", "session", ss.ID, "of", ss.User, "asset", ss.Asset)
+	title := fmt.Sprintf("%s@%s as %s %s", ss.User, ss.Asset, ss.Account, ss.StartedAt.Local().Format("2006-01-02 15:04"))
+	if _, err := s.runProgram(ctx, term, tui.NewReplay(p, title)); err != nil && ctx.Err() == nil {
+		return "replay: " + err.Error()
+	}
+	return ""
+}

@@ -1,0 +1,72 @@
+package bastion
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+)
+
+// idleWarning is how long before the idle timeout the person is warned:
+// a minute, or the last tenth of a shorter timeout.
+func idleWarning(timeout time.Duration) time.Duration {
+	return min(time.Minute, timeout/10)
+}
+
+// watchIdle ends an interactive session (the menu, a shell) once the
+// person has typed nothing for cfg.IdleTimeout: it warns her first, then
+// cancels ctx with errIdle, which ends the menu and the proxied session
+// running in it (recorded with the end reason "idle timeout"). It returns
+// a function that stops the watch; a zero timeout watches nothing.
+func (s *Server) watchIdle(ctx context.Context, cancel context.CancelCauseFunc, term *terminal, log *slog.Logger) (stop func()) {
+	timeout := s.cfg.IdleTimeout
+	if timeout <= 0 {
+		return func() {}
+	}
+	warnAfter := timeout - idleWarning(timeout)
+	tick := min(max(timeout/50, 20*time.Millisecond), time.Second)
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(tick)
+		defer t.Stop()
+		var warned time.Time // the input time the warning was about
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-done:
+				return
+			case <-t.C:
+			}
+			last := term.idleSince()
+			idle := time.Since(last)
+			switch {
+			case idle >= timeout:
+				log.Debug("idle timeout reached", "idle", idle.Round(time.Second))
+				cancel(errIdle)
+				return
+			case idle >= warnAfter && !warned.Equal(last):
+				warned = last
+				left := (timeout - idle).Round(time.Second)
+				term.notice(fmt.Sprintf("jms: no input for %s: this session ends in %s unless you type something",
+					fmtIdle(idle), fmtIdle(left)))
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-finished
+	}
+}
+
+// fmtIdle writes d for people: 45s, 1m30s, 29m, 1h30m.
+func fmtIdle(d time.Duration) string {
+	d = d.Round(time.Second)
+	if d < time.Minute || d%time.Minute != 0 && d < time.Hour {
+		return d.String()
+	}
+	return strings.TrimSuffix(d.Round(time.Minute).String(), "0s")
+}

@@ -1,0 +1,242 @@
+package bastion
+
+// The live-session registry: every proxied session this server runs,
+// with the function that ends it. One poller goroutine runs while the
+// registry is not empty: every pollInterval it ends the sessions an
+// admin asked to kill (jmsctl session kill, from any process sharing the
+// data directory), and those whose user may no longer reach the asset
+// (grant expired or revoked, user disabled or removed).
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jms-bastion/jms/bastion/proxy"
+	"github.com/jms-bastion/jms/store"
+)
+
+// pollInterval is how often the live sessions are checked: a kill takes
+// effect within about this long (plus the time to close the asset's
+// connection).
+const pollInterval = 500 * time.Millisecond
+
+// endCause is why the bastion ended a session, as the person reads it
+// and the session row records it ("idle timeout"). It counts as a kill
+// (errors.Is(err, proxy.ErrKilled)), so the row's status is killed.
+type endCause string
+
+func (e endCause) Error() string { return string(e) }
+func (e endCause) Unwrap() error { return proxy.ErrKilled }
+
+// Reasons the bastion ends a session by itself.
+const (
+	errIdle        = endCause("idle timeout")
+	errMaxDuration = endCause("maximum session duration")
+)
+
+// liveSession is one proxied session in the registry.
+type liveSession struct {
+	id      string
+	user    string
+	asset   string
+	assetID int64
+	account string
+	needs   []string // the actions the session needs of its grant
+	cancel  context.CancelCauseFunc
+}
+
+// liveSessions is the registry.
+type liveSessions struct {
+	interval time.Duration
+	check    func(ctx context.Context, list []*liveSession) // one poll
+
+	mu      sync.Mutex
+	m       map[string]*liveSession
+	running bool
+	wake    chan struct{} // the registry became empty: the poller may stop now
+	done    chan struct{} // closed when a poller stops (tests wait for it)
+}
+
+func newLiveSessions(interval time.Duration, check func(context.Context, []*liveSession)) *liveSessions {
+	return &liveSessions{interval: interval, check: check, m: map[string]*liveSession{}, wake: make(chan struct{}, 1)}
+}
+
+// add registers a session and starts the poller if it is not running.
+func (l *liveSessions) add(ls *liveSession) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.m[ls.id] = ls
+	if !l.running {
+		l.running = true
+		l.done = make(chan struct{})
+		go l.loop(l.done)
+	}
+}
+
+// remove unregisters a session.
+func (l *liveSessions) remove(id string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.m, id)
+	if len(l.m) == 0 {
+		select {
+		case l.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// list returns the registered sessions.
+func (l *liveSessions) list() []*liveSession {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make([]*liveSession, 0, len(l.m))
+	for _, ls := range l.m {
+		out = append(out, ls)
+	}
+	return out
+}
+
+// stopped returns a channel closed once no poller runs.
+func (l *liveSessions) stopped() <-chan struct{} {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.running {
+		c := make(chan struct{})
+		close(c)
+		return c
+	}
+	return l.done
+}
+
+func (l *liveSessions) loop(done chan struct{}) {
+	defer close(done)
+	t := time.NewTicker(l.interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+		case <-l.wake:
+		}
+		l.mu.Lock()
+		if len(l.m) == 0 {
+			l.running = false
+			l.mu.Unlock()
+			return
+		}
+		list := make([]*liveSession, 0, len(l.m))
+		for _, ls := range l.m {
+			list = append(list, ls)
+		}
+		l.mu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		l.check(ctx, list)
+		cancel()
+	}
+}
+
+// checkLive is one poll of the registry: kill requests first, then
+// whether each user may still reach her asset.
+func (s *Server) checkLive(ctx context.Context, list []*liveSession) {
+	ids := make([]string, len(list))
+	byID := make(map[string]*liveSession, len(list))
+	for i, ls := range list {
+		ids[i] = ls.id
+		byID[ls.id] = ls
+	}
+	kills, err := s.st.PendingKills(ctx, ids)
+	if err != nil {
+		s.log.Error("live sessions: reading kill requests", "err", err)
+	}
+	for _, k := range kills {
+		ls := byID[k.SessionID]
+		if ls == nil {
+			continue
+		}
+		who := k.By
+		if who == "" {
+			who = "an administrator"
+		}
+		cause := fmt.Errorf("%w by %s", proxy.ErrKilled, who)
+		if k.Reason != "" {
+			cause = fmt.Errorf("%w by %s: %s", proxy.ErrKilled, who, k.Reason)
+		}
+		s.log.Info("killing a session", "session", ls.id, "user", ls.user, "asset", ls.asset, "by", who, "reason", k.Reason)
+		ls.cancel(cause)
+		delete(byID, ls.id)
+	}
+	for _, ls := range byID {
+		if cause := s.revoked(ctx, ls); cause != nil {
+			s.log.Info("ending a session", "session", ls.id, "user", ls.user, "asset", ls.asset, "reason", cause.Error())
+			ls.cancel(cause)
+		}
+	}
+}
+
+// revoked returns why ls may no longer go on, or nil. A user locked out
+// by failed logins keeps her running sessions: a lockout anyone can
+// cause must not end someone else's work.
+func (s *Server) revoked(ctx context.Context, ls *liveSession) error {
+	acc, err := s.st.AuthorizedAsset(ctx, ls.user, ls.assetID, s.now())
+	if errors.Is(err, store.ErrDenied) {
+		u, uerr := s.st.GetUser(ctx, ls.user)
+		switch {
+		case errors.Is(uerr, store.ErrNotFound):
+			return endCause("user " + ls.user + " removed")
+		case uerr != nil:
+			return nil
+		case u.Disabled:
+			return endCause("user " + ls.user + " disabled")
+		case u.Locked(s.now()):
+			return nil
+		}
+		return endCause(fmt.Sprintf("the grant to %s expired or was revoked", ls.asset))
+	}
+	if err != nil {
+		if ctx.Err() == nil {
+			s.log.Error("live sessions: checking a grant", "session", ls.id, "err", err)
+		}
+		return nil
+	}
+	g, ok := acc.Account(ls.account)
+	var missing []string
+	for _, a := range ls.needs {
+		if !ok || !g.Can(a) {
+			missing = append(missing, a)
+		}
+	}
+	if len(missing) > 0 {
+		return endCause(fmt.Sprintf("the grant to %s as %s expired or was revoked (%s)", ls.asset, ls.account, strings.Join(missing, ", ")))
+	}
+	return nil
+}
+
+// runProxy runs one proxied session under the registry, the maximum
+// session duration and ctx (which the idle timeout cancels). needs are
+// the actions the session keeps needing of its grant.
+func (s *Server) runProxy(ctx context.Context, down proxy.Downstream, req proxy.Request, needs []string, log *slog.Logger) (int, error) {
+	kctx, kill := context.WithCancelCause(ctx)
+	defer kill(nil)
+	if d := s.cfg.MaxSessionDuration; d > 0 {
+		var cancel context.CancelFunc
+		kctx, cancel = context.WithTimeoutCause(kctx, d, errMaxDuration)
+		defer cancel()
+	}
+	var id string
+	req.OnStart = func(row store.Session) {
+		id = row.ID
+		s.live.add(&liveSession{id: row.ID, user: req.User, asset: req.Asset.Name, assetID: req.Asset.ID,
+			account: req.Account.Username, needs: needs, cancel: kill})
+	}
+	defer func() {
+		if id != "" {
+			s.live.remove(id)
+		}
+	}()
+	return s.proxy.Run(kctx, down, req)
+}

@@ -1,0 +1,261 @@
+package bastion
+
+// The menu: a PTY without a target gets the tui asset menu (auditors the
+// auditor menu). The hand-off is explicit (STYLE.md, habit 7): the
+// bubbletea program ends with her choice in its final model, the handler
+// authorizes again and proxies with the raw channel, then runs a new
+// menu restored where the old one was, with any error in its status
+// line.
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+
+	tea "charm.land/bubbletea/v2"
+
+	"github.com/jms-bastion/jms/store"
+	"github.com/jms-bastion/jms/tui"
+)
+
+// runProgram runs a bubbletea model on the terminal until it ends and
+// returns its final model. Input comes through a view of the terminal
+// that stops reading when the program ends, so the first key typed
+// afterwards reaches whatever runs next; window changes go to the
+// program while it runs; notices (the idle warning) go to its status
+// line.
+func (s *Server) runProgram(ctx context.Context, term *terminal, m tea.Model) (tea.Model, error) {
+	v := term.attach()
+	defer v.detach()
+	pty, winch, _ := v.Pty()
+	w, h := pty.Window.Width, pty.Window.Height
+	if w <= 0 || h <= 0 {
+		w, h = 80, 24
+	}
+	// SSH_TTY keeps bubbletea from querying the terminal: an answer that
+	// came after the program ended would be typed into the asset.
+	env := append(slices.Clone(term.sess.Environ()), "TERM="+pty.Term, "SSH_TTY=jms")
+	prog := tea.NewProgram(m,
+		tea.WithContext(ctx),
+		tea.WithInput(v),
+		tea.WithOutput(crlfWriter{term.sess}),
+		tea.WithEnvironment(env),
+		tea.WithWindowSize(w, h),
+		tea.WithoutSignalHandler(),
+		tea.WithFilter(func(_ tea.Model, msg tea.Msg) tea.Msg {
+			if _, ok := msg.(tea.SuspendMsg); ok { // no job control over SSH
+				return tea.ResumeMsg{}
+			}
+			return msg
+		}),
+	)
+	done := make(chan struct{})
+	forwarded := make(chan struct{})
+	go func() {
+		defer close(forwarded)
+		for {
+			select {
+			case win, ok := <-winch:
+				if !ok {
+					return
+				}
+				prog.Send(tea.WindowSizeMsg{Width: win.Width, Height: win.Height})
+			case <-done:
+				return
+			}
+		}
+	}()
+	term.setNotify(func(msg string) { prog.Send(tui.NoticeMsg{Text: msg, Err: true}) })
+	final, err := prog.Run()
+	term.setNotify(nil)
+	close(done)
+	<-forwarded
+	if err != nil {
+		// Killed (the session ends): leave the alternate screen and show
+		// the cursor, which a killed program does not.
+		_, _ = term.sess.Write([]byte("\x1b[?1049l\x1b[?25h\x1b[0m"))
+		return final, err
+	}
+	return final, nil
+}
+
+// crlfWriter writes "\n" as "\r\n". Bubbletea draws for a terminal that
+// maps newlines (ONLCR) when its input is not a TTY; the client's
+// terminal is raw and the bastion emulates no PTY, so the menu's output
+// is mapped here, and only here: the proxy passes bytes untouched.
+type crlfWriter struct{ w io.Writer }
+
+func (c crlfWriter) Write(p []byte) (int, error) {
+	if bytes.IndexByte(p, '\n') < 0 {
+		return c.w.Write(p)
+	}
+	if _, err := c.w.Write(bytes.ReplaceAll(p, []byte("\n"), []byte("\r\n"))); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// menu runs the menu until the person quits or the session ends, and
+// returns the exit status.
+func (s *Server) menu(ctx context.Context, term *terminal, user string, log *slog.Logger) int {
+	u, err := s.st.GetUser(ctx, user)
+	if err != nil {
+		log.Error("menu: looking up the user", "err", err)
+		_, _ = fmt.Fprint(term.sess.Stderr(), "jms: internal error"+term.newline())
+		return 1
+	}
+	if u.Role == store.RoleAuditor {
+		return s.auditorMenu(ctx, term, u, log)
+	}
+	return s.assetMenu(ctx, term, u, log)
+}
+
+// assetMenu is the asset menu loop.
+func (s *Server) assetMenu(ctx context.Context, term *terminal, u store.User, log *slog.Logger) int {
+	var restore *tui.MenuState
+	flash := ""
+	reload := func(ctx context.Context) ([]store.Access, error) {
+		list, err := s.st.AuthorizedAssets(ctx, u.Name, s.now())
+		if errors.Is(err, store.ErrDenied) {
+			return nil, errors.New("access denied")
+		}
+		return list, err
+	}
+	for {
+		assets, err := s.st.AuthorizedAssets(ctx, u.Name, s.now())
+		if errors.Is(err, store.ErrDenied) {
+			// Disabled, removed or locked since she logged in.
+			_, _ = fmt.Fprint(term.sess.Stderr(), "jms: "+u.Name+": access denied"+term.newline())
+			return 1
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return 0
+			}
+			log.Error("menu: listing assets", "err", err)
+			_, _ = fmt.Fprint(term.sess.Stderr(), "jms: internal error"+term.newline())
+			return 1
+		}
+		w, h := term.window()
+		cfg := tui.MenuConfig{
+			User:    u.Name,
+			Role:    u.Role,
+			Banner:  s.cfg.Banner,
+			Assets:  assets,
+			Width:   w,
+			Height:  h,
+			Reload:  reload,
+			Context: ctx,
+			Restore: restore,
+			Flash:   flash,
+
+			ChangePassword: s.ownPasswordChange(u.Name, log),
+			ListKeys: func(ctx context.Context) ([]store.UserKey, error) {
+				return s.st.ListUserKeys(ctx, u.Name)
+			},
+			AddKey: func(ctx context.Context, line string) (store.UserKey, error) {
+				k, err := s.st.AddUserKey(store.WithActor(ctx, "ssh:"+u.Name), u.Name, line)
+				if err != nil {
+					log.Info("menu: key refused", "err", err)
+					return k, userFacing(err)
+				}
+				log.Info("menu: key added", "fingerprint", k.Fingerprint)
+				return k, nil
+			},
+		}
+		final, err := s.runProgram(ctx, term, tui.NewMenu(cfg))
+		if err != nil {
+			if ctx.Err() == nil {
+				log.Error("menu", "err", err)
+			}
+			return 0
+		}
+		m, _ := final.(tui.Menu)
+		acc, ga, ok := m.Choice()
+		if !ok {
+			return 0
+		}
+		st := m.State()
+		restore = &st
+		t := Target{User: u.Name, Asset: acc.Asset.Name, Account: ga.Username}
+		_, flash = s.session(ctx, term, t, acc, ga, log)
+		if ctx.Err() != nil {
+			return 0
+		}
+	}
+}
+
+// userFacing keeps the store's message of a refused change, without the
+// wrapping a person does not need.
+func userFacing(err error) error {
+	if errors.Is(err, store.ErrConflict) {
+		return errors.New("this key is already registered (a key belongs to one person)")
+	}
+	return err
+}
+
+// ownPasswordChange returns the menu's password change for user: the
+// current password checked, the policy applied, audited as done by
+// ssh:user.
+func (s *Server) ownPasswordChange(user string, log *slog.Logger) func(ctx context.Context, current, next string) error {
+	return func(ctx context.Context, current, next string) error {
+		select {
+		case s.hashSem <- struct{}{}:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		defer func() { <-s.hashSem }()
+		_, hash, err := s.st.PasswordHash(ctx, user)
+		if err != nil {
+			log.Error("menu: reading the password hash", "err", err)
+			return errors.New("cannot check your password now")
+		}
+		if hash == "" {
+			return errors.New("you have no password to change: ask an administrator to set one")
+		}
+		if _, err := store.VerifyPassword(store.Secret(current), hash, s.argon); err != nil {
+			log.Warn("menu: password change refused: wrong current password")
+			return errors.New("the current password is wrong")
+		}
+		if current == next {
+			return errors.New("the new password is the current one: choose another")
+		}
+		if err := (store.PasswordPolicy{MinLength: s.cfg.PasswordMinLength}).Check(store.Secret(next)); err != nil {
+			return err
+		}
+		nh, err := store.HashPassword(store.Secret(next), s.argon)
+		if err != nil {
+			return err
+		}
+		if err := s.st.SetPasswordHash(store.WithActor(ctx, "ssh:"+user), user, nh, false); err != nil {
+			log.Error("menu: saving the password", "err", err)
+			return errors.New("cannot save the new password now")
+		}
+		log.Info("menu: password changed")
+		return nil
+	}
+}
+
+// pickAccount asks which of several accounts to log in as, with the
+// menu's account picker alone.
+func (s *Server) pickAccount(ctx context.Context, term *terminal, user string, acc store.Access, accounts []store.GrantedAccount) (store.GrantedAccount, error) {
+	one := acc
+	one.Accounts = accounts
+	w, h := term.window()
+	final, err := s.runProgram(ctx, term, tui.NewMenu(tui.MenuConfig{User: user, Assets: []store.Access{one},
+		PickAccount: true, Context: ctx, Width: w, Height: h}))
+	none := &userError{msg: "jms: no account chosen", reason: fmt.Sprintf("no account chosen on %s", acc.Asset.Name), err: err}
+	if err != nil {
+		return store.GrantedAccount{}, none
+	}
+	m, _ := final.(tui.Menu)
+	_, g, ok := m.Choice()
+	if !ok {
+		return store.GrantedAccount{}, none
+	}
+	return g, nil
+}

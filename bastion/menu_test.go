@@ -1,0 +1,366 @@
+package bastion
+
+import (
+	"context"
+	"errors"
+	"io"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+	gossh "golang.org/x/crypto/ssh"
+
+	"github.com/jms-bastion/jms/bastion/proxy"
+	"github.com/jms-bastion/jms/config"
+	"github.com/jms-bastion/jms/recorder"
+	"github.com/jms-bastion/jms/store"
+)
+
+// menuSession is an interactive session with a PTY whose output goes
+// through a terminal emulator, as a person would see it.
+type menuSession struct {
+	t    *testing.T
+	sess *gossh.Session
+	in   io.Writer
+
+	mu   sync.Mutex
+	scr  *recorder.Screen
+	errs strings.Builder
+	done chan error
+}
+
+func startMenu(t *testing.T, c *gossh.Client, w, h int) *menuSession {
+	t.Helper()
+	s, err := c.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if err := s.RequestPty("xterm-256color", h, w, gossh.TerminalModes{}); err != nil {
+		t.Fatal(err)
+	}
+	m := &menuSession{t: t, sess: s, scr: recorder.NewScreen(w, h), done: make(chan error, 1)}
+	m.in, _ = s.StdinPipe()
+	out, _ := s.StdoutPipe()
+	errOut, _ := s.StderrPipe()
+	if err := s.Shell(); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		b := make([]byte, 32<<10)
+		for {
+			n, err := out.Read(b)
+			m.mu.Lock()
+			_, _ = m.scr.Write(b[:n])
+			m.mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		b := make([]byte, 1024)
+		for {
+			n, err := errOut.Read(b)
+			m.mu.Lock()
+			m.errs.Write(b[:n])
+			m.mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}()
+	go func() { err := s.Wait(); wg.Wait(); m.done <- err }()
+	return m
+}
+
+func (m *menuSession) screen() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.scr.Text()
+}
+
+func (m *menuSession) stderr() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.errs.String()
+}
+
+func (m *menuSession) waitScreen(want string) {
+	m.t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(m.screen(), want) {
+		if time.Now().After(deadline) {
+			m.t.Fatalf("the screen does not show %q:\n%s", want, m.screen())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func (m *menuSession) typeText(s string) {
+	m.t.Helper()
+	if _, err := io.WriteString(m.in, s); err != nil {
+		m.t.Fatal(err)
+	}
+}
+
+// wait waits for the session to end and returns its exit status.
+func (m *menuSession) wait(timeout time.Duration) int {
+	m.t.Helper()
+	select {
+	case err := <-m.done:
+		var ee *gossh.ExitError
+		if errors.As(err, &ee) {
+			return ee.ExitStatus()
+		}
+		if err != nil {
+			m.t.Fatalf("session: %v", err)
+		}
+		return 0
+	case <-time.After(timeout):
+		m.t.Fatalf("the session did not end within %v; screen:\n%s", timeout, m.screen())
+	}
+	return -1
+}
+
+// TestMenu drives the tui menu over SSH: filter and connect on a unique
+// match, come back where she was, the account picker, an error in place,
+// quit.
+func TestMenu(t *testing.T) {
+	f := newFixture(t, func(c *config.Config) { c.Banner = "Welcome to the test bastion." })
+	c := f.mustDial("alice", gossh.PublicKeys(f.aliceKey))
+	m := startMenu(t, c, 80, 24)
+	m.waitScreen("Welcome to the test bastion.")
+	m.waitScreen("alice (user) · 2 assets")
+	m.waitScreen("web2")
+	m.typeText("second")
+	m.waitScreen("1/2")
+	m.typeText("\r")
+	waitReqs(t, f.proxy, 1)
+	m.waitScreen("Search: second")
+	if r := f.proxy.last(); r.Asset.Name != "web2" || r.Account.Username != "root" || r.Command != "" {
+		t.Fatalf("proxy got %+v", r)
+	}
+	// web1 has two accounts: the picker.
+	m.typeText("\x15web1\r")
+	m.waitScreen("Choose an account on web1")
+	m.typeText("\x1b[B\r") // down, enter: root (deploy comes first)
+	waitReqs(t, f.proxy, 2)
+	m.waitScreen("Search: web1")
+	if r := f.proxy.last(); r.Asset.Name != "web1" || r.Account.Username != "root" {
+		t.Fatalf("proxy got %+v", r)
+	}
+	// An error from the proxy shows in place.
+	f.proxy.mu.Lock()
+	f.proxy.hook = func(context.Context, proxy.Downstream, proxy.Request) (int, error) {
+		return 255, &proxy.UserError{Msg: "jms: cannot connect to web2: connection refused"}
+	}
+	f.proxy.mu.Unlock()
+	m.typeText("\x15web2\r")
+	m.waitScreen("✗ jms: cannot connect to web2: connection refused")
+	m.typeText("\x1b") // esc clears the search
+	m.waitScreen("type to filter")
+	m.typeText("q")
+	if status := m.wait(5 * time.Second); status != 0 {
+		t.Fatalf("quit: status %d", status)
+	}
+}
+
+func waitReqs(t *testing.T, p *fakeProxy, n int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		p.mu.Lock()
+		got := len(p.reqs)
+		p.mu.Unlock()
+		if got >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the proxy ran %d sessions, want %d", got, n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// holdProxy is a fake asset session that records its row, registers
+// through OnStart and lasts until its context ends, as proxy.Run does.
+func holdProxy(st *store.Store, started chan<- string) func(ctx context.Context, down proxy.Downstream, req proxy.Request) (int, error) {
+	return func(ctx context.Context, down proxy.Downstream, req proxy.Request) (int, error) {
+		row, err := st.StartSession(ctx, store.NewSession{User: req.User, Asset: req.Asset.Name, Account: req.Account.Username})
+		if err != nil {
+			return 255, err
+		}
+		if req.OnStart != nil {
+			req.OnStart(row)
+		}
+		_, _ = io.WriteString(down, "asset shell $ ")
+		started <- row.ID
+		<-ctx.Done()
+		cause := context.Cause(ctx)
+		end := store.SessionEnd{Status: store.StatusClosed, Reason: cause.Error()}
+		if errors.Is(cause, proxy.ErrKilled) {
+			end.Status = store.StatusKilled
+		}
+		_ = st.EndSession(context.WithoutCancel(ctx), row.ID, end)
+		return 255, &proxy.UserError{Msg: "jms: session ended: " + cause.Error()}
+	}
+}
+
+func TestKillAndRevoke(t *testing.T) {
+	f := newFixture(t, nil)
+	started := make(chan string, 1)
+	f.proxy.hook = holdProxy(f.st, started)
+	ctx := store.WithActor(context.Background(), "os:root")
+	c := f.mustDial("alice", gossh.PublicKeys(f.aliceKey))
+
+	// A kill request ends the session within the poll; she reads why.
+	m := startMenu(t, c, 80, 24)
+	m.waitScreen("web2")
+	m.typeText("web2\r")
+	id := <-started
+	m.waitScreen("asset shell $")
+	begin := time.Now()
+	if _, err := f.st.RequestKill(ctx, id, "maintenance"); err != nil {
+		t.Fatal(err)
+	}
+	m.waitScreen("✗ jms: session ended: killed by os:root: maintenance")
+	if d := time.Since(begin); d > 2*time.Second {
+		t.Fatalf("the kill took %v", d)
+	}
+	ss, err := f.st.GetSession(ctx, id)
+	if err != nil || ss.Status != store.StatusKilled || ss.EndReason != "killed by os:root: maintenance" {
+		t.Fatalf("session row %+v, %v", ss, err)
+	}
+
+	// A revoked grant ends the session too.
+	m.typeText("\r")
+	id = <-started
+	m.waitScreen("asset shell $")
+	if err := f.st.RemoveGrant(ctx, "alice-web"); err != nil {
+		t.Fatal(err)
+	}
+	m.waitScreen("jms: session ended: the grant to web2 expired or was revoked")
+	if ss, _ := f.st.GetSession(ctx, id); ss.Status != store.StatusKilled {
+		t.Fatalf("session row after revoke %+v", ss)
+	}
+	m.waitScreen("0 assets")
+	m.typeText("\x03")
+	m.wait(5 * time.Second)
+	select {
+	case <-f.srv.live.stopped():
+	case <-time.After(2 * time.Second):
+		t.Fatal("the poller still runs with no live session")
+	}
+}
+
+func TestIdleTimeout(t *testing.T) {
+	f := newFixture(t, func(c *config.Config) { c.IdleTimeout = 1500 * time.Millisecond })
+	started := make(chan string, 1)
+	f.proxy.hook = holdProxy(f.st, started)
+	c := f.mustDial("alice", gossh.PublicKeys(f.aliceKey))
+
+	// In the menu: a warning in the status line, then the end.
+	m := startMenu(t, c, 80, 24)
+	m.waitScreen("this session ends in")
+	if status := m.wait(5 * time.Second); status == 0 {
+		t.Fatal("an idle menu ended with status 0")
+	}
+	if !strings.Contains(m.stderr(), "jms: session ended: idle timeout") {
+		t.Fatalf("stderr %q", m.stderr())
+	}
+
+	// In an asset session: typing keeps it; silence ends it, recorded.
+	m = startMenu(t, c, 80, 24)
+	m.typeText("web2\r")
+	id := <-started
+	for range 3 {
+		time.Sleep(700 * time.Millisecond)
+		m.typeText(" ")
+	}
+	if ss, _ := f.st.GetSession(context.Background(), id); ss.Status != store.StatusActive {
+		t.Fatalf("a session with input ended: %+v", ss)
+	}
+	m.wait(5 * time.Second)
+	ss, err := f.st.GetSession(context.Background(), id)
+	if err != nil || ss.Status != store.StatusKilled || ss.EndReason != "idle timeout" {
+		t.Fatalf("session row %+v, %v", ss, err)
+	}
+}
+
+func TestMaxSessionDuration(t *testing.T) {
+	f := newFixture(t, func(c *config.Config) { c.MaxSessionDuration = 500 * time.Millisecond })
+	started := make(chan string, 1)
+	f.proxy.hook = holdProxy(f.st, started)
+	c := f.mustDial("alice", gossh.PublicKeys(f.aliceKey))
+	res := run(t, c, "web2", true, "")
+	if !strings.Contains(res.stderr, "jms: session ended: maximum session duration") || res.status == 0 {
+		t.Fatalf("%+v", res)
+	}
+	ss, _ := f.st.GetSession(context.Background(), <-started)
+	if ss.EndReason != "maximum session duration" || ss.Status != store.StatusKilled {
+		t.Fatalf("session row %+v", ss)
+	}
+}
+
+func TestLiveRegistryStops(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	var mu sync.Mutex
+	polls := 0
+	l := newLiveSessions(10*time.Millisecond, func(_ context.Context, list []*liveSession) {
+		mu.Lock()
+		polls++
+		mu.Unlock()
+	})
+	canceled := make(chan error, 1)
+	l.add(&liveSession{id: "a", cancel: func(err error) { canceled <- err }})
+	l.add(&liveSession{id: "b"})
+	time.Sleep(50 * time.Millisecond)
+	l.remove("a")
+	if n := len(l.list()); n != 1 {
+		t.Fatalf("%d sessions listed, want 1", n)
+	}
+	l.remove("b")
+	select {
+	case <-l.stopped():
+	case <-time.After(time.Second):
+		t.Fatal("the poller did not stop when the registry emptied")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if polls == 0 {
+		t.Fatal("never polled")
+	}
+	// It starts again with the next session.
+	l.add(&liveSession{id: "c"})
+	l.remove("c")
+	<-l.stopped()
+}
+
+func TestFmtIdle(t *testing.T) {
+	for _, tc := range []struct {
+		d    time.Duration
+		want string
+	}{
+		{45 * time.Second, "45s"},
+		{90 * time.Second, "1m30s"},
+		{29 * time.Minute, "29m"},
+		{90 * time.Minute, "1h30m"},
+	} {
+		if got := fmtIdle(tc.d); got != tc.want {
+			t.Errorf("fmtIdle(%v) = %q, want %q", tc.d, got, tc.want)
+		}
+	}
+	if w := idleWarning(30 * time.Minute); w != time.Minute {
+		t.Errorf("warning of 30m = %v", w)
+	}
+	if w := idleWarning(10 * time.Second); w != time.Second {
+		t.Errorf("warning of 10s = %v", w)
+	}
+}
