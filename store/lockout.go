@@ -166,4 +166,3 @@ func (n *sqlNullString) Scan(v any) error {
 	*n.p = ns.String
 	return nil
 }
-

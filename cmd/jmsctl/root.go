@@ -47,7 +47,7 @@ grants, command filters, sessions and the audit.`,
 		c.GroupID = "inventory"
 		root.AddCommand(c)
 	}
-	for _, c := range []*cobra.Command{newGrantCmd(a), newFilterCmd(a), newTicketCmd(a)} {
+	for _, c := range []*cobra.Command{newGrantCmd(a), newFilterCmd(a), newACLCmd(a), newTicketCmd(a)} {
 		c.GroupID = "access"
 		root.AddCommand(c)
 	}

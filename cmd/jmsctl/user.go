@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -26,7 +27,7 @@ func userState(u store.User) string {
 	switch {
 	case u.Disabled:
 		return "disabled"
-	case u.LockedUntil != nil:
+	case u.Locked(time.Now()):
 		return "locked until " + fmtTimePtr(u.LockedUntil)
 	case u.MustChangePassword:
 		return "must change password"
@@ -43,15 +44,15 @@ func newUserCmd(a *app) *cobra.Command {
   jmsctl user list -o json`,
 	}
 	cmd.AddCommand(newUserAddCmd(a), newUserListCmd(a), newUserShowCmd(a), newUserRmCmd(a),
-		newUserStateCmd(a, "disable"), newUserStateCmd(a, "enable"), newUserStateCmd(a, "unlock"),
-		newUserPasswdCmd(a), newUserSetCmd(a), newUserKeyCmd(a),
+		newUserStateCmd(a, "disable"), newUserStateCmd(a, "enable"), newUserUnlockCmd(a), newUserLocksCmd(a),
+		newUserPasswdCmd(a), newUserSetCmd(a), newUserKeyCmd(a), newUserMFACmd(a),
 		newUserImportCmd(a), newUserExportCmd(a))
 	return cmd
 }
 
 func newUserAddCmd(a *app) *cobra.Command {
 	var nu store.NewUser
-	var passwordStdin bool
+	var passwordStdin, oneTime bool
 	var keyFiles []string
 	cmd := &cobra.Command{
 		Use:   "add NAME",
@@ -59,9 +60,13 @@ func newUserAddCmd(a *app) *cobra.Command {
 		Long: `add makes a bastion user. Names are 1-64 of a-z 0-9 . _ - (so that the
 login forms alice@web1 and alice#root#web1 stay unambiguous). The password
 comes from stdin, never from the command line; a user without a password
-logs in by key.`,
+logs in by key. --one-time-password makes a random password, printed once,
+that she must replace at her first SSH login (she is asked for a new one
+before anything else); --password-stdin with --must-change does the same
+with a password you choose.`,
 		Example: `  jmsctl user add alice --key alice.pub
-  printf '%s\n' "$PW" | jmsctl user add bob --role admin --email bob@example.com --password-stdin`,
+  printf '%s\n' "$PW" | jmsctl user add bob --role admin --email bob@example.com --password-stdin
+  jmsctl user add carol --one-time-password`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := a.actorContext(cmd.Context())
@@ -83,16 +88,31 @@ logs in by key.`,
 			if err != nil {
 				return err
 			}
-			if passwordStdin {
+			var otp store.Secret
+			switch {
+			case passwordStdin && oneTime:
+				return fmt.Errorf("give --password-stdin or --one-time-password, not both")
+			case passwordStdin:
 				if nu.PasswordHash, err = a.hashNewPassword(); err != nil {
 					return err
 				}
+			case oneTime:
+				if otp, err = store.GeneratePassword(16); err != nil {
+					return err
+				}
+				if nu.PasswordHash, err = store.HashPassword(otp, store.DefaultArgon2); err != nil {
+					return err
+				}
+				nu.MustChangePassword = true
 			}
 			u, err := s.AddUser(ctx, nu)
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(a.stdout, "Added user %s (%s)\n", u.Name, u.Role)
+			if oneTime {
+				fmt.Fprintf(a.stdout, "One-time password (shown only now; %s must change it at first login): %s\n", u.Name, string(otp))
+			}
 			return nil
 		},
 	}
@@ -100,6 +120,8 @@ logs in by key.`,
 	cmd.Flags().StringVar(&nu.Email, "email", "", "email address")
 	cmd.Flags().StringVar(&nu.Comment, "comment", "", "free text")
 	cmd.Flags().BoolVar(&passwordStdin, "password-stdin", false, "read the password from stdin")
+	cmd.Flags().BoolVar(&nu.MustChangePassword, "must-change", false, "make the user choose a new password at first login")
+	cmd.Flags().BoolVar(&oneTime, "one-time-password", false, "make a random password, printed once, to be changed at first login")
 	cmd.Flags().StringArrayVar(&keyFiles, "key", nil, "OpenSSH public key file (repeatable; every key in the file)")
 	return cmd
 }
@@ -187,6 +209,24 @@ func newUserShowCmd(a *app) *cobra.Command {
 				column[store.User]{"locked_until", func(u store.User) string { return fmtTimePtr(u.LockedUntil) }},
 				column[store.User]{"comment", func(u store.User) string { return u.Comment }},
 				column[store.User]{"created_at", func(u store.User) string { return fmtTime(u.CreatedAt) }})
+			if a.output == "table" {
+				locks, err := s.ListLoginLocks(cmd.Context(), u.Name, s.Now())
+				if err != nil {
+					return err
+				}
+				for _, l := range locks {
+					fields = append(fields, column[store.User]{"locked_from", func(store.User) string {
+						return l.Source + " until " + fmtTime(l.LockedUntil) + " (" + l.Reason + ")"
+					}})
+				}
+				if u.MFAEnabled {
+					n, err := s.RecoveryCodesLeft(cmd.Context(), u.Name)
+					if err != nil {
+						return err
+					}
+					fields = append(fields, column[store.User]{"recovery_codes_left", func(store.User) string { return strconv.Itoa(n) }})
+				}
+			}
 			return renderOne(a.stdout, a.output, u, fields)
 		},
 	}
@@ -220,7 +260,6 @@ func newUserStateCmd(a *app, verb string) *cobra.Command {
 	short := map[string]string{
 		"disable": "Disable people: they cannot log in, and their live sessions end",
 		"enable":  "Enable disabled people",
-		"unlock":  "Lift a lockout after failed logins",
 	}[verb]
 	return &cobra.Command{
 		Use:     verb + " NAME…",
