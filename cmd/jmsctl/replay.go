@@ -14,11 +14,14 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/jms-bastion/jms/recorder"
+	"github.com/jms-bastion/jms/store"
 )
 
 func newReplayCmd(a *app) *cobra.Command {
 	var (
 		cat       bool
+		text      bool
+		plain     bool
 		speed     float64
 		idleLimit string
 		atFlag    string
@@ -28,7 +31,12 @@ func newReplayCmd(a *app) *cobra.Command {
 		Short: "Play a session's recording in the terminal",
 		Long: `replay plays the recording of a session (its ID or a unique prefix of at
 least 4 characters) at its original pace, or the recording file given by
-path. --cat prints all its output at once instead, as 'asciinema cat' does.
+path. In a terminal it plays in a player: space pauses, ← → seek 5 s, + -
+change the speed, q quits, and a status line shows time and progress; with
+stdin or stdout not a terminal (or --plain) it writes the output at its pace.
+--cat prints all its output at once instead, as 'asciinema cat' does.
+--text prints the final screen as plain text, through a terminal emulator,
+for grep (with --at: the screen at that time).
 --at starts at a time into the recording (90, 1m30s or 1:30), such as the
 OFFSET of a command in 'jmsctl audit commands': playing draws the screen as
 it was then and plays on; with --cat only the output from then is printed.
@@ -37,6 +45,7 @@ Recordings are asciicast v2 files: 'asciinema play' takes them too.`,
   jmsctl replay 3f2a --speed 2 --idle-limit 1
   jmsctl replay 3f2a --at 1m30s
   jmsctl replay 3f2a --cat | less -R
+  jmsctl replay 3f2a --text | grep -i error
   jmsctl replay 3f2a --cat --at 95.5`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -60,8 +69,19 @@ Recordings are asciicast v2 files: 'asciinema play' takes them too.`,
 				return err
 			}
 			defer r.Close()
+			if cat && text {
+				return errors.New("--cat and --text: choose one")
+			}
 			if cat && at == 0 {
 				return recorder.Cat(a.stdout, r)
+			}
+			if text && at == 0 {
+				out, err := recorder.ScreenText(r, 0, 0)
+				if err != nil {
+					return err
+				}
+				_, err = io.WriteString(a.stdout, out)
+				return err
 			}
 			p, err := recorder.NewPlayer(r)
 			if err != nil {
@@ -80,6 +100,10 @@ Recordings are asciicast v2 files: 'asciinema play' takes them too.`,
 				}
 				return fmt.Errorf("--at %s: the recording lasts %s", atFlag, time.Duration(end*float64(time.Second)).Round(time.Millisecond))
 			}
+			if text {
+				_, err := io.WriteString(a.stdout, p.FrameAt(p.Timeline()[first]).Text())
+				return err
+			}
 			if cat {
 				for _, ev := range p.Events[first:] {
 					if ev.Type == recorder.TypeOutput {
@@ -89,6 +113,9 @@ Recordings are asciicast v2 files: 'asciinema play' takes them too.`,
 					}
 				}
 				return nil
+			}
+			if !plain && isTerminal(a.stdin) && isTerminal(a.stdout) {
+				return a.replayTUI(cmd.Context(), p, first)
 			}
 			var from time.Duration
 			if first > 0 {
@@ -106,6 +133,8 @@ Recordings are asciicast v2 files: 'asciinema play' takes them too.`,
 	}
 	fl := cmd.Flags()
 	fl.BoolVar(&cat, "cat", false, "print all the output at once")
+	fl.BoolVar(&text, "text", false, "print the final screen as plain text (for grep)")
+	fl.BoolVar(&plain, "plain", false, "write the output at its pace, without the player")
 	fl.Float64Var(&speed, "speed", 1, "play this many times faster")
 	fl.StringVar(&idleLimit, "idle-limit", "", "cut pauses longer than this (seconds, or a duration like 500ms)")
 	fl.StringVar(&atFlag, "at", "", "start this far into the recording: seconds (90), a duration (1m30s) or [h:]m:s (1:30)")
@@ -177,6 +206,11 @@ func (a *app) recordingPath(cmd *cobra.Command, arg string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	return a.sessionRecording(ss)
+}
+
+// sessionRecording returns the path of a session's recording file.
+func (a *app) sessionRecording(ss store.Session) (string, error) {
 	if ss.RecordingPath == "" {
 		return "", fmt.Errorf("session %s has no recording (%s)", ss.ID, ss.EndReason)
 	}

@@ -1,11 +1,17 @@
 package main
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
 	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/jms-bastion/jms/recorder"
 	"github.com/jms-bastion/jms/store"
 )
 
@@ -56,12 +62,15 @@ func newSessionCmd(a *app) *cobra.Command {
 		Short: "List and inspect proxied sessions",
 		Long: `session lists the sessions people opened through the bastion: who, to which
 asset as which account, when, how they ended, and where their recording is.
-Replay a recording with 'jmsctl replay ID'.`,
+watch follows a live one read-only, kill ends it. Replay a recording with
+'jmsctl replay ID'.`,
 		Example: `  jmsctl session list --active
   jmsctl session list --user alice --since 24h -o json
-  jmsctl session show 3f2a`,
+  jmsctl session show 3f2a
+  jmsctl session watch 3f2a
+  jmsctl session kill 3f2a --reason "maintenance window"`,
 	}
-	cmd.AddCommand(newSessionListCmd(a), newSessionShowCmd(a))
+	cmd.AddCommand(newSessionListCmd(a), newSessionShowCmd(a), newSessionKillCmd(a), newSessionWatchCmd(a))
 	return cmd
 }
 
@@ -126,6 +135,106 @@ func newSessionShowCmd(a *app) *cobra.Command {
 				column[store.Session]{"recording_size", func(s store.Session) string { return strconv.FormatInt(s.RecordingSize, 10) }},
 				column[store.Session]{"recording_sha256", func(s store.Session) string { return s.RecordingSHA256 }})
 			return renderOne(a.stdout, a.output, ss, fields)
+		},
+	}
+}
+
+// killWait is how long kill waits for the bastion to end the session.
+const killWait = 5 * time.Second
+
+func newSessionKillCmd(a *app) *cobra.Command {
+	var reason string
+	var noWait bool
+	cmd := &cobra.Command{
+		Use:   "kill ID",
+		Short: "End a live session (the person reads the reason)",
+		Long: `kill asks the bastion that runs the session (any 'jmsctl serve' sharing this
+data directory) to end it: within a second or two the asset's connection is
+closed, the person reads "session ended: killed by ACTOR: REASON", and the
+session is recorded as killed. The request is in the operations audit.
+kill waits until the session has ended, unless --no-wait.`,
+		Example: `  jmsctl session kill 3f2a
+  jmsctl session kill 3f2a --reason "maintenance window"`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := a.openStore(cmd.Context())
+			if err != nil {
+				return err
+			}
+			ctx := a.actorContext(cmd.Context())
+			ss, err := s.RequestKill(ctx, args[0], reason)
+			if err != nil {
+				return err
+			}
+			if noWait {
+				fmt.Fprintf(a.stdout, "kill of session %s requested\n", ss.ID)
+				return nil
+			}
+			deadline := time.Now().Add(killWait)
+			for {
+				cur, err := s.GetSession(ctx, ss.ID)
+				if err != nil {
+					return err
+				}
+				if cur.Status != store.StatusActive {
+					fmt.Fprintf(a.stdout, "session %s ended (%s: %s)\n", cur.ID, cur.Status, cur.EndReason)
+					return nil
+				}
+				if time.Now().After(deadline) {
+					return fmt.Errorf("session %s is still active after %v: is the bastion that runs it up? (the kill stays requested)", ss.ID, killWait)
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+		},
+	}
+	cmd.Flags().StringVar(&reason, "reason", "", "why, shown to the person and kept in the audit")
+	cmd.Flags().BoolVar(&noWait, "no-wait", false, "return once the kill is requested")
+	return cmd
+}
+
+func newSessionWatchCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "watch ID",
+		Short: "Follow a live session read-only until it ends",
+		Long: `watch shows a live session as it happens, from its beginning: it follows the
+session's recording as it grows, so it never sends input to the session nor
+changes its window size. It ends when the session ends (or on Ctrl-C). A
+session that has ended is for 'jmsctl replay'.`,
+		Example: `  jmsctl session watch 3f2a`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := a.openStore(cmd.Context())
+			if err != nil {
+				return err
+			}
+			ss, err := s.GetSession(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			if ss.Status != store.StatusActive {
+				return fmt.Errorf("session %s has ended (%s): replay it with 'jmsctl replay %s'", ss.ID, ss.Status, ss.ID)
+			}
+			path, err := a.sessionRecording(ss)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
+			defer stop()
+			fmt.Fprintf(a.stderr, "jms: watching %s@%s as %s (session %s), read-only; Ctrl-C stops\n", ss.User, ss.Asset, ss.Account, ss.ID)
+			ended := func() bool {
+				cur, err := s.GetSession(ctx, ss.ID)
+				return err == nil && cur.Status != store.StatusActive
+			}
+			err = recorder.Follow(ctx, path, a.stdout, ended)
+			switch {
+			case err == nil:
+				cur, _ := s.GetSession(context.WithoutCancel(ctx), ss.ID)
+				fmt.Fprintf(a.stderr, "\r\njms: session %s ended (%s: %s)\n", ss.ID, cur.Status, cur.EndReason)
+				return nil
+			case errors.Is(err, context.Canceled) && ctx.Err() != nil:
+				return nil // the watcher stopped
+			}
+			return err
 		},
 	}
 }
