@@ -86,6 +86,10 @@ const maxOTPAttempts = 3
 // learns "permission denied".
 var errDenied = errors.New("jms: permission denied")
 
+// preAuthKey keys the connection's gossh.ServerPreAuthConn in its
+// context.
+type preAuthKey struct{}
+
 // pendingLogin is a login whose first factor succeeded and that waits
 // for its keyboard-interactive steps. One per connection, used by the
 // handshake goroutine only; the mutex is for the race detector's peace
@@ -292,13 +296,18 @@ func (s *Server) enrol(ctx context.Context, p *pendingLogin, ch gossh.KeyboardIn
 		s.log.Error("making a TOTP secret", "user", p.user, "err", err)
 		return errDenied
 	}
-	code, err := RenderQR(key.URL(), false)
-	if err != nil {
-		code = ""
+	// OpenSSH shows keyboard-interactive instructions through its log,
+	// escaped and cut at about a kilobyte: the QR code goes in an SSH
+	// banner (shown as UTF-8, but without colours), the secret in both.
+	if c, ok := ctx.Value(preAuthKey{}).(gossh.ServerPreAuthConn); ok {
+		if code, err := RenderQR(key.URL(), false); err == nil {
+			_ = c.SendAuthBanner("Multi-factor authentication is required for your account.\r\n" +
+				"Scan this QR code with an authenticator app:\r\n\r\n" + strings.ReplaceAll(code, "\n", "\r\n") +
+				"\r\nor type this secret in it: " + key.Secret() + "\r\n\r\n")
+		}
 	}
-	intro := "Multi-factor authentication is required for your account.\n" +
-		"Scan this QR code with an authenticator app (or type the secret in it),\n" +
-		"then enter the 6-digit code it shows.\n\n" + code + "\nSecret: " + key.Secret() + "\n"
+	intro := "Enrol in MFA: add this secret to an authenticator app (or scan the QR code above)\n" +
+		"and enter the 6-digit code it shows.\nSecret: " + key.Secret() + "\n"
 	note := ""
 	for {
 		answers, err := ch("", note+intro, []string{"OTP code: "}, []bool{true})

@@ -331,6 +331,7 @@ func TestMFAEnrolmentAtLogin(t *testing.T) {
 	f := newFixture(t, func(c *config.Config) { c.MFA = "required" })
 	var ki kiPrompts
 	var secret string
+	var banner string
 	method := ki.answer(func(prompt, instruction string) string {
 		m := secretRE.FindStringSubmatch(instruction)
 		if m == nil {
@@ -339,9 +340,18 @@ func TestMFAEnrolmentAtLogin(t *testing.T) {
 		secret = m[1]
 		return codeNow(t, secret)
 	})
-	f.mustDial("bob", gossh.PublicKeys(f.bobKey), method).Close()
+	cfg := clientConfig("bob", gossh.PublicKeys(f.bobKey), method)
+	cfg.BannerCallback = func(m string) error { banner += m; return nil }
+	c, err := gossh.Dial("tcp", f.addr, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	if !strings.Contains(banner, "█") || !strings.Contains(banner, secret) {
+		t.Errorf("banner without the QR code and secret: %q", banner)
+	}
 	_, ins := ki.all()
-	if len(ins) < 2 || !strings.Contains(ins[0], "▀") || !strings.Contains(ins[1], "Recovery codes") {
+	if len(ins) < 2 || !strings.Contains(ins[0], "Secret: ") || !strings.Contains(ins[1], "Recovery codes") {
 		t.Fatalf("instructions %q", ins)
 	}
 	m, err := f.st.GetUserMFA(context.Background(), "bob")

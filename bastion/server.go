@@ -181,6 +181,9 @@ func New(cfg config.Config, deps Deps) (*Server, error) {
 					Config:                    algs,
 					VerifiedPublicKeyCallback: s.verifiedPublicKey(ctx),
 					PasswordCallback:          s.passwordCallback(ctx),
+					// Keeps the connection's banner sender, for MFA
+					// enrolment (login.go).
+					PreAuthConnCallback: func(c gossh.ServerPreAuthConn) { ctx.SetValue(preAuthKey{}, c) },
 				}
 			}
 			// No PTY emulation and no PTY allocation: this handler only

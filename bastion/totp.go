@@ -70,10 +70,12 @@ func isOTPCode(s string) bool {
 }
 
 // RenderQR draws text as a QR code for a terminal: two modules a
-// character with Unicode half blocks, black on white whatever the
-// terminal's colours (explicit ANSI colours), with a quiet zone of two
-// modules. Lines end in "\r\n" when crlf is set (a raw SSH channel).
-func RenderQR(text string, crlf bool) (string, error) {
+// character with Unicode half blocks, with a quiet zone of two modules.
+// With colour it is black on white whatever the terminal's colours
+// (explicit ANSI colours); without (where escapes are not passed, as in
+// an SSH banner) the light modules are drawn, for the usual light text
+// on a dark background.
+func RenderQR(text string, colour bool) (string, error) {
 	code, err := qr.Encode(text, qr.L, qr.Auto)
 	if err != nil {
 		return "", fmt.Errorf("drawing the QR code: %w", err)
@@ -89,14 +91,16 @@ func RenderQR(text string, crlf bool) (string, error) {
 		r, _, _, _ := code.At(b.Min.X+x, b.Min.Y+y).RGBA()
 		return r < 0x8000
 	}
-	eol := "\n"
-	if crlf {
-		eol = "\r\n"
+	if !colour {
+		light := dark
+		dark = func(x, y int) bool { return !light(x, y) }
 	}
 	size := n + 2*quiet
 	var sb strings.Builder
 	for y := 0; y < size; y += 2 {
-		sb.WriteString("\x1b[30;107m") // black on bright white
+		if colour {
+			sb.WriteString("\x1b[30;107m") // black on bright white
+		}
 		for x := 0; x < size; x++ {
 			top, bottom := dark(x, y), y+1 < size && dark(x, y+1)
 			if y+1 >= size {
@@ -113,7 +117,10 @@ func RenderQR(text string, crlf bool) (string, error) {
 				sb.WriteString(" ")
 			}
 		}
-		sb.WriteString("\x1b[0m" + eol)
+		if colour {
+			sb.WriteString("\x1b[0m")
+		}
+		sb.WriteString("\n")
 	}
 	return sb.String(), nil
 }

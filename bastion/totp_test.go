@@ -13,7 +13,7 @@ import (
 // them with the QR matrix.
 func TestRenderQR(t *testing.T) {
 	const text = "otpauth://totp/jms:alice?algorithm=SHA1&digits=6&issuer=jms&period=30&secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
-	out, err := RenderQR(text, false)
+	out, err := RenderQR(text, true)
 	if err != nil {
 		t.Fatal(err)
 	}

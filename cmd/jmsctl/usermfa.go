@@ -79,7 +79,7 @@ yaml prints {"user", "secret", "uri", "recovery_codes"} for scripts.`,
 			case "yaml":
 				return yaml.NewEncoder(a.stdout).Encode(out)
 			}
-			qr, err := bastion.RenderQR(out.URI, false)
+			qr, err := bastion.RenderQR(out.URI, true)
 			if err != nil {
 				return err
 			}

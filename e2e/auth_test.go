@@ -1,0 +1,270 @@
+package e2e
+
+// Authentication hardening with the real OpenSSH client: TOTP after a password or a key,
+// wrong and replayed codes, lockout and unlock, login rules by CIDR, the first-login and
+// expired password flows, and enrolment when MFA is required. Codes come from the secret
+// `jmsctl user mfa enable -o json` prints, never from a bypass.
+
+import (
+	"encoding/json"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pquerna/otp/totp"
+)
+
+// enableMFA turns MFA on for user and returns her TOTP secret.
+func enableMFA(t *testing.T, b *Bastion, user string) string {
+	t.Helper()
+	var out struct {
+		Secret string `json:"secret"`
+		URI    string `json:"uri"`
+	}
+	if err := json.Unmarshal([]byte(b.MustRun(t, "", "-o", "json", "user", "mfa", "enable", user)), &out); err != nil {
+		t.Fatal(err)
+	}
+	if out.Secret == "" || !strings.HasPrefix(out.URI, "otpauth://totp/jms:"+user+"?") {
+		t.Fatalf("mfa enable: %+v", out)
+	}
+	return out.Secret
+}
+
+// code returns the TOTP code of secret at now+offset.
+func code(t *testing.T, secret string, offset time.Duration) func(string) string {
+	return func(string) string {
+		c, err := totp.GenerateCode(secret, time.Now().Add(offset))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+}
+
+func loginEvents(t *testing.T, b *Bastion, user string) []map[string]any {
+	t.Helper()
+	var evs []map[string]any
+	if err := json.Unmarshal([]byte(b.MustRun(t, "", "-o", "json", "audit", "logins", "--user", user)), &evs); err != nil {
+		t.Fatal(err)
+	}
+	return evs
+}
+
+func TestAuthOTPAfterPasswordAndKey(t *testing.T) {
+	t.Parallel()
+	e := newServerEnv(t)
+	secret := enableMFA(t, e.b, "alice")
+	login := e.b.Login("alice")
+
+	// Password, then the code of this time step.
+	first := code(t, secret, 0)("")
+	out, rc := expectSSH(t, login, []Step{Type("password:", e.password), Type("OTP code:", first)}, "web1", "echo pw-otp-ok")
+	if rc != 0 || !strings.Contains(out, "pw-otp-ok") {
+		t.Fatalf("password+OTP: exit %d\n%s", rc, out)
+	}
+	// Key (forced MFA on a key login), then the next step's code.
+	kl := e.keyLogin("alice")
+	out, rc = expectSSH(t, kl, []Step{{"OTP code:", code(t, secret, 30*time.Second)}}, "web1", "echo key-otp-ok")
+	if rc != 0 || !strings.Contains(out, "key-otp-ok") {
+		t.Fatalf("key+OTP: exit %d\n%s", rc, out)
+	}
+	// The first code again: replayed.
+	out, rc = expectSSH(t, login, []Step{Type("password:", e.password), Type("OTP code:", first)}, "web1", "true")
+	if rc != 255 {
+		t.Fatalf("a replayed code logged in: exit %d\n%s", rc, out)
+	}
+	// A wrong code.
+	out, rc = expectSSH(t, kl, []Step{Type("OTP code:", "000000")}, "web1", "true")
+	if rc != 255 {
+		t.Fatalf("a wrong code logged in: exit %d\n%s", rc, out)
+	}
+	// The key alone, without an answer (BatchMode): refused.
+	if res := runSSH(t, kl, nil, "web1", "true"); res.ExitCode != 255 {
+		t.Fatalf("key alone logged in: %+v", res)
+	}
+
+	reasons := map[string]bool{}
+	mfaOK := 0
+	for _, ev := range loginEvents(t, e.b, "alice") {
+		reasons[ev["reason"].(string)] = true
+		if ev["result"] == "success" && ev["mfa"] == true {
+			mfaOK++
+		}
+	}
+	if mfaOK < 2 || !reasons["OTP code already used"] || !reasons["wrong OTP code"] {
+		t.Fatalf("audit: %d MFA successes, reasons %v", mfaOK, reasons)
+	}
+}
+
+func TestAuthLockoutAndUnlock(t *testing.T) {
+	t.Parallel()
+	requireBinaries(t, "ssh", "sshpass")
+	b := startBastion(t, BastionOptions{Config: "lockout_threshold: 3\nlockout_user_threshold: 3\nlockout_window: 10m\nlockout_duration: 30m\n"})
+	s := startSSHD(t)
+	pw := "alice-" + randomToken(6)
+	b.MustRun(t, pw+"\n", "user", "add", "alice", "--password-stdin")
+	b.MustRun(t, "", "asset", "add", "web1", "--address", "127.0.0.1", "--port", strconv.Itoa(s.Port))
+	b.MustRun(t, "", "account", "add", "web1", s.User, "--key", s.KeyFile)
+	b.MustRun(t, "", "grant", "add", "g", "--user", "alice", "--asset", "web1", "--account", "@all")
+
+	bad := b.Login("alice")
+	bad.Password = "wrong-" + pw
+	for i := 0; i < 3; i++ {
+		if res := runSSH(t, bad, nil, "web1", "true"); res.ExitCode != 255 {
+			t.Fatalf("wrong password: %+v", res)
+		}
+	}
+	good := b.Login("alice")
+	good.Password = pw
+	if res := runSSH(t, good, nil, "web1", "true"); res.ExitCode != 255 {
+		t.Fatalf("a locked user logged in with the right password: %+v", res)
+	}
+	show := b.MustRun(t, "", "user", "show", "alice")
+	if !strings.Contains(show, "locked until") || !strings.Contains(show, "locked_from:") {
+		t.Fatalf("user show:\n%s", show)
+	}
+	locks := b.MustRun(t, "", "user", "locks")
+	if !strings.Contains(locks, "127.0.0.1") {
+		t.Fatalf("user locks:\n%s", locks)
+	}
+	b.MustRun(t, "", "user", "unlock", "alice")
+	if res := runSSH(t, good, nil, "web1", "echo back"); res.ExitCode != 0 || res.Stdout != "back\n" {
+		t.Fatalf("after unlock: %+v", res)
+	}
+	ops := b.MustRun(t, "", "audit", "operations")
+	if !strings.Contains(ops, "user.lock") || !strings.Contains(ops, "login.lock") || !strings.Contains(ops, "user.unlock") {
+		t.Fatalf("operations audit:\n%s", ops)
+	}
+}
+
+func TestAuthLoginRulesByCIDR(t *testing.T) {
+	t.Parallel()
+	e := newServerEnv(t)
+	kl := e.keyLogin("alice")
+	kl.Options = []string{"-o", "LogLevel=INFO"} // show the banner that says why
+
+	e.b.MustRun(t, "", "acl", "add", "no-loopback", "--action", "deny", "--source", "127.0.0.1/32")
+	res := runSSH(t, kl, nil, "web1", "true")
+	if res.ExitCode != 255 || !strings.Contains(res.Stderr, `login rule "no-loopback"`) {
+		t.Fatalf("denied source: %+v", res)
+	}
+	e.b.MustRun(t, "", "acl", "rm", "no-loopback")
+
+	// An allow-list: loopback allowed first, everything else denied.
+	e.b.MustRun(t, "", "acl", "add", "loopback", "--source", "127.0.0.1/32", "--priority", "10")
+	e.b.MustRun(t, "", "acl", "add", "elsewhere", "--action", "deny", "--priority", "100")
+	e.b.MustRun(t, "", "acl", "add", "lan", "--action", "deny", "--source", "10.0.0.0/8", "--priority", "5")
+	if res := runSSH(t, kl, nil, "web1", "echo allowed"); res.ExitCode != 0 || res.Stdout != "allowed\n" {
+		t.Fatalf("allowed source: %+v", res)
+	}
+	list := e.b.MustRun(t, "", "acl", "list")
+	if strings.Index(list, "lan") > strings.Index(list, "loopback") || strings.Index(list, "loopback") > strings.Index(list, "elsewhere") {
+		t.Fatalf("acl list not in priority order:\n%s", list)
+	}
+	found := false
+	for _, ev := range loginEvents(t, e.b, "alice") {
+		if ev["reason"] == "denied by login rule no-loopback" && ev["result"] == "failure" {
+			found = true
+		}
+	}
+	if !found {
+		t.Fatal("the refusal is not in the login audit")
+	}
+}
+
+var oneTimeRE = regexp.MustCompile(`One-time password .*: (\S+)`)
+
+func TestAuthFirstLoginPasswordSet(t *testing.T) {
+	t.Parallel()
+	e := newServerEnv(t)
+	out := e.b.MustRun(t, "", "user", "add", "carol", "--one-time-password")
+	m := oneTimeRE.FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("no one-time password in %q", out)
+	}
+	e.b.MustRun(t, "", "grant", "add", "carol-web1", "--user", "carol", "--asset", "web1", "--account", "@all")
+	newPw := "carol-new-" + randomToken(4)
+	cl := e.b.Login("carol")
+	cl.Options = []string{"-o", "LogLevel=INFO"} // show why a password is refused
+	got, rc := expectSSH(t, cl, []Step{
+		Type("password:", m[1]),
+		Type("New password:", "short"),
+		Type("Retype new password:", "short"),
+		Type("New password:", newPw),
+		Type("Retype new password:", newPw),
+	}, "web1", "echo first-login-ok")
+	if rc != 0 || !strings.Contains(got, "first-login-ok") || !strings.Contains(got, "too short") {
+		t.Fatalf("first login: exit %d\n%s", rc, got)
+	}
+	l := e.b.Login("carol")
+	l.Password = newPw
+	if res := runSSH(t, l, nil, "web1", "echo new-ok"); res.ExitCode != 0 || res.Stdout != "new-ok\n" {
+		t.Fatalf("new password: %+v", res)
+	}
+	l.Password = m[1]
+	if res := runSSH(t, l, nil, "web1", "true"); res.ExitCode != 255 {
+		t.Fatalf("the one-time password still works: %+v", res)
+	}
+}
+
+func TestAuthExpiredPassword(t *testing.T) {
+	t.Parallel()
+	requireBinaries(t, "ssh")
+	b := startBastion(t, BastionOptions{Config: "password_max_age: 1s\n"})
+	pw := "alice-" + randomToken(6)
+	b.MustRun(t, pw+"\n", "user", "add", "alice", "--password-stdin")
+	time.Sleep(1100 * time.Millisecond)
+	newPw := "alice-new-" + randomToken(4)
+	l := b.Login("alice")
+	l.Options = []string{"-o", "LogLevel=INFO"}
+	got, rc := expectSSH(t, l, []Step{
+		Type("password:", pw),
+		Type("New password:", newPw),
+		Type("Retype new password:", newPw),
+	}, "whoami-not-an-asset")
+	// Logged in (the unknown target is the session's business, after the login).
+	if !strings.Contains(got, "expired") || strings.Contains(got, "Permission denied") {
+		t.Fatalf("expired password flow: exit %d\n%s", rc, got)
+	}
+	ops := b.MustRun(t, "", "audit", "operations")
+	if !strings.Contains(ops, "user.passwd") || !strings.Contains(ops, "ssh:alice") {
+		t.Fatalf("the change is not audited as alice's:\n%s", ops)
+	}
+}
+
+var enrolSecretRE = regexp.MustCompile(`Secret: ([A-Z2-7]+)`)
+
+func TestAuthMFARequiredEnrolment(t *testing.T) {
+	t.Parallel()
+	requireBinaries(t, "ssh")
+	b := startBastion(t, BastionOptions{Config: "mfa: required\n"})
+	key := ClientKey(t)
+	b.MustRun(t, "", "user", "add", "dave", "--key", key.PubPath)
+	l := b.Login("dave")
+	l.KeyFile = key.Path
+	l.Options = []string{"-o", "LogLevel=INFO"} // ssh shows keyboard-interactive instructions at INFO
+	var secret string
+	got, _ := expectSSH(t, l, []Step{{"OTP code:", func(screen string) string {
+		m := enrolSecretRE.FindStringSubmatch(screen)
+		if m == nil {
+			t.Errorf("no secret on the screen:\n%s", screen)
+			return ""
+		}
+		secret = m[1]
+		return code(t, secret, 0)("")
+	}}}, "no-such-asset")
+	if strings.Contains(got, "Permission denied") || !strings.Contains(got, "Recovery codes") || !strings.Contains(got, "█") {
+		t.Fatalf("enrolment:\n%s", got)
+	}
+	t.Logf("enrolment as the person sees it:\n%s", got)
+	if !strings.Contains(b.MustRun(t, "", "user", "show", "dave"), "recovery_codes_left: 10") {
+		t.Fatal("MFA not on after enrolment")
+	}
+	// Next login needs a code of the enrolled secret.
+	got, rc := expectSSH(t, l, []Step{{"OTP code:", code(t, secret, 30*time.Second)}}, "no-such-asset")
+	if strings.Contains(got, "Permission denied") {
+		t.Fatalf("login after enrolment: %d\n%s", rc, got)
+	}
+}
