@@ -464,3 +464,33 @@ func FuzzOTPAnswer(f *testing.F) {
 		_, _ = srv.keyboardInteractive(ctx, p, ch)
 	})
 }
+
+// TestFailureFlood checks that a password-guessing flood is folded in
+// the audit (one row per name, source and minute) and locks the name.
+func TestFailureFlood(t *testing.T) {
+	f := newFixture(t, nil)
+	const n = 40
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if c, err := f.dial("alice", gossh.Password("guess")); err == nil {
+				c.Close()
+			}
+		}()
+	}
+	wg.Wait()
+	evs := f.events(store.LoginQuery{User: "alice"})
+	total := 0
+	for _, e := range evs {
+		total += e.Count
+	}
+	if total != n || len(evs) > 2 {
+		t.Fatalf("%d rows counting %d attempts, want at most 2 rows counting %d: %+v", len(evs), total, n, evs)
+	}
+	locks, err := f.st.ListLoginLocks(context.Background(), "alice", time.Now())
+	if err != nil || len(locks) != 1 {
+		t.Fatalf("locks after a flood: %+v %v", locks, err)
+	}
+}
