@@ -119,7 +119,9 @@ func (s *Server) handle(sess ssh.Session) {
 	}
 	if cause := context.Cause(ctx); errors.Is(cause, errIdle) {
 		log.Info("idle timeout", "after", s.cfg.IdleTimeout)
-		_, _ = fmt.Fprint(sess.Stderr(), "jms: session ended: idle timeout"+term.newline())
+		if t.Asset == "" { // a proxied session has said so already
+			_, _ = fmt.Fprint(sess.Stderr(), "jms: session ended: idle timeout"+term.newline())
+		}
 		if status == 0 {
 			status = 1
 		}
@@ -218,6 +220,9 @@ func (s *Server) chooseAccount(ctx context.Context, term *terminal, user string,
 func (s *Server) run(ctx context.Context, term *terminal, t Target, acc store.Access, ga store.GrantedAccount, log *slog.Logger) int {
 	status, msg := s.session(ctx, term, t, acc, ga, log)
 	if msg != "" {
+		if term.hasPty {
+			msg = "\r\n" + msg // the asset's prompt may hold the line
+		}
 		_, _ = fmt.Fprint(term.sess.Stderr(), msg+term.newline())
 	}
 	return status
