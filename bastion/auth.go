@@ -46,6 +46,8 @@ type connState struct {
 	closeAuditF func(user, reason string)
 	onAuth      func() // the server counts logged-in connections
 	onAuthClose func()
+
+	keepaliveOnce sync.Once
 }
 
 type connStateKey struct{}

@@ -25,6 +25,7 @@ const (
 // them.
 func (s *Server) sessionChannel(srv *ssh.Server, conn *gossh.ServerConn, nc gossh.NewChannel, ctx ssh.Context) {
 	cs := stateOf(ctx)
+	s.keepalives(ctx, cs, conn)
 	if !cs.openChannel(s.cfg.MaxChannels) {
 		_ = nc.Reject(gossh.ResourceShortage, fmt.Sprintf("jms: too many channels on this connection (at most %d)", s.cfg.MaxChannels))
 		return

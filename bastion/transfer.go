@@ -75,6 +75,7 @@ func (s *Server) sftpHandler(sess ssh.Session) {
 // under a grant's forward action; without one it is refused with the
 // reason, and audited.
 func (s *Server) directTCPIP(_ *ssh.Server, conn *gossh.ServerConn, nc gossh.NewChannel, ctx ssh.Context) {
+	s.keepalives(ctx, stateOf(ctx), conn)
 	user, err := s.connIdentity(ctx, conn)
 	if err != nil {
 		s.log.Error("channel refused: authentication does not check out", "login", conn.User(), "err", err)
