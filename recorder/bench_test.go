@@ -24,9 +24,13 @@ func termOutput(n int) []byte {
 }
 
 func BenchmarkWriterOutput(b *testing.B) {
-	for _, size := range []int{32 << 10, 100} {
-		data := termOutput(size)
-		b.Run(strconv.Itoa(size)+"B/file", func(b *testing.B) {
+	for _, size := range []int{32 << 10, 100, -32 << 10} {
+		data, name := termOutput(max(size, 0)), strconv.Itoa(size)+"B"
+		if size < 0 { // NULs, as from head -c N /dev/zero: six bytes each in the file
+			size = -size
+			data, name = make([]byte, size), strconv.Itoa(size)+"B-zeros"
+		}
+		b.Run(name+"/file", func(b *testing.B) {
 			w, err := Create(filepath.Join(b.TempDir(), "bench.cast"), Header{Width: 80, Height: 24})
 			if err != nil {
 				b.Fatal(err)
@@ -40,11 +44,12 @@ func BenchmarkWriterOutput(b *testing.B) {
 				}
 			}
 		})
-		b.Run(strconv.Itoa(size)+"B/discard", func(b *testing.B) {
+		b.Run(name+"/discard", func(b *testing.B) {
 			w, err := NewWriter(io.Discard, Header{Width: 80, Height: 24}, Options{})
 			if err != nil {
 				b.Fatal(err)
 			}
+			defer w.Close()
 			b.SetBytes(int64(size))
 			b.ReportAllocs()
 			for b.Loop() {

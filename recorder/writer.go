@@ -68,6 +68,7 @@ type Writer struct {
 	carryI  []byte // same for input
 	sum     hash.Hash
 	size    int64
+	synced  int64 // bytes handed to the kernel's writeback (see flushLocked)
 	err     error // sticky write error
 	closed  bool
 	closeEr error
@@ -315,14 +316,24 @@ func (w *Writer) eventLocked(typ string, head, data []byte) error {
 // maxKeptBuf bounds the buffer kept between events after a huge chunk.
 const maxKeptBuf = 1 << 20
 
+// writebackEvery is how many bytes are written between requests to the
+// kernel to start writing them to disk. Without them, a bulk session's
+// recording is gigabytes of dirty pages that the fsync at Close has to
+// write while the session waits for its exit status.
+const writebackEvery = 8 << 20
+
 func (w *Writer) flushLocked() error {
 	n, err := w.w.Write(w.buf)
-	if n > 0 {
-		w.sum.Write(w.buf[:n])
-		w.size += int64(n)
-	}
 	if err == nil && n < len(w.buf) {
 		err = io.ErrShortWrite
+	}
+	if n > 0 {
+		w.size += int64(n)
+		w.sum.Write(w.buf[:n])
+		if w.f != nil && w.size-w.synced >= writebackEvery {
+			startWriteback(w.f, w.synced, w.size-w.synced)
+			w.synced = w.size
+		}
 	}
 	if cap(w.buf) > maxKeptBuf {
 		w.buf = nil

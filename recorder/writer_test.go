@@ -493,3 +493,107 @@ func TestAsciinemaCat(t *testing.T) {
 }
 
 var _ io.Writer = (*failAfter)(nil)
+
+// Bulk output (runs of NULs copied in blocks, writeback hints to the
+// kernel every few MiB): the hash, the size and the bytes must match the
+// file whatever the mix of event sizes, and SHA256 may be asked in the
+// middle.
+func TestBulkHashAndSize(t *testing.T) {
+	chunks := [][]byte{
+		[]byte("prompt$ "),
+		make([]byte, 40<<10),                        // NULs: 240 KiB of JSON
+		[]byte("small after big\r\n"),               //
+		bytes.Repeat([]byte("text line\r\n"), 9000), // about 100 KiB
+		termOutput(300 << 10),
+		{0x1b},
+		make([]byte, 2<<20), // 12 MiB of JSON: crosses the writeback step
+		[]byte("end\r\n"),
+	}
+	for _, tt := range []struct {
+		name   string
+		create func(t *testing.T) (*Writer, func() []byte)
+	}{
+		{"buffer", func(t *testing.T) (*Writer, func() []byte) {
+			var buf bytes.Buffer
+			w, err := NewWriter(&buf, Header{Width: 80, Height: 24}, Options{Now: fakeClock(time.Millisecond)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return w, buf.Bytes
+		}},
+		{"file", func(t *testing.T) (*Writer, func() []byte) {
+			path := filepath.Join(t.TempDir(), "bulk.cast")
+			w, err := CreateWith(path, Header{Width: 80, Height: 24}, Options{Now: fakeClock(time.Millisecond)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return w, func() []byte {
+				b, err := os.ReadFile(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return b
+			}
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			w, contents := tt.create(t)
+			for i, c := range chunks {
+				if err := w.Output(c); err != nil {
+					t.Fatal(err)
+				}
+				if i == 3 {
+					// A hash in the middle covers everything written so far.
+					if got, want := w.SHA256(), sha256Hex(contents()); tt.name == "buffer" && got != want {
+						t.Errorf("SHA256 after %d chunks = %s, want %s", i+1, got, want)
+					}
+				}
+			}
+			if err := w.Close(); err != nil {
+				t.Fatal(err)
+			}
+			file := contents()
+			if got, want := w.SHA256(), sha256Hex(file); got != want {
+				t.Errorf("SHA256 = %s, want %s", got, want)
+			}
+			if w.Size() != int64(len(file)) {
+				t.Errorf("Size = %d, file has %d bytes", w.Size(), len(file))
+			}
+			var want strings.Builder
+			for _, c := range chunks {
+				want.WriteString(decoded(c))
+			}
+			if got := outputOf(t, file); got != want.String() {
+				t.Errorf("output differs: %d bytes, want %d", len(got), want.Len())
+			}
+		})
+	}
+}
+
+// A write failing in the middle of bulk output fails the writer for good.
+func TestBulkFailClosed(t *testing.T) {
+	errFull := errors.New("no space left on device")
+	fw := &failAfter{n: 1 << 20, err: errFull}
+	w, err := NewWriter(fw, Header{Width: 80, Height: 24}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var first error
+	for i := 0; i < 20 && first == nil; i++ {
+		first = w.Output(make([]byte, 32<<10))
+	}
+	if !errors.Is(first, errFull) {
+		t.Fatalf("error %v, want %v", first, errFull)
+	}
+	if err := w.Close(); err != first {
+		t.Errorf("Close = %v, want %v", err, first)
+	}
+	if w.SHA256() == "" {
+		t.Error("no hash after a failure")
+	}
+}
+
+func sha256Hex(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
