@@ -5,7 +5,10 @@
 // the session row in the store.
 //
 // Bytes pass untouched in both directions: the proxy never rewrites them,
-// and stdout of an exec session carries nothing of the bastion's own.
+// and stdout of an exec session carries nothing of the bastion's own. The
+// command filters (filter.go) are the one exception: they may hold the
+// Enter of a line, or replace it with ^C, and print their one-line
+// messages (on stderr when there is no PTY).
 package proxy
 
 import (
