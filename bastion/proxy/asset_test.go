@@ -251,7 +251,13 @@ func (a *testAsset) session(ch gossh.Channel, reqs <-chan *gossh.Request) {
 				a.mu.Lock()
 				a.lastEnv = env
 				a.mu.Unlock()
+				// Reply before the command runs: a command that ends at
+				// once must not close the channel before the reply.
+				if req.WantReply {
+					req.Reply(true, nil)
+				}
 				start <- cmd
+				continue
 			default:
 				ok = false
 			}
