@@ -20,6 +20,7 @@ type Terminal struct {
 	t      testing.TB
 	socket string // tmux -L name
 	target string // the pane
+	status string // file the command's exit status is written to
 }
 
 var tmuxSeq atomic.Int64
@@ -57,8 +58,15 @@ func startTerminal(t testing.TB, o TermOptions, argv ...string) *Terminal {
 	if err := os.WriteFile(conf, []byte(tmuxConf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	// env sets TERM for the command itself: tmux would give it its own default-terminal.
-	cmdline := append([]string{"env", "TERM=" + o.TERM}, o.Env...)
+	// env sets TERM for the command itself: tmux would give it its own
+	// default-terminal. A shell around it writes the exit status to a
+	// file: tmux alone sometimes leaves a finished command as a zombie it
+	// has not noticed (seen under load), and Wait would wait in vain.
+	// The shell ignores SIGINT so that a ^C reaches the command only.
+	term.status = filepath.Join(t.TempDir(), "exit-status")
+	cmdline := []string{"sh", "-c", `f=$1; shift; trap "" INT; "$@"; echo $? > "$f.tmp" && mv "$f.tmp" "$f"`, "sh",
+		term.status, "env", "TERM=" + o.TERM}
+	cmdline = append(cmdline, o.Env...)
 	cmdline = append(cmdline, argv...)
 	args := append([]string{"-f", conf, "new-session", "-d", "-s", "e2e",
 		"-x", strconv.Itoa(o.Width), "-y", strconv.Itoa(o.Height), "--"}, cmdline...)
@@ -170,6 +178,10 @@ func (term *Terminal) Wait(timeout time.Duration) int {
 	term.t.Helper()
 	var dead, status string
 	ok := waitUntil(timeout, func() bool {
+		if b, err := os.ReadFile(term.status); err == nil {
+			status = strings.TrimSpace(string(b))
+			return true
+		}
 		out, err := term.tmux("display-message", "-p", "-t", term.target, "#{pane_dead} #{pane_dead_status}")
 		if err != nil {
 			return false
