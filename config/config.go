@@ -63,6 +63,10 @@ type Config struct {
 	// cannot be written) or "continue".
 	RecordingFailure string `yaml:"recording_failure"`
 
+	// ReviewTimeout is how long a command held for review waits for an
+	// admin's decision before it is dropped.
+	ReviewTimeout time.Duration `yaml:"review_timeout"`
+
 	// PasswordMinLength is the password policy's minimum length.
 	PasswordMinLength int `yaml:"password_min_length"`
 	// PasswordMaxAge makes passwords expire; 0 never.
@@ -107,6 +111,7 @@ func Default(dataDir string) Config {
 		MaxUnauth:          1000,
 		MaxChannels:        32,
 		RecordingFailure:   "close",
+		ReviewTimeout:      5 * time.Minute,
 		PasswordMinLength:  8,
 		IdleTimeout:        30 * time.Minute,
 		MFA:                "optional",
@@ -232,6 +237,7 @@ func (c Config) Validate() error {
 	}
 	positive("connect_timeout", c.ConnectTimeout)
 	positive("pre_auth_timeout", c.PreAuthTimeout)
+	positive("review_timeout", c.ReviewTimeout)
 	if c.MaxUnauthPerSource < 1 || c.MaxUnauth < 1 || c.MaxChannels < 1 {
 		errs = append(errs, errors.New("max_unauth_per_source, max_unauth and max_channels must be at least 1"))
 	}

@@ -64,6 +64,7 @@ crash left active are closed as interrupted.`,
 				Keepalive:        cfg.Keepalive,
 				RecordInput:      cfg.RecordInput,
 				RecordingFailure: cfg.RecordingFailure,
+				ReviewTimeout:    cfg.ReviewTimeout,
 			}, st, logger.With("component", "proxy"))
 			xfer := transfer.New(st, px, logger.With("component", "transfer"), nil)
 			srv, err := bastion.New(cfg, bastion.Deps{Store: st, Proxy: px, Transfer: xfer, Logger: logger})
