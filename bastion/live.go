@@ -182,17 +182,17 @@ func (s *Server) checkLive(ctx context.Context, list []*liveSession) {
 // by failed logins keeps her running sessions: a lockout anyone can
 // cause must not end someone else's work.
 func (s *Server) revoked(ctx context.Context, ls *liveSession) error {
+	if ls.assetID == 0 {
+		// An SFTP session on the virtual root: each operation checks its
+		// grant; the session as a whole ends with its user only.
+		return s.userGone(ctx, ls.user)
+	}
 	acc, err := s.st.AuthorizedAsset(ctx, ls.user, ls.assetID, s.now())
 	if errors.Is(err, store.ErrDenied) {
-		u, uerr := s.st.GetUser(ctx, ls.user)
-		switch {
-		case errors.Is(uerr, store.ErrNotFound):
-			return endCause("user " + ls.user + " removed")
-		case uerr != nil:
-			return nil
-		case u.Disabled:
-			return endCause("user " + ls.user + " disabled")
-		case u.Locked(s.now()):
+		if cause := s.userGone(ctx, ls.user); cause != nil {
+			return cause
+		}
+		if u, uerr := s.st.GetUser(ctx, ls.user); uerr != nil || u.Locked(s.now()) {
 			return nil
 		}
 		return endCause(fmt.Sprintf("the grant to %s expired or was revoked", ls.asset))
@@ -212,6 +212,21 @@ func (s *Server) revoked(ctx context.Context, ls *liveSession) error {
 	}
 	if len(missing) > 0 {
 		return endCause(fmt.Sprintf("the grant to %s as %s expired or was revoked (%s)", ls.asset, ls.account, strings.Join(missing, ", ")))
+	}
+	return nil
+}
+
+// userGone returns why user may no longer work (removed or disabled),
+// or nil.
+func (s *Server) userGone(ctx context.Context, user string) error {
+	u, err := s.st.GetUser(ctx, user)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return endCause("user " + user + " removed")
+	case err != nil:
+		return nil
+	case u.Disabled:
+		return endCause("user " + user + " disabled")
 	}
 	return nil
 }

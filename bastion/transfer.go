@@ -55,7 +55,25 @@ func (s *Server) sftpHandler(sess ssh.Session) {
 		}
 		req.Asset = &acc
 	}
-	err = s.transfer.ServeSFTP(sess.Context(), sess, req)
+	// The session joins the live registry: `jmsctl session kill` and a
+	// disabled user end it like any other.
+	ctx, kill := context.WithCancelCause(sess.Context())
+	defer kill(nil)
+	var liveID string
+	req.OnStart = func(id string) {
+		liveID = id
+		ls := &liveSession{id: id, user: t.User, cancel: kill}
+		if req.Asset != nil {
+			ls.asset, ls.assetID = req.Asset.Asset.Name, req.Asset.Asset.ID
+		}
+		s.live.add(ls)
+	}
+	defer func() {
+		if liveID != "" {
+			s.live.remove(liveID)
+		}
+	}()
+	err = s.transfer.ServeSFTP(ctx, sess, req)
 	if err != nil {
 		var ue *transfer.UserError
 		if errors.As(err, &ue) {

@@ -557,3 +557,62 @@ func TestForwarding(t *testing.T) {
 		t.Errorf("no denied forward event")
 	}
 }
+
+// TestSFTPKill: `jmsctl session kill` ends an SFTP session like any other.
+func TestSFTPKill(t *testing.T) {
+	t.Parallel()
+	e := newTransferEnv(t)
+	e.b.MustRun(t, "", "grant", "add", "files", "--user", "alice", "--asset", "web1")
+	// sftp reads its commands from a pipe that stays open: the session
+	// lasts until the bastion ends it.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	args := append(e.clientOptions(), "-b", "-", "-P", strconv.Itoa(e.b.Port), "-o", "User=alice", "127.0.0.1")
+	cmd := exec.CommandContext(ctx, "sftp", args...)
+	cmd.Env = sshEnv(Login{})
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stdin.Close()
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	if _, err := io.WriteString(stdin, "ls /\n"); err != nil {
+		t.Fatal(err)
+	}
+	var id string
+	if !waitUntil(15*time.Second, func() bool {
+		out, _, err := e.b.Run(t, "session", "list", "--active", "-o", "json")
+		if err != nil {
+			return false
+		}
+		var rows []map[string]any
+		if json.Unmarshal([]byte(out), &rows) != nil || len(rows) == 0 {
+			return false
+		}
+		id, _ = rows[0]["id"].(string)
+		return rows[0]["kind"] == "sftp"
+	}) {
+		t.Fatal("no active sftp session")
+	}
+	e.b.MustRun(t, "", "session", "kill", id, "--reason", "maintenance")
+	out := e.b.MustRun(t, "", "session", "show", id, "-o", "json")
+	if !strings.Contains(out, `"killed"`) {
+		t.Fatalf("the session row is not killed:\n%s", out)
+	}
+	// sftp -b notices the closed connection at its next command.
+	_, _ = io.WriteString(stdin, "ls /\n")
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatalf("sftp exited 0 after its session was killed; stderr: %s", stderr.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("sftp still runs 10 s after the kill; stderr: %s", stderr.String())
+	}
+}

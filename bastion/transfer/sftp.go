@@ -44,6 +44,9 @@ type SFTPRequest struct {
 	// Stderr, when set, receives the lines a person should read (e.g. an
 	// asset that cannot be reached): OpenSSH's sftp prints them.
 	Stderr io.Writer
+	// OnStart, when set, is called with the session id once its row
+	// exists: the server's live-session registry can then end it.
+	OnStart func(id string)
 }
 
 // ServeSFTP serves the SFTP protocol on ch until the client ends it or
@@ -81,6 +84,9 @@ func (s *Service) ServeSFTP(ctx context.Context, ch io.ReadWriteCloser, req SFTP
 	v.log = s.log.With("session", v.id, "user", req.User, "kind", SessionSFTP)
 	if _, err := s.st.StartSession(ctx, ns); err != nil {
 		return fmt.Errorf("sftp session %s: record its start: %w", v.id, err)
+	}
+	if req.OnStart != nil {
+		req.OnStart(v.id)
 	}
 	end := store.SessionEnd{Status: store.StatusClosed}
 	defer func() {
