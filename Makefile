@@ -8,7 +8,7 @@ DATA_DIR ?= ./jms-data
 LISTEN   ?= :2222
 PKGS     := ./...
 
-.PHONY: all build run test test-short bench bench-go bench-ssh lint fmt tidy cover clean
+.PHONY: all build run test test-short bench bench-go bench-ssh bench-sftp lint fmt tidy cover clean
 
 all: build
 
@@ -27,14 +27,19 @@ test:
 test-short:
 	$(GO) test -short -count=1 $(PKGS)
 
-bench: bench-go bench-ssh
+# Figures and method: docs/performance.md.
+bench: bench-go bench-ssh bench-sftp
 
+BENCHTIME ?= 1s
 bench-go:
-	$(GO) test -run '^$$' -bench . -benchmem $(PKGS)
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) $(PKGS)
 
-# Side-by-side with OpenSSH on this machine (needs sshd and ssh).
+# Side-by-side with OpenSSH on this machine (needs sshd and ssh, as root).
 bench-ssh: build
 	./scripts/bench-ssh.sh
+
+bench-sftp:
+	./scripts/bench-sftp.sh
 
 lint:
 	@test -z "$$(gofmt -l .)" || (echo "gofmt needed:"; gofmt -l .; exit 1)
