@@ -416,14 +416,10 @@ func updateAsset(ctx context.Context, q querier, id int64, na NewAsset, active b
 	return insertLabels(ctx, q, id, na.Labels)
 }
 
-// RemoveAsset deletes an asset with its accounts and labels.
-func (s *Store) RemoveAsset(ctx context.Context, name string) error {
-	return s.withTx(ctx, func(q querier) error {
-		if err := execOne(ctx, q, "asset", name, `DELETE FROM assets WHERE name = ?`, name); err != nil {
-			return err
-		}
-		return s.recordOp(ctx, q, "asset.rm", name, nil)
-	})
+// RemoveAsset deletes the assets called names, all or none, in one
+// transaction.
+func (s *Store) RemoveAsset(ctx context.Context, names ...string) error {
+	return s.removeNamed(ctx, "asset", "assets", "asset.rm", names)
 }
 
 // PinHostKey records an asset's host key (an authorized_keys line).

@@ -214,14 +214,10 @@ func (s *Store) listFilters(ctx context.Context, name string) ([]Filter, error) 
 	return out, nil
 }
 
-// RemoveFilter deletes a filter.
-func (s *Store) RemoveFilter(ctx context.Context, name string) error {
-	return s.withTx(ctx, func(q querier) error {
-		if err := execOne(ctx, q, "filter", name, `DELETE FROM filters WHERE name = ?`, name); err != nil {
-			return err
-		}
-		return s.recordOp(ctx, q, "filter.rm", name, nil)
-	})
+// RemoveFilter deletes the filters called names, all or none, in one
+// transaction.
+func (s *Store) RemoveFilter(ctx context.Context, names ...string) error {
+	return s.removeNamed(ctx, "filter", "filters", "filter.rm", names)
 }
 
 // SetFilterActive turns a filter on or off without removing it.

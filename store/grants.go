@@ -388,15 +388,10 @@ func (s *Store) listGrants(ctx context.Context, name string) ([]Grant, error) {
 	return out, nil
 }
 
-// RemoveGrant deletes a grant. Live sessions it allowed are not ended
-// here; the bastion rechecks grants.
-func (s *Store) RemoveGrant(ctx context.Context, name string) error {
-	return s.withTx(ctx, func(q querier) error {
-		if err := execOne(ctx, q, "grant", name, `DELETE FROM grants WHERE name = ?`, name); err != nil {
-			return err
-		}
-		return s.recordOp(ctx, q, "grant.rm", name, nil)
-	})
+// RemoveGrant deletes the grants called names, all or none, in one
+// transaction.
+func (s *Store) RemoveGrant(ctx context.Context, names ...string) error {
+	return s.removeNamed(ctx, "grant", "grants", "grant.rm", names)
 }
 
 // GrantUpdate holds the changes to a grant; zero fields change nothing.

@@ -44,15 +44,10 @@ func insertGroup(ctx context.Context, q querier, name, comment, now string) (int
 	return id, err
 }
 
-// RemoveGroup deletes a group; its members stay, and the grants and
-// filters that named it no longer reach them through it.
-func (s *Store) RemoveGroup(ctx context.Context, name string) error {
-	return s.withTx(ctx, func(q querier) error {
-		if err := execOne(ctx, q, "group", name, `DELETE FROM groups WHERE name = ?`, name); err != nil {
-			return err
-		}
-		return s.recordOp(ctx, q, "group.rm", name, nil)
-	})
+// RemoveGroup deletes the groups called names, all or none, in one
+// transaction.
+func (s *Store) RemoveGroup(ctx context.Context, names ...string) error {
+	return s.removeNamed(ctx, "group", "groups", "group.rm", names)
 }
 
 // GetGroup returns the group called name with its members.

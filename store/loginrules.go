@@ -400,12 +400,8 @@ func (s *Store) ListLoginRules(ctx context.Context) ([]LoginRule, error) {
 	return out, wrapError(rows.Err())
 }
 
-// RemoveLoginRule deletes a login rule.
-func (s *Store) RemoveLoginRule(ctx context.Context, name string) error {
-	return s.withTx(ctx, func(q querier) error {
-		if err := execOne(ctx, q, "login rule", name, `DELETE FROM login_rules WHERE name = ?`, name); err != nil {
-			return err
-		}
-		return s.recordOp(ctx, q, "acl.rm", name, nil)
-	})
+// RemoveLoginRule deletes the login rules called names, all or none, in one
+// transaction.
+func (s *Store) RemoveLoginRule(ctx context.Context, names ...string) error {
+	return s.removeNamed(ctx, "login rule", "login_rules", "acl.rm", names)
 }

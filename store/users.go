@@ -215,14 +215,10 @@ func (s *Store) ListUsers(ctx context.Context) ([]User, error) {
 	return out, wrapError(grows.Err())
 }
 
-// RemoveUser deletes a user with her keys and memberships.
-func (s *Store) RemoveUser(ctx context.Context, name string) error {
-	return s.withTx(ctx, func(q querier) error {
-		if err := execOne(ctx, q, "user", name, `DELETE FROM users WHERE name = ?`, name); err != nil {
-			return err
-		}
-		return s.recordOp(ctx, q, "user.rm", name, nil)
-	})
+// RemoveUser deletes the users called names, all or none, in one
+// transaction.
+func (s *Store) RemoveUser(ctx context.Context, names ...string) error {
+	return s.removeNamed(ctx, "user", "users", "user.rm", names)
 }
 
 // SetUserDisabled disables or enables a user.

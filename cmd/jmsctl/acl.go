@@ -169,25 +169,5 @@ func newACLShowCmd(a *app) *cobra.Command {
 }
 
 func newACLRmCmd(a *app) *cobra.Command {
-	return &cobra.Command{
-		Use:     "rm NAME…",
-		Aliases: []string{"remove"},
-		Short:   "Remove login rules",
-		Example: `  jmsctl acl rm office-hours`,
-		Args:    cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := a.actorContext(cmd.Context())
-			s, err := a.openStore(ctx)
-			if err != nil {
-				return err
-			}
-			for _, name := range args {
-				if err := s.RemoveLoginRule(ctx, name); err != nil {
-					return err
-				}
-				fmt.Fprintf(a.stdout, "Removed login rule %s\n", name)
-			}
-			return nil
-		},
-	}
+	return newRmCmd(a, "login rule", "Remove login rules", `  jmsctl acl rm office-hours`, (*store.Store).RemoveLoginRule)
 }

@@ -275,27 +275,7 @@ func newAssetShowCmd(a *app) *cobra.Command {
 }
 
 func newAssetRmCmd(a *app) *cobra.Command {
-	return &cobra.Command{
-		Use:     "rm NAME…",
-		Aliases: []string{"remove"},
-		Short:   "Remove assets with their accounts (the audit stays)",
-		Example: `  jmsctl asset rm web1 web2`,
-		Args:    cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := a.actorContext(cmd.Context())
-			s, err := a.openStore(ctx)
-			if err != nil {
-				return err
-			}
-			for _, name := range args {
-				if err := s.RemoveAsset(ctx, name); err != nil {
-					return err
-				}
-				fmt.Fprintf(a.stdout, "Removed asset %s\n", name)
-			}
-			return nil
-		},
-	}
+	return newRmCmd(a, "asset", "Remove assets with their accounts (the audit stays)", `  jmsctl asset rm web1 web2`, (*store.Store).RemoveAsset)
 }
 
 func newAssetSetCmd(a *app) *cobra.Command {

@@ -165,27 +165,7 @@ func newFilterShowCmd(a *app) *cobra.Command {
 }
 
 func newFilterRmCmd(a *app) *cobra.Command {
-	return &cobra.Command{
-		Use:     "rm NAME…",
-		Aliases: []string{"remove"},
-		Short:   "Remove command filters",
-		Example: `  jmsctl filter rm no-reboot`,
-		Args:    cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := a.actorContext(cmd.Context())
-			s, err := a.openStore(ctx)
-			if err != nil {
-				return err
-			}
-			for _, name := range args {
-				if err := s.RemoveFilter(ctx, name); err != nil {
-					return err
-				}
-				fmt.Fprintf(a.stdout, "Removed filter %s\n", name)
-			}
-			return nil
-		},
-	}
+	return newRmCmd(a, "filter", "Remove command filters", `  jmsctl filter rm no-reboot`, (*store.Store).RemoveFilter)
 }
 
 func newFilterStateCmd(a *app, verb string) *cobra.Command {

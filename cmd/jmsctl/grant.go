@@ -225,27 +225,7 @@ func newGrantShowCmd(a *app) *cobra.Command {
 }
 
 func newGrantRmCmd(a *app) *cobra.Command {
-	return &cobra.Command{
-		Use:     "rm NAME…",
-		Aliases: []string{"remove"},
-		Short:   "Remove grants",
-		Example: `  jmsctl grant rm contractor`,
-		Args:    cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := a.actorContext(cmd.Context())
-			s, err := a.openStore(ctx)
-			if err != nil {
-				return err
-			}
-			for _, name := range args {
-				if err := s.RemoveGrant(ctx, name); err != nil {
-					return err
-				}
-				fmt.Fprintf(a.stdout, "Removed grant %s\n", name)
-			}
-			return nil
-		},
-	}
+	return newRmCmd(a, "grant", "Remove grants", `  jmsctl grant rm contractor`, (*store.Store).RemoveGrant)
 }
 
 func newGrantSetCmd(a *app) *cobra.Command {

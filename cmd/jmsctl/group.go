@@ -102,27 +102,7 @@ func newGroupShowCmd(a *app) *cobra.Command {
 }
 
 func newGroupRmCmd(a *app) *cobra.Command {
-	return &cobra.Command{
-		Use:     "rm NAME…",
-		Aliases: []string{"remove"},
-		Short:   "Remove groups (their members stay; grants naming the group no longer reach them through it)",
-		Example: `  jmsctl group rm ops`,
-		Args:    cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := a.actorContext(cmd.Context())
-			s, err := a.openStore(ctx)
-			if err != nil {
-				return err
-			}
-			for _, name := range args {
-				if err := s.RemoveGroup(ctx, name); err != nil {
-					return err
-				}
-				fmt.Fprintf(a.stdout, "Removed group %s\n", name)
-			}
-			return nil
-		},
-	}
+	return newRmCmd(a, "group", "Remove groups (their members stay; grants naming the group no longer reach them through it)", `  jmsctl group rm ops`, (*store.Store).RemoveGroup)
 }
 
 func newGroupMembersCmd(a *app) *cobra.Command {

@@ -233,27 +233,7 @@ func newUserShowCmd(a *app) *cobra.Command {
 }
 
 func newUserRmCmd(a *app) *cobra.Command {
-	return &cobra.Command{
-		Use:     "rm NAME…",
-		Aliases: []string{"remove"},
-		Short:   "Remove people (their keys and memberships go with them; the audit stays)",
-		Example: `  jmsctl user rm alice`,
-		Args:    cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := a.actorContext(cmd.Context())
-			s, err := a.openStore(ctx)
-			if err != nil {
-				return err
-			}
-			for _, name := range args {
-				if err := s.RemoveUser(ctx, name); err != nil {
-					return err
-				}
-				fmt.Fprintf(a.stdout, "Removed user %s\n", name)
-			}
-			return nil
-		},
-	}
+	return newRmCmd(a, "user", "Remove people (their keys and memberships go with them; the audit stays)", `  jmsctl user rm alice`, (*store.Store).RemoveUser)
 }
 
 func newUserStateCmd(a *app, verb string) *cobra.Command {

@@ -1,0 +1,26 @@
+package store
+
+import (
+	"context"
+	"errors"
+)
+
+// removeNamed deletes the rows of table called names in one
+// transaction, auditing each as action: an unknown name removes nothing.
+// table and action come from the store's own code, never from input.
+func (s *Store) removeNamed(ctx context.Context, kind, table, action string, names []string) error {
+	if len(names) == 0 {
+		return errors.New("no " + kind + " named")
+	}
+	return s.withTx(ctx, func(q querier) error {
+		for _, name := range names {
+			if err := execOne(ctx, q, kind, name, `DELETE FROM `+table+` WHERE name = ?`, name); err != nil {
+				return err
+			}
+			if err := s.recordOp(ctx, q, action, name, nil); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
