@@ -253,18 +253,10 @@ func newUserStateCmd(a *app, verb string) *cobra.Command {
 				return err
 			}
 			for _, name := range args {
-				switch verb {
-				case "disable":
-					err = s.SetUserDisabled(ctx, name, true)
-				case "enable":
-					err = s.SetUserDisabled(ctx, name, false)
-				case "unlock":
-					err = s.UnlockUser(ctx, name)
-				}
-				if err != nil {
+				if err := s.SetUserDisabled(ctx, name, verb == "disable"); err != nil {
 					return err
 				}
-				fmt.Fprintf(a.stdout, "%s user %s\n", map[string]string{"disable": "Disabled", "enable": "Enabled", "unlock": "Unlocked"}[verb], name)
+				fmt.Fprintf(a.stdout, "%s user %s\n", map[string]string{"disable": "Disabled", "enable": "Enabled"}[verb], name)
 			}
 			return nil
 		},
