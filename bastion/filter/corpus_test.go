@@ -230,10 +230,10 @@ func replay(t *testing.T, bash string, rs *RuleSet, a attempt) {
 	settle(150 * time.Millisecond)
 
 	if got := severe(worst); got != a.Verdict {
-		t.Errorf("verdict %s (%s), want %s; last line %q; screen:\n%s", got, worst.Message, a.Verdict, deref(lastLine), tr.screen())
+		t.Errorf("verdict %s (%s), want %s; last line %q; screen:\n%s", got, worst.Message, a.Verdict, deref(lastLine), tr.screenText())
 	}
 	if a.Line != nil && (lastLine == nil || *lastLine != *a.Line) {
-		t.Errorf("line %q, want %q; screen:\n%s", deref(lastLine), *a.Line, tr.screen())
+		t.Errorf("line %q, want %q; screen:\n%s", deref(lastLine), *a.Line, tr.screenText())
 	}
 	if _, err := os.Stat(filepath.Join(mark, "danger")); err == nil && a.Verdict == "deny" {
 		t.Errorf("danger ran although denied")
@@ -242,7 +242,7 @@ func replay(t *testing.T, bash string, rs *RuleSet, a attempt) {
 	}
 	for _, r := range a.Ran {
 		if _, err := os.Stat(filepath.Join(mark, r)); err != nil {
-			t.Errorf("%s did not run: %v; screen:\n%s", r, err, tr.screen())
+			t.Errorf("%s did not run: %v; screen:\n%s", r, err, tr.screenText())
 		}
 	}
 }

@@ -102,16 +102,25 @@ type LineTracker struct {
 // NewLineTracker returns a tracker for a session of w×h cells.
 func NewLineTracker(w, h int) *LineTracker {
 	w, h = max(w, 2), max(h, 2)
-	t := &LineTracker{w: w, h: h, fresh: true, outCh: make(chan struct{}, 1)}
-	t.emu = vt.NewEmulator(w, h)
-	// The emulator answers queries (cursor position, device attributes)
-	// on a pipe nobody reads here; closing it makes those answers fail
-	// at once instead of blocking Write.
-	if pw, ok := t.emu.InputPipe().(*io.PipeWriter); ok {
-		_ = pw.Close()
+	return &LineTracker{w: w, h: h, fresh: true, outCh: make(chan struct{}, 1)}
+}
+
+// screen returns the terminal emulator, made at its first use. An
+// emulator holds a 4 MiB parser buffer and two screens: a session that
+// is opened and left idle, or that only ever runs full-screen programs,
+// never pays for one.
+func (t *LineTracker) screen() *vt.Emulator {
+	if t.emu == nil {
+		t.emu = vt.NewEmulator(t.w, t.h)
+		// The emulator answers queries (cursor position, device
+		// attributes) on a pipe nobody reads here; closing it makes
+		// those answers fail at once instead of blocking Write.
+		if pw, ok := t.emu.InputPipe().(*io.PipeWriter); ok {
+			_ = pw.Close()
+		}
+		t.emu.SetScrollbackSize(2 * t.h)
 	}
-	t.emu.SetScrollbackSize(2 * h)
-	return t
+	return t.emu
 }
 
 // Resize follows a window change of the session.
@@ -120,8 +129,10 @@ func (t *LineTracker) Resize(w, h int) {
 	defer t.mu.Unlock()
 	w, h = max(w, 2), max(h, 2)
 	t.w, t.h = w, h
-	t.emu.Resize(w, h)
-	t.emu.SetScrollbackSize(2 * h)
+	if t.emu != nil {
+		t.emu.Resize(w, h)
+		t.emu.SetScrollbackSize(2 * h)
+	}
 	// Rows re-flow in the user's terminal but not here: the anchor no
 	// longer points anywhere trustworthy.
 	t.anchorOK = false
@@ -170,7 +181,7 @@ func (t *LineTracker) Output(p []byte) {
 			return
 		}
 		t.tail = t.tail[:0]
-		_, _ = t.emu.Write([]byte("\r\n"))
+		_, _ = t.screen().Write([]byte("\r\n"))
 		p = p[cut:]
 	}
 	t.emulate(p)
@@ -178,9 +189,9 @@ func (t *LineTracker) Output(p []byte) {
 
 // emulate runs p through the emulator, following scrolls with the anchor.
 func (t *LineTracker) emulate(p []byte) {
-	before := t.emu.ScrollbackLen()
-	_, _ = t.emu.Write(p)
-	if n := t.emu.ScrollbackLen(); n > 0 {
+	before := t.screen().ScrollbackLen()
+	_, _ = t.screen().Write(p)
+	if n := t.screen().ScrollbackLen(); n > 0 {
 		if n >= 2*t.h || n < before {
 			t.anchorOK = false
 		}
@@ -188,7 +199,7 @@ func (t *LineTracker) emulate(p []byte) {
 		if t.anchor.Y < 0 {
 			t.anchorOK = false
 		}
-		t.emu.ClearScrollback()
+		t.screen().ClearScrollback()
 	}
 }
 
@@ -242,7 +253,7 @@ func (t *LineTracker) replayTail() {
 		if nl := bytes.IndexByte(tail, '\n'); nl >= 0 && len(tail) >= tailKeep {
 			tail = tail[nl+1:]
 		}
-		_, _ = t.emu.Write([]byte("\x1b[0m\x1b[H\x1b[2J"))
+		_, _ = t.screen().Write([]byte("\x1b[0m\x1b[H\x1b[2J"))
 	}
 	t.emulate(tail)
 	t.tail = t.tail[:0]
@@ -371,7 +382,7 @@ func (t *LineTracker) setAnchor() {
 		t.anchorOK = false
 		return
 	}
-	pos := t.emu.CursorPosition()
+	pos := t.screen().CursorPosition()
 	if t.promptText != "" {
 		t.lastPrompt = t.promptText
 	}
@@ -568,7 +579,7 @@ func (t *LineTracker) Candidates() []string {
 		return []string{line}
 	}
 	out := []string{line}
-	y0, _ := t.logicalLine(t.emu.CursorPosition().Y)
+	y0, _ := t.logicalLine(t.screen().CursorPosition().Y)
 	whole := t.span(y0, 0)
 	if whole != line {
 		out = append(out, whole)
@@ -582,7 +593,7 @@ func (t *LineTracker) typedSoFar() string {
 	if !t.anchorOK {
 		return l
 	}
-	cur := t.emu.CursorPosition()
+	cur := t.screen().CursorPosition()
 	if n := (cur.Y-t.anchor.Y)*t.w + cur.X - t.anchor.X; n > len([]rune(l)) && n < 1<<16 {
 		l += strings.Repeat(" ", n-len([]rune(l)))
 	}
@@ -596,7 +607,7 @@ func (t *LineTracker) lineLocked() string {
 
 // read returns the line and whether it is read from a trusted anchor.
 func (t *LineTracker) read() (string, bool) {
-	cur := t.emu.CursorPosition()
+	cur := t.screen().CursorPosition()
 	if t.anchorOK && cur.Y >= t.anchor.Y && cur.Y < t.h && t.anchor.Y >= 0 {
 		ok := true
 		for y := t.anchor.Y; y < cur.Y; y++ {
@@ -660,13 +671,13 @@ func (t *LineTracker) span(y, x int) string {
 func (t *LineTracker) rowText(y, x0, x1 int) string {
 	var b strings.Builder
 	for x := x0; x < x1 && x < t.w; x++ {
-		c := t.emu.CellAt(x, y)
+		c := t.screen().CellAt(x, y)
 		switch {
 		case c == nil:
 			b.WriteByte(' ')
 		case c.Content == "":
 			if c.Width == 0 && x > 0 {
-				if p := t.emu.CellAt(x-1, y); p != nil && p.Width > 1 {
+				if p := t.screen().CellAt(x-1, y); p != nil && p.Width > 1 {
 					continue // the right half of a wide character
 				}
 			}
@@ -684,7 +695,7 @@ func (t *LineTracker) rowText(y, x0, x1 int) string {
 // text: a wrap that fell on a space.
 func (t *LineTracker) rowFull(y int) bool {
 	blank := func(x, y int) bool {
-		c := t.emu.CellAt(x, y)
+		c := t.screen().CellAt(x, y)
 		return c == nil || c.Content == "" || c.Content == " "
 	}
 	if !blank(t.w-1, y) {
@@ -693,11 +704,11 @@ func (t *LineTracker) rowFull(y int) bool {
 	return y+1 < t.h && !blank(t.w-2, y) && !blank(0, y+1)
 }
 
-// screen returns the emulated screen as text, for tests and debugging.
-func (t *LineTracker) screen() string {
+// screenText returns the emulated screen as text, for tests and debugging.
+func (t *LineTracker) screenText() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.emu.String()
+	return t.screen().String()
 }
 
 // sawPrompt reports whether output ending in "$ " arrived, for tests.
