@@ -48,7 +48,14 @@ type liveSession struct {
 	account string
 	needs   []string // the actions the session needs of its grant
 	cancel  context.CancelCauseFunc
+
+	nextCheck time.Time // when the grant is next checked (by the poller only)
 }
+
+// revokeInterval is how often a live session's grant and user are
+// checked again: less often than kill requests, since each check reads
+// the authorization of one session.
+const revokeInterval = 2 * time.Second
 
 // liveSessions is the registry.
 type liveSessions struct {
@@ -170,7 +177,12 @@ func (s *Server) checkLive(ctx context.Context, list []*liveSession) {
 		ls.cancel(cause)
 		delete(byID, ls.id)
 	}
+	now := time.Now()
 	for _, ls := range byID {
+		if now.Before(ls.nextCheck) {
+			continue
+		}
+		ls.nextCheck = now.Add(revokeInterval)
 		if cause := s.revoked(ctx, ls); cause != nil {
 			s.log.Info("ending a session", "session", ls.id, "user", ls.user, "asset", ls.asset, "reason", cause.Error())
 			ls.cancel(cause)
