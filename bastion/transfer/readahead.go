@@ -21,6 +21,11 @@ const (
 	readAheadFetch  = 3 // blocks fetched at once
 )
 
+// blockPool holds the blocks of finished read-aheads for the next ones:
+// a download of a large file would otherwise allocate (and zero, and
+// collect) every byte of it once more.
+var blockPool = sync.Pool{New: func() any { return new([readAheadBlock]byte) }}
+
 type readAhead struct {
 	r io.ReaderAt
 
@@ -36,6 +41,7 @@ type readAhead struct {
 }
 
 type raBlock struct {
+	buf  *[readAheadBlock]byte // from blockPool; nil once given back
 	data []byte
 	err  error
 	done bool
@@ -62,11 +68,14 @@ func (ra *readAhead) schedule() {
 
 func (ra *readAhead) fetch(idx int64, b *raBlock) {
 	defer ra.fetches.Done()
-	buf := make([]byte, readAheadBlock)
-	n, err := ra.r.ReadAt(buf, idx*readAheadBlock)
+	buf := blockPool.Get().(*[readAheadBlock]byte)
+	n, err := ra.r.ReadAt(buf[:], idx*readAheadBlock)
 	ra.mu.Lock()
 	defer ra.mu.Unlock()
-	b.data, b.done = buf[:n], true
+	b.buf, b.data, b.done = buf, buf[:n], true
+	if ra.blocks[idx] != b {
+		b.release() // dropped, or closed, while it was read
+	}
 	if err == nil && n < readAheadBlock {
 		err = io.EOF
 	}
@@ -110,6 +119,7 @@ func (ra *readAhead) readBlock(p []byte, off int64) (int, error, bool) {
 		ra.high = idx
 		for i := range ra.blocks {
 			if i < ra.high-readAheadKeep {
+				ra.blocks[i].release()
 				delete(ra.blocks, i)
 			}
 		}
@@ -122,8 +132,8 @@ func (ra *readAhead) readBlock(p []byte, off int64) (int, error, bool) {
 	for !b.done && !ra.closed {
 		ra.cond.Wait()
 	}
-	if !b.done {
-		return 0, nil, false
+	if !b.done || ra.blocks[idx] != b {
+		return 0, nil, false // closed, or dropped (and given back) while waiting
 	}
 	start := off - idx*readAheadBlock
 	if start >= int64(len(b.data)) {
@@ -143,8 +153,21 @@ func (ra *readAhead) readBlock(p []byte, off int64) (int, error, bool) {
 func (ra *readAhead) Close() {
 	ra.mu.Lock()
 	ra.closed = true
+	for _, b := range ra.blocks {
+		b.release()
+	}
 	ra.blocks = nil
 	ra.cond.Broadcast()
 	ra.mu.Unlock()
 	ra.fetches.Wait()
+}
+
+// release gives a block read in full back to blockPool; called with mu
+// held, once no reader can copy from it any more. A block still being
+// read is given back by its fetch.
+func (b *raBlock) release() {
+	if b.done && b.buf != nil {
+		blockPool.Put(b.buf)
+		b.buf, b.data = nil, nil
+	}
 }

@@ -1,6 +1,7 @@
 package transfer
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -28,7 +29,47 @@ const (
 	// upstreamRequests is how many requests one file may have in flight
 	// towards the asset (the sftp package's own default is 64).
 	upstreamRequests = 64
+	// upstreamReadBuffer is the buffer the replies of the asset are read
+	// through (see newUpstreamClient).
+	upstreamReadBuffer = 256 << 10
 )
+
+// newUpstreamClient starts the SFTP subsystem on conn. It is
+// sftp.NewClient but for the reader: x/crypto/ssh answers every Read of
+// a channel with a window adjustment (a packet of its own, encrypted and
+// written), and the sftp client reads each packet in two (its length,
+// then the rest). Reading through a buffer takes all that is pending at
+// once, so one adjustment covers many packets.
+func newUpstreamClient(conn *gossh.Client) (*sftp.Client, error) {
+	s, err := conn.NewSession()
+	if err != nil {
+		return nil, err
+	}
+	w, err := s.StdinPipe()
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	r, err := s.StdoutPipe()
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := s.RequestSubsystem("sftp"); err != nil {
+		s.Close()
+		return nil, err
+	}
+	c, err := sftp.NewClientPipe(bufio.NewReaderSize(r, upstreamReadBuffer), w,
+		sftp.UseConcurrentReads(true),
+		sftp.UseConcurrentWrites(true),
+		sftp.MaxConcurrentRequestsPerFile(upstreamRequests),
+	)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	return c, nil
+}
 
 // SFTPRequest is one SFTP subsystem to serve.
 type SFTPRequest struct {
@@ -266,11 +307,7 @@ func (v *vfs) client(ctx context.Context, f *folder, p string) (*sftp.Client, er
 		fmt.Fprintln(v.stderr, msg)
 		return nil, &UserError{Msg: msg, Err: &statusError{msg: msg, code: sftp.ErrSSHFxNoConnection}}
 	}
-	c, err := sftp.NewClient(conn,
-		sftp.UseConcurrentReads(true),
-		sftp.UseConcurrentWrites(true),
-		sftp.MaxConcurrentRequestsPerFile(upstreamRequests),
-	)
+	c, err := newUpstreamClient(conn)
 	if err != nil {
 		conn.Close()
 		msg := fmt.Sprintf("jms: %s has no SFTP server for %s: %v", f.asset.Name, f.account, err)
