@@ -231,7 +231,10 @@ func TestSFTPActions(t *testing.T) {
 	}
 	steps := []step{
 		{"upload", "upload", nil, fmt.Sprintf("put %s %s/up.txt\n", localSrc, base),
-			func() bool { b, _ := os.ReadFile(filepath.Join(e.dir, "up.txt")); return string(b) == "uploaded content\n" },
+			func() bool {
+				b, _ := os.ReadFile(filepath.Join(e.dir, "up.txt"))
+				return string(b) == "uploaded content\n"
+			},
 			"upload", "Permission denied"},
 		{"download", "download", func() { writeFile(t, filepath.Join(e.dir, "down.txt"), "down\n") },
 			fmt.Sprintf("get %s/down.txt %s\n", base, localDst),
