@@ -32,7 +32,7 @@ bench: bench-go bench-ssh bench-sftp
 
 BENCHTIME ?= 1s
 bench-go:
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) $(PKGS)
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) $$($(GO) list $(PKGS) | grep -v /e2e)
 
 # Side-by-side with OpenSSH on this machine (needs sshd and ssh, as root).
 bench-ssh: build

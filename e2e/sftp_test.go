@@ -33,7 +33,7 @@ type transferEnv struct {
 	acct string // the account on the asset
 }
 
-func newTransferEnv(t *testing.T) *transferEnv {
+func newTransferEnv(t testing.TB) *transferEnv {
 	t.Helper()
 	requireBinaries(t, "ssh", "sftp", "scp")
 	s := startSSHD(t)
@@ -69,7 +69,7 @@ func (e *transferEnv) clientOptions() []string {
 }
 
 // run runs a client program with a timeout and returns stdout, stderr and its exit status.
-func run(t *testing.T, timeout time.Duration, name string, args ...string) (string, string, int) {
+func run(t testing.TB, timeout time.Duration, name string, args ...string) (string, string, int) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
@@ -98,7 +98,7 @@ func (e *transferEnv) sftp(t *testing.T, login, batch string) (string, string, i
 }
 
 // sftpWith is sftp with extra options first.
-func (e *transferEnv) sftpWith(t *testing.T, extra []string, login, batch string) (string, string, int) {
+func (e *transferEnv) sftpWith(t testing.TB, extra []string, login, batch string) (string, string, int) {
 	t.Helper()
 	f := filepath.Join(t.TempDir(), "batch")
 	if err := os.WriteFile(f, []byte(batch), 0o600); err != nil {
@@ -301,7 +301,7 @@ func TestSFTPActions(t *testing.T) {
 }
 
 // bigFile makes a file of size bytes from /dev/urandom and returns its path and sha256.
-func bigFile(t *testing.T, dir string, size int64) (string, string) {
+func bigFile(t testing.TB, dir string, size int64) (string, string) {
 	t.Helper()
 	p := filepath.Join(dir, "big.bin")
 	f, err := os.Create(p)
@@ -324,7 +324,7 @@ func bigFile(t *testing.T, dir string, size int64) (string, string) {
 	return p, hex.EncodeToString(h.Sum(nil))
 }
 
-func fileSHA(t *testing.T, p string) string {
+func fileSHA(t testing.TB, p string) string {
 	t.Helper()
 	f, err := os.Open(p)
 	if err != nil {

@@ -6,4 +6,4 @@
 #   JMS_BENCH_SFTP_MB=100 scripts/bench-sftp.sh
 set -eu
 cd "$(dirname "$0")/.."
-JMS_BENCH_SFTP=1 JMS_E2E=1 go test -count=1 -run '^TestSFTPThroughputRatio$' -v ./e2e/ | grep -E '^(sftp download|--- |ok|FAIL)'
+JMS_E2E=1 go test -count=1 -run '^$' -bench '^BenchmarkSFTPDownloadRatio$' -benchtime 1x ./e2e/ | grep -E '^(sftp download|Benchmark|ok|FAIL)'
