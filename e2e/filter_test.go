@@ -46,9 +46,7 @@ type filterEnv struct {
 
 func newFilterEnv(t *testing.T) *filterEnv {
 	t.Helper()
-	if !isRoot() {
-		t.Skip("e2e: the filter tests log in to the asset as jmse2e, which needs root")
-	}
+	requireRoot(t, "e2e: the filter tests log in to the asset as jmse2e, which needs root")
 	e := &filterEnv{serverEnv: newServerEnv(t)}
 	// Not t.TempDir: jmse2e must reach it.
 	dir, err := os.MkdirTemp("", "jms-e2e-filter-")

@@ -7,7 +7,6 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"errors"
 	"net"
 	"os"
 	"regexp"
@@ -56,9 +55,7 @@ func TestHarnessSSHDStdinAndStderr(t *testing.T) {
 
 func TestHarnessSSHDRootByKey(t *testing.T) {
 	t.Parallel()
-	if !isRoot() {
-		t.Skip("root logins need the tests to run as root")
-	}
+	requireRoot(t, "root logins need the tests to run as root")
 	s := startSSHD(t)
 	res := runSSH(t, Login{Port: s.Port, User: "root", KeyFile: s.KeyFile}, nil, "id -un")
 	if res.Stdout != "root\n" {
@@ -189,9 +186,6 @@ func TestHarnessCountEstablished(t *testing.T) {
 // DATA/ssh_host_ed25519_key.pub being the one the server presents.
 func TestHarnessBastionSmoke(t *testing.T) {
 	t.Parallel()
-	if _, err := os.Stat("../cmd/jmsctl"); errors.Is(err, os.ErrNotExist) {
-		t.Skip("cmd/jmsctl is not written yet")
-	}
 	requireBinaries(t, "ssh")
 	b := startBastion(t, BastionOptions{})
 	if !strings.HasPrefix(b.Banner, "SSH-2.0-") {

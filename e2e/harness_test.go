@@ -200,3 +200,16 @@ func waitUntil(timeout time.Duration, cond func() bool) bool {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// requireRoot skips a test that needs root, or fails it when JMS_E2E is
+// set: in CI nothing may skip.
+func requireRoot(t testing.TB, why string) {
+	t.Helper()
+	if isRoot() {
+		return
+	}
+	if e2eRequired() {
+		t.Fatal(why + " (JMS_E2E is set)")
+	}
+	t.Skip(why)
+}
