@@ -8,7 +8,6 @@ import (
 	"bytes"
 	"context"
 	"net"
-	"os"
 	"regexp"
 	"strings"
 	"testing"
