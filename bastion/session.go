@@ -174,7 +174,7 @@ func (s *Server) resolve(ctx context.Context, term *terminal, t Target) (store.A
 	if err != nil {
 		return store.Access{}, store.GrantedAccount{}, err
 	}
-	acc, ok := findAsset(list, t.Asset)
+	acc, ok := store.FindAccess(list, t.Asset)
 	if !ok {
 		return store.Access{}, store.GrantedAccount{}, noAsset(t.User, t.Asset)
 	}

@@ -2,7 +2,6 @@ package bastion
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 
 	"github.com/jms-bastion/jms/store"
@@ -117,33 +116,6 @@ func firstWord(cmd string) (first, rest string) {
 		return cmd, ""
 	}
 	return cmd[:i], strings.TrimLeft(cmd[i:], " \t\r\n")
-}
-
-// findAsset picks the asset ref names among those a person may reach: by
-// name, else by address when exactly one of them has it, else by id.
-func findAsset(list []store.Access, ref string) (store.Access, bool) {
-	for _, a := range list {
-		if a.Asset.Name == ref {
-			return a, true
-		}
-	}
-	var byAddr []store.Access
-	for _, a := range list {
-		if strings.EqualFold(a.Asset.Address, ref) {
-			byAddr = append(byAddr, a)
-		}
-	}
-	if len(byAddr) == 1 {
-		return byAddr[0], true
-	}
-	if id, err := strconv.ParseInt(strings.TrimPrefix(ref, "#"), 10, 64); err == nil && len(byAddr) == 0 {
-		for _, a := range list {
-			if a.Asset.ID == id {
-				return a, true
-			}
-		}
-	}
-	return store.Access{}, false
 }
 
 // connectable returns the accounts on acc that the person may connect as.

@@ -110,9 +110,9 @@ func TestFindAsset(t *testing.T) {
 		{"nosuch", ""},
 		{"", ""},
 	} {
-		got, ok := findAsset(list, tc.ref)
+		got, ok := store.FindAccess(list, tc.ref)
 		if ok != (tc.want != "") || (ok && got.Asset.Name != tc.want) {
-			t.Errorf("findAsset(%q) = %q, %v; want %q", tc.ref, got.Asset.Name, ok, tc.want)
+			t.Errorf("FindAccess(%q) = %q, %v; want %q", tc.ref, got.Asset.Name, ok, tc.want)
 		}
 	}
 }

@@ -46,7 +46,7 @@ func (s *Server) sftpHandler(sess ssh.Session) {
 			refuse(sess, false, "jms: internal error")
 			return
 		}
-		acc, ok := findAsset(list, t.Asset)
+		acc, ok := store.FindAccess(list, t.Asset)
 		if !ok {
 			ue := noAsset(t.User, t.Asset)
 			s.audit(sess.Context(), t.User, source, methodSFTP, store.LoginFailure, ue.reason)

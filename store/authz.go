@@ -8,6 +8,7 @@ import (
 	"maps"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -386,4 +387,32 @@ func actionRank(a string) int {
 		}
 	}
 	return len(AllActions)
+}
+
+// FindAccess picks the asset ref names among those a person may reach:
+// by name, else by address when exactly one of them has it, else by id
+// ("#12" or "12"). An address shared by several of her assets names none.
+func FindAccess(list []Access, ref string) (Access, bool) {
+	for _, a := range list {
+		if a.Asset.Name == ref {
+			return a, true
+		}
+	}
+	var byAddr []Access
+	for _, a := range list {
+		if strings.EqualFold(a.Asset.Address, ref) {
+			byAddr = append(byAddr, a)
+		}
+	}
+	if len(byAddr) == 1 {
+		return byAddr[0], true
+	}
+	if id, err := strconv.ParseInt(strings.TrimPrefix(ref, "#"), 10, 64); err == nil && len(byAddr) == 0 {
+		for _, a := range list {
+			if a.Asset.ID == id {
+				return a, true
+			}
+		}
+	}
+	return Access{}, false
 }

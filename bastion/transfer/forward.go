@@ -116,7 +116,7 @@ func (s *Service) forwardTarget(ctx context.Context, req ForwardRequest) (store.
 	if err != nil && !errors.Is(err, store.ErrDenied) {
 		return store.Asset{}, "", err
 	}
-	acc, ok := matchAsset(list, req.Host)
+	acc, ok := store.FindAccess(list, req.Host)
 	if !ok {
 		return store.Asset{}, "", userErrorf(nil, "jms: port forwarding to %s is not allowed: no asset %q for %s", net.JoinHostPort(req.Host, strconv.Itoa(req.Port)), req.Host, req.User)
 	}
@@ -151,33 +151,6 @@ func (s *Service) forwardTarget(ctx context.Context, req ForwardRequest) (store.
 		return acc.Asset, strings.Join(accounts, ","), userErrorf(nil, "jms: port forwarding to %s port %d is not allowed (allowed: %s)", name, req.Port, strings.Join(ps, ", "))
 	}
 	return acc.Asset, strings.Join(accounts, ","), nil
-}
-
-// matchAsset picks the asset ref names: by name, else by address when
-// exactly one has it, else by id ("#12" or "12").
-func matchAsset(list []store.Access, ref string) (store.Access, bool) {
-	for _, a := range list {
-		if a.Asset.Name == ref {
-			return a, true
-		}
-	}
-	var byAddr []store.Access
-	for _, a := range list {
-		if strings.EqualFold(a.Asset.Address, ref) {
-			byAddr = append(byAddr, a)
-		}
-	}
-	if len(byAddr) == 1 {
-		return byAddr[0], true
-	}
-	if id, err := strconv.ParseInt(strings.TrimPrefix(ref, "#"), 10, 64); err == nil && len(byAddr) == 0 {
-		for _, a := range list {
-			if a.Asset.ID == id {
-				return a, true
-			}
-		}
-	}
-	return store.Access{}, false
 }
 
 func dialReason(err error) string {
