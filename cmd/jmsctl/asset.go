@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -444,37 +445,45 @@ the same formats.`,
   jmsctl asset export -o json | jmsctl --data-dir /srv/jms2 asset import - --format json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := a.actorContext(cmd.Context())
-			f, err := importFormat(args[0], format)
-			if err != nil {
-				return err
-			}
-			r, closeFn, err := a.openInput(args[0])
-			if err != nil {
-				return err
-			}
-			defer closeFn()
-			rows, err := parseAssets(r, f)
-			if err != nil {
-				return err
-			}
-			s, err := a.openStore(ctx)
-			if err != nil {
-				return err
-			}
-			opts.Source = args[0]
-			res, err := s.ImportAssets(ctx, rows, opts)
-			if err != nil {
-				return err
-			}
-			printImport(a.stdout, "asset", res, opts.DryRun)
-			return nil
+			return runImport(a, cmd, args[0], format, "asset", opts, parseAssets, (*store.Store).ImportAssets)
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "", "csv, json or yaml (default: from the extension)")
 	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "say what would change, change nothing")
 	cmd.Flags().BoolVar(&opts.Upsert, "upsert", false, "update the rows whose name exists")
 	return cmd
+}
+
+// runImport parses src (a file, or "-" for stdin) in format (or the
+// one its extension says) and imports the rows in one transaction.
+func runImport[T any](a *app, cmd *cobra.Command, src, format, noun string, opts store.ImportOptions,
+	parse func(io.Reader, string) ([]T, error),
+	imp func(*store.Store, context.Context, []T, store.ImportOptions) (store.ImportResult, error)) error {
+	ctx := a.actorContext(cmd.Context())
+	f, err := importFormat(src, format)
+	if err != nil {
+		return err
+	}
+	r, closeFn, err := a.openInput(src)
+	if err != nil {
+		return err
+	}
+	defer closeFn()
+	rows, err := parse(r, f)
+	if err != nil {
+		return err
+	}
+	s, err := a.openStore(ctx)
+	if err != nil {
+		return err
+	}
+	opts.Source = src
+	res, err := imp(s, ctx, rows, opts)
+	if err != nil {
+		return err
+	}
+	printImport(a.stdout, noun, res, opts.DryRun)
+	return nil
 }
 
 // openInput opens FILE, or stdin for "-".

@@ -582,31 +582,7 @@ out keep their value); --dry-run says what would change.`,
   jmsctl user export -o yaml > people.yaml && jmsctl user import people.yaml --upsert`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := a.actorContext(cmd.Context())
-			f, err := importFormat(args[0], format)
-			if err != nil {
-				return err
-			}
-			r, closeFn, err := a.openInput(args[0])
-			if err != nil {
-				return err
-			}
-			defer closeFn()
-			rows, err := parseUsers(r, f)
-			if err != nil {
-				return err
-			}
-			s, err := a.openStore(ctx)
-			if err != nil {
-				return err
-			}
-			opts.Source = args[0]
-			res, err := s.ImportUsers(ctx, rows, opts)
-			if err != nil {
-				return err
-			}
-			printImport(a.stdout, "user", res, opts.DryRun)
-			return nil
+			return runImport(a, cmd, args[0], format, "user", opts, parseUsers, (*store.Store).ImportUsers)
 		},
 	}
 	cmd.Flags().StringVar(&format, "format", "", "csv, json or yaml (default: from the extension)")
