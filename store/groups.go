@@ -67,21 +67,8 @@ func (s *Store) GetGroup(ctx context.Context, name string) (Group, error) {
 }
 
 func (s *Store) groupMembers(ctx context.Context, groupID int64) ([]string, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT u.name FROM users u JOIN group_members m ON m.user_id = u.id
+	return queryNames(ctx, s.db, `SELECT u.name FROM users u JOIN group_members m ON m.user_id = u.id
 		WHERE m.group_id = ? ORDER BY u.name`, groupID)
-	if err != nil {
-		return nil, wrapError(err)
-	}
-	defer rows.Close()
-	out := []string{}
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			return nil, wrapError(err)
-		}
-		out = append(out, n)
-	}
-	return out, wrapError(rows.Err())
 }
 
 // ListGroups returns every group sorted by name, with its members.

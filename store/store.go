@@ -169,6 +169,25 @@ func parseNullTime(ns sql.NullString) *time.Time {
 	return &t
 }
 
+// queryNames runs a query whose rows are one string each and returns
+// them, an empty (not nil) slice when there are none.
+func queryNames(ctx context.Context, q querier, query string, args ...any) ([]string, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, wrapError(err)
+	}
+	defer rows.Close()
+	out := []string{}
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, wrapError(err)
+		}
+		out = append(out, n)
+	}
+	return out, wrapError(rows.Err())
+}
+
 // placeholders returns "?, ?, ?" for n arguments.
 func placeholders(n int) string {
 	if n <= 0 {

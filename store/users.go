@@ -159,21 +159,8 @@ func (s *Store) GetUser(ctx context.Context, name string) (User, error) {
 }
 
 func (s *Store) userGroups(ctx context.Context, userID int64) ([]string, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT g.name FROM groups g JOIN group_members m ON m.group_id = g.id
+	return queryNames(ctx, s.db, `SELECT g.name FROM groups g JOIN group_members m ON m.group_id = g.id
 		WHERE m.user_id = ? ORDER BY g.name`, userID)
-	if err != nil {
-		return nil, wrapError(err)
-	}
-	defer rows.Close()
-	out := []string{}
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			return nil, wrapError(err)
-		}
-		out = append(out, n)
-	}
-	return out, wrapError(rows.Err())
 }
 
 // ListUsers returns every user sorted by name, with their groups.

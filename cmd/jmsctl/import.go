@@ -538,20 +538,7 @@ func writeStructured[T any](w io.Writer, format string, items []T) error {
 	if items == nil {
 		items = []T{}
 	}
-	switch format {
-	case "json":
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(items)
-	case "yaml":
-		enc := yaml.NewEncoder(w)
-		enc.SetIndent(2)
-		if err := enc.Encode(items); err != nil {
-			return err
-		}
-		return enc.Close()
-	}
-	return fmt.Errorf("unknown format %q", format)
+	return encode(w, format, items)
 }
 
 // exportFormat is the format an export writes: -o, with csv for the

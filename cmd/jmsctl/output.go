@@ -26,17 +26,8 @@ func render[T any](w io.Writer, format string, items []T, cols []column[T]) erro
 		items = []T{}
 	}
 	switch format {
-	case "json":
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(items)
-	case "yaml":
-		enc := yaml.NewEncoder(w)
-		enc.SetIndent(2)
-		if err := enc.Encode(items); err != nil {
-			return err
-		}
-		return enc.Close()
+	case "json", "yaml":
+		return encode(w, format, items)
 	case "csv":
 		cw := csv.NewWriter(w)
 		header := make([]string, len(cols))
@@ -79,17 +70,8 @@ func render[T any](w io.Writer, format string, items []T, cols []column[T]) erro
 // lines for table and CSV.
 func renderOne[T any](w io.Writer, format string, item T, fields []column[T]) error {
 	switch format {
-	case "json":
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(item)
-	case "yaml":
-		enc := yaml.NewEncoder(w)
-		enc.SetIndent(2)
-		if err := enc.Encode(item); err != nil {
-			return err
-		}
-		return enc.Close()
+	case "json", "yaml":
+		return encode(w, format, item)
 	case "csv":
 		return render(w, format, []T{item}, fields)
 	default:
@@ -99,6 +81,25 @@ func renderOne[T any](w io.Writer, format string, item T, fields []column[T]) er
 		}
 		return tw.Flush()
 	}
+}
+
+// encode writes v as indented JSON or YAML, with the snake_case field
+// names of its tags.
+func encode(w io.Writer, format string, v any) error {
+	switch format {
+	case "json":
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	case "yaml":
+		enc := yaml.NewEncoder(w)
+		enc.SetIndent(2)
+		if err := enc.Encode(v); err != nil {
+			return err
+		}
+		return enc.Close()
+	}
+	return fmt.Errorf("unknown format %q", format)
 }
 
 // cell keeps a table cell on one line and short enough for 80 columns.
