@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
@@ -101,19 +102,7 @@ target and what changed (never a secret). --user matches the actor's name,
   jmsctl audit operations --user root --asset web1 -o json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := a.openStore(cmd.Context())
-			if err != nil {
-				return err
-			}
-			aq, err := f.query(s.Now())
-			if err != nil {
-				return err
-			}
-			ops, err := s.ListOperations(cmd.Context(), aq)
-			if err != nil {
-				return err
-			}
-			return render(a.stdout, a.output, ops, []column[store.Operation]{
+			return listAudit(a, cmd, f, (*store.Store).ListOperations, []column[store.Operation]{
 				{"at", func(o store.Operation) string { return fmtTime(o.At) }},
 				{"actor", func(o store.Operation) string { return o.Actor }},
 				{"action", func(o store.Operation) string { return o.Action }},
@@ -145,19 +134,7 @@ shows the moment.`,
   jmsctl replay 0b5f3c2a --at 1m30s`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := a.openStore(cmd.Context())
-			if err != nil {
-				return err
-			}
-			aq, err := f.query(s.Now())
-			if err != nil {
-				return err
-			}
-			evs, err := s.ListCommandEvents(cmd.Context(), aq)
-			if err != nil {
-				return err
-			}
-			return render(a.stdout, a.output, evs, []column[store.CommandEvent]{
+			return listAudit(a, cmd, f, (*store.Store).ListCommandEvents, []column[store.CommandEvent]{
 				{"at", func(e store.CommandEvent) string { return fmtTime(e.At) }},
 				{"user", func(e store.CommandEvent) string { return e.User }},
 				{"target", func(e store.CommandEvent) string { return e.Account + "@" + e.Asset }},
@@ -182,19 +159,7 @@ func newAuditTransfersCmd(a *app) *cobra.Command {
   jmsctl audit transfers --user alice --asset web1 -o csv`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := a.openStore(cmd.Context())
-			if err != nil {
-				return err
-			}
-			aq, err := f.query(s.Now())
-			if err != nil {
-				return err
-			}
-			evs, err := s.ListTransferEvents(cmd.Context(), aq)
-			if err != nil {
-				return err
-			}
-			return render(a.stdout, a.output, evs, []column[store.TransferEvent]{
+			return listAudit(a, cmd, f, (*store.Store).ListTransferEvents, []column[store.TransferEvent]{
 				{"at", func(e store.TransferEvent) string { return fmtTime(e.At) }},
 				{"user", func(e store.TransferEvent) string { return e.User }},
 				{"target", func(e store.TransferEvent) string { return e.Account + "@" + e.Asset }},
@@ -213,4 +178,23 @@ func newAuditTransfersCmd(a *app) *cobra.Command {
 // fmtOffset shows a time into a recording as replay --at takes it: 1m30.25s.
 func fmtOffset(ms int64) string {
 	return (time.Duration(ms) * time.Millisecond).String()
+}
+
+// listAudit reads one audit listing narrowed by the command's flags and
+// renders it.
+func listAudit[T any](a *app, cmd *cobra.Command, f auditFlags,
+	list func(*store.Store, context.Context, store.AuditQuery) ([]T, error), cols []column[T]) error {
+	s, err := a.openStore(cmd.Context())
+	if err != nil {
+		return err
+	}
+	aq, err := f.query(s.Now())
+	if err != nil {
+		return err
+	}
+	items, err := list(s, cmd.Context(), aq)
+	if err != nil {
+		return err
+	}
+	return render(a.stdout, a.output, items, cols)
 }
