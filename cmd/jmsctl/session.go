@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/jms-bastion/jms/printable"
 	"github.com/jms-bastion/jms/recorder"
 	"github.com/jms-bastion/jms/store"
 )
@@ -177,7 +178,7 @@ kill waits until the session has ended, unless --no-wait.`,
 					return err
 				}
 				if cur.Status != store.StatusActive {
-					fmt.Fprintf(a.stdout, "session %s ended (%s: %s)\n", cur.ID, cur.Status, cur.EndReason)
+					fmt.Fprintf(a.stdout, "session %s ended (%s: %s)\n", cur.ID, cur.Status, printable.Escape(cur.EndReason))
 					return nil
 				}
 				if time.Now().After(deadline) {
