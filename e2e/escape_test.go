@@ -4,6 +4,7 @@ package e2e
 // reach the audit through the real server, and no jmsctl listing prints them raw.
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -66,5 +67,52 @@ func TestListingsEscapeHostileLogins(t *testing.T) {
 	id := strings.Fields(strings.Split(strings.TrimSpace(e.b.MustRun(t, "", "session", "list")), "\n")[1])[0]
 	if show := e.b.MustRun(t, "", "session", "show", id); rawControl(show) != "" || !strings.Contains(show, `\x1b]52;c;`) {
 		t.Errorf("session show:\n%q", show)
+	}
+}
+
+// TestSessionWatchInATerminal watches alice's session from a real terminal (tmux) while her
+// asset writes queries the terminal would answer (device attributes, cursor position) and a
+// new title, and the auditor types: nothing is answered or left in the auditor's input, the
+// title is hers, q stops watching and the terminal is back in cooked mode.
+func TestSessionWatchInATerminal(t *testing.T) {
+	t.Parallel()
+	e := newServerEnv(t)
+	dumpOnFailure(t, e.b)
+	alice := termSSH(t, e.keyLogin("alice@web1"), TermOptions{})
+	alice.waitForScreen(regexp.MustCompile(`\$ ?$`), 15*time.Second)
+	id := activeSession(t, e.b)
+
+	// After watch, the shell says whether the terminal is cooked again, then cat -v shows
+	// whatever was left in the terminal's input: typed keys, or a terminal's answers.
+	const script = `"$0" --data-dir "$1" session watch "$2"; stty -a | tr ' ;' '\n\n' | grep -x -- '-\{0,1\}icanon'; echo WATCH-DONE; exec cat -v`
+	aud := startTerminal(t, TermOptions{Width: 100, Height: 30}, "sh", "-c", script, e.b.Bin, e.b.DataDir, id)
+	aud.waitForScreen(regexp.MustCompile(`watching alice@web1 as \S+, session \S+ started`), 10*time.Second)
+	title := strings.TrimSpace(aud.must("display-message", "-p", "-t", aud.target, "#{pane_title}"))
+
+	// Her own terminal answers too: read swallows its answers so that her shell does not run them.
+	alice.Line(`printf '\033[c\033[>c\033[6n\033]2;pwned\007\033]11;?\007'; read -rs -t 1 -d '' x; echo hostile-$((40+2))`)
+	aud.waitForScreen(regexp.MustCompile(`hostile-42`), 10*time.Second)
+	aud.Type("echo typed-by-auditor")
+	aud.Keys("Enter")
+	alice.Line("echo still-$((6*7))")
+	aud.waitForScreen(regexp.MustCompile(`still-42`), 10*time.Second)
+	if s := aud.Screen(); strings.Contains(s, "typed-by-auditor") {
+		t.Fatalf("the auditor's keys echo over the watched session:\n%s", s)
+	}
+	if got := strings.TrimSpace(aud.must("display-message", "-p", "-t", aud.target, "#{pane_title}")); got != title {
+		t.Errorf("the watched session set the auditor's title to %q (was %q)", got, title)
+	}
+
+	aud.Type("q")
+	screen := aud.waitForScreen(regexp.MustCompile(`WATCH-DONE`), 10*time.Second)
+	if !regexp.MustCompile(`(?m)^icanon$`).MatchString(screen) {
+		t.Errorf("the terminal is not cooked after watch:\n%s", screen)
+	}
+	aud.Keys("Enter") // hand cat -v whatever is pending
+	time.Sleep(500 * time.Millisecond)
+	after := aud.Screen()
+	after = after[strings.Index(after, "WATCH-DONE"):]
+	if strings.Contains(after, "typed-by-auditor") || strings.Contains(after, "^[") {
+		t.Errorf("watch left input for the auditor's shell:\n%s", after)
 	}
 }
