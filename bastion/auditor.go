@@ -168,8 +168,7 @@ func (s *Server) watchSession(ctx context.Context, term *terminal, id string, lo
 	}
 	// Follow draws the session through a terminal emulator: nothing the
 	// asset writes can make the auditor's terminal act or answer.
-	w, h := term.window()
-	err = recorder.Follow(wctx, path, term.sess, recorder.FollowOptions{Stop: ended, Width: w, Height: h,
+	err = recorder.Follow(wctx, path, term.sess, recorder.FollowOptions{Stop: ended, Size: term.window,
 		Title: fmt.Sprintf(" jms: watching %s@%s as %s (session %s), read-only; q stops ", ss.User, ss.Asset, ss.Account, shortID(ss.ID))})
 	v.detach()
 	<-keysDone

@@ -22,9 +22,10 @@ type FollowOptions struct {
 	// Title is the first line of every frame (who, where, since when);
 	// empty for none. Its control characters are written out.
 	Title string
-	// Width and Height are the size of the watcher's terminal; frames are
-	// cut to it. Zero means the recording's size.
-	Width, Height int
+	// Size returns the size of the watcher's terminal, read before each
+	// frame so that a resize takes effect at the next one; frames are cut
+	// to it. Nil, or a zero, means the recording's size.
+	Size func() (width, height int)
 
 	interval time.Duration // how often to poll; followInterval when zero
 }
@@ -160,7 +161,11 @@ func (v *liveView) draw() error {
 		return nil
 	}
 	v.dirty = false
-	if _, err := io.WriteString(v.w, v.scr.Frame(v.opts.Title, v.opts.Width, v.opts.Height)); err != nil {
+	var w, h int
+	if v.opts.Size != nil {
+		w, h = v.opts.Size()
+	}
+	if _, err := io.WriteString(v.w, v.scr.Frame(v.opts.Title, w, h)); err != nil {
 		return fmt.Errorf("watch: %w", err)
 	}
 	return nil

@@ -166,7 +166,7 @@ var hostileOutput = []string{
 	"\x1b]10;?\x07", "\x1b]11;?\x1b\\", "\x1b]4;1;?\x07", // colour queries
 	"\x1b]52;c;?\x07", "\x1b]52;c;cm0gLXJmIH4K\x07", // clipboard read and write
 	"\x1bP$qm\x1b\\", "\x1bP$q\"p\x1b\\", // DECRQSS
-	"\x1bP+q544e\x1b\\",                           // XTGETTCAP
+	"\x1bP+q544e\x1b\\",                               // XTGETTCAP
 	"\x1b[14t", "\x1b[18t", "\x1b[21t", "\x1b[8;5;5t", // window reports and resize
 	"\x1b]0;pwned\x07", "\x1b]2;pwned\x1b\\", // titles
 	"\x1b[?1049h", "\x1b[?1000h", "\x1b[?2004h", // modes: alt screen, mouse, paste
@@ -261,4 +261,25 @@ func FuzzFrame(f *testing.F) {
 		s.Write([]byte(output))
 		checkFrames(t, s.Frame("t", 0, 0))
 	})
+}
+
+func TestFollowFitsTheWatchersTerminal(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "live.cast")
+	w, err := Create(path, Header{Width: 80, Height: 24})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Output([]byte(strings.Repeat("z", 70) + "\r\nsecond\r\nthird"))
+	w.Close()
+	var out syncBuffer
+	opts := fast(func() bool { return true })
+	opts.Title = "a title longer than the watcher's terminal"
+	opts.Size = func() (int, int) { return 20, 3 }
+	if err := Follow(context.Background(), path, &out, opts); err != nil {
+		t.Fatal(err)
+	}
+	want := "a title longer than…\n" + strings.Repeat("z", 20) + "\nsecond\n"
+	if got := viewerScreen(out.String(), 20, 3); got != want {
+		t.Errorf("a 20×3 watcher sees:\n%q\nwant:\n%q", got, want)
+	}
 }

@@ -69,7 +69,7 @@ func (a *app) watch(ctx context.Context, s *store.Store, ss store.Session, path 
 		cur, err := s.GetSession(ctx, ss.ID)
 		return err == nil && cur.Status != store.StatusActive
 	}
-	opts := recorder.FollowOptions{Stop: ended, Width: vt.width, Height: vt.height,
+	opts := recorder.FollowOptions{Stop: ended, Size: vt.size,
 		Title: fmt.Sprintf(" jms: watching %s@%s as %s, session %s started %s; read-only, q quits ",
 			ss.User, ss.Asset, ss.Account, shortSessionID(ss.ID), fmtTime(ss.StartedAt))}
 	err = recorder.Follow(ctx, path, a.stdout, opts)
@@ -96,8 +96,7 @@ func shortSessionID(id string) string {
 // mode with every key read and discarded (q and Ctrl-C quit), stdout on
 // the alternate screen.
 type watchTerminal struct {
-	width, height int // of stdout; zero when it is not a terminal
-
+	tty     *os.File // stdout when it is a terminal
 	in      *os.File
 	state   *term.State // stdin's mode before; nil when not a terminal
 	out     io.Writer
@@ -114,10 +113,7 @@ type watchTerminal struct {
 func takeTerminal(stdin io.Reader, stdout io.Writer, quit func()) (*watchTerminal, error) {
 	t := &watchTerminal{out: stdout}
 	if f, ok := stdout.(*os.File); ok && term.IsTerminal(f.Fd()) {
-		if w, h, err := term.GetSize(f.Fd()); err == nil {
-			t.width, t.height = w, h
-		}
-		t.alt = true
+		t.tty, t.alt = f, true
 		io.WriteString(stdout, "\x1b[?1049h\x1b[H\x1b[2J")
 	}
 	f, ok := stdin.(*os.File)
@@ -156,6 +152,19 @@ func discardKeys(r io.Reader, quit func()) {
 			return
 		}
 	}
+}
+
+// size returns the size of the terminal on stdout; zero when it is not
+// one.
+func (t *watchTerminal) size() (width, height int) {
+	if t.tty == nil {
+		return 0, 0
+	}
+	w, h, err := term.GetSize(t.tty.Fd())
+	if err != nil {
+		return 0, 0
+	}
+	return w, h
 }
 
 // restore stops reading the keyboard and puts the terminal back as it
