@@ -283,3 +283,21 @@ func TestFollowFitsTheWatchersTerminal(t *testing.T) {
 		t.Errorf("a 20×3 watcher sees:\n%q\nwant:\n%q", got, want)
 	}
 }
+
+// FuzzFollow follows arbitrary recordings: Follow returns (an error for a
+// bad one) and whatever it drew holds nothing but frames.
+func FuzzFollow(f *testing.F) {
+	f.Add(`{"version": 2, "width": 80, "height": 24}` + "\n" + `[0.1, "o", "hi\u001b[6n"]` + "\n")
+	f.Add(`{"version": 2, "width": 3, "height": 1}` + "\n" + `[0.1, "r", "1x1"]` + "\n" + `[0.2, "o", "\u009b6n"]` + "\n")
+	f.Add(`{"version": 2}` + "\n" + `oops` + "\n")
+	f.Add("")
+	f.Fuzz(func(t *testing.T, data string) {
+		path := filepath.Join(t.TempDir(), "f.cast")
+		if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		var out syncBuffer
+		_ = Follow(context.Background(), path, &out, fast(func() bool { return true }))
+		checkFrames(t, out.String())
+	})
+}

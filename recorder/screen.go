@@ -17,6 +17,16 @@ const (
 	DefaultHeight = 24
 )
 
+// The largest screen a Screen emulates. A recording's size is the one the
+// person's SSH client asked for, and an emulator's cells cost some 200
+// bytes each: a session recorded at 10000×10000 would otherwise make a
+// watch or a replay (in the bastion, for the auditor menu) allocate tens
+// of gigabytes. Output beyond these bounds is cut.
+const (
+	MaxWidth  = 500
+	MaxHeight = 200
+)
+
 // Screen is a terminal emulator fed with a recording's events: what the
 // user saw at some point of the session.
 type Screen struct {
@@ -32,7 +42,7 @@ func NewScreen(width, height int) *Screen {
 	if height <= 0 {
 		height = DefaultHeight
 	}
-	em := vt.NewEmulator(width, height)
+	em := vt.NewEmulator(min(width, MaxWidth), min(height, MaxHeight))
 	// The emulator answers terminal queries in the output (device
 	// attributes, cursor position…) by writing to its input pipe, which
 	// blocks while nobody reads it. Nobody types into a replay: close the
@@ -51,7 +61,7 @@ func (s *Screen) Apply(ev Event) {
 		s.em.WriteString(ev.Data)
 	case TypeResize:
 		if w, h, err := ParseResize(ev.Data); err == nil {
-			s.em.Resize(w, h)
+			s.em.Resize(min(w, MaxWidth), min(h, MaxHeight))
 		}
 	}
 }
