@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -105,5 +106,13 @@ func TestListingsEscapeControls(t *testing.T) {
 	}
 	if !strings.Contains(out, `echo 你好\x1b]52;c;cHduZWQ=\x07`) {
 		t.Fatalf("the command is not shown with its escapes written out:\n%s", out)
+	}
+}
+
+func TestErrorLineEscapesControls(t *testing.T) {
+	err := fmt.Errorf("line 3: comment: %s is too long\nsecond line", "x\x1b]0;owned\x07\u009b6n")
+	want := `line 3: comment: x\x1b]0;owned\x07\u009b6n is too long; second line`
+	if got := oneLine(err); got != want {
+		t.Errorf("oneLine = %q, want %q", got, want)
 	}
 }
