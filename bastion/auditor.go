@@ -169,7 +169,8 @@ func (s *Server) watchSession(ctx context.Context, term *terminal, id string, lo
 	// Follow draws the session through a terminal emulator: nothing the
 	// asset writes can make the auditor's terminal act or answer.
 	err = recorder.Follow(wctx, path, term.sess, recorder.FollowOptions{Stop: ended, Size: term.window,
-		Title: fmt.Sprintf(" jms: watching %s@%s as %s (session %s), read-only; q stops ", ss.User, ss.Asset, ss.Account, shortID(ss.ID))})
+		Title: fmt.Sprintf(" jms: watching %s@%s as %s, session %s started %s; read-only, q stops ",
+			ss.User, ss.Asset, ss.Account, shortID(ss.ID), ss.StartedAt.Local().Format("2006-01-02 15:04"))})
 	v.detach()
 	<-keysDone
 	_, _ = fmt.Fprint(term.sess, "\x1b[0m\x1b[?25h"+nl)
