@@ -162,16 +162,18 @@ func (s *Server) watchSession(ctx context.Context, term *terminal, id string, lo
 		}
 	}()
 	nl := term.newline()
-	_, _ = fmt.Fprintf(term.sess, "\x1b[0m\x1b[H\x1b[2J\x1b[7m jms: watching %s@%s as %s (session %s), read-only; q stops \x1b[0m%s",
-		ss.User, ss.Asset, ss.Account, shortID(ss.ID), nl)
 	ended := func() bool {
 		cur, err := s.st.GetSession(wctx, ss.ID)
 		return err == nil && cur.Status != store.StatusActive
 	}
-	err = recorder.Follow(wctx, path, term.sess, ended)
+	// Follow draws the session through a terminal emulator: nothing the
+	// asset writes can make the auditor's terminal act or answer.
+	err = recorder.Follow(wctx, path, term.sess, recorder.FollowOptions{Stop: ended, Size: term.window,
+		Title: fmt.Sprintf(" jms: watching %s@%s as %s, session %s started %s; read-only, q stops ",
+			ss.User, ss.Asset, ss.Account, shortID(ss.ID), ss.StartedAt.Local().Format("2006-01-02 15:04"))})
 	v.detach()
 	<-keysDone
-	_, _ = fmt.Fprint(term.sess, "\x1b[0m"+nl)
+	_, _ = fmt.Fprint(term.sess, "\x1b[0m\x1b[?25h"+nl)
 	switch {
 	case err == nil:
 		return fmt.Sprintf("Session %s ended.", shortID(ss.ID))

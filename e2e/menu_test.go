@@ -286,7 +286,7 @@ func TestAuditorMenu(t *testing.T) {
 	aud.waitForScreen(regexp.MustCompile(`carol \(auditor\) · 1 live`), 15*time.Second)
 	aud.waitForScreen(regexp.MustCompile(`› \S+ +alice +web1`), 5*time.Second)
 	aud.Keys("Enter") // watch alice
-	aud.waitForScreen(regexp.MustCompile(`watching alice@web1`), 5*time.Second)
+	aud.waitForScreen(regexp.MustCompile(`watching alice@web1 as \S+, session \S+ started \d{4}-`), 5*time.Second)
 	alice.Line("echo seen-by-$((2+3))")
 	aud.waitForScreen(regexp.MustCompile(`seen-by-5`), 10*time.Second)
 	// Nothing the auditor types reaches alice's session.

@@ -1,16 +1,30 @@
 package recorder
 
 import (
+	"fmt"
 	"io"
 	"strings"
 
+	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/vt"
+
+	"github.com/jms-bastion/jms/printable"
 )
 
 // Default terminal size for recordings whose header has none.
 const (
 	DefaultWidth  = 80
 	DefaultHeight = 24
+)
+
+// The largest screen a Screen emulates. A recording's size is the one the
+// person's SSH client asked for, and an emulator's cells cost some 200
+// bytes each: a session recorded at 10000×10000 would otherwise make a
+// watch or a replay (in the bastion, for the auditor menu) allocate tens
+// of gigabytes. Output beyond these bounds is cut.
+const (
+	MaxWidth  = 500
+	MaxHeight = 200
 )
 
 // Screen is a terminal emulator fed with a recording's events: what the
@@ -28,7 +42,7 @@ func NewScreen(width, height int) *Screen {
 	if height <= 0 {
 		height = DefaultHeight
 	}
-	em := vt.NewEmulator(width, height)
+	em := vt.NewEmulator(min(width, MaxWidth), min(height, MaxHeight))
 	// The emulator answers terminal queries in the output (device
 	// attributes, cursor position…) by writing to its input pipe, which
 	// blocks while nobody reads it. Nobody types into a replay: close the
@@ -47,7 +61,7 @@ func (s *Screen) Apply(ev Event) {
 		s.em.WriteString(ev.Data)
 	case TypeResize:
 		if w, h, err := ParseResize(ev.Data); err == nil {
-			s.em.Resize(w, h)
+			s.em.Resize(min(w, MaxWidth), min(h, MaxHeight))
 		}
 	}
 }
@@ -93,4 +107,89 @@ func ScreenText(r *Reader, width, height int) (string, error) {
 		}
 		s.Apply(ev)
 	}
+}
+
+// Frame returns the screen as one frame for a viewer's terminal of width
+// by height cells (the screen's size when zero): the title, if any, in
+// reverse video on the first line, then the screen's lines, the cursor
+// where the screen has it. A frame holds only cursor moves, line and
+// screen erases, the cursor's visibility and colours (SGR): nothing of
+// what the session wrote that a terminal would act on or answer.
+func (s *Screen) Frame(title string, width, height int) string {
+	if width <= 0 {
+		width = s.em.Width()
+	}
+	if height <= 0 {
+		height = s.em.Height() + 1
+	}
+	var b strings.Builder
+	b.WriteString("\x1b[?25l\x1b[H")
+	top := 0
+	if title != "" {
+		b.WriteString("\x1b[0;7m")
+		writeLine(&b, ansi.Truncate(printable.Escape(title), width, "…"), width)
+		top = 1
+	}
+	for i, l := range strings.Split(s.em.Render(), "\n") {
+		if top+i >= height {
+			break
+		}
+		if top+i > 0 {
+			b.WriteString("\r\n")
+		}
+		writeLine(&b, ansi.Truncate(styledText(l), width, ""), width)
+	}
+	b.WriteString("\x1b[J")
+	if pos := s.em.CursorPosition(); top+pos.Y < height && pos.X < width {
+		fmt.Fprintf(&b, "\x1b[%d;%dH", top+pos.Y+1, pos.X+1)
+		if !s.em.CursorHidden() {
+			b.WriteString("\x1b[?25h")
+		}
+	}
+	return b.String()
+}
+
+// writeLine writes l and erases the rest of the line, unless l fills it:
+// a terminal erases from the last column then, l's last cell with it.
+func writeLine(b *strings.Builder, l string, width int) {
+	b.WriteString(l)
+	b.WriteString("\x1b[0m")
+	if ansi.StringWidth(l) < width {
+		b.WriteString("\x1b[K")
+	}
+}
+
+// styledText keeps of a rendered line its text and its SGR sequences
+// (colours and attributes). Any other sequence is dropped and any control
+// character written out: deny by default, whatever the emulator lets
+// through.
+func styledText(l string) string {
+	var b strings.Builder
+	var state byte
+	for len(l) > 0 {
+		seq, _, n, next := ansi.DecodeSequence(l, state, nil)
+		if n <= 0 {
+			n, seq = 1, l[:1]
+		}
+		state, l = next, l[n:]
+		switch {
+		case isSGR(seq):
+			b.WriteString(seq)
+		case seq[0] == ansi.ESC || seq[0] < 0x20 || seq[0] == ansi.DEL:
+			// a sequence or a C0 control: not for the viewer's terminal
+		default:
+			b.WriteString(printable.Escape(seq))
+		}
+	}
+	return b.String()
+}
+
+// isSGR reports whether seq is a Select Graphic Rendition sequence:
+// ESC [ digits, ';' and ':' m.
+func isSGR(seq string) bool {
+	p, ok := strings.CutPrefix(seq, "\x1b[")
+	if !ok || !strings.HasSuffix(p, "m") {
+		return false
+	}
+	return strings.Trim(p[:len(p)-1], "0123456789;:") == ""
 }

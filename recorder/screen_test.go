@@ -97,3 +97,21 @@ func TestScreenRender(t *testing.T) {
 		t.Errorf("Render = %q", r)
 	}
 }
+
+// TestScreenSizeIsBounded: a recording made at an absurd size (the
+// person's client chooses it) does not make an absurd emulator.
+func TestScreenSizeIsBounded(t *testing.T) {
+	s := NewScreen(1<<30, 1<<30)
+	if w, h := s.Size(); w != MaxWidth || h != MaxHeight {
+		t.Errorf("NewScreen(2^30, 2^30).Size() = %d×%d, want %d×%d", w, h, MaxWidth, MaxHeight)
+	}
+	s = NewScreen(80, 24)
+	s.Apply(Event{Type: TypeResize, Data: "10000x10000"})
+	if w, h := s.Size(); w != MaxWidth || h != MaxHeight {
+		t.Errorf("after a 10000x10000 resize, Size() = %d×%d, want %d×%d", w, h, MaxWidth, MaxHeight)
+	}
+	s.Apply(Event{Type: TypeResize, Data: "100x30"})
+	if w, h := s.Size(); w != 100 || h != 30 {
+		t.Errorf("after a 100x30 resize, Size() = %d×%d", w, h)
+	}
+}

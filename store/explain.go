@@ -90,6 +90,8 @@ func (s *Store) WhoCan(ctx context.Context, asset string, at time.Time) ([]WhoCa
 	return out, nil
 }
 
+// accessFacts loads what explain weighs for an asset: the asset, its
+// accounts and every grant.
 func (s *Store) accessFacts(ctx context.Context, asset string) (Asset, []Account, []Grant, error) {
 	a, err := s.GetAsset(ctx, asset)
 	if err != nil {
@@ -103,66 +105,26 @@ func (s *Store) accessFacts(ctx context.Context, asset string) (Asset, []Account
 	return a, accounts, grants, err
 }
 
-// explain is the policy, a pure function of its inputs. It must agree
-// with the SQL of authorized.
+// explain is the policy, a pure function of its inputs: every grant that
+// names the person or covers the asset is weighed (checkGrant), the
+// accounts of those that apply are gathered, and the verdict says why
+// not when the person, the asset or the grants stand in the way. It must
+// agree with the SQL of Store.authorized (TestExplainAgreesWithAuthorized).
 func explain(u User, a Asset, accounts []Account, grants []Grant, at time.Time) Explanation {
 	at = at.UTC().Truncate(time.Microsecond) // the store's time resolution
 	e := Explanation{User: u.Name, Asset: a.Name, At: at, Reasons: []string{}, Accounts: []ExplainedAccount{}, Grants: []GrantCheck{}}
 	byUser := map[string]*ExplainedAccount{}
-	var naming, namingCovering []string
+	var naming, namingCovering []string // grants that name her; and cover the asset
 	for _, g := range grants {
-		c := GrantCheck{Grant: g.Name, Accounts: []string{}, Actions: g.Actions}
-		if slices.Contains(g.Users, u.Name) {
-			c.Names = "user " + u.Name
-		} else {
-			for _, gr := range g.Groups {
-				if slices.Contains(u.Groups, gr) {
-					c.Names = "group " + gr
-					break
-				}
-			}
-		}
-		if slices.Contains(g.Assets, a.Name) {
-			c.Covers = "asset " + a.Name
-		} else if a.Node != "" {
-			for _, n := range g.Nodes {
-				if a.Node == n || strings.HasPrefix(a.Node, n+"/") {
-					c.Covers = "node " + n
-					break
-				}
-			}
-		}
-		if c.Names == "" && c.Covers == "" {
+		c, ok := checkGrant(u, a, accounts, g, at)
+		if !ok {
 			continue
-		}
-		for _, acc := range accounts {
-			if g.AllAccounts || slices.Contains(g.Accounts, acc.Username) {
-				c.Accounts = append(c.Accounts, acc.Username)
-			}
 		}
 		if c.Names != "" {
 			naming = append(naming, g.Name)
-		}
-		switch {
-		case c.Names == "":
-			c.Reason = fmt.Sprintf("names neither %s nor a group %s is in", u.Name, u.Name)
-		case c.Covers == "":
-			c.Reason = "does not cover " + a.Name + " (" + notCovered(a) + ")"
-		case !g.Active:
-			c.Reason = "is inactive"
-		case g.ValidUntil != nil && !at.Before(*g.ValidUntil):
-			c.Reason = "expired at " + g.ValidUntil.UTC().Format(time.RFC3339)
-		case g.ValidFrom != nil && at.Before(*g.ValidFrom):
-			c.Reason = "is not valid until " + g.ValidFrom.UTC().Format(time.RFC3339)
-		case len(c.Accounts) == 0 && g.AllAccounts:
-			c.Reason = a.Name + " has no account"
-		case len(c.Accounts) == 0:
-			c.Reason = fmt.Sprintf("gives %s, none of which exists on %s", plural(len(g.Accounts), "account", "accounts")+" "+strings.Join(g.Accounts, ", "), a.Name)
-		default:
-			c.Applies = true
-		}
-		if c.Names != "" && c.Covers != "" {
-			namingCovering = append(namingCovering, g.Name)
+			if c.Covers != "" {
+				namingCovering = append(namingCovering, g.Name)
+			}
 		}
 		if c.Applies {
 			for _, username := range c.Accounts {
@@ -184,33 +146,7 @@ func explain(u User, a Asset, accounts []Account, grants []Grant, at time.Time) 
 			e.Accounts = append(e.Accounts, *ea)
 		}
 	}
-
-	if u.Disabled {
-		e.Reasons = append(e.Reasons, u.Name+" is disabled")
-	}
-	if u.LockedUntil != nil && at.Before(*u.LockedUntil) {
-		e.Reasons = append(e.Reasons, u.Name+" is locked until "+u.LockedUntil.UTC().Format(time.RFC3339))
-	}
-	if !a.Active {
-		e.Reasons = append(e.Reasons, a.Name+" is inactive")
-	}
-	switch {
-	case len(naming) == 0:
-		r := "no grant names " + u.Name
-		if len(u.Groups) > 0 {
-			r += " or a group " + u.Name + " is in (" + strings.Join(u.Groups, ", ") + ")"
-		}
-		e.Reasons = append(e.Reasons, r)
-	case len(namingCovering) == 0:
-		e.Reasons = append(e.Reasons, fmt.Sprintf("%s %s %s %s but %s not cover %s (%s)", plural(len(naming), "grant", "grants"),
-			strings.Join(naming, ", "), plural(len(naming), "names", "name"), u.Name, plural(len(naming), "does", "do"), a.Name, notCovered(a)))
-	case len(e.Accounts) == 0:
-		for _, c := range e.Grants {
-			if c.Names != "" && c.Covers != "" {
-				e.Reasons = append(e.Reasons, "grant "+c.Grant+" "+c.Reason)
-			}
-		}
-	}
+	e.Reasons = denyReasons(u, a, at, naming, namingCovering, e)
 	e.Allowed = len(e.Reasons) == 0 && len(e.Accounts) > 0
 	if !e.Allowed {
 		e.Accounts = []ExplainedAccount{}
@@ -221,6 +157,106 @@ func explain(u User, a Asset, accounts []Account, grants []Grant, at time.Time) 
 	return e
 }
 
+// checkGrant weighs grant g for person u and asset a at time at: how it
+// names her, how it covers the asset, its accounts there, and whether it
+// applies or why not. ok is false when g neither names her nor covers
+// the asset.
+func checkGrant(u User, a Asset, accounts []Account, g Grant, at time.Time) (c GrantCheck, ok bool) {
+	c = GrantCheck{Grant: g.Name, Accounts: []string{}, Actions: g.Actions, Names: grantNames(g, u), Covers: grantCovers(g, a)}
+	if c.Names == "" && c.Covers == "" {
+		return c, false
+	}
+	for _, acc := range accounts {
+		if g.AllAccounts || slices.Contains(g.Accounts, acc.Username) {
+			c.Accounts = append(c.Accounts, acc.Username)
+		}
+	}
+	switch {
+	case c.Names == "":
+		c.Reason = fmt.Sprintf("names neither %s nor a group %s is in", u.Name, u.Name)
+	case c.Covers == "":
+		c.Reason = "does not cover " + a.Name + " (" + notCovered(a) + ")"
+	case !g.Active:
+		c.Reason = "is inactive"
+	case g.ValidUntil != nil && !at.Before(*g.ValidUntil):
+		c.Reason = "expired at " + g.ValidUntil.UTC().Format(time.RFC3339)
+	case g.ValidFrom != nil && at.Before(*g.ValidFrom):
+		c.Reason = "is not valid until " + g.ValidFrom.UTC().Format(time.RFC3339)
+	case len(c.Accounts) == 0 && g.AllAccounts:
+		c.Reason = a.Name + " has no account"
+	case len(c.Accounts) == 0:
+		c.Reason = fmt.Sprintf("gives %s, none of which exists on %s", plural(len(g.Accounts), "account", "accounts")+" "+strings.Join(g.Accounts, ", "), a.Name)
+	default:
+		c.Applies = true
+	}
+	return c, true
+}
+
+// grantNames says how g names u ("user alice", "group ops"), or "".
+func grantNames(g Grant, u User) string {
+	if slices.Contains(g.Users, u.Name) {
+		return "user " + u.Name
+	}
+	for _, gr := range g.Groups {
+		if slices.Contains(u.Groups, gr) {
+			return "group " + gr
+		}
+	}
+	return ""
+}
+
+// grantCovers says how g covers a ("asset web1", "node /prod"), or "".
+func grantCovers(g Grant, a Asset) string {
+	if slices.Contains(g.Assets, a.Name) {
+		return "asset " + a.Name
+	}
+	if a.Node == "" {
+		return ""
+	}
+	for _, n := range g.Nodes {
+		if a.Node == n || strings.HasPrefix(a.Node, n+"/") {
+			return "node " + n
+		}
+	}
+	return ""
+}
+
+// denyReasons says why u cannot reach a at time at, given the grants that
+// name her and those that also cover a, and the accounts e found; none
+// when she can.
+func denyReasons(u User, a Asset, at time.Time, naming, namingCovering []string, e Explanation) []string {
+	reasons := []string{}
+	if u.Disabled {
+		reasons = append(reasons, u.Name+" is disabled")
+	}
+	if u.LockedUntil != nil && at.Before(*u.LockedUntil) {
+		reasons = append(reasons, u.Name+" is locked until "+u.LockedUntil.UTC().Format(time.RFC3339))
+	}
+	if !a.Active {
+		reasons = append(reasons, a.Name+" is inactive")
+	}
+	switch {
+	case len(naming) == 0:
+		r := "no grant names " + u.Name
+		if len(u.Groups) > 0 {
+			r += " or a group " + u.Name + " is in (" + strings.Join(u.Groups, ", ") + ")"
+		}
+		reasons = append(reasons, r)
+	case len(namingCovering) == 0:
+		reasons = append(reasons, fmt.Sprintf("%s %s %s %s but %s not cover %s (%s)", plural(len(naming), "grant", "grants"),
+			strings.Join(naming, ", "), plural(len(naming), "names", "name"), u.Name, plural(len(naming), "does", "do"), a.Name, notCovered(a)))
+	case len(e.Accounts) == 0:
+		for _, c := range e.Grants {
+			if c.Names != "" && c.Covers != "" {
+				reasons = append(reasons, "grant "+c.Grant+" "+c.Reason)
+			}
+		}
+	}
+	return reasons
+}
+
+// notCovered says why no grant covers a: "neither the asset nor its node
+// /prod/web or an ancestor".
 func notCovered(a Asset) string {
 	if a.Node == "" {
 		return "it names neither the asset nor a node: " + a.Name + " is in no node"

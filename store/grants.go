@@ -416,137 +416,194 @@ func (s *Store) UpdateGrant(ctx context.Context, name string, gu GrantUpdate) (G
 	if err != nil {
 		return Grant{}, err
 	}
-	actions := cur.Actions
-	if len(gu.Actions) > 0 {
-		if actions, err = checkActions(gu.Actions); err != nil {
-			return Grant{}, err
-		}
-	}
-	from, until := cur.ValidFrom, cur.ValidUntil
-	if gu.ClearFrom {
-		from = nil
-	}
-	if gu.ClearUntil {
-		until = nil
-	}
-	if gu.ValidFrom != nil {
-		from = gu.ValidFrom
-	}
-	if gu.ValidUntil != nil {
-		until = gu.ValidUntil
-	}
-	if err := checkWindow(from, until); err != nil {
+	ch, err := planGrantUpdate(cur, gu)
+	if err != nil {
 		return Grant{}, err
 	}
-	active := cur.Active
-	if gu.Active != nil {
-		active = *gu.Active
-	}
-	comment := cur.Comment
-	if gu.Comment != nil {
-		comment = *gu.Comment
-	}
-	ports := cur.ForwardPorts
-	if gu.ForwardPorts != nil {
-		if ports, err = checkPorts(*gu.ForwardPorts); err != nil {
-			return Grant{}, err
-		}
-	}
-	all := cur.AllAccounts
-	var addNames, rmNames []string
-	for _, a := range gu.AddAccounts {
-		if a == AllAccounts {
-			all = true
-		} else {
-			addNames = append(addNames, a)
-		}
-	}
-	for _, a := range gu.RemoveAccounts {
-		if a == AllAccounts {
-			all = false
-		} else {
-			rmNames = append(rmNames, a)
-		}
-	}
-	names := slices.DeleteFunc(append(slices.Clone(cur.Accounts), addNames...), func(a string) bool {
-		return a == AllAccounts || slices.Contains(rmNames, a)
-	})
-	if all && len(names) > 0 {
-		return Grant{}, fmt.Errorf("@all already gives every account: remove %s (--rm-account) or don't add @all", strings.Join(names, ", "))
-	}
-	if !all && len(names) == 0 {
-		return Grant{}, errors.New("the grant would give no account: add a username or @all (--add-account)")
-	}
-	count := func(have, add, rm []string) int {
-		n := 0
-		for _, x := range unique(append(slices.Clone(have), add...)) {
-			if !slices.Contains(rm, x) {
-				n++
-			}
-		}
-		return n
-	}
-	if count(cur.Users, gu.AddUsers, gu.RemoveUsers)+count(cur.Groups, gu.AddGroups, gu.RemoveGroups) == 0 {
-		return Grant{}, errors.New("the grant would name nobody: keep or add a --add-user or --add-group")
-	}
-	nodes := cur.Nodes
-	var rmNodes []string
-	for _, n := range gu.RemoveNodes {
-		c, err := CleanNodePath(n)
-		if err != nil {
-			return Grant{}, err
-		}
-		rmNodes = append(rmNodes, c)
-	}
-	var addNodes []string
-	for _, n := range gu.AddNodes {
-		c, err := CleanNodePath(n)
-		if err != nil {
-			return Grant{}, err
-		}
-		addNodes = append(addNodes, c)
-	}
-	if count(cur.Assets, gu.AddAssets, gu.RemoveAssets)+count(nodes, addNodes, rmNodes) == 0 {
-		return Grant{}, errors.New("the grant would cover nothing: keep or add an --add-asset or --add-node")
-	}
 	err = s.withTx(ctx, func(q querier) error {
-		rm := grantMembers{users: gu.RemoveUsers, groups: gu.RemoveGroups, assets: gu.RemoveAssets, nodes: rmNodes, accounts: rmNames}
-		if err := rm.remove(ctx, q, "grant", cur.ID); err != nil {
+		if err := ch.write(ctx, q, cur.ID); err != nil {
 			return err
 		}
-		if all {
-			if _, err := q.ExecContext(ctx, `DELETE FROM grant_accounts WHERE grant_id = ?`, cur.ID); err != nil {
-				return wrapError(err)
-			}
-		}
-		add := grantMembers{users: gu.AddUsers, groups: gu.AddGroups, assets: gu.AddAssets, nodes: addNodes, accounts: addNames}
-		if err := add.insert(ctx, q, "grant", cur.ID); err != nil {
-			return err
-		}
-		if _, err := q.ExecContext(ctx, `UPDATE grants SET actions = ?, all_accounts = ?, forward_ports = ?, valid_from = ?, valid_until = ?,
-			active = ?, comment = ? WHERE id = ?`, strings.Join(actions, ","), all, formatPorts(ports), formatTimePtr(from), formatTimePtr(until),
-			active, comment, cur.ID); err != nil {
-			return wrapError(err)
-		}
-		detail := map[string]any{}
-		for k, v := range map[string][]string{"add_users": gu.AddUsers, "rm_users": gu.RemoveUsers,
-			"add_groups": gu.AddGroups, "rm_groups": gu.RemoveGroups, "add_assets": gu.AddAssets,
-			"rm_assets": gu.RemoveAssets, "add_nodes": addNodes, "rm_nodes": rmNodes,
-			"add_accounts": gu.AddAccounts, "rm_accounts": gu.RemoveAccounts} {
-			if len(v) > 0 {
-				detail[k] = v
-			}
-		}
-		if gu.ForwardPorts != nil {
-			detail["forward_ports"] = ports
-		}
-		detail["actions"], detail["valid_from"], detail["valid_until"], detail["active"] = actions, from, until, active
-		return s.recordOp(ctx, q, "grant.set", name, detail)
+		return s.recordOp(ctx, q, "grant.set", name, ch.detail(gu))
 	})
 	if err != nil {
 		return Grant{}, err
 	}
 	return s.GetGrant(ctx, name)
+}
+
+// grantChange is a checked GrantUpdate: the grant's new settings and the
+// members to add and remove, node paths cleaned.
+type grantChange struct {
+	actions     []string
+	from, until *time.Time
+	active      bool
+	comment     string
+	ports       []int
+	portsSet    bool // the update gave ForwardPorts
+	all         bool // @all accounts
+	add, rm     grantMembers
+}
+
+// planGrantUpdate checks gu against the grant cur and works out the
+// change.
+func planGrantUpdate(cur Grant, gu GrantUpdate) (grantChange, error) {
+	ch, err := grantSettings(cur, gu)
+	if err != nil {
+		return ch, err
+	}
+	if err := ch.planAccounts(cur, gu); err != nil {
+		return ch, err
+	}
+	if countAfter(cur.Users, gu.AddUsers, gu.RemoveUsers)+countAfter(cur.Groups, gu.AddGroups, gu.RemoveGroups) == 0 {
+		return ch, errors.New("the grant would name nobody: keep or add a --add-user or --add-group")
+	}
+	if ch.rm.nodes, err = cleanNodePaths(gu.RemoveNodes); err != nil {
+		return ch, err
+	}
+	if ch.add.nodes, err = cleanNodePaths(gu.AddNodes); err != nil {
+		return ch, err
+	}
+	if countAfter(cur.Assets, gu.AddAssets, gu.RemoveAssets)+countAfter(cur.Nodes, ch.add.nodes, ch.rm.nodes) == 0 {
+		return ch, errors.New("the grant would cover nothing: keep or add an --add-asset or --add-node")
+	}
+	ch.add.users, ch.add.groups, ch.add.assets = gu.AddUsers, gu.AddGroups, gu.AddAssets
+	ch.rm.users, ch.rm.groups, ch.rm.assets = gu.RemoveUsers, gu.RemoveGroups, gu.RemoveAssets
+	return ch, nil
+}
+
+// grantSettings returns the grant's actions, window, state, comment and
+// ports after gu.
+func grantSettings(cur Grant, gu GrantUpdate) (grantChange, error) {
+	ch := grantChange{actions: cur.Actions, from: cur.ValidFrom, until: cur.ValidUntil, active: cur.Active,
+		comment: cur.Comment, ports: cur.ForwardPorts, portsSet: gu.ForwardPorts != nil}
+	var err error
+	if len(gu.Actions) > 0 {
+		if ch.actions, err = checkActions(gu.Actions); err != nil {
+			return ch, err
+		}
+	}
+	if gu.ClearFrom {
+		ch.from = nil
+	}
+	if gu.ClearUntil {
+		ch.until = nil
+	}
+	if gu.ValidFrom != nil {
+		ch.from = gu.ValidFrom
+	}
+	if gu.ValidUntil != nil {
+		ch.until = gu.ValidUntil
+	}
+	if err := checkWindow(ch.from, ch.until); err != nil {
+		return ch, err
+	}
+	if gu.Active != nil {
+		ch.active = *gu.Active
+	}
+	if gu.Comment != nil {
+		ch.comment = *gu.Comment
+	}
+	if gu.ForwardPorts != nil {
+		if ch.ports, err = checkPorts(*gu.ForwardPorts); err != nil {
+			return ch, err
+		}
+	}
+	return ch, nil
+}
+
+// planAccounts works out the accounts after gu: @all, or a list of
+// usernames, never both and never none.
+func (ch *grantChange) planAccounts(cur Grant, gu GrantUpdate) error {
+	ch.all = cur.AllAccounts
+	for _, a := range gu.AddAccounts {
+		if a == AllAccounts {
+			ch.all = true
+		} else {
+			ch.add.accounts = append(ch.add.accounts, a)
+		}
+	}
+	for _, a := range gu.RemoveAccounts {
+		if a == AllAccounts {
+			ch.all = false
+		} else {
+			ch.rm.accounts = append(ch.rm.accounts, a)
+		}
+	}
+	names := slices.DeleteFunc(append(slices.Clone(cur.Accounts), ch.add.accounts...), func(a string) bool {
+		return a == AllAccounts || slices.Contains(ch.rm.accounts, a)
+	})
+	if ch.all && len(names) > 0 {
+		return fmt.Errorf("@all already gives every account: remove %s (--rm-account) or don't add @all", strings.Join(names, ", "))
+	}
+	if !ch.all && len(names) == 0 {
+		return errors.New("the grant would give no account: add a username or @all (--add-account)")
+	}
+	return nil
+}
+
+// countAfter returns how many distinct names have holds once add is added
+// and rm removed.
+func countAfter(have, add, rm []string) int {
+	n := 0
+	for _, x := range unique(append(slices.Clone(have), add...)) {
+		if !slices.Contains(rm, x) {
+			n++
+		}
+	}
+	return n
+}
+
+// cleanNodePaths returns the clean form of each node path.
+func cleanNodePaths(paths []string) ([]string, error) {
+	var out []string
+	for _, p := range paths {
+		c, err := CleanNodePath(p)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// write applies the change to the grant id: members removed, then added
+// (with @all, every listed account goes), then its settings.
+func (ch grantChange) write(ctx context.Context, q querier, id int64) error {
+	if err := ch.rm.remove(ctx, q, "grant", id); err != nil {
+		return err
+	}
+	if ch.all {
+		if _, err := q.ExecContext(ctx, `DELETE FROM grant_accounts WHERE grant_id = ?`, id); err != nil {
+			return wrapError(err)
+		}
+	}
+	if err := ch.add.insert(ctx, q, "grant", id); err != nil {
+		return err
+	}
+	_, err := q.ExecContext(ctx, `UPDATE grants SET actions = ?, all_accounts = ?, forward_ports = ?, valid_from = ?, valid_until = ?,
+		active = ?, comment = ? WHERE id = ?`, strings.Join(ch.actions, ","), ch.all, formatPorts(ch.ports),
+		formatTimePtr(ch.from), formatTimePtr(ch.until), ch.active, ch.comment, id)
+	return wrapError(err)
+}
+
+// detail is what the operations audit keeps of the update: the members
+// added and removed, and the settings after it.
+func (ch grantChange) detail(gu GrantUpdate) map[string]any {
+	detail := map[string]any{}
+	for k, v := range map[string][]string{"add_users": gu.AddUsers, "rm_users": gu.RemoveUsers,
+		"add_groups": gu.AddGroups, "rm_groups": gu.RemoveGroups, "add_assets": gu.AddAssets,
+		"rm_assets": gu.RemoveAssets, "add_nodes": ch.add.nodes, "rm_nodes": ch.rm.nodes,
+		"add_accounts": gu.AddAccounts, "rm_accounts": gu.RemoveAccounts} {
+		if len(v) > 0 {
+			detail[k] = v
+		}
+	}
+	if ch.portsSet {
+		detail["forward_ports"] = ch.ports
+	}
+	detail["actions"], detail["valid_from"], detail["valid_until"], detail["active"] = ch.actions, ch.from, ch.until, ch.active
+	return detail
 }
 
 func unique(s []string) []string {

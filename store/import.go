@@ -382,115 +382,26 @@ type existingUser struct {
 // ImportUsers adds (and with Upsert updates) people in one transaction:
 // their email, role, groups (made when missing) and public keys. Any bad
 // row fails the whole import and nothing changes. An update makes the
-// user's groups and keys exactly those of the row.
+// user's groups and keys exactly those of the row; the fields a row does
+// not give keep their value.
 func (s *Store) ImportUsers(ctx context.Context, rows []ImportUser, opts ImportOptions) (ImportResult, error) {
 	res := ImportResult{Added: []string{}, Updated: []string{}, Unchanged: []string{}}
-	parsed := make([][]parsedKey, len(rows))
-	seen := map[string]string{}
-	keyAt := map[string]string{} // fingerprint → At of the row that has it
-	for i := range rows {
-		r := &rows[i]
-		keys, err := r.normalize()
-		if err != nil {
-			return res, rowErr(r.At, err)
-		}
-		if prev, ok := seen[r.Name]; ok {
-			return res, rowErr(r.At, &FieldError{"name", fmt.Errorf("%q is also on %s", r.Name, prev)})
-		}
-		seen[r.Name] = r.At
-		for _, k := range keys {
-			if prev, ok := keyAt[k.fingerprint]; ok {
-				return res, rowErr(r.At, &FieldError{"keys", fmt.Errorf("key %s is also on %s (a key belongs to one user)", k.fingerprint, prev)})
-			}
-			keyAt[k.fingerprint] = r.At
-		}
-		parsed[i] = keys
+	parsed, err := checkUserRows(rows)
+	if err != nil {
+		return res, err
 	}
-	err := s.withTx(ctx, func(q querier) error {
+	err = s.withTx(ctx, func(q querier) error {
 		existing, owners, err := loadUsersForImport(ctx, q)
 		if err != nil {
 			return err
 		}
-		groups := map[string]int64{}
-		grows, err := q.QueryContext(ctx, `SELECT id, name FROM groups`)
+		groups, err := loadGroupIDs(ctx, q)
 		if err != nil {
-			return wrapError(err)
+			return err
 		}
-		for grows.Next() {
-			var id int64
-			var n string
-			if err := grows.Scan(&id, &n); err != nil {
-				grows.Close()
-				return wrapError(err)
-			}
-			groups[n] = id
-		}
-		grows.Close()
-		if err := grows.Err(); err != nil {
-			return wrapError(err)
-		}
-		type change struct {
-			i   int
-			cur *existingUser
-		}
-		var changes []change
-		newGroups := map[string]bool{}
-		for i := range rows {
-			r := &rows[i]
-			cur := existing[r.Name]
-			if cur != nil && !opts.Upsert {
-				return rowErr(r.At, &FieldError{"name", existsError(fmt.Sprintf("user %q already exists (use --upsert to update it)", r.Name))})
-			}
-			if cur != nil {
-				if !r.has("keys") {
-					r.Keys, parsed[i] = nil, nil
-					for _, line := range cur.keys {
-						k, err := ParseAuthorizedKey(line)
-						if err != nil {
-							return rowErr(r.At, &FieldError{"keys", err})
-						}
-						parsed[i] = append(parsed[i], k)
-						r.Keys = append(r.Keys, line)
-					}
-				}
-				if !r.has("email") {
-					r.Email = cur.email
-				}
-				if !r.has("role") {
-					r.Role = cur.role
-				}
-				if !r.has("groups") {
-					r.Groups = cur.groups
-				}
-				if !r.has("comment") {
-					r.Comment = cur.comment
-				}
-			}
-			for _, k := range parsed[i] {
-				if owner, ok := owners[k.fingerprint]; ok && owner != r.Name {
-					return rowErr(r.At, &FieldError{"keys", existsError(fmt.Sprintf("key %s belongs to user %q (a key belongs to one user)", k.fingerprint, owner))})
-				}
-			}
-			for _, g := range r.Groups {
-				if _, ok := groups[g]; !ok && !newGroups[g] {
-					newGroups[g] = true
-					res.GroupsCreated = append(res.GroupsCreated, g)
-				}
-			}
-			switch {
-			case cur == nil:
-				res.Added = append(res.Added, r.Name)
-			case sameUser(*r, parsed[i], cur):
-				res.Unchanged = append(res.Unchanged, r.Name)
-				continue
-			default:
-				res.Updated = append(res.Updated, r.Name)
-			}
-			changes = append(changes, change{i: i, cur: cur})
-		}
-		slices.Sort(res.GroupsCreated)
-		if opts.DryRun || len(changes) == 0 {
-			return nil
+		changes, err := planUsers(rows, parsed, existing, owners, groups, opts, &res)
+		if err != nil || opts.DryRun || len(changes) == 0 {
+			return err
 		}
 		now := formatTime(s.now())
 		for _, g := range res.GroupsCreated {
@@ -501,55 +412,202 @@ func (s *Store) ImportUsers(ctx context.Context, rows []ImportUser, opts ImportO
 			groups[g] = id
 		}
 		for _, c := range changes {
-			r := &rows[c.i]
-			var id int64
-			if c.cur == nil {
-				err := q.QueryRowContext(ctx, `INSERT INTO users (name, email, role, comment, created_at, updated_at)
-					VALUES (?, ?, ?, ?, ?, ?) RETURNING id`, r.Name, r.Email, r.Role, r.Comment, now, now).Scan(&id)
-				if err != nil {
-					return rowErr(r.At, userConflict(r.Name, err))
-				}
-			} else {
-				id = c.cur.id
-				if _, err := q.ExecContext(ctx, `UPDATE users SET email = ?, role = ?, comment = ?, updated_at = ? WHERE id = ?`,
-					r.Email, r.Role, r.Comment, now, id); err != nil {
-					return rowErr(r.At, wrapError(err))
-				}
-				if _, err := q.ExecContext(ctx, `DELETE FROM group_members WHERE user_id = ?`, id); err != nil {
-					return rowErr(r.At, wrapError(err))
-				}
-				want := map[string]bool{}
-				for _, k := range parsed[c.i] {
-					want[k.fingerprint] = true
-				}
-				for fp := range c.cur.keys {
-					if !want[fp] {
-						if _, err := q.ExecContext(ctx, `DELETE FROM user_keys WHERE fingerprint = ?`, fp); err != nil {
-							return rowErr(r.At, wrapError(err))
-						}
-					}
-				}
-			}
-			for _, g := range r.Groups {
-				if _, err := q.ExecContext(ctx, `INSERT INTO group_members (group_id, user_id) VALUES (?, ?)`, groups[g], id); err != nil {
-					return rowErr(r.At, wrapError(err))
-				}
-			}
-			for _, k := range parsed[c.i] {
-				if c.cur != nil {
-					if _, ok := c.cur.keys[k.fingerprint]; ok {
-						continue
-					}
-				}
-				if err := insertKey(ctx, q, id, k, now); err != nil {
-					return rowErr(r.At, err)
-				}
+			if err := writeUser(ctx, q, c, groups, now); err != nil {
+				return rowErr(c.row.At, err)
 			}
 		}
 		return s.recordOp(ctx, q, "user.import", opts.Source, map[string]any{
 			"added": res.Added, "updated": res.Updated, "unchanged": len(res.Unchanged), "groups_created": res.GroupsCreated})
 	})
 	return res, err
+}
+
+// checkUserRows normalizes every row and returns their parsed keys. A name
+// or a key may be on one row only.
+func checkUserRows(rows []ImportUser) ([][]parsedKey, error) {
+	parsed := make([][]parsedKey, len(rows))
+	seen := map[string]string{}  // name → At of the row that has it
+	keyAt := map[string]string{} // fingerprint → At of the row that has it
+	for i := range rows {
+		r := &rows[i]
+		keys, err := r.normalize()
+		if err != nil {
+			return nil, rowErr(r.At, err)
+		}
+		if prev, ok := seen[r.Name]; ok {
+			return nil, rowErr(r.At, &FieldError{"name", fmt.Errorf("%q is also on %s", r.Name, prev)})
+		}
+		seen[r.Name] = r.At
+		for _, k := range keys {
+			if prev, ok := keyAt[k.fingerprint]; ok {
+				return nil, rowErr(r.At, &FieldError{"keys", fmt.Errorf("key %s is also on %s (a key belongs to one user)", k.fingerprint, prev)})
+			}
+			keyAt[k.fingerprint] = r.At
+		}
+		parsed[i] = keys
+	}
+	return parsed, nil
+}
+
+// loadGroupIDs returns the id of every group by name.
+func loadGroupIDs(ctx context.Context, q querier) (map[string]int64, error) {
+	rows, err := q.QueryContext(ctx, `SELECT id, name FROM groups`)
+	if err != nil {
+		return nil, wrapError(err)
+	}
+	defer rows.Close()
+	groups := map[string]int64{}
+	for rows.Next() {
+		var id int64
+		var n string
+		if err := rows.Scan(&id, &n); err != nil {
+			return nil, wrapError(err)
+		}
+		groups[n] = id
+	}
+	return groups, wrapError(rows.Err())
+}
+
+// userChange is a user row to write: cur is nil for a new user.
+type userChange struct {
+	row  *ImportUser
+	keys []parsedKey
+	cur  *existingUser
+}
+
+// planUsers sorts the rows into res (added, updated, unchanged, the groups
+// to make) and returns those to write. Rows of existing users are
+// completed with their current values (fillAbsentUser) first.
+func planUsers(rows []ImportUser, parsed [][]parsedKey, existing map[string]*existingUser, owners map[string]string,
+	groups map[string]int64, opts ImportOptions, res *ImportResult) ([]userChange, error) {
+	var changes []userChange
+	newGroups := map[string]bool{}
+	for i := range rows {
+		r := &rows[i]
+		cur := existing[r.Name]
+		if cur != nil && !opts.Upsert {
+			return nil, rowErr(r.At, &FieldError{"name", existsError(fmt.Sprintf("user %q already exists (use --upsert to update it)", r.Name))})
+		}
+		if cur != nil {
+			keys, err := fillAbsentUser(r, parsed[i], cur)
+			if err != nil {
+				return nil, rowErr(r.At, err)
+			}
+			parsed[i] = keys
+		}
+		for _, k := range parsed[i] {
+			if owner, ok := owners[k.fingerprint]; ok && owner != r.Name {
+				return nil, rowErr(r.At, &FieldError{"keys", existsError(fmt.Sprintf("key %s belongs to user %q (a key belongs to one user)", k.fingerprint, owner))})
+			}
+		}
+		for _, g := range r.Groups {
+			if _, ok := groups[g]; !ok && !newGroups[g] {
+				newGroups[g] = true
+				res.GroupsCreated = append(res.GroupsCreated, g)
+			}
+		}
+		switch {
+		case cur == nil:
+			res.Added = append(res.Added, r.Name)
+		case sameUser(*r, parsed[i], cur):
+			res.Unchanged = append(res.Unchanged, r.Name)
+			continue
+		default:
+			res.Updated = append(res.Updated, r.Name)
+		}
+		changes = append(changes, userChange{row: r, keys: parsed[i], cur: cur})
+	}
+	slices.Sort(res.GroupsCreated)
+	return changes, nil
+}
+
+// fillAbsentUser gives the fields the row of an existing user leaves out
+// their current values, and returns the row's keys.
+func fillAbsentUser(r *ImportUser, keys []parsedKey, cur *existingUser) ([]parsedKey, error) {
+	if !r.has("keys") {
+		r.Keys, keys = nil, nil
+		for _, line := range cur.keys {
+			k, err := ParseAuthorizedKey(line)
+			if err != nil {
+				return nil, &FieldError{"keys", err}
+			}
+			keys = append(keys, k)
+			r.Keys = append(r.Keys, line)
+		}
+	}
+	if !r.has("email") {
+		r.Email = cur.email
+	}
+	if !r.has("role") {
+		r.Role = cur.role
+	}
+	if !r.has("groups") {
+		r.Groups = cur.groups
+	}
+	if !r.has("comment") {
+		r.Comment = cur.comment
+	}
+	return keys, nil
+}
+
+// writeUser adds or updates one user: her row, and her groups and keys
+// made exactly those of the import row.
+func writeUser(ctx context.Context, q querier, c userChange, groups map[string]int64, now string) error {
+	r := c.row
+	var id int64
+	if c.cur == nil {
+		err := q.QueryRowContext(ctx, `INSERT INTO users (name, email, role, comment, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?) RETURNING id`, r.Name, r.Email, r.Role, r.Comment, now, now).Scan(&id)
+		if err != nil {
+			return userConflict(r.Name, err)
+		}
+	} else {
+		id = c.cur.id
+		if err := clearUserForImport(ctx, q, c, now); err != nil {
+			return err
+		}
+	}
+	for _, g := range r.Groups {
+		if _, err := q.ExecContext(ctx, `INSERT INTO group_members (group_id, user_id) VALUES (?, ?)`, groups[g], id); err != nil {
+			return wrapError(err)
+		}
+	}
+	for _, k := range c.keys {
+		if c.cur != nil {
+			if _, ok := c.cur.keys[k.fingerprint]; ok {
+				continue // kept, with its date and comment
+			}
+		}
+		if err := insertKey(ctx, q, id, k, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// clearUserForImport updates an existing user's row, drops her from her
+// groups and removes the keys the import row does not have.
+func clearUserForImport(ctx context.Context, q querier, c userChange, now string) error {
+	r, id := c.row, c.cur.id
+	if _, err := q.ExecContext(ctx, `UPDATE users SET email = ?, role = ?, comment = ?, updated_at = ? WHERE id = ?`,
+		r.Email, r.Role, r.Comment, now, id); err != nil {
+		return wrapError(err)
+	}
+	if _, err := q.ExecContext(ctx, `DELETE FROM group_members WHERE user_id = ?`, id); err != nil {
+		return wrapError(err)
+	}
+	want := map[string]bool{}
+	for _, k := range c.keys {
+		want[k.fingerprint] = true
+	}
+	for fp := range c.cur.keys {
+		if !want[fp] {
+			if _, err := q.ExecContext(ctx, `DELETE FROM user_keys WHERE fingerprint = ?`, fp); err != nil {
+				return wrapError(err)
+			}
+		}
+	}
+	return nil
 }
 
 func loadUsersForImport(ctx context.Context, q querier) (map[string]*existingUser, map[string]string, error) {

@@ -9,6 +9,8 @@ import (
 	"charm.land/bubbles/v2/help"
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+
+	"github.com/jms-bastion/jms/printable"
 )
 
 // SessionInfo is what the auditor menu shows of a session. It mirrors
@@ -391,9 +393,9 @@ func (m AuditorMenu) View() tea.View {
 	case m.loading:
 		lines = append(lines, m.styles.Info.Render("Refreshing…"))
 	case m.flash != "" && m.flashErr:
-		lines = append(lines, m.styles.Flash.Render("✗ "+m.flash))
+		lines = append(lines, m.styles.Flash.Render("✗ "+printable.Escape(m.flash)))
 	default:
-		lines = append(lines, m.styles.Info.Render(m.flash))
+		lines = append(lines, m.styles.Info.Render(printable.Escape(m.flash)))
 	}
 	h := m.help
 	h.SetWidth(m.width)

@@ -102,3 +102,46 @@ func TestAuditorReloadAndResize(t *testing.T) {
 		}
 	}
 }
+
+// TestViewsEscapeControls puts escape sequences where people can put
+// them (a login name, an asset's comment, node and name, a session's
+// account) and checks that the auditor menu, the asset menu, its tree and
+// the account picker show them written out, never raw.
+func TestViewsEscapeControls(t *testing.T) {
+	const evil = "x\x1b]0;owned\x07\x1b[2J\u009b6n"
+	const shown = `x\x1b]0;owned\x07\x1b[2J\u009b6n`
+	check := func(t *testing.T, view string) {
+		t.Helper()
+		for _, raw := range []string{"\x07", "\x1b]", "\x1b[2J", "\u009b"} {
+			if strings.Contains(view, raw) {
+				t.Errorf("the view holds a raw %q:\n%q", raw, view)
+			}
+		}
+		if !strings.Contains(ansi.Strip(view), shown) {
+			t.Errorf("the view does not show %q written out:\n%s", shown, ansi.Strip(view))
+		}
+	}
+
+	cfg := auditorFixture()
+	cfg.Live[0].User, cfg.Live[0].Account = evil, evil
+	cfg.Width = 200
+	t.Run("auditor menu", func(t *testing.T) { check(t, NewAuditorMenu(cfg).View().Content) })
+
+	assets := fixture()
+	assets[0].Asset.Name = "a" + evil
+	assets[0].Asset.Comment = evil
+	assets[0].Asset.Node = "/" + evil
+	menu := NewMenu(MenuConfig{User: "alice", Assets: assets, Width: 200, Height: 40})
+	t.Run("asset menu", func(t *testing.T) { check(t, menu.View().Content) })
+	t.Run("node tree", func(t *testing.T) {
+		m, _ := press(t, menu, "g")
+		check(t, m.View().Content)
+	})
+	t.Run("account picker", func(t *testing.T) {
+		assets := fixture()
+		assets[0].Asset.Name = "a" + evil
+		assets[0].Accounts = append(assets[0].Accounts, account(assets[0].Asset.Name, "second", false))
+		m, _ := press(t, NewMenu(MenuConfig{User: "alice", Assets: assets, Width: 200, Height: 40}), "enter")
+		check(t, m.View().Content)
+	})
+}

@@ -12,6 +12,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/jms-bastion/jms/printable"
 	"github.com/jms-bastion/jms/store"
 )
 
@@ -712,7 +713,7 @@ func (m Menu) status() string {
 	case m.flash != "" && m.flashErr:
 		return m.styles.Flash.Render(fit("✗ "+m.flash, m.width))
 	case m.flash != "":
-		return m.styles.Info.Render(m.flash)
+		return m.styles.Info.Render(printable.Escape(m.flash))
 	}
 	return ""
 }
@@ -738,7 +739,7 @@ func (m Menu) listView() string {
 	}
 	right := fmt.Sprintf("%d/%d", len(m.matches), len(m.items))
 	if m.node != "" {
-		right = m.styles.Scope.Render("in "+m.node) + " " + m.styles.Count.Render(right)
+		right = m.styles.Scope.Render("in "+printable.Escape(m.node)) + " " + m.styles.Count.Render(right)
 	} else {
 		right = m.styles.Count.Render(right)
 	}

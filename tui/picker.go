@@ -7,6 +7,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/jms-bastion/jms/printable"
 	"github.com/jms-bastion/jms/store"
 )
 
@@ -49,7 +50,7 @@ func (m Menu) pickerView() string {
 	lines := m.header()
 	p := m.picker
 	a := p.access.Asset
-	lines = append(lines, "", m.styles.PickerTitle.Render(fmt.Sprintf("Choose an account on %s (%s)", a.Name, a.Address)), "")
+	lines = append(lines, "", m.styles.PickerTitle.Render(fmt.Sprintf("Choose an account on %s (%s)", printable.Escape(a.Name), printable.Escape(a.Address))), "")
 
 	userW := len("ACCOUNT")
 	for _, g := range p.accounts {

@@ -12,6 +12,7 @@ import (
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/jms-bastion/jms/printable"
 	"github.com/jms-bastion/jms/recorder"
 )
 
@@ -73,6 +74,7 @@ func NewReplay(p *recorder.Player, title string) Replay {
 	if title == "" {
 		title = p.Header.Title
 	}
+	title = printable.Escape(title) // it goes into the window title too
 	r := Replay{
 		player: &cp,
 		title:  title,

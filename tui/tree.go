@@ -7,6 +7,8 @@ import (
 
 	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
+
+	"github.com/jms-bastion/jms/printable"
 )
 
 // treeNode is one node of the asset tree with the number of assets in it
@@ -266,7 +268,7 @@ func (m Menu) treeView() string {
 		if i == t.cursor {
 			marker = "› "
 		}
-		label := marker + strings.Repeat("  ", n.depth) + sign + n.name
+		label := marker + strings.Repeat("  ", n.depth) + sign + printable.Escape(n.name)
 		count := fmt.Sprintf(" (%d)", n.count)
 		if i == t.cursor {
 			lines = append(lines, m.styles.Selected.Render(fit(label+count, m.width)))

@@ -22,6 +22,8 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
+
+	"github.com/jms-bastion/jms/printable"
 )
 
 // Default terminal size, used until the first tea.WindowSizeMsg.
@@ -79,11 +81,14 @@ func width(s string) int {
 }
 
 // fit truncates s to w cells (with an ellipsis) or pads it with spaces to
-// exactly w cells. s must not hold escape sequences.
+// exactly w cells. s is plain text, often from people (asset names and
+// comments, login names): its control characters are written out
+// (printable.Escape), so they can neither style nor move anything.
 func fit(s string, w int) string {
 	if w <= 0 {
 		return ""
 	}
+	s = printable.Escape(s)
 	sw := width(s)
 	if sw > w {
 		s = ansi.Truncate(s, w, "…")

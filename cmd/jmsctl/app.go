@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/jms-bastion/jms/config"
+	"github.com/jms-bastion/jms/printable"
 	"github.com/jms-bastion/jms/store"
 )
 
@@ -118,7 +119,9 @@ func (a *app) logger(level string) *slog.Logger {
 	return slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: l}))
 }
 
-// oneLine folds an error into the single line the CLI contract wants.
+// oneLine folds an error into the single line the CLI contract wants,
+// its control characters written out: errors quote names, values of an
+// import file and reasons that came from people.
 func oneLine(err error) string {
-	return strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", "; ")), " ")
+	return printable.Escape(strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", "; ")), " "))
 }

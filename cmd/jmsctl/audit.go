@@ -79,7 +79,10 @@ func newAuditCmd(a *app) *cobra.Command {
 		Long: `audit lists events oldest first (the newest --limit of them, 1000 by
 default). Every listing takes --user, --asset and --since (a duration back
 from now such as 24h or 7d, a date, or an RFC 3339 time), and -o json, yaml
-or csv with stable snake_case field names.`,
+or csv with stable snake_case field names. Login names, commands and paths
+come from people and assets: their control characters are written out
+(ESC as \x1b, C1 CSI as \u009b) in tables, show and CSV, so that they cannot
+act on your terminal; JSON and YAML escape them too.`,
 		Example: `  jmsctl audit operations --since 24h
   jmsctl audit commands --user alice --verdict deny
   jmsctl audit transfers --asset web1 -o csv`,

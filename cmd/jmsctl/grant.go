@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/jms-bastion/jms/printable"
 	"github.com/jms-bastion/jms/store"
 )
 
@@ -374,7 +375,7 @@ inactive. It exits 0 whatever the verdict; -o json gives "allowed".`,
 			for _, c := range e.Grants {
 				row := make([]string, len(cols))
 				for i, col := range cols {
-					row[i] = col.value(c)
+					row[i] = printable.Escape(col.value(c))
 				}
 				fmt.Fprintln(tw, strings.Join(row, "\t"))
 			}

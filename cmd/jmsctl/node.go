@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/jms-bastion/jms/printable"
 	"github.com/jms-bastion/jms/store"
 )
 
@@ -94,7 +95,7 @@ func drawTree(w io.Writer, nodes []store.Node, total int) {
 			if i == len(kids)-1 {
 				branch, next = "└── ", "    "
 			}
-			fmt.Fprintf(w, "%s%s%s %s\n", prefix, branch, path.Base(n.Path), label(n.Total, n.Assets, len(children[n.Path]) > 0))
+			fmt.Fprintf(w, "%s%s%s %s\n", prefix, branch, printable.Escape(path.Base(n.Path)), label(n.Total, n.Assets, len(children[n.Path]) > 0))
 			walk(n.Path, prefix+next)
 		}
 	}

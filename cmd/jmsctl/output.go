@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/jms-bastion/jms/printable"
 )
 
 // column is one column of a table or CSV listing.
@@ -20,7 +22,10 @@ type column[T any] struct {
 
 // render writes items in the chosen format: an aligned table, CSV with
 // a header row, or JSON/YAML of the items themselves (their snake_case
-// tags are the stable field names).
+// tags are the stable field names). Table and CSV cells go through
+// printable.Escape: a login name or a command holding escape sequences
+// shows them written out instead of acting on the admin's terminal (JSON
+// and YAML escape control characters themselves).
 func render[T any](w io.Writer, format string, items []T, cols []column[T]) error {
 	if items == nil {
 		items = []T{}
@@ -40,7 +45,7 @@ func render[T any](w io.Writer, format string, items []T, cols []column[T]) erro
 		for _, it := range items {
 			row := make([]string, len(cols))
 			for i, c := range cols {
-				row[i] = c.value(it)
+				row[i] = printable.Escape(c.value(it))
 			}
 			if err := cw.Write(row); err != nil {
 				return err
@@ -67,7 +72,7 @@ func render[T any](w io.Writer, format string, items []T, cols []column[T]) erro
 }
 
 // renderOne writes one item: JSON/YAML of the item, or "key: value"
-// lines for table and CSV.
+// lines (escaped as render's cells are) for table and CSV.
 func renderOne[T any](w io.Writer, format string, item T, fields []column[T]) error {
 	switch format {
 	case "json", "yaml":
@@ -77,20 +82,24 @@ func renderOne[T any](w io.Writer, format string, item T, fields []column[T]) er
 	default:
 		tw := tabwriter.NewWriter(w, 0, 0, 1, ' ', 0)
 		for _, f := range fields {
-			fmt.Fprintf(tw, "%s:\t%s\n", f.name, f.value(item))
+			fmt.Fprintf(tw, "%s:\t%s\n", f.name, printable.Escape(f.value(item)))
 		}
 		return tw.Flush()
 	}
 }
 
 // encode writes v as indented JSON or YAML, with the snake_case field
-// names of its tags.
+// names of its tags. Both escape control characters: JSON through
+// printable.JSON (encoding/json leaves C1 controls raw), YAML by itself.
 func encode(w io.Writer, format string, v any) error {
 	switch format {
 	case "json":
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(v)
+		b, err := json.MarshalIndent(v, "", "  ")
+		if err != nil {
+			return err
+		}
+		_, err = w.Write(append(printable.JSON(b), '\n'))
+		return err
 	case "yaml":
 		enc := yaml.NewEncoder(w)
 		enc.SetIndent(2)
@@ -102,13 +111,14 @@ func encode(w io.Writer, format string, v any) error {
 	return fmt.Errorf("unknown format %q", format)
 }
 
-// cell keeps a table cell on one line and short enough for 80 columns.
+// cell keeps a table cell on one line and short enough for 80 columns,
+// with its control characters written out.
 func cell(s string) string {
 	s = strings.Join(strings.Fields(s), " ")
 	if r := []rune(s); len(r) > 40 {
-		return string(r[:39]) + "…"
+		s = string(r[:39]) + "…"
 	}
-	return s
+	return printable.Escape(s)
 }
 
 func fmtTime(t time.Time) string {

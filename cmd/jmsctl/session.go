@@ -1,17 +1,13 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"fmt"
-	"os"
-	"os/signal"
 	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/jms-bastion/jms/recorder"
+	"github.com/jms-bastion/jms/printable"
 	"github.com/jms-bastion/jms/store"
 )
 
@@ -177,7 +173,7 @@ kill waits until the session has ended, unless --no-wait.`,
 					return err
 				}
 				if cur.Status != store.StatusActive {
-					fmt.Fprintf(a.stdout, "session %s ended (%s: %s)\n", cur.ID, cur.Status, cur.EndReason)
+					fmt.Fprintf(a.stdout, "session %s ended (%s: %s)\n", cur.ID, cur.Status, printable.Escape(cur.EndReason))
 					return nil
 				}
 				if time.Now().After(deadline) {
@@ -190,51 +186,4 @@ kill waits until the session has ended, unless --no-wait.`,
 	cmd.Flags().StringVar(&reason, "reason", "", "why, shown to the person and kept in the audit")
 	cmd.Flags().BoolVar(&noWait, "no-wait", false, "return once the kill is requested")
 	return cmd
-}
-
-func newSessionWatchCmd(a *app) *cobra.Command {
-	return &cobra.Command{
-		Use:   "watch ID",
-		Short: "Follow a live session read-only until it ends",
-		Long: `watch shows a live session as it happens, from its beginning: it follows the
-session's recording as it grows, so it never sends input to the session nor
-changes its window size. It ends when the session ends (or on Ctrl-C). A
-session that has ended is for 'jmsctl replay'.`,
-		Example: `  jmsctl session watch 3f2a`,
-		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := a.openStore(cmd.Context())
-			if err != nil {
-				return err
-			}
-			ss, err := s.GetSession(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			if ss.Status != store.StatusActive {
-				return fmt.Errorf("session %s has ended (%s): replay it with 'jmsctl replay %s'", ss.ID, ss.Status, ss.ID)
-			}
-			path, err := a.sessionRecording(ss)
-			if err != nil {
-				return err
-			}
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt)
-			defer stop()
-			fmt.Fprintf(a.stderr, "jms: watching %s@%s as %s (session %s), read-only; Ctrl-C stops\n", ss.User, ss.Asset, ss.Account, ss.ID)
-			ended := func() bool {
-				cur, err := s.GetSession(ctx, ss.ID)
-				return err == nil && cur.Status != store.StatusActive
-			}
-			err = recorder.Follow(ctx, path, a.stdout, ended)
-			switch {
-			case err == nil:
-				cur, _ := s.GetSession(context.WithoutCancel(ctx), ss.ID)
-				fmt.Fprintf(a.stderr, "\r\njms: session %s ended (%s: %s)\n", ss.ID, cur.Status, cur.EndReason)
-				return nil
-			case errors.Is(err, context.Canceled) && ctx.Err() != nil:
-				return nil // the watcher stopped
-			}
-			return err
-		},
-	}
 }
