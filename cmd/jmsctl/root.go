@@ -39,7 +39,7 @@ grants, command filters, sessions and the audit.`,
 		&cobra.Group{ID: "inventory", Title: "People and inventory:"},
 		&cobra.Group{ID: "access", Title: "Access rules:"},
 		&cobra.Group{ID: "audit", Title: "Sessions and audit:"})
-	for _, c := range []*cobra.Command{newInitCmd(a), newServeCmd(a), newSecretCmd(a)} {
+	for _, c := range []*cobra.Command{newInitCmd(a), newServeCmd(a), newSecretCmd(a), newVersionCmd(a)} {
 		c.GroupID = "run"
 		root.AddCommand(c)
 	}
@@ -55,5 +55,6 @@ grants, command filters, sessions and the audit.`,
 		c.GroupID = "audit"
 		root.AddCommand(c)
 	}
+	strictTree(root)
 	return root
 }
