@@ -22,7 +22,7 @@ func assetColumns() []column[store.Asset] {
 		{"port", func(x store.Asset) string { return strconv.Itoa(x.Port) }},
 		{"platform", func(x store.Asset) string { return x.Platform }},
 		{"node", func(x store.Asset) string { return x.Node }},
-		{"labels", func(x store.Asset) string { return labelList(x.Labels) }},
+		{"labels", func(x store.Asset) string { return formatLabels(x.Labels) }},
 		{"comment", func(x store.Asset) string {
 			if !x.Active {
 				return strings.TrimSpace("(inactive) " + x.Comment)
@@ -32,9 +32,6 @@ func assetColumns() []column[store.Asset] {
 	}
 }
 
-func labelList(m map[string]string) string {
-	return strings.ReplaceAll(formatLabels(m), ";", ",")
-}
 
 // fitTable narrows the columns of a table so that it fits in width
 // terminal columns, cutting the widest cells first (with "…"), but
@@ -198,6 +195,10 @@ comment or labels contain the word.`,
 			if err != nil {
 				return err
 			}
+			if a.output == "csv" {
+				// The import format, so that the listing imports as it is.
+				return writeAssets(a.stdout, "csv", importableAssets(assets))
+			}
 			cols := assetColumns()
 			if a.output == "table" {
 				cols = fitTable(assets, cols, 80, map[string]int{"name": 18, "address": 15, "node": 10})
@@ -209,6 +210,16 @@ comment or labels contain the word.`,
 	cmd.Flags().StringArrayVar(&labels, "label", nil, "only assets with label key=value (repeatable)")
 	cmd.Flags().StringVar(&aq.Search, "search", "", "only assets matching this word")
 	return cmd
+}
+
+// importableAssets are assets as an import file holds them.
+func importableAssets(assets []store.Asset) []store.NewAsset {
+	out := make([]store.NewAsset, len(assets))
+	for i, x := range assets {
+		out[i] = store.NewAsset{Name: x.Name, Address: x.Address, Port: x.Port, Platform: x.Platform,
+			Node: x.Node, Labels: x.Labels, Comment: x.Comment}
+	}
+	return out
 }
 
 func hostKeyLabel(line string) string {
@@ -256,7 +267,7 @@ func newAssetShowCmd(a *app) *cobra.Command {
 				{"port", func(x store.Asset) string { return strconv.Itoa(x.Port) }},
 				{"platform", func(x store.Asset) string { return x.Platform }},
 				{"node", func(x store.Asset) string { return x.Node }},
-				{"labels", func(x store.Asset) string { return labelList(x.Labels) }},
+				{"labels", func(x store.Asset) string { return formatLabels(x.Labels) }},
 				{"comment", func(x store.Asset) string { return x.Comment }},
 				{"active", func(x store.Asset) string { return yesNo(x.Active) }},
 				{"host_key", func(x store.Asset) string {

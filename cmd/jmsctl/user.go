@@ -179,6 +179,14 @@ func newUserListCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if a.output == "csv" {
+				// The import format, so that the listing imports as it is.
+				people, err := s.ExportUsers(cmd.Context())
+				if err != nil {
+					return err
+				}
+				return writeUsers(a.stdout, "csv", people)
+			}
 			users, err := s.ListUsers(cmd.Context())
 			if err != nil {
 				return err
