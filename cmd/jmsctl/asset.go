@@ -32,7 +32,6 @@ func assetColumns() []column[store.Asset] {
 	}
 }
 
-
 // fitTable narrows the columns of a table so that it fits in width
 // terminal columns, cutting the widest cells first (with "…"), but
 // columns named in minWidths only down to that width while others can
