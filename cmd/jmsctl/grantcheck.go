@@ -40,4 +40,3 @@ func grantWindowFlags(ng *store.NewGrant, from, until, span string, now time.Tim
 	}
 	return nil
 }
-
