@@ -16,7 +16,8 @@ grants, command filters, sessions and the audit.`,
 		Example: `  jmsctl init                      # make ./jms-data and the first admin
   jmsctl serve --listen :2222      # run the bastion
   jmsctl asset add web1 --address 10.0.0.5 --node /prod/web
-  jmsctl user list -o json`,
+  jmsctl user list -o json
+  source <(jmsctl completion bash) # complete commands and names: assets, users, sessions…`,
 		Version:       version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -56,5 +57,6 @@ grants, command filters, sessions and the audit.`,
 		root.AddCommand(c)
 	}
 	strictTree(root)
+	a.completeTree(root)
 	return root
 }
