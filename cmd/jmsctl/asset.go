@@ -97,6 +97,11 @@ func newAssetCmd(a *app) *cobra.Command {
 	}
 	cmd.AddCommand(newAssetAddCmd(a), newAssetListCmd(a), newAssetShowCmd(a), newAssetRmCmd(a), newAssetSetCmd(a),
 		newAssetTrustCmd(a), newAssetImportCmd(a), newAssetExportCmd(a), newAssetWhoCanCmd(a), newAssetTestCmd(a))
+	cmd.AddCommand(newStateCmds(a, "asset", "web1",
+		[2]string{"Let people connect to assets again", "Stop people connecting to assets (same as set --active=false)"},
+		func(s *store.Store, ctx context.Context, name string, on bool) error {
+			return s.UpdateAsset(ctx, name, store.AssetUpdate{Active: &on})
+		})...)
 	return cmd
 }
 
@@ -293,11 +298,11 @@ func newAssetSetCmd(a *app) *cobra.Command {
 	var address, platform, node, comment string
 	var port int
 	var active bool
-	var labels, unlabel []string
+	var labels, unlabel, oldLabels, oldUnlabel []string
 	cmd := &cobra.Command{
-		Use:   "set NAME [--address H] [--port P] [--platform P] [--node N] [--label k=v]… [--unlabel k]… [--comment C] [--active=true|false]",
+		Use:   "set NAME [--address H] [--port P] [--platform P] [--node N] [--add-label k=v]… [--rm-label k]… [--comment C] [--active=true|false]",
 		Short: "Change an asset",
-		Example: `  jmsctl asset set web1 --address 10.0.0.6 --label env=staging --unlabel team
+		Example: `  jmsctl asset set web1 --address 10.0.0.6 --add-label env=staging --rm-label team
   jmsctl asset set web1 --node / --active=false`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -323,6 +328,7 @@ func newAssetSetCmd(a *app) *cobra.Command {
 				au.Active = &active
 			}
 			var err error
+			labels, unlabel = append(labels, oldLabels...), append(unlabel, oldUnlabel...)
 			if len(labels) > 0 {
 				if au.SetLabels, err = parseLabelFlags(labels); err != nil {
 					return err
@@ -331,7 +337,7 @@ func newAssetSetCmd(a *app) *cobra.Command {
 			au.RemoveLabels = unlabel
 			if au.Address == nil && au.Port == nil && au.Platform == nil && au.Node == nil && au.Comment == nil &&
 				au.Active == nil && len(au.SetLabels) == 0 && len(au.RemoveLabels) == 0 {
-				return fmt.Errorf("nothing to change: give --address, --port, --platform, --node, --label, --unlabel, --comment or --active")
+				return fmt.Errorf("nothing to change: give --address, --port, --platform, --node, --add-label, --rm-label, --comment or --active")
 			}
 			s, err := a.openStore(ctx)
 			if err != nil {
@@ -348,8 +354,13 @@ func newAssetSetCmd(a *app) *cobra.Command {
 	cmd.Flags().IntVar(&port, "port", 22, "SSH port")
 	cmd.Flags().StringVar(&platform, "platform", "", "linux, unix, windows, network or database")
 	cmd.Flags().StringVar(&node, "node", "", "node of the asset tree (/ for none)")
-	cmd.Flags().StringArrayVar(&labels, "label", nil, "set label key=value (repeatable)")
-	cmd.Flags().StringArrayVar(&unlabel, "unlabel", nil, "remove label key (repeatable)")
+	cmd.Flags().StringArrayVar(&labels, "add-label", nil, "set label key=value (repeatable)")
+	cmd.Flags().StringArrayVar(&unlabel, "rm-label", nil, "remove label key (repeatable)")
+	// The first version's spelling; --add-X/--rm-X is the one grammar now.
+	cmd.Flags().StringArrayVar(&oldLabels, "label", nil, "set label key=value (repeatable)")
+	cmd.Flags().StringArrayVar(&oldUnlabel, "unlabel", nil, "remove label key (repeatable)")
+	_ = cmd.Flags().MarkDeprecated("label", "use --add-label")
+	_ = cmd.Flags().MarkDeprecated("unlabel", "use --rm-label")
 	cmd.Flags().StringVar(&comment, "comment", "", "free text")
 	cmd.Flags().BoolVar(&active, "active", true, "whether people can connect to it")
 	return cmd
@@ -545,8 +556,9 @@ func printImport(w io.Writer, noun string, res store.ImportResult, dryRun bool) 
 }
 
 func newAssetExportCmd(a *app) *cobra.Command {
-	return &cobra.Command{
-		Use:   "export [-o csv|json|yaml]",
+	var format string
+	cmd := &cobra.Command{
+		Use:   "export [-o|--format csv|json|yaml]",
 		Short: "Write every asset to stdout in an import format (CSV by default)",
 		Example: `  jmsctl asset export > assets.csv
   jmsctl asset export -o yaml > assets.yaml`,
@@ -560,7 +572,13 @@ func newAssetExportCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return writeAssets(a.stdout, exportFormat(a.output), assets)
+			format, err := exportFormat(a.output, format)
+			if err != nil {
+				return err
+			}
+			return writeAssets(a.stdout, format, assets)
 		},
 	}
+	cmd.Flags().StringVar(&format, "format", "", "csv, json or yaml (the same as -o; default csv)")
+	return cmd
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
@@ -94,6 +95,12 @@ names her (or a group of hers), covers the asset and gives the account.`,
 	}
 	cmd.AddCommand(newGrantAddCmd(a), newGrantListCmd(a), newGrantShowCmd(a), newGrantRmCmd(a),
 		newGrantSetCmd(a), newGrantExplainCmd(a))
+	cmd.AddCommand(newStateCmds(a, "grant", "ops",
+		[2]string{"Switch grants back on", "Switch grants off without removing them (same as set --active=false)"},
+		func(s *store.Store, ctx context.Context, name string, on bool) error {
+			_, err := s.UpdateGrant(ctx, name, store.GrantUpdate{Active: &on})
+			return err
+		})...)
 	return cmd
 }
 
