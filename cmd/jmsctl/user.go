@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -92,6 +93,13 @@ with a password you choose.`,
 			}
 			s, err := a.openStore(ctx)
 			if err != nil {
+				return err
+			}
+			// A taken name is the first thing to say, before the password
+			// policy (and before the argon2id hash).
+			if _, err := s.GetUser(ctx, nu.Name); err == nil {
+				return fmt.Errorf("user %q already exists", nu.Name)
+			} else if !errors.Is(err, store.ErrNotFound) {
 				return err
 			}
 			var otp store.Secret
