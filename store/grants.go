@@ -36,6 +36,8 @@ type Grant struct {
 	Active       bool       `json:"active" yaml:"active"`
 	Comment      string     `json:"comment" yaml:"comment"`
 	CreatedAt    time.Time  `json:"created_at" yaml:"created_at"`
+	// Warnings say why a grant added with Force gives nothing yet.
+	Warnings []string `json:"warnings,omitempty" yaml:"warnings,omitempty"`
 }
 
 // State describes the grant at time at: "active", "inactive",
@@ -68,6 +70,10 @@ type NewGrant struct {
 	ValidFrom    *time.Time
 	ValidUntil   *time.Time
 	Comment      string
+	// Force adds the grant even when it would give nothing (its window
+	// is over, or an account it gives is on none of its assets): the
+	// problems come back as the grant's Warnings instead of an error.
+	Force bool
 }
 
 // ParseActions reads a comma-separated action list, e.g.
@@ -104,6 +110,44 @@ func checkWindow(from, until *time.Time) error {
 	return nil
 }
 
+// checkedGrant is a NewGrant's fields once checked and normalised.
+type checkedGrant struct {
+	actions []string
+	all     bool
+	names   []string
+	ports   []int
+}
+
+// checkNewGrant checks a new grant's shape: a name, someone, something,
+// known actions, valid accounts, window and ports.
+func checkNewGrant(ng NewGrant) (checkedGrant, error) {
+	var v checkedGrant
+	if err := ValidName("grant", ng.Name); err != nil {
+		return v, err
+	}
+	if len(ng.Users)+len(ng.Groups) == 0 {
+		return v, errors.New("a grant needs at least one --user or --group")
+	}
+	if len(ng.Assets)+len(ng.Nodes) == 0 {
+		return v, errors.New("a grant needs at least one --asset or --node")
+	}
+	if len(ng.Actions) == 0 {
+		ng.Actions = DefaultActions
+	}
+	var err error
+	if v.actions, err = checkActions(ng.Actions); err != nil {
+		return v, err
+	}
+	if v.all, v.names, err = splitAccounts(ng.Accounts); err != nil {
+		return v, err
+	}
+	if err := checkWindow(ng.ValidFrom, ng.ValidUntil); err != nil {
+		return v, err
+	}
+	v.ports, err = checkPorts(ng.ForwardPorts)
+	return v, err
+}
+
 // splitAccounts separates "@all" from usernames, checking the names.
 func splitAccounts(accounts []string) (all bool, names []string, err error) {
 	if len(accounts) == 0 {
@@ -131,33 +175,12 @@ func splitAccounts(accounts []string) (all bool, names []string, err error) {
 // AddGrant adds a grant with its members in one transaction. Every
 // user, group, asset and node it names must exist.
 func (s *Store) AddGrant(ctx context.Context, ng NewGrant) (Grant, error) {
-	if err := ValidName("grant", ng.Name); err != nil {
-		return Grant{}, err
-	}
-	if len(ng.Users)+len(ng.Groups) == 0 {
-		return Grant{}, errors.New("a grant needs at least one --user or --group")
-	}
-	if len(ng.Assets)+len(ng.Nodes) == 0 {
-		return Grant{}, errors.New("a grant needs at least one --asset or --node")
-	}
-	if len(ng.Actions) == 0 {
-		ng.Actions = DefaultActions
-	}
-	actions, err := checkActions(ng.Actions)
+	v, err := checkNewGrant(ng)
 	if err != nil {
 		return Grant{}, err
 	}
-	all, names, err := splitAccounts(ng.Accounts)
-	if err != nil {
-		return Grant{}, err
-	}
-	if err := checkWindow(ng.ValidFrom, ng.ValidUntil); err != nil {
-		return Grant{}, err
-	}
-	ports, err := checkPorts(ng.ForwardPorts)
-	if err != nil {
-		return Grant{}, err
-	}
+	actions, all, names, ports := v.actions, v.all, v.names, v.ports
+	var warnings []string
 	err = s.withTx(ctx, func(q querier) error {
 		var id int64
 		err := q.QueryRowContext(ctx, `INSERT INTO grants (name, actions, all_accounts, forward_ports, valid_from, valid_until, comment, created_at)
@@ -173,6 +196,12 @@ func (s *Store) AddGrant(ctx context.Context, ng NewGrant) (Grant, error) {
 		if err := m.insert(ctx, q, "grant", id); err != nil {
 			return err
 		}
+		if warnings, err = givesNothing(ctx, q, ng, names, s.now()); err != nil {
+			return err
+		}
+		if len(warnings) > 0 && !ng.Force {
+			return fmt.Errorf("grant %s would give nothing: %s (use --force to add it anyway)", ng.Name, strings.Join(warnings, "; "))
+		}
 		return s.recordOp(ctx, q, "grant.add", ng.Name, map[string]any{
 			"users": ng.Users, "groups": ng.Groups, "assets": ng.Assets, "nodes": ng.Nodes,
 			"accounts": accountsOut(all, names), "actions": actions, "forward_ports": ports,
@@ -181,7 +210,9 @@ func (s *Store) AddGrant(ctx context.Context, ng NewGrant) (Grant, error) {
 	if err != nil {
 		return Grant{}, err
 	}
-	return s.GetGrant(ctx, ng.Name)
+	g, err := s.GetGrant(ctx, ng.Name)
+	g.Warnings = warnings
+	return g, err
 }
 
 func accountsOut(all bool, names []string) []string {

@@ -24,6 +24,9 @@ var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
 // ValidName checks a user, group, asset, grant or filter name.
 func ValidName(kind, name string) error {
 	if !nameRE.MatchString(name) {
+		if lower := strings.ToLower(name); lower != name && nameRE.MatchString(lower) {
+			return fmt.Errorf("invalid %s name %q: names are lower case (a-z 0-9 . _ -), try %q", kind, name, lower)
+		}
 		return fmt.Errorf("invalid %s name %q: use 1-64 of a-z 0-9 . _ -, starting with a letter or digit", kind, name)
 	}
 	return nil

@@ -22,7 +22,7 @@ func assetColumns() []column[store.Asset] {
 		{"port", func(x store.Asset) string { return strconv.Itoa(x.Port) }},
 		{"platform", func(x store.Asset) string { return x.Platform }},
 		{"node", func(x store.Asset) string { return x.Node }},
-		{"labels", func(x store.Asset) string { return labelList(x.Labels) }},
+		{"labels", func(x store.Asset) string { return formatLabels(x.Labels) }},
 		{"comment", func(x store.Asset) string {
 			if !x.Active {
 				return strings.TrimSpace("(inactive) " + x.Comment)
@@ -30,10 +30,6 @@ func assetColumns() []column[store.Asset] {
 			return x.Comment
 		}},
 	}
-}
-
-func labelList(m map[string]string) string {
-	return strings.ReplaceAll(formatLabels(m), ";", ",")
 }
 
 // fitTable narrows the columns of a table so that it fits in width
@@ -101,6 +97,11 @@ func newAssetCmd(a *app) *cobra.Command {
 	}
 	cmd.AddCommand(newAssetAddCmd(a), newAssetListCmd(a), newAssetShowCmd(a), newAssetRmCmd(a), newAssetSetCmd(a),
 		newAssetTrustCmd(a), newAssetImportCmd(a), newAssetExportCmd(a), newAssetWhoCanCmd(a), newAssetTestCmd(a))
+	cmd.AddCommand(newStateCmds(a, "asset", "web1",
+		[2]string{"Let people connect to assets again", "Stop people connecting to assets (same as set --active=false)"},
+		func(s *store.Store, ctx context.Context, name string, on bool) error {
+			return s.UpdateAsset(ctx, name, store.AssetUpdate{Active: &on})
+		})...)
 	return cmd
 }
 
@@ -198,6 +199,10 @@ comment or labels contain the word.`,
 			if err != nil {
 				return err
 			}
+			if a.output == "csv" {
+				// The import format, so that the listing imports as it is.
+				return writeAssets(a.stdout, "csv", importableAssets(assets))
+			}
 			cols := assetColumns()
 			if a.output == "table" {
 				cols = fitTable(assets, cols, 80, map[string]int{"name": 18, "address": 15, "node": 10})
@@ -209,6 +214,16 @@ comment or labels contain the word.`,
 	cmd.Flags().StringArrayVar(&labels, "label", nil, "only assets with label key=value (repeatable)")
 	cmd.Flags().StringVar(&aq.Search, "search", "", "only assets matching this word")
 	return cmd
+}
+
+// importableAssets are assets as an import file holds them.
+func importableAssets(assets []store.Asset) []store.NewAsset {
+	out := make([]store.NewAsset, len(assets))
+	for i, x := range assets {
+		out[i] = store.NewAsset{Name: x.Name, Address: x.Address, Port: x.Port, Platform: x.Platform,
+			Node: x.Node, Labels: x.Labels, Comment: x.Comment}
+	}
+	return out
 }
 
 func hostKeyLabel(line string) string {
@@ -256,7 +271,7 @@ func newAssetShowCmd(a *app) *cobra.Command {
 				{"port", func(x store.Asset) string { return strconv.Itoa(x.Port) }},
 				{"platform", func(x store.Asset) string { return x.Platform }},
 				{"node", func(x store.Asset) string { return x.Node }},
-				{"labels", func(x store.Asset) string { return labelList(x.Labels) }},
+				{"labels", func(x store.Asset) string { return formatLabels(x.Labels) }},
 				{"comment", func(x store.Asset) string { return x.Comment }},
 				{"active", func(x store.Asset) string { return yesNo(x.Active) }},
 				{"host_key", func(x store.Asset) string {
@@ -283,11 +298,11 @@ func newAssetSetCmd(a *app) *cobra.Command {
 	var address, platform, node, comment string
 	var port int
 	var active bool
-	var labels, unlabel []string
+	var labels, unlabel, oldLabels, oldUnlabel []string
 	cmd := &cobra.Command{
-		Use:   "set NAME [--address H] [--port P] [--platform P] [--node N] [--label k=v]… [--unlabel k]… [--comment C] [--active=true|false]",
+		Use:   "set NAME [--address H] [--port P] [--platform P] [--node N] [--add-label k=v]… [--rm-label k]… [--comment C] [--active=true|false]",
 		Short: "Change an asset",
-		Example: `  jmsctl asset set web1 --address 10.0.0.6 --label env=staging --unlabel team
+		Example: `  jmsctl asset set web1 --address 10.0.0.6 --add-label env=staging --rm-label team
   jmsctl asset set web1 --node / --active=false`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -313,6 +328,7 @@ func newAssetSetCmd(a *app) *cobra.Command {
 				au.Active = &active
 			}
 			var err error
+			labels, unlabel = append(labels, oldLabels...), append(unlabel, oldUnlabel...)
 			if len(labels) > 0 {
 				if au.SetLabels, err = parseLabelFlags(labels); err != nil {
 					return err
@@ -321,7 +337,7 @@ func newAssetSetCmd(a *app) *cobra.Command {
 			au.RemoveLabels = unlabel
 			if au.Address == nil && au.Port == nil && au.Platform == nil && au.Node == nil && au.Comment == nil &&
 				au.Active == nil && len(au.SetLabels) == 0 && len(au.RemoveLabels) == 0 {
-				return fmt.Errorf("nothing to change: give --address, --port, --platform, --node, --label, --unlabel, --comment or --active")
+				return fmt.Errorf("nothing to change: give --address, --port, --platform, --node, --add-label, --rm-label, --comment or --active")
 			}
 			s, err := a.openStore(ctx)
 			if err != nil {
@@ -338,8 +354,13 @@ func newAssetSetCmd(a *app) *cobra.Command {
 	cmd.Flags().IntVar(&port, "port", 22, "SSH port")
 	cmd.Flags().StringVar(&platform, "platform", "", "linux, unix, windows, network or database")
 	cmd.Flags().StringVar(&node, "node", "", "node of the asset tree (/ for none)")
-	cmd.Flags().StringArrayVar(&labels, "label", nil, "set label key=value (repeatable)")
-	cmd.Flags().StringArrayVar(&unlabel, "unlabel", nil, "remove label key (repeatable)")
+	cmd.Flags().StringArrayVar(&labels, "add-label", nil, "set label key=value (repeatable)")
+	cmd.Flags().StringArrayVar(&unlabel, "rm-label", nil, "remove label key (repeatable)")
+	// The first version's spelling; --add-X/--rm-X is the one grammar now.
+	cmd.Flags().StringArrayVar(&oldLabels, "label", nil, "set label key=value (repeatable)")
+	cmd.Flags().StringArrayVar(&oldUnlabel, "unlabel", nil, "remove label key (repeatable)")
+	_ = cmd.Flags().MarkDeprecated("label", "use --add-label")
+	_ = cmd.Flags().MarkDeprecated("unlabel", "use --rm-label")
 	cmd.Flags().StringVar(&comment, "comment", "", "free text")
 	cmd.Flags().BoolVar(&active, "active", true, "whether people can connect to it")
 	return cmd
@@ -535,8 +556,9 @@ func printImport(w io.Writer, noun string, res store.ImportResult, dryRun bool) 
 }
 
 func newAssetExportCmd(a *app) *cobra.Command {
-	return &cobra.Command{
-		Use:   "export [-o csv|json|yaml]",
+	var format string
+	cmd := &cobra.Command{
+		Use:   "export [-o|--format csv|json|yaml]",
 		Short: "Write every asset to stdout in an import format (CSV by default)",
 		Example: `  jmsctl asset export > assets.csv
   jmsctl asset export -o yaml > assets.yaml`,
@@ -550,7 +572,13 @@ func newAssetExportCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return writeAssets(a.stdout, exportFormat(a.output), assets)
+			format, err := exportFormat(a.output, format)
+			if err != nil {
+				return err
+			}
+			return writeAssets(a.stdout, format, assets)
 		},
 	}
+	cmd.Flags().StringVar(&format, "format", "", "csv, json or yaml (the same as -o; default csv)")
+	return cmd
 }

@@ -63,8 +63,10 @@ and casual misuse; it cannot see inside a script written on the asset.`,
   jmsctl filter add prod-restarts --action review --priority 10 --regex '^systemctl (stop|restart)' --node /prod
   jmsctl filter list`,
 	}
-	cmd.AddCommand(newFilterAddCmd(a), newFilterListCmd(a), newFilterShowCmd(a), newFilterRmCmd(a),
-		newFilterStateCmd(a, "enable"), newFilterStateCmd(a, "disable"))
+	cmd.AddCommand(newFilterAddCmd(a), newFilterListCmd(a), newFilterShowCmd(a), newFilterRmCmd(a))
+	cmd.AddCommand(newStateCmds(a, "filter", "no-reboot",
+		[2]string{"Switch command filters back on", "Switch command filters off without removing them"},
+		(*store.Store).SetFilterActive)...)
 	return cmd
 }
 
@@ -166,28 +168,4 @@ func newFilterShowCmd(a *app) *cobra.Command {
 
 func newFilterRmCmd(a *app) *cobra.Command {
 	return newRmCmd(a, "filter", "Remove command filters", `  jmsctl filter rm no-reboot`, (*store.Store).RemoveFilter)
-}
-
-func newFilterStateCmd(a *app, verb string) *cobra.Command {
-	short := map[string]string{"enable": "Switch command filters back on", "disable": "Switch command filters off without removing them"}[verb]
-	return &cobra.Command{
-		Use:     verb + " NAME…",
-		Short:   short,
-		Example: "  jmsctl filter " + verb + " no-reboot",
-		Args:    cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := a.actorContext(cmd.Context())
-			s, err := a.openStore(ctx)
-			if err != nil {
-				return err
-			}
-			for _, name := range args {
-				if err := s.SetFilterActive(ctx, name, verb == "enable"); err != nil {
-					return err
-				}
-				fmt.Fprintf(a.stdout, "%s filter %s\n", map[string]string{"enable": "Enabled", "disable": "Disabled"}[verb], name)
-			}
-			return nil
-		},
-	}
 }

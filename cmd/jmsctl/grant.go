@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
@@ -36,7 +37,7 @@ func timeFlagPtr(flag, s string, endOfDay bool) (t *time.Time, clear bool, err e
 	if s == "" || s == "none" {
 		return nil, true, nil
 	}
-	v, err := parseTimeFlag(flag, s, endOfDay)
+	v, err := parseWhen(flag, s, time.Now(), endOfDay)
 	if err != nil {
 		return nil, false, err
 	}
@@ -95,12 +96,19 @@ names her (or a group of hers), covers the asset and gives the account.`,
 	}
 	cmd.AddCommand(newGrantAddCmd(a), newGrantListCmd(a), newGrantShowCmd(a), newGrantRmCmd(a),
 		newGrantSetCmd(a), newGrantExplainCmd(a))
+	cmd.AddCommand(newStateCmds(a, "grant", "ops",
+		[2]string{"Switch grants back on", "Switch grants off without removing them (same as set --active=false)"},
+		func(s *store.Store, ctx context.Context, name string, on bool) error {
+			_, err := s.UpdateGrant(ctx, name, store.GrantUpdate{Active: &on})
+			return err
+		})...)
 	return cmd
 }
 
 func newGrantAddCmd(a *app) *cobra.Command {
 	var ng store.NewGrant
-	var actions, from, until, ports string
+	var actions, from, until, span, ports string
+	var force bool
 	cmd := &cobra.Command{
 		Use:   "add NAME [--user U]… [--group G]… [--asset A]… [--node N]… [--account NAME|@all]…",
 		Short: "Add a grant",
@@ -108,14 +116,18 @@ func newGrantAddCmd(a *app) *cobra.Command {
 something (--asset or --node); every user, group, asset and node named must
 exist. Without --account the grant gives every account on the assets (@all).
 --actions defaults to connect,upload,download,delete (forward must be asked
-for). --from and --until take RFC 3339 times or dates in UTC; a date in
---until includes that whole day. --ports lists the asset ports the forward
-action opens to ssh -L/-W (default: the asset's SSH port). Flags repeat or
-take comma lists.`,
+for). --from and --until take RFC 3339 times, dates in UTC (a date in
+--until includes that whole day), now, or a time from now (4h, 90m, 2d, 1w);
+--for gives the length of the window instead of --until. A window already
+over, or an account that exists on none of the covered assets, is refused:
+such a grant would give nothing (--force adds it anyway, with a warning).
+--ports lists the asset ports the forward action opens to ssh -L/-W
+(default: the asset's SSH port). Flags repeat or take comma lists.`,
 		Example: `  jmsctl grant add ops --group ops --node /prod
   jmsctl grant add deploy --user alice --user bob --asset web1,web2 --account deploy --actions connect,upload
   jmsctl grant add contractor --user dan --node /staging --from 2026-12-01 --until 2026-12-31 --comment "ticket 4711"
-  jmsctl grant add tunnel --user alice --asset db1 --account deploy --actions forward --ports 5432`,
+  jmsctl grant add tunnel --user alice --asset db1 --account deploy --actions forward --ports 5432
+  jmsctl grant add oncall --user bob --node /prod --account root --from now --for 4h`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := a.actorContext(cmd.Context())
@@ -127,27 +139,20 @@ take comma lists.`,
 			if ng.ForwardPorts, err = store.ParsePorts(ports); err != nil {
 				return fmt.Errorf("--ports: %w", err)
 			}
-			if from != "" {
-				t, err := parseTimeFlag("from", from, false)
-				if err != nil {
-					return err
-				}
-				ng.ValidFrom = &t
-			}
-			if until != "" {
-				t, err := parseTimeFlag("until", until, true)
-				if err != nil {
-					return err
-				}
-				ng.ValidUntil = &t
+			if err := grantWindowFlags(&ng, from, until, span, time.Now()); err != nil {
+				return err
 			}
 			s, err := a.openStore(ctx)
 			if err != nil {
 				return err
 			}
+			ng.Force = force
 			g, err := s.AddGrant(ctx, ng)
 			if err != nil {
 				return err
+			}
+			for _, w := range g.Warnings {
+				fmt.Fprintf(a.stderr, "Warning: grant %s: %s\n", g.Name, w)
 			}
 			fmt.Fprintf(a.stdout, "Added grant %s: %s on %s as %s (actions %s; %s)\n", g.Name, grantWho(g), grantWhat(g),
 				joinComma(g.Accounts), joinComma(g.Actions), grantWindow(g))
@@ -161,8 +166,10 @@ take comma lists.`,
 	f.StringSliceVar(&ng.Nodes, "node", nil, "node the grant covers, with its descendants (repeatable)")
 	f.StringSliceVar(&ng.Accounts, "account", nil, "account username, or @all (the default when omitted)")
 	f.StringVar(&actions, "actions", strings.Join(store.DefaultActions, ","), "actions: some of "+strings.Join(store.AllActions, ","))
-	f.StringVar(&from, "from", "", "valid from (RFC 3339 or YYYY-MM-DD)")
-	f.StringVar(&until, "until", "", "valid until (RFC 3339, or YYYY-MM-DD to include that day)")
+	f.StringVar(&from, "from", "", "valid from (RFC 3339, YYYY-MM-DD, now, or from now: 4h, 2d)")
+	f.StringVar(&until, "until", "", "valid until (RFC 3339, YYYY-MM-DD to include that day, or from now: 4h, 2d)")
+	f.StringVar(&span, "for", "", "valid for this long from --from (or now): 4h, 90m, 2d, 1w")
+	f.BoolVar(&force, "force", false, "add a grant that would give nothing (window over, account on no covered asset), with a warning")
 	f.StringVar(&ng.Comment, "comment", "", "free text")
 	f.StringVar(&ports, "ports", "", "ports the forward action opens, e.g. 22,8080 (default: the asset's SSH port)")
 	return cmd

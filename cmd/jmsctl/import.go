@@ -543,11 +543,19 @@ func writeStructured[T any](w io.Writer, format string, items []T) error {
 
 // exportFormat is the format an export writes: -o, with csv for the
 // default table.
-func exportFormat(output string) string {
-	if output == "table" {
-		return "csv"
+// exportFormat is the format of an export: --format when given (the
+// import's name for it), else -o, with CSV for the default table.
+func exportFormat(output, format string) (string, error) {
+	if format != "" {
+		output = format
 	}
-	return output
+	switch output {
+	case "table", "csv":
+		return "csv", nil
+	case "json", "yaml":
+		return output, nil
+	}
+	return "", fmt.Errorf("--format %q: want csv, json or yaml", format)
 }
 
 func newUserImportCmd(a *app) *cobra.Command {
@@ -579,8 +587,9 @@ out keep their value); --dry-run says what would change.`,
 }
 
 func newUserExportCmd(a *app) *cobra.Command {
-	return &cobra.Command{
-		Use:   "export [-o csv|json|yaml]",
+	var format string
+	cmd := &cobra.Command{
+		Use:   "export [-o|--format csv|json|yaml]",
 		Short: "Write every person to stdout in an import format (no password, no MFA seed)",
 		Example: `  jmsctl user export > people.csv
   jmsctl user export -o json`,
@@ -594,7 +603,13 @@ func newUserExportCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return writeUsers(a.stdout, exportFormat(a.output), users)
+			format, err := exportFormat(a.output, format)
+			if err != nil {
+				return err
+			}
+			return writeUsers(a.stdout, format, users)
 		},
 	}
+	cmd.Flags().StringVar(&format, "format", "", "csv, json or yaml (the same as -o; default csv)")
+	return cmd
 }

@@ -53,7 +53,7 @@ Recordings are asciicast v2 files: 'asciinema play' takes them too.`,
 			if err != nil {
 				return err
 			}
-			if speed < 0 {
+			if speed <= 0 {
 				return fmt.Errorf("--speed %v: want a positive factor", speed)
 			}
 			at, err := parseAt(atFlag)

@@ -16,7 +16,8 @@ grants, command filters, sessions and the audit.`,
 		Example: `  jmsctl init                      # make ./jms-data and the first admin
   jmsctl serve --listen :2222      # run the bastion
   jmsctl asset add web1 --address 10.0.0.5 --node /prod/web
-  jmsctl user list -o json`,
+  jmsctl user list -o json
+  source <(jmsctl completion bash) # complete commands and names: assets, users, sessions…`,
 		Version:       version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
@@ -39,7 +40,7 @@ grants, command filters, sessions and the audit.`,
 		&cobra.Group{ID: "inventory", Title: "People and inventory:"},
 		&cobra.Group{ID: "access", Title: "Access rules:"},
 		&cobra.Group{ID: "audit", Title: "Sessions and audit:"})
-	for _, c := range []*cobra.Command{newInitCmd(a), newServeCmd(a), newSecretCmd(a)} {
+	for _, c := range []*cobra.Command{newInitCmd(a), newServeCmd(a), newSecretCmd(a), newVersionCmd(a)} {
 		c.GroupID = "run"
 		root.AddCommand(c)
 	}
@@ -55,5 +56,7 @@ grants, command filters, sessions and the audit.`,
 		c.GroupID = "audit"
 		root.AddCommand(c)
 	}
+	strictTree(root)
+	a.completeTree(root)
 	return root
 }

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -43,8 +45,13 @@ func newUserCmd(a *app) *cobra.Command {
   printf '%s\n' "$PW" | jmsctl user add bob --role auditor --password-stdin
   jmsctl user list -o json`,
 	}
+	cmd.AddCommand(newStateCmds(a, "user", "alice",
+		[2]string{"Enable disabled people", "Disable people: they cannot log in, and their live sessions end"},
+		func(s *store.Store, ctx context.Context, name string, on bool) error {
+			return s.SetUserDisabled(ctx, name, !on)
+		})...)
 	cmd.AddCommand(newUserAddCmd(a), newUserListCmd(a), newUserShowCmd(a), newUserRmCmd(a),
-		newUserStateCmd(a, "disable"), newUserStateCmd(a, "enable"), newUserUnlockCmd(a), newUserLocksCmd(a),
+		newUserUnlockCmd(a), newUserLocksCmd(a),
 		newUserPasswdCmd(a), newUserSetCmd(a), newUserKeyCmd(a), newUserMFACmd(a),
 		newUserImportCmd(a), newUserExportCmd(a))
 	return cmd
@@ -86,6 +93,13 @@ with a password you choose.`,
 			}
 			s, err := a.openStore(ctx)
 			if err != nil {
+				return err
+			}
+			// A taken name is the first thing to say, before the password
+			// policy (and before the argon2id hash).
+			if _, err := s.GetUser(ctx, nu.Name); err == nil {
+				return fmt.Errorf("user %q already exists", nu.Name)
+			} else if !errors.Is(err, store.ErrNotFound) {
 				return err
 			}
 			var otp store.Secret
@@ -179,6 +193,14 @@ func newUserListCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if a.output == "csv" {
+				// The import format, so that the listing imports as it is.
+				people, err := s.ExportUsers(cmd.Context())
+				if err != nil {
+					return err
+				}
+				return writeUsers(a.stdout, "csv", people)
+			}
 			users, err := s.ListUsers(cmd.Context())
 			if err != nil {
 				return err
@@ -234,33 +256,6 @@ func newUserShowCmd(a *app) *cobra.Command {
 
 func newUserRmCmd(a *app) *cobra.Command {
 	return newRmCmd(a, "user", "Remove people (their keys and memberships go with them; the audit stays)", `  jmsctl user rm alice`, (*store.Store).RemoveUser)
-}
-
-func newUserStateCmd(a *app, verb string) *cobra.Command {
-	short := map[string]string{
-		"disable": "Disable people: they cannot log in, and their live sessions end",
-		"enable":  "Enable disabled people",
-	}[verb]
-	return &cobra.Command{
-		Use:     verb + " NAME…",
-		Short:   short,
-		Example: "  jmsctl user " + verb + " alice",
-		Args:    cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := a.actorContext(cmd.Context())
-			s, err := a.openStore(ctx)
-			if err != nil {
-				return err
-			}
-			for _, name := range args {
-				if err := s.SetUserDisabled(ctx, name, verb == "disable"); err != nil {
-					return err
-				}
-				fmt.Fprintf(a.stdout, "%s user %s\n", map[string]string{"disable": "Disabled", "enable": "Enabled"}[verb], name)
-			}
-			return nil
-		},
-	}
 }
 
 func newUserPasswdCmd(a *app) *cobra.Command {
