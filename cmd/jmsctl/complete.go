@@ -91,13 +91,6 @@ func mapNames[T any](items []T, err error, name func(T) string) ([]string, error
 	return out, nil
 }
 
-func shortSessionID(id string) string {
-	if len(id) > 8 {
-		return id[:8]
-	}
-	return id
-}
-
 // placeholderKinds maps a Use placeholder to the kind it names; NAME
 // and ID take the kind of the noun they sit under.
 var placeholderKinds = map[string]string{
