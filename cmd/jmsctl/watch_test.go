@@ -176,6 +176,12 @@ func TestSessionWatchTakesTheTerminal(t *testing.T) {
 	if n, err := unix.IoctlGetInt(int(tty.Fd()), unix.TIOCINQ); err != nil || n != 0 {
 		t.Errorf("%d bytes typed during watch are left for the shell (%v)", n, err)
 	}
+	// The reader may not have read the last bytes yet.
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if strings.HasSuffix(strings.TrimRight(out.String(), "\r\n"), "\x1b[?1049l") {
+			break
+		}
+	}
 	if !strings.HasSuffix(strings.TrimRight(out.String(), "\r\n"), "\x1b[?1049l") {
 		t.Errorf("watch did not leave the alternate screen: %q", out.String()[max(0, out.Len()-40):])
 	}
