@@ -22,6 +22,7 @@ func newReplayCmd(a *app) *cobra.Command {
 		cat       bool
 		text      bool
 		plain     bool
+		raw       bool
 		speed     float64
 		idleLimit string
 		atFlag    string
@@ -35,6 +36,10 @@ path. In a terminal it plays in a player: space pauses, ← → seek 5 s, + -
 change the speed, q quits, and a status line shows time and progress; with
 stdin or stdout not a terminal (or --plain) it writes the output at its pace.
 --cat prints all its output at once instead, as 'asciinema cat' does.
+What reaches your terminal is only what draws (text, colours, cursor
+moves): queries, titles, clipboard and mouse sequences from the asset are
+dropped, so a recording cannot make your terminal type into your shell.
+--raw writes the recorded bytes exactly, and only to a file or a pipe.
 --text prints the final screen as plain text, through a terminal emulator,
 for grep (with --at: the screen at that time).
 --at starts at a time into the recording (90, 1m30s or 1:30), such as the
@@ -72,8 +77,15 @@ Recordings are asciicast v2 files: 'asciinema play' takes them too.`,
 			if cat && text {
 				return errors.New("--cat and --text: choose one")
 			}
+			out := io.Writer(recorder.NewTerminalFilter(a.stdout))
+			if raw {
+				if isTerminal(a.stdout) {
+					return errors.New("--raw writes the recorded bytes as they are: send them to a file or a pipe, not a terminal")
+				}
+				out = a.stdout
+			}
 			if cat && at == 0 {
-				return recorder.Cat(a.stdout, r)
+				return recorder.Cat(out, r)
 			}
 			if text && at == 0 {
 				out, err := recorder.ScreenText(r, 0, 0)
@@ -107,7 +119,7 @@ Recordings are asciicast v2 files: 'asciinema play' takes them too.`,
 			if cat {
 				for _, ev := range p.Events[first:] {
 					if ev.Type == recorder.TypeOutput {
-						if _, err := io.WriteString(a.stdout, ev.Data); err != nil {
+						if _, err := io.WriteString(out, ev.Data); err != nil {
 							return err
 						}
 					}
@@ -122,9 +134,9 @@ Recordings are asciicast v2 files: 'asciinema play' takes them too.`,
 				// Playback time of the last event before --at: the screen
 				// then, and play on from there.
 				from = p.Timeline()[first-1]
-				fmt.Fprint(a.stdout, "\x1b[0m\x1b[H\x1b[2J"+p.FrameAt(from).Render())
+				fmt.Fprint(out, "\x1b[0m\x1b[H\x1b[2J"+p.FrameAt(from).Render())
 			}
-			err = p.PlayFrom(cmd.Context(), a.stdout, from)
+			err = p.PlayFrom(cmd.Context(), out, from)
 			if errors.Is(err, cmd.Context().Err()) && cmd.Context().Err() != nil {
 				return nil // interrupted by the viewer
 			}
@@ -135,6 +147,7 @@ Recordings are asciicast v2 files: 'asciinema play' takes them too.`,
 	fl.BoolVar(&cat, "cat", false, "print all the output at once")
 	fl.BoolVar(&text, "text", false, "print the final screen as plain text (for grep)")
 	fl.BoolVar(&plain, "plain", false, "write the output at its pace, without the player")
+	fl.BoolVar(&raw, "raw", false, "with --cat or --plain: the recorded bytes exactly, unfiltered (not to a terminal)")
 	fl.Float64Var(&speed, "speed", 1, "play this many times faster")
 	fl.StringVar(&idleLimit, "idle-limit", "", "cut pauses longer than this (seconds, or a duration like 500ms)")
 	fl.StringVar(&atFlag, "at", "", "start this far into the recording: seconds (90), a duration (1m30s) or [h:]m:s (1:30)")
