@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/jms-bastion/jms/bastion/proxy"
+	"github.com/jms-bastion/jms/bastion/sessionerr"
 	"github.com/jms-bastion/jms/store"
 )
 
@@ -27,11 +28,11 @@ const pollInterval = 500 * time.Millisecond
 
 // endCause is why the bastion ended a session, as the person reads it
 // and the session row records it ("idle timeout"). It counts as a kill
-// (errors.Is(err, proxy.ErrKilled)), so the row's status is killed.
+// (errors.Is(err, sessionerr.ErrKilled)), so the row's status is killed.
 type endCause string
 
 func (e endCause) Error() string { return string(e) }
-func (e endCause) Unwrap() error { return proxy.ErrKilled }
+func (e endCause) Unwrap() error { return sessionerr.ErrKilled }
 
 // Reasons the bastion ends a session by itself.
 const (
@@ -169,9 +170,9 @@ func (s *Server) checkLive(ctx context.Context, list []*liveSession) {
 		if who == "" {
 			who = "an administrator"
 		}
-		cause := fmt.Errorf("%w by %s", proxy.ErrKilled, who)
+		cause := fmt.Errorf("%w by %s", sessionerr.ErrKilled, who)
 		if k.Reason != "" {
-			cause = fmt.Errorf("%w by %s: %s", proxy.ErrKilled, who, k.Reason)
+			cause = fmt.Errorf("%w by %s: %s", sessionerr.ErrKilled, who, k.Reason)
 		}
 		s.log.Info("killing a session", "session", ls.id, "user", ls.user, "asset", ls.asset, "by", who, "reason", k.Reason)
 		ls.cancel(cause)

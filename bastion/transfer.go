@@ -13,6 +13,7 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/jms-bastion/jms/bastion/proxy"
+	"github.com/jms-bastion/jms/bastion/sessionerr"
 	"github.com/jms-bastion/jms/bastion/transfer"
 	"github.com/jms-bastion/jms/store"
 )
@@ -49,8 +50,8 @@ func (s *Server) sftpHandler(sess ssh.Session) {
 		acc, ok := store.FindAccess(list, t.Asset)
 		if !ok {
 			ue := noAsset(t.User, t.Asset)
-			s.audit(sess.Context(), t.User, source, methodSFTP, store.LoginFailure, ue.reason)
-			refuse(sess, false, ue.msg)
+			s.audit(sess.Context(), t.User, source, methodSFTP, store.LoginFailure, ue.AuditReason())
+			refuse(sess, false, ue.Msg)
 			return
 		}
 		req.Asset = &acc
@@ -75,10 +76,10 @@ func (s *Server) sftpHandler(sess ssh.Session) {
 	}()
 	err = s.transfer.ServeSFTP(ctx, sess, req)
 	if err != nil {
-		var ue *transfer.UserError
+		var ue *sessionerr.UserError
 		if errors.As(err, &ue) {
 			log.Info("sftp refused", "err", err)
-			s.audit(sess.Context(), t.User, source, methodSFTP, store.LoginFailure, ue.Msg)
+			s.audit(sess.Context(), t.User, source, methodSFTP, store.LoginFailure, ue.AuditReason())
 			refuse(sess, false, ue.Msg)
 			return
 		}
@@ -198,7 +199,7 @@ func (s *Server) runTransfer(ctx context.Context, term *terminal, t Target, now 
 		Command: t.Command,
 	}, x.Actions, log)
 	if err != nil {
-		var ue *proxy.UserError
+		var ue *sessionerr.UserError
 		if errors.As(err, &ue) {
 			log.Warn("session refused", "err", err)
 			_, _ = fmt.Fprint(term.sess.Stderr(), ue.Error()+term.newline())

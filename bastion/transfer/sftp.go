@@ -17,7 +17,7 @@ import (
 	"github.com/pkg/sftp"
 	gossh "golang.org/x/crypto/ssh"
 
-	"github.com/jms-bastion/jms/bastion/proxy"
+	"github.com/jms-bastion/jms/bastion/sessionerr"
 	"github.com/jms-bastion/jms/store"
 )
 
@@ -172,7 +172,7 @@ func (s *Service) ServeSFTP(ctx context.Context, ch io.ReadWriteCloser, req SFTP
 	err := rs.Serve()
 	if ctx.Err() != nil {
 		end.Reason = "ended: " + errText(context.Cause(ctx))
-		if errors.Is(context.Cause(ctx), proxy.ErrKilled) {
+		if errors.Is(context.Cause(ctx), sessionerr.ErrKilled) {
 			end.Status = store.StatusKilled
 		}
 		return nil
@@ -298,7 +298,7 @@ func (v *vfs) client(ctx context.Context, f *folder, p string) (*sftp.Client, er
 	conn, err := v.s.dial.Dial(ctx, acc.Asset, ga)
 	if err != nil {
 		msg := fmt.Sprintf("jms: cannot connect to %s as %s (the bastion's log has the details)", f.asset.Name, f.account)
-		var ue *proxy.UserError
+		var ue *UserError
 		if errors.As(err, &ue) {
 			msg = ue.Msg
 		}

@@ -9,12 +9,12 @@ package transfer
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"time"
 
 	gossh "golang.org/x/crypto/ssh"
 
+	"github.com/jms-bastion/jms/bastion/sessionerr"
 	"github.com/jms-bastion/jms/store"
 )
 
@@ -31,7 +31,7 @@ type Store interface {
 
 // Dialer opens an SSH connection to an asset as one of its accounts,
 // checking the pinned host key; *proxy.Proxy satisfies it. Errors a
-// person should read are *proxy.UserError.
+// person should read are *sessionerr.UserError.
 type Dialer interface {
 	Dial(ctx context.Context, asset store.Asset, account store.GrantedAccount) (*gossh.Client, error)
 }
@@ -56,18 +56,11 @@ func New(st Store, d Dialer, logger *slog.Logger, now func() time.Time) *Service
 	return &Service{st: st, dial: d, log: logger, now: now}
 }
 
-// UserError is an error a person should read: Error returns the one line
-// to print on her stderr; Err holds the detail for the log.
-type UserError struct {
-	Msg string
-	Err error
-}
-
-func (e *UserError) Error() string { return e.Msg }
-func (e *UserError) Unwrap() error { return e.Err }
+// UserError is what a person is told when she is refused.
+type UserError = sessionerr.UserError
 
 func userErrorf(err error, format string, args ...any) *UserError {
-	return &UserError{Msg: fmt.Sprintf(format, args...), Err: err}
+	return sessionerr.Userf(err, format, args...)
 }
 
 // fileActions are the actions that give access to an account's files.
