@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -46,11 +47,41 @@ type liveSession struct {
 	user    string
 	asset   string
 	assetID int64
-	account string
+	account string   // "" for a forward, made as no account
+	port    int      // a forward's port, which a grant must open
 	needs   []string // the actions the session needs of its grant
-	cancel  context.CancelCauseFunc
+	// needsNow, when set, adds the actions the session needs at this
+	// moment (an SFTP session: those of its open files).
+	needsNow func() []string
+	cancel   context.CancelCauseFunc
 
 	nextCheck time.Time // when the grant is next checked (by the poller only)
+}
+
+// authzQuery is the question the poller asks of the store about ls.
+func (ls *liveSession) authzQuery(at time.Time) store.AuthzQuery {
+	needs := ls.needs
+	if ls.needsNow != nil {
+		needs = append(slices.Clone(needs), ls.needsNow()...)
+	}
+	return store.AuthzQuery{User: ls.user, AssetID: ls.assetID, Account: ls.account, Actions: needs, Port: ls.port, At: at}
+}
+
+// revokedReason says why the grant of ls no longer holds, for the
+// person and the session row.
+func revokedReason(ls *liveSession, err error) string {
+	de, _ := store.IsDenied(err)
+	switch {
+	case de != nil && de.Port != 0:
+		return fmt.Sprintf("the grant to %s no longer opens port %d", ls.asset, ls.port)
+	case de != nil && len(de.Missing) > 0 && ls.account != "":
+		return fmt.Sprintf("the grant to %s as %s expired or was revoked (%s)", ls.asset, ls.account, strings.Join(de.Missing, ", "))
+	case de != nil && len(de.Missing) > 0:
+		return fmt.Sprintf("the grant to %s expired or was revoked (%s)", ls.asset, strings.Join(de.Missing, ", "))
+	case de != nil && de.Asset != "" && ls.account != "":
+		return fmt.Sprintf("the grant to %s as %s expired or was revoked", ls.asset, ls.account)
+	}
+	return fmt.Sprintf("the grant to %s expired or was revoked", ls.asset)
 }
 
 // revokeInterval is how often a live session's grant and user are
@@ -200,7 +231,7 @@ func (s *Server) revoked(ctx context.Context, ls *liveSession) error {
 		// grant; the session as a whole ends with its user only.
 		return s.userGone(ctx, ls.user)
 	}
-	acc, err := s.st.AuthorizedAsset(ctx, ls.user, ls.assetID, s.now())
+	_, err := s.st.Authorize(ctx, ls.authzQuery(s.now()))
 	if errors.Is(err, store.ErrDenied) {
 		if cause := s.userGone(ctx, ls.user); cause != nil {
 			return cause
@@ -208,23 +239,10 @@ func (s *Server) revoked(ctx context.Context, ls *liveSession) error {
 		if u, uerr := s.st.GetUser(ctx, ls.user); uerr != nil || u.Locked(s.now()) {
 			return nil
 		}
-		return endCause(fmt.Sprintf("the grant to %s expired or was revoked", ls.asset))
+		return endCause(revokedReason(ls, err))
 	}
-	if err != nil {
-		if ctx.Err() == nil {
-			s.log.Error("live sessions: checking a grant", "session", ls.id, "err", err)
-		}
-		return nil
-	}
-	g, ok := acc.Account(ls.account)
-	var missing []string
-	for _, a := range ls.needs {
-		if !ok || !g.Can(a) {
-			missing = append(missing, a)
-		}
-	}
-	if len(missing) > 0 {
-		return endCause(fmt.Sprintf("the grant to %s as %s expired or was revoked (%s)", ls.asset, ls.account, strings.Join(missing, ", ")))
+	if err != nil && ctx.Err() == nil {
+		s.log.Error("live sessions: checking a grant", "session", ls.id, "err", err)
 	}
 	return nil
 }

@@ -92,7 +92,10 @@ func (s *Server) sftpHandler(sess ssh.Session) {
 
 // directTCPIP serves a direct-tcpip channel (ssh -L, -W, ProxyJump)
 // under a grant's forward action; without one it is refused with the
-// reason, and audited.
+// reason, and audited. A forward is a session: it joins the live
+// registry (session kill, a revoked grant or a disabled user end it) and
+// ends after the idle timeout without a byte either way, or at the
+// maximum session duration.
 func (s *Server) directTCPIP(_ *ssh.Server, conn *gossh.ServerConn, nc gossh.NewChannel, ctx ssh.Context) {
 	s.keepalives(ctx, stateOf(ctx), conn)
 	user, err := s.connIdentity(ctx, conn)
@@ -112,7 +115,29 @@ func (s *Server) directTCPIP(_ *ssh.Server, conn *gossh.ServerConn, nc gossh.New
 		return
 	}
 	defer cs.closeChannel()
-	s.transfer.Forward(ctx, nc, transfer.ForwardRequest{User: user, Source: conn.RemoteAddr().String(), Host: host, Port: port})
+	fctx, kill := context.WithCancelCause(ctx)
+	defer kill(nil)
+	if d := s.cfg.MaxSessionDuration; d > 0 {
+		var cancel context.CancelFunc
+		fctx, cancel = context.WithTimeoutCause(fctx, d, errMaxDuration)
+		defer cancel()
+	}
+	var liveID string
+	stopIdle := func() {}
+	req := transfer.ForwardRequest{User: user, Source: conn.RemoteAddr().String(), Host: host, Port: port}
+	req.OnStart = func(f transfer.ForwardSession) {
+		liveID = f.ID
+		s.live.add(&liveSession{id: f.ID, user: user, asset: f.Asset, assetID: f.AssetID, port: f.Port,
+			needs: []string{store.ActionForward}, cancel: kill})
+		stopIdle = s.watchActivity(fctx, kill, f.LastActive)
+	}
+	defer func() {
+		stopIdle()
+		if liveID != "" {
+			s.live.remove(liveID)
+		}
+	}()
+	s.transfer.Forward(fctx, nc, req)
 }
 
 // connIdentity is verifyIdentity and userMiddleware for a channel that

@@ -26,7 +26,7 @@ type Store interface {
 	AddTransferEvent(ctx context.Context, e store.TransferEvent) (int64, error)
 	StartSession(ctx context.Context, ns store.NewSession) (store.Session, error)
 	EndSession(ctx context.Context, id string, end store.SessionEnd) error
-	ForwardPorts(ctx context.Context, grants []string) ([]int, bool, error)
+	Authorize(ctx context.Context, q store.AuthzQuery) (store.Access, error)
 }
 
 // Dialer opens an SSH connection to an asset as one of its accounts,
