@@ -56,18 +56,22 @@ func (s *Server) sftpHandler(sess ssh.Session) {
 		}
 		req.Asset = &acc
 	}
-	// The session joins the live registry: `jmsctl session kill` and a
-	// disabled user end it like any other.
+	// The session joins the live registry: `jmsctl session kill`, a
+	// disabled user and, for an asset the login named, a grant that no
+	// longer gives the account the actions of its open files end it. It
+	// ends at the maximum session duration too.
 	ctx, kill := context.WithCancelCause(sess.Context())
 	defer kill(nil)
+	if d := s.cfg.MaxSessionDuration; d > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, d, errMaxDuration)
+		defer cancel()
+	}
 	var liveID string
-	req.OnStart = func(id string) {
-		liveID = id
-		ls := &liveSession{id: id, user: t.User, cancel: kill}
-		if req.Asset != nil {
-			ls.asset, ls.assetID = req.Asset.Asset.Name, req.Asset.Asset.ID
-		}
-		s.live.add(ls)
+	req.OnStart = func(f transfer.SFTPSession) {
+		liveID = f.ID
+		s.live.add(&liveSession{id: f.ID, user: t.User, asset: f.Asset, assetID: f.AssetID, account: f.Account,
+			needsNow: f.Needs, cancel: kill})
 	}
 	defer func() {
 		if liveID != "" {

@@ -43,6 +43,9 @@ type Service struct {
 	dial Dialer
 	log  *slog.Logger
 	now  func() time.Time
+	// recheck is how long the grant check of an open file holds before
+	// its I/O checks again (defaultRecheck).
+	recheck time.Duration
 }
 
 // New returns a Service. A nil logger discards; a nil now is time.Now.
@@ -53,7 +56,7 @@ func New(st Store, d Dialer, logger *slog.Logger, now func() time.Time) *Service
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{st: st, dial: d, log: logger, now: now}
+	return &Service{st: st, dial: d, log: logger, now: now, recheck: defaultRecheck}
 }
 
 // UserError is what a person is told when she is refused.
