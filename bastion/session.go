@@ -218,24 +218,34 @@ func (s *Server) run(ctx context.Context, term *terminal, t Target, acc store.Ac
 	return status
 }
 
-// session checks the grant once more at this moment and proxies the
-// session. It returns the exit status and the line to tell the person
-// when something went wrong ("" otherwise); refusals are audited.
+// session checks the grant once more at this moment, through
+// store.Authorize, for what the session needs (connect, or the file
+// actions of an rsync or scp command), and proxies the session. It
+// returns the exit status and the line to tell the person when
+// something went wrong ("" otherwise); refusals are audited.
 func (s *Server) session(ctx context.Context, term *terminal, t Target, acc store.Access, ga store.GrantedAccount, log *slog.Logger) (int, string) {
-	now, err := s.st.AuthorizedAsset(ctx, t.User, acc.Asset.ID, s.now())
-	if errors.Is(err, store.ErrDenied) {
-		return 1, s.refusal(ctx, term, t.User, noAsset(t.User, t.Asset), log)
+	needs := []string{store.ActionConnect}
+	x, isX := execTransfer(t.Command)
+	isX = isX && s.transfer != nil
+	if isX {
+		needs = x.Actions
 	}
-	if err != nil {
+	now, err := s.st.Authorize(ctx, store.AuthzQuery{User: t.User, AssetID: acc.Asset.ID, Account: ga.Username, Actions: needs, At: s.now()})
+	de, denied := store.IsDenied(err)
+	switch {
+	case denied && isX && de != nil && len(de.Missing) > 0:
+		return s.refuseTransfer(ctx, term, t, acc.Asset.Name, ga.Username, x, de.Missing[0], log), ""
+	case denied && de != nil && de.Asset != "":
+		return 1, s.refusal(ctx, term, t.User, &sessionerr.UserError{Msg: fmt.Sprintf("jms: no account %q on %s for %s", ga.Username, acc.Asset.Name, t.User),
+			Reason: fmt.Sprintf("no account %q on %s", ga.Username, acc.Asset.Name), Err: err}, log)
+	case denied:
+		return 1, s.refusal(ctx, term, t.User, noAsset(t.User, t.Asset), log)
+	case err != nil:
 		return 1, s.refusal(ctx, term, t.User, err, log)
 	}
-	g, ok := now.Account(ga.Username)
-	if x, isX := execTransfer(t.Command); ok && isX && s.transfer != nil {
+	g := now.Accounts[0]
+	if isX {
 		return s.runTransfer(ctx, term, t, now, g, x, log), ""
-	}
-	if !ok || !g.Can(store.ActionConnect) {
-		return 1, s.refusal(ctx, term, t.User, &sessionerr.UserError{Msg: fmt.Sprintf("jms: no account %q on %s for %s", ga.Username, acc.Asset.Name, t.User),
-			Reason: fmt.Sprintf("no account %q on %s", ga.Username, acc.Asset.Name)}, log)
 	}
 	v := term.attach()
 	defer v.detach()

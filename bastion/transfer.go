@@ -202,19 +202,21 @@ func transferAccess(acc store.Access, x transfer.ExecTransfer) store.Access {
 	return out
 }
 
+// refuseTransfer tells and audits an rsync or legacy scp command whose
+// account lacks the action missing; it returns the exit status.
+func (s *Server) refuseTransfer(ctx context.Context, term *terminal, t Target, asset, account string, x transfer.ExecTransfer, missing string, log *slog.Logger) int {
+	msg := fmt.Sprintf("jms: %s %s on %s as %s needs the %s action", x.Tool, x.Op, asset, account, missing)
+	log.Info("transfer refused", "tool", x.Tool, "op", x.Op, "asset", asset, "account", account, "missing", missing)
+	s.transfer.AuditExec(ctx, x, t.User, asset, account, nil, 0, msg)
+	_, _ = fmt.Fprint(term.sess.Stderr(), msg+term.newline())
+	return 1
+}
+
 // runTransfer runs an rsync or legacy scp command as an exec session
-// (recorded, filtered) when the account has the actions it needs, and
-// audits it as a transfer with the bytes it moved.
+// (recorded, filtered) for an account that has the actions it needs
+// (session checked them), and audits it as a transfer with the bytes it
+// moved.
 func (s *Server) runTransfer(ctx context.Context, term *terminal, t Target, now store.Access, g store.GrantedAccount, x transfer.ExecTransfer, log *slog.Logger) int {
-	for _, a := range x.Actions {
-		if !g.Can(a) {
-			msg := fmt.Sprintf("jms: %s %s on %s as %s needs the %s action", x.Tool, x.Op, now.Asset.Name, g.Username, a)
-			log.Info("transfer refused", "tool", x.Tool, "op", x.Op, "asset", now.Asset.Name, "account", g.Username, "missing", a)
-			s.transfer.AuditExec(ctx, x, t.User, now.Asset.Name, g.Username, nil, 0, msg)
-			_, _ = fmt.Fprint(term.sess.Stderr(), msg+term.newline())
-			return 1
-		}
-	}
 	v := term.attach()
 	defer v.detach()
 	down, counter := transfer.CountBytes(v)
