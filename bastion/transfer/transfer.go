@@ -22,7 +22,6 @@ import (
 // satisfies it.
 type Store interface {
 	AuthorizedAssets(ctx context.Context, user string, at time.Time) ([]store.Access, error)
-	AuthorizedAsset(ctx context.Context, user string, assetID int64, at time.Time) (store.Access, error)
 	AddTransferEvent(ctx context.Context, e store.TransferEvent) (int64, error)
 	StartSession(ctx context.Context, ns store.NewSession) (store.Session, error)
 	EndSession(ctx context.Context, id string, end store.SessionEnd) error
