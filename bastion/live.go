@@ -1,11 +1,13 @@
 package bastion
 
-// The live-session registry: every proxied session this server runs,
-// with the function that ends it. One poller goroutine runs while the
-// registry is not empty: every pollInterval it ends the sessions an
-// admin asked to kill (jmsctl session kill, from any process sharing the
-// data directory), and those whose user may no longer reach the asset
-// (grant expired or revoked, user disabled or removed).
+// The live-session registry: every session this server runs (proxied
+// shells and commands, SFTP, forwarded ports), with the function that
+// ends it. One poller goroutine runs while the registry is not empty:
+// every pollInterval it ends the sessions an admin asked to kill (jmsctl
+// session kill, from any process sharing the data directory), and those
+// whose user may no longer do what they need (store.Authorize: grant
+// expired or revoked, an action or a forward's port taken away, user
+// disabled or removed).
 
 import (
 	"context"
@@ -41,7 +43,7 @@ const (
 	errMaxDuration = endCause("maximum session duration")
 )
 
-// liveSession is one proxied session in the registry.
+// liveSession is one session in the registry.
 type liveSession struct {
 	id      string
 	user    string

@@ -189,7 +189,7 @@ func execTransfer(cmd string) (transfer.ExecTransfer, bool) {
 
 // transferAccess narrows acc to the accounts a transfer command may pick
 // from (those with a file action, or connect), each made pickable by
-// chooseAccount; the exact actions are checked by runTransfer.
+// chooseAccount; session then asks store.Authorize for the exact actions.
 func transferAccess(acc store.Access, x transfer.ExecTransfer) store.Access {
 	out := acc
 	out.Accounts = nil

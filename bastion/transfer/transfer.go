@@ -2,9 +2,11 @@
 // bastion: an SFTP server whose root holds one folder per granted asset
 // (or, when the login names an asset, that asset's own filesystem), the
 // checks of rsync and legacy scp commands, and direct-tcpip forwarding
-// under a grant's forward action. Every operation is authorized against
-// the grant actions (upload, download, delete, forward) and written to
-// the transfer audit.
+// under a grant's forward action. Every operation, every open file (again
+// every few seconds while it moves bytes) and every forward is authorized
+// by store.Authorize against the grant actions (upload, download, delete,
+// forward) and written to the transfer audit; SFTP sessions and forwards
+// are session rows of their own.
 package transfer
 
 import (
