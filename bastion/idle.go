@@ -71,9 +71,10 @@ func fmtIdle(d time.Duration) string {
 	return strings.TrimSuffix(d.Round(time.Minute).String(), "0s")
 }
 
-// watchActivity ends a session without a terminal (a forward) once no
-// byte has gone either way for cfg.IdleTimeout: it cancels ctx with
-// errIdle. last returns when the last byte went. It returns a function
+// watchActivity ends a session without a terminal (a forward, SFTP)
+// once it has been quiet for cfg.IdleTimeout: it cancels ctx with
+// errIdle. last returns when it last saw activity (a byte either way
+// through a forward, a request from an SFTP client). It returns a function
 // that stops the watch; a zero timeout watches nothing.
 func (s *Server) watchActivity(ctx context.Context, cancel context.CancelCauseFunc, last func() time.Time) (stop func()) {
 	timeout := s.cfg.IdleTimeout

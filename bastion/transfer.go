@@ -59,7 +59,8 @@ func (s *Server) sftpHandler(sess ssh.Session) {
 	// The session joins the live registry: `jmsctl session kill`, a
 	// disabled user and, for an asset the login named, a grant that no
 	// longer gives the account the actions of its open files end it. It
-	// ends at the maximum session duration too.
+	// ends after the idle timeout without a request, and at the maximum
+	// session duration.
 	ctx, kill := context.WithCancelCause(sess.Context())
 	defer kill(nil)
 	if d := s.cfg.MaxSessionDuration; d > 0 {
@@ -68,12 +69,15 @@ func (s *Server) sftpHandler(sess ssh.Session) {
 		defer cancel()
 	}
 	var liveID string
+	stopIdle := func() {}
 	req.OnStart = func(f transfer.SFTPSession) {
 		liveID = f.ID
 		s.live.add(&liveSession{id: f.ID, user: t.User, asset: f.Asset, assetID: f.AssetID, account: f.Account,
 			needsNow: f.Needs, cancel: kill})
+		stopIdle = s.watchActivity(ctx, kill, f.LastActive)
 	}
 	defer func() {
+		stopIdle()
 		if liveID != "" {
 			s.live.remove(liveID)
 		}

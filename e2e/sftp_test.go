@@ -691,3 +691,66 @@ func TestSFTPUploadRevoked(t *testing.T) {
 		t.Errorf("no denied upload event: %v", e.transfers(t))
 	}
 }
+
+// TestSFTPIdleTimeout: an SFTP session without a request for idle_timeout ends, killed, with
+// the reason on its row.
+func TestSFTPIdleTimeout(t *testing.T) {
+	t.Parallel()
+	requireBinaries(t, "ssh", "sftp")
+	s := startSSHD(t)
+	b := startBastion(t, BastionOptions{Config: "idle_timeout: 3s\n"})
+	e := &transferEnv{b: b, s: s, key: ClientKey(t), acct: s.User}
+	b.MustRun(t, "", "user", "add", "alice", "--key", e.key.Path+".pub")
+	b.MustRun(t, "", "asset", "add", "web1", "--address", "127.0.0.1", "--port", strconv.Itoa(s.Port))
+	b.MustRun(t, "", "account", "add", "web1", s.User, "--key", s.KeyFile)
+	b.MustRun(t, "", "grant", "add", "files", "--user", "alice", "--asset", "web1")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	args := append(e.clientOptions(), "-b", "-", "-P", strconv.Itoa(b.Port), "-o", "User=alice", "127.0.0.1")
+	cmd := exec.CommandContext(ctx, "sftp", args...)
+	cmd.Env = sshEnv(Login{})
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stdin.Close()
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	if _, err := io.WriteString(stdin, "ls /\n"); err != nil {
+		t.Fatal(err)
+	}
+	var id string
+	if !waitUntil(15*time.Second, func() bool {
+		out, _, err := b.Run(t, "session", "list", "--active", "-o", "json")
+		var rows []map[string]any
+		if err != nil || json.Unmarshal([]byte(out), &rows) != nil || len(rows) == 0 {
+			return false
+		}
+		id, _ = rows[0]["id"].(string)
+		return rows[0]["kind"] == "sftp"
+	}) {
+		t.Fatal("no active sftp session")
+	}
+	var row map[string]any
+	if !waitUntil(15*time.Second, func() bool {
+		out, _, err := b.Run(t, "session", "show", id, "-o", "json")
+		row = nil
+		return err == nil && json.Unmarshal([]byte(out), &row) == nil && row["status"] != "active"
+	}) {
+		t.Fatalf("the idle sftp session is still active 15 s later; stderr: %s", stderr.String())
+	}
+	if row["status"] != "killed" || !strings.Contains(fmt.Sprint(row["end_reason"]), "idle timeout") {
+		t.Errorf("idle sftp row %v", row)
+	}
+	_, _ = io.WriteString(stdin, "ls /\n")
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("sftp still runs after its session ended; stderr: %s", stderr.String())
+	}
+}

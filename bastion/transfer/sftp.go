@@ -11,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -103,6 +104,8 @@ type SFTPSession struct {
 	// of its open files (upload for a file open to write, download for one
 	// open to read).
 	Needs func() []string
+	// LastActive returns when the client last sent a request.
+	LastActive func() time.Time
 }
 
 // ServeSFTP serves the SFTP protocol on ch until the client ends it or
@@ -117,7 +120,7 @@ func (s *Service) ServeSFTP(ctx context.Context, ch io.ReadWriteCloser, req SFTP
 		return fmt.Errorf("sftp session %s: record its start: %w", v.id, err)
 	}
 	if req.OnStart != nil {
-		live := SFTPSession{ID: v.id, Needs: v.needs}
+		live := SFTPSession{ID: v.id, Needs: v.needs, LastActive: v.lastActive}
 		if v.direct != nil {
 			live.AssetID, live.Asset, live.Account = v.direct.asset.ID, v.direct.asset.Name, v.direct.account
 		}
@@ -151,6 +154,7 @@ func (s *Service) newVFS(ctx context.Context, req SFTPRequest) (*vfs, store.NewS
 		folders:   map[string]*folder{},
 		openFiles: map[string]int{},
 	}
+	v.touch()
 	if v.stderr == nil {
 		v.stderr = io.Discard
 	}
@@ -200,7 +204,7 @@ func (v *vfs) serve(ctx context.Context, ch io.ReadWriteCloser, opts []sftp.Requ
 	h := sftp.Handlers{FileGet: v, FilePut: v, FileCmd: v, FileList: v}
 	// The request server closes what it serves when done; the channel
 	// must stay open for the exit status, so it gets a Close of its own.
-	rs := sftp.NewRequestServer(keepOpen{ch}, h, opts...)
+	rs := sftp.NewRequestServer(keepOpen{active{ch, v}}, h, opts...)
 	stop := context.AfterFunc(ctx, func() { ch.Close() })
 	defer stop()
 	err := rs.Serve()
@@ -318,6 +322,28 @@ type vfs struct {
 
 	mu        sync.Mutex
 	openFiles map[string]int // open files by the action they need
+
+	lastNano atomic.Int64 // when the client last sent something, unix nanoseconds
+}
+
+// touch notes that the client sent something now (on the real clock, as
+// the idle watch reads it).
+func (v *vfs) touch() { v.lastNano.Store(time.Now().UnixNano()) }
+
+func (v *vfs) lastActive() time.Time { return time.Unix(0, v.lastNano.Load()) }
+
+// active notes every read of the client's requests as activity.
+type active struct {
+	io.ReadWriteCloser
+	v *vfs
+}
+
+func (a active) Read(p []byte) (int, error) {
+	n, err := a.ReadWriteCloser.Read(p)
+	if n > 0 {
+		a.v.touch()
+	}
+	return n, err
 }
 
 // needs returns the actions the open files need, for the live-session

@@ -435,6 +435,11 @@ func TestOpenFileRevoked(t *testing.T) {
 	if live.Asset != "web1" || live.Account != "root" || live.AssetID == 0 || len(live.Needs()) != 0 {
 		t.Fatalf("OnStart got %+v, needs %v", live, live.Needs())
 	}
+	quiet := live.LastActive()
+	time.Sleep(20 * time.Millisecond)
+	if _, err := c.Stat(h.dir); err != nil || !live.LastActive().After(quiet) {
+		t.Errorf("a request is no activity: %v, last active %v then %v", err, quiet, live.LastActive())
+	}
 	w, err := c.Create(filepath.Join(h.dir, "dst"))
 	if err != nil {
 		t.Fatal(err)
