@@ -448,16 +448,7 @@ func (v *vfs) closeAll() {
 func (v *vfs) grant(ctx context.Context, f *folder, op string, actions ...string) (store.Access, store.GrantedAccount, error) {
 	acc, err := v.s.st.Authorize(ctx, store.AuthzQuery{User: v.user, AssetID: f.asset.ID, Account: f.account, Actions: actions, At: v.s.now()})
 	if de, isDenied := store.IsDenied(err); isDenied {
-		switch {
-		case de != nil && len(de.Missing) > 0:
-			return store.Access{}, store.GrantedAccount{}, denied(fmt.Sprintf("%s needs the %s action on %s as %s", op, strings.Join(de.Missing, ", "), f.asset.Name, f.account))
-		case de != nil && de.Asset != "":
-			return store.Access{}, store.GrantedAccount{}, denied(fmt.Sprintf("%s on %s is no longer granted", f.account, f.asset.Name))
-		}
-		return store.Access{}, store.GrantedAccount{}, denied(fmt.Sprintf("%s is no longer granted", f.asset.Name))
-	}
-	if errors.Is(err, store.ErrNotFound) {
-		return store.Access{}, store.GrantedAccount{}, denied(fmt.Sprintf("%s is no longer granted", f.asset.Name))
+		return store.Access{}, store.GrantedAccount{}, denied(refusalWhy(de, op, f))
 	}
 	if err != nil {
 		return store.Access{}, store.GrantedAccount{}, fmt.Errorf("authorize %s on %s: %w", v.user, f.asset.Name, err)
@@ -467,6 +458,18 @@ func (v *vfs) grant(ctx context.Context, f *folder, op string, actions ...string
 		return store.Access{}, store.GrantedAccount{}, denied(fmt.Sprintf("%s on %s is no longer granted", f.account, f.asset.Name))
 	}
 	return acc, ga, nil
+}
+
+// refusalWhy says what a refusal of op on f lacks, for the person and
+// the audit; de is nil when the store named nothing (a disabled user).
+func refusalWhy(de *store.DeniedError, op string, f *folder) string {
+	switch {
+	case de != nil && len(de.Missing) > 0:
+		return fmt.Sprintf("%s needs the %s action on %s as %s", op, strings.Join(de.Missing, ", "), f.asset.Name, f.account)
+	case de != nil && de.Asset != "":
+		return fmt.Sprintf("%s on %s is no longer granted", f.account, f.asset.Name)
+	}
+	return fmt.Sprintf("%s is no longer granted", f.asset.Name)
 }
 
 // deniedError is a refusal: the client sees SSH_FX_PERMISSION_DENIED.
