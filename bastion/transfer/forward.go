@@ -83,29 +83,27 @@ func (s *Service) Forward(ctx context.Context, nc gossh.NewChannel, req ForwardR
 	log := s.log.With("session", id, "user", req.User, "dest", dest, "kind", store.SessionForward)
 	ev := store.TransferEvent{SessionID: id, User: req.User, Operation: OpForward, Path: dest}
 	acc, err := s.forwardTarget(ctx, req)
+	ev.Asset, ev.Account = acc.Asset.Name, accountNames(acc)
 	if err != nil {
-		var ue *UserError
 		msg := "jms: internal error"
+		var ue *UserError
 		if errors.As(err, &ue) {
 			msg = ue.Msg
 		} else {
 			log.Error("forward", "err", err)
 		}
-		ev.Asset, ev.Account = acc.Asset.Name, accountNames(acc)
 		ev.Result, ev.Detail = ResultDenied, msg
 		s.audit(ctx, ev)
 		log.Info("forward refused", "why", msg)
 		_ = nc.Reject(gossh.Prohibited, msg)
 		return
 	}
-	asset := acc.Asset
-	ev.Asset, ev.Account = asset.Name, accountNames(acc)
-	addr := net.JoinHostPort(asset.Address, strconv.Itoa(req.Port))
-	ev.Path = asset.Name + ":" + strconv.Itoa(req.Port)
+	addr := net.JoinHostPort(acc.Asset.Address, strconv.Itoa(req.Port))
+	ev.Path = acc.Asset.Name + ":" + strconv.Itoa(req.Port)
 	d := net.Dialer{Timeout: forwardDialTimeout}
 	up, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
-		msg := fmt.Sprintf("jms: cannot reach %s (%s): %v", asset.Name, addr, dialReason(err))
+		msg := fmt.Sprintf("jms: cannot reach %s (%s): %v", acc.Asset.Name, addr, dialReason(err))
 		ev.Result, ev.Detail = ResultFailed, msg
 		s.audit(ctx, ev)
 		log.Warn("forward failed", "addr", addr, "err", err)
@@ -113,8 +111,16 @@ func (s *Service) Forward(ctx context.Context, nc gossh.NewChannel, req ForwardR
 		return
 	}
 	defer up.Close()
-	ns := store.NewSession{ID: id, Kind: store.SessionForward, User: req.User, Asset: asset.Name, Account: ev.Account,
-		Source: req.Source, Target: ev.Path, Command: "forward " + ev.Path + " (" + addr + ")", StartedAt: s.now()}
+	s.runForward(ctx, nc, up, req, acc.Asset, ev, log)
+}
+
+// runForward runs a forward whose asset answered at up as a session: its
+// row from the start, the live registry told (req.OnStart), the bytes
+// piped and counted, and its end recorded on the row and in the
+// transfer audit (ev).
+func (s *Service) runForward(ctx context.Context, nc gossh.NewChannel, up net.Conn, req ForwardRequest, asset store.Asset, ev store.TransferEvent, log *slog.Logger) {
+	ns := store.NewSession{ID: ev.SessionID, Kind: store.SessionForward, User: req.User, Asset: asset.Name, Account: ev.Account,
+		Source: req.Source, Target: ev.Path, Command: "forward " + ev.Path + " (" + up.RemoteAddr().String() + ")", StartedAt: s.now()}
 	if _, err := s.st.StartSession(ctx, ns); err != nil {
 		log.Error("cannot record the start of the forward", "err", err)
 		_ = nc.Reject(gossh.ConnectionFailed, "jms: internal error")
@@ -122,22 +128,21 @@ func (s *Service) Forward(ctx context.Context, nc gossh.NewChannel, req ForwardR
 	}
 	ch, reqs, err := nc.Accept()
 	if err != nil {
-		s.endSession(ctx, id, store.SessionEnd{Status: store.StatusFailed, Reason: "the client went away: " + err.Error()}, log)
+		s.endSession(ctx, ns.ID, store.SessionEnd{Status: store.StatusFailed, Reason: "the client went away: " + err.Error()}, log)
 		return
 	}
 	go gossh.DiscardRequests(reqs)
-	log.Info("forward open", "asset", asset.Name, "addr", addr, "source", req.Source)
+	log.Info("forward open", "asset", asset.Name, "addr", up.RemoteAddr().String(), "source", req.Source)
 	m := newMeter(time.Now) // activity is measured on the real clock, as the idle watch reads it
 	if req.OnStart != nil {
-		req.OnStart(ForwardSession{ID: id, AssetID: asset.ID, Asset: asset.Name, Port: req.Port, LastActive: m.lastActive})
+		req.OnStart(ForwardSession{ID: ns.ID, AssetID: asset.ID, Asset: asset.Name, Port: req.Port, LastActive: m.lastActive})
 	}
 	pipe(ctx, ch, up, m)
 	in, out := m.in.Load(), m.out.Load()
 	end := forwardEnd(ctx)
 	end.BytesIn, end.BytesOut = in, out
-	s.endSession(ctx, id, end, log)
-	ev.Size = in + out
-	ev.Result = ResultOK
+	s.endSession(ctx, ns.ID, end, log)
+	ev.Size, ev.Result = in+out, ResultOK
 	ev.Detail = fmt.Sprintf("in %d bytes, out %d bytes, %s, from %s", in, out, s.now().Sub(ns.StartedAt).Round(time.Millisecond), req.Source)
 	s.audit(ctx, ev)
 	log.Info("forward closed", "in", in, "out", out, "status", end.Status, "reason", end.Reason)
