@@ -113,24 +113,26 @@ func missingActions(g GrantedAccount, want []string) []string {
 }
 
 // authorizePort narrows acc to the accounts whose forward grants open
-// port.
+// port, with one query for all their grants.
 func (s *Store) authorizePort(ctx context.Context, acc Access, denied *DeniedError, port int) (Access, error) {
-	sshPort := acc.Asset.Port
-	if sshPort == 0 {
-		sshPort = 22
+	var names []string
+	for _, g := range acc.Accounts {
+		names = append(names, g.Grants...)
+	}
+	slices.Sort(names)
+	opens, err := s.forwardGrantPorts(ctx, slices.Compact(names), acc.Asset.Port)
+	if err != nil {
+		return Access{}, err
 	}
 	var open []int
 	out := Access{Asset: acc.Asset}
 	for _, g := range acc.Accounts {
-		ports, ssh, err := s.ForwardPorts(ctx, g.Grants)
-		if err != nil {
-			return Access{}, err
+		ok := false
+		for _, name := range g.Grants {
+			open = append(open, opens[name]...)
+			ok = ok || slices.Contains(opens[name], port)
 		}
-		if ssh {
-			ports = append(ports, sshPort)
-		}
-		open = append(open, ports...)
-		if slices.Contains(ports, port) {
+		if ok {
 			out.Accounts = append(out.Accounts, g)
 		}
 	}
