@@ -273,7 +273,8 @@ func (s *Server) session(ctx context.Context, term *terminal, t Target, acc stor
 	return status, "jms: internal error (the bastion's log has the details)"
 }
 
-// refuseSFTP answers the sftp subsystem until file transfer exists.
+// refuseSFTP answers the sftp subsystem on a server built without file
+// transfer (Deps.Transfer nil).
 func (s *Server) refuseSFTP(sess ssh.Session) {
 	id, err := verifyIdentity(sess)
 	if err != nil {

@@ -25,10 +25,11 @@ const (
 	StatusClosed      = "closed"      // ended normally, whatever the exit status
 	StatusFailed      = "failed"      // never got going, or broke (host key, recording)
 	StatusInterrupted = "interrupted" // left active by a bastion that stopped
-	StatusKilled      = "killed"      // ended by an admin
+	StatusKilled      = "killed"      // ended by an admin, or by the bastion (grant revoked, user disabled, idle or duration limit)
 )
 
-// Session is one proxied session and its recording. It keeps names, not
+// Session is one session through the bastion (a shell, a command, SFTP,
+// a forwarded port) and its recording, if it has one. It keeps names, not
 // references: the audit outlives the people and assets it names.
 type Session struct {
 	ID              string     `json:"id" yaml:"id"`
