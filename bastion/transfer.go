@@ -61,28 +61,13 @@ func (s *Server) sftpHandler(sess ssh.Session) {
 	// longer gives the account the actions of its open files end it. It
 	// ends after the idle timeout without a request, and at the maximum
 	// session duration.
-	ctx, kill := context.WithCancelCause(sess.Context())
-	defer kill(nil)
-	if d := s.cfg.MaxSessionDuration; d > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeoutCause(ctx, d, errMaxDuration)
-		defer cancel()
-	}
-	var liveID string
-	stopIdle := func() {}
+	run := s.newLiveRun(sess.Context())
+	defer run.done()
 	req.OnStart = func(f transfer.SFTPSession) {
-		liveID = f.ID
-		s.live.add(&liveSession{id: f.ID, user: t.User, asset: f.Asset, assetID: f.AssetID, account: f.Account,
-			needsNow: f.Needs, cancel: kill})
-		stopIdle = s.watchActivity(ctx, kill, f.LastActive)
+		run.join(&liveSession{id: f.ID, user: t.User, asset: f.Asset, assetID: f.AssetID, account: f.Account,
+			needsNow: f.Needs}, f.LastActive)
 	}
-	defer func() {
-		stopIdle()
-		if liveID != "" {
-			s.live.remove(liveID)
-		}
-	}()
-	err = s.transfer.ServeSFTP(ctx, sess, req)
+	err = s.transfer.ServeSFTP(run.ctx, sess, req)
 	if err != nil {
 		var ue *sessionerr.UserError
 		if errors.As(err, &ue) {
@@ -123,29 +108,14 @@ func (s *Server) directTCPIP(_ *ssh.Server, conn *gossh.ServerConn, nc gossh.New
 		return
 	}
 	defer cs.closeChannel()
-	fctx, kill := context.WithCancelCause(ctx)
-	defer kill(nil)
-	if d := s.cfg.MaxSessionDuration; d > 0 {
-		var cancel context.CancelFunc
-		fctx, cancel = context.WithTimeoutCause(fctx, d, errMaxDuration)
-		defer cancel()
-	}
-	var liveID string
-	stopIdle := func() {}
+	run := s.newLiveRun(ctx)
+	defer run.done()
 	req := transfer.ForwardRequest{User: user, Source: conn.RemoteAddr().String(), Host: host, Port: port}
 	req.OnStart = func(f transfer.ForwardSession) {
-		liveID = f.ID
-		s.live.add(&liveSession{id: f.ID, user: user, asset: f.Asset, assetID: f.AssetID, port: f.Port,
-			needs: []string{store.ActionForward}, cancel: kill})
-		stopIdle = s.watchActivity(fctx, kill, f.LastActive)
+		run.join(&liveSession{id: f.ID, user: user, asset: f.Asset, assetID: f.AssetID, port: f.Port,
+			needs: []string{store.ActionForward}}, f.LastActive)
 	}
-	defer func() {
-		stopIdle()
-		if liveID != "" {
-			s.live.remove(liveID)
-		}
-	}()
-	s.transfer.Forward(fctx, nc, req)
+	s.transfer.Forward(run.ctx, nc, req)
 }
 
 // connIdentity is verifyIdentity and userMiddleware for a channel that
