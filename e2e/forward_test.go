@@ -9,7 +9,9 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
+	"net"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -218,5 +220,51 @@ func TestForwardLimits(t *testing.T) {
 	}
 	if row := sessionRow(t, e, id); !strings.Contains(row["end_reason"].(string), "maximum session duration") {
 		t.Errorf("long forward row %v", row)
+	}
+}
+
+// TestForwardLocalKilled: the same through `ssh -L`: the forwarded connection shows with its
+// target and `jmsctl session kill` closes it on the person's side.
+func TestForwardLocalKilled(t *testing.T) {
+	t.Parallel()
+	e, echo := newForwardEnv(t, "")
+	lport := freePort(t)
+	l := Login{Port: e.b.Port, User: "alice", KeyFile: e.key.Path,
+		Options: []string{"-N", "-o", "ExitOnForwardFailure=yes", "-L", fmt.Sprintf("127.0.0.1:%d:web1:%d", lport, echo)}}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cmd := l.Command(ctx)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cancel(); cmd.Wait() }()
+	var conn net.Conn
+	waitUntil(10*time.Second, func() bool {
+		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", lport))
+		conn = c
+		return err == nil
+	})
+	if conn == nil {
+		t.Fatal("ssh -L did not listen")
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(20 * time.Second))
+	buf := make([]byte, 4)
+	if _, err := conn.Write([]byte("ping")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadFull(conn, buf); err != nil {
+		t.Fatalf("echo through -L: %v", err)
+	}
+	row := activeForward(t, e)
+	if row["target"] != "web1:"+strconv.Itoa(echo) {
+		t.Fatalf("active -L forward row %v", row)
+	}
+	e.b.MustRun(t, "", "session", "kill", row["id"].(string))
+	if n, err := conn.Read(buf); err == nil {
+		t.Fatalf("the -L connection still carries bytes after the kill (%d bytes)", n)
+	}
+	if row = sessionRow(t, e, row["id"].(string)); row["status"] != "killed" || row["bytes_in"] != float64(4) {
+		t.Errorf("killed -L forward row %v", row)
 	}
 }
