@@ -70,3 +70,40 @@ func fmtIdle(d time.Duration) string {
 	}
 	return strings.TrimSuffix(d.Round(time.Minute).String(), "0s")
 }
+
+// watchActivity ends a session without a terminal (a forward, SFTP)
+// once it has been quiet for cfg.IdleTimeout: it cancels ctx with
+// errIdle. last returns when it last saw activity (a byte either way
+// through a forward, a request from an SFTP client). It returns a function
+// that stops the watch; a zero timeout watches nothing.
+func (s *Server) watchActivity(ctx context.Context, cancel context.CancelCauseFunc, last func() time.Time) (stop func()) {
+	timeout := s.cfg.IdleTimeout
+	if timeout <= 0 {
+		return func() {}
+	}
+	tick := min(max(timeout/50, 20*time.Millisecond), time.Second)
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(tick)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-done:
+				return
+			case <-t.C:
+			}
+			if time.Since(last()) >= timeout {
+				cancel(errIdle)
+				return
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-finished
+	}
+}

@@ -1,22 +1,26 @@
 package bastion
 
-// The live-session registry: every proxied session this server runs,
-// with the function that ends it. One poller goroutine runs while the
-// registry is not empty: every pollInterval it ends the sessions an
-// admin asked to kill (jmsctl session kill, from any process sharing the
-// data directory), and those whose user may no longer reach the asset
-// (grant expired or revoked, user disabled or removed).
+// The live-session registry: every session this server runs (proxied
+// shells and commands, SFTP, forwarded ports), with the function that
+// ends it. One poller goroutine runs while the registry is not empty:
+// every pollInterval it ends the sessions an admin asked to kill (jmsctl
+// session kill, from any process sharing the data directory), and those
+// whose user may no longer do what they need (store.Authorize: grant
+// expired or revoked, an action or a forward's port taken away, user
+// disabled or removed).
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/jms-bastion/jms/bastion/proxy"
+	"github.com/jms-bastion/jms/bastion/sessionerr"
 	"github.com/jms-bastion/jms/store"
 )
 
@@ -27,11 +31,11 @@ const pollInterval = 500 * time.Millisecond
 
 // endCause is why the bastion ended a session, as the person reads it
 // and the session row records it ("idle timeout"). It counts as a kill
-// (errors.Is(err, proxy.ErrKilled)), so the row's status is killed.
+// (errors.Is(err, sessionerr.ErrKilled)), so the row's status is killed.
 type endCause string
 
 func (e endCause) Error() string { return string(e) }
-func (e endCause) Unwrap() error { return proxy.ErrKilled }
+func (e endCause) Unwrap() error { return sessionerr.ErrKilled }
 
 // Reasons the bastion ends a session by itself.
 const (
@@ -39,17 +43,47 @@ const (
 	errMaxDuration = endCause("maximum session duration")
 )
 
-// liveSession is one proxied session in the registry.
+// liveSession is one session in the registry.
 type liveSession struct {
 	id      string
 	user    string
 	asset   string
 	assetID int64
-	account string
+	account string   // "" for a forward, made as no account
+	port    int      // a forward's port, which a grant must open
 	needs   []string // the actions the session needs of its grant
-	cancel  context.CancelCauseFunc
+	// needsNow, when set, adds the actions the session needs at this
+	// moment (an SFTP session: those of its open files).
+	needsNow func() []string
+	cancel   context.CancelCauseFunc
 
 	nextCheck time.Time // when the grant is next checked (by the poller only)
+}
+
+// authzQuery is the question the poller asks of the store about ls.
+func (ls *liveSession) authzQuery(at time.Time) store.AuthzQuery {
+	needs := ls.needs
+	if ls.needsNow != nil {
+		needs = append(slices.Clone(needs), ls.needsNow()...)
+	}
+	return store.AuthzQuery{User: ls.user, AssetID: ls.assetID, Account: ls.account, Actions: needs, Port: ls.port, At: at}
+}
+
+// revokedReason says why the grant of ls no longer holds, for the
+// person and the session row.
+func revokedReason(ls *liveSession, err error) string {
+	de, _ := store.IsDenied(err)
+	switch {
+	case de != nil && de.Port != 0:
+		return fmt.Sprintf("the grant to %s no longer opens port %d", ls.asset, ls.port)
+	case de != nil && len(de.Missing) > 0 && ls.account != "":
+		return fmt.Sprintf("the grant to %s as %s expired or was revoked (%s)", ls.asset, ls.account, strings.Join(de.Missing, ", "))
+	case de != nil && len(de.Missing) > 0:
+		return fmt.Sprintf("the grant to %s expired or was revoked (%s)", ls.asset, strings.Join(de.Missing, ", "))
+	case de != nil && de.Asset != "" && ls.account != "":
+		return fmt.Sprintf("the grant to %s as %s expired or was revoked", ls.asset, ls.account)
+	}
+	return fmt.Sprintf("the grant to %s expired or was revoked", ls.asset)
 }
 
 // revokeInterval is how often a live session's grant and user are
@@ -169,9 +203,9 @@ func (s *Server) checkLive(ctx context.Context, list []*liveSession) {
 		if who == "" {
 			who = "an administrator"
 		}
-		cause := fmt.Errorf("%w by %s", proxy.ErrKilled, who)
+		cause := fmt.Errorf("%w by %s", sessionerr.ErrKilled, who)
 		if k.Reason != "" {
-			cause = fmt.Errorf("%w by %s: %s", proxy.ErrKilled, who, k.Reason)
+			cause = fmt.Errorf("%w by %s: %s", sessionerr.ErrKilled, who, k.Reason)
 		}
 		s.log.Info("killing a session", "session", ls.id, "user", ls.user, "asset", ls.asset, "by", who, "reason", k.Reason)
 		ls.cancel(cause)
@@ -199,7 +233,7 @@ func (s *Server) revoked(ctx context.Context, ls *liveSession) error {
 		// grant; the session as a whole ends with its user only.
 		return s.userGone(ctx, ls.user)
 	}
-	acc, err := s.st.AuthorizedAsset(ctx, ls.user, ls.assetID, s.now())
+	_, err := s.st.Authorize(ctx, ls.authzQuery(s.now()))
 	if errors.Is(err, store.ErrDenied) {
 		if cause := s.userGone(ctx, ls.user); cause != nil {
 			return cause
@@ -207,23 +241,10 @@ func (s *Server) revoked(ctx context.Context, ls *liveSession) error {
 		if u, uerr := s.st.GetUser(ctx, ls.user); uerr != nil || u.Locked(s.now()) {
 			return nil
 		}
-		return endCause(fmt.Sprintf("the grant to %s expired or was revoked", ls.asset))
+		return endCause(revokedReason(ls, err))
 	}
-	if err != nil {
-		if ctx.Err() == nil {
-			s.log.Error("live sessions: checking a grant", "session", ls.id, "err", err)
-		}
-		return nil
-	}
-	g, ok := acc.Account(ls.account)
-	var missing []string
-	for _, a := range ls.needs {
-		if !ok || !g.Can(a) {
-			missing = append(missing, a)
-		}
-	}
-	if len(missing) > 0 {
-		return endCause(fmt.Sprintf("the grant to %s as %s expired or was revoked (%s)", ls.asset, ls.account, strings.Join(missing, ", ")))
+	if err != nil && ctx.Err() == nil {
+		s.log.Error("live sessions: checking a grant", "session", ls.id, "err", err)
 	}
 	return nil
 }

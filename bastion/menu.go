@@ -18,6 +18,7 @@ import (
 
 	tea "charm.land/bubbletea/v2"
 
+	"github.com/jms-bastion/jms/bastion/sessionerr"
 	"github.com/jms-bastion/jms/store"
 	"github.com/jms-bastion/jms/tui"
 )
@@ -248,7 +249,7 @@ func (s *Server) pickAccount(ctx context.Context, term *terminal, user string, a
 	w, h := term.window()
 	final, err := s.runProgram(ctx, term, tui.NewMenu(tui.MenuConfig{User: user, Assets: []store.Access{one},
 		PickAccount: true, Context: ctx, Width: w, Height: h}))
-	none := &userError{msg: "jms: no account chosen", reason: fmt.Sprintf("no account chosen on %s", acc.Asset.Name), err: err}
+	none := &sessionerr.UserError{Msg: "jms: no account chosen", Reason: fmt.Sprintf("no account chosen on %s", acc.Asset.Name), Err: err}
 	if err != nil {
 		return store.GrantedAccount{}, none
 	}

@@ -32,7 +32,9 @@ type Store interface {
 	TouchUserKey(ctx context.Context, fingerprint string) error
 	GetUser(ctx context.Context, name string) (store.User, error)
 	AuthorizedAssets(ctx context.Context, user string, at time.Time) ([]store.Access, error)
-	AuthorizedAsset(ctx context.Context, user string, assetID int64, at time.Time) (store.Access, error)
+	// Authorize is the one authorization decision (connect, the live
+	// sessions' poller).
+	Authorize(ctx context.Context, q store.AuthzQuery) (store.Access, error)
 	AddLoginEvent(ctx context.Context, e store.LoginEvent) error
 	CloseInterruptedSessions(ctx context.Context) (int, error)
 	AuthStore // MFA, lockout, login rules, password change: login.go

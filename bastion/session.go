@@ -10,24 +10,14 @@ import (
 	"charm.land/ssh"
 
 	"github.com/jms-bastion/jms/bastion/proxy"
+	"github.com/jms-bastion/jms/bastion/sessionerr"
 	"github.com/jms-bastion/jms/store"
 )
 
-// userError is what a person is told: one line, no internals. The
-// wrapped error is for the log.
-type userError struct {
-	msg    string // the line shown, "jms: …"
-	reason string // the audit's reason
-	err    error
-}
-
-func (e *userError) Error() string { return e.msg }
-func (e *userError) Unwrap() error { return e.err }
-
 // noAsset is the one answer for an asset that does not exist and one the
 // person may not reach, so that names cannot be probed.
-func noAsset(user, ref string) *userError {
-	return &userError{msg: fmt.Sprintf("jms: no asset %q for %s", ref, user), reason: fmt.Sprintf("no asset %q", ref)}
+func noAsset(user, ref string) *sessionerr.UserError {
+	return &sessionerr.UserError{Msg: fmt.Sprintf("jms: no asset %q for %s", ref, user), Reason: fmt.Sprintf("no asset %q", ref)}
 }
 
 // refuse writes one line on stderr and ends the session with status 1.
@@ -155,13 +145,13 @@ func (s *Server) refused(ctx context.Context, term *terminal, user string, err e
 
 // refusal audits a refusal and returns the line to tell.
 func (s *Server) refusal(ctx context.Context, term *terminal, user string, err error, log *slog.Logger) string {
-	var ue *userError
+	var ue *sessionerr.UserError
 	if !errors.As(err, &ue) {
 		log.Error("connect", "err", err)
-		ue = &userError{msg: "jms: internal error", reason: "internal error"}
+		ue = &sessionerr.UserError{Msg: "jms: internal error", Reason: "internal error"}
 	}
-	s.audit(context.WithoutCancel(ctx), user, hostOf(term.sess.RemoteAddr()), methodConnect, store.LoginFailure, ue.reason)
-	return ue.msg
+	s.audit(context.WithoutCancel(ctx), user, hostOf(term.sess.RemoteAddr()), methodConnect, store.LoginFailure, ue.AuditReason())
+	return ue.Msg
 }
 
 // resolve finds the asset and account t names that the user may connect
@@ -196,21 +186,21 @@ func (s *Server) chooseAccount(ctx context.Context, term *terminal, user string,
 				return g, nil
 			}
 		}
-		return store.GrantedAccount{}, &userError{msg: fmt.Sprintf("jms: no account %q on %s for %s", name, asset, user),
-			reason: fmt.Sprintf("no account %q on %s", name, asset)}
+		return store.GrantedAccount{}, &sessionerr.UserError{Msg: fmt.Sprintf("jms: no account %q on %s for %s", name, asset, user),
+			Reason: fmt.Sprintf("no account %q on %s", name, asset)}
 	}
 	switch {
 	case len(accounts) == 0:
-		return store.GrantedAccount{}, &userError{msg: fmt.Sprintf("jms: no account on %s for %s", asset, user),
-			reason: fmt.Sprintf("no account on %s", asset)}
+		return store.GrantedAccount{}, &sessionerr.UserError{Msg: fmt.Sprintf("jms: no account on %s for %s", asset, user),
+			Reason: fmt.Sprintf("no account on %s", asset)}
 	case len(accounts) == 1:
 		return accounts[0], nil
 	case !term.hasPty:
 		names := accountNames(accounts)
-		return store.GrantedAccount{}, &userError{
-			msg: fmt.Sprintf("jms: several accounts on %s (%s): choose one, e.g. ssh -p %s %s@bastion %s@%s",
+		return store.GrantedAccount{}, &sessionerr.UserError{
+			Msg: fmt.Sprintf("jms: several accounts on %s (%s): choose one, e.g. ssh -p %s %s@bastion %s@%s",
 				asset, strings.Join(names, ", "), s.port(), user, names[0], asset),
-			reason: fmt.Sprintf("no account chosen on %s", asset)}
+			Reason: fmt.Sprintf("no account chosen on %s", asset)}
 	}
 	return s.pickAccount(ctx, term, user, acc, accounts)
 }
@@ -228,24 +218,34 @@ func (s *Server) run(ctx context.Context, term *terminal, t Target, acc store.Ac
 	return status
 }
 
-// session checks the grant once more at this moment and proxies the
-// session. It returns the exit status and the line to tell the person
-// when something went wrong ("" otherwise); refusals are audited.
+// session checks the grant once more at this moment, through
+// store.Authorize, for what the session needs (connect, or the file
+// actions of an rsync or scp command), and proxies the session. It
+// returns the exit status and the line to tell the person when
+// something went wrong ("" otherwise); refusals are audited.
 func (s *Server) session(ctx context.Context, term *terminal, t Target, acc store.Access, ga store.GrantedAccount, log *slog.Logger) (int, string) {
-	now, err := s.st.AuthorizedAsset(ctx, t.User, acc.Asset.ID, s.now())
-	if errors.Is(err, store.ErrDenied) {
-		return 1, s.refusal(ctx, term, t.User, noAsset(t.User, t.Asset), log)
+	needs := []string{store.ActionConnect}
+	x, isX := execTransfer(t.Command)
+	isX = isX && s.transfer != nil
+	if isX {
+		needs = x.Actions
 	}
-	if err != nil {
+	now, err := s.st.Authorize(ctx, store.AuthzQuery{User: t.User, AssetID: acc.Asset.ID, Account: ga.Username, Actions: needs, At: s.now()})
+	de, denied := store.IsDenied(err)
+	switch {
+	case denied && isX && de != nil && len(de.Missing) > 0:
+		return s.refuseTransfer(ctx, term, t, acc.Asset.Name, ga.Username, x, de.Missing[0], log), ""
+	case denied && de != nil && de.Asset != "":
+		return 1, s.refusal(ctx, term, t.User, &sessionerr.UserError{Msg: fmt.Sprintf("jms: no account %q on %s for %s", ga.Username, acc.Asset.Name, t.User),
+			Reason: fmt.Sprintf("no account %q on %s", ga.Username, acc.Asset.Name), Err: err}, log)
+	case denied:
+		return 1, s.refusal(ctx, term, t.User, noAsset(t.User, t.Asset), log)
+	case err != nil:
 		return 1, s.refusal(ctx, term, t.User, err, log)
 	}
-	g, ok := now.Account(ga.Username)
-	if x, isX := execTransfer(t.Command); ok && isX && s.transfer != nil {
+	g := now.Accounts[0]
+	if isX {
 		return s.runTransfer(ctx, term, t, now, g, x, log), ""
-	}
-	if !ok || !g.Can(store.ActionConnect) {
-		return 1, s.refusal(ctx, term, t.User, &userError{msg: fmt.Sprintf("jms: no account %q on %s for %s", ga.Username, acc.Asset.Name, t.User),
-			reason: fmt.Sprintf("no account %q on %s", ga.Username, acc.Asset.Name)}, log)
 	}
 	v := term.attach()
 	defer v.detach()
@@ -264,7 +264,7 @@ func (s *Server) session(ctx context.Context, term *terminal, t Target, acc stor
 	if status == 0 {
 		status = 1
 	}
-	var ue *proxy.UserError
+	var ue *sessionerr.UserError
 	if errors.As(err, &ue) {
 		log.Warn("session refused", "err", err)
 		return status, ue.Error()
@@ -273,7 +273,8 @@ func (s *Server) session(ctx context.Context, term *terminal, t Target, acc stor
 	return status, "jms: internal error (the bastion's log has the details)"
 }
 
-// refuseSFTP answers the sftp subsystem until file transfer exists.
+// refuseSFTP answers the sftp subsystem on a server built without file
+// transfer (Deps.Transfer nil).
 func (s *Server) refuseSFTP(sess ssh.Session) {
 	id, err := verifyIdentity(sess)
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/jms-bastion/jms/bastion/proxy"
+	"github.com/jms-bastion/jms/bastion/sessionerr"
 	"github.com/jms-bastion/jms/bastion/transfer"
 	"github.com/jms-bastion/jms/store"
 )
@@ -49,36 +50,29 @@ func (s *Server) sftpHandler(sess ssh.Session) {
 		acc, ok := store.FindAccess(list, t.Asset)
 		if !ok {
 			ue := noAsset(t.User, t.Asset)
-			s.audit(sess.Context(), t.User, source, methodSFTP, store.LoginFailure, ue.reason)
-			refuse(sess, false, ue.msg)
+			s.audit(sess.Context(), t.User, source, methodSFTP, store.LoginFailure, ue.AuditReason())
+			refuse(sess, false, ue.Msg)
 			return
 		}
 		req.Asset = &acc
 	}
-	// The session joins the live registry: `jmsctl session kill` and a
-	// disabled user end it like any other.
-	ctx, kill := context.WithCancelCause(sess.Context())
-	defer kill(nil)
-	var liveID string
-	req.OnStart = func(id string) {
-		liveID = id
-		ls := &liveSession{id: id, user: t.User, cancel: kill}
-		if req.Asset != nil {
-			ls.asset, ls.assetID = req.Asset.Asset.Name, req.Asset.Asset.ID
-		}
-		s.live.add(ls)
+	// The session joins the live registry: `jmsctl session kill`, a
+	// disabled user and, for an asset the login named, a grant that no
+	// longer gives the account the actions of its open files end it. It
+	// ends after the idle timeout without a request, and at the maximum
+	// session duration.
+	run := s.newLiveRun(sess.Context())
+	defer run.done()
+	req.OnStart = func(f transfer.SFTPSession) {
+		run.join(&liveSession{id: f.ID, user: t.User, asset: f.Asset, assetID: f.AssetID, account: f.Account,
+			needsNow: f.Needs}, f.LastActive)
 	}
-	defer func() {
-		if liveID != "" {
-			s.live.remove(liveID)
-		}
-	}()
-	err = s.transfer.ServeSFTP(ctx, sess, req)
+	err = s.transfer.ServeSFTP(run.ctx, sess, req)
 	if err != nil {
-		var ue *transfer.UserError
+		var ue *sessionerr.UserError
 		if errors.As(err, &ue) {
 			log.Info("sftp refused", "err", err)
-			s.audit(sess.Context(), t.User, source, methodSFTP, store.LoginFailure, ue.Msg)
+			s.audit(sess.Context(), t.User, source, methodSFTP, store.LoginFailure, ue.AuditReason())
 			refuse(sess, false, ue.Msg)
 			return
 		}
@@ -91,7 +85,10 @@ func (s *Server) sftpHandler(sess ssh.Session) {
 
 // directTCPIP serves a direct-tcpip channel (ssh -L, -W, ProxyJump)
 // under a grant's forward action; without one it is refused with the
-// reason, and audited.
+// reason, and audited. A forward is a session: it joins the live
+// registry (session kill, a revoked grant or a disabled user end it) and
+// ends after the idle timeout without a byte either way, or at the
+// maximum session duration.
 func (s *Server) directTCPIP(_ *ssh.Server, conn *gossh.ServerConn, nc gossh.NewChannel, ctx ssh.Context) {
 	s.keepalives(ctx, stateOf(ctx), conn)
 	user, err := s.connIdentity(ctx, conn)
@@ -111,7 +108,14 @@ func (s *Server) directTCPIP(_ *ssh.Server, conn *gossh.ServerConn, nc gossh.New
 		return
 	}
 	defer cs.closeChannel()
-	s.transfer.Forward(ctx, nc, transfer.ForwardRequest{User: user, Source: conn.RemoteAddr().String(), Host: host, Port: port})
+	run := s.newLiveRun(ctx)
+	defer run.done()
+	req := transfer.ForwardRequest{User: user, Source: conn.RemoteAddr().String(), Host: host, Port: port}
+	req.OnStart = func(f transfer.ForwardSession) {
+		run.join(&liveSession{id: f.ID, user: user, asset: f.Asset, assetID: f.AssetID, port: f.Port,
+			needs: []string{store.ActionForward}}, f.LastActive)
+	}
+	s.transfer.Forward(run.ctx, nc, req)
 }
 
 // connIdentity is verifyIdentity and userMiddleware for a channel that
@@ -159,7 +163,7 @@ func execTransfer(cmd string) (transfer.ExecTransfer, bool) {
 
 // transferAccess narrows acc to the accounts a transfer command may pick
 // from (those with a file action, or connect), each made pickable by
-// chooseAccount; the exact actions are checked by runTransfer.
+// chooseAccount; session then asks store.Authorize for the exact actions.
 func transferAccess(acc store.Access, x transfer.ExecTransfer) store.Access {
 	out := acc
 	out.Accounts = nil
@@ -172,19 +176,21 @@ func transferAccess(acc store.Access, x transfer.ExecTransfer) store.Access {
 	return out
 }
 
+// refuseTransfer tells and audits an rsync or legacy scp command whose
+// account lacks the action missing; it returns the exit status.
+func (s *Server) refuseTransfer(ctx context.Context, term *terminal, t Target, asset, account string, x transfer.ExecTransfer, missing string, log *slog.Logger) int {
+	msg := fmt.Sprintf("jms: %s %s on %s as %s needs the %s action", x.Tool, x.Op, asset, account, missing)
+	log.Info("transfer refused", "tool", x.Tool, "op", x.Op, "asset", asset, "account", account, "missing", missing)
+	s.transfer.AuditExec(ctx, x, t.User, asset, account, nil, 0, msg)
+	_, _ = fmt.Fprint(term.sess.Stderr(), msg+term.newline())
+	return 1
+}
+
 // runTransfer runs an rsync or legacy scp command as an exec session
-// (recorded, filtered) when the account has the actions it needs, and
-// audits it as a transfer with the bytes it moved.
+// (recorded, filtered) for an account that has the actions it needs
+// (session checked them), and audits it as a transfer with the bytes it
+// moved.
 func (s *Server) runTransfer(ctx context.Context, term *terminal, t Target, now store.Access, g store.GrantedAccount, x transfer.ExecTransfer, log *slog.Logger) int {
-	for _, a := range x.Actions {
-		if !g.Can(a) {
-			msg := fmt.Sprintf("jms: %s %s on %s as %s needs the %s action", x.Tool, x.Op, now.Asset.Name, g.Username, a)
-			log.Info("transfer refused", "tool", x.Tool, "op", x.Op, "asset", now.Asset.Name, "account", g.Username, "missing", a)
-			s.transfer.AuditExec(ctx, x, t.User, now.Asset.Name, g.Username, nil, 0, msg)
-			_, _ = fmt.Fprint(term.sess.Stderr(), msg+term.newline())
-			return 1
-		}
-	}
 	v := term.attach()
 	defer v.detach()
 	down, counter := transfer.CountBytes(v)
@@ -198,7 +204,7 @@ func (s *Server) runTransfer(ctx context.Context, term *terminal, t Target, now 
 		Command: t.Command,
 	}, x.Actions, log)
 	if err != nil {
-		var ue *proxy.UserError
+		var ue *sessionerr.UserError
 		if errors.As(err, &ue) {
 			log.Warn("session refused", "err", err)
 			_, _ = fmt.Fprint(term.sess.Stderr(), ue.Error()+term.newline())

@@ -619,3 +619,138 @@ func TestSFTPKill(t *testing.T) {
 		t.Fatalf("sftp still runs 10 s after the kill; stderr: %s", stderr.String())
 	}
 }
+
+// TestSFTPUploadRevoked: a slow upload already under way stops writing within a few seconds
+// once the grant loses upload, on the open file: through the virtual root (the file's own
+// re-check refuses its writes; the session goes on) and on an asset the login names (the
+// live-session poller ends the session too, since its open file needs upload).
+func TestSFTPUploadRevoked(t *testing.T) {
+	t.Parallel()
+	e := newTransferEnv(t)
+	e.b.MustRun(t, "", "grant", "add", "files", "--user", "alice", "--asset", "web1", "--actions", "upload,download")
+	const size = 4 << 20
+	src, _ := bigFile(t, t.TempDir(), size)
+	for _, tc := range []struct {
+		login, dst string
+		ends       bool // the session ends
+	}{
+		{"alice", "/web1" + e.dir + "/root.bin", false},
+		{"alice@web1", e.dir + "/direct.bin", true},
+	} {
+		t.Run(tc.login, func(t *testing.T) {
+			e.setActions(t, "upload,download")
+			// -l 400 Kbit/s: 4 MiB would take over a minute.
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			args := append(e.clientOptions(), "-l", "400", "-b", "-", "-P", strconv.Itoa(e.b.Port), "-o", "User="+tc.login, "127.0.0.1")
+			cmd := exec.CommandContext(ctx, "sftp", args...)
+			cmd.Env = sshEnv(Login{})
+			cmd.Stdin = strings.NewReader("put " + src + " " + tc.dst + "\n")
+			var stderr syncBuffer
+			cmd.Stderr = &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			defer func() { cancel(); <-done }()
+			onAsset := filepath.Join(e.dir, filepath.Base(tc.dst))
+			sizeOf := func() int64 {
+				fi, err := os.Stat(onAsset)
+				if err != nil {
+					return -1
+				}
+				return fi.Size()
+			}
+			if !waitUntil(20*time.Second, func() bool { return sizeOf() > 0 }) {
+				t.Fatalf("the upload did not start; stderr: %s", stderr.String())
+			}
+			e.setActions(t, "download")
+			// Within 4 s nothing more lands on the asset.
+			time.Sleep(4 * time.Second)
+			stopped := sizeOf()
+			time.Sleep(3 * time.Second)
+			if now := sizeOf(); now != stopped || now >= size {
+				t.Fatalf("the upload went on after the grant lost upload: %d bytes 4 s after, %d bytes 7 s after (of %d)", stopped, now, size)
+			}
+			if !tc.ends {
+				return
+			}
+			select {
+			case err := <-done:
+				done <- err
+				if err == nil {
+					t.Errorf("sftp exited 0 after its session lost upload; stderr: %s", stderr.String())
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatalf("the session still runs 17 s after the grant lost upload; stderr: %s", stderr.String())
+			}
+		})
+	}
+	if !hasEvent(e.transfers(t), map[string]string{"operation": "upload", "result": "denied"}) {
+		t.Errorf("no denied upload event: %v", e.transfers(t))
+	}
+}
+
+// TestSFTPIdleTimeout: an SFTP session without a request for idle_timeout ends, killed, with
+// the reason on its row.
+func TestSFTPIdleTimeout(t *testing.T) {
+	t.Parallel()
+	requireBinaries(t, "ssh", "sftp")
+	s := startSSHD(t)
+	b := startBastion(t, BastionOptions{Config: "idle_timeout: 3s\n"})
+	e := &transferEnv{b: b, s: s, key: ClientKey(t), acct: s.User}
+	b.MustRun(t, "", "user", "add", "alice", "--key", e.key.Path+".pub")
+	b.MustRun(t, "", "asset", "add", "web1", "--address", "127.0.0.1", "--port", strconv.Itoa(s.Port))
+	b.MustRun(t, "", "account", "add", "web1", s.User, "--key", s.KeyFile)
+	b.MustRun(t, "", "grant", "add", "files", "--user", "alice", "--asset", "web1")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	args := append(e.clientOptions(), "-b", "-", "-P", strconv.Itoa(b.Port), "-o", "User=alice", "127.0.0.1")
+	cmd := exec.CommandContext(ctx, "sftp", args...)
+	cmd.Env = sshEnv(Login{})
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stdin.Close()
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	if _, err := io.WriteString(stdin, "ls /\n"); err != nil {
+		t.Fatal(err)
+	}
+	var id string
+	if !waitUntil(15*time.Second, func() bool {
+		out, _, err := b.Run(t, "session", "list", "--active", "-o", "json")
+		var rows []map[string]any
+		if err != nil || json.Unmarshal([]byte(out), &rows) != nil || len(rows) == 0 {
+			return false
+		}
+		id, _ = rows[0]["id"].(string)
+		return rows[0]["kind"] == "sftp"
+	}) {
+		t.Fatal("no active sftp session")
+	}
+	var row map[string]any
+	if !waitUntil(15*time.Second, func() bool {
+		out, _, err := b.Run(t, "session", "show", id, "-o", "json")
+		row = nil
+		return err == nil && json.Unmarshal([]byte(out), &row) == nil && row["status"] != "active"
+	}) {
+		t.Fatalf("the idle sftp session is still active 15 s later; stderr: %s", stderr.String())
+	}
+	if row["status"] != "killed" || !strings.Contains(fmt.Sprint(row["end_reason"]), "idle timeout") {
+		t.Errorf("idle sftp row %v", row)
+	}
+	_, _ = io.WriteString(stdin, "ls /\n")
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("sftp still runs after its session ended; stderr: %s", stderr.String())
+	}
+}

@@ -56,41 +56,40 @@ func splitPorts(s string) []int {
 	return ports
 }
 
-// ForwardPorts returns what the forward action of the named grants (the
-// Grants of a GrantedAccount) opens: the ports listed on them, and
-// sshPort true when one of them lists none (which means the asset's SSH
-// port). Grants without the forward action, inactive or missing ones
-// give nothing.
-func (s *Store) ForwardPorts(ctx context.Context, grants []string) (ports []int, sshPort bool, err error) {
+// forwardGrantPorts returns the ports each of the named grants opens
+// with its forward action: those listed on it, or sshPort (22 when 0)
+// when it lists none. Grants without forward, inactive or missing ones
+// open nothing.
+func (s *Store) forwardGrantPorts(ctx context.Context, grants []string, sshPort int) (map[string][]int, error) {
+	out := map[string][]int{}
 	if len(grants) == 0 {
-		return nil, false, nil
+		return out, nil
+	}
+	if sshPort == 0 {
+		sshPort = 22
 	}
 	args := make([]any, len(grants))
 	for i, g := range grants {
 		args[i] = g
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT actions, forward_ports FROM grants WHERE active AND name IN (`+placeholders(len(grants))+`)`, args...)
+	rows, err := s.db.QueryContext(ctx, `SELECT name, actions, forward_ports FROM grants WHERE active AND name IN (`+placeholders(len(grants))+`)`, args...)
 	if err != nil {
-		return nil, false, wrapError(err)
+		return nil, wrapError(err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var actions, list string
-		if err := rows.Scan(&actions, &list); err != nil {
-			return nil, false, wrapError(err)
+		var name, actions, list string
+		if err := rows.Scan(&name, &actions, &list); err != nil {
+			return nil, wrapError(err)
 		}
 		if !slices.Contains(splitActions(actions), ActionForward) {
 			continue
 		}
-		p := splitPorts(list)
-		if len(p) == 0 {
-			sshPort = true
+		if p := splitPorts(list); len(p) > 0 {
+			out[name] = p
+		} else {
+			out[name] = []int{sshPort}
 		}
-		ports = append(ports, p...)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, false, wrapError(err)
-	}
-	slices.Sort(ports)
-	return slices.Compact(ports), sshPort, nil
+	return out, wrapError(rows.Err())
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -55,20 +56,22 @@ func TestForwardPorts(t *testing.T) {
 	}
 	tests := []struct {
 		grants []string
-		ports  []int
-		ssh    bool
+		want   map[string][]int
 	}{
-		{nil, nil, false},
-		{[]string{"fw-web"}, []int{443, 8080}, false},
-		{[]string{"fw-ssh"}, nil, true},
-		{[]string{"no-fw"}, nil, false},
-		{[]string{"fw-web", "fw-ssh", "no-fw", "missing"}, []int{443, 8080}, true},
+		{nil, map[string][]int{}},
+		{[]string{"fw-web"}, map[string][]int{"fw-web": {443, 8080}}},
+		{[]string{"fw-ssh"}, map[string][]int{"fw-ssh": {2222}}},
+		{[]string{"no-fw"}, map[string][]int{}},
+		{[]string{"fw-web", "fw-ssh", "no-fw", "missing"}, map[string][]int{"fw-web": {443, 8080}, "fw-ssh": {2222}}},
 	}
 	for _, tt := range tests {
-		ports, ssh, err := s.ForwardPorts(ctx, tt.grants)
-		if err != nil || !slices.Equal(ports, tt.ports) || ssh != tt.ssh {
-			t.Errorf("ForwardPorts(%v) = %v, %v, %v; want %v, %v", tt.grants, ports, ssh, err, tt.ports, tt.ssh)
+		got, err := s.forwardGrantPorts(ctx, tt.grants, 2222)
+		if err != nil || !maps.EqualFunc(got, tt.want, slices.Equal) {
+			t.Errorf("forwardGrantPorts(%v) = %v, %v; want %v", tt.grants, got, err, tt.want)
 		}
+	}
+	if got, _ := s.forwardGrantPorts(ctx, []string{"fw-ssh"}, 0); !slices.Equal(got["fw-ssh"], []int{22}) {
+		t.Errorf("a grant without ports on an asset of unknown port opens %v, want 22", got["fw-ssh"])
 	}
 	empty := []int{}
 	if g, err = s.UpdateGrant(ctx, "fw-web", GrantUpdate{ForwardPorts: &empty}); err != nil || len(g.ForwardPorts) != 0 {

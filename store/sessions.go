@@ -13,9 +13,10 @@ import (
 
 // Kinds of session.
 const (
-	SessionShell = "shell" // an interactive shell, with or without a PTY
-	SessionExec  = "exec"  // one command
-	SessionSFTP  = "sftp"  // an SFTP subsystem: file transfers, audited per operation
+	SessionShell   = "shell"   // an interactive shell, with or without a PTY
+	SessionExec    = "exec"    // one command
+	SessionSFTP    = "sftp"    // an SFTP subsystem: file transfers, audited per operation
+	SessionForward = "forward" // a forwarded TCP connection (ssh -L, -W, ProxyJump)
 )
 
 // Statuses of a session.
@@ -24,10 +25,11 @@ const (
 	StatusClosed      = "closed"      // ended normally, whatever the exit status
 	StatusFailed      = "failed"      // never got going, or broke (host key, recording)
 	StatusInterrupted = "interrupted" // left active by a bastion that stopped
-	StatusKilled      = "killed"      // ended by an admin
+	StatusKilled      = "killed"      // ended by an admin, or by the bastion (grant revoked, user disabled, idle or duration limit)
 )
 
-// Session is one proxied session and its recording. It keeps names, not
+// Session is one session through the bastion (a shell, a command, SFTP,
+// a forwarded port) and its recording, if it has one. It keeps names, not
 // references: the audit outlives the people and assets it names.
 type Session struct {
 	ID              string     `json:"id" yaml:"id"`
@@ -37,6 +39,9 @@ type Session struct {
 	Account         string     `json:"account" yaml:"account"`
 	Source          string     `json:"source" yaml:"source"`
 	Command         string     `json:"command" yaml:"command"`
+	Target          string     `json:"target" yaml:"target"`
+	BytesIn         int64      `json:"bytes_in" yaml:"bytes_in"`
+	BytesOut        int64      `json:"bytes_out" yaml:"bytes_out"`
 	StartedAt       time.Time  `json:"started_at" yaml:"started_at"`
 	EndedAt         *time.Time `json:"ended_at" yaml:"ended_at"`
 	Status          string     `json:"status" yaml:"status"`
@@ -64,12 +69,14 @@ type NewSession struct {
 	// ID is the session's id; empty means a new random UUIDv4. The proxy
 	// picks it itself so that the recording's file name carries it.
 	ID      string
-	Kind    string // SessionShell or SessionExec; SessionShell when empty
+	Kind    string // SessionShell, SessionExec, SessionSFTP or SessionForward; SessionShell when empty
 	User    string
 	Asset   string
 	Account string
 	Source  string // the client's address
 	Command string
+	// Target is where a forward goes, as "asset:port".
+	Target string
 	// RecordingPath is where the recording is written, relative to the
 	// data directory (or absolute); empty when there is none.
 	RecordingPath string
@@ -84,6 +91,9 @@ type SessionEnd struct {
 	Reason          string // why it ended, for people
 	RecordingSize   int64
 	RecordingSHA256 string
+	// BytesIn and BytesOut are what a forward moved, from the client and
+	// to it.
+	BytesIn, BytesOut int64
 	// EndedAt is the end; the store's clock when zero.
 	EndedAt time.Time
 }
@@ -107,8 +117,10 @@ func (s *Store) StartSession(ctx context.Context, ns NewSession) (Session, error
 	if ns.Kind == "" {
 		ns.Kind = SessionShell
 	}
-	if ns.Kind != SessionShell && ns.Kind != SessionExec && ns.Kind != SessionSFTP {
-		return Session{}, fmt.Errorf("session kind %q: want %s, %s or %s", ns.Kind, SessionShell, SessionExec, SessionSFTP)
+	switch ns.Kind {
+	case SessionShell, SessionExec, SessionSFTP, SessionForward:
+	default:
+		return Session{}, fmt.Errorf("session kind %q: want %s, %s, %s or %s", ns.Kind, SessionShell, SessionExec, SessionSFTP, SessionForward)
 	}
 	if ns.User == "" {
 		return Session{}, errors.New("session: no user")
@@ -118,8 +130,8 @@ func (s *Store) StartSession(ctx context.Context, ns NewSession) (Session, error
 		start = s.now()
 	}
 	_, err := s.db.ExecContext(ctx, `INSERT INTO sessions (id, kind, user_name, asset_name, account, source, command,
-		started_at, status, recording_path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		ns.ID, ns.Kind, ns.User, ns.Asset, ns.Account, ns.Source, ns.Command, formatTime(start), StatusActive, ns.RecordingPath)
+		target, started_at, status, recording_path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		ns.ID, ns.Kind, ns.User, ns.Asset, ns.Account, ns.Source, ns.Command, ns.Target, formatTime(start), StatusActive, ns.RecordingPath)
 	if err != nil {
 		if err = wrapError(err); errors.Is(err, ErrConflict) {
 			return Session{}, fmt.Errorf("session %s already exists: %w", ns.ID, ErrConflict)
@@ -146,8 +158,8 @@ func (s *Store) EndSession(ctx context.Context, id string, end SessionEnd) error
 		exit = *end.ExitStatus
 	}
 	res, err := s.db.ExecContext(ctx, `UPDATE sessions SET ended_at = ?, status = ?, exit_status = ?, end_reason = ?,
-		recording_size = ?, recording_sha256 = ? WHERE id = ? AND status = ?`,
-		formatTime(at), end.Status, exit, end.Reason, end.RecordingSize, end.RecordingSHA256, id, StatusActive)
+		recording_size = ?, recording_sha256 = ?, bytes_in = ?, bytes_out = ? WHERE id = ? AND status = ?`,
+		formatTime(at), end.Status, exit, end.Reason, end.RecordingSize, end.RecordingSHA256, end.BytesIn, end.BytesOut, id, StatusActive)
 	if err != nil {
 		return wrapError(err)
 	}
@@ -178,7 +190,7 @@ func (s *Store) CloseInterruptedSessions(ctx context.Context) (int, error) {
 }
 
 const sessionColumns = `id, kind, user_name, asset_name, account, source, command, started_at, ended_at, status,
-	exit_status, end_reason, recording_path, recording_size, recording_sha256`
+	exit_status, end_reason, recording_path, recording_size, recording_sha256, target, bytes_in, bytes_out`
 
 func scanSession(sc interface{ Scan(...any) error }) (Session, error) {
 	var ss Session
@@ -186,7 +198,8 @@ func scanSession(sc interface{ Scan(...any) error }) (Session, error) {
 	var ended sql.NullString
 	var exit sql.NullInt64
 	err := sc.Scan(&ss.ID, &ss.Kind, &ss.User, &ss.Asset, &ss.Account, &ss.Source, &ss.Command, &started, &ended,
-		&ss.Status, &exit, &ss.EndReason, &ss.RecordingPath, &ss.RecordingSize, &ss.RecordingSHA256)
+		&ss.Status, &exit, &ss.EndReason, &ss.RecordingPath, &ss.RecordingSize, &ss.RecordingSHA256,
+		&ss.Target, &ss.BytesIn, &ss.BytesOut)
 	if err != nil {
 		return ss, wrapError(err)
 	}

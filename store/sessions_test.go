@@ -194,3 +194,29 @@ func TestListSessionsFilters(t *testing.T) {
 		t.Fatalf("second run marked %d", n)
 	}
 }
+
+// TestForwardSession: a forward has a row of its own, with its target,
+// listed while it runs, and the bytes it moved each way once it ends.
+func TestForwardSession(t *testing.T) {
+	ctx := context.Background()
+	s := newTestStore(t)
+	ss, err := s.StartSession(ctx, NewSession{Kind: SessionForward, User: "alice", Asset: "web1", Account: "root",
+		Source: "127.0.0.1:5555", Target: "web1:8080"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	active, err := s.ListSessions(ctx, SessionQuery{Active: true})
+	if err != nil || len(active) != 1 || active[0].Kind != SessionForward || active[0].Target != "web1:8080" {
+		t.Fatalf("active = %+v, %v", active, err)
+	}
+	if err := s.EndSession(ctx, ss.ID, SessionEnd{Status: StatusKilled, Reason: "killed by admin", BytesIn: 12, BytesOut: 34}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetSession(ctx, ss.ID)
+	if err != nil || got.BytesIn != 12 || got.BytesOut != 34 || got.Status != StatusKilled || got.Target != "web1:8080" {
+		t.Fatalf("ended forward = %+v, %v", got, err)
+	}
+	if _, err := s.StartSession(ctx, NewSession{Kind: "tunnel", User: "alice"}); err == nil {
+		t.Error("an unknown kind was accepted")
+	}
+}

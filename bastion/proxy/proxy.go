@@ -13,14 +13,13 @@ package proxy
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"time"
 
 	"charm.land/ssh"
 
+	"github.com/jms-bastion/jms/bastion/sessionerr"
 	"github.com/jms-bastion/jms/recorder"
 	"github.com/jms-bastion/jms/store"
 )
@@ -139,24 +138,15 @@ const ExitDenied = 126
 // as the OpenSSH client does.
 const ExitLost = 255
 
-// ErrKilled is the cause to cancel a session's context with
-// (context.WithCancelCause) when an admin kills it: the session then ends
-// with status killed and the cause's text as its reason, e.g.
-// fmt.Errorf("killed by admin: %w", proxy.ErrKilled).
-var ErrKilled = errors.New("killed")
+// ErrKilled and UserError are sessionerr's, shared by every kind of
+// session; the names stay here for the proxy's own code.
+var ErrKilled = sessionerr.ErrKilled
 
-// UserError is an error a person should read: Error returns the one line
-// to print on her stderr. Err holds the detail for the log.
-type UserError struct {
-	Msg string
-	Err error
-}
-
-func (e *UserError) Error() string { return e.Msg }
-func (e *UserError) Unwrap() error { return e.Err }
+// UserError is an error a person should read (see sessionerr.UserError).
+type UserError = sessionerr.UserError
 
 func userErrorf(err error, format string, args ...any) *UserError {
-	return &UserError{Msg: fmt.Sprintf(format, args...), Err: err}
+	return sessionerr.Userf(err, format, args...)
 }
 
 // Proxy runs proxied sessions. It is safe for concurrent use.

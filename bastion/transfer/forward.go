@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,6 +16,7 @@ import (
 	"github.com/google/uuid"
 	gossh "golang.org/x/crypto/ssh"
 
+	"github.com/jms-bastion/jms/bastion/sessionerr"
 	"github.com/jms-bastion/jms/store"
 )
 
@@ -26,6 +27,21 @@ type ForwardRequest struct {
 	Source string // the client's address
 	Host   string // the destination: an asset's name, address or id
 	Port   int
+	// OnStart, when set, is called once the forward's session row exists
+	// and the channel is accepted: the server's live-session registry can
+	// then end it (a kill, a revoked grant, the idle timeout).
+	OnStart func(ForwardSession)
+}
+
+// ForwardSession is a forward that started, as the live-session
+// registry needs it.
+type ForwardSession struct {
+	ID      string
+	AssetID int64
+	Asset   string
+	Port    int
+	// LastActive returns when a byte last went either way.
+	LastActive func() time.Time
 }
 
 // directTCPIP is the payload of a direct-tcpip channel open (RFC 4254
@@ -52,105 +68,149 @@ func ParseDirectTCPIP(extra []byte) (host string, port int, err error) {
 // forwardDialTimeout bounds the TCP connect to the asset.
 const forwardDialTimeout = 10 * time.Second
 
-// Forward serves one direct-tcpip channel: it is allowed only to an
-// asset the person has the forward action on, to that asset's own
-// address and to the ports the grants list (none listed: the asset's SSH
-// port). The bastion dials the asset's address itself and copies bytes
-// both ways, unread: it cannot record or filter them. The channel is
-// audited once it ends, with the bytes in and out; a refusal is audited
-// too and the client is told why.
+// Forward serves one direct-tcpip channel as a session of kind forward.
+// It is allowed only to an asset the person has the forward action on,
+// to that asset's own address and to the ports the grants list (none
+// listed: the asset's SSH port). The bastion dials the asset's address
+// itself and copies bytes both ways, unread: it cannot record or filter
+// them. The session row exists from the start (listed, killable) and
+// ends with the bytes each way; the forward ends when ctx does, with
+// context.Cause(ctx) as its reason. The transfer audit records it once
+// it ends; a refusal is audited too and the client is told why.
 func (s *Service) Forward(ctx context.Context, nc gossh.NewChannel, req ForwardRequest) {
 	id := uuid.NewString()
 	dest := net.JoinHostPort(req.Host, strconv.Itoa(req.Port))
-	log := s.log.With("session", id, "user", req.User, "dest", dest)
+	log := s.log.With("session", id, "user", req.User, "dest", dest, "kind", store.SessionForward)
 	ev := store.TransferEvent{SessionID: id, User: req.User, Operation: OpForward, Path: dest}
-	asset, account, err := s.forwardTarget(ctx, req)
+	acc, err := s.forwardTarget(ctx, req)
+	ev.Asset, ev.Account = acc.Asset.Name, accountNames(acc)
 	if err != nil {
-		var ue *UserError
 		msg := "jms: internal error"
+		var ue *UserError
 		if errors.As(err, &ue) {
 			msg = ue.Msg
 		} else {
 			log.Error("forward", "err", err)
 		}
-		ev.Asset, ev.Account = asset.Name, account
 		ev.Result, ev.Detail = ResultDenied, msg
 		s.audit(ctx, ev)
 		log.Info("forward refused", "why", msg)
 		_ = nc.Reject(gossh.Prohibited, msg)
 		return
 	}
-	ev.Asset, ev.Account = asset.Name, account
-	addr := net.JoinHostPort(asset.Address, strconv.Itoa(req.Port))
-	ev.Path = asset.Name + ":" + strconv.Itoa(req.Port)
+	addr := net.JoinHostPort(acc.Asset.Address, strconv.Itoa(req.Port))
+	ev.Path = acc.Asset.Name + ":" + strconv.Itoa(req.Port)
 	d := net.Dialer{Timeout: forwardDialTimeout}
 	up, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
-		msg := fmt.Sprintf("jms: cannot reach %s (%s): %v", asset.Name, addr, dialReason(err))
+		msg := fmt.Sprintf("jms: cannot reach %s (%s): %v", acc.Asset.Name, addr, dialReason(err))
 		ev.Result, ev.Detail = ResultFailed, msg
 		s.audit(ctx, ev)
 		log.Warn("forward failed", "addr", addr, "err", err)
 		_ = nc.Reject(gossh.ConnectionFailed, msg)
 		return
 	}
+	defer up.Close()
+	s.runForward(ctx, nc, up, req, acc.Asset, ev, log)
+}
+
+// runForward runs a forward whose asset answered at up as a session: its
+// row from the start, the live registry told (req.OnStart), the bytes
+// piped and counted, and its end recorded on the row and in the
+// transfer audit (ev).
+func (s *Service) runForward(ctx context.Context, nc gossh.NewChannel, up net.Conn, req ForwardRequest, asset store.Asset, ev store.TransferEvent, log *slog.Logger) {
+	ns := store.NewSession{ID: ev.SessionID, Kind: store.SessionForward, User: req.User, Asset: asset.Name, Account: ev.Account,
+		Source: req.Source, Target: ev.Path, Command: "forward " + ev.Path + " (" + up.RemoteAddr().String() + ")", StartedAt: s.now()}
+	if _, err := s.st.StartSession(ctx, ns); err != nil {
+		log.Error("cannot record the start of the forward", "err", err)
+		_ = nc.Reject(gossh.ConnectionFailed, "jms: internal error")
+		return
+	}
 	ch, reqs, err := nc.Accept()
 	if err != nil {
-		up.Close()
+		s.endSession(ctx, ns.ID, store.SessionEnd{Status: store.StatusFailed, Reason: "the client went away: " + err.Error()}, log)
 		return
 	}
 	go gossh.DiscardRequests(reqs)
-	log.Info("forward open", "asset", asset.Name, "addr", addr, "source", req.Source)
-	start := s.now()
-	in, out := pipe(ctx, ch, up)
-	ev.Size = in + out
-	ev.Result = ResultOK
-	ev.Detail = fmt.Sprintf("in %d bytes, out %d bytes, %s, from %s", in, out, s.now().Sub(start).Round(time.Millisecond), req.Source)
+	log.Info("forward open", "asset", asset.Name, "addr", up.RemoteAddr().String(), "source", req.Source)
+	m := newMeter(time.Now) // activity is measured on the real clock, as the idle watch reads it
+	if req.OnStart != nil {
+		req.OnStart(ForwardSession{ID: ns.ID, AssetID: asset.ID, Asset: asset.Name, Port: req.Port, LastActive: m.lastActive})
+	}
+	pipe(ctx, ch, up, m)
+	in, out := m.in.Load(), m.out.Load()
+	end := forwardEnd(ctx)
+	end.BytesIn, end.BytesOut = in, out
+	s.endSession(ctx, ns.ID, end, log)
+	ev.Size, ev.Result = in+out, ResultOK
+	ev.Detail = fmt.Sprintf("in %d bytes, out %d bytes, %s, from %s", in, out, s.now().Sub(ns.StartedAt).Round(time.Millisecond), req.Source)
 	s.audit(ctx, ev)
-	log.Info("forward closed", "in", in, "out", out)
+	log.Info("forward closed", "in", in, "out", out, "status", end.Status, "reason", end.Reason)
 }
 
-// forwardTarget finds the asset of a forward and checks the grant. It
-// returns the asset and the accounts whose grants allow it.
-func (s *Service) forwardTarget(ctx context.Context, req ForwardRequest) (store.Asset, string, error) {
+// forwardEnd says how a forward ended: killed when the bastion ended it
+// (a kill, a revoked grant, a limit), closed otherwise.
+func forwardEnd(ctx context.Context) store.SessionEnd {
+	cause := context.Cause(ctx)
+	switch {
+	case errors.Is(cause, sessionerr.ErrKilled):
+		return store.SessionEnd{Status: store.StatusKilled, Reason: "ended: " + cause.Error()}
+	case cause != nil:
+		return store.SessionEnd{Status: store.StatusClosed, Reason: "the client went away"}
+	}
+	return store.SessionEnd{Status: store.StatusClosed, Reason: "both ends closed the connection"}
+}
+
+// endSession records the end of a session row; a failure is logged.
+func (s *Service) endSession(ctx context.Context, id string, end store.SessionEnd, log *slog.Logger) {
+	end.EndedAt = s.now()
+	ectx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := s.st.EndSession(ectx, id, end); err != nil {
+		log.Error("cannot record the end of the session", "err", err)
+	}
+}
+
+// accountNames lists the accounts of acc, comma-separated.
+func accountNames(acc store.Access) string {
+	names := make([]string, len(acc.Accounts))
+	for i, g := range acc.Accounts {
+		names[i] = g.Username
+	}
+	return strings.Join(names, ",")
+}
+
+// forwardTarget finds the asset of a forward among the person's and
+// authorizes the forward to its port. It returns the asset with the
+// accounts whose grants allow it; on a refusal, the asset when it was
+// found.
+func (s *Service) forwardTarget(ctx context.Context, req ForwardRequest) (store.Access, error) {
 	list, err := s.st.AuthorizedAssets(ctx, req.User, s.now())
 	if err != nil && !errors.Is(err, store.ErrDenied) {
-		return store.Asset{}, "", err
+		return store.Access{}, err
 	}
-	acc, ok := store.FindAccess(list, req.Host)
+	found, ok := store.FindAccess(list, req.Host)
 	if !ok {
-		return store.Asset{}, "", userErrorf(nil, "jms: port forwarding to %s is not allowed: no asset %q for %s", net.JoinHostPort(req.Host, strconv.Itoa(req.Port)), req.Host, req.User)
+		return store.Access{}, userErrorf(nil, "jms: port forwarding to %s is not allowed: no asset %q for %s", net.JoinHostPort(req.Host, strconv.Itoa(req.Port)), req.Host, req.User)
 	}
-	var grants, accounts []string
-	for _, g := range acc.Accounts {
-		if g.Can(store.ActionForward) {
-			grants = append(grants, g.Grants...)
-			accounts = append(accounts, g.Username)
-		}
+	acc, err := s.st.Authorize(ctx, store.AuthzQuery{User: req.User, AssetID: found.Asset.ID,
+		Actions: []string{store.ActionForward}, Port: req.Port, At: s.now()})
+	if err == nil {
+		return acc, nil
 	}
-	name := acc.Asset.Name
-	if len(accounts) == 0 {
-		return acc.Asset, "", userErrorf(nil, "jms: port forwarding to %s is not enabled for %s (it needs a grant with the forward action)", name, req.User)
-	}
-	ports, sshPort, err := s.st.ForwardPorts(ctx, grants)
-	if err != nil {
-		return acc.Asset, "", err
-	}
-	assetPort := acc.Asset.Port
-	if assetPort == 0 {
-		assetPort = 22
-	}
-	if sshPort {
-		ports = append(ports, assetPort)
-	}
-	if !slices.Contains(ports, req.Port) {
-		slices.Sort(ports)
-		ps := make([]string, len(ports))
-		for i, p := range ports {
+	name := found.Asset.Name
+	de, denied := store.IsDenied(err)
+	switch {
+	case de != nil && de.Port != 0:
+		ps := make([]string, len(de.Ports))
+		for i, p := range de.Ports {
 			ps[i] = strconv.Itoa(p)
 		}
-		return acc.Asset, strings.Join(accounts, ","), userErrorf(nil, "jms: port forwarding to %s port %d is not allowed (allowed: %s)", name, req.Port, strings.Join(ps, ", "))
+		return found, userErrorf(err, "jms: port forwarding to %s port %d is not allowed (allowed: %s)", name, req.Port, strings.Join(ps, ", "))
+	case denied:
+		return found, userErrorf(err, "jms: port forwarding to %s is not enabled for %s (it needs a grant with the forward action)", name, req.User)
 	}
-	return acc.Asset, strings.Join(accounts, ","), nil
+	return found, err
 }
 
 func dialReason(err error) string {
@@ -161,27 +221,54 @@ func dialReason(err error) string {
 	return err.Error()
 }
 
-// pipe copies both ways until both directions end (or ctx does) and
-// returns the bytes from the client (in) and to it (out).
-func pipe(ctx context.Context, ch gossh.Channel, up net.Conn) (in, out int64) {
-	var nin, nout atomic.Int64
+// meter counts the bytes of a forward each way and notes when the last
+// one went.
+type meter struct {
+	now      func() time.Time
+	in, out  atomic.Int64 // from the client, to it
+	lastNano atomic.Int64
+}
+
+func newMeter(now func() time.Time) *meter {
+	m := &meter{now: now}
+	m.lastNano.Store(now().UnixNano())
+	return m
+}
+
+func (m *meter) lastActive() time.Time { return time.Unix(0, m.lastNano.Load()) }
+
+// counted is a writer that adds what it writes to n and notes the time.
+type counted struct {
+	w io.Writer
+	n *atomic.Int64
+	m *meter
+}
+
+func (c counted) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n.Add(int64(n))
+	c.m.lastNano.Store(c.m.now().UnixNano())
+	return n, err
+}
+
+// pipe copies both ways until both directions end (or ctx does),
+// counting in m.
+func pipe(ctx context.Context, ch gossh.Channel, up net.Conn, m *meter) {
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		n, _ := io.Copy(up, ch)
-		nin.Store(n)
+		_, _ = io.Copy(counted{w: up, n: &m.in, m: m}, ch)
 		if tc, ok := up.(interface{ CloseWrite() error }); ok {
-			tc.CloseWrite()
+			_ = tc.CloseWrite()
 		} else {
 			up.Close()
 		}
 	}()
 	go func() {
 		defer wg.Done()
-		n, _ := io.Copy(ch, up)
-		nout.Store(n)
-		ch.CloseWrite()
+		_, _ = io.Copy(counted{w: ch, n: &m.out, m: m}, up)
+		_ = ch.CloseWrite()
 	}()
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
@@ -194,5 +281,4 @@ func pipe(ctx context.Context, ch gossh.Channel, up net.Conn) (in, out int64) {
 	}
 	up.Close()
 	ch.Close()
-	return nin.Load(), nout.Load()
 }

@@ -4,14 +4,19 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"fmt"
 	"io"
 	"net"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	gossh "golang.org/x/crypto/ssh"
+
+	"github.com/jms-bastion/jms/bastion/sessionerr"
+	"github.com/jms-bastion/jms/store"
 )
 
 // echoServer answers every connection with what it reads.
@@ -40,6 +45,12 @@ func echoServer(t *testing.T) int {
 // forwardClient is an SSH connection as alice to a server whose
 // direct-tcpip channels go to Service.Forward.
 func (h *harness) forwardClient(t *testing.T) *gossh.Client {
+	return h.forwardClientWith(t, nil)
+}
+
+// forwardClientWith is forwardClient whose forwards run under the
+// context and request wrap returns (nil: as they come).
+func (h *harness) forwardClientWith(t *testing.T, wrap func(context.Context, ForwardRequest) (context.Context, ForwardRequest)) *gossh.Client {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -74,7 +85,11 @@ func (h *harness) forwardClient(t *testing.T) *gossh.Client {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				h.svc.Forward(ctx, nc, ForwardRequest{User: "alice", Source: "127.0.0.1:1", Host: host, Port: port})
+				fctx, req := context.Context(ctx), ForwardRequest{User: "alice", Source: "127.0.0.1:1", Host: host, Port: port}
+				if wrap != nil {
+					fctx, req = wrap(fctx, req)
+				}
+				h.svc.Forward(fctx, nc, req)
 			}()
 		}
 	}()
@@ -159,4 +174,74 @@ func TestForward(t *testing.T) {
 	if okEvent != 1 || denied != len(refusals) {
 		t.Errorf("%d ok events on web1, %d denied; want 1 and %d: %+v", okEvent, denied, len(refusals), h.events())
 	}
+}
+
+// TestForwardSession: a forward is a session of kind forward, listed
+// while it runs with its target, handed to OnStart (the live registry),
+// ended by its context's cause and closed with the bytes each way.
+func TestForwardSession(t *testing.T) {
+	echo := echoServer(t)
+	h := newHarness(t, grantSpec{name: "fw", assets: []string{"web1"}, actions: []string{"forward"}, ports: []int{echo}})
+	started := make(chan ForwardSession, 1)
+	var kill context.CancelCauseFunc
+	c := h.forwardClientWith(t, func(ctx context.Context, req ForwardRequest) (context.Context, ForwardRequest) {
+		ctx, kill = context.WithCancelCause(ctx)
+		req.OnStart = func(f ForwardSession) { started <- f }
+		return ctx, req
+	})
+	conn, err := c.Dial("tcp", net.JoinHostPort("web1", strconv.Itoa(echo)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.Write([]byte("ping")); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 4)
+	if _, err := io.ReadFull(conn, buf); err != nil {
+		t.Fatal(err)
+	}
+	f := <-started
+	target := "web1:" + strconv.Itoa(echo)
+	if f.Asset != "web1" || f.AssetID == 0 || f.Port != echo || time.Since(f.LastActive()) > 10*time.Second {
+		t.Errorf("OnStart got %+v", f)
+	}
+	active, err := h.st.ListSessions(context.Background(), store.SessionQuery{Active: true})
+	if err != nil || len(active) != 1 || active[0].ID != f.ID || active[0].Kind != store.SessionForward || active[0].Target != target {
+		t.Fatalf("active sessions %+v, %v", active, err)
+	}
+	kill(fmt.Errorf("%w by admin: maintenance", sessionerr.ErrKilled))
+	conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := conn.Read(buf); err == nil {
+		t.Fatal("the forward still carries bytes after its kill")
+	}
+	var row store.Session
+	if !waitFor(func() bool {
+		row, err = h.st.GetSession(context.Background(), f.ID)
+		return err == nil && row.Status != store.StatusActive
+	}) {
+		t.Fatalf("the forward's row is still active: %+v, %v", row, err)
+	}
+	if row.Status != store.StatusKilled || row.BytesIn != 4 || row.BytesOut != 4 || !strings.Contains(row.EndReason, "killed by admin: maintenance") {
+		t.Errorf("ended forward %+v", row)
+	}
+}
+
+// FuzzParseDirectTCPIP: a client's channel-open payload never panics the
+// parser, and what it accepts is a port in range.
+func FuzzParseDirectTCPIP(f *testing.F) {
+	f.Add(gossh.Marshal(directTCPIP{Host: "web1", Port: 22, OrigHost: "127.0.0.1", OrigPort: 4000}))
+	f.Add(gossh.Marshal(directTCPIP{Host: "", Port: 0}))
+	f.Add(gossh.Marshal(directTCPIP{Host: "web1", Port: 70000}))
+	f.Add([]byte{0, 0, 0, 9, 'w'})
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		host, port, err := ParseDirectTCPIP(b)
+		if err != nil {
+			return
+		}
+		if port < 1 || port > 65535 {
+			t.Fatalf("accepted port %d (host %q)", port, host)
+		}
+	})
 }

@@ -11,13 +11,14 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/pkg/sftp"
 	gossh "golang.org/x/crypto/ssh"
 
-	"github.com/jms-bastion/jms/bastion/proxy"
+	"github.com/jms-bastion/jms/bastion/sessionerr"
 	"github.com/jms-bastion/jms/store"
 )
 
@@ -85,31 +86,83 @@ type SFTPRequest struct {
 	// Stderr, when set, receives the lines a person should read (e.g. an
 	// asset that cannot be reached): OpenSSH's sftp prints them.
 	Stderr io.Writer
-	// OnStart, when set, is called with the session id once its row
-	// exists: the server's live-session registry can then end it.
-	OnStart func(id string)
+	// OnStart, when set, is called once the session's row exists: the
+	// server's live-session registry can then end it.
+	OnStart func(SFTPSession)
+}
+
+// SFTPSession is an SFTP session that started, as the live-session
+// registry needs it.
+type SFTPSession struct {
+	ID string
+	// AssetID, Asset and Account are the asset and account the login
+	// named; zero and "" for the virtual root.
+	AssetID int64
+	Asset   string
+	Account string
+	// Needs returns the actions the session needs of its grant now: those
+	// of its open files (upload for a file open to write, download for one
+	// open to read).
+	Needs func() []string
+	// LastActive returns when the client last sent a request.
+	LastActive func() time.Time
 }
 
 // ServeSFTP serves the SFTP protocol on ch until the client ends it or
 // ctx is done. Errors a person should read before the session starts
 // are *UserError; the session row (kind sftp) is kept in the store.
 func (s *Service) ServeSFTP(ctx context.Context, ch io.ReadWriteCloser, req SFTPRequest) error {
-	v := &vfs{
-		s:       s,
-		user:    req.User,
-		id:      uuid.NewString(),
-		stderr:  req.Stderr,
-		started: s.now(),
-		folders: map[string]*folder{},
+	v, ns, err := s.newVFS(ctx, req)
+	if err != nil {
+		return err
 	}
+	if _, err := s.st.StartSession(ctx, ns); err != nil {
+		return fmt.Errorf("sftp session %s: record its start: %w", v.id, err)
+	}
+	if req.OnStart != nil {
+		live := SFTPSession{ID: v.id, Needs: v.needs, LastActive: v.lastActive}
+		if v.direct != nil {
+			live.AssetID, live.Asset, live.Account = v.direct.asset.ID, v.direct.asset.Name, v.direct.account
+		}
+		req.OnStart(live)
+	}
+	end := store.SessionEnd{Status: store.StatusClosed}
+	defer v.finish(ctx, &end)
+	v.log.Info("sftp session starting", "source", req.Source, "asset", ns.Asset, "account", ns.Account, "folders", len(v.folders))
+	opts, err := v.startDirect(ctx)
+	if err != nil {
+		end.Status, end.Reason = store.StatusFailed, errText(err)
+		return err
+	}
+	v.ctx = ctx
+	end.Reason = v.serve(ctx, ch, opts)
+	if errors.Is(context.Cause(ctx), sessionerr.ErrKilled) {
+		end.Status = store.StatusKilled
+	}
+	return nil
+}
+
+// newVFS builds the session's filesystem and its row: the asset the
+// login named, or the virtual root of the assets granted now.
+func (s *Service) newVFS(ctx context.Context, req SFTPRequest) (*vfs, store.NewSession, error) {
+	v := &vfs{
+		s:         s,
+		user:      req.User,
+		id:        uuid.NewString(),
+		stderr:    req.Stderr,
+		started:   s.now(),
+		folders:   map[string]*folder{},
+		openFiles: map[string]int{},
+	}
+	v.touch()
 	if v.stderr == nil {
 		v.stderr = io.Discard
 	}
-	ns := store.NewSession{ID: v.id, Kind: SessionSFTP, User: req.User, Source: req.Source, StartedAt: v.started}
+	ns := store.NewSession{ID: v.id, Kind: SessionSFTP, User: req.User, Source: req.Source, StartedAt: v.started, Command: "sftp"}
 	if req.Asset != nil {
 		ga, err := directAccount(req.User, *req.Asset, req.Account)
 		if err != nil {
-			return err
+			return nil, ns, err
 		}
 		v.direct = &folder{name: req.Asset.Asset.Name, asset: req.Asset.Asset, account: ga.Username}
 		ns.Asset, ns.Account = req.Asset.Asset.Name, ga.Username
@@ -117,72 +170,63 @@ func (s *Service) ServeSFTP(ctx context.Context, ch io.ReadWriteCloser, req SFTP
 	} else {
 		list, err := s.st.AuthorizedAssets(ctx, req.User, s.now())
 		if err != nil && !errors.Is(err, store.ErrDenied) {
-			return fmt.Errorf("sftp: the assets of %s: %w", req.User, err)
+			return nil, ns, fmt.Errorf("sftp: the assets of %s: %w", req.User, err)
 		}
 		v.setFolders(list)
-		ns.Command = "sftp"
 	}
 	v.log = s.log.With("session", v.id, "user", req.User, "kind", SessionSFTP)
-	if _, err := s.st.StartSession(ctx, ns); err != nil {
-		return fmt.Errorf("sftp session %s: record its start: %w", v.id, err)
-	}
-	if req.OnStart != nil {
-		req.OnStart(v.id)
-	}
-	end := store.SessionEnd{Status: store.StatusClosed}
-	defer func() {
-		v.closeAll()
-		end.EndedAt = s.now()
-		ectx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		defer cancel()
-		if err := s.st.EndSession(ectx, v.id, end); err != nil {
-			v.log.Error("cannot record the end of the session", "err", err)
-		}
-		v.log.Info("sftp session ended", "status", end.Status, "reason", end.Reason)
-	}()
-	v.log.Info("sftp session starting", "source", req.Source, "asset", ns.Asset, "account", ns.Account, "folders", len(v.folders))
+	return v, ns, nil
+}
 
+// startDirect dials the asset a login named at once (the session is
+// about it only) and returns the options that start relative paths in
+// the account's home. For the virtual root it does nothing.
+func (v *vfs) startDirect(ctx context.Context) ([]sftp.RequestServerOption, error) {
 	opts := []sftp.RequestServerOption{sftp.WithRSAllocator()}
-	if v.direct != nil {
-		// The asset is dialed at once: the session is about it only, and
-		// relative paths start in the account's home.
-		c, err := v.client(ctx, v.direct, "/")
-		if err != nil {
-			end.Status, end.Reason = store.StatusFailed, errText(err)
-			var ue *UserError
-			if errors.As(err, &ue) {
-				return ue
-			}
-			return err
-		}
-		home, err := c.Getwd()
-		if err != nil || !strings.HasPrefix(home, "/") {
-			home = "/"
-		}
-		v.home = home
-		opts = append(opts, sftp.WithStartDirectory(home))
+	if v.direct == nil {
+		return opts, nil
 	}
-	v.ctx = ctx
+	c, err := v.client(ctx, v.direct, "/")
+	if err != nil {
+		return nil, err
+	}
+	home, err := c.Getwd()
+	if err != nil || !strings.HasPrefix(home, "/") {
+		home = "/"
+	}
+	v.home = home
+	return append(opts, sftp.WithStartDirectory(home)), nil
+}
+
+// serve runs the SFTP request server on ch until the client ends the
+// session or ctx is done, and returns why it ended.
+func (v *vfs) serve(ctx context.Context, ch io.ReadWriteCloser, opts []sftp.RequestServerOption) string {
 	h := sftp.Handlers{FileGet: v, FilePut: v, FileCmd: v, FileList: v}
 	// The request server closes what it serves when done; the channel
 	// must stay open for the exit status, so it gets a Close of its own.
-	rs := sftp.NewRequestServer(keepOpen{ch}, h, opts...)
+	rs := sftp.NewRequestServer(keepOpen{active{ch, v}}, h, opts...)
 	stop := context.AfterFunc(ctx, func() { ch.Close() })
 	defer stop()
 	err := rs.Serve()
-	if ctx.Err() != nil {
-		end.Reason = "ended: " + errText(context.Cause(ctx))
-		if errors.Is(context.Cause(ctx), proxy.ErrKilled) {
-			end.Status = store.StatusKilled
-		}
-		return nil
+	switch {
+	case ctx.Err() != nil:
+		return "ended: " + errText(context.Cause(ctx))
+	case err != nil && !errors.Is(err, io.EOF):
+		return "connection lost: " + err.Error()
 	}
-	if err != nil && !errors.Is(err, io.EOF) {
-		end.Reason = "connection lost: " + err.Error()
-		return nil
+	return "client ended the session"
+}
+
+// finish closes the session's connections and records its end.
+func (v *vfs) finish(ctx context.Context, end *store.SessionEnd) {
+	v.closeAll()
+	end.EndedAt = v.s.now()
+	ectx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := v.s.st.EndSession(ectx, v.id, *end); err != nil {
+		v.log.Error("cannot record the end of the session", "err", err)
 	}
-	end.Reason = "client ended the session"
-	return nil
+	v.log.Info("sftp session ended", "status", end.Status, "reason", end.Reason)
 }
 
 func errText(err error) string {
@@ -275,6 +319,53 @@ type vfs struct {
 
 	folders map[string]*folder // the virtual root
 	order   []string           // sorted names of folders
+
+	mu        sync.Mutex
+	openFiles map[string]int // open files by the action they need
+
+	lastNano atomic.Int64 // when the client last sent something, unix nanoseconds
+}
+
+// touch notes that the client sent something now (on the real clock, as
+// the idle watch reads it).
+func (v *vfs) touch() { v.lastNano.Store(time.Now().UnixNano()) }
+
+func (v *vfs) lastActive() time.Time { return time.Unix(0, v.lastNano.Load()) }
+
+// active notes every read of the client's requests as activity.
+type active struct {
+	io.ReadWriteCloser
+	v *vfs
+}
+
+func (a active) Read(p []byte) (int, error) {
+	n, err := a.ReadWriteCloser.Read(p)
+	if n > 0 {
+		a.v.touch()
+	}
+	return n, err
+}
+
+// needs returns the actions the open files need, for the live-session
+// registry.
+func (v *vfs) needs() []string {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	var out []string
+	for a, n := range v.openFiles {
+		if n > 0 {
+			out = append(out, a)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// opened counts a file open for action (+1) or closed (-1).
+func (v *vfs) opened(action string, delta int) {
+	v.mu.Lock()
+	v.openFiles[action] += delta
+	v.mu.Unlock()
 }
 
 // client returns the folder's SFTP client, connecting first when needed.
@@ -291,14 +382,14 @@ func (v *vfs) client(ctx context.Context, f *folder, p string) (*sftp.Client, er
 			return f.c, nil
 		}
 	}
-	acc, ga, err := v.grant(ctx, f)
+	acc, ga, err := v.grant(ctx, f, OpConnect)
 	if err != nil {
 		return nil, err
 	}
 	conn, err := v.s.dial.Dial(ctx, acc.Asset, ga)
 	if err != nil {
 		msg := fmt.Sprintf("jms: cannot connect to %s as %s (the bastion's log has the details)", f.asset.Name, f.account)
-		var ue *proxy.UserError
+		var ue *UserError
 		if errors.As(err, &ue) {
 			msg = ue.Msg
 		}
@@ -350,22 +441,35 @@ func (v *vfs) closeAll() {
 	}
 }
 
-// grant returns the asset and the account as granted now: a grant that
-// expired or was removed since the session started ends access at the
-// next operation.
-func (v *vfs) grant(ctx context.Context, f *folder) (store.Access, store.GrantedAccount, error) {
-	acc, err := v.s.st.AuthorizedAsset(ctx, v.user, f.asset.ID, v.s.now())
-	if errors.Is(err, store.ErrDenied) || errors.Is(err, store.ErrNotFound) {
-		return store.Access{}, store.GrantedAccount{}, denied(fmt.Sprintf("%s is no longer granted", f.asset.Name))
+// grant returns the asset and the account as granted now, with every one
+// of actions (none: any file action), through store.Authorize: a grant
+// that expired, was removed or lost an action since the session started
+// ends access at the next operation.
+func (v *vfs) grant(ctx context.Context, f *folder, op string, actions ...string) (store.Access, store.GrantedAccount, error) {
+	acc, err := v.s.st.Authorize(ctx, store.AuthzQuery{User: v.user, AssetID: f.asset.ID, Account: f.account, Actions: actions, At: v.s.now()})
+	if de, isDenied := store.IsDenied(err); isDenied {
+		return store.Access{}, store.GrantedAccount{}, denied(refusalWhy(de, op, f))
 	}
 	if err != nil {
 		return store.Access{}, store.GrantedAccount{}, fmt.Errorf("authorize %s on %s: %w", v.user, f.asset.Name, err)
 	}
-	ga, ok := acc.Account(f.account)
-	if !ok || !canFiles(ga) {
+	ga := acc.Accounts[0]
+	if len(actions) == 0 && !canFiles(ga) {
 		return store.Access{}, store.GrantedAccount{}, denied(fmt.Sprintf("%s on %s is no longer granted", f.account, f.asset.Name))
 	}
 	return acc, ga, nil
+}
+
+// refusalWhy says what a refusal of op on f lacks, for the person and
+// the audit; de is nil when the store named nothing (a disabled user).
+func refusalWhy(de *store.DeniedError, op string, f *folder) string {
+	switch {
+	case de != nil && len(de.Missing) > 0:
+		return fmt.Sprintf("%s needs the %s action on %s as %s", op, strings.Join(de.Missing, ", "), f.asset.Name, f.account)
+	case de != nil && de.Asset != "":
+		return fmt.Sprintf("%s on %s is no longer granted", f.account, f.asset.Name)
+	}
+	return fmt.Sprintf("%s is no longer granted", f.asset.Name)
 }
 
 // deniedError is a refusal: the client sees SSH_FX_PERMISSION_DENIED.

@@ -83,16 +83,7 @@ func (v *vfs) allow(ctx context.Context, t target, op string, actions ...string)
 		v.event(ctx, nil, op, t.vpath, 0, ResultDenied, err.Error())
 		return err
 	}
-	_, ga, err := v.grant(ctx, t.f)
-	if err == nil {
-		for _, a := range actions {
-			if !ga.Can(a) {
-				err = denied(fmt.Sprintf("%s needs the %s action on %s as %s", op, a, t.f.asset.Name, t.f.account))
-				break
-			}
-		}
-	}
-	if err != nil {
+	if _, _, err := v.grant(ctx, t.f, op, actions...); err != nil {
 		var de *deniedError
 		if errors.As(err, &de) {
 			v.log.Info("operation refused", "op", op, "asset", t.f.asset.Name, "account", t.f.account, "path", t.rpath, "why", de.why)
@@ -121,13 +112,7 @@ func (v *vfs) Filewrite(r *sftp.Request) (io.WriterAt, error) {
 // OpenFile opens a file to read and write (some clients upload so): it
 // needs upload, and reads through it need download too.
 func (v *vfs) OpenFile(r *sftp.Request) (sftp.WriterAtReaderAt, error) {
-	tf, err := v.open(r, writeFlags(r.Pflags())&^os.O_WRONLY|os.O_RDWR, OpUpload, store.ActionUpload)
-	if err != nil {
-		return nil, err
-	}
-	_, ga, err := v.grant(v.ctx, tf.t.f)
-	tf.noRead = err != nil || !ga.Can(store.ActionDownload)
-	return tf, nil
+	return v.open(r, writeFlags(r.Pflags())&^os.O_WRONLY|os.O_RDWR, OpUpload, store.ActionUpload)
 }
 
 func writeFlags(p sftp.FileOpenFlags) int {
@@ -169,13 +154,25 @@ func (v *vfs) open(r *sftp.Request, flags int, op string, actions ...string) (*t
 		v.event(ctx, t.f, op, t.rpath, 0, ResultFailed, err.Error())
 		return nil, err
 	}
-	return &transferFile{v: v, t: t, op: op, f: f, start: time.Now()}, nil
+	tf := &transferFile{v: v, t: t, op: op, f: f, start: time.Now()}
+	if op == OpDownload {
+		tf.readLease = v.newLease(t, OpDownload, store.ActionDownload)
+	} else {
+		tf.writeLease = v.newLease(t, OpUpload, store.ActionUpload)
+		if flags&os.O_RDWR != 0 {
+			if _, _, err := v.grant(ctx, t.f, OpDownload, store.ActionDownload); err == nil {
+				tf.readLease = v.newLease(t, OpDownload, store.ActionDownload)
+			}
+		}
+	}
+	return tf, nil
 }
 
 // transferFile is a file open on the asset. Reads and writes go
 // straight to the asset's SFTP server (several in flight at once, as
-// the client sends them); the transfer is audited once, at close, with
-// the bytes moved.
+// the client sends them), each under the lease of its action, which
+// checks the grant again every few seconds; the transfer is audited
+// once, at close, with the bytes moved.
 type transferFile struct {
 	v     *vfs
 	t     target
@@ -183,23 +180,28 @@ type transferFile struct {
 	f     *sftp.File
 	start time.Time
 
+	readLease  *lease // nil: opened to write by an account without download
+	writeLease *lease // nil: opened to read
+	readDenied atomic.Bool
+
 	read, written atomic.Int64
 	raOnce        sync.Once
 	ra            *readAhead // set at the first read, when it is at offset 0
-	noRead        bool       // opened to write by an account without download
-	readDenied    atomic.Bool
 	once          sync.Once
 	mu            sync.Mutex
 	terr          error
 }
 
 func (tf *transferFile) ReadAt(p []byte, off int64) (int, error) {
-	if tf.noRead {
+	if tf.readLease == nil {
 		if !tf.readDenied.Swap(true) {
 			why := fmt.Sprintf("reading needs the download action on %s as %s", tf.t.f.asset.Name, tf.t.f.account)
 			tf.v.event(tf.v.ctx, tf.t.f, OpDownload, tf.t.rpath, 0, ResultDenied, why)
 		}
 		return 0, denied("reading needs the download action")
+	}
+	if err := tf.readLease.check(); err != nil {
+		return 0, err
 	}
 	if tf.op == OpDownload {
 		tf.raOnce.Do(func() {
@@ -223,6 +225,13 @@ func (tf *transferFile) ReadAt(p []byte, off int64) (int, error) {
 }
 
 func (tf *transferFile) WriteAt(p []byte, off int64) (int, error) {
+	if tf.writeLease == nil {
+		return 0, denied("the file is open to read")
+	}
+	if err := tf.writeLease.check(); err != nil {
+		tf.TransferError(err)
+		return 0, err
+	}
 	n, err := tf.f.WriteAt(p, off)
 	tf.written.Add(int64(n))
 	if err != nil {
@@ -245,6 +254,8 @@ func (tf *transferFile) TransferError(err error) {
 func (tf *transferFile) Close() error {
 	var err error
 	tf.once.Do(func() {
+		tf.readLease.release()
+		tf.writeLease.release()
 		tf.raOnce.Do(func() {})
 		if tf.ra != nil {
 			tf.ra.Close()

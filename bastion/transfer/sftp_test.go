@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pkg/sftp"
 
@@ -416,5 +417,81 @@ func TestGrantRemovedMidSession(t *testing.T) {
 	}
 	if _, err := c.ReadDir("/web1" + h.dir); !errors.Is(err, fs.ErrPermission) {
 		t.Errorf("after the grant went: %v, want permission denied", err)
+	}
+}
+
+// TestOpenFileRevoked: a file already open stops moving bytes within the
+// recheck once its grant loses the action (upload to write, download to
+// read), and the session's needs name the actions of its open files.
+func TestOpenFileRevoked(t *testing.T) {
+	h := newHarness(t, grantSpec{name: "g", assets: []string{"web1"}})
+	h.svc.recheck = 50 * time.Millisecond
+	if err := os.WriteFile(filepath.Join(h.dir, "src"), bytes.Repeat([]byte("x"), 1<<16), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	started := make(chan SFTPSession, 1)
+	c, _ := h.sftpSession(SFTPRequest{Asset: h.access("web1"), OnStart: func(s SFTPSession) { started <- s }})
+	live := <-started
+	if live.Asset != "web1" || live.Account != "root" || live.AssetID == 0 || len(live.Needs()) != 0 {
+		t.Fatalf("OnStart got %+v, needs %v", live, live.Needs())
+	}
+	quiet := live.LastActive()
+	time.Sleep(20 * time.Millisecond)
+	if _, err := c.Stat(h.dir); err != nil || !live.LastActive().After(quiet) {
+		t.Errorf("a request is no activity: %v, last active %v then %v", err, quiet, live.LastActive())
+	}
+	w, err := c.Create(filepath.Join(h.dir, "dst"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := c.Open(filepath.Join(h.dir, "src"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 1024)
+	if _, err := w.Write([]byte("before")); err != nil {
+		t.Fatalf("write before the revocation: %v", err)
+	}
+	if _, err := r.Read(buf); err != nil {
+		t.Fatalf("read before the revocation: %v", err)
+	}
+	if got := live.Needs(); !slices.Equal(got, []string{store.ActionDownload, store.ActionUpload}) {
+		t.Errorf("needs with a file open each way: %v", got)
+	}
+
+	if _, err := h.st.UpdateGrant(h.ctx, "g", store.GrantUpdate{Actions: []string{store.ActionConnect, store.ActionDownload}}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * h.svc.recheck)
+	if _, err := w.Write([]byte("after")); !errors.Is(err, fs.ErrPermission) {
+		t.Errorf("write on the open file after upload was revoked: %v, want permission denied", err)
+	}
+	if _, err := r.ReadAt(buf, 1024); err != nil {
+		t.Errorf("read after only upload was revoked: %v", err)
+	}
+	if _, err := h.st.UpdateGrant(h.ctx, "g", store.GrantUpdate{Actions: []string{store.ActionConnect}}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * h.svc.recheck)
+	if _, err := r.ReadAt(buf, 2048); !errors.Is(err, fs.ErrPermission) {
+		t.Errorf("read on the open file after download was revoked: %v, want permission denied", err)
+	}
+	w.Close()
+	r.Close()
+	if !waitFor(func() bool { return len(live.Needs()) == 0 }) {
+		t.Errorf("needs after the files closed: %v", live.Needs())
+	}
+	got, err := os.ReadFile(filepath.Join(h.dir, "dst"))
+	if err != nil || string(got) != "before" {
+		t.Errorf("dst holds %q, %v; want only what was written before", got, err)
+	}
+	var refused int
+	for _, e := range h.events() {
+		if e.Result == ResultDenied && strings.Contains(e.Detail, "refused while open") {
+			refused++
+		}
+	}
+	if refused != 2 {
+		t.Errorf("%d refused-while-open events, want 2: %+v", refused, h.events())
 	}
 }

@@ -2,19 +2,21 @@
 // bastion: an SFTP server whose root holds one folder per granted asset
 // (or, when the login names an asset, that asset's own filesystem), the
 // checks of rsync and legacy scp commands, and direct-tcpip forwarding
-// under a grant's forward action. Every operation is authorized against
-// the grant actions (upload, download, delete, forward) and written to
-// the transfer audit.
+// under a grant's forward action. Every operation, every open file (again
+// every few seconds while it moves bytes) and every forward is authorized
+// by store.Authorize against the grant actions (upload, download, delete,
+// forward) and written to the transfer audit; SFTP sessions and forwards
+// are session rows of their own.
 package transfer
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"time"
 
 	gossh "golang.org/x/crypto/ssh"
 
+	"github.com/jms-bastion/jms/bastion/sessionerr"
 	"github.com/jms-bastion/jms/store"
 )
 
@@ -22,16 +24,15 @@ import (
 // satisfies it.
 type Store interface {
 	AuthorizedAssets(ctx context.Context, user string, at time.Time) ([]store.Access, error)
-	AuthorizedAsset(ctx context.Context, user string, assetID int64, at time.Time) (store.Access, error)
 	AddTransferEvent(ctx context.Context, e store.TransferEvent) (int64, error)
 	StartSession(ctx context.Context, ns store.NewSession) (store.Session, error)
 	EndSession(ctx context.Context, id string, end store.SessionEnd) error
-	ForwardPorts(ctx context.Context, grants []string) ([]int, bool, error)
+	Authorize(ctx context.Context, q store.AuthzQuery) (store.Access, error)
 }
 
 // Dialer opens an SSH connection to an asset as one of its accounts,
 // checking the pinned host key; *proxy.Proxy satisfies it. Errors a
-// person should read are *proxy.UserError.
+// person should read are *sessionerr.UserError.
 type Dialer interface {
 	Dial(ctx context.Context, asset store.Asset, account store.GrantedAccount) (*gossh.Client, error)
 }
@@ -43,6 +44,9 @@ type Service struct {
 	dial Dialer
 	log  *slog.Logger
 	now  func() time.Time
+	// recheck is how long the grant check of an open file holds before
+	// its I/O checks again (defaultRecheck).
+	recheck time.Duration
 }
 
 // New returns a Service. A nil logger discards; a nil now is time.Now.
@@ -53,21 +57,14 @@ func New(st Store, d Dialer, logger *slog.Logger, now func() time.Time) *Service
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{st: st, dial: d, log: logger, now: now}
+	return &Service{st: st, dial: d, log: logger, now: now, recheck: defaultRecheck}
 }
 
-// UserError is an error a person should read: Error returns the one line
-// to print on her stderr; Err holds the detail for the log.
-type UserError struct {
-	Msg string
-	Err error
-}
-
-func (e *UserError) Error() string { return e.Msg }
-func (e *UserError) Unwrap() error { return e.Err }
+// UserError is what a person is told when she is refused.
+type UserError = sessionerr.UserError
 
 func userErrorf(err error, format string, args ...any) *UserError {
-	return &UserError{Msg: fmt.Sprintf(format, args...), Err: err}
+	return sessionerr.Userf(err, format, args...)
 }
 
 // fileActions are the actions that give access to an account's files.

@@ -18,6 +18,7 @@ func sessionColumns(now time.Time) []column[store.Session] {
 		{"asset", func(s store.Session) string { return s.Asset }},
 		{"account", func(s store.Session) string { return s.Account }},
 		{"kind", func(s store.Session) string { return s.Kind }},
+		{"target", func(s store.Session) string { return s.Target }},
 		{"started_at", func(s store.Session) string { return fmtTime(s.StartedAt) }},
 		{"duration", func(s store.Session) string { return fmtDuration(s.Duration(now)) }},
 		{"status", func(s store.Session) string { return s.Status }},
@@ -58,6 +59,8 @@ func newSessionCmd(a *app) *cobra.Command {
 		Short: "List and inspect proxied sessions",
 		Long: `session lists the sessions people opened through the bastion: who, to which
 asset as which account, when, how they ended, and where their recording is.
+Every channel is a session: shells and commands, SFTP, and forwarded ports
+(kind forward, with their target and the bytes each way).
 watch follows a live one read-only, kill ends it. Replay a recording with
 'jmsctl replay ID'.`,
 		Example: `  jmsctl session list --active
@@ -129,7 +132,9 @@ func newSessionShowCmd(a *app) *cobra.Command {
 				column[store.Session]{"end_reason", func(s store.Session) string { return s.EndReason }},
 				column[store.Session]{"recording", func(s store.Session) string { return s.RecordingPath }},
 				column[store.Session]{"recording_size", func(s store.Session) string { return strconv.FormatInt(s.RecordingSize, 10) }},
-				column[store.Session]{"recording_sha256", func(s store.Session) string { return s.RecordingSHA256 }})
+				column[store.Session]{"recording_sha256", func(s store.Session) string { return s.RecordingSHA256 }},
+				column[store.Session]{"bytes_in", func(s store.Session) string { return strconv.FormatInt(s.BytesIn, 10) }},
+				column[store.Session]{"bytes_out", func(s store.Session) string { return strconv.FormatInt(s.BytesOut, 10) }})
 			return renderOne(a.stdout, a.output, ss, fields)
 		},
 	}
