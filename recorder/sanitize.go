@@ -21,13 +21,13 @@ const maxCSI = 64
 type filterState uint8
 
 const (
-	stGround filterState = iota
-	stEsc                // after ESC
-	stEscInter           // ESC and intermediates (0x20-0x2F)
-	stCSI                // ESC [ … until a final byte
-	stCSIDrop            // an overlong CSI: dropped until its final byte
-	stString             // OSC, DCS, APC, PM, SOS: dropped until BEL or ST
-	stStringEsc          // ESC inside a string: ST if '\' follows
+	stGround    filterState = iota
+	stEsc                   // after ESC
+	stEscInter              // ESC and intermediates (0x20-0x2F)
+	stCSI                   // ESC [ … until a final byte
+	stCSIDrop               // an overlong CSI: dropped until its final byte
+	stString                // OSC, DCS, APC, PM, SOS: dropped until BEL or ST
+	stStringEsc             // ESC inside a string: ST if '\' follows
 )
 
 // TerminalFilter is an io.Writer that writes to W what is safe to show.
