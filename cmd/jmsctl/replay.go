@@ -225,7 +225,15 @@ func (a *app) recordingPath(cmd *cobra.Command, arg string) (string, error) {
 // sessionRecording returns the path of a session's recording file.
 func (a *app) sessionRecording(ss store.Session) (string, error) {
 	if ss.RecordingPath == "" {
-		return "", fmt.Errorf("session %s has no recording (%s)", ss.ID, ss.EndReason)
+		switch {
+		case ss.Kind == store.SessionForward:
+			return "", fmt.Errorf("session %s is a port forward to %s: forwards carry no terminal to record (see 'jmsctl session show %s' for its bytes)", shortSessionID(ss.ID), ss.Target, shortSessionID(ss.ID))
+		case ss.Kind == store.SessionSFTP:
+			return "", fmt.Errorf("session %s is an SFTP session: its files are in 'jmsctl audit transfers'", shortSessionID(ss.ID))
+		case ss.EndReason != "":
+			return "", fmt.Errorf("session %s has no recording (%s)", ss.ID, ss.EndReason)
+		}
+		return "", fmt.Errorf("session %s has no recording", ss.ID)
 	}
 	path := ss.RecordingPath
 	if !filepath.IsAbs(path) {

@@ -120,3 +120,35 @@ func TestSessionListShowReplay(t *testing.T) {
 		t.Fatalf("replay of a session without recording: %v", err)
 	}
 }
+
+// TestReplayOfSessionsWithoutTerminal: a forward or an SFTP session has
+// no recording, and replay says where to look instead.
+func TestReplayOfSessionsWithoutTerminal(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	if _, _, err := runCLI(t, dir, "init"); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	sealer, err := store.LoadSealer(dir, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(ctx, filepath.Join(dir, "jms.db"), store.Options{Sealer: sealer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ns := range []store.NewSession{
+		{ID: "cccc3333-0000-4000-8000-000000000003", Kind: store.SessionForward, User: "bob", Asset: "db1", Account: "postgres", Target: "db1:5432"},
+		{ID: "dddd4444-0000-4000-8000-000000000004", Kind: store.SessionSFTP, User: "bob", Asset: "db1", Account: "postgres"},
+	} {
+		if _, err := st.StartSession(ctx, ns); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.Close()
+	for id, want := range map[string]string{"cccc": "is a port forward to db1:5432", "dddd": "is an SFTP session"} {
+		if _, _, err := runCLI(t, dir, "replay", id, "--cat"); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("replay %s: %v, want %q", id, err, want)
+		}
+	}
+}
