@@ -17,6 +17,7 @@ import (
 	"slices"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/colorprofile"
 
 	"github.com/jms-bastion/jms/store"
 	"github.com/jms-bastion/jms/tui"
@@ -44,6 +45,7 @@ func (s *Server) runProgram(ctx context.Context, term *terminal, m tea.Model) (t
 		tea.WithInput(v),
 		tea.WithOutput(crlfWriter{term.sess}),
 		tea.WithEnvironment(env),
+		tea.WithColorProfile(colorProfile(env)),
 		tea.WithWindowSize(w, h),
 		tea.WithoutSignalHandler(),
 		tea.WithFilter(func(_ tea.Model, msg tea.Msg) tea.Msg {
@@ -81,6 +83,16 @@ func (s *Server) runProgram(ctx context.Context, term *terminal, m tea.Model) (t
 		return final, err
 	}
 	return final, nil
+}
+
+// colorProfile is the colour profile of the person's terminal, from the
+// TERM of her PTY request and what her client sent of COLORTERM,
+// NO_COLOR and CLICOLOR. The menu writes to an SSH channel, not to a file
+// bubbletea could probe: left to itself it finds no terminal and strips
+// every style, reverse video included. NO_COLOR keeps bold and reverse
+// (the selected row) and drops the colours; TERM=dumb drops everything.
+func colorProfile(env []string) colorprofile.Profile {
+	return colorprofile.Env(env)
 }
 
 // crlfWriter writes "\n" as "\r\n". Bubbletea draws for a terminal that

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"io"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/charmbracelet/colorprofile"
 	"go.uber.org/goleak"
 	gossh "golang.org/x/crypto/ssh"
 
@@ -27,6 +29,7 @@ type menuSession struct {
 
 	mu   sync.Mutex
 	scr  *recorder.Screen
+	raw  strings.Builder // every byte of stdout, escapes included
 	errs strings.Builder
 	done chan error
 }
@@ -57,6 +60,7 @@ func startMenu(t *testing.T, c *gossh.Client, w, h int) *menuSession {
 			n, err := out.Read(b)
 			m.mu.Lock()
 			_, _ = m.scr.Write(b[:n])
+			m.raw.Write(b[:n])
 			m.mu.Unlock()
 			if err != nil {
 				return
@@ -84,6 +88,12 @@ func (m *menuSession) screen() string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.scr.Text()
+}
+
+func (m *menuSession) rawOutput() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.raw.String()
 }
 
 func (m *menuSession) stderr() string {
@@ -139,6 +149,11 @@ func TestMenu(t *testing.T) {
 	m.waitScreen("Welcome to the test bastion.")
 	m.waitScreen("alice (user) · 2 assets")
 	m.waitScreen("web2")
+	// TERM=xterm-256color: the styles reach her (issue 11, bug 3), the
+	// selected row in reverse video.
+	if raw := m.rawOutput(); !regexp.MustCompile(`\x1b\[[0-9;]*7[0-9;]*m`).MatchString(raw) || !strings.Contains(raw, "\x1b[35;1m") {
+		t.Fatalf("the menu has no reverse video or no colour:\n%q", raw)
+	}
 	m.typeText("second")
 	m.waitScreen("1/2")
 	m.typeText("\r")
@@ -362,5 +377,41 @@ func TestFmtIdle(t *testing.T) {
 	}
 	if w := idleWarning(10 * time.Second); w != time.Second {
 		t.Errorf("warning of 10s = %v", w)
+	}
+}
+
+// TestColorProfile: the menu's colours come from the PTY's TERM and the
+// variables her client may send, not from probing the SSH channel.
+func TestColorProfile(t *testing.T) {
+	for _, tc := range []struct {
+		env  []string
+		want colorprofile.Profile
+	}{
+		{[]string{"TERM=xterm-256color"}, colorprofile.ANSI256},
+		{[]string{"TERM=xterm-256color", "COLORTERM=truecolor"}, colorprofile.TrueColor},
+		{[]string{"TERM=xterm"}, colorprofile.ANSI},
+		{[]string{"TERM=screen"}, colorprofile.ANSI256},
+		{[]string{"TERM=vt100"}, colorprofile.ANSI},
+		{[]string{"TERM=xterm-256color", "NO_COLOR=1"}, colorprofile.ASCII},
+		{[]string{"TERM=dumb"}, colorprofile.NoTTY},
+		{[]string{"TERM="}, colorprofile.NoTTY},
+		{nil, colorprofile.NoTTY},
+	} {
+		if got := colorProfile(tc.env); got != tc.want {
+			t.Errorf("colorProfile(%q) = %v, want %v", tc.env, got, tc.want)
+		}
+	}
+}
+
+// TestAllowedEnv: COLORTERM and NO_COLOR reach the menu (and the asset,
+// as Debian's sshd accepts them); nothing else beyond TERM, LANG, LC_*.
+func TestAllowedEnv(t *testing.T) {
+	for name, want := range map[string]bool{
+		"TERM": true, "LANG": true, "LC_ALL": true, "COLORTERM": true, "NO_COLOR": true,
+		"LD_PRELOAD": false, "PATH": false, "LC_": false, "lc_all": false, "COLORTERMX": false, "NO_COLOR_": false,
+	} {
+		if got := allowedEnv(name); got != want {
+			t.Errorf("allowedEnv(%q) = %v, want %v", name, got, want)
+		}
 	}
 }
