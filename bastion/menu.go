@@ -137,6 +137,7 @@ func (s *Server) assetMenu(ctx context.Context, term *terminal, u store.User, lo
 		}
 		return list, err
 	}
+	var before []store.Access
 	for {
 		assets, err := s.st.AuthorizedAssets(ctx, u.Name, s.now())
 		if errors.Is(err, store.ErrDenied) {
@@ -152,6 +153,10 @@ func (s *Server) assetMenu(ctx context.Context, term *terminal, u store.User, lo
 			_, _ = fmt.Fprint(term.sess.Stderr(), "jms: internal error"+term.newline())
 			return 1
 		}
+		if gone := tui.Gone(before, assets); gone != "" && flash == "" {
+			flash = gone
+		}
+		before = assets
 		w, h := term.window()
 		cfg := tui.MenuConfig{
 			User:    u.Name,
@@ -179,6 +184,7 @@ func (s *Server) assetMenu(ctx context.Context, term *terminal, u store.User, lo
 				return k, nil
 			},
 		}
+		cfg.LastAccounts = s.lastAccounts(ctx, u.Name, log)
 		final, err := s.runProgram(ctx, term, tui.NewMenu(cfg))
 		if err != nil {
 			if ctx.Err() == nil {
@@ -252,14 +258,29 @@ func (s *Server) ownPasswordChange(user string, log *slog.Logger) func(ctx conte
 	}
 }
 
+// lastAccounts maps each asset to the account the user used there last,
+// from her latest sessions: the account picker starts on it.
+func (s *Server) lastAccounts(ctx context.Context, user string, log *slog.Logger) map[string]string {
+	list, err := s.st.ListSessions(ctx, store.SessionQuery{User: user, Limit: 500})
+	if err != nil {
+		log.Warn("menu: reading her last sessions", "err", err)
+		return nil
+	}
+	last := make(map[string]string, len(list))
+	for _, x := range list { // oldest first: the latest wins
+		last[x.Asset] = x.Account
+	}
+	return last
+}
+
 // pickAccount asks which of several accounts to log in as, with the
-// menu's account picker alone.
-func (s *Server) pickAccount(ctx context.Context, term *terminal, user string, acc store.Access, accounts []store.GrantedAccount) (store.GrantedAccount, error) {
+// menu's account picker alone; total is how many assets she has.
+func (s *Server) pickAccount(ctx context.Context, term *terminal, user string, acc store.Access, accounts []store.GrantedAccount, total int) (store.GrantedAccount, error) {
 	one := acc
 	one.Accounts = accounts
 	w, h := term.window()
-	final, err := s.runProgram(ctx, term, tui.NewMenu(tui.MenuConfig{User: user, Assets: []store.Access{one},
-		PickAccount: true, Context: ctx, Width: w, Height: h}))
+	final, err := s.runProgram(ctx, term, tui.NewMenu(tui.MenuConfig{User: user, Assets: []store.Access{one}, Total: total,
+		LastAccounts: s.lastAccounts(ctx, user, s.log.With("user", user)), PickAccount: true, Context: ctx, Width: w, Height: h}))
 	none := &userError{msg: "jms: no account chosen", reason: fmt.Sprintf("no account chosen on %s", acc.Asset.Name), err: err}
 	if err != nil {
 		return store.GrantedAccount{}, none

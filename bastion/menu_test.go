@@ -162,10 +162,14 @@ func TestMenu(t *testing.T) {
 	if r := f.proxy.last(); r.Asset.Name != "web2" || r.Account.Username != "root" || r.Command != "" {
 		t.Fatalf("proxy got %+v", r)
 	}
+	if !strings.Contains(m.stderr(), "Connecting to web2 (10.0.0.2) as root…") {
+		t.Fatalf("no line saying where Enter led: %q", m.stderr())
+	}
 	// web1 has two accounts: the picker.
 	m.typeText("\x15web1\r")
 	m.waitScreen("Choose an account on web1")
-	m.typeText("\x1b[B\r") // down, enter: root (deploy comes first)
+	m.waitScreen("› deploy") // the unprivileged account first (issue 11)
+	m.typeText("\x1b[B\r")   // down, enter: root
 	waitReqs(t, f.proxy, 2)
 	m.waitScreen("Search: web1")
 	if r := f.proxy.last(); r.Asset.Name != "web1" || r.Account.Username != "root" {
@@ -413,5 +417,56 @@ func TestAllowedEnv(t *testing.T) {
 		if got := allowedEnv(name); got != want {
 			t.Errorf("allowedEnv(%q) = %v, want %v", name, got, want)
 		}
+	}
+}
+
+// TestMenuAccessEnded: a grant that ended while she looked at the menu
+// says so (she had seen the asset), and so does the next menu.
+func TestMenuAccessEnded(t *testing.T) {
+	f := newFixture(t, nil)
+	c := f.mustDial("alice", gossh.PublicKeys(f.aliceKey))
+	m := startMenu(t, c, 80, 24)
+	m.waitScreen("alice (user) · 2 assets")
+	m.typeText("second")
+	m.waitScreen("1/2")
+	if err := f.st.RemoveGrant(context.Background(), "alice-web"); err != nil {
+		t.Fatal(err)
+	}
+	m.typeText("\r")
+	m.waitScreen("✗ jms: your access to web2 has ended: the grant expired or was revoked")
+	m.waitScreen("0 assets")
+	f.waitEvent(store.LoginEvent{User: "alice", Method: "connect", Result: store.LoginFailure, Reason: "grant to web2 expired or revoked"})
+	m.typeText("q")
+	m.wait(5 * time.Second)
+}
+
+// TestMenuPickerLastAccount: the picker starts on the account she used
+// last on the asset.
+func TestMenuPickerLastAccount(t *testing.T) {
+	f := newFixture(t, nil)
+	if _, err := f.st.StartSession(context.Background(), store.NewSession{User: "alice", Asset: "web1", Account: "root"}); err != nil {
+		t.Fatal(err)
+	}
+	c := f.mustDial("alice", gossh.PublicKeys(f.aliceKey))
+	m := startMenu(t, c, 80, 24)
+	m.waitScreen("2 assets")
+	m.typeText("web1\r")
+	m.waitScreen("› root")
+	m.typeText("\r")
+	waitReqs(t, f.proxy, 1)
+	if r := f.proxy.last(); r.Account.Username != "root" {
+		t.Fatalf("proxy got %s", r.Account.Username)
+	}
+	m.typeText("q")
+	m.wait(5 * time.Second)
+
+	// ssh -t alice@web1: the picker alone counts her assets, not 1.
+	m = startMenu(t, f.mustDial("alice@web1", gossh.PublicKeys(f.aliceKey)), 80, 24)
+	m.waitScreen("Choose an account on web1")
+	m.waitScreen("alice · 2 assets")
+	m.waitScreen("› root")
+	m.typeText("\x1b")
+	if status := m.wait(5 * time.Second); status != 1 {
+		t.Fatalf("esc on the picker: status %d", status)
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"strconv"
 	"strings"
 
 	"charm.land/ssh"
@@ -28,6 +30,12 @@ func (e *userError) Unwrap() error { return e.err }
 // person may not reach, so that names cannot be probed.
 func noAsset(user, ref string) *userError {
 	return &userError{msg: fmt.Sprintf("jms: no asset %q for %s", ref, user), reason: fmt.Sprintf("no asset %q", ref)}
+}
+
+// accessEnded is the answer for an asset she could reach a moment ago.
+func accessEnded(asset string) *userError {
+	return &userError{msg: fmt.Sprintf("jms: your access to %s has ended: the grant expired or was revoked", asset),
+		reason: fmt.Sprintf("grant to %s expired or revoked", asset)}
 }
 
 // refuse writes one line on stderr and ends the session with status 1.
@@ -101,6 +109,11 @@ func (s *Server) handle(sess ssh.Session) {
 	if t.Asset == "" && !term.hasPty {
 		refuse(sess, false, fmt.Sprintf("jms: no asset given; usage: ssh -p %s %s@bastion ASSET [COMMAND]", s.port(), t.User))
 		return
+	}
+	if t.Asset != "" && !term.hasPty && t.Command == "" {
+		// ssh alice@bastion web3 without -t: a shell with no prompt. It
+		// still runs (a script may be piped in), but say why it is blank.
+		_, _ = fmt.Fprintf(sess.Stderr(), "jms: no terminal requested: use ssh -t -p %s %s@bastion %s for an interactive shell\n", s.port(), t.User, t.Asset)
 	}
 	// ctx ends with the channel, or with a cause of the bastion's own:
 	// the idle timeout ends the menu and the session running in it.
@@ -181,13 +194,14 @@ func (s *Server) resolve(ctx context.Context, term *terminal, t Target) (store.A
 	if x, ok := execTransfer(t.Command); ok && s.transfer != nil {
 		acc = transferAccess(acc, x)
 	}
-	ga, err := s.chooseAccount(ctx, term, t.User, acc, t.Account)
+	ga, err := s.chooseAccount(ctx, term, t.User, acc, t.Account, len(list))
 	return acc, ga, err
 }
 
 // chooseAccount picks the account to log in as: the one named, the only
 // one, or (with a PTY) the one the person picks.
-func (s *Server) chooseAccount(ctx context.Context, term *terminal, user string, acc store.Access, name string) (store.GrantedAccount, error) {
+// total is how many assets she has, for the picker's header.
+func (s *Server) chooseAccount(ctx context.Context, term *terminal, user string, acc store.Access, name string, total int) (store.GrantedAccount, error) {
 	accounts := connectable(acc)
 	asset := acc.Asset.Name
 	if name != "" {
@@ -212,7 +226,7 @@ func (s *Server) chooseAccount(ctx context.Context, term *terminal, user string,
 				asset, strings.Join(names, ", "), s.port(), user, names[0], asset),
 			reason: fmt.Sprintf("no account chosen on %s", asset)}
 	}
-	return s.pickAccount(ctx, term, user, acc, accounts)
+	return s.pickAccount(ctx, term, user, acc, accounts, total)
 }
 
 // run checks the grant once more at this moment and proxies the
@@ -234,7 +248,9 @@ func (s *Server) run(ctx context.Context, term *terminal, t Target, acc store.Ac
 func (s *Server) session(ctx context.Context, term *terminal, t Target, acc store.Access, ga store.GrantedAccount, log *slog.Logger) (int, string) {
 	now, err := s.st.AuthorizedAsset(ctx, t.User, acc.Asset.ID, s.now())
 	if errors.Is(err, store.ErrDenied) {
-		return 1, s.refusal(ctx, term, t.User, noAsset(t.User, t.Asset), log)
+		// She was shown this asset a moment ago (the menu, or resolve
+		// found it): say that her access ended, not that it does not exist.
+		return 1, s.refusal(ctx, term, t.User, accessEnded(acc.Asset.Name), log)
 	}
 	if err != nil {
 		return 1, s.refusal(ctx, term, t.User, err, log)
@@ -246,6 +262,11 @@ func (s *Server) session(ctx context.Context, term *terminal, t Target, acc stor
 	if !ok || !g.Can(store.ActionConnect) {
 		return 1, s.refusal(ctx, term, t.User, &userError{msg: fmt.Sprintf("jms: no account %q on %s for %s", ga.Username, acc.Asset.Name, t.User),
 			reason: fmt.Sprintf("no account %q on %s", ga.Username, acc.Asset.Name)}, log)
+	}
+	if term.hasPty && t.Command == "" {
+		// Say where Enter led before the asset's output: it is no longer
+		// the menu's business which asset this is.
+		_, _ = fmt.Fprint(term.sess.Stderr(), connecting(now.Asset, g.Username)+term.newline())
 	}
 	v := term.attach()
 	defer v.detach()
@@ -271,6 +292,16 @@ func (s *Server) session(ctx context.Context, term *terminal, t Target, acc stor
 	}
 	log.Error("session", "err", err)
 	return status, "jms: internal error (the bastion's log has the details)"
+}
+
+// connecting is the line that precedes an interactive session:
+// "Connecting to db1 (10.0.0.5) as app…".
+func connecting(a store.Asset, account string) string {
+	addr := a.Address
+	if a.Port != 0 && a.Port != 22 {
+		addr = net.JoinHostPort(a.Address, strconv.Itoa(a.Port))
+	}
+	return fmt.Sprintf("Connecting to %s (%s) as %s…", a.Name, addr, account)
 }
 
 // refuseSFTP answers the sftp subsystem until file transfer exists.

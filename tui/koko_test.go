@@ -270,3 +270,21 @@ func FuzzMenuQuery(f *testing.F) {
 		_ = plain(next)
 	})
 }
+
+// TestGone: the assets she no longer has are named in the status line.
+func TestGone(t *testing.T) {
+	a := func(id int64, name string) store.Access { return store.Access{Asset: store.Asset{ID: id, Name: name}} }
+	for _, tc := range []struct {
+		before, after []store.Access
+		want          string
+	}{
+		{nil, []store.Access{a(1, "web1")}, ""},
+		{[]store.Access{a(1, "web1")}, []store.Access{a(1, "web1")}, ""},
+		{[]store.Access{a(1, "web1"), a(2, "db1")}, []store.Access{a(1, "web1")}, "Your access to db1 has ended: the grant expired or was revoked."},
+		{[]store.Access{a(1, "a"), a(2, "b"), a(3, "c"), a(4, "d"), a(5, "e")}, nil, "Your access to a, b, c, 2 more has ended: the grant expired or was revoked."},
+	} {
+		if got := Gone(tc.before, tc.after); got != tc.want {
+			t.Errorf("Gone = %q, want %q", got, tc.want)
+		}
+	}
+}

@@ -278,6 +278,10 @@ func (m Menu) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if m.tree != nil {
 			open, cur = m.tree.openPaths(), m.tree.cursorPath()
 		}
+		before := make([]store.Access, len(m.items))
+		for i, it := range m.items {
+			before[i] = *it.access
+		}
 		m.setItems(msg.assets)
 		m.total = len(m.items)
 		m.lastQ, m.lastN = "\x00", "\x00" // force a full filter
@@ -290,6 +294,9 @@ func (m Menu) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.tree.scrollIntoView()
 		}
 		m.flash, m.flashErr = fmt.Sprintf("Refreshed: %d %s.", len(m.items), plural(len(m.items), "asset", "assets")), false
+		if gone := Gone(before, msg.assets); gone != "" {
+			m.flash, m.flashErr = gone, true
+		}
 		return m, nil
 	case NoticeMsg:
 		m.flash, m.flashErr = sanitize(msg.Text), msg.Err
@@ -556,6 +563,33 @@ func (m *Menu) setItems(assets []store.Access) {
 		w.node = max(w.node, width(it.node))
 	}
 	m.items, m.widths = items, w
+}
+
+// Gone says which assets of before are not in after (by ID), for the
+// menu's status line when a grant expired or was revoked while she was
+// away: she had seen them, so naming them tells her nothing new. It
+// returns "" when none is gone.
+func Gone(before, after []store.Access) string {
+	if len(before) == 0 {
+		return ""
+	}
+	now := make(map[int64]bool, len(after))
+	for _, a := range after {
+		now[a.Asset.ID] = true
+	}
+	var names []string
+	for _, a := range before {
+		if !now[a.Asset.ID] {
+			names = append(names, a.Asset.Name)
+		}
+	}
+	switch n := len(names); {
+	case n == 0:
+		return ""
+	case n > 3:
+		names = append(names[:3], fmt.Sprintf("%d more", n-3))
+	}
+	return fmt.Sprintf("Your access to %s has ended: the grant expired or was revoked.", strings.Join(names, ", "))
 }
 
 // connectable returns the accounts that give the connect action, sharing

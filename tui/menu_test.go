@@ -388,7 +388,12 @@ func TestMenuRefresh(t *testing.T) {
 	if selectedName(m) != "bastion-lab" {
 		t.Errorf("selection moved to %q", selectedName(m))
 	}
-	if v := plain(m); !strings.Contains(v, "Refreshed: 3 assets.") || !strings.Contains(v, "· 3 assets") {
+	// Nine assets went away: the status line says her access ended.
+	if v := plain(m); !strings.Contains(v, "✗ Your access to build-runner, cache-01, db-primary, 6 more has ended") || !strings.Contains(v, "· 3 assets") {
+		t.Errorf("view:\n%s", v)
+	}
+	next, _ = m.Update(cmd())
+	if v := plain(next); !strings.Contains(v, "Refreshed: 3 assets.") {
 		t.Errorf("view:\n%s", v)
 	}
 
