@@ -123,6 +123,13 @@ func TestMenuSearchBoxGivesKeysBack(t *testing.T) {
 	if !quits(cmd) || next.query != "web" {
 		t.Fatalf("q after a failed connection: quit %v, query %q", quits(cmd), next.query)
 	}
+	// A letter starts a new search; / goes on with the old one.
+	if next, _ := press(t, again, "d", "b"); next.query != "db" || !next.search {
+		t.Fatalf("typing after coming back: query %q", next.query)
+	}
+	if next, _ := press(t, again, "/", "-0"); next.query != "web-0" {
+		t.Fatalf("/ after coming back: query %q", next.query)
+	}
 	// She moved to web-02 before: Enter takes her there again.
 	if next, _ := press(t, again, "enter"); next.state != statePicker || next.picker.access.Asset.Name != "web-02" {
 		t.Fatalf("enter after coming back: state %v", next.state)

@@ -370,7 +370,7 @@ func (m Menu) showHelp() (tea.Model, tea.Cmd) {
 // after "/" or once something is typed — every printable key is filter
 // text; erasing the last character, or Esc, leaves the box. Otherwise
 // KoKo's p g h q r and ? / j k P K are commands and any other printable
-// key starts the search with itself.
+// key starts a new search with itself (Backspace or / edit an old one).
 func (m Menu) updateList(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	if isText(msg) {
 		if m.search {
@@ -406,8 +406,10 @@ func (m Menu) updateList(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		case msg.Text == " ":
 			return m, nil
 		}
+		// A new search: an old query shown without the focus (back from
+		// an asset) is replaced, as KoKo starts each search afresh.
 		m.search = true
-		m.setQuery(m.query + sanitize(msg.Text))
+		m.setQuery(sanitize(msg.Text))
 		return m, nil
 	}
 	switch {
