@@ -110,11 +110,6 @@ func (s *Server) handle(sess ssh.Session) {
 		refuse(sess, false, fmt.Sprintf("jms: no asset given; usage: ssh -p %s %s@bastion ASSET [COMMAND]", s.port(), t.User))
 		return
 	}
-	if t.Asset != "" && !term.hasPty && t.Command == "" {
-		// ssh alice@bastion web3 without -t: a shell with no prompt. It
-		// still runs (a script may be piped in), but say why it is blank.
-		_, _ = fmt.Fprintf(sess.Stderr(), "jms: no terminal requested: use ssh -t -p %s %s@bastion %s for an interactive shell\n", s.port(), t.User, t.Asset)
-	}
 	// ctx ends with the channel, or with a cause of the bastion's own:
 	// the idle timeout ends the menu and the session running in it.
 	ctx, cancel := context.WithCancelCause(sess.Context())
@@ -263,10 +258,16 @@ func (s *Server) session(ctx context.Context, term *terminal, t Target, acc stor
 		return 1, s.refusal(ctx, term, t.User, &userError{msg: fmt.Sprintf("jms: no account %q on %s for %s", ga.Username, acc.Asset.Name, t.User),
 			reason: fmt.Sprintf("no account %q on %s", ga.Username, acc.Asset.Name)}, log)
 	}
-	if term.hasPty && t.Command == "" {
+	switch {
+	case term.hasPty && t.Command == "":
 		// Say where Enter led before the asset's output: it is no longer
 		// the menu's business which asset this is.
 		_, _ = fmt.Fprint(term.sess.Stderr(), connecting(now.Asset, g.Username)+term.newline())
+	case t.Command == "":
+		// ssh alice@bastion web3 without -t: a shell with no prompt. It
+		// still runs (a script may be piped in), but say why it is blank.
+		_, _ = fmt.Fprintf(term.sess.Stderr(), "jms: no terminal requested: use ssh -t -p %s %s@bastion %s for an interactive shell\n",
+			s.port(), t.User, t.Asset)
 	}
 	v := term.attach()
 	defer v.detach()

@@ -42,6 +42,7 @@ func TestRouting(t *testing.T) {
 		{name: "stdin", login: "alice", cmd: "web2 cat", stdout: "typed", asset: "web2", account: "root", command: "cat"},
 		{name: "proxy refusal", login: "alice", cmd: "web2 refuse", status: 255, stderr: "jms: host key of web2 changed\n", asset: "web2", account: "root", command: "refuse"},
 		{name: "unknown asset", login: "alice", cmd: "nosuch exit 0", status: 1, stderr: "jms: no asset \"nosuch\" for alice\n"},
+		{name: "unknown asset, no command", login: "alice", cmd: "nosuch", status: 1, stderr: "jms: no asset \"nosuch\" for alice\n", notStderr: "no terminal"},
 		{name: "forbidden asset", login: "alice", cmd: "db1 exit 0", status: 1, stderr: "jms: no asset \"db1\" for alice\n"},
 		{name: "forbidden by login name", login: "alice@db1", cmd: "exit 0", status: 1, stderr: "jms: no asset \"db1\" for alice\n"},
 		{name: "several accounts, no pty", login: "alice", cmd: "web1 exit 0", status: 1, stderr: "jms: several accounts on web1 (deploy, root): choose one"},
