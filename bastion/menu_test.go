@@ -470,3 +470,28 @@ func TestMenuPickerLastAccount(t *testing.T) {
 		t.Fatalf("esc on the picker: status %d", status)
 	}
 }
+
+// TestGrantExpiryWarning: a session whose grant ends within 5 minutes is
+// told so, once, over the asset's screen (issue 11).
+func TestGrantExpiryWarning(t *testing.T) {
+	f := newFixture(t, nil)
+	started := make(chan string, 1)
+	f.proxy.hook = holdProxy(f.st, started)
+	ctx := context.Background()
+	if err := f.st.RemoveGrant(ctx, "alice-web"); err != nil {
+		t.Fatal(err)
+	}
+	until := time.Now().Add(4 * time.Minute)
+	if _, err := f.st.AddGrant(ctx, store.NewGrant{Name: "alice-web2-brief", Users: []string{"alice"},
+		Assets: []string{"web2"}, Accounts: []string{store.AllAccounts}, ValidUntil: &until}); err != nil {
+		t.Fatal(err)
+	}
+	m := startMenu(t, f.mustDial("alice@web2", gossh.PublicKeys(f.aliceKey)), 80, 24)
+	<-started
+	m.waitScreen("asset shell $")
+	m.waitScreen("jms: your access to web2 ends within 5 minutes: the grant expires")
+	time.Sleep(2500 * time.Millisecond) // another poll: no second warning
+	if n := strings.Count(m.screen(), "ends within 5 minutes"); n != 1 {
+		t.Fatalf("%d warnings:\n%s", n, m.screen())
+	}
+}
