@@ -130,6 +130,9 @@ func TestMenuSearchBoxGivesKeysBack(t *testing.T) {
 	if next, _ := press(t, again, "/", "-0"); next.query != "web-0" {
 		t.Fatalf("/ after coming back: query %q", next.query)
 	}
+	if next, _ := again.Update(tea.PasteMsg{Content: "db"}); next.(Menu).query != "db" {
+		t.Fatalf("paste after coming back: query %q", next.(Menu).query)
+	}
 	// She moved to web-02 before: Enter takes her there again.
 	if next, _ := press(t, again, "enter"); next.state != statePicker || next.picker.access.Asset.Name != "web-02" {
 		t.Fatalf("enter after coming back: state %v", next.state)

@@ -295,7 +295,7 @@ func (m Menu) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		m.flash, m.flashErr = fmt.Sprintf("Refreshed: %d %s.", len(m.items), plural(len(m.items), "asset", "assets")), false
 		if gone := Gone(before, msg.assets); gone != "" {
-			m.flash, m.flashErr = gone, true
+			m.flash, m.flashErr = sanitize(gone), true
 		}
 		return m, nil
 	case NoticeMsg:
@@ -308,9 +308,13 @@ func (m Menu) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m.pasteAccount(msg)
 		}
 		if m.state == stateList {
+			q := m.query
+			if !m.search { // a new search, as a typed letter starts one
+				q = ""
+			}
 			m.flash = ""
 			m.search = true
-			m.setQuery(m.query + sanitize(msg.Content))
+			m.setQuery(q + sanitize(msg.Content))
 		}
 		return m, nil
 	case tea.KeyPressMsg:
