@@ -495,3 +495,42 @@ func TestGrantExpiryWarning(t *testing.T) {
 		t.Fatalf("%d warnings:\n%s", n, m.screen())
 	}
 }
+
+// FuzzColorProfile: whatever TERM, COLORTERM and NO_COLOR a client sends,
+// the profile is one of the known ones and NO_COLOR=1 never gets colour.
+func FuzzColorProfile(f *testing.F) {
+	f.Add("xterm-256color", "truecolor", "")
+	f.Add("dumb", "", "1")
+	f.Add("", "24bit", "true")
+	f.Fuzz(func(t *testing.T, term, colorterm, noColor string) {
+		env := []string{"TERM=" + term, "COLORTERM=" + colorterm, "NO_COLOR=" + noColor}
+		p := colorProfile(env)
+		if p < colorprofile.NoTTY || p > colorprofile.TrueColor {
+			t.Fatalf("profile %v", p)
+		}
+		if noColor == "1" && p > colorprofile.ASCII {
+			t.Fatalf("NO_COLOR=1 gave %v", p)
+		}
+	})
+}
+
+// FuzzAllowedEnv: only TERM, LANG, COLORTERM, NO_COLOR and LC_ names made
+// of capitals and underscores pass.
+func FuzzAllowedEnv(f *testing.F) {
+	for _, s := range []string{"TERM", "LC_ALL", "LC_", "LD_PRELOAD", "NO_COLOR", "lc_all", "LC_Ä"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		if !allowedEnv(name) {
+			return
+		}
+		switch name {
+		case "TERM", "LANG", "COLORTERM", "NO_COLOR":
+			return
+		}
+		rest, ok := strings.CutPrefix(name, "LC_")
+		if !ok || rest == "" || strings.Trim(rest, "ABCDEFGHIJKLMNOPQRSTUVWXYZ_") != "" {
+			t.Fatalf("allowedEnv(%q) = true", name)
+		}
+	})
+}
