@@ -139,13 +139,17 @@ func TestMenuAccountPicker(t *testing.T) {
 	e := newServerEnv(t)
 	dumpOnFailure(t, e.b)
 	e.b.MustRun(t, "secret-"+randomToken(4)+"\n", "account", "add", "web1", "zz-other", "--password-stdin")
+	// A privileged account that sorts first: the picker must not start on it.
+	e.b.MustRun(t, "secret-"+randomToken(4)+"\n", "account", "add", "web1", "aaa-root", "--password-stdin", "--privileged")
 	term := termSSH(t, e.keyLogin("alice"), TermOptions{})
 	term.waitForScreen(regexp.MustCompile(`web1`), 15*time.Second)
 	term.Type("web1")
 	term.Keys("Enter")
 	term.waitForScreen(regexp.MustCompile(`Choose an account on web1`), 5*time.Second)
 	term.waitForScreen(regexp.MustCompile(`zz-other`), 5*time.Second)
-	term.Keys("Enter") // the first: the sshd account
+	term.waitForScreen(regexp.MustCompile(`aaa-root +privileged`), 5*time.Second)
+	term.waitForScreen(regexp.MustCompile(`› `+regexp.QuoteMeta(e.s.User)+` `), 5*time.Second)
+	term.Keys("Enter") // the least privileged: the sshd account
 	term.waitForScreen(regexp.MustCompile(`\$ ?$`), 15*time.Second)
 	term.Line("exit")
 	term.waitForScreen(regexp.MustCompile(`Search: web1`), 10*time.Second)
