@@ -394,3 +394,21 @@ func TestForgotT(t *testing.T) {
 		t.Fatalf("exec: %+v", res)
 	}
 }
+
+// TestMenuGrantEnded: an asset she was shown whose grant is removed
+// before she presses Enter says so, rather than "no asset".
+func TestMenuGrantEnded(t *testing.T) {
+	t.Parallel()
+	e := newServerEnv(t)
+	dumpOnFailure(t, e.b)
+	term := termSSH(t, e.keyLogin("alice"), TermOptions{})
+	term.waitForScreen(regexp.MustCompile(`›  1  web1`), 15*time.Second)
+	e.b.MustRun(t, "", "grant", "rm", "alice-web1")
+	term.Keys("Enter")
+	term.waitForScreen(regexp.MustCompile(`✗ jms: your access to web1 has ended: the grant expired or was`), 10*time.Second)
+	term.waitForScreen(regexp.MustCompile(`alice \(user\) · 0 assets`), 5*time.Second)
+	term.Type("q")
+	if code := term.Wait(10 * time.Second); code != 0 {
+		t.Fatalf("quit: exit status %d", code)
+	}
+}
