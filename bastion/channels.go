@@ -127,7 +127,7 @@ func (c *channel) ptyRequest() (ssh.Pty, bool) {
 }
 
 // filterRequests passes the channel's requests on, except: env
-// variables other than TERM, LANG and LC_*, agent and X11 forwarding
+// variables other than those allowedEnv names, agent and X11 forwarding
 // (refused), and requests beyond the rate limit. It notes the pty-req.
 func (c *channel) filterRequests(in <-chan *gossh.Request, out chan<- *gossh.Request) {
 	defer close(out)
@@ -166,10 +166,11 @@ func (c *channel) filterRequests(in <-chan *gossh.Request, out chan<- *gossh.Req
 }
 
 // allowedEnv reports whether a client may set the variable: TERM, LANG
-// and LC_* only, as OpenSSH's AcceptEnv habit.
+// and LC_* as OpenSSH's AcceptEnv habit, and COLORTERM and NO_COLOR (as
+// Debian's sshd_config), which choose the menu's colours.
 func allowedEnv(name string) bool {
 	switch {
-	case name == "TERM", name == "LANG":
+	case name == "TERM", name == "LANG", name == "COLORTERM", name == "NO_COLOR":
 		return true
 	case strings.HasPrefix(name, "LC_") && len(name) > 3:
 		for _, r := range name[3:] {

@@ -56,8 +56,12 @@ type liveSession struct {
 	// moment (an SFTP session: those of its open files).
 	needsNow func() []string
 	cancel   context.CancelCauseFunc
+	notify   func(msg string) // tells the person something over the session; nil: cannot
 
-	nextCheck time.Time // when the grant is next checked (by the poller only)
+	// Used by the poller only.
+	nextCheck time.Time // when the grant is next checked
+	nextAhead time.Time // when it is next checked expiryWarning ahead
+	warned    bool      // the expiry warning was given
 }
 
 // authzQuery is the question the poller asks of the store about ls.
@@ -85,6 +89,14 @@ func revokedReason(ls *liveSession, err error) string {
 	}
 	return fmt.Sprintf("the grant to %s expired or was revoked", ls.asset)
 }
+
+// expiryWarning is how long before a grant's end the session is warned,
+// and aheadInterval how often that is looked at: one more authorization
+// query per session every 30 s.
+const (
+	expiryWarning = 5 * time.Minute
+	aheadInterval = 30 * time.Second
+)
 
 // revokeInterval is how often a live session's grant and user are
 // checked again: less often than kill requests, since each check reads
@@ -217,28 +229,48 @@ func (s *Server) checkLive(ctx context.Context, list []*liveSession) {
 			continue
 		}
 		ls.nextCheck = now.Add(revokeInterval)
-		if cause := s.revoked(ctx, ls); cause != nil {
+		if cause := s.revoked(ctx, ls, s.now()); cause != nil {
 			s.log.Info("ending a session", "session", ls.id, "user", ls.user, "asset", ls.asset, "reason", cause.Error())
 			ls.cancel(cause)
+			continue
 		}
+		s.warnExpiry(ctx, ls, now)
 	}
 }
 
-// revoked returns why ls may no longer go on, or nil. A user locked out
+// warnExpiry tells the person once, expiryWarning ahead, that her grant
+// ends: the session would be ended then without notice. Only the grant's
+// validity can end it at a known time, so a check that far ahead finds
+// exactly that.
+func (s *Server) warnExpiry(ctx context.Context, ls *liveSession, now time.Time) {
+	if ls.warned || ls.notify == nil || ls.assetID == 0 || now.Before(ls.nextAhead) {
+		return
+	}
+	ls.nextAhead = now.Add(aheadInterval)
+	if s.revoked(ctx, ls, s.now().Add(expiryWarning)) == nil {
+		return
+	}
+	ls.warned = true
+	s.log.Info("warning of the grant's end", "session", ls.id, "user", ls.user, "asset", ls.asset)
+	ls.notify(fmt.Sprintf("jms: your access to %s ends within %d minutes: the grant expires",
+		ls.asset, int(expiryWarning/time.Minute)))
+}
+
+// revoked returns why ls may no longer go on at the time at, or nil. A user locked out
 // by failed logins keeps her running sessions: a lockout anyone can
 // cause must not end someone else's work.
-func (s *Server) revoked(ctx context.Context, ls *liveSession) error {
+func (s *Server) revoked(ctx context.Context, ls *liveSession, at time.Time) error {
 	if ls.assetID == 0 {
 		// An SFTP session on the virtual root: each operation checks its
 		// grant; the session as a whole ends with its user only.
 		return s.userGone(ctx, ls.user)
 	}
-	_, err := s.st.Authorize(ctx, ls.authzQuery(s.now()))
+	_, err := s.st.Authorize(ctx, ls.authzQuery(at))
 	if errors.Is(err, store.ErrDenied) {
 		if cause := s.userGone(ctx, ls.user); cause != nil {
 			return cause
 		}
-		if u, uerr := s.st.GetUser(ctx, ls.user); uerr != nil || u.Locked(s.now()) {
+		if u, uerr := s.st.GetUser(ctx, ls.user); uerr != nil || u.Locked(at) {
 			return nil
 		}
 		return endCause(revokedReason(ls, err))
@@ -276,10 +308,14 @@ func (s *Server) runProxy(ctx context.Context, down proxy.Downstream, req proxy.
 		defer cancel()
 	}
 	var id string
+	var notify func(string)
+	if n, ok := down.(interface{ notice(string) }); ok {
+		notify = n.notice
+	}
 	req.OnStart = func(row store.Session) {
 		id = row.ID
 		s.live.add(&liveSession{id: row.ID, user: req.User, asset: req.Asset.Name, assetID: req.Asset.ID,
-			account: req.Account.Username, needs: needs, cancel: kill})
+			account: req.Account.Username, needs: needs, cancel: kill, notify: notify})
 	}
 	defer func() {
 		if id != "" {

@@ -46,7 +46,7 @@ func TestRevokedAsksAuthorize(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ls := tt.ls
 			ls.id, ls.asset, ls.assetID = "x", "web1", web1.ID
-			err := f.srv.revoked(ctx, &ls)
+			err := f.srv.revoked(ctx, &ls, f.srv.now())
 			switch {
 			case tt.want == "" && err != nil:
 				t.Errorf("revoked = %v, want nil", err)

@@ -299,15 +299,14 @@ func (s *Server) enrol(ctx context.Context, p *pendingLogin, ch gossh.KeyboardIn
 	// OpenSSH shows keyboard-interactive instructions through its log,
 	// escaped and cut at about a kilobyte: the QR code goes in an SSH
 	// banner (shown as UTF-8, but without colours), the secret in both.
+	// Banner, QR code, instructions and prompt fit an 80×24 terminal
+	// (enrolBanner).
 	if c, ok := ctx.Value(preAuthKey{}).(gossh.ServerPreAuthConn); ok {
-		if code, err := RenderQR(key.URL(), false); err == nil {
-			_ = c.SendAuthBanner("Multi-factor authentication is required for your account.\r\n" +
-				"Scan this QR code with an authenticator app:\r\n\r\n" + strings.ReplaceAll(code, "\n", "\r\n") +
-				"\r\nor type this secret in it: " + key.Secret() + "\r\n\r\n")
+		if banner, err := enrolBanner(p.user, key.Secret()); err == nil {
+			_ = c.SendAuthBanner(banner)
 		}
 	}
-	intro := "Enrol in MFA: add this secret to an authenticator app (or scan the QR code above)\n" +
-		"and enter the 6-digit code it shows.\nSecret: " + key.Secret() + "\n"
+	intro := "Cannot scan? Type this secret in the app. Secret: " + key.Secret() + "\n"
 	note := ""
 	for {
 		answers, err := ch("", note+intro, []string{"OTP code: "}, []bool{true})
@@ -331,9 +330,11 @@ func (s *Server) enrol(ctx context.Context, p *pendingLogin, ch gossh.KeyboardIn
 			}
 			p.enrolled, p.mfaUsed = true, true
 			s.log.Info("MFA enrolled at login", "user", p.user, "source", p.source)
-			// Zero prompts: the client shows the text and answers at once.
+			// One prompt, so that the codes stay on the screen until she
+			// has saved them: the menu would cover them at once.
 			_, _ = ch("", "MFA is on. Recovery codes, each usable once instead of a code; keep them safe,\n"+
-				"they are not shown again:\n  "+strings.Join(codes, "\n  ")+"\n", nil, nil)
+				"they are not shown again:\n  "+strings.Join(codes, "\n  ")+"\n",
+				[]string{"Press Enter once you have saved them: "}, []bool{true})
 			return nil
 		}
 		s.failure(ctx, p.user, p.source, methodKeyboardInteractive, true, "wrong OTP code at enrolment")

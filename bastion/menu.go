@@ -17,6 +17,7 @@ import (
 	"slices"
 
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/colorprofile"
 
 	"github.com/jms-bastion/jms/bastion/sessionerr"
 	"github.com/jms-bastion/jms/store"
@@ -45,6 +46,7 @@ func (s *Server) runProgram(ctx context.Context, term *terminal, m tea.Model) (t
 		tea.WithInput(v),
 		tea.WithOutput(crlfWriter{term.sess}),
 		tea.WithEnvironment(env),
+		tea.WithColorProfile(colorProfile(env)),
 		tea.WithWindowSize(w, h),
 		tea.WithoutSignalHandler(),
 		tea.WithFilter(func(_ tea.Model, msg tea.Msg) tea.Msg {
@@ -82,6 +84,16 @@ func (s *Server) runProgram(ctx context.Context, term *terminal, m tea.Model) (t
 		return final, err
 	}
 	return final, nil
+}
+
+// colorProfile is the colour profile of the person's terminal, from the
+// TERM of her PTY request and what her client sent of COLORTERM,
+// NO_COLOR and CLICOLOR. The menu writes to an SSH channel, not to a file
+// bubbletea could probe: left to itself it finds no terminal and strips
+// every style, reverse video included. NO_COLOR keeps bold and reverse
+// (the selected row) and drops the colours; TERM=dumb drops everything.
+func colorProfile(env []string) colorprofile.Profile {
+	return colorprofile.Env(env)
 }
 
 // crlfWriter writes "\n" as "\r\n". Bubbletea draws for a terminal that
@@ -126,6 +138,7 @@ func (s *Server) assetMenu(ctx context.Context, term *terminal, u store.User, lo
 		}
 		return list, err
 	}
+	var before []store.Access
 	for {
 		assets, err := s.st.AuthorizedAssets(ctx, u.Name, s.now())
 		if errors.Is(err, store.ErrDenied) {
@@ -141,6 +154,10 @@ func (s *Server) assetMenu(ctx context.Context, term *terminal, u store.User, lo
 			_, _ = fmt.Fprint(term.sess.Stderr(), "jms: internal error"+term.newline())
 			return 1
 		}
+		if gone := tui.Gone(before, assets); gone != "" && flash == "" {
+			flash = gone
+		}
+		before = assets
 		w, h := term.window()
 		cfg := tui.MenuConfig{
 			User:    u.Name,
@@ -168,6 +185,7 @@ func (s *Server) assetMenu(ctx context.Context, term *terminal, u store.User, lo
 				return k, nil
 			},
 		}
+		cfg.LastAccounts = s.lastAccounts(ctx, u.Name, log)
 		final, err := s.runProgram(ctx, term, tui.NewMenu(cfg))
 		if err != nil {
 			if ctx.Err() == nil {
@@ -241,14 +259,29 @@ func (s *Server) ownPasswordChange(user string, log *slog.Logger) func(ctx conte
 	}
 }
 
+// lastAccounts maps each asset to the account the user used there last,
+// from her latest sessions: the account picker starts on it.
+func (s *Server) lastAccounts(ctx context.Context, user string, log *slog.Logger) map[string]string {
+	list, err := s.st.ListSessions(ctx, store.SessionQuery{User: user, Limit: 500})
+	if err != nil {
+		log.Warn("menu: reading her last sessions", "err", err)
+		return nil
+	}
+	last := make(map[string]string, len(list))
+	for _, x := range list { // oldest first: the latest wins
+		last[x.Asset] = x.Account
+	}
+	return last
+}
+
 // pickAccount asks which of several accounts to log in as, with the
-// menu's account picker alone.
-func (s *Server) pickAccount(ctx context.Context, term *terminal, user string, acc store.Access, accounts []store.GrantedAccount) (store.GrantedAccount, error) {
+// menu's account picker alone; total is how many assets she has.
+func (s *Server) pickAccount(ctx context.Context, term *terminal, user string, acc store.Access, accounts []store.GrantedAccount, total int) (store.GrantedAccount, error) {
 	one := acc
 	one.Accounts = accounts
 	w, h := term.window()
-	final, err := s.runProgram(ctx, term, tui.NewMenu(tui.MenuConfig{User: user, Assets: []store.Access{one},
-		PickAccount: true, Context: ctx, Width: w, Height: h}))
+	final, err := s.runProgram(ctx, term, tui.NewMenu(tui.MenuConfig{User: user, Assets: []store.Access{one}, Total: total,
+		LastAccounts: s.lastAccounts(ctx, user, s.log.With("user", user)), PickAccount: true, Context: ctx, Width: w, Height: h}))
 	none := &sessionerr.UserError{Msg: "jms: no account chosen", Reason: fmt.Sprintf("no account chosen on %s", acc.Asset.Name), Err: err}
 	if err != nil {
 		return store.GrantedAccount{}, none

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"io"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/charmbracelet/colorprofile"
 	"go.uber.org/goleak"
 	gossh "golang.org/x/crypto/ssh"
 
@@ -27,6 +29,7 @@ type menuSession struct {
 
 	mu   sync.Mutex
 	scr  *recorder.Screen
+	raw  strings.Builder // every byte of stdout, escapes included
 	errs strings.Builder
 	done chan error
 }
@@ -57,6 +60,7 @@ func startMenu(t *testing.T, c *gossh.Client, w, h int) *menuSession {
 			n, err := out.Read(b)
 			m.mu.Lock()
 			_, _ = m.scr.Write(b[:n])
+			m.raw.Write(b[:n])
 			m.mu.Unlock()
 			if err != nil {
 				return
@@ -84,6 +88,12 @@ func (m *menuSession) screen() string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.scr.Text()
+}
+
+func (m *menuSession) rawOutput() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.raw.String()
 }
 
 func (m *menuSession) stderr() string {
@@ -139,6 +149,11 @@ func TestMenu(t *testing.T) {
 	m.waitScreen("Welcome to the test bastion.")
 	m.waitScreen("alice (user) · 2 assets")
 	m.waitScreen("web2")
+	// TERM=xterm-256color: the styles reach her (issue 11, bug 3), the
+	// selected row in reverse video.
+	if raw := m.rawOutput(); !regexp.MustCompile(`\x1b\[[0-9;]*7[0-9;]*m`).MatchString(raw) || !strings.Contains(raw, "\x1b[35;1m") {
+		t.Fatalf("the menu has no reverse video or no colour:\n%q", raw)
+	}
 	m.typeText("second")
 	m.waitScreen("1/2")
 	m.typeText("\r")
@@ -147,10 +162,14 @@ func TestMenu(t *testing.T) {
 	if r := f.proxy.last(); r.Asset.Name != "web2" || r.Account.Username != "root" || r.Command != "" {
 		t.Fatalf("proxy got %+v", r)
 	}
+	if !strings.Contains(m.stderr(), "Connecting to web2 (10.0.0.2) as root…") {
+		t.Fatalf("no line saying where Enter led: %q", m.stderr())
+	}
 	// web1 has two accounts: the picker.
 	m.typeText("\x15web1\r")
 	m.waitScreen("Choose an account on web1")
-	m.typeText("\x1b[B\r") // down, enter: root (deploy comes first)
+	m.waitScreen("› deploy") // the unprivileged account first (issue 11)
+	m.typeText("\x1b[B\r")   // down, enter: root
 	waitReqs(t, f.proxy, 2)
 	m.waitScreen("Search: web1")
 	if r := f.proxy.last(); r.Asset.Name != "web1" || r.Account.Username != "root" {
@@ -363,4 +382,155 @@ func TestFmtIdle(t *testing.T) {
 	if w := idleWarning(10 * time.Second); w != time.Second {
 		t.Errorf("warning of 10s = %v", w)
 	}
+}
+
+// TestColorProfile: the menu's colours come from the PTY's TERM and the
+// variables her client may send, not from probing the SSH channel.
+func TestColorProfile(t *testing.T) {
+	for _, tc := range []struct {
+		env  []string
+		want colorprofile.Profile
+	}{
+		{[]string{"TERM=xterm-256color"}, colorprofile.ANSI256},
+		{[]string{"TERM=xterm-256color", "COLORTERM=truecolor"}, colorprofile.TrueColor},
+		{[]string{"TERM=xterm"}, colorprofile.ANSI},
+		{[]string{"TERM=screen"}, colorprofile.ANSI256},
+		{[]string{"TERM=vt100"}, colorprofile.ANSI},
+		{[]string{"TERM=xterm-256color", "NO_COLOR=1"}, colorprofile.ASCII},
+		{[]string{"TERM=dumb"}, colorprofile.NoTTY},
+		{[]string{"TERM="}, colorprofile.NoTTY},
+		{nil, colorprofile.NoTTY},
+	} {
+		if got := colorProfile(tc.env); got != tc.want {
+			t.Errorf("colorProfile(%q) = %v, want %v", tc.env, got, tc.want)
+		}
+	}
+}
+
+// TestAllowedEnv: COLORTERM and NO_COLOR reach the menu (and the asset,
+// as Debian's sshd accepts them); nothing else beyond TERM, LANG, LC_*.
+func TestAllowedEnv(t *testing.T) {
+	for name, want := range map[string]bool{
+		"TERM": true, "LANG": true, "LC_ALL": true, "COLORTERM": true, "NO_COLOR": true,
+		"LD_PRELOAD": false, "PATH": false, "LC_": false, "lc_all": false, "COLORTERMX": false, "NO_COLOR_": false,
+	} {
+		if got := allowedEnv(name); got != want {
+			t.Errorf("allowedEnv(%q) = %v, want %v", name, got, want)
+		}
+	}
+}
+
+// TestMenuAccessEnded: a grant that ended while she looked at the menu
+// says so (she had seen the asset), and so does the next menu.
+func TestMenuAccessEnded(t *testing.T) {
+	f := newFixture(t, nil)
+	c := f.mustDial("alice", gossh.PublicKeys(f.aliceKey))
+	m := startMenu(t, c, 80, 24)
+	m.waitScreen("alice (user) · 2 assets")
+	m.typeText("second")
+	m.waitScreen("1/2")
+	if err := f.st.RemoveGrant(context.Background(), "alice-web"); err != nil {
+		t.Fatal(err)
+	}
+	m.typeText("\r")
+	m.waitScreen("✗ jms: your access to web2 has ended: the grant expired or was revoked")
+	m.waitScreen("0 assets")
+	f.waitEvent(store.LoginEvent{User: "alice", Method: "connect", Result: store.LoginFailure, Reason: "grant to web2 expired or revoked"})
+	m.typeText("q")
+	m.wait(5 * time.Second)
+}
+
+// TestMenuPickerLastAccount: the picker starts on the account she used
+// last on the asset.
+func TestMenuPickerLastAccount(t *testing.T) {
+	f := newFixture(t, nil)
+	if _, err := f.st.StartSession(context.Background(), store.NewSession{User: "alice", Asset: "web1", Account: "root"}); err != nil {
+		t.Fatal(err)
+	}
+	c := f.mustDial("alice", gossh.PublicKeys(f.aliceKey))
+	m := startMenu(t, c, 80, 24)
+	m.waitScreen("2 assets")
+	m.typeText("web1\r")
+	m.waitScreen("› root")
+	m.typeText("\r")
+	waitReqs(t, f.proxy, 1)
+	if r := f.proxy.last(); r.Account.Username != "root" {
+		t.Fatalf("proxy got %s", r.Account.Username)
+	}
+	m.typeText("q")
+	m.wait(5 * time.Second)
+
+	// ssh -t alice@web1: the picker alone counts her assets, not 1.
+	m = startMenu(t, f.mustDial("alice@web1", gossh.PublicKeys(f.aliceKey)), 80, 24)
+	m.waitScreen("Choose an account on web1")
+	m.waitScreen("alice · 2 assets")
+	m.waitScreen("› root")
+	m.typeText("\x1b")
+	if status := m.wait(5 * time.Second); status != 1 {
+		t.Fatalf("esc on the picker: status %d", status)
+	}
+}
+
+// TestGrantExpiryWarning: a session whose grant ends within 5 minutes is
+// told so, once, over the asset's screen (issue 11).
+func TestGrantExpiryWarning(t *testing.T) {
+	f := newFixture(t, nil)
+	started := make(chan string, 1)
+	f.proxy.hook = holdProxy(f.st, started)
+	ctx := context.Background()
+	if err := f.st.RemoveGrant(ctx, "alice-web"); err != nil {
+		t.Fatal(err)
+	}
+	until := time.Now().Add(4 * time.Minute)
+	if _, err := f.st.AddGrant(ctx, store.NewGrant{Name: "alice-web2-brief", Users: []string{"alice"},
+		Assets: []string{"web2"}, Accounts: []string{store.AllAccounts}, ValidUntil: &until}); err != nil {
+		t.Fatal(err)
+	}
+	m := startMenu(t, f.mustDial("alice@web2", gossh.PublicKeys(f.aliceKey)), 80, 24)
+	<-started
+	m.waitScreen("asset shell $")
+	m.waitScreen("jms: your access to web2 ends within 5 minutes: the grant expires")
+	time.Sleep(2500 * time.Millisecond) // another poll: no second warning
+	if n := strings.Count(m.screen(), "ends within 5 minutes"); n != 1 {
+		t.Fatalf("%d warnings:\n%s", n, m.screen())
+	}
+}
+
+// FuzzColorProfile: whatever TERM, COLORTERM and NO_COLOR a client sends,
+// the profile is one of the known ones and NO_COLOR=1 never gets colour.
+func FuzzColorProfile(f *testing.F) {
+	f.Add("xterm-256color", "truecolor", "")
+	f.Add("dumb", "", "1")
+	f.Add("", "24bit", "true")
+	f.Fuzz(func(t *testing.T, term, colorterm, noColor string) {
+		env := []string{"TERM=" + term, "COLORTERM=" + colorterm, "NO_COLOR=" + noColor}
+		p := colorProfile(env)
+		if p < colorprofile.NoTTY || p > colorprofile.TrueColor {
+			t.Fatalf("profile %v", p)
+		}
+		if noColor == "1" && p > colorprofile.ASCII {
+			t.Fatalf("NO_COLOR=1 gave %v", p)
+		}
+	})
+}
+
+// FuzzAllowedEnv: only TERM, LANG, COLORTERM, NO_COLOR and LC_ names made
+// of capitals and underscores pass.
+func FuzzAllowedEnv(f *testing.F) {
+	for _, s := range []string{"TERM", "LC_ALL", "LC_", "LD_PRELOAD", "NO_COLOR", "lc_all", "LC_Ä"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		if !allowedEnv(name) {
+			return
+		}
+		switch name {
+		case "TERM", "LANG", "COLORTERM", "NO_COLOR":
+			return
+		}
+		rest, ok := strings.CutPrefix(name, "LC_")
+		if !ok || rest == "" || strings.Trim(rest, "ABCDEFGHIJKLMNOPQRSTUVWXYZ_") != "" {
+			t.Fatalf("allowedEnv(%q) = true", name)
+		}
+	})
 }

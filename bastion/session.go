@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"strconv"
 	"strings"
 
 	"charm.land/ssh"
@@ -18,6 +20,12 @@ import (
 // person may not reach, so that names cannot be probed.
 func noAsset(user, ref string) *sessionerr.UserError {
 	return &sessionerr.UserError{Msg: fmt.Sprintf("jms: no asset %q for %s", ref, user), Reason: fmt.Sprintf("no asset %q", ref)}
+}
+
+// accessEnded is the answer for an asset she could reach a moment ago.
+func accessEnded(asset string) *sessionerr.UserError {
+	return &sessionerr.UserError{Msg: fmt.Sprintf("jms: your access to %s has ended: the grant expired or was revoked", asset),
+		Reason: fmt.Sprintf("grant to %s expired or revoked", asset)}
 }
 
 // refuse writes one line on stderr and ends the session with status 1.
@@ -171,13 +179,14 @@ func (s *Server) resolve(ctx context.Context, term *terminal, t Target) (store.A
 	if x, ok := execTransfer(t.Command); ok && s.transfer != nil {
 		acc = transferAccess(acc, x)
 	}
-	ga, err := s.chooseAccount(ctx, term, t.User, acc, t.Account)
+	ga, err := s.chooseAccount(ctx, term, t.User, acc, t.Account, len(list))
 	return acc, ga, err
 }
 
 // chooseAccount picks the account to log in as: the one named, the only
 // one, or (with a PTY) the one the person picks.
-func (s *Server) chooseAccount(ctx context.Context, term *terminal, user string, acc store.Access, name string) (store.GrantedAccount, error) {
+// total is how many assets she has, for the picker's header.
+func (s *Server) chooseAccount(ctx context.Context, term *terminal, user string, acc store.Access, name string, total int) (store.GrantedAccount, error) {
 	accounts := connectable(acc)
 	asset := acc.Asset.Name
 	if name != "" {
@@ -202,7 +211,7 @@ func (s *Server) chooseAccount(ctx context.Context, term *terminal, user string,
 				asset, strings.Join(names, ", "), s.port(), user, names[0], asset),
 			Reason: fmt.Sprintf("no account chosen on %s", asset)}
 	}
-	return s.pickAccount(ctx, term, user, acc, accounts)
+	return s.pickAccount(ctx, term, user, acc, accounts, total)
 }
 
 // run checks the grant once more at this moment and proxies the
@@ -239,13 +248,26 @@ func (s *Server) session(ctx context.Context, term *terminal, t Target, acc stor
 		return 1, s.refusal(ctx, term, t.User, &sessionerr.UserError{Msg: fmt.Sprintf("jms: no account %q on %s for %s", ga.Username, acc.Asset.Name, t.User),
 			Reason: fmt.Sprintf("no account %q on %s", ga.Username, acc.Asset.Name), Err: err}, log)
 	case denied:
-		return 1, s.refusal(ctx, term, t.User, noAsset(t.User, t.Asset), log)
+		// She was shown this asset a moment ago (the menu, or resolve
+		// found it): say that her access ended, not that it does not exist.
+		return 1, s.refusal(ctx, term, t.User, accessEnded(acc.Asset.Name), log)
 	case err != nil:
 		return 1, s.refusal(ctx, term, t.User, err, log)
 	}
 	g := now.Accounts[0]
 	if isX {
 		return s.runTransfer(ctx, term, t, now, g, x, log), ""
+	}
+	switch {
+	case term.hasPty && t.Command == "":
+		// Say where Enter led before the asset's output: it is no longer
+		// the menu's business which asset this is.
+		_, _ = fmt.Fprint(term.sess.Stderr(), connecting(now.Asset, g.Username)+term.newline())
+	case t.Command == "":
+		// ssh alice@bastion web3 without -t: a shell with no prompt. It
+		// still runs (a script may be piped in), but say why it is blank.
+		_, _ = fmt.Fprintf(term.sess.Stderr(), "jms: no terminal requested: use ssh -t -p %s %s@bastion %s for an interactive shell\n",
+			s.port(), t.User, t.Asset)
 	}
 	v := term.attach()
 	defer v.detach()
@@ -271,6 +293,16 @@ func (s *Server) session(ctx context.Context, term *terminal, t Target, acc stor
 	}
 	log.Error("session", "err", err)
 	return status, "jms: internal error (the bastion's log has the details)"
+}
+
+// connecting is the line that precedes an interactive session:
+// "Connecting to db1 (10.0.0.5) as app…".
+func connecting(a store.Asset, account string) string {
+	addr := a.Address
+	if a.Port != 0 && a.Port != 22 {
+		addr = net.JoinHostPort(a.Address, strconv.Itoa(a.Port))
+	}
+	return fmt.Sprintf("Connecting to %s (%s) as %s…", a.Name, addr, account)
 }
 
 // refuseSFTP answers the sftp subsystem on a server built without file

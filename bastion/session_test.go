@@ -21,6 +21,7 @@ func TestRouting(t *testing.T) {
 		pty              bool
 		status           int
 		stdout, stderr   string // substrings; "" matches anything
+		notStderr        string // must not be on stderr
 		asset, account   string // what the proxy got; "" when it must not run
 		command          string
 	}{
@@ -32,12 +33,16 @@ func TestRouting(t *testing.T) {
 		{name: "by address", login: "alice", cmd: "10.0.0.2 exit 0", asset: "web2", account: "root", command: "exit 0"},
 		{name: "by id", login: "alice", cmd: "2 exit 0", asset: "web2", account: "root", command: "exit 0"},
 		{name: "quoting kept", login: "alice", cmd: `web2   echo "a  b" 'c'`, asset: "web2", account: "root", command: `echo "a  b" 'c'`},
-		{name: "pty shell", login: "alice@web2", pty: true, stdout: "a\nb\n", asset: "web2", account: "root"},
-		{name: "pty request passed", login: "alice", cmd: "web2 pty", pty: true, stdout: "pty=true term=xterm-256color size=80x24", asset: "web2", account: "root", command: "pty"},
+		{name: "pty shell", login: "alice@web2", pty: true, stdout: "a\nb\n", stderr: "Connecting to web2 (10.0.0.2) as root…\r\n", notStderr: "no terminal", asset: "web2", account: "root"},
+		{name: "pty request passed", login: "alice", cmd: "web2 pty", pty: true, stdout: "pty=true term=xterm-256color size=80x24", notStderr: "Connecting", asset: "web2", account: "root", command: "pty"},
+		// Issue 11: ssh alice@bastion web2 without -t got a blank shell.
+		{name: "no pty, no command", login: "alice", cmd: "web2", stdout: "a\nb\n", stderr: "jms: no terminal requested: use ssh -t -p ", notStderr: "Connecting", asset: "web2", account: "root"},
+		{name: "no pty, no command, login name", login: "alice@web2", stdout: "a\nb\n", stderr: "alice@bastion web2 for an interactive shell\n", asset: "web2", account: "root"},
 		{name: "no pty", login: "alice", cmd: "web2 pty", stdout: "pty=false", asset: "web2", account: "root", command: "pty"},
 		{name: "stdin", login: "alice", cmd: "web2 cat", stdout: "typed", asset: "web2", account: "root", command: "cat"},
 		{name: "proxy refusal", login: "alice", cmd: "web2 refuse", status: 255, stderr: "jms: host key of web2 changed\n", asset: "web2", account: "root", command: "refuse"},
 		{name: "unknown asset", login: "alice", cmd: "nosuch exit 0", status: 1, stderr: "jms: no asset \"nosuch\" for alice\n"},
+		{name: "unknown asset, no command", login: "alice", cmd: "nosuch", status: 1, stderr: "jms: no asset \"nosuch\" for alice\n", notStderr: "no terminal"},
 		{name: "forbidden asset", login: "alice", cmd: "db1 exit 0", status: 1, stderr: "jms: no asset \"db1\" for alice\n"},
 		{name: "forbidden by login name", login: "alice@db1", cmd: "exit 0", status: 1, stderr: "jms: no asset \"db1\" for alice\n"},
 		{name: "several accounts, no pty", login: "alice", cmd: "web1 exit 0", status: 1, stderr: "jms: several accounts on web1 (deploy, root): choose one"},
@@ -56,7 +61,8 @@ func TestRouting(t *testing.T) {
 				stdin = "typed"
 			}
 			res := run(t, c, tc.cmd, tc.pty, stdin)
-			if res.status != tc.status || !strings.Contains(res.stdout, tc.stdout) || !strings.Contains(res.stderr, tc.stderr) {
+			if res.status != tc.status || !strings.Contains(res.stdout, tc.stdout) || !strings.Contains(res.stderr, tc.stderr) ||
+				tc.notStderr != "" && strings.Contains(res.stderr, tc.notStderr) {
 				t.Fatalf("got %+v; want status %d, stdout ~%q, stderr ~%q", res, tc.status, tc.stdout, tc.stderr)
 			}
 			ran := len(f.proxy.reqs) > before

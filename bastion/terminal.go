@@ -256,6 +256,10 @@ func (v *view) Read(p []byte) (int, error) {
 
 func (v *view) Write(p []byte) (int, error) { return v.t.sess.Write(p) }
 
+// notice tells the person msg as a line over the asset's screen (the
+// grant's expiry warning).
+func (v *view) notice(msg string) { v.t.notice(msg) }
+
 func (v *view) Stderr() io.ReadWriter { return v.t.sess.Stderr() }
 
 // CloseWrite sends EOF to the client, except under the menu, which

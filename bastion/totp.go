@@ -3,6 +3,7 @@ package bastion
 import (
 	"crypto/subtle"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 
@@ -30,6 +31,28 @@ func NewTOTPKey(account string) (*otp.Key, error) {
 		return nil, fmt.Errorf("making a TOTP secret: %w", err)
 	}
 	return k, nil
+}
+
+// totpURI is the otpauth:// URI of a secret, with only what differs from
+// the defaults every authenticator app assumes (SHA-1, 6 digits, 30 s):
+// the shorter the URI, the smaller the QR code.
+func totpURI(account, secret string) string {
+	return "otpauth://totp/" + url.PathEscape(TOTPIssuer) + ":" + url.PathEscape(account) +
+		"?secret=" + url.QueryEscape(secret) + "&issuer=" + url.QueryEscape(TOTPIssuer)
+}
+
+// enrolBanner is the SSH banner of an enrolment at login: one line and
+// the QR code of the secret's URI. With the line of instructions (the
+// secret as text, for a phone that cannot scan) and the prompt that
+// follow, it fits an 80×24 terminal for names up to about 30 characters
+// (the code grows with the URI).
+func enrolBanner(account, secret string) (string, error) {
+	code, err := RenderQR(totpURI(account, secret), false)
+	if err != nil {
+		return "", err
+	}
+	return "MFA is required: scan this with an authenticator app, then type its code.\r\n" +
+		strings.ReplaceAll(code, "\n", "\r\n"), nil
 }
 
 // totpStep returns the time step of t.

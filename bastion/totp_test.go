@@ -4,8 +4,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/boombuler/barcode/qr"
+	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
 )
 
@@ -65,6 +67,39 @@ func TestCheckTOTP(t *testing.T) {
 	for _, bad := range []string{"", "12345", "1234567", "12345a", "١٢٣٤٥٦"} {
 		if _, ok := checkTOTP(k.Secret(), bad, now); ok {
 			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+// TestEnrolBannerFits: the enrolment screen (banner, QR code, the two
+// lines of instructions, the prompt) fits 80×24, and the QR code's URI
+// is the secret's (issue 11).
+func TestEnrolBannerFits(t *testing.T) {
+	for _, name := range []string{"al", "alice", "alice.smith", "firstname.lastname", "a-rather-long.login-name-here"} {
+		key, err := NewTOTPKey(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		banner, err := enrolBanner(name, key.Secret())
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(strings.TrimSuffix(banner, "\r\n"), "\r\n")
+		const instructions, prompt = 1, 1
+		if n := len(lines) + instructions + prompt; n > 24 {
+			t.Errorf("%s: the enrolment screen is %d lines", name, n)
+		}
+		for _, l := range lines {
+			if w := utf8.RuneCountInString(l); w > 80 {
+				t.Errorf("%s: a line of %d cells: %q", name, w, l)
+			}
+		}
+		u, err := otp.NewKeyFromURL(totpURI(name, key.Secret()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u.Secret() != key.Secret() || u.Issuer() != TOTPIssuer || u.AccountName() != name || u.Period() != totpPeriod || u.Digits() != otp.DigitsSix {
+			t.Errorf("%s: URI %s", name, u)
 		}
 	}
 }

@@ -253,8 +253,15 @@ func TestAuthMFARequiredEnrolment(t *testing.T) {
 			return ""
 		}
 		secret = m[1]
+		// Issue 11: the banner, the QR code, the secret and the prompt
+		// fit an 80×24 terminal.
+		if i := strings.Index(screen, "MFA is required"); i < 0 {
+			t.Errorf("no enrolment banner:\n%s", screen)
+		} else if n := strings.Count(strings.TrimRight(screen[i:], " \r\n"), "\n") + 1; n > 24 {
+			t.Errorf("the enrolment screen is %d lines:\n%s", n, screen[i:])
+		}
 		return code(t, secret, 0)("")
-	}}}, "no-such-asset")
+	}}, Type("Press Enter once you have saved them:", "")}, "no-such-asset")
 	if strings.Contains(got, "Permission denied") || !strings.Contains(got, "Recovery codes") || !strings.Contains(got, "█") {
 		t.Fatalf("enrolment:\n%s", got)
 	}

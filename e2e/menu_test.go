@@ -91,7 +91,7 @@ func TestMenuConnectReturnResizePassword(t *testing.T) {
 	// Exit: the menu comes back where it was, at the new size.
 	term.Line("exit")
 	term.waitForScreen(regexp.MustCompile(`Search: web +1/2`), 10*time.Second)
-	scr := term.waitForScreen(regexp.MustCompile(`› web1`), 5*time.Second)
+	scr := term.waitForScreen(regexp.MustCompile(`› +1  web1`), 5*time.Second)
 	if lines := strings.Split(scr, "\n"); len(lines[len(lines)-1]) > 100 {
 		t.Fatalf("the menu is wider than the terminal:\n%s", scr)
 	}
@@ -139,13 +139,17 @@ func TestMenuAccountPicker(t *testing.T) {
 	e := newServerEnv(t)
 	dumpOnFailure(t, e.b)
 	e.b.MustRun(t, "secret-"+randomToken(4)+"\n", "account", "add", "web1", "zz-other", "--password-stdin")
+	// A privileged account that sorts first: the picker must not start on it.
+	e.b.MustRun(t, "secret-"+randomToken(4)+"\n", "account", "add", "web1", "aaa-root", "--password-stdin", "--privileged")
 	term := termSSH(t, e.keyLogin("alice"), TermOptions{})
 	term.waitForScreen(regexp.MustCompile(`web1`), 15*time.Second)
 	term.Type("web1")
 	term.Keys("Enter")
 	term.waitForScreen(regexp.MustCompile(`Choose an account on web1`), 5*time.Second)
 	term.waitForScreen(regexp.MustCompile(`zz-other`), 5*time.Second)
-	term.Keys("Enter") // the first: the sshd account
+	term.waitForScreen(regexp.MustCompile(`aaa-root +privileged`), 5*time.Second)
+	term.waitForScreen(regexp.MustCompile(`› `+regexp.QuoteMeta(e.s.User)+` `), 5*time.Second)
+	term.Keys("Enter") // the least privileged: the sshd account
 	term.waitForScreen(regexp.MustCompile(`\$ ?$`), 15*time.Second)
 	term.Line("exit")
 	term.waitForScreen(regexp.MustCompile(`Search: web1`), 10*time.Second)
@@ -306,5 +310,105 @@ func TestAuditorMenu(t *testing.T) {
 	aud.Type("q")
 	if code := aud.Wait(10 * time.Second); code != 0 {
 		t.Fatalf("auditor quit: %d", code)
+	}
+}
+
+// sgrReverse and sgrColour find reverse video and a foreground colour in
+// what tmux capture-pane -e gives back.
+var (
+	sgrReverse = regexp.MustCompile(`\x1b\[(?:[0-9]+;)*7(?:;[0-9]+)*m`)
+	sgrColour  = regexp.MustCompile(`\x1b\[(?:[0-9]+;)*(?:3[0-7]|9[0-7]|38;5;[0-9]+)(?:;[0-9]+)*m`)
+)
+
+// TestMenuKokoHabits is issue 11 as a JumpServer user meets it: colours
+// and reverse video over SSH, an ID column, KoKo's p then Enter that
+// does not connect, a number then Enter that does and says where, a
+// search box that gives q back, and Esc Esc.
+func TestMenuKokoHabits(t *testing.T) {
+	t.Parallel()
+	e := newServerEnv(t)
+	dumpOnFailure(t, e.b)
+	e.b.MustRun(t, "", "grant", "add", "alice-db1", "--user", "alice", "--asset", "db1", "--account", "@all")
+	term := termSSH(t, e.keyLogin("alice"), TermOptions{})
+	term.waitForScreen(regexp.MustCompile(`alice \(user\) · 2 assets`), 15*time.Second)
+	term.waitForScreen(regexp.MustCompile(`ID  NAME`), 5*time.Second)
+	// web1 and db1 were added in that order: IDs 1 and 2.
+	term.waitForScreen(regexp.MustCompile(`›  2  db1 .*\n +1  web1`), 5*time.Second)
+
+	// Bug 3: the menu had no SGR at all.
+	styled := term.must("capture-pane", "-p", "-e", "-t", term.target)
+	if !sgrReverse.MatchString(styled) || !sgrColour.MatchString(styled) {
+		t.Fatalf("no reverse video or no colour in the menu:\n%q", styled)
+	}
+
+	// KoKo's p lists; Enter then does not pick the first row for her.
+	term.Type("p")
+	term.Keys("Enter")
+	term.waitForScreen(regexp.MustCompile(`2 assets match: move to one`), 5*time.Second)
+	if e.s.CountConnections() != 0 {
+		t.Fatal("p then Enter connected to an asset")
+	}
+
+	// A number and Enter: that asset, and a line saying which.
+	term.Type("1")
+	term.waitForScreen(regexp.MustCompile(`Search: 1 `), 5*time.Second)
+	term.Keys("Enter")
+	term.waitForScreen(regexp.MustCompile(`Connecting to web1 \(127\.0\.0\.1:`+strconv.Itoa(e.s.Port)+`\) as `+regexp.QuoteMeta(e.s.User)+`…`), 15*time.Second)
+	term.waitForScreen(regexp.MustCompile(`\$ ?$`), 15*time.Second)
+	term.Line("exit")
+	term.waitForScreen(regexp.MustCompile(`Search: 1 `), 10*time.Second)
+
+	// Typed and erased: q is a command again, not search text. First,
+	// Esc Esc clears the search and the node.
+	term.Type("db")
+	term.waitForScreen(regexp.MustCompile(`Search: db`), 5*time.Second)
+	term.Keys("Escape", "Escape")
+	term.waitForScreen(regexp.MustCompile(`type to filter`), 5*time.Second)
+	term.Type("x")
+	term.waitForScreen(regexp.MustCompile(`Search: x`), 5*time.Second)
+	term.Keys("BSpace")
+	term.waitForScreen(regexp.MustCompile(`type to filter`), 5*time.Second)
+	term.Type("q")
+	if code := term.Wait(10 * time.Second); code != 0 {
+		t.Fatalf("q after erasing the search: exit status %d; screen:\n%s", code, term.Screen())
+	}
+}
+
+// TestForgotT: ssh alice@bastion web1 without -t runs the shell without
+// a prompt; the bastion says why on stderr, and a piped script still runs.
+func TestForgotT(t *testing.T) {
+	t.Parallel()
+	e := newServerEnv(t)
+	res := runSSH(t, e.keyLogin("alice"), strings.NewReader("echo piped-$((40+2))\n"), "web1")
+	if res.ExitCode != 0 || !strings.Contains(res.Stdout, "piped-42") {
+		t.Fatalf("piped shell: %+v", res)
+	}
+	if !strings.Contains(res.Stderr, "jms: no terminal requested: use ssh -t -p ") || !strings.Contains(res.Stderr, "alice@bastion web1 for an interactive shell") {
+		t.Fatalf("stderr does not say to use -t: %q", res.Stderr)
+	}
+	if strings.Contains(res.Stderr, "Connecting to") {
+		t.Fatalf("a non-interactive session got the connecting line: %q", res.Stderr)
+	}
+	// With a command, nothing is added.
+	if res := runSSH(t, e.keyLogin("alice"), nil, "web1", "echo hi"); res.Stdout != "hi\n" || res.Stderr != "" {
+		t.Fatalf("exec: %+v", res)
+	}
+}
+
+// TestMenuGrantEnded: an asset she was shown whose grant is removed
+// before she presses Enter says so, rather than "no asset".
+func TestMenuGrantEnded(t *testing.T) {
+	t.Parallel()
+	e := newServerEnv(t)
+	dumpOnFailure(t, e.b)
+	term := termSSH(t, e.keyLogin("alice"), TermOptions{})
+	term.waitForScreen(regexp.MustCompile(`›  1  web1`), 15*time.Second)
+	e.b.MustRun(t, "", "grant", "rm", "alice-web1")
+	term.Keys("Enter")
+	term.waitForScreen(regexp.MustCompile(`✗ jms: your access to web1 has ended: the grant expired or was`), 10*time.Second)
+	term.waitForScreen(regexp.MustCompile(`alice \(user\) · 0 assets`), 5*time.Second)
+	term.Type("q")
+	if code := term.Wait(10 * time.Second); code != 0 {
+		t.Fatalf("quit: exit status %d", code)
 	}
 }

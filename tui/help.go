@@ -8,25 +8,25 @@ type helpEntry struct {
 }
 
 // helpText is the help screen of the menu. It states the typing rule:
-// letters are commands only while the search box is empty and unfocused.
+// letters are commands only while the search box is empty and unfocused
+// (docs/menu.md says the same, with KoKo's keys).
 var helpText = []helpEntry{
 	{true, "", "Moving"},
 	{false, "↑ ↓  k j", "move the cursor"},
 	{false, "pgup pgdn home end", "page, first, last"},
 	{true, "", "Connecting"},
-	{false, "enter", "connect to the selected asset (or the only match)"},
+	{false, "enter", "connect: the only match, the ID typed, or the row moved to"},
 	{false, "", "several accounts: pick one with enter, esc goes back"},
 	{true, "", "Searching"},
-	{false, "type", "other letters start the search, narrowing the list"},
-	{false, "", "in name, address, comment, node, labels; all words match"},
-	{false, "/", "search for text with q ? g r j k (commands otherwise)"},
-	{false, "⌫ ctrl+u ctrl+w", "erase a character, everything, a word"},
+	{false, "type", "other keys search: names first, then address, comment…"},
+	{false, "/", "search for text that starts with p g h q r j k"},
+	{false, "⌫ ctrl+u ctrl+w", "erase; once empty, letters are commands again"},
 	{false, "esc", "clear the search; again: show every node"},
 	{true, "", "Commands (when the search is empty)"},
-	{false, "g", "node tree: → opens, ← closes, enter lists a node"},
+	{false, "p  g", "every asset; node tree (→ opens, ← closes, enter lists)"},
 	{false, "r", "refresh the list"},
 	{false, "P  K", "change your password; your SSH keys (a adds one)"},
-	{false, "?  q  ctrl+d", "this help; quit (ctrl+c quits from anywhere)"},
+	{false, "? h  q ctrl+d", "this help; quit (ctrl+c quits from anywhere)"},
 }
 
 func (m Menu) helpView() string {

@@ -21,6 +21,7 @@ type KeyMap struct {
 	Erase     key.Binding // Backspace
 	EraseAll  key.Binding // Ctrl-U
 	EraseWord key.Binding // Ctrl-W
+	List      key.Binding // "p": every asset, as KoKo's p
 	Tree      key.Binding // "g": toggle the node tree
 	Open      key.Binding // tree: expand
 	Close     key.Binding // tree: collapse
@@ -46,7 +47,8 @@ type KeyMap struct {
 }
 
 // DefaultKeyMap returns the key bindings described in DESIGN.md ("The
-// menu") and issue 4.
+// menu"), issue 4 and issue 11 (KoKo's p, g, h, q, r, and a number then
+// Enter).
 func DefaultKeyMap() KeyMap {
 	return KeyMap{
 		Up:       key.NewBinding(key.WithKeys("up", "k", "ctrl+p"), key.WithHelp("↑/k", "up")),
@@ -62,15 +64,16 @@ func DefaultKeyMap() KeyMap {
 		Erase:     key.NewBinding(key.WithKeys("backspace", "ctrl+h"), key.WithHelp("⌫", "erase")),
 		EraseAll:  key.NewBinding(key.WithKeys("ctrl+u"), key.WithHelp("ctrl+u", "erase all")),
 		EraseWord: key.NewBinding(key.WithKeys("ctrl+w"), key.WithHelp("ctrl+w", "erase word")),
+		List:      key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "all")),
 		Tree:      key.NewBinding(key.WithKeys("g"), key.WithHelp("g", "tree")),
 		Open:      key.NewBinding(key.WithKeys("right", "l", "space"), key.WithHelp("→/l", "open")),
 		Close:     key.NewBinding(key.WithKeys("left", "h"), key.WithHelp("←/h", "close")),
 		Refresh:   key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "refresh")),
-		Help:      key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
+		Help:      key.NewBinding(key.WithKeys("?", "h"), key.WithHelp("?", "help")),
 		Quit:      key.NewBinding(key.WithKeys("q", "ctrl+d"), key.WithHelp("q", "quit")),
 		ForceQuit: key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("ctrl+c", "quit")),
 
-		// Capitals, so that p and s still start a search (prod, staging).
+		// Capitals: p is KoKo's list command, and s still starts a search.
 		Password: key.NewBinding(key.WithKeys("P"), key.WithHelp("P", "password")),
 		Keys:     key.NewBinding(key.WithKeys("K"), key.WithHelp("K", "ssh keys")),
 		Add:      key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "add a key")),

@@ -26,9 +26,18 @@ type MenuConfig struct {
 	Banner string // the administrator's announcement, word-wrapped above the header
 
 	// Assets are the assets she may reach, in any order: the menu sorts
-	// them by name. The menu keeps pointers into the slice: do not change
-	// it afterwards.
+	// them by name, naturally (web2 before web10). The menu keeps
+	// pointers into the slice: do not change it afterwards.
 	Assets []store.Access
+
+	// Total is how many assets she has, for the header, when Assets is
+	// only some of them (PickAccount); zero means len(Assets).
+	Total int
+
+	// LastAccounts maps an asset's name to the account she used there
+	// last: the account picker starts on it. Without one, the picker
+	// starts on the first account that is not privileged.
+	LastAccounts map[string]string
 
 	// Width and Height are the terminal size until the first
 	// tea.WindowSizeMsg (80×24 when zero).
@@ -69,7 +78,8 @@ type MenuConfig struct {
 // after the person comes back from an asset.
 type MenuState struct {
 	Query      string   // the search text
-	Searching  bool     // the search box had the focus
+	Searching  bool     // the search box had the focus (not restored: letters are commands again)
+	Moved      bool     // she had moved the cursor to the selected asset
 	Node       string   // the node the list was narrowed to ("" for all)
 	SelectedID int64    // the asset under the cursor
 	Offset     int      // the first row shown
@@ -83,6 +93,8 @@ type MenuState struct {
 type item struct {
 	access  *store.Access          // into the slice given to the menu
 	usable  []store.GrantedAccount // accounts she may connect with
+	name    string                 // lower-cased name
+	id      string                 // the asset's ID, in decimal
 	address string                 // address, with :port when not 22
 	node    string                 // normalised node path, "/" at least
 	search  string                 // lower-cased text the filter looks in
@@ -103,19 +115,22 @@ type Menu struct {
 	width, height int
 
 	items   []item // sorted by name
+	total   int    // her assets, for the header
 	widths  maxWidths
-	matches []int // indices into items that pass the filter
+	matches []int // indices into items that pass the filter, best first
 	query   string
 	lastQ   string // the query matches was computed for
 	lastN   string // the node matches was computed for
 	search  bool   // the search box has the focus
 	node    string // node scope, "" for all
 	cursor  int    // index into matches
+	moved   bool   // she moved the cursor since the list last changed
 	offset  int    // first visible row
 
 	tree     *tree
 	picker   picker
-	pickOnly bool // opened on the picker: going back quits
+	pickOnly bool              // opened on the picker: going back quits
+	lastAcc  map[string]string // asset name → the account she used last
 
 	self    accountFuncs
 	pw      passwordForm
@@ -150,8 +165,9 @@ func NewMenu(cfg MenuConfig) Menu {
 			listKeys:       cfg.ListKeys,
 			addKey:         cfg.AddKey,
 		},
-		width:  cfg.Width,
-		height: cfg.Height,
+		width:   cfg.Width,
+		height:  cfg.Height,
+		lastAcc: cfg.LastAccounts,
 	}
 	if m.ctx == nil {
 		m.ctx = context.Background()
@@ -176,12 +192,17 @@ func NewMenu(cfg MenuConfig) Menu {
 	m.help.Styles = m.styles.Help
 	m.help.ShortSeparator = " · "
 	m.setItems(cfg.Assets)
+	m.total = len(m.items)
+	if cfg.Total > m.total {
+		m.total = cfg.Total
+	}
 	if r := cfg.Restore; r != nil {
+		// The query comes back without the focus: after a session (or a
+		// failed connection) q quits rather than being typed.
 		m.query = sanitize(r.Query)
-		m.search = r.Searching || m.query != ""
 		m.node = r.Node
 		m.refilter()
-		m.selectID(r.SelectedID, r.Offset)
+		m.moved = m.selectID(r.SelectedID, r.Offset) && r.Moved
 		if r.Tree || r.TreeCursor != "" || len(r.TreeOpen) > 0 {
 			m.tree = buildTree(m.items, r.TreeOpen)
 			m.tree.rows = m.treeRows()
@@ -197,8 +218,7 @@ func NewMenu(cfg MenuConfig) Menu {
 		m.flash, m.flashErr = sanitize(cfg.Flash), true
 	}
 	if cfg.PickAccount && len(m.items) == 1 && len(m.items[0].usable) > 1 {
-		it := m.items[0]
-		m.picker = picker{access: *it.access, accounts: it.usable}
+		m.picker = m.newPicker(m.items[0])
 		m.state, m.pickOnly = statePicker, true
 	}
 	return m
@@ -215,6 +235,7 @@ func (m Menu) State() MenuState {
 	s := MenuState{
 		Query:     m.query,
 		Searching: m.search,
+		Moved:     m.moved,
 		Node:      m.node,
 		Offset:    m.offset,
 		Tree:      m.state == stateTree || (m.state == stateHelp && m.prev == stateTree),
@@ -258,10 +279,15 @@ func (m Menu) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if m.tree != nil {
 			open, cur = m.tree.openPaths(), m.tree.cursorPath()
 		}
+		before := make([]store.Access, len(m.items))
+		for i, it := range m.items {
+			before[i] = *it.access
+		}
 		m.setItems(msg.assets)
+		m.total = len(m.items)
 		m.lastQ, m.lastN = "\x00", "\x00" // force a full filter
 		m.refilter()
-		m.selectID(id, m.offset)
+		m.moved = m.selectID(id, m.offset) && m.moved
 		if m.tree != nil {
 			m.tree = buildTree(m.items, open)
 			m.tree.rows = m.treeRows()
@@ -269,6 +295,9 @@ func (m Menu) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.tree.scrollIntoView()
 		}
 		m.flash, m.flashErr = fmt.Sprintf("Refreshed: %d %s.", len(m.items), plural(len(m.items), "asset", "assets")), false
+		if gone := Gone(before, msg.assets); gone != "" {
+			m.flash, m.flashErr = sanitize(gone), true
+		}
 		return m, nil
 	case NoticeMsg:
 		m.flash, m.flashErr = sanitize(msg.Text), msg.Err
@@ -280,14 +309,22 @@ func (m Menu) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m.pasteAccount(msg)
 		}
 		if m.state == stateList {
+			q := m.query
+			if !m.search { // a new search, as a typed letter starts one
+				q = ""
+			}
 			m.flash = ""
 			m.search = true
-			m.setQuery(m.query + sanitize(msg.Content))
+			m.setQuery(q + sanitize(msg.Content))
 		}
 		return m, nil
 	case tea.KeyPressMsg:
 		if key.Matches(msg, m.keys.ForceQuit) {
 			return m.quit()
+		}
+		if msg.Code == tea.KeyEscape && msg.Mod == tea.ModAlt {
+			// Esc Esc arrives as one alt+esc: press Esc twice.
+			return m.doubleEsc()
 		}
 		m.flash = ""
 		switch m.state {
@@ -312,6 +349,17 @@ func (m Menu) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	return m, nil
 }
 
+// doubleEsc handles Esc pressed twice in a row, which the terminal's
+// input decodes as one alt+esc.
+func (m Menu) doubleEsc() (tea.Model, tea.Cmd) {
+	esc := tea.KeyPressMsg{Code: tea.KeyEscape}
+	next, cmd := m.Update(esc)
+	if cmd != nil {
+		return next, cmd
+	}
+	return next.(Menu).Update(esc)
+}
+
 func (m Menu) quit() (tea.Model, tea.Cmd) {
 	m.quitting = true
 	return m, tea.Quit
@@ -323,10 +371,11 @@ func (m Menu) showHelp() (tea.Model, tea.Cmd) {
 }
 
 // updateList handles a key on the asset list. Typing rules (also in the
-// help screen): while the search box has the focus — after "/" or once
-// something is typed — every printable key is filter text. Otherwise
-// q ? g r j k / are commands and any other printable key starts the
-// search with itself.
+// help screen and docs/menu.md): while the search box has the focus —
+// after "/" or once something is typed — every printable key is filter
+// text; erasing the last character, or Esc, leaves the box. Otherwise
+// KoKo's p g h q r and ? / j k P K are commands and any other printable
+// key starts a new search with itself (Backspace or / edit an old one).
 func (m Menu) updateList(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	if isText(msg) {
 		if m.search {
@@ -341,6 +390,10 @@ func (m Menu) updateList(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			return m.quit()
 		case key.Matches(msg, m.keys.Help):
 			return m.showHelp()
+		case key.Matches(msg, m.keys.List):
+			m.node = ""
+			m.setQuery("")
+			return m, nil
 		case key.Matches(msg, m.keys.Tree):
 			return m.openTree()
 		case key.Matches(msg, m.keys.Refresh):
@@ -358,8 +411,10 @@ func (m Menu) updateList(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		case msg.Text == " ":
 			return m, nil
 		}
+		// A new search: an old query shown without the focus (back from
+		// an asset) is replaced, as KoKo starts each search afresh.
 		m.search = true
-		m.setQuery(m.query + sanitize(msg.Text))
+		m.setQuery(sanitize(msg.Text))
 		return m, nil
 	}
 	switch {
@@ -377,14 +432,13 @@ func (m Menu) updateList(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			m.refilter()
 		}
 	case key.Matches(msg, m.keys.Erase):
-		if m.query == "" {
+		if q := []rune(m.query); len(q) > 0 {
+			m.edit(string(q[:len(q)-1]))
+		} else {
 			m.search = false
-			return m, nil
 		}
-		q := []rune(m.query)
-		m.setQuery(string(q[:len(q)-1]))
 	case key.Matches(msg, m.keys.EraseAll):
-		m.setQuery("")
+		m.edit("")
 	case key.Matches(msg, m.keys.EraseWord):
 		q := strings.TrimRight(m.query, " ")
 		if i := strings.LastIndexByte(q, ' '); i >= 0 {
@@ -392,7 +446,7 @@ func (m Menu) updateList(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		} else {
 			q = ""
 		}
-		m.setQuery(q)
+		m.edit(q)
 	case key.Matches(msg, m.keys.Up):
 		m.move(-1)
 	case key.Matches(msg, m.keys.Down):
@@ -402,9 +456,9 @@ func (m Menu) updateList(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(msg, m.keys.PageDown):
 		m.page(1)
 	case key.Matches(msg, m.keys.Home):
-		m.cursor, m.offset = 0, 0
+		m.cursor, m.offset, m.moved = 0, 0, true
 	case key.Matches(msg, m.keys.End):
-		m.cursor = len(m.matches) - 1
+		m.cursor, m.moved = len(m.matches)-1, true
 		m.scrollIntoView()
 	case msg.String() == "f1":
 		return m.showHelp()
@@ -412,8 +466,19 @@ func (m Menu) updateList(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	return m, nil
 }
 
+// edit changes the search text after an erase: the box keeps the focus
+// while it holds something, and leaves it once empty, so that single
+// keys are commands again.
+func (m *Menu) edit(q string) {
+	m.setQuery(q)
+	if q == "" {
+		m.search = false
+	}
+}
+
 // connect ends the program with the selected asset, or opens the account
-// picker when she has several accounts there.
+// picker when she has several accounts there. It never guesses: the
+// selected row must be what she meant (see meant).
 func (m Menu) connect() (tea.Model, tea.Cmd) {
 	it, ok := m.selected()
 	if !ok {
@@ -424,6 +489,10 @@ func (m Menu) connect() (tea.Model, tea.Cmd) {
 		}
 		return m, nil
 	}
+	if !m.meant() {
+		m.flash, m.flashErr = fmt.Sprintf("%d assets match: move to one with ↑↓, or type its ID or more of its name.", len(m.matches)), true
+		return m, nil
+	}
 	switch len(it.usable) {
 	case 0:
 		m.flash, m.flashErr = fmt.Sprintf("No account on %s: ask an administrator for a grant.", it.access.Asset.Name), true
@@ -432,9 +501,20 @@ func (m Menu) connect() (tea.Model, tea.Cmd) {
 		m.chosen, m.choice, m.account = true, *it.access, it.usable[0]
 		return m, tea.Quit
 	}
-	m.picker = picker{access: *it.access, accounts: it.usable}
+	m.picker = m.newPicker(it)
 	m.state = statePicker
 	return m, nil
+}
+
+// meant reports whether the selected row is the asset she means: the
+// only match, the asset whose ID she typed (KoKo: a number and Enter),
+// or a row she moved the cursor to.
+func (m Menu) meant() bool {
+	if m.moved || len(m.matches) == 1 {
+		return true
+	}
+	q := parseQuery(m.query)
+	return q.id != "" && m.cursor == 0 && len(m.matches) > 0 && m.items[m.matches[0]].id == q.id
 }
 
 func (m Menu) refresh() (tea.Model, tea.Cmd) {
@@ -466,7 +546,7 @@ func (m *Menu) setItems(assets []store.Access) {
 		order[i] = i
 	}
 	slices.SortStableFunc(order, func(i, j int) int {
-		if c := strings.Compare(keys[i], keys[j]); c != 0 {
+		if c := naturalCompare(keys[i], keys[j]); c != 0 {
 			return c
 		}
 		return strings.Compare(assets[i].Asset.Name, assets[j].Asset.Name)
@@ -477,17 +557,46 @@ func (m *Menu) setItems(assets []store.Access) {
 		a := &assets[i]
 		it := &items[k]
 		it.access, it.address, it.node = a, a.Asset.Address, normNode(a.Asset.Node)
+		it.name, it.id = keys[i], strconv.FormatInt(a.Asset.ID, 10)
 		if a.Asset.Port != 0 && a.Asset.Port != 22 {
 			it.address += ":" + strconv.Itoa(a.Asset.Port)
 		}
 		it.usable = connectable(a.Accounts)
 		it.search = searchText(a, keys[i], it.address, it.node)
+		w.id = max(w.id, len(it.id))
 		w.name = max(w.name, width(a.Asset.Name))
 		w.address = max(w.address, width(it.address))
 		w.platform = max(w.platform, width(a.Asset.Platform))
 		w.node = max(w.node, width(it.node))
 	}
 	m.items, m.widths = items, w
+}
+
+// Gone says which assets of before are not in after (by ID), for the
+// menu's status line when a grant expired or was revoked while she was
+// away: she had seen them, so naming them tells her nothing new. It
+// returns "" when none is gone.
+func Gone(before, after []store.Access) string {
+	if len(before) == 0 {
+		return ""
+	}
+	now := make(map[int64]bool, len(after))
+	for _, a := range after {
+		now[a.Asset.ID] = true
+	}
+	var names []string
+	for _, a := range before {
+		if !now[a.Asset.ID] {
+			names = append(names, a.Asset.Name)
+		}
+	}
+	switch n := len(names); {
+	case n == 0:
+		return ""
+	case n > 3:
+		names = append(names[:3], fmt.Sprintf("%d more", n-3))
+	}
+	return fmt.Sprintf("Your access to %s has ended: the grant expired or was revoked.", strings.Join(names, ", "))
 }
 
 // connectable returns the accounts that give the connect action, sharing
@@ -545,36 +654,41 @@ func inNode(n, scope string) bool {
 	return scope == "" || scope == "/" || n == scope || strings.HasPrefix(n, scope+"/")
 }
 
-// setQuery changes the search text and moves the cursor to the first match.
+// setQuery changes the search text and moves the cursor to the first
+// match, which she has not chosen yet.
 func (m *Menu) setQuery(q string) {
 	m.query = q
 	m.refilter()
-	m.cursor, m.offset = 0, 0
+	m.cursor, m.offset, m.moved = 0, 0, false
 }
 
-// refilter recomputes matches. When the new query only adds to the one
-// matches was computed for, it narrows the old matches instead of
-// scanning every asset.
+// refilter recomputes matches, best first (rankSort). When the new query
+// only adds to the one matches was computed for, it narrows the old
+// matches instead of scanning every asset.
 func (m *Menu) refilter() {
-	terms := strings.Fields(strings.ToLower(m.query))
+	q := parseQuery(m.query)
 	src := m.matches
-	narrow := m.lastN == m.node && m.lastQ != "\x00" && strings.HasPrefix(m.query, m.lastQ) && src != nil
+	// An ID is not searched as text: "12" may match asset 12 that "1"
+	// did not, so an ID query always scans.
+	narrow := m.lastN == m.node && m.lastQ != "\x00" && strings.HasPrefix(m.query, m.lastQ) && src != nil && q.id == ""
 	var out []int
 	if narrow {
 		out = make([]int, 0, len(src))
 		for _, i := range src {
-			if m.match(i, terms) {
+			if m.match(i, q) {
 				out = append(out, i)
 			}
 		}
+		slices.Sort(out) // back to name order before ranking again
 	} else {
 		out = make([]int, 0, len(m.items))
 		for i := range m.items {
-			if m.match(i, terms) {
+			if m.match(i, q) {
 				out = append(out, i)
 			}
 		}
 	}
+	out = rankSort(m.items, out, q)
 	m.matches, m.lastQ, m.lastN = out, m.query, m.node
 	if m.cursor >= len(out) {
 		m.cursor = max(0, len(out)-1)
@@ -582,17 +696,12 @@ func (m *Menu) refilter() {
 	m.scrollIntoView()
 }
 
-func (m *Menu) match(i int, terms []string) bool {
+func (m *Menu) match(i int, q query) bool {
 	it := &m.items[i]
 	if m.node != "" && !inNode(it.node, m.node) {
 		return false
 	}
-	for _, t := range terms {
-		if !strings.Contains(it.search, t) {
-			return false
-		}
-	}
-	return true
+	return q.matches(it)
 }
 
 // selected returns the item under the cursor.
@@ -604,26 +713,31 @@ func (m Menu) selected() (item, bool) {
 }
 
 // selectID puts the cursor on the asset with this id, if it passes the
-// filter, keeping the first visible row at offset when it can.
-func (m *Menu) selectID(id int64, offset int) {
+// filter, keeping the first visible row at offset when it can. It
+// reports whether the asset was there.
+func (m *Menu) selectID(id int64, offset int) bool {
 	m.cursor = 0
+	found := false
 	for ci, i := range m.matches {
 		if m.items[i].access.Asset.ID == id {
-			m.cursor = ci
+			m.cursor, found = ci, true
 			break
 		}
 	}
 	m.offset = offset
 	m.scrollIntoView()
+	return found
 }
 
 func (m *Menu) move(d int) {
 	m.cursor = max(0, min(len(m.matches)-1, m.cursor+d))
+	m.moved = true
 	m.scrollIntoView()
 }
 
 func (m *Menu) page(d int) {
 	n := m.listRows()
+	m.moved = true
 	m.cursor = max(0, min(len(m.matches)-1, m.cursor+d*n))
 	m.offset = max(0, min(max(0, len(m.matches)-n), m.offset+d*n))
 	m.scrollIntoView()
@@ -695,7 +809,7 @@ func (m Menu) header() []string {
 	for _, l := range m.bannerLines() {
 		lines = append(lines, m.styles.Banner.Render(l))
 	}
-	n := len(m.items)
+	n := m.total
 	who := m.user
 	if m.role != "" {
 		who += " (" + m.role + ")"
@@ -746,7 +860,7 @@ func (m Menu) listView() string {
 	lines = append(lines, spread(left, right, m.width))
 
 	c := m.widths.layout(m.width)
-	lines = append(lines, m.styles.ColumnHeader.Render(c.row("", "NAME", "ADDRESS", "PLATFORM", "NODE", "COMMENT")))
+	lines = append(lines, m.styles.ColumnHeader.Render(c.row("", "ID", "NAME", "ADDRESS", "PLATFORM", "NODE", "COMMENT")))
 
 	rows := m.listRows()
 	switch {
@@ -773,7 +887,7 @@ func (m Menu) listView() string {
 		if sel {
 			marker = "› "
 		}
-		row := c.row(marker, a.Name, it.address, a.Platform, it.node, comment)
+		row := c.row(marker, it.id, a.Name, it.address, a.Platform, it.node, comment)
 		switch {
 		case sel && len(it.usable) == 0:
 			row = m.styles.DimmedSel.Render(row)
@@ -792,7 +906,7 @@ func (m Menu) listView() string {
 	if m.search {
 		lines = append(lines, m.footer(m.keys.Connect, moveHelp, m.keys.Clear, m.keys.ForceQuit))
 	} else {
-		lines = append(lines, m.footer(m.keys.Connect, moveHelp, m.keys.Search, m.keys.Tree, m.keys.Refresh, m.keys.Help, m.keys.Quit))
+		lines = append(lines, m.footer(m.keys.Connect, moveHelp, m.keys.Search, m.keys.List, m.keys.Tree, m.keys.Help, m.keys.Quit))
 	}
 	return screen(lines, m.width, m.height)
 }
@@ -802,13 +916,13 @@ var moveHelp = key.NewBinding(key.WithKeys("up", "down"), key.WithHelp("↑↓",
 
 // maxWidths are the widest value of each column over all assets.
 type maxWidths struct {
-	name, address, platform, node int
+	id, name, address, platform, node int
 }
 
 // columns is the width of each column at some terminal width; 0 hides it.
 type columns struct {
-	total                                  int
-	name, address, platform, node, comment int
+	total                                      int
+	id, name, address, platform, node, comment int
 }
 
 const gap = 2 // spaces between columns
@@ -819,12 +933,13 @@ const gap = 2 // spaces between columns
 func (mw maxWidths) layout(w int) columns {
 	c := columns{
 		total:    w,
+		id:       clampInt(mw.id, 2, 19),
 		name:     clampInt(mw.name, 4, 28),
 		address:  clampInt(mw.address, 7, 21),
 		platform: clampInt(mw.platform, 8, 10),
 		node:     clampInt(mw.node, 4, 24),
 	}
-	avail := w - 2 // the cursor marker
+	avail := w - 2 - c.id - gap // the cursor marker and the ID
 	used := func() int {
 		n := c.name + gap + c.address
 		if c.platform > 0 {
@@ -864,11 +979,17 @@ func (mw maxWidths) layout(w int) columns {
 	return c
 }
 
-// row lays out one line: marker then the visible columns.
-func (c columns) row(marker, name, address, platform, node, comment string) string {
+// row lays out one line: marker then the visible columns, the ID right
+// aligned.
+func (c columns) row(marker, id, name, address, platform, node, comment string) string {
 	var b strings.Builder
 	b.Grow(c.total + 8)
 	b.WriteString(fit(marker, 2))
+	if n := c.id - width(id); n > 0 {
+		b.WriteString(strings.Repeat(" ", n))
+	}
+	b.WriteString(fit(id, min(c.id, width(id))))
+	b.WriteString("  ")
 	b.WriteString(fit(name, c.name))
 	b.WriteString("  ")
 	b.WriteString(fit(address, c.address))

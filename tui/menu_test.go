@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -40,6 +41,12 @@ func selectedName(m Menu) string {
 	return it.access.Asset.Name
 }
 
+// selectedRow matches the row under the cursor: marker, ID, name.
+func selectedRow(m Menu) *regexp.Regexp {
+	it, _ := m.selected()
+	return regexp.MustCompile(`› +` + it.id + `  ` + regexp.QuoteMeta(fit(it.access.Asset.Name, 4)[:3]))
+}
+
 func TestMenuListsAssetsSortedWithHeader(t *testing.T) {
 	m := fixtureMenu(80, 24)
 	want := []string{"backup", "bastion-lab", "build-runner", "cache-01", "db-primary", "db-replica", "jenkins",
@@ -49,7 +56,7 @@ func TestMenuListsAssetsSortedWithHeader(t *testing.T) {
 	}
 	v := plain(m)
 	for _, s := range []string{"Welcome to the ACME bastion", "alice (user) · 12 assets", "12/12", "NAME", "ADDRESS",
-		"10.0.3.31:2222", "› backup", "no account", "q quit"} {
+		"10.0.3.31:2222", "› 12  backup", "ID  NAME", "no account", "q quit"} {
 		if !strings.Contains(v, s) {
 			t.Errorf("view lacks %q:\n%s", s, v)
 		}
@@ -66,13 +73,13 @@ func TestMenuFilter(t *testing.T) {
 		{"name", []string{"web"}, []string{"web-01", "web-02"}, "web"},
 		{"case-insensitive", []string{"EU-WEST"}, []string{"web-01", "web-02"}, "EU-WEST"},
 		{"address", []string{"10.0.3"}, []string{"cache-01"}, "10.0.3"},
-		{"comment", []string{"postgres"}, []string{"db-primary", "db-replica"}, "postgres"},
+		{"comment", []string{"/", "postgres"}, []string{"db-primary", "db-replica"}, "postgres"},
 		{"node", []string{"/prod/infra"}, []string{"router-core", "win-ad-01"}, ""},
 		{"label", []string{"team=platform"}, []string{"build-runner"}, "team=platform"},
-		{"all words", []string{"prod", "space", "replica"}, []string{"db-replica"}, "prod replica"},
+		{"all words", []string{"/", "prod", "space", "replica"}, []string{"db-replica"}, "prod replica"},
 		{"backspace widens", []string{"webx", "backspace"}, []string{"web-01", "web-02"}, "web"},
 		{"ctrl+u clears", []string{"web", "ctrl+u"}, nil, ""},
-		{"ctrl+w erases a word", []string{"prod", "space", "replica", "ctrl+w"},
+		{"ctrl+w erases a word", []string{"/", "prod", "space", "replica", "ctrl+w"},
 			[]string{"cache-01", "db-primary", "db-replica", "router-core", "web-01", "web-02", "win-ad-01"}, "prod "},
 		{"nothing", []string{"zzz"}, []string{}, "zzz"},
 		{"esc clears", []string{"web", "esc"}, nil, ""},
@@ -267,7 +274,7 @@ func TestMenuMoveAndPage(t *testing.T) {
 				t.Errorf("cursor, offset = %d, %d; want %d, %d", got.cursor, got.offset, tt.cursor, tt.offset)
 			}
 			v := plain(got)
-			if want := "› " + selectedName(got); !strings.Contains(v, want) {
+			if want := selectedRow(got); !want.MatchString(v) {
 				t.Errorf("selected row %q not on screen:\n%s", want, v)
 			}
 		})
@@ -381,7 +388,12 @@ func TestMenuRefresh(t *testing.T) {
 	if selectedName(m) != "bastion-lab" {
 		t.Errorf("selection moved to %q", selectedName(m))
 	}
-	if v := plain(m); !strings.Contains(v, "Refreshed: 3 assets.") || !strings.Contains(v, "· 3 assets") {
+	// Nine assets went away: the status line says her access ended.
+	if v := plain(m); !strings.Contains(v, "✗ Your access to build-runner, cache-01, db-primary, 6 more has ended") || !strings.Contains(v, "· 3 assets") {
+		t.Errorf("view:\n%s", v)
+	}
+	next, _ = m.Update(cmd())
+	if v := plain(next); !strings.Contains(v, "Refreshed: 3 assets.") {
 		t.Errorf("view:\n%s", v)
 	}
 
@@ -405,7 +417,7 @@ func TestMenuHelp(t *testing.T) {
 		t.Fatalf("state = %v", m.state)
 	}
 	v := plain(m)
-	for _, s := range []string{"JMS help", "search for text with q ? g r j k", "ctrl+c quits from anywhere"} {
+	for _, s := range []string{"JMS help", "search for text that starts with p g h q r j k", "ctrl+c quits from anywhere"} {
 		if !strings.Contains(v, s) {
 			t.Errorf("help lacks %q:\n%s", s, v)
 		}
@@ -444,12 +456,17 @@ func TestMenuFlash(t *testing.T) {
 func TestMenuRestore(t *testing.T) {
 	assets := bigFixture(300)
 	m := NewMenu(MenuConfig{User: "alice", Assets: assets, Width: 80, Height: 24})
-	m, _ = press(t, m, "host-001", "pgdown", "down", "down")
+	m, _ = press(t, m, "/", "host-001", "pgdown", "down", "down")
 	st := m.State()
-	if st.Query != "host-001" || !st.Searching || st.SelectedID == 0 {
+	if st.Query != "host-001" || !st.Searching || !st.Moved || st.SelectedID == 0 {
 		t.Fatalf("state = %+v", st)
 	}
 	again := NewMenu(MenuConfig{User: "alice", Assets: assets, Width: 80, Height: 24, Restore: &st})
+	// The query comes back without the focus: q quits, it is not typed.
+	m.search = false
+	if !again.moved || again.search {
+		t.Errorf("restored moved, search = %v, %v; want true, false", again.moved, again.search)
+	}
 	if a, b := plain(m), plain(again); a != b {
 		t.Errorf("restored view differs:\n%s\n---\n%s", a, b)
 	}
@@ -501,7 +518,7 @@ func TestMenuResize(t *testing.T) {
 				}
 			}
 		}
-		if !strings.Contains(plain(m), "› "+selectedName(m)) {
+		if !selectedRow(m).MatchString(plain(m)) {
 			t.Errorf("%dx%d: selected row not on screen:\n%s", size[0], size[1], plain(m))
 		}
 	}
@@ -527,15 +544,15 @@ func TestMenuEmpty(t *testing.T) {
 }
 
 func TestLayoutColumns(t *testing.T) {
-	mw := maxWidths{name: 12, address: 28, platform: 7, node: 11}
+	mw := maxWidths{id: 2, name: 12, address: 28, platform: 7, node: 11}
 	for _, w := range []int{20, 30, 40, 60, 80, 100, 120, 200} {
 		c := mw.layout(w)
-		row := c.row("› ", "name", "address", "platform", "node", "comment")
+		row := c.row("› ", "12", "name", "address", "platform", "node", "comment")
 		if got := width(row); got != w && w >= 20 {
 			t.Errorf("width %d: row is %d cells (%+v)", w, got, c)
 		}
 	}
-	if c := mw.layout(80); c.comment < 20 || c.platform == 0 || c.node == 0 {
+	if c := mw.layout(80); c.comment < 16 || c.platform == 0 || c.node == 0 {
 		t.Errorf("80 columns: %+v", c)
 	}
 	if c := mw.layout(40); c.platform != 0 || c.node != 0 || c.comment != 0 {

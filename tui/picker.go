@@ -19,6 +19,27 @@ type picker struct {
 	cursor   int
 }
 
+// newPicker opens the picker on the account she used last on the asset,
+// or else on the first one that is not privileged: the least privileged
+// is what a slip of Enter should give.
+func (m Menu) newPicker(it item) picker {
+	p := picker{access: *it.access, accounts: it.usable}
+	last := m.lastAcc[it.access.Asset.Name]
+	for i, g := range p.accounts {
+		if last != "" && g.Username == last {
+			p.cursor = i
+			return p
+		}
+	}
+	for i, g := range p.accounts {
+		if !g.Privileged {
+			p.cursor = i
+			return p
+		}
+	}
+	return p
+}
+
 func (m Menu) updatePicker(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	p := &m.picker
 	switch {

@@ -159,13 +159,18 @@ func TestPTYMenu(t *testing.T) {
 	defer goleak.VerifyNone(t)
 	r := startPTY(t, fixtureMenu(80, 24), xterm, 80, 24)
 	r.waitText("alice (user) · 12 assets")
-	r.waitText("› backup")
+	r.waitText("› 12  backup")
 	r.waitText("win-ad-01")
 
 	// Filter as you type.
 	r.typ("db")
+	r.waitText("db-replica")
+	// Two matches: Enter does not guess.
+	r.typ("\r")
+	r.waitText("2 assets match: move to one")
+	r.typ("-p")
 	r.waitFor("the filter", func(s string) bool {
-		return strings.Contains(s, "Search: db") && strings.Contains(s, "db-replica") && !strings.Contains(s, "win-ad-01")
+		return strings.Contains(s, "Search: db-p") && !strings.Contains(s, "db-replica") && !strings.Contains(s, "win-ad-01")
 	})
 	// Resize: the footer moves to the new bottom line.
 	r.resize(100, 30)
@@ -191,8 +196,8 @@ func TestPTYMenu(t *testing.T) {
 	r = startPTY(t, NewMenu(MenuConfig{User: "alice", Role: "user", Banner: fixtureBanner, Assets: fixture(),
 		Width: 100, Height: 30, Restore: &st, Flash: "db-primary: connection refused"}), xterm, 100, 30)
 	r.waitText("✗ db-primary: connection refused")
-	r.waitText("Search: db")
-	r.waitText("› db-primary")
+	r.waitText("Search: db-p")
+	r.waitText("›  3  db-primary")
 	r.typ("\x04") // Ctrl-D
 	if _, _, ok := r.wait().(Menu).Choice(); ok {
 		t.Error("Ctrl-D chose an asset")

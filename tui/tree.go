@@ -194,7 +194,7 @@ func (m Menu) updateTree(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	switch {
 	case key.Matches(msg, m.keys.Quit):
 		return m.quit()
-	case key.Matches(msg, m.keys.Help):
+	case key.Matches(msg, m.keys.Help) && !key.Matches(msg, m.keys.Close): // h closes a node here
 		return m.showHelp()
 	case key.Matches(msg, m.keys.Refresh):
 		return m.refresh()
