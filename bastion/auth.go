@@ -34,6 +34,7 @@ const (
 // connState is what the server keeps per connection, in its context.
 type connState struct {
 	source string // the client's IP address
+	key    string // what failures are counted by: store.SourceKey(source)
 
 	mu          sync.Mutex
 	releaseOnce sync.Once
@@ -43,7 +44,6 @@ type connState struct {
 	keyReason   string // audited if the connection never logs in
 	channels    int
 	globalReqs  bucket
-	closeAuditF func(user, reason string)
 	onAuth      func() // the server counts logged-in connections
 	onAuthClose func()
 
@@ -73,20 +73,24 @@ func (cs *connState) authenticated() {
 	}
 }
 
-// closed runs when the TCP connection closes.
-func (cs *connState) closed() {
+// closed runs when the TCP connection closes; it returns the refused
+// key's user and reason when the connection never logged in, for the
+// audit.
+func (cs *connState) closed() (user, reason string) {
 	cs.releaseOnce.Do(cs.release)
 	cs.mu.Lock()
 	authed, user, reason := cs.authed, cs.keyUser, cs.keyReason
 	cs.mu.Unlock()
-	if !authed && reason != "" && cs.closeAuditF != nil {
-		cs.closeAuditF(user, reason)
+	if authed {
+		if cs.onAuthClose != nil {
+			cs.onAuthClose()
+		}
+		return "", ""
 	}
-	if authed && cs.onAuthClose != nil {
-		cs.onAuthClose()
-	}
+	return user, reason
 }
 
+// keyRefused notes the last refused key; user is bounded already.
 func (cs *connState) keyRefused(user, reason string) {
 	cs.mu.Lock()
 	cs.keyUser, cs.keyReason = user, reason
@@ -152,16 +156,22 @@ func (l *unauthLimiter) releaseFn(source string) func() {
 	}
 }
 
-// trackedConn tells its connState when it closes.
+// trackedConn tells its connState when it closes, and audits a
+// refused key of a connection that never logged in.
 type trackedConn struct {
 	net.Conn
-	once sync.Once
-	cs   *connState
+	once    sync.Once
+	cs      *connState
+	onClose func(user, reason string)
 }
 
 func (c *trackedConn) Close() error {
 	err := c.Conn.Close()
-	c.once.Do(c.cs.closed)
+	c.once.Do(func() {
+		if user, reason := c.cs.closed(); reason != "" {
+			c.onClose(user, reason)
+		}
+	})
 	return err
 }
 
@@ -224,25 +234,25 @@ func (cn *conns) loggedInCount() int {
 }
 
 // acceptConn runs for every TCP connection before the handshake: it
-// enforces the caps on unauthenticated connections.
+// takes the connection's unauthenticated slot (memory only), then
+// refuses a throttled source. Nothing is written for a refused
+// connection but aggregated audit rows and log lines.
 func (s *Server) acceptConn(ctx ssh.Context, c net.Conn) net.Conn {
 	source := hostOf(c.RemoteAddr())
-	if until, throttled := s.sourceLocked(ctx, "", source); throttled {
-		s.log.Warn("refused a connection: the address is throttled after failed logins", "source", source, "until", until)
-		s.audit(context.Background(), "", source, "connect", store.LoginFailure, reasonThrottled)
+	cs := &connState{source: source, key: store.SourceKey(source), globalReqs: bucket{capacity: 64, perSecond: 2}}
+	if !s.unauth.acquire(cs.key) {
+		s.refusals.note(refusalKey{source: cs.key, reason: "too many unauthenticated connections"})
 		return nil
 	}
-	if !s.unauth.acquire(source) {
-		s.log.Warn("refused a connection: too many unauthenticated connections", "source", source,
-			"max_per_source", s.unauth.maxPer, "max", s.unauth.max)
+	cs.release = s.unauth.releaseFn(cs.key)
+	if s.throttled(ctx, cs.key) {
+		cs.releaseOnce.Do(cs.release)
+		s.preAuthRefusal(cs, "", methodConnect, reasonThrottled)
 		return nil
 	}
-	cs := &connState{source: source, release: s.unauth.releaseFn(source),
-		globalReqs: bucket{capacity: 64, perSecond: 2}}
-	cs.closeAuditF = func(user, reason string) {
-		s.audit(context.Background(), user, source, methodPublicKey, store.LoginFailure, reason)
-	}
-	tc := &trackedConn{Conn: c, cs: cs}
+	tc := &trackedConn{Conn: c, cs: cs, onClose: func(user, reason string) {
+		s.preAuthRefusal(cs, user, methodPublicKey, reason)
+	}}
 	cs.onAuth = func() { s.conns.loggedIn(tc) }
 	cs.onAuthClose = func() { s.conns.gone(tc, true) }
 	if !s.conns.add(tc) {
@@ -251,6 +261,25 @@ func (s *Server) acceptConn(ctx ssh.Context, c net.Conn) net.Conn {
 	}
 	ctx.SetValue(connStateKey{}, cs)
 	return tc
+}
+
+// throttled reports whether the source key is throttled: from memory,
+// else from the store (another node, or before a restart), remembered.
+// A store that cannot answer refuses the connection.
+func (s *Server) throttled(ctx context.Context, key string) bool {
+	now := s.now()
+	if _, ok := s.guard.until(key, now); ok {
+		return true
+	}
+	until, locked, err := s.st.LoginLockedUntil(ctx, "", key, now)
+	if err != nil {
+		s.log.Error("reading the throttle of an address", "source", key, "err", err)
+		return true
+	}
+	if locked {
+		s.guard.throttle(key, until, now)
+	}
+	return locked
 }
 
 func hostOf(a net.Addr) string {
@@ -286,27 +315,34 @@ func grantPermissions(ctx ssh.Context, method, user, fingerprint string) {
 	}
 }
 
-// passwordCallback checks a password with argon2id. Unknown users and
-// users without a password are checked against a dummy hash, so that
-// the time taken does not tell which names exist. A right password is
-// the first factor: firstFactorDone decides what follows.
+// passwordCallback checks a password with argon2id. An invalid name
+// and a name locked from this source (or whose password is locked
+// everywhere) are refused before any hashing: a lock must not cost a
+// hash per guess. Unknown users and users without a password are
+// checked against a dummy hash, so that the time taken does not tell
+// which names exist. A right password is the first factor:
+// firstFactorDone decides what follows.
 func (s *Server) passwordCallback(ctx ssh.Context) func(gossh.ConnMetadata, []byte) (*gossh.Permissions, error) {
 	return func(conn gossh.ConnMetadata, password []byte) (*gossh.Permissions, error) {
 		ctx.SetValue(ssh.ContextKeyUser, conn.User())
 		cs := stateOf(ctx)
-		login := conn.User()
-		t, perr := ParseTarget(login, "")
-		user := t.User
-		if perr != nil {
-			user = login
+		t, err := ParseTarget(conn.User(), "")
+		if err != nil {
+			s.failure(ctx, boundName(conn.User()), methodPassword, false, reasonInvalidName)
+			return nil, errDenied
 		}
-		reason, err := s.checkPassword(ctx, user, cs.source, perr == nil, store.Secret(password))
+		user := t.User
+		if reason := s.passwordLocked(ctx, user, cs.key); reason != "" {
+			s.preAuthRefusal(cs, user, methodPassword, reason)
+			return nil, errDenied
+		}
+		reason, err := s.checkPassword(ctx, user, store.Secret(password))
 		if err != nil {
 			s.log.Error("password check", "user", user, "err", err)
-			reason = "internal error"
+			reason = reasonInternal
 		}
 		if reason != "" {
-			s.failure(ctx, user, cs.source, methodPassword, false, reason)
+			s.failure(ctx, user, methodPassword, false, reason)
 			return nil, errDenied
 		}
 		return s.firstFactorDone(ctx, user, methodPassword, nil, store.Secret(password))
@@ -314,7 +350,7 @@ func (s *Server) passwordCallback(ctx ssh.Context) func(gossh.ConnMetadata, []by
 }
 
 // checkPassword returns why the login fails, or "" when it succeeds.
-func (s *Server) checkPassword(ctx context.Context, user, source string, validName bool, password store.Secret) (string, error) {
+func (s *Server) checkPassword(ctx context.Context, user string, password store.Secret) (string, error) {
 	select {
 	case s.hashSem <- struct{}{}:
 	case <-ctx.Done():
@@ -322,21 +358,13 @@ func (s *Server) checkPassword(ctx context.Context, user, source string, validNa
 	}
 	defer func() { <-s.hashSem }()
 
-	var u store.User
-	hash := ""
-	var err error
-	if validName {
-		u, hash, err = s.st.PasswordHash(ctx, user)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return "", err
-		}
+	u, hash, err := s.st.PasswordHash(ctx, user)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return "", err
 	}
 	if hash == "" {
 		_, _ = store.VerifyPassword(password, s.dummyHash, s.argon)
-		switch {
-		case !validName:
-			return reasonInvalidName, nil
-		case err != nil:
+		if err != nil {
 			return reasonUnknownUser, nil
 		}
 		return reasonNoPassword, nil
@@ -351,9 +379,6 @@ func (s *Server) checkPassword(ctx context.Context, user, source string, validNa
 		return "user disabled", nil
 	case u.Locked(s.now()):
 		return reasonUserLocked, nil
-	}
-	if _, locked := s.sourceLocked(ctx, user, source); locked {
-		return reasonSourceLocked, nil
 	}
 	if rehash {
 		if nh, err := store.HashPassword(password, s.argon); err == nil {
@@ -375,7 +400,7 @@ func (s *Server) publicKeyHandler(ctx ssh.Context, key ssh.PublicKey) bool {
 	login := ctx.User()
 	t, err := ParseTarget(login, "")
 	if err != nil {
-		cs.keyRefused(login, "invalid login name")
+		cs.keyRefused(boundName(login), reasonInvalidName)
 		return false
 	}
 	fp := gossh.FingerprintSHA256(key)
@@ -386,7 +411,7 @@ func (s *Server) publicKeyHandler(ctx ssh.Context, key ssh.PublicKey) bool {
 		return false
 	case err != nil:
 		s.log.Error("looking up a key", "fingerprint", fp, "err", err)
-		cs.keyRefused(t.User, "internal error")
+		cs.keyRefused(t.User, reasonInternal)
 		return false
 	case subtle.ConstantTimeCompare([]byte(owner), []byte(t.User)) != 1:
 		cs.keyRefused(t.User, "key of another user")
@@ -421,8 +446,8 @@ func (s *Server) verifiedPublicKey(ctx ssh.Context) func(gossh.ConnMetadata, gos
 			return nil, errors.New("jms: key mismatch")
 		}
 		user := perms.Extensions[extUser]
-		if _, locked := s.sourceLocked(ctx, user, cs.source); locked {
-			s.audit(ctx, user, cs.source, methodPublicKey, store.LoginFailure, reasonSourceLocked)
+		if reason := s.sourceLocked(ctx, user, cs.key); reason != "" {
+			s.preAuthRefusal(cs, user, methodPublicKey, reason)
 			return nil, errDenied
 		}
 		if err := s.st.TouchUserKey(ctx, fp); err != nil {

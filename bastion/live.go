@@ -190,9 +190,11 @@ func (s *Server) checkLive(ctx context.Context, list []*liveSession) {
 	}
 }
 
-// revoked returns why ls may no longer go on, or nil. A user locked out
-// by failed logins keeps her running sessions: a lockout anyone can
-// cause must not end someone else's work.
+// revoked returns why ls may no longer go on, or nil. A lock never
+// suspends the check: a user locked by an administrator ends here like
+// a disabled one, and a grant revoked while she is locked ends her
+// session all the same. (Failed logins do not lock a user for keys
+// nor end her sessions: they refuse passwords only, see login.go.)
 func (s *Server) revoked(ctx context.Context, ls *liveSession) error {
 	if ls.assetID == 0 {
 		// An SFTP session on the virtual root: each operation checks its
@@ -203,9 +205,6 @@ func (s *Server) revoked(ctx context.Context, ls *liveSession) error {
 	if errors.Is(err, store.ErrDenied) {
 		if cause := s.userGone(ctx, ls.user); cause != nil {
 			return cause
-		}
-		if u, uerr := s.st.GetUser(ctx, ls.user); uerr != nil || u.Locked(s.now()) {
-			return nil
 		}
 		return endCause(fmt.Sprintf("the grant to %s expired or was revoked", ls.asset))
 	}
@@ -228,8 +227,8 @@ func (s *Server) revoked(ctx context.Context, ls *liveSession) error {
 	return nil
 }
 
-// userGone returns why user may no longer work (removed or disabled),
-// or nil.
+// userGone returns why user may no longer work (removed, disabled or
+// locked by an administrator), or nil.
 func (s *Server) userGone(ctx context.Context, user string) error {
 	u, err := s.st.GetUser(ctx, user)
 	switch {
@@ -239,6 +238,8 @@ func (s *Server) userGone(ctx context.Context, user string) error {
 		return nil
 	case u.Disabled:
 		return endCause("user " + user + " disabled")
+	case u.Locked(s.now()):
+		return endCause("user " + user + " locked")
 	}
 	return nil
 }

@@ -80,6 +80,8 @@ type Server struct {
 	dummyHash string        // verified for unknown users, so timing does not tell names
 	hashSem   chan struct{} // caps concurrent argon2 hashes (64 MiB each by default)
 	unauth    *unauthLimiter
+	guard     *sourceGuard  // pre-auth refusals and throttles per source (preauth.go)
+	refusals  *refusalAudit // pre-auth refusals, audited in aggregate
 	conns     conns
 	live      *liveSessions // the proxied sessions running now
 
@@ -131,6 +133,8 @@ func New(cfg config.Config, deps Deps) (*Server, error) {
 		s.now = time.Now
 	}
 	s.live = newLiveSessions(pollInterval, s.checkLive)
+	s.guard = newSourceGuard(cfg.ThrottleFailures, cfg.LockoutWindow)
+	s.refusals = newRefusalAudit(store.LoginAggregateWindow, s.now, s.writeRefusal)
 	if s.argon == (store.Argon2Params{}) {
 		s.argon = store.DefaultArgon2
 	}
@@ -275,6 +279,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		_ = l.Close()
 	}
 	s.conns.close()
+	defer s.refusals.flush(true)
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	var err error
@@ -295,6 +300,7 @@ func (s *Server) Close() error {
 	s.closing = true
 	s.lmu.Unlock()
 	s.conns.close()
+	defer s.refusals.flush(true)
 	return s.srv.Close()
 }
 
