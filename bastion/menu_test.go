@@ -364,3 +364,67 @@ func TestFmtIdle(t *testing.T) {
 		t.Errorf("warning of 10s = %v", w)
 	}
 }
+
+// TestLockDoesNotSuspendRevocation: failed logins that lock alice's
+// password neither end her running session nor stop a revoked grant
+// from ending it; an administrator's lock ends it.
+func TestLockDoesNotSuspendRevocation(t *testing.T) {
+	f := newFixture(t, func(c *config.Config) {
+		c.LockoutThreshold, c.LockoutUserThreshold, c.ThrottleNames, c.ThrottleFailures = 0, 2, 0, 0
+	})
+	started := make(chan string, 1)
+	f.proxy.hook = holdProxy(f.st, started)
+	ctx := store.WithActor(context.Background(), "os:root")
+	c := f.mustDial("alice", gossh.PublicKeys(f.aliceKey))
+	startHeld := func() chan result {
+		out := make(chan result, 1)
+		go func() { out <- run(t, c, "web2", true, "") }()
+		<-started
+		return out
+	}
+
+	held := startHeld()
+	for range 3 {
+		if c, err := f.dial("alice", gossh.Password("wrong")); err == nil {
+			c.Close()
+		}
+	}
+	if _, locked, _ := f.st.LoginLockedUntil(ctx, "alice", store.AnySource, time.Now()); !locked {
+		t.Fatal("wrong passwords did not lock alice's password")
+	}
+	time.Sleep(3 * revokeInterval / 2)
+	select {
+	case res := <-held:
+		t.Fatalf("a password lock ended her session: %+v", res)
+	default:
+	}
+	if err := f.st.RemoveGrant(ctx, "alice-web"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case res := <-held:
+		if !strings.Contains(res.stderr, "the grant to web2 expired or was revoked") {
+			t.Fatalf("session ended with %+v", res)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a revoked grant did not end the session of a locked user")
+	}
+
+	// An administrator's lock ends her sessions.
+	if _, err := f.st.AddGrant(ctx, store.NewGrant{Name: "again", Users: []string{"alice"}, Assets: []string{"web2"},
+		Accounts: []string{store.AllAccounts}}); err != nil {
+		t.Fatal(err)
+	}
+	held = startHeld()
+	if err := f.st.LockUser(ctx, "alice", time.Now().Add(time.Hour), "admin"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case res := <-held:
+		if !strings.Contains(res.stderr, "user alice locked") {
+			t.Fatalf("session ended with %+v", res)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("an administrator's lock did not end the session")
+	}
+}
