@@ -36,6 +36,8 @@ type connState struct {
 	source string // the client's IP address
 	key    string // what failures are counted by: store.SourceKey(source)
 
+	conn net.Conn // closed by keepalives and the idle deadline
+
 	mu          sync.Mutex
 	releaseOnce sync.Once
 	release     func()
@@ -46,6 +48,10 @@ type connState struct {
 	globalReqs  bucket
 	onAuth      func() // the server counts logged-in connections
 	onAuthClose func()
+	releaseUser func()      // frees the user's connection slot
+	gone        bool        // the TCP connection closed
+	idle        *time.Timer // closes a logged-in connection without channels
+	idleFor     time.Duration
 
 	keepaliveOnce sync.Once
 }
@@ -80,7 +86,16 @@ func (cs *connState) closed() (user, reason string) {
 	cs.releaseOnce.Do(cs.release)
 	cs.mu.Lock()
 	authed, user, reason := cs.authed, cs.keyUser, cs.keyReason
+	cs.gone = true
+	if cs.idle != nil {
+		cs.idle.Stop()
+	}
+	releaseUser := cs.releaseUser
+	cs.releaseUser = nil
 	cs.mu.Unlock()
+	if releaseUser != nil {
+		releaseUser()
+	}
 	if authed {
 		if cs.onAuthClose != nil {
 			cs.onAuthClose()
@@ -88,6 +103,29 @@ func (cs *connState) closed() (user, reason string) {
 		return "", ""
 	}
 	return user, reason
+}
+
+// startIdle arms the idle deadline of a logged-in connection: closed
+// when it has no channel open for d (0: never).
+func (cs *connState) startIdle(d time.Duration, onIdle func()) {
+	if d <= 0 || cs.conn == nil {
+		return
+	}
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	cs.idleFor = d
+	cs.idle = time.AfterFunc(d, func() {
+		cs.mu.Lock()
+		busy := cs.channels > 0
+		cs.mu.Unlock()
+		if !busy {
+			onIdle()
+			_ = cs.conn.Close()
+		}
+	})
+	if cs.channels > 0 {
+		cs.idle.Stop()
+	}
 }
 
 // keyRefused notes the last refused key; user is bounded already.
@@ -105,13 +143,70 @@ func (cs *connState) openChannel(max int) bool {
 		return false
 	}
 	cs.channels++
+	if cs.idle != nil {
+		cs.idle.Stop()
+	}
 	return true
 }
 
+// closeChannel counts a closed channel; the last one re-arms the idle
+// deadline.
 func (cs *connState) closeChannel() {
 	cs.mu.Lock()
 	cs.channels--
+	if cs.channels == 0 && cs.idle != nil {
+		cs.idle.Reset(cs.idleFor)
+	}
 	cs.mu.Unlock()
+}
+
+// holdUserSlot keeps release to run when the connection closes; it
+// reports false (and releases) when it closed already.
+func (cs *connState) holdUserSlot(release func()) bool {
+	cs.mu.Lock()
+	gone := cs.gone
+	if !gone {
+		cs.releaseUser = release
+	}
+	cs.mu.Unlock()
+	if gone {
+		release()
+	}
+	return !gone
+}
+
+// userConns caps the logged-in connections of each user.
+type userConns struct {
+	mu  sync.Mutex
+	n   map[string]int
+	max int // 0: no cap
+}
+
+// acquire takes a connection slot of user, and returns the function
+// that frees it.
+func (u *userConns) acquire(user string) (release func(), ok bool) {
+	if u == nil || u.max <= 0 {
+		return func() {}, true
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.n[user] >= u.max {
+		return nil, false
+	}
+	if u.n == nil {
+		u.n = map[string]int{}
+	}
+	u.n[user]++
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			u.mu.Lock()
+			defer u.mu.Unlock()
+			if u.n[user]--; u.n[user] <= 0 {
+				delete(u.n, user)
+			}
+		})
+	}, true
 }
 
 // unauthLimiter caps connections that have not logged in yet, per
@@ -253,6 +348,7 @@ func (s *Server) acceptConn(ctx ssh.Context, c net.Conn) net.Conn {
 	tc := &trackedConn{Conn: c, cs: cs, onClose: func(user, reason string) {
 		s.preAuthRefusal(cs, user, methodPublicKey, reason)
 	}}
+	cs.conn = tc
 	cs.onAuth = func() { s.conns.loggedIn(tc) }
 	cs.onAuthClose = func() { s.conns.gone(tc, true) }
 	if !s.conns.add(tc) {

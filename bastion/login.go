@@ -75,6 +75,7 @@ const (
 	reasonPasswordLock  = "password locked after failed logins"
 	reasonThrottled     = "address throttled"
 	reasonInternal      = "internal error"
+	reasonTooManyConns  = "too many connections"
 )
 
 var lockoutReasons = []string{reasonWrongPassword, reasonUnknownUser, reasonNoPassword, reasonInvalidName,
@@ -163,7 +164,7 @@ func (s *Server) firstFactorDone(ctx ssh.Context, user, method string, perms *go
 		if err := s.checkLoginRules(ctx, p); err != nil {
 			return nil, err
 		}
-		return s.loginSucceeded(ctx, p), nil
+		return s.loginSucceeded(ctx, p)
 	}
 	return nil, &gossh.PartialSuccessError{Next: gossh.ServerAuthCallbacks{
 		KeyboardInteractiveCallback: func(_ gossh.ConnMetadata, ch gossh.KeyboardInteractiveChallenge) (*gossh.Permissions, error) {
@@ -201,7 +202,7 @@ func (s *Server) keyboardInteractive(ctx context.Context, p *pendingLogin, ch go
 			return nil, err
 		}
 	}
-	return s.loginSucceeded(ctx, p), nil
+	return s.loginSucceeded(ctx, p)
 }
 
 // askOTP asks for one TOTP (or recovery) code and checks it.
@@ -402,8 +403,23 @@ func (s *Server) saveNewPassword(ctx context.Context, user string, pw store.Secr
 	return s.st.SetPasswordHash(store.WithActor(ctx, "ssh:"+user), user, hash, false)
 }
 
-// loginSucceeded records the login and returns its permissions.
-func (s *Server) loginSucceeded(ctx context.Context, p *pendingLogin) *gossh.Permissions {
+// loginSucceeded records the login and returns its permissions, unless
+// the user has max_connections_per_user connections already. From now
+// on the connection gets keepalives and, while it has no channel open,
+// the idle deadline.
+func (s *Server) loginSucceeded(ctx context.Context, p *pendingLogin) (*gossh.Permissions, error) {
+	cs := stateOf(ctx)
+	release, ok := s.users.acquire(p.user)
+	if !ok {
+		s.auditEvent(ctx, store.LoginEvent{User: p.user, Source: p.source, Method: p.method, Result: store.LoginFailure,
+			Reason: reasonTooManyConns, MFA: p.mfaUsed})
+		return nil, &gossh.BannerError{Err: errDenied,
+			Message: fmt.Sprintf("jms: login refused: %s has %d connections open on this bastion, the most allowed.\r\n",
+				p.user, s.cfg.MaxConnectionsPerUser)}
+	}
+	if !cs.holdUserSlot(release) {
+		return nil, errDenied
+	}
 	perms := p.perms
 	if perms == nil {
 		perms = &gossh.Permissions{}
@@ -416,15 +432,21 @@ func (s *Server) loginSucceeded(ctx context.Context, p *pendingLogin) *gossh.Per
 	if p.mfaUsed {
 		perms.Extensions[extMFA] = "totp"
 	}
-	cs := stateOf(ctx)
 	cs.authenticated()
+	if cs.conn != nil {
+		s.keepalives(ctx, cs, loginConn{ctx: ctx, conn: cs.conn})
+		cs.startIdle(s.cfg.IdleTimeout, func() {
+			s.log.Info("closing a logged-in connection without channels", "user", p.user, "source", cs.source,
+				"idle_timeout", s.cfg.IdleTimeout)
+		})
+	}
 	reason := ""
 	if p.recovery {
 		reason = "recovery code used"
 	}
 	s.auditEvent(ctx, store.LoginEvent{User: p.user, Source: p.source, Method: p.method, Result: store.LoginSuccess,
 		Reason: reason, MFA: p.mfaUsed})
-	return perms
+	return perms, nil
 }
 
 // publicKeyPerms are the permissions of a key login, as charm.land/ssh

@@ -82,6 +82,7 @@ type Server struct {
 	unauth    *unauthLimiter
 	guard     *sourceGuard  // pre-auth refusals and throttles per source (preauth.go)
 	refusals  *refusalAudit // pre-auth refusals, audited in aggregate
+	users     *userConns    // logged-in connections per user
 	conns     conns
 	live      *liveSessions // the proxied sessions running now
 
@@ -135,6 +136,7 @@ func New(cfg config.Config, deps Deps) (*Server, error) {
 	s.live = newLiveSessions(pollInterval, s.checkLive)
 	s.guard = newSourceGuard(cfg.ThrottleFailures, cfg.LockoutWindow)
 	s.refusals = newRefusalAudit(store.LoginAggregateWindow, s.now, s.writeRefusal)
+	s.users = &userConns{max: cfg.MaxConnectionsPerUser}
 	if s.argon == (store.Argon2Params{}) {
 		s.argon = store.DefaultArgon2
 	}

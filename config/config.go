@@ -120,8 +120,8 @@ func Default(dataDir string) Config {
 		MaxUnauthPerSource: 200,
 		MaxUnauth:          1000,
 		MaxChannels:        32,
-		// One person rarely needs more: ControlMaster shares one.
-		MaxConnectionsPerUser: 16,
+		// Room for 100 parallel Ansible forks through the bastion.
+		MaxConnectionsPerUser: 200,
 		RecordingFailure:      "close",
 		ReviewTimeout:         5 * time.Minute,
 		PasswordMinLength:     8,
