@@ -67,8 +67,8 @@ func TestKeepalives(t *testing.T) {
 	t.Run("silent client is closed at the third miss", func(t *testing.T) {
 		c := newFakeKeepaliveConn(false)
 		ticks := make(chan time.Time, 1)
-		dead := make(chan struct{})
-		go runKeepalives(context.Background(), c, ticks, func() { close(dead) })
+		dead, done := make(chan struct{}), make(chan struct{})
+		go func() { runKeepalives(context.Background(), c, ticks, func() { close(dead) }); close(done) }()
 		// One keepalive at once, one per tick: the third tick finds
 		// three unanswered and closes.
 		for i := 1; i <= keepaliveMisses; i++ {
@@ -85,6 +85,7 @@ func TestKeepalives(t *testing.T) {
 			t.Fatalf("a silent client was not closed after %d ticks", keepaliveMisses)
 		}
 		<-dead
+		<-done // every keepalive sent has returned
 		if n := c.sent.Load(); n != keepaliveMisses {
 			t.Fatalf("closed after %d keepalives, want %d", n, keepaliveMisses)
 		}
