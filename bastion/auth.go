@@ -20,6 +20,8 @@ const (
 	methodPublicKey = "publickey"
 	methodConnect   = "connect" // a refused connect after login
 	methodSFTP      = "sftp"
+	// the menu's password change, whose current password is a guess
+	methodPasswordChange = "password-change"
 )
 
 // Permission extensions the auth callbacks set. x/crypto keeps one

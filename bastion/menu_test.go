@@ -428,3 +428,39 @@ func TestLockDoesNotSuspendRevocation(t *testing.T) {
 		t.Fatal("an administrator's lock did not end the session")
 	}
 }
+
+// TestMenuPasswordChangeIsNoOracle: a wrong current password on the
+// menu's password screen is a failed login (audited, counted towards
+// the lockout); a session gets three, and a locked password cannot be
+// changed there.
+func TestMenuPasswordChangeIsNoOracle(t *testing.T) {
+	f := newFixture(t, func(c *config.Config) {
+		c.LockoutThreshold, c.LockoutUserThreshold, c.ThrottleNames, c.ThrottleFailures = 4, 0, 0, 0
+	})
+	cs := &connState{source: "127.0.0.1", key: "127.0.0.1", authed: true}
+	ctx := context.WithValue(context.Background(), connStateKey{}, cs)
+	change := f.srv.ownPasswordChange("alice", f.srv.log)
+	for range maxPasswordChangeTries {
+		if err := change(ctx, "guess", "new-password-1"); err == nil || !strings.Contains(err.Error(), "current password is wrong") {
+			t.Fatalf("a wrong current password: %v", err)
+		}
+	}
+	if err := change(ctx, alicePassword, "new-password-1"); err == nil || !strings.Contains(err.Error(), "too many") {
+		t.Fatalf("a fourth try in the session: %v", err)
+	}
+	e := f.waitEvent(store.LoginEvent{User: "alice", Method: methodPasswordChange, Result: store.LoginFailure, Reason: reasonWrongPassword})
+	if e.Count != maxPasswordChangeTries {
+		t.Errorf("audited %d wrong passwords, want %d", e.Count, maxPasswordChangeTries)
+	}
+	// One more wrong try in a new session reaches the lockout: then even
+	// the right password cannot change it from there.
+	if err := f.srv.ownPasswordChange("alice", f.srv.log)(ctx, "guess", "new-password-1"); err == nil {
+		t.Fatal("a wrong password changed it")
+	}
+	if err := f.srv.ownPasswordChange("alice", f.srv.log)(ctx, alicePassword, "new-password-1"); err == nil || !strings.Contains(err.Error(), "locked") {
+		t.Fatalf("a locked password: %v", err)
+	}
+	if _, locked, _ := f.st.LoginLockedUntil(context.Background(), "alice", "127.0.0.1", time.Now()); !locked {
+		t.Fatal("wrong passwords on the menu did not lock the name from the address")
+	}
+}
