@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"strings"
 	"sync"
 	"time"
@@ -46,6 +47,7 @@ type liveSession struct {
 	asset   string
 	assetID int64
 	account string
+	source  string   // the client's address, for the login rules
 	needs   []string // the actions the session needs of its grant
 	cancel  context.CancelCauseFunc
 
@@ -198,8 +200,11 @@ func (s *Server) checkLive(ctx context.Context, list []*liveSession) {
 func (s *Server) revoked(ctx context.Context, ls *liveSession) error {
 	if ls.assetID == 0 {
 		// An SFTP session on the virtual root: each operation checks its
-		// grant; the session as a whole ends with its user only.
-		return s.userGone(ctx, ls.user)
+		// grant; the session as a whole ends with its user or a rule.
+		if cause := s.userGone(ctx, ls.user); cause != nil {
+			return cause
+		}
+		return s.ruleEnds(ctx, ls)
 	}
 	acc, err := s.st.AuthorizedAsset(ctx, ls.user, ls.assetID, s.now())
 	if errors.Is(err, store.ErrDenied) {
@@ -223,6 +228,26 @@ func (s *Server) revoked(ctx context.Context, ls *liveSession) error {
 	}
 	if len(missing) > 0 {
 		return endCause(fmt.Sprintf("the grant to %s as %s expired or was revoked (%s)", ls.asset, ls.account, strings.Join(missing, ", ")))
+	}
+	return s.ruleEnds(ctx, ls)
+}
+
+// ruleEnds returns why a login rule now denies ls's user, or nil: a
+// session opened at 17:59 under "deny after 18:00" ends at 18:00.
+func (s *Server) ruleEnds(ctx context.Context, ls *liveSession) error {
+	u, err := s.st.GetUser(ctx, ls.user)
+	if err != nil {
+		return nil // userGone decides about a user who is gone
+	}
+	rule, denied, err := s.ruleDenies(ctx, ls.user, u.Groups, ls.source)
+	switch {
+	case err != nil:
+		if ctx.Err() == nil {
+			s.log.Error("live sessions: checking login rules", "session", ls.id, "err", err)
+		}
+		return nil
+	case denied:
+		return endCause(ruleRefusal(rule, ls.user, ls.source))
 	}
 	return nil
 }
@@ -258,8 +283,12 @@ func (s *Server) runProxy(ctx context.Context, down proxy.Downstream, req proxy.
 	var id string
 	req.OnStart = func(row store.Session) {
 		id = row.ID
+		source, _, err := net.SplitHostPort(req.Source)
+		if err != nil {
+			source = req.Source
+		}
 		s.live.add(&liveSession{id: row.ID, user: req.User, asset: req.Asset.Name, assetID: req.Asset.ID,
-			account: req.Account.Username, needs: needs, cancel: kill})
+			account: req.Account.Username, source: source, needs: needs, cancel: kill})
 	}
 	defer func() {
 		if id != "" {

@@ -271,23 +271,37 @@ func (s *Server) verifySecondFactor(ctx context.Context, p *pendingLogin, code s
 // checkLoginRules refuses the login when a login rule denies it. The
 // person is told which rule refused her in an SSH banner.
 func (s *Server) checkLoginRules(ctx context.Context, p *pendingLogin) error {
-	rules, err := s.st.ListLoginRules(ctx)
+	rule, denied, err := s.ruleDenies(ctx, p.user, p.groups, p.source)
 	if err != nil {
 		s.log.Error("reading login rules", "err", err)
-		s.audit(ctx, p.user, p.source, p.method, store.LoginFailure, "internal error")
+		s.audit(ctx, p.user, p.source, p.method, store.LoginFailure, reasonInternal)
 		return errDenied
 	}
-	addr, _ := netip.ParseAddr(p.source)
-	rule, matched := store.DecideLogin(rules, store.LoginAttempt{User: p.user, Groups: p.groups, Source: addr, At: s.now()})
-	if matched && rule.Action == store.LoginRuleDeny {
+	if denied {
 		s.auditEvent(ctx, store.LoginEvent{User: p.user, Source: p.source, Method: p.method, Result: store.LoginFailure,
 			Reason: "denied by login rule " + rule.Name, MFA: p.mfaUsed})
-		return &gossh.BannerError{Err: errDenied,
-			Message: fmt.Sprintf("jms: login refused: login rule %q does not allow %s to log in from %s at this time.\r\n",
-				rule.Name, p.user, p.source)}
+		return &gossh.BannerError{Err: errDenied, Message: "jms: login refused: " + ruleRefusal(rule, p.user, p.source) + "\r\n"}
 	}
 	p.rulesOK = true
 	return nil
+}
+
+// ruleDenies returns the login rule that denies user (a member of
+// groups) logging in from source now, if one does. The rules are
+// checked at login, for every new channel and for live sessions.
+func (s *Server) ruleDenies(ctx context.Context, user string, groups []string, source string) (store.LoginRule, bool, error) {
+	rules, err := s.st.ListLoginRules(ctx)
+	if err != nil {
+		return store.LoginRule{}, false, err
+	}
+	addr, _ := netip.ParseAddr(source)
+	rule, matched := store.DecideLogin(rules, store.LoginAttempt{User: user, Groups: groups, Source: addr, At: s.now()})
+	return rule, matched && rule.Action == store.LoginRuleDeny, nil
+}
+
+// ruleRefusal is what a person is told when rule denies her.
+func ruleRefusal(rule store.LoginRule, user, source string) string {
+	return fmt.Sprintf("login rule %q does not allow %s to log in from %s at this time.", rule.Name, user, source)
 }
 
 // enrol makes a TOTP secret for a user who must have MFA and has none,

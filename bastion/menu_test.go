@@ -464,3 +464,36 @@ func TestMenuPasswordChangeIsNoOracle(t *testing.T) {
 		t.Fatal("wrong passwords on the menu did not lock the name from the address")
 	}
 }
+
+// TestLoginRulesAfterLogin: a login rule added after alice logged in
+// refuses her next channel on the same connection (ControlMaster) and
+// ends her running session.
+func TestLoginRulesAfterLogin(t *testing.T) {
+	f := newFixture(t, nil)
+	started := make(chan string, 1)
+	f.proxy.hook = holdProxy(f.st, started)
+	ctx := store.WithActor(context.Background(), "test")
+	c := f.mustDial("alice", gossh.PublicKeys(f.aliceKey))
+	held := make(chan result, 1)
+	go func() { held <- run(t, c, "web2", true, "") }()
+	id := <-started
+
+	if _, err := f.st.AddLoginRule(ctx, store.LoginRule{Name: "closing-time", Action: "deny", Sources: []string{"127.0.0.0/8"}}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case res := <-held:
+		if !strings.Contains(res.stderr, `login rule "closing-time" does not allow alice`) {
+			t.Fatalf("session ended with %+v", res)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a login rule did not end the running session")
+	}
+	if ss, _ := f.st.GetSession(ctx, id); ss.Status != store.StatusKilled {
+		t.Errorf("session row %+v", ss)
+	}
+	if _, err := c.NewSession(); err == nil || !strings.Contains(err.Error(), "closing-time") {
+		t.Fatalf("a new channel under a denying rule: %v", err)
+	}
+	f.waitEvent(store.LoginEvent{User: "alice", Method: methodConnect, Reason: "denied by login rule closing-time"})
+}

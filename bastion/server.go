@@ -210,6 +210,12 @@ func New(cfg config.Config, deps Deps) (*Server, error) {
 				srv.SubsystemHandlers["sftp"] = ssh.SubsystemHandler(s.verifyAuthMiddleware(s.userMiddleware(s.sftpHandler)))
 				srv.ChannelHandlers["direct-tcpip"] = s.directTCPIP
 			}
+			// Every channel type but the refusals checks the login rules.
+			for typ, h := range srv.ChannelHandlers {
+				if typ != "default" {
+					srv.ChannelHandlers[typ] = s.ruleChecked(h)
+				}
+			}
 			srv.ConnectionFailedCallback = func(c net.Conn, err error) {
 				s.log.Debug("connection failed before login", "source", c.RemoteAddr().String(), "err", err)
 			}
