@@ -44,7 +44,7 @@ func newUserCmd(a *app) *cobra.Command {
   jmsctl user list -o json`,
 	}
 	cmd.AddCommand(newUserAddCmd(a), newUserListCmd(a), newUserShowCmd(a), newUserRmCmd(a),
-		newUserStateCmd(a, "disable"), newUserStateCmd(a, "enable"), newUserUnlockCmd(a), newUserLocksCmd(a),
+		newUserStateCmd(a, "disable"), newUserStateCmd(a, "enable"), newUserLockCmd(a), newUserUnlockCmd(a), newUserLocksCmd(a),
 		newUserPasswdCmd(a), newUserSetCmd(a), newUserKeyCmd(a), newUserMFACmd(a),
 		newUserImportCmd(a), newUserExportCmd(a))
 	return cmd
