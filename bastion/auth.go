@@ -492,7 +492,8 @@ func (s *Server) checkPassword(ctx context.Context, user string, password store.
 // name. x/crypto calls it when a key is offered, signed or not: it
 // records nothing but the verdict and the fingerprint in this key's
 // permissions. A refused key is audited only if the connection never
-// logs in (offering keys is not a failed attempt).
+// logs in (offering keys is not a failed attempt), in aggregate, and
+// then counts towards the throttle of the source (preauth.go).
 func (s *Server) publicKeyHandler(ctx ssh.Context, key ssh.PublicKey) bool {
 	cs := stateOf(ctx)
 	login := ctx.User()
@@ -605,7 +606,7 @@ func verifyIdentity(sess ssh.Session) (identity, error) {
 func (s *Server) verifyAuthMiddleware(next ssh.Handler) ssh.Handler {
 	return func(sess ssh.Session) {
 		if _, err := verifyIdentity(sess); err != nil {
-			s.log.Error("session refused: authentication does not check out", "login", sess.User(),
+			s.log.Error("session refused: authentication does not check out", "login", boundName(sess.User()),
 				"source", sess.RemoteAddr().String(), "err", err)
 			refuse(sess, false, "jms: authentication failed")
 			return

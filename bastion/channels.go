@@ -78,7 +78,7 @@ func (s *Server) refuseChannel(_ *ssh.Server, conn *gossh.ServerConn, nc gossh.N
 	default:
 		msg = fmt.Sprintf("jms: channel type %q is not supported", nc.ChannelType())
 	}
-	s.log.Info("channel refused", "user", conn.User(), "source", conn.RemoteAddr().String(), "type", nc.ChannelType())
+	s.log.Info("channel refused", "user", boundName(conn.User()), "source", conn.RemoteAddr().String(), "type", nc.ChannelType())
 	_ = nc.Reject(gossh.Prohibited, msg)
 }
 

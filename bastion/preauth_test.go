@@ -177,3 +177,50 @@ func TestLockedNameIsNotHashed(t *testing.T) {
 	f.srv.refusals.flush(true)
 	f.waitEvent(store.LoginEvent{User: "alice", Method: methodPassword, Reason: reasonSourceLocked})
 }
+
+// TestRefusalAudit: the first refusal of a kind is written at once, the
+// repeats within the window once with their count, a source's new names
+// beyond maxKindsPerSource fold, and the final flush writes what waits.
+func TestRefusalAudit(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	written := map[refusalKey]int{}
+	writes := 0
+	a := newRefusalAudit(time.Minute, clock, func(k refusalKey, n int) {
+		mu.Lock()
+		defer mu.Unlock()
+		written[k] += n
+		writes++
+	})
+	k := refusalKey{user: "x", source: "192.0.2.1", method: methodPublicKey, reason: reasonInvalidName}
+	for range 100 {
+		a.note(k)
+	}
+	if writes != 1 || written[k] != 1 {
+		t.Fatalf("after 100 refusals in a window: %d writes, %v", writes, written)
+	}
+	advance(time.Minute)
+	a.note(k)
+	if writes != 2 || written[k] != 101 {
+		t.Fatalf("after the window: %d writes, %v", writes, written)
+	}
+	for i := range 50 {
+		a.note(refusalKey{user: fmt.Sprint("name", i), source: "192.0.2.2", method: methodPassword, reason: reasonSourceLocked})
+	}
+	many := refusalKey{user: manyNames, source: "192.0.2.2", method: methodPassword, reason: reasonSourceLocked}
+	if writes != 2+maxKindsPerSource+1 {
+		t.Fatalf("50 names from one source: %d writes, want %d", writes-2, maxKindsPerSource+1)
+	}
+	a.flush(true)
+	total := 0
+	for k, n := range written {
+		if k.source == "192.0.2.2" {
+			total += n
+		}
+	}
+	if total != 50 || written[many] != 50-maxKindsPerSource {
+		t.Fatalf("after the final flush: %d refusals written from the source, %d folded: %v", total, written[many], written)
+	}
+}

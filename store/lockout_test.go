@@ -63,3 +63,17 @@ func TestFailuresPerIPv6Network(t *testing.T) {
 		t.Errorf("unlocking by any address of the /64 lifted %d, %v", n, err)
 	}
 }
+
+// FuzzSourceKey: any string, an address or not, gives a key that is its
+// own key, and never panics.
+func FuzzSourceKey(f *testing.F) {
+	for _, s := range []string{"192.0.2.7", "2001:db8::1", "fe80::1%eth0", "::ffff:10.0.0.1", "*", "2001:db8::/64", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		k := SourceKey(s)
+		if SourceKey(k) != k {
+			t.Fatalf("SourceKey(%q) = %q, whose key is %q", s, k, SourceKey(k))
+		}
+	})
+}
