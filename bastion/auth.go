@@ -118,7 +118,7 @@ func (cs *connState) startIdle(d time.Duration, onIdle func()) {
 	cs.idleFor = d
 	cs.idle = time.AfterFunc(d, func() {
 		cs.mu.Lock()
-		busy := cs.channels > 0
+		busy := cs.channels > 0 || cs.gone
 		cs.mu.Unlock()
 		if !busy {
 			onIdle()
@@ -156,7 +156,7 @@ func (cs *connState) openChannel(max int) bool {
 func (cs *connState) closeChannel() {
 	cs.mu.Lock()
 	cs.channels--
-	if cs.channels == 0 && cs.idle != nil {
+	if cs.channels == 0 && cs.idle != nil && !cs.gone {
 		cs.idle.Reset(cs.idleFor)
 	}
 	cs.mu.Unlock()
