@@ -8,11 +8,15 @@ package bastion
 // and which ones come next, as OpenSSH's AuthenticationMethods does, so
 // "publickey then keyboard-interactive" works with a stock ssh client.
 //
-// Order of the checks once the first factor is right:
+// Before the first factor (auth.go): an invalid name, a name locked
+// from the source and a password locked everywhere are refused without
+// hashing. Order of the checks once the first factor is right:
 //  1. the TOTP code, when the user has MFA (wrong codes count towards
 //     lockout; at most maxOTPAttempts per connection);
 //  2. the login rules (only now, so a refusal does not hide a wrong
-//     password, and tells nothing to whoever lacks the second factor);
+//     password, and tells nothing to whoever lacks the second factor;
+//     they are checked again for every new channel and every live
+//     session: channels.go, live.go);
 //  3. TOTP enrolment, when MFA is required of the user and she has none;
 //  4. a new password, when the password she logged in with must change
 //     (one-time password, or older than password_max_age).
