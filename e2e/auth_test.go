@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -385,5 +386,57 @@ func TestAuthMFARequiredEnrolment(t *testing.T) {
 	got, rc := expectSSH(t, l, []Step{{"OTP code:", code(t, secret, 30*time.Second)}}, "no-such-asset")
 	if strings.Contains(got, "Permission denied") {
 		t.Fatalf("login after enrolment: %d\n%s", rc, got)
+	}
+}
+
+// TestAuthKeepaliveWithoutChannels: `ssh -N` opens no channel; when the
+// client stops answering (SIGSTOP: the kernel still acknowledges TCP)
+// the bastion closes the connection after three unanswered keepalives,
+// and an answering client without channels is closed at idle_timeout.
+func TestAuthKeepaliveWithoutChannels(t *testing.T) {
+	t.Parallel()
+	requireBinaries(t, "ssh")
+	b := startBastion(t, BastionOptions{Config: "keepalive: 1s\nidle_timeout: 6s\n"})
+	key := ClientKey(t)
+	b.MustRun(t, "", "user", "add", "alice", "--key", key.PubPath)
+	kl := b.Login("alice")
+	kl.KeyFile = key.Path
+	kl.Options = []string{"-N"}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+
+	stopped := kl.Command(ctx)
+	if err := stopped.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = stopped.Process.Signal(syscall.SIGCONT); _ = stopped.Process.Kill(); _ = stopped.Wait() })
+	if !waitUntil(10*time.Second, func() bool { return strings.Count(b.Log(), "result=success") >= 1 }) {
+		t.Fatal("no login")
+	}
+	if err := stopped.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	begin := time.Now()
+	if !waitUntil(8*time.Second, func() bool { return strings.Contains(b.Log(), "stopped answering keepalives") }) {
+		t.Fatal("a silent client without channels was never closed")
+	}
+	if d := time.Since(begin); d < 2*time.Second {
+		t.Fatalf("closed after %v, before three keepalives could go unanswered", d)
+	}
+
+	answering := kl.Command(ctx)
+	if err := answering.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- answering.Wait() }()
+	select {
+	case <-done:
+		if !strings.Contains(b.Log(), "closing a logged-in connection without channels") {
+			t.Fatalf("ssh -N ended, but not by the idle deadline:\n%s", b.Log())
+		}
+	case <-time.After(20 * time.Second):
+		_ = answering.Process.Kill()
+		t.Fatal("a logged-in connection without channels outlived idle_timeout")
 	}
 }
