@@ -362,20 +362,23 @@ func (s *Server) acceptConn(ctx ssh.Context, c net.Conn) net.Conn {
 }
 
 // throttled reports whether the source key is throttled: from memory,
-// else from the store (another node, or before a restart), remembered.
+// or from the store (another node, a restart) when memory does not know
+// or last asked more than throttleRecheck ago; the answer is remembered.
 // A store that cannot answer refuses the connection.
 func (s *Server) throttled(ctx context.Context, key string) bool {
 	now := s.now()
-	if _, ok := s.guard.until(key, now); ok {
+	if _, ok, recheck := s.guard.until(key, now); ok && !recheck {
 		return true
 	}
 	until, locked, err := s.st.LoginLockedUntil(ctx, "", key, now)
-	if err != nil {
+	switch {
+	case err != nil:
 		s.log.Error("reading the throttle of an address", "source", key, "err", err)
 		return true
-	}
-	if locked {
+	case locked:
 		s.guard.throttle(key, until, now)
+	default:
+		s.guard.forget(key)
 	}
 	return locked
 }

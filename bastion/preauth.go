@@ -95,6 +95,11 @@ const (
 	manySources = "(more sources)"
 )
 
+// throttleRecheck is how long a throttle in memory is trusted before
+// the store is asked again: an administrator's `jmsctl user unlock
+// --address` (another process) takes effect within it.
+const throttleRecheck = 5 * time.Second
+
 // sourceGuard counts pre-auth refusals per source key and remembers the
 // sources it throttled, with when their throttle ends.
 type sourceGuard struct {
@@ -102,7 +107,7 @@ type sourceGuard struct {
 	window    time.Duration
 	max       int // refusals within window that throttle; 0 never
 	fails     map[string]*failCount
-	throttled map[string]time.Time
+	throttled map[string]throttle
 }
 
 type failCount struct {
@@ -110,37 +115,50 @@ type failCount struct {
 	n     int
 }
 
-func newSourceGuard(max int, window time.Duration) *sourceGuard {
-	return &sourceGuard{window: window, max: max, fails: map[string]*failCount{}, throttled: map[string]time.Time{}}
+type throttle struct {
+	until   time.Time
+	checked time.Time // when the store last confirmed it
 }
 
-// until returns when the throttle of key ends, if it is throttled at now.
-func (g *sourceGuard) until(key string, now time.Time) (time.Time, bool) {
+func newSourceGuard(max int, window time.Duration) *sourceGuard {
+	return &sourceGuard{window: window, max: max, fails: map[string]*failCount{}, throttled: map[string]throttle{}}
+}
+
+// until returns when the throttle of key ends, if it is throttled at
+// now, and whether the store should confirm it again.
+func (g *sourceGuard) until(key string, now time.Time) (until time.Time, ok, recheck bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	until, ok := g.throttled[key]
-	if ok && !now.Before(until) {
+	th, ok := g.throttled[key]
+	if ok && !now.Before(th.until) {
 		delete(g.throttled, key)
-		return time.Time{}, false
+		return time.Time{}, false, false
 	}
-	return until, ok
+	return th.until, ok, ok && now.Sub(th.checked) >= throttleRecheck
 }
 
-// throttle remembers that key is throttled until until.
+// throttle remembers that key is throttled until until, as of now.
 func (g *sourceGuard) throttle(key string, until, now time.Time) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if len(g.throttled) >= maxGuarded {
-		for k, u := range g.throttled {
-			if !now.Before(u) {
+		for k, th := range g.throttled {
+			if !now.Before(th.until) {
 				delete(g.throttled, k)
 			}
 		}
 	}
 	if len(g.throttled) < maxGuarded {
-		g.throttled[key] = until
+		g.throttled[key] = throttle{until: until, checked: now}
 	}
 	delete(g.fails, key)
+}
+
+// forget drops the throttle of key (lifted in the store).
+func (g *sourceGuard) forget(key string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	delete(g.throttled, key)
 }
 
 // refused counts a pre-auth refusal from key at now and reports how

@@ -13,6 +13,7 @@ import (
 
 	gossh "golang.org/x/crypto/ssh"
 
+	"github.com/jms-bastion/jms/config"
 	"github.com/jms-bastion/jms/store"
 )
 
@@ -223,4 +224,88 @@ func TestRefusalAudit(t *testing.T) {
 	if total != 50 || written[many] != 50-maxKindsPerSource {
 		t.Fatalf("after the final flush: %d refusals written from the source, %d folded: %v", total, written[many], written)
 	}
+}
+
+func TestSourceGuard(t *testing.T) {
+	t0 := time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)
+	g := newSourceGuard(3, time.Minute)
+	for i, want := range []bool{false, false, true} {
+		if _, reached := g.refused("192.0.2.1", t0.Add(time.Duration(i)*time.Second)); reached != want {
+			t.Fatalf("refusal %d: reached %v, want %v", i+1, reached, want)
+		}
+	}
+	// A new window starts the count again; other sources count apart.
+	if n, _ := g.refused("192.0.2.1", t0.Add(2*time.Minute)); n != 1 {
+		t.Fatalf("count after the window: %d", n)
+	}
+	if n, _ := g.refused("192.0.2.2", t0); n != 1 {
+		t.Fatalf("another source: %d", n)
+	}
+	// A throttle holds until it ends, then is forgotten.
+	g.throttle("192.0.2.1", t0.Add(time.Minute), t0)
+	if _, ok, recheck := g.until("192.0.2.1", t0.Add(time.Second)); !ok || recheck {
+		t.Fatalf("just throttled: %v, recheck %v", ok, recheck)
+	}
+	if _, ok, recheck := g.until("192.0.2.1", t0.Add(59*time.Second)); !ok || !recheck {
+		t.Fatalf("not throttled before the end (%v), or not rechecked (%v)", ok, recheck)
+	}
+	if _, ok, _ := g.until("192.0.2.1", t0.Add(time.Minute)); ok {
+		t.Fatal("still throttled at the end")
+	}
+	if len(g.throttled) != 0 {
+		t.Fatalf("an ended throttle is kept: %v", g.throttled)
+	}
+	if _, reached := newSourceGuard(0, time.Minute).refused("192.0.2.1", t0); reached {
+		t.Fatal("throttle_failures 0 throttled")
+	}
+}
+
+// TestThrottledSourceIsRefusedFromMemory: once a source is throttled,
+// its connections are refused from memory, without asking the store
+// each time; an unlock in the store takes effect within
+// throttleRecheck.
+func TestThrottledSourceIsRefusedFromMemory(t *testing.T) {
+	f := newFixture(t, func(c *config.Config) { c.ThrottleFailures = 3 })
+	for range 3 {
+		if c, err := f.dial("nobody", gossh.PublicKeys(f.strayKey)); err == nil {
+			c.Close()
+			t.Fatal("a stray key logged in")
+		}
+	}
+	if !waitUntil(5*time.Second, func() bool { _, ok, _ := f.srv.guard.until("127.0.0.1", time.Now()); return ok }) {
+		t.Fatal("three refused keys did not throttle the source")
+	}
+	if _, locked, _ := f.st.LoginLockedUntil(context.Background(), "", "127.0.0.1", time.Now()); !locked {
+		t.Fatal("the throttle is not in the store (for other nodes and restarts)")
+	}
+	unlocked := time.Now()
+	if _, err := f.st.UnlockLogins(store.WithActor(context.Background(), "test"), "", "127.0.0.1"); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := f.dial("bob", gossh.PublicKeys(f.bobKey)); err == nil {
+		c.Close()
+		if time.Since(unlocked) < throttleRecheck/2 {
+			t.Fatal("the throttle was read from the store, not memory")
+		}
+	}
+	if !waitUntil(2*throttleRecheck, func() bool {
+		c, err := f.dial("bob", gossh.PublicKeys(f.bobKey))
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	}) {
+		t.Fatalf("an unlock in the store did not take effect within %v", throttleRecheck)
+	}
+}
+
+func waitUntil(d time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return true
 }
