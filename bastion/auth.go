@@ -20,6 +20,8 @@ const (
 	methodPublicKey = "publickey"
 	methodConnect   = "connect" // a refused connect after login
 	methodSFTP      = "sftp"
+	// the menu's password change, whose current password is a guess
+	methodPasswordChange = "password-change"
 )
 
 // Permission extensions the auth callbacks set. x/crypto keeps one
@@ -34,6 +36,9 @@ const (
 // connState is what the server keeps per connection, in its context.
 type connState struct {
 	source string // the client's IP address
+	key    string // what failures are counted by: store.SourceKey(source)
+
+	conn net.Conn // closed by keepalives and the idle deadline
 
 	mu          sync.Mutex
 	releaseOnce sync.Once
@@ -43,9 +48,12 @@ type connState struct {
 	keyReason   string // audited if the connection never logs in
 	channels    int
 	globalReqs  bucket
-	closeAuditF func(user, reason string)
 	onAuth      func() // the server counts logged-in connections
 	onAuthClose func()
+	releaseUser func()      // frees the user's connection slot
+	gone        bool        // the TCP connection closed
+	idle        *time.Timer // closes a logged-in connection without channels
+	idleFor     time.Duration
 
 	keepaliveOnce sync.Once
 }
@@ -73,20 +81,56 @@ func (cs *connState) authenticated() {
 	}
 }
 
-// closed runs when the TCP connection closes.
-func (cs *connState) closed() {
+// closed runs when the TCP connection closes; it returns the refused
+// key's user and reason when the connection never logged in, for the
+// audit.
+func (cs *connState) closed() (user, reason string) {
 	cs.releaseOnce.Do(cs.release)
 	cs.mu.Lock()
 	authed, user, reason := cs.authed, cs.keyUser, cs.keyReason
-	cs.mu.Unlock()
-	if !authed && reason != "" && cs.closeAuditF != nil {
-		cs.closeAuditF(user, reason)
+	cs.gone = true
+	if cs.idle != nil {
+		cs.idle.Stop()
 	}
-	if authed && cs.onAuthClose != nil {
-		cs.onAuthClose()
+	releaseUser := cs.releaseUser
+	cs.releaseUser = nil
+	cs.mu.Unlock()
+	if releaseUser != nil {
+		releaseUser()
+	}
+	if authed {
+		if cs.onAuthClose != nil {
+			cs.onAuthClose()
+		}
+		return "", ""
+	}
+	return user, reason
+}
+
+// startIdle arms the idle deadline of a logged-in connection: closed
+// when it has no channel open for d (0: never).
+func (cs *connState) startIdle(d time.Duration, onIdle func()) {
+	if d <= 0 || cs.conn == nil {
+		return
+	}
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	cs.idleFor = d
+	cs.idle = time.AfterFunc(d, func() {
+		cs.mu.Lock()
+		busy := cs.channels > 0 || cs.gone
+		cs.mu.Unlock()
+		if !busy {
+			onIdle()
+			_ = cs.conn.Close()
+		}
+	})
+	if cs.channels > 0 {
+		cs.idle.Stop()
 	}
 }
 
+// keyRefused notes the last refused key; user is bounded already.
 func (cs *connState) keyRefused(user, reason string) {
 	cs.mu.Lock()
 	cs.keyUser, cs.keyReason = user, reason
@@ -101,13 +145,70 @@ func (cs *connState) openChannel(max int) bool {
 		return false
 	}
 	cs.channels++
+	if cs.idle != nil {
+		cs.idle.Stop()
+	}
 	return true
 }
 
+// closeChannel counts a closed channel; the last one re-arms the idle
+// deadline.
 func (cs *connState) closeChannel() {
 	cs.mu.Lock()
 	cs.channels--
+	if cs.channels == 0 && cs.idle != nil && !cs.gone {
+		cs.idle.Reset(cs.idleFor)
+	}
 	cs.mu.Unlock()
+}
+
+// holdUserSlot keeps release to run when the connection closes; it
+// reports false (and releases) when it closed already.
+func (cs *connState) holdUserSlot(release func()) bool {
+	cs.mu.Lock()
+	gone := cs.gone
+	if !gone {
+		cs.releaseUser = release
+	}
+	cs.mu.Unlock()
+	if gone {
+		release()
+	}
+	return !gone
+}
+
+// userConns caps the logged-in connections of each user.
+type userConns struct {
+	mu  sync.Mutex
+	n   map[string]int
+	max int // 0: no cap
+}
+
+// acquire takes a connection slot of user, and returns the function
+// that frees it.
+func (u *userConns) acquire(user string) (release func(), ok bool) {
+	if u == nil || u.max <= 0 {
+		return func() {}, true
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.n[user] >= u.max {
+		return nil, false
+	}
+	if u.n == nil {
+		u.n = map[string]int{}
+	}
+	u.n[user]++
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			u.mu.Lock()
+			defer u.mu.Unlock()
+			if u.n[user]--; u.n[user] <= 0 {
+				delete(u.n, user)
+			}
+		})
+	}, true
 }
 
 // unauthLimiter caps connections that have not logged in yet, per
@@ -152,16 +253,22 @@ func (l *unauthLimiter) releaseFn(source string) func() {
 	}
 }
 
-// trackedConn tells its connState when it closes.
+// trackedConn tells its connState when it closes, and audits a
+// refused key of a connection that never logged in.
 type trackedConn struct {
 	net.Conn
-	once sync.Once
-	cs   *connState
+	once    sync.Once
+	cs      *connState
+	onClose func(user, reason string)
 }
 
 func (c *trackedConn) Close() error {
 	err := c.Conn.Close()
-	c.once.Do(c.cs.closed)
+	c.once.Do(func() {
+		if user, reason := c.cs.closed(); reason != "" {
+			c.onClose(user, reason)
+		}
+	})
 	return err
 }
 
@@ -224,25 +331,26 @@ func (cn *conns) loggedInCount() int {
 }
 
 // acceptConn runs for every TCP connection before the handshake: it
-// enforces the caps on unauthenticated connections.
+// takes the connection's unauthenticated slot (memory only), then
+// refuses a throttled source. Nothing is written for a refused
+// connection but aggregated audit rows and log lines.
 func (s *Server) acceptConn(ctx ssh.Context, c net.Conn) net.Conn {
 	source := hostOf(c.RemoteAddr())
-	if until, throttled := s.sourceLocked(ctx, "", source); throttled {
-		s.log.Warn("refused a connection: the address is throttled after failed logins", "source", source, "until", until)
-		s.audit(context.Background(), "", source, "connect", store.LoginFailure, reasonThrottled)
+	cs := &connState{source: source, key: store.SourceKey(source), globalReqs: bucket{capacity: 64, perSecond: 2}}
+	if !s.unauth.acquire(cs.key) {
+		s.refusals.note(refusalKey{source: cs.key, reason: "too many unauthenticated connections"})
 		return nil
 	}
-	if !s.unauth.acquire(source) {
-		s.log.Warn("refused a connection: too many unauthenticated connections", "source", source,
-			"max_per_source", s.unauth.maxPer, "max", s.unauth.max)
+	cs.release = s.unauth.releaseFn(cs.key)
+	if s.throttled(ctx, cs.key) {
+		cs.releaseOnce.Do(cs.release)
+		s.preAuthRefusal(cs, "", methodConnect, reasonThrottled)
 		return nil
 	}
-	cs := &connState{source: source, release: s.unauth.releaseFn(source),
-		globalReqs: bucket{capacity: 64, perSecond: 2}}
-	cs.closeAuditF = func(user, reason string) {
-		s.audit(context.Background(), user, source, methodPublicKey, store.LoginFailure, reason)
-	}
-	tc := &trackedConn{Conn: c, cs: cs}
+	tc := &trackedConn{Conn: c, cs: cs, onClose: func(user, reason string) {
+		s.preAuthRefusal(cs, user, methodPublicKey, reason)
+	}}
+	cs.conn = tc
 	cs.onAuth = func() { s.conns.loggedIn(tc) }
 	cs.onAuthClose = func() { s.conns.gone(tc, true) }
 	if !s.conns.add(tc) {
@@ -251,6 +359,28 @@ func (s *Server) acceptConn(ctx ssh.Context, c net.Conn) net.Conn {
 	}
 	ctx.SetValue(connStateKey{}, cs)
 	return tc
+}
+
+// throttled reports whether the source key is throttled: from memory,
+// or from the store (another node, a restart) when memory does not know
+// or last asked more than throttleRecheck ago; the answer is remembered.
+// A store that cannot answer refuses the connection.
+func (s *Server) throttled(ctx context.Context, key string) bool {
+	now := s.now()
+	if _, ok, recheck := s.guard.until(key, now); ok && !recheck {
+		return true
+	}
+	until, locked, err := s.st.LoginLockedUntil(ctx, "", key, now)
+	switch {
+	case err != nil:
+		s.log.Error("reading the throttle of an address", "source", key, "err", err)
+		return true
+	case locked:
+		s.guard.throttle(key, until, now)
+	default:
+		s.guard.forget(key)
+	}
+	return locked
 }
 
 func hostOf(a net.Addr) string {
@@ -286,27 +416,34 @@ func grantPermissions(ctx ssh.Context, method, user, fingerprint string) {
 	}
 }
 
-// passwordCallback checks a password with argon2id. Unknown users and
-// users without a password are checked against a dummy hash, so that
-// the time taken does not tell which names exist. A right password is
-// the first factor: firstFactorDone decides what follows.
+// passwordCallback checks a password with argon2id. An invalid name
+// and a name locked from this source (or whose password is locked
+// everywhere) are refused before any hashing: a lock must not cost a
+// hash per guess. Unknown users and users without a password are
+// checked against a dummy hash, so that the time taken does not tell
+// which names exist. A right password is the first factor:
+// firstFactorDone decides what follows.
 func (s *Server) passwordCallback(ctx ssh.Context) func(gossh.ConnMetadata, []byte) (*gossh.Permissions, error) {
 	return func(conn gossh.ConnMetadata, password []byte) (*gossh.Permissions, error) {
 		ctx.SetValue(ssh.ContextKeyUser, conn.User())
 		cs := stateOf(ctx)
-		login := conn.User()
-		t, perr := ParseTarget(login, "")
-		user := t.User
-		if perr != nil {
-			user = login
+		t, err := ParseTarget(conn.User(), "")
+		if err != nil {
+			s.failure(ctx, boundName(conn.User()), methodPassword, false, reasonInvalidName)
+			return nil, errDenied
 		}
-		reason, err := s.checkPassword(ctx, user, cs.source, perr == nil, store.Secret(password))
+		user := t.User
+		if reason := s.passwordLocked(ctx, user, cs.key); reason != "" {
+			s.preAuthRefusal(cs, user, methodPassword, reason)
+			return nil, errDenied
+		}
+		reason, err := s.checkPassword(ctx, user, store.Secret(password))
 		if err != nil {
 			s.log.Error("password check", "user", user, "err", err)
-			reason = "internal error"
+			reason = reasonInternal
 		}
 		if reason != "" {
-			s.failure(ctx, user, cs.source, methodPassword, false, reason)
+			s.failure(ctx, user, methodPassword, false, reason)
 			return nil, errDenied
 		}
 		return s.firstFactorDone(ctx, user, methodPassword, nil, store.Secret(password))
@@ -314,7 +451,7 @@ func (s *Server) passwordCallback(ctx ssh.Context) func(gossh.ConnMetadata, []by
 }
 
 // checkPassword returns why the login fails, or "" when it succeeds.
-func (s *Server) checkPassword(ctx context.Context, user, source string, validName bool, password store.Secret) (string, error) {
+func (s *Server) checkPassword(ctx context.Context, user string, password store.Secret) (string, error) {
 	select {
 	case s.hashSem <- struct{}{}:
 	case <-ctx.Done():
@@ -322,21 +459,13 @@ func (s *Server) checkPassword(ctx context.Context, user, source string, validNa
 	}
 	defer func() { <-s.hashSem }()
 
-	var u store.User
-	hash := ""
-	var err error
-	if validName {
-		u, hash, err = s.st.PasswordHash(ctx, user)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return "", err
-		}
+	u, hash, err := s.st.PasswordHash(ctx, user)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return "", err
 	}
 	if hash == "" {
 		_, _ = store.VerifyPassword(password, s.dummyHash, s.argon)
-		switch {
-		case !validName:
-			return reasonInvalidName, nil
-		case err != nil:
+		if err != nil {
 			return reasonUnknownUser, nil
 		}
 		return reasonNoPassword, nil
@@ -352,9 +481,6 @@ func (s *Server) checkPassword(ctx context.Context, user, source string, validNa
 	case u.Locked(s.now()):
 		return reasonUserLocked, nil
 	}
-	if _, locked := s.sourceLocked(ctx, user, source); locked {
-		return reasonSourceLocked, nil
-	}
 	if rehash {
 		if nh, err := store.HashPassword(password, s.argon); err == nil {
 			if err := s.st.RehashPassword(ctx, user, hash, nh); err != nil {
@@ -369,13 +495,14 @@ func (s *Server) checkPassword(ctx context.Context, user, source string, validNa
 // name. x/crypto calls it when a key is offered, signed or not: it
 // records nothing but the verdict and the fingerprint in this key's
 // permissions. A refused key is audited only if the connection never
-// logs in (offering keys is not a failed attempt).
+// logs in (offering keys is not a failed attempt), in aggregate, and
+// then counts towards the throttle of the source (preauth.go).
 func (s *Server) publicKeyHandler(ctx ssh.Context, key ssh.PublicKey) bool {
 	cs := stateOf(ctx)
 	login := ctx.User()
 	t, err := ParseTarget(login, "")
 	if err != nil {
-		cs.keyRefused(login, "invalid login name")
+		cs.keyRefused(boundName(login), reasonInvalidName)
 		return false
 	}
 	fp := gossh.FingerprintSHA256(key)
@@ -386,7 +513,7 @@ func (s *Server) publicKeyHandler(ctx ssh.Context, key ssh.PublicKey) bool {
 		return false
 	case err != nil:
 		s.log.Error("looking up a key", "fingerprint", fp, "err", err)
-		cs.keyRefused(t.User, "internal error")
+		cs.keyRefused(t.User, reasonInternal)
 		return false
 	case subtle.ConstantTimeCompare([]byte(owner), []byte(t.User)) != 1:
 		cs.keyRefused(t.User, "key of another user")
@@ -421,8 +548,8 @@ func (s *Server) verifiedPublicKey(ctx ssh.Context) func(gossh.ConnMetadata, gos
 			return nil, errors.New("jms: key mismatch")
 		}
 		user := perms.Extensions[extUser]
-		if _, locked := s.sourceLocked(ctx, user, cs.source); locked {
-			s.audit(ctx, user, cs.source, methodPublicKey, store.LoginFailure, reasonSourceLocked)
+		if reason := s.sourceLocked(ctx, user, cs.key); reason != "" {
+			s.preAuthRefusal(cs, user, methodPublicKey, reason)
 			return nil, errDenied
 		}
 		if err := s.st.TouchUserKey(ctx, fp); err != nil {
@@ -482,7 +609,7 @@ func verifyIdentity(sess ssh.Session) (identity, error) {
 func (s *Server) verifyAuthMiddleware(next ssh.Handler) ssh.Handler {
 	return func(sess ssh.Session) {
 		if _, err := verifyIdentity(sess); err != nil {
-			s.log.Error("session refused: authentication does not check out", "login", sess.User(),
+			s.log.Error("session refused: authentication does not check out", "login", boundName(sess.User()),
 				"source", sess.RemoteAddr().String(), "err", err)
 			refuse(sess, false, "jms: authentication failed")
 			return

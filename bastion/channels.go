@@ -10,6 +10,8 @@ import (
 
 	"charm.land/ssh"
 	gossh "golang.org/x/crypto/ssh"
+
+	"github.com/jms-bastion/jms/store"
 )
 
 // Limits on what a client may ask of one session channel.
@@ -34,6 +36,35 @@ func (s *Server) sessionChannel(srv *ssh.Server, conn *gossh.ServerConn, nc goss
 	ssh.DefaultSessionHandler(srv, conn, &newSessionChannel{NewChannel: nc, s: s}, ctx)
 }
 
+// ruleChecked refuses a new channel, of any type, when a login rule
+// denies its user now: a connection opened before "deny after 18:00"
+// (or kept by ControlMaster) opens nothing after 18:00. A store that
+// cannot answer refuses the channel.
+func (s *Server) ruleChecked(h ssh.ChannelHandler) ssh.ChannelHandler {
+	return func(srv *ssh.Server, conn *gossh.ServerConn, nc gossh.NewChannel, ctx ssh.Context) {
+		user, source := "", hostOf(conn.RemoteAddr())
+		if conn.Permissions != nil {
+			user = conn.Permissions.Extensions[extUser]
+		}
+		u, err := s.st.GetUser(ctx, user)
+		var rule store.LoginRule
+		denied := false
+		if err == nil {
+			rule, denied, err = s.ruleDenies(ctx, user, u.Groups, source)
+		}
+		switch {
+		case err != nil:
+			s.log.Error("checking login rules for a channel", "user", user, "err", err)
+			_ = nc.Reject(gossh.ResourceShortage, "jms: internal error")
+		case denied:
+			s.audit(ctx, user, source, methodConnect, store.LoginFailure, "denied by login rule "+rule.Name)
+			_ = nc.Reject(gossh.Prohibited, "jms: "+ruleRefusal(rule, user, source))
+		default:
+			h(srv, conn, nc, ctx)
+		}
+	}
+}
+
 // refuseChannel refuses every channel type but session, saying why.
 func (s *Server) refuseChannel(_ *ssh.Server, conn *gossh.ServerConn, nc gossh.NewChannel, _ ssh.Context) {
 	var msg string
@@ -47,7 +78,7 @@ func (s *Server) refuseChannel(_ *ssh.Server, conn *gossh.ServerConn, nc gossh.N
 	default:
 		msg = fmt.Sprintf("jms: channel type %q is not supported", nc.ChannelType())
 	}
-	s.log.Info("channel refused", "user", conn.User(), "source", conn.RemoteAddr().String(), "type", nc.ChannelType())
+	s.log.Info("channel refused", "user", boundName(conn.User()), "source", conn.RemoteAddr().String(), "type", nc.ChannelType())
 	_ = nc.Reject(gossh.Prohibited, msg)
 }
 

@@ -3,10 +3,17 @@ package bastion
 import (
 	"context"
 	"errors"
+	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	gossh "golang.org/x/crypto/ssh"
+
+	"github.com/jms-bastion/jms/config"
+	"github.com/jms-bastion/jms/store"
 )
 
 type fakeKeepaliveConn struct {
@@ -39,32 +46,134 @@ func TestKeepalives(t *testing.T) {
 	t.Run("answering client stays", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		c := newFakeKeepaliveConn(true)
+		ticks := make(chan time.Time)
 		done := make(chan struct{})
-		go func() { runKeepalives(ctx, c, 5*time.Millisecond, func() {}); close(done) }()
-		time.Sleep(100 * time.Millisecond)
+		go func() { runKeepalives(ctx, c, ticks, func() {}); close(done) }()
+		for range 10 {
+			ticks <- time.Now()
+			time.Sleep(2 * time.Millisecond) // let the reply land
+		}
 		select {
 		case <-c.closed:
 			t.Fatal("a client that answers was closed")
 		default:
 		}
-		if c.sent.Load() < 5 {
+		if c.sent.Load() < 10 {
 			t.Fatalf("only %d keepalives sent", c.sent.Load())
 		}
 		cancel()
 		<-done
 	})
-	t.Run("silent client is closed", func(t *testing.T) {
+	t.Run("silent client is closed at the third miss", func(t *testing.T) {
 		c := newFakeKeepaliveConn(false)
-		dead := make(chan struct{})
-		go runKeepalives(context.Background(), c, 5*time.Millisecond, func() { close(dead) })
+		ticks := make(chan time.Time, 1)
+		dead, done := make(chan struct{}), make(chan struct{})
+		go func() { runKeepalives(context.Background(), c, ticks, func() { close(dead) }); close(done) }()
+		// One keepalive at once, one per tick: the third tick finds
+		// three unanswered and closes.
+		for i := 1; i <= keepaliveMisses; i++ {
+			select {
+			case <-c.closed:
+				t.Fatalf("closed after %d ticks, want %d", i-1, keepaliveMisses)
+			default:
+			}
+			ticks <- time.Now()
+		}
 		select {
 		case <-c.closed:
 		case <-time.After(5 * time.Second):
-			t.Fatal("a silent client was not closed")
+			t.Fatalf("a silent client was not closed after %d ticks", keepaliveMisses)
 		}
 		<-dead
+		<-done // every keepalive sent has returned
 		if n := c.sent.Load(); n != keepaliveMisses {
 			t.Fatalf("closed after %d keepalives, want %d", n, keepaliveMisses)
 		}
 	})
+}
+
+// TestKeepalivesAndIdleFromLogin: a logged-in connection that opens no
+// channel gets keepalives and is closed after idle_timeout.
+func TestKeepalivesAndIdleFromLogin(t *testing.T) {
+	f := newFixture(t, func(c *config.Config) {
+		c.Keepalive = 50 * time.Millisecond
+		c.IdleTimeout = 600 * time.Millisecond
+	})
+	nc, err := net.Dial("tcp", f.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, _, reqs, err := gossh.NewClientConn(nc, f.addr, clientConfig("alice", gossh.PublicKeys(f.aliceKey)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	begin := time.Now()
+	select {
+	case r := <-reqs:
+		if r.Type != "keepalive@openssh.com" {
+			t.Fatalf("global request %q", r.Type)
+		}
+		_ = r.Reply(false, nil)
+	case <-time.After(2 * time.Second):
+		t.Fatal("no keepalive on a connection without channels")
+	}
+	go func() {
+		for r := range reqs {
+			_ = r.Reply(false, nil) // an answering client: only the idle deadline closes it
+		}
+	}()
+	closed := make(chan error, 1)
+	go func() { closed <- conn.Wait() }()
+	select {
+	case <-closed:
+		if d := time.Since(begin); d < 400*time.Millisecond {
+			t.Fatalf("closed after %v, before idle_timeout", d)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a logged-in connection without channels was never closed")
+	}
+
+	// A channel holds the deadline off.
+	c := f.mustDial("alice", gossh.PublicKeys(f.aliceKey))
+	sess, err := c.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Close()
+	time.Sleep(time.Second)
+	if _, _, err := c.SendRequest("ping@test", true, nil); err != nil {
+		t.Fatalf("a connection with a channel open was closed: %v", err)
+	}
+}
+
+func TestMaxConnectionsPerUser(t *testing.T) {
+	f := newFixture(t, func(c *config.Config) { c.MaxConnectionsPerUser = 2 })
+	a := f.mustDial("alice", gossh.PublicKeys(f.aliceKey))
+	f.mustDial("alice", gossh.Password(alicePassword))
+	var banner string
+	cfg := clientConfig("alice", gossh.PublicKeys(f.aliceKey))
+	cfg.BannerCallback = func(m string) error { banner += m; return nil }
+	if c, err := gossh.Dial("tcp", f.addr, cfg); err == nil {
+		c.Close()
+		t.Fatal("a third connection logged in")
+	}
+	if !strings.Contains(banner, "2 connections open") {
+		t.Errorf("banner %q", banner)
+	}
+	f.waitEvent(store.LoginEvent{User: "alice", Result: store.LoginFailure, Reason: reasonTooManyConns})
+	f.mustDial("bob", gossh.PublicKeys(f.bobKey)).Close() // others are not affected
+	a.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		c, err := f.dial("alice", gossh.PublicKeys(f.aliceKey))
+		if err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a closed connection did not free its slot: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

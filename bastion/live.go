@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"slices"
 	"strings"
 	"sync"
@@ -51,6 +52,7 @@ type liveSession struct {
 	assetID int64
 	account string   // "" for a forward, made as no account
 	port    int      // a forward's port, which a grant must open
+	source  string   // the client's address, for the login rules
 	needs   []string // the actions the session needs of its grant
 	// needsNow, when set, adds the actions the session needs at this
 	// moment (an SFTP session: those of its open files).
@@ -256,33 +258,55 @@ func (s *Server) warnExpiry(ctx context.Context, ls *liveSession, now time.Time)
 		ls.asset, int(expiryWarning/time.Minute)))
 }
 
-// revoked returns why ls may no longer go on at the time at, or nil. A user locked out
-// by failed logins keeps her running sessions: a lockout anyone can
-// cause must not end someone else's work.
+// revoked returns why ls may no longer go on at the time at, or nil. A
+// lock never suspends the check: a user locked by an administrator ends
+// here like a disabled one, and a grant revoked while she is locked ends
+// her session all the same. (Failed logins do not lock a user for keys
+// nor end her sessions: they refuse passwords only, see login.go.)
 func (s *Server) revoked(ctx context.Context, ls *liveSession, at time.Time) error {
 	if ls.assetID == 0 {
 		// An SFTP session on the virtual root: each operation checks its
-		// grant; the session as a whole ends with its user only.
-		return s.userGone(ctx, ls.user)
+		// grant; the session as a whole ends with its user or a rule.
+		if cause := s.userGone(ctx, ls.user); cause != nil {
+			return cause
+		}
+		return s.ruleEnds(ctx, ls)
 	}
 	_, err := s.st.Authorize(ctx, ls.authzQuery(at))
 	if errors.Is(err, store.ErrDenied) {
 		if cause := s.userGone(ctx, ls.user); cause != nil {
 			return cause
 		}
-		if u, uerr := s.st.GetUser(ctx, ls.user); uerr != nil || u.Locked(at) {
-			return nil
-		}
 		return endCause(revokedReason(ls, err))
 	}
 	if err != nil && ctx.Err() == nil {
 		s.log.Error("live sessions: checking a grant", "session", ls.id, "err", err)
 	}
+	return s.ruleEnds(ctx, ls)
+}
+
+// ruleEnds returns why a login rule now denies ls's user, or nil: a
+// session opened at 17:59 under "deny after 18:00" ends at 18:00.
+func (s *Server) ruleEnds(ctx context.Context, ls *liveSession) error {
+	u, err := s.st.GetUser(ctx, ls.user)
+	if err != nil {
+		return nil // userGone decides about a user who is gone
+	}
+	rule, denied, err := s.ruleDenies(ctx, ls.user, u.Groups, ls.source)
+	switch {
+	case err != nil:
+		if ctx.Err() == nil {
+			s.log.Error("live sessions: checking login rules", "session", ls.id, "err", err)
+		}
+		return nil
+	case denied:
+		return endCause(ruleRefusal(rule, ls.user, ls.source))
+	}
 	return nil
 }
 
-// userGone returns why user may no longer work (removed or disabled),
-// or nil.
+// userGone returns why user may no longer work (removed, disabled or
+// locked by an administrator), or nil.
 func (s *Server) userGone(ctx context.Context, user string) error {
 	u, err := s.st.GetUser(ctx, user)
 	switch {
@@ -292,6 +316,8 @@ func (s *Server) userGone(ctx context.Context, user string) error {
 		return nil
 	case u.Disabled:
 		return endCause("user " + user + " disabled")
+	case u.Locked(s.now()):
+		return endCause("user " + user + " locked")
 	}
 	return nil
 }
@@ -314,8 +340,12 @@ func (s *Server) runProxy(ctx context.Context, down proxy.Downstream, req proxy.
 	}
 	req.OnStart = func(row store.Session) {
 		id = row.ID
+		source, _, err := net.SplitHostPort(req.Source)
+		if err != nil {
+			source = req.Source
+		}
 		s.live.add(&liveSession{id: row.ID, user: req.User, asset: req.Asset.Name, assetID: req.Asset.ID,
-			account: req.Account.Username, needs: needs, cancel: kill, notify: notify})
+			account: req.Account.Username, source: source, needs: needs, cancel: kill, notify: notify})
 	}
 	defer func() {
 		if id != "" {

@@ -8,11 +8,15 @@ package bastion
 // and which ones come next, as OpenSSH's AuthenticationMethods does, so
 // "publickey then keyboard-interactive" works with a stock ssh client.
 //
-// Order of the checks once the first factor is right:
+// Before the first factor (auth.go): an invalid name, a name locked
+// from the source and a password locked everywhere are refused without
+// hashing. Order of the checks once the first factor is right:
 //  1. the TOTP code, when the user has MFA (wrong codes count towards
 //     lockout; at most maxOTPAttempts per connection);
 //  2. the login rules (only now, so a refusal does not hide a wrong
-//     password, and tells nothing to whoever lacks the second factor);
+//     password, and tells nothing to whoever lacks the second factor;
+//     they are checked again for every new channel and every live
+//     session: channels.go, live.go);
 //  3. TOTP enrolment, when MFA is required of the user and she has none;
 //  4. a new password, when the password she logged in with must change
 //     (one-time password, or older than password_max_age).
@@ -47,7 +51,6 @@ type AuthStore interface {
 	CountFailures(ctx context.Context, user, source string, since time.Time, reasons []string) (store.FailureCounts, error)
 	LockLogin(ctx context.Context, user, source string, until time.Time, reason string) error
 	LoginLockedUntil(ctx context.Context, user, source string, now time.Time) (time.Time, bool, error)
-	LockUser(ctx context.Context, name string, until time.Time, reason string) error
 	ListLoginRules(ctx context.Context) ([]store.LoginRule, error)
 }
 
@@ -61,7 +64,8 @@ const (
 
 // Failure reasons. Those in lockoutReasons count towards a lockout: a
 // guess at a secret. A refused key does not (clients offer every key
-// they have), nor does a login rule refusal.
+// they have), nor does a login rule refusal; both count towards the
+// throttle of their source (preauth.go).
 const (
 	reasonWrongPassword = "wrong password"
 	reasonUnknownUser   = "unknown user"
@@ -72,7 +76,10 @@ const (
 	reasonOTPAttempts   = "too many OTP attempts"
 	reasonUserLocked    = "user locked"
 	reasonSourceLocked  = "locked from this address"
+	reasonPasswordLock  = "password locked after failed logins"
 	reasonThrottled     = "address throttled"
+	reasonInternal      = "internal error"
+	reasonTooManyConns  = "too many connections"
 )
 
 var lockoutReasons = []string{reasonWrongPassword, reasonUnknownUser, reasonNoPassword, reasonInvalidName,
@@ -161,7 +168,7 @@ func (s *Server) firstFactorDone(ctx ssh.Context, user, method string, perms *go
 		if err := s.checkLoginRules(ctx, p); err != nil {
 			return nil, err
 		}
-		return s.loginSucceeded(ctx, p), nil
+		return s.loginSucceeded(ctx, p)
 	}
 	return nil, &gossh.PartialSuccessError{Next: gossh.ServerAuthCallbacks{
 		KeyboardInteractiveCallback: func(_ gossh.ConnMetadata, ch gossh.KeyboardInteractiveChallenge) (*gossh.Permissions, error) {
@@ -176,7 +183,7 @@ func (s *Server) keyboardInteractive(ctx context.Context, p *pendingLogin, ch go
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.attempts >= maxOTPAttempts {
-		s.failure(ctx, p.user, p.source, methodKeyboardInteractive, true, reasonOTPAttempts)
+		s.failure(ctx, p.user, methodKeyboardInteractive, true, reasonOTPAttempts)
 		return nil, errDenied
 	}
 	if p.needOTP && !p.otpDone {
@@ -199,7 +206,7 @@ func (s *Server) keyboardInteractive(ctx context.Context, p *pendingLogin, ch go
 			return nil, err
 		}
 	}
-	return s.loginSucceeded(ctx, p), nil
+	return s.loginSucceeded(ctx, p)
 }
 
 // askOTP asks for one TOTP (or recovery) code and checks it.
@@ -220,7 +227,7 @@ func (s *Server) askOTP(ctx context.Context, p *pendingLogin, ch gossh.KeyboardI
 		return errDenied
 	}
 	if reason != "" {
-		s.failure(ctx, p.user, p.source, methodKeyboardInteractive, true, reason)
+		s.failure(ctx, p.user, methodKeyboardInteractive, true, reason)
 		return errDenied
 	}
 	p.otpDone, p.mfaUsed = true, true
@@ -268,23 +275,37 @@ func (s *Server) verifySecondFactor(ctx context.Context, p *pendingLogin, code s
 // checkLoginRules refuses the login when a login rule denies it. The
 // person is told which rule refused her in an SSH banner.
 func (s *Server) checkLoginRules(ctx context.Context, p *pendingLogin) error {
-	rules, err := s.st.ListLoginRules(ctx)
+	rule, denied, err := s.ruleDenies(ctx, p.user, p.groups, p.source)
 	if err != nil {
 		s.log.Error("reading login rules", "err", err)
-		s.audit(ctx, p.user, p.source, p.method, store.LoginFailure, "internal error")
+		s.audit(ctx, p.user, p.source, p.method, store.LoginFailure, reasonInternal)
 		return errDenied
 	}
-	addr, _ := netip.ParseAddr(p.source)
-	rule, matched := store.DecideLogin(rules, store.LoginAttempt{User: p.user, Groups: p.groups, Source: addr, At: s.now()})
-	if matched && rule.Action == store.LoginRuleDeny {
+	if denied {
 		s.auditEvent(ctx, store.LoginEvent{User: p.user, Source: p.source, Method: p.method, Result: store.LoginFailure,
 			Reason: "denied by login rule " + rule.Name, MFA: p.mfaUsed})
-		return &gossh.BannerError{Err: errDenied,
-			Message: fmt.Sprintf("jms: login refused: login rule %q does not allow %s to log in from %s at this time.\r\n",
-				rule.Name, p.user, p.source)}
+		return &gossh.BannerError{Err: errDenied, Message: "jms: login refused: " + ruleRefusal(rule, p.user, p.source) + "\r\n"}
 	}
 	p.rulesOK = true
 	return nil
+}
+
+// ruleDenies returns the login rule that denies user (a member of
+// groups) logging in from source now, if one does. The rules are
+// checked at login, for every new channel and for live sessions.
+func (s *Server) ruleDenies(ctx context.Context, user string, groups []string, source string) (store.LoginRule, bool, error) {
+	rules, err := s.st.ListLoginRules(ctx)
+	if err != nil {
+		return store.LoginRule{}, false, err
+	}
+	addr, _ := netip.ParseAddr(source)
+	rule, matched := store.DecideLogin(rules, store.LoginAttempt{User: user, Groups: groups, Source: addr, At: s.now()})
+	return rule, matched && rule.Action == store.LoginRuleDeny, nil
+}
+
+// ruleRefusal is what a person is told when rule denies her.
+func ruleRefusal(rule store.LoginRule, user, source string) string {
+	return fmt.Sprintf("login rule %q does not allow %s to log in from %s at this time.", rule.Name, user, source)
 }
 
 // enrol makes a TOTP secret for a user who must have MFA and has none,
@@ -337,7 +358,7 @@ func (s *Server) enrol(ctx context.Context, p *pendingLogin, ch gossh.KeyboardIn
 				[]string{"Press Enter once you have saved them: "}, []bool{true})
 			return nil
 		}
-		s.failure(ctx, p.user, p.source, methodKeyboardInteractive, true, "wrong OTP code at enrolment")
+		s.failure(ctx, p.user, methodKeyboardInteractive, true, "wrong OTP code at enrolment")
 		if p.attempts >= maxOTPAttempts {
 			return errDenied
 		}
@@ -380,7 +401,7 @@ func (s *Server) changePassword(ctx context.Context, p *pendingLogin, ch gossh.K
 			return nil
 		}
 		if p.attempts >= maxOTPAttempts {
-			s.failure(ctx, p.user, p.source, methodKeyboardInteractive, p.mfaUsed, "password change failed: "+why)
+			s.failure(ctx, p.user, methodKeyboardInteractive, p.mfaUsed, "password change failed: "+why)
 			return errDenied
 		}
 		note = why + " " + p.needNewPw + "\n"
@@ -401,8 +422,23 @@ func (s *Server) saveNewPassword(ctx context.Context, user string, pw store.Secr
 	return s.st.SetPasswordHash(store.WithActor(ctx, "ssh:"+user), user, hash, false)
 }
 
-// loginSucceeded records the login and returns its permissions.
-func (s *Server) loginSucceeded(ctx context.Context, p *pendingLogin) *gossh.Permissions {
+// loginSucceeded records the login and returns its permissions, unless
+// the user has max_connections_per_user connections already. From now
+// on the connection gets keepalives and, while it has no channel open,
+// the idle deadline.
+func (s *Server) loginSucceeded(ctx context.Context, p *pendingLogin) (*gossh.Permissions, error) {
+	cs := stateOf(ctx)
+	release, ok := s.users.acquire(p.user)
+	if !ok {
+		s.auditEvent(ctx, store.LoginEvent{User: p.user, Source: p.source, Method: p.method, Result: store.LoginFailure,
+			Reason: reasonTooManyConns, MFA: p.mfaUsed})
+		return nil, &gossh.BannerError{Err: errDenied,
+			Message: fmt.Sprintf("jms: login refused: %s has %d connections open on this bastion, the most allowed.\r\n",
+				p.user, s.cfg.MaxConnectionsPerUser)}
+	}
+	if !cs.holdUserSlot(release) {
+		return nil, errDenied
+	}
 	perms := p.perms
 	if perms == nil {
 		perms = &gossh.Permissions{}
@@ -415,15 +451,21 @@ func (s *Server) loginSucceeded(ctx context.Context, p *pendingLogin) *gossh.Per
 	if p.mfaUsed {
 		perms.Extensions[extMFA] = "totp"
 	}
-	cs := stateOf(ctx)
 	cs.authenticated()
+	if cs.conn != nil {
+		s.keepalives(ctx, cs, loginConn{ctx: ctx, conn: cs.conn})
+		cs.startIdle(s.cfg.IdleTimeout, func() {
+			s.log.Info("closing a logged-in connection without channels", "user", p.user, "source", cs.source,
+				"idle_timeout", s.cfg.IdleTimeout)
+		})
+	}
 	reason := ""
 	if p.recovery {
 		reason = "recovery code used"
 	}
 	s.auditEvent(ctx, store.LoginEvent{User: p.user, Source: p.source, Method: p.method, Result: store.LoginSuccess,
 		Reason: reason, MFA: p.mfaUsed})
-	return perms
+	return perms, nil
 }
 
 // publicKeyPerms are the permissions of a key login, as charm.land/ssh
@@ -437,13 +479,16 @@ func publicKeyPerms(key gossh.PublicKey, user string) *gossh.Permissions {
 	}}
 }
 
-// failure audits a failed step and, when its reason is a guess at a
-// secret, counts it towards the lockouts: of the name from this
-// address, of the user from everywhere, and of this address for every
-// name.
-func (s *Server) failure(ctx context.Context, user, source, method string, mfa bool, reason string) {
-	s.auditEvent(ctx, store.LoginEvent{User: user, Source: source, Method: method, Result: store.LoginFailure,
+// failure audits a failed step and counts it towards the throttle of
+// its source; when its reason is a guess at a secret, it also counts it
+// towards the lockouts in the store: of the name from this source key,
+// of the user's password from everywhere, and of this source key for
+// every name. user is a valid or bounded name.
+func (s *Server) failure(ctx context.Context, user, method string, mfa bool, reason string) {
+	cs := stateOf(ctx)
+	s.auditEvent(ctx, store.LoginEvent{User: user, Source: cs.source, Method: method, Result: store.LoginFailure,
 		Reason: reason, MFA: mfa})
+	s.countRefusal(cs)
 	if !slices.Contains(lockoutReasons, reason) {
 		return
 	}
@@ -454,58 +499,73 @@ func (s *Server) failure(ctx context.Context, user, source, method string, mfa b
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	now := s.now()
-	fc, err := s.st.CountFailures(ctx, user, source, now.Add(-cfg.LockoutWindow), lockoutReasons)
+	fc, err := s.st.CountFailures(ctx, user, cs.key, now.Add(-cfg.LockoutWindow), lockoutReasons)
 	if err != nil {
-		s.log.Error("counting failed logins", "user", user, "source", source, "err", err)
+		s.log.Error("counting failed logins", "user", user, "source", cs.key, "err", err)
 		return
 	}
-	until := now.Add(cfg.LockoutDuration)
-	actx := store.WithActor(ctx, "bastion")
+	window := cfg.LockoutWindow.String()
 	if cfg.LockoutThreshold > 0 && fc.UserSource >= cfg.LockoutThreshold {
-		if _, locked, err := s.st.LoginLockedUntil(ctx, user, source, now); err == nil && !locked {
-			why := fmt.Sprintf("%d failed logins from %s within %s", fc.UserSource, source, cfg.LockoutWindow)
-			if err := s.st.LockLogin(actx, user, source, until, why); err != nil {
-				s.log.Error("locking a login", "user", user, "source", source, "err", err)
-			} else {
-				s.log.Warn("locked a name from an address", "user", user, "source", source, "until", until, "failures", fc.UserSource)
-			}
-		}
+		s.lockLogin(ctx, user, cs.key, fmt.Sprintf("%d failed logins from %s within %s", fc.UserSource, cs.key, window))
 	}
 	if cfg.LockoutUserThreshold > 0 && fc.User >= cfg.LockoutUserThreshold {
-		if u, err := s.st.GetUser(ctx, user); err == nil && !u.Locked(now) {
-			why := fmt.Sprintf("%d failed logins within %s", fc.User, cfg.LockoutWindow)
-			if err := s.st.LockUser(actx, user, until, why); err != nil {
-				s.log.Error("locking a user", "user", user, "err", err)
-			} else {
-				s.log.Warn("locked a user", "user", user, "until", until, "failures", fc.User)
-			}
-		}
+		s.lockLogin(ctx, user, store.AnySource, fmt.Sprintf("%d failed logins within %s", fc.User, window))
 	}
 	if cfg.ThrottleNames > 0 && fc.Names >= cfg.ThrottleNames {
-		if _, locked, err := s.st.LoginLockedUntil(ctx, "", source, now); err == nil && !locked {
-			why := fmt.Sprintf("failed logins as %d names within %s", fc.Names, cfg.LockoutWindow)
-			if err := s.st.LockLogin(actx, "", source, until, why); err != nil {
-				s.log.Error("throttling an address", "source", source, "err", err)
-			} else {
-				s.log.Warn("throttled an address", "source", source, "until", until, "names", fc.Names)
-			}
-		}
+		s.lockLogin(ctx, "", cs.key, fmt.Sprintf("failed logins as %d names within %s", fc.Names, window))
 	}
 }
 
-// sourceLocked reports whether user may not log in from source now: the
-// name is locked from there, or the address is throttled ("" user: the
-// throttle alone).
-func (s *Server) sourceLocked(ctx context.Context, user, source string) (string, bool) {
-	until, locked, err := s.st.LoginLockedUntil(ctx, user, source, s.now())
-	if err != nil {
-		s.log.Error("reading login locks", "user", user, "source", source, "err", err)
-		return "", false
+// lockLogin locks user from source (store.AnySource: her password
+// everywhere; "" user: the source for every name) for LockoutDuration,
+// unless a lock is in force already.
+func (s *Server) lockLogin(ctx context.Context, user, source, why string) {
+	now := s.now()
+	if _, locked, err := s.st.LoginLockedUntil(ctx, user, source, now); err != nil || locked {
+		return
 	}
-	if !locked {
-		return "", false
+	until := now.Add(s.cfg.LockoutDuration)
+	if err := s.st.LockLogin(store.WithActor(ctx, "bastion"), user, source, until, why); err != nil {
+		s.log.Error("locking logins", "user", user, "source", source, "err", err)
+		return
 	}
-	return until.Format(time.RFC3339), true
+	if user == "" {
+		s.guard.throttle(source, until, now)
+	}
+	s.log.Warn("locked logins after failures", "user", user, "source", source, "until", until, "why", why)
+}
+
+// sourceLocked returns why user may not log in from the source key now
+// (the name is locked from there, or the source is throttled), or "".
+// A store that cannot answer refuses.
+func (s *Server) sourceLocked(ctx context.Context, user, key string) string {
+	_, locked, err := s.st.LoginLockedUntil(ctx, user, key, s.now())
+	switch {
+	case err != nil:
+		s.log.Error("reading login locks", "user", user, "source", key, "err", err)
+		return reasonInternal
+	case locked:
+		return reasonSourceLocked
+	}
+	return ""
+}
+
+// passwordLocked returns why user may not log in with a password from
+// the source key now, or "": sourceLocked, or her password is locked
+// from everywhere after failed logins (keys still work then).
+func (s *Server) passwordLocked(ctx context.Context, user, key string) string {
+	if reason := s.sourceLocked(ctx, user, key); reason != "" {
+		return reason
+	}
+	_, locked, err := s.st.LoginLockedUntil(ctx, user, store.AnySource, s.now())
+	switch {
+	case err != nil:
+		s.log.Error("reading login locks", "user", user, "err", err)
+		return reasonInternal
+	case locked:
+		return reasonPasswordLock
+	}
+	return ""
 }
 
 // auditEvent records a login event; a failure to record is logged,
@@ -521,6 +581,9 @@ func (s *Server) auditEvent(ctx context.Context, e store.LoginEvent) {
 	if e.Result != store.LoginSuccess {
 		lvl = slog.LevelWarn
 	}
-	s.log.Log(ctx, lvl, "login", "user", e.User, "source", e.Source, "method", e.Method, "result", e.Result,
-		"reason", e.Reason, "mfa", e.MFA)
+	args := []any{"user", e.User, "source", e.Source, "method", e.Method, "result", e.Result, "reason", e.Reason, "mfa", e.MFA}
+	if e.Count > 1 {
+		args = append(args, "count", e.Count)
+	}
+	s.log.Log(ctx, lvl, "login", args...)
 }

@@ -15,6 +15,7 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"sync"
 
 	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/colorprofile"
@@ -217,27 +218,35 @@ func userFacing(err error) error {
 	return err
 }
 
+// maxPasswordChangeTries caps wrong current passwords per menu session.
+const maxPasswordChangeTries = 3
+
 // ownPasswordChange returns the menu's password change for user: the
 // current password checked, the policy applied, audited as done by
-// ssh:user.
+// ssh:user. A wrong current password is a failed login (audited,
+// counted towards the lockouts); a session gets maxPasswordChangeTries
+// of them, and a password locked after failed logins cannot be changed
+// here: the screen must not be a way around the lockout.
 func (s *Server) ownPasswordChange(user string, log *slog.Logger) func(ctx context.Context, current, next string) error {
+	var mu sync.Mutex
+	wrong := 0
 	return func(ctx context.Context, current, next string) error {
-		select {
-		case s.hashSem <- struct{}{}:
-		case <-ctx.Done():
-			return ctx.Err()
+		mu.Lock()
+		defer mu.Unlock()
+		if wrong >= maxPasswordChangeTries {
+			return errors.New("too many wrong passwords: log in again to try once more")
 		}
-		defer func() { <-s.hashSem }()
-		_, hash, err := s.st.PasswordHash(ctx, user)
+		if reason := s.passwordLocked(ctx, user, stateOf(ctx).key); reason != "" {
+			log.Warn("menu: password change refused", "reason", reason)
+			return errors.New("your password is locked after failed logins: try again later, or ask an administrator")
+		}
+		ok, err := s.verifyOwnPassword(ctx, user, current, log)
 		if err != nil {
-			log.Error("menu: reading the password hash", "err", err)
-			return errors.New("cannot check your password now")
+			return err
 		}
-		if hash == "" {
-			return errors.New("you have no password to change: ask an administrator to set one")
-		}
-		if _, err := store.VerifyPassword(store.Secret(current), hash, s.argon); err != nil {
-			log.Warn("menu: password change refused: wrong current password")
+		if !ok {
+			wrong++
+			s.failure(ctx, user, methodPasswordChange, false, reasonWrongPassword)
 			return errors.New("the current password is wrong")
 		}
 		if current == next {
@@ -246,11 +255,7 @@ func (s *Server) ownPasswordChange(user string, log *slog.Logger) func(ctx conte
 		if err := (store.PasswordPolicy{MinLength: s.cfg.PasswordMinLength}).Check(store.Secret(next)); err != nil {
 			return err
 		}
-		nh, err := store.HashPassword(store.Secret(next), s.argon)
-		if err != nil {
-			return err
-		}
-		if err := s.st.SetPasswordHash(store.WithActor(ctx, "ssh:"+user), user, nh, false); err != nil {
+		if err := s.saveNewPassword(ctx, user, store.Secret(next)); err != nil {
 			log.Error("menu: saving the password", "err", err)
 			return errors.New("cannot save the new password now")
 		}
@@ -272,6 +277,27 @@ func (s *Server) lastAccounts(ctx context.Context, user string, log *slog.Logger
 		last[x.Asset] = x.Account
 	}
 	return last
+}
+
+// verifyOwnPassword checks user's current password, under the hashing
+// cap.
+func (s *Server) verifyOwnPassword(ctx context.Context, user, current string, log *slog.Logger) (bool, error) {
+	select {
+	case s.hashSem <- struct{}{}:
+	case <-ctx.Done():
+		return false, ctx.Err()
+	}
+	defer func() { <-s.hashSem }()
+	_, hash, err := s.st.PasswordHash(ctx, user)
+	if err != nil {
+		log.Error("menu: reading the password hash", "err", err)
+		return false, errors.New("cannot check your password now")
+	}
+	if hash == "" {
+		return false, errors.New("you have no password to change: ask an administrator to set one")
+	}
+	_, verr := store.VerifyPassword(store.Secret(current), hash, s.argon)
+	return verr == nil, nil
 }
 
 // pickAccount asks which of several accounts to log in as, with the

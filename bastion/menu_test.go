@@ -534,3 +534,136 @@ func FuzzAllowedEnv(f *testing.F) {
 		}
 	})
 }
+
+// TestLockDoesNotSuspendRevocation: failed logins that lock alice's
+// password neither end her running session nor stop a revoked grant
+// from ending it; an administrator's lock ends it.
+func TestLockDoesNotSuspendRevocation(t *testing.T) {
+	f := newFixture(t, func(c *config.Config) {
+		c.LockoutThreshold, c.LockoutUserThreshold, c.ThrottleNames, c.ThrottleFailures = 0, 2, 0, 0
+	})
+	started := make(chan string, 1)
+	f.proxy.hook = holdProxy(f.st, started)
+	ctx := store.WithActor(context.Background(), "os:root")
+	c := f.mustDial("alice", gossh.PublicKeys(f.aliceKey))
+	startHeld := func() chan result {
+		out := make(chan result, 1)
+		go func() { out <- run(t, c, "web2", true, "") }()
+		<-started
+		return out
+	}
+
+	held := startHeld()
+	for range 3 {
+		if c, err := f.dial("alice", gossh.Password("wrong")); err == nil {
+			c.Close()
+		}
+	}
+	if _, locked, _ := f.st.LoginLockedUntil(ctx, "alice", store.AnySource, time.Now()); !locked {
+		t.Fatal("wrong passwords did not lock alice's password")
+	}
+	time.Sleep(3 * revokeInterval / 2)
+	select {
+	case res := <-held:
+		t.Fatalf("a password lock ended her session: %+v", res)
+	default:
+	}
+	if err := f.st.RemoveGrant(ctx, "alice-web"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case res := <-held:
+		if !strings.Contains(res.stderr, "the grant to web2 expired or was revoked") {
+			t.Fatalf("session ended with %+v", res)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a revoked grant did not end the session of a locked user")
+	}
+
+	// An administrator's lock ends her sessions.
+	if _, err := f.st.AddGrant(ctx, store.NewGrant{Name: "again", Users: []string{"alice"}, Assets: []string{"web2"},
+		Accounts: []string{store.AllAccounts}}); err != nil {
+		t.Fatal(err)
+	}
+	held = startHeld()
+	if err := f.st.LockUser(ctx, "alice", time.Now().Add(time.Hour), "admin"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case res := <-held:
+		if !strings.Contains(res.stderr, "user alice locked") {
+			t.Fatalf("session ended with %+v", res)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("an administrator's lock did not end the session")
+	}
+}
+
+// TestMenuPasswordChangeIsNoOracle: a wrong current password on the
+// menu's password screen is a failed login (audited, counted towards
+// the lockout); a session gets three, and a locked password cannot be
+// changed there.
+func TestMenuPasswordChangeIsNoOracle(t *testing.T) {
+	f := newFixture(t, func(c *config.Config) {
+		c.LockoutThreshold, c.LockoutUserThreshold, c.ThrottleNames, c.ThrottleFailures = 4, 0, 0, 0
+	})
+	cs := &connState{source: "127.0.0.1", key: "127.0.0.1", authed: true}
+	ctx := context.WithValue(context.Background(), connStateKey{}, cs)
+	change := f.srv.ownPasswordChange("alice", f.srv.log)
+	for range maxPasswordChangeTries {
+		if err := change(ctx, "guess", "new-password-1"); err == nil || !strings.Contains(err.Error(), "current password is wrong") {
+			t.Fatalf("a wrong current password: %v", err)
+		}
+	}
+	if err := change(ctx, alicePassword, "new-password-1"); err == nil || !strings.Contains(err.Error(), "too many") {
+		t.Fatalf("a fourth try in the session: %v", err)
+	}
+	e := f.waitEvent(store.LoginEvent{User: "alice", Method: methodPasswordChange, Result: store.LoginFailure, Reason: reasonWrongPassword})
+	if e.Count != maxPasswordChangeTries {
+		t.Errorf("audited %d wrong passwords, want %d", e.Count, maxPasswordChangeTries)
+	}
+	// One more wrong try in a new session reaches the lockout: then even
+	// the right password cannot change it from there.
+	if err := f.srv.ownPasswordChange("alice", f.srv.log)(ctx, "guess", "new-password-1"); err == nil {
+		t.Fatal("a wrong password changed it")
+	}
+	if err := f.srv.ownPasswordChange("alice", f.srv.log)(ctx, alicePassword, "new-password-1"); err == nil || !strings.Contains(err.Error(), "locked") {
+		t.Fatalf("a locked password: %v", err)
+	}
+	if _, locked, _ := f.st.LoginLockedUntil(context.Background(), "alice", "127.0.0.1", time.Now()); !locked {
+		t.Fatal("wrong passwords on the menu did not lock the name from the address")
+	}
+}
+
+// TestLoginRulesAfterLogin: a login rule added after alice logged in
+// refuses her next channel on the same connection (ControlMaster) and
+// ends her running session.
+func TestLoginRulesAfterLogin(t *testing.T) {
+	f := newFixture(t, nil)
+	started := make(chan string, 1)
+	f.proxy.hook = holdProxy(f.st, started)
+	ctx := store.WithActor(context.Background(), "test")
+	c := f.mustDial("alice", gossh.PublicKeys(f.aliceKey))
+	held := make(chan result, 1)
+	go func() { held <- run(t, c, "web2", true, "") }()
+	id := <-started
+
+	if _, err := f.st.AddLoginRule(ctx, store.LoginRule{Name: "closing-time", Action: "deny", Sources: []string{"127.0.0.0/8"}}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case res := <-held:
+		if !strings.Contains(res.stderr, `login rule "closing-time" does not allow alice`) {
+			t.Fatalf("session ended with %+v", res)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a login rule did not end the running session")
+	}
+	if ss, _ := f.st.GetSession(ctx, id); ss.Status != store.StatusKilled {
+		t.Errorf("session row %+v", ss)
+	}
+	if _, err := c.NewSession(); err == nil || !strings.Contains(err.Error(), "closing-time") {
+		t.Fatalf("a new channel under a denying rule: %v", err)
+	}
+	f.waitEvent(store.LoginEvent{User: "alice", Method: methodConnect, Reason: "denied by login rule closing-time"})
+}

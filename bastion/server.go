@@ -4,6 +4,7 @@
 package bastion
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -82,6 +83,9 @@ type Server struct {
 	dummyHash string        // verified for unknown users, so timing does not tell names
 	hashSem   chan struct{} // caps concurrent argon2 hashes (64 MiB each by default)
 	unauth    *unauthLimiter
+	guard     *sourceGuard  // pre-auth refusals and throttles per source (preauth.go)
+	refusals  *refusalAudit // pre-auth refusals, audited in aggregate
+	users     *userConns    // logged-in connections per user
 	conns     conns
 	live      *liveSessions // the proxied sessions running now
 
@@ -115,27 +119,50 @@ func New(cfg config.Config, deps Deps) (*Server, error) {
 	if deps.Store == nil || deps.Proxy == nil {
 		return nil, errors.New("bastion: a store and a proxy are required")
 	}
+	s, err := newServer(cfg, deps)
+	if err != nil {
+		return nil, err
+	}
+	pem, err := readHostKey(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if n, err := s.st.CloseInterruptedSessions(context.Background()); err != nil {
+		return nil, fmt.Errorf("closing interrupted sessions: %w", err)
+	} else if n > 0 {
+		s.log.Warn("closed sessions left active by a previous run", "sessions", n)
+	}
+	s.srv, err = wish.NewServer(s.options(pem)...)
+	if err != nil {
+		return nil, fmt.Errorf("bastion: %w", err)
+	}
+	return s, nil
+}
+
+// newServer makes the Server and its defences, with the defaults of
+// what deps leaves out.
+func newServer(cfg config.Config, deps Deps) (*Server, error) {
 	s := &Server{
 		cfg:      cfg,
 		st:       deps.Store,
 		proxy:    deps.Proxy,
 		transfer: deps.Transfer,
-		log:      deps.Logger,
+		log:      cmp.Or(deps.Logger, slog.Default()),
 		now:      deps.Now,
 		argon:    deps.Argon2,
 		hashSem:  make(chan struct{}, runtime.GOMAXPROCS(0)),
 		unauth:   newUnauthLimiter(cfg.MaxUnauthPerSource, cfg.MaxUnauth),
-	}
-	if s.log == nil {
-		s.log = slog.Default()
+		guard:    newSourceGuard(cfg.ThrottleFailures, cfg.LockoutWindow),
+		users:    &userConns{max: cfg.MaxConnectionsPerUser},
 	}
 	if s.now == nil {
 		s.now = time.Now
 	}
-	s.live = newLiveSessions(pollInterval, s.checkLive)
 	if s.argon == (store.Argon2Params{}) {
 		s.argon = store.DefaultArgon2
 	}
+	s.live = newLiveSessions(pollInterval, s.checkLive)
+	s.refusals = newRefusalAudit(store.LoginAggregateWindow, s.now, s.writeRefusal)
 	dummy, err := store.GeneratePassword(24)
 	if err != nil {
 		return nil, err
@@ -143,6 +170,11 @@ func New(cfg config.Config, deps Deps) (*Server, error) {
 	if s.dummyHash, err = store.HashPassword(dummy, s.argon); err != nil {
 		return nil, err
 	}
+	return s, nil
+}
+
+// readHostKey reads the bastion's ed25519 host key (PEM).
+func readHostKey(cfg config.Config) ([]byte, error) {
 	pem, err := os.ReadFile(cfg.HostKeyPath())
 	if err != nil {
 		return nil, fmt.Errorf("bastion host key: %w (run 'jmsctl init')", err)
@@ -154,85 +186,96 @@ func New(cfg config.Config, deps Deps) (*Server, error) {
 	if signer.PublicKey().Type() != gossh.KeyAlgoED25519 {
 		return nil, fmt.Errorf("bastion host key %s: want ed25519, found %s", cfg.HostKeyPath(), signer.PublicKey().Type())
 	}
-	algs := gossh.Config{
-		KeyExchanges: orDefault(cfg.KeyExchanges, defaultKeyExchanges),
-		Ciphers:      orDefault(cfg.Ciphers, defaultCiphers),
-		MACs:         orDefault(cfg.MACs, defaultMACs),
-	}
-	if n, err := s.st.CloseInterruptedSessions(context.Background()); err != nil {
-		return nil, fmt.Errorf("closing interrupted sessions: %w", err)
-	} else if n > 0 {
-		s.log.Warn("closed sessions left active by a previous run", "sessions", n)
-	}
+	return pem, nil
+}
 
-	opts := []ssh.Option{
+// options are the wish server's options: identity, authentication,
+// the connection hooks and handlers (configure), and the middleware.
+func (s *Server) options(pem []byte) []ssh.Option {
+	return []ssh.Option{
 		wish.WithVersion("jms"),
 		ssh.HostKeyPEM(pem),
-		// The password callback is set in ServerConfigCallback below:
-		// it may answer with a partial success (charm.land/ssh's
-		// PasswordHandler cannot). keyboard-interactive is offered only
-		// after a first factor, for MFA and password changes: login.go.
+		// The password callback is set in configure's
+		// ServerConfigCallback: it may answer with a partial success
+		// (charm.land/ssh's PasswordHandler cannot). keyboard-interactive
+		// is offered only after a first factor, for MFA and password
+		// changes: login.go.
 		wish.WithPublicKeyAuth(s.publicKeyHandler),
 		ssh.WrapConn(s.acceptConn),
-		func(srv *ssh.Server) error {
-			// Pre-auth deadline: charm.land/ssh sets it on the
-			// connection at accept and clears it once authenticated.
-			srv.HandshakeTimeout = cfg.PreAuthTimeout
-			srv.ServerConfigCallback = func(ctx ssh.Context) *gossh.ServerConfig {
-				return &gossh.ServerConfig{
-					Config:                    algs,
-					VerifiedPublicKeyCallback: s.verifiedPublicKey(ctx),
-					PasswordCallback:          s.passwordCallback(ctx),
-					// Keeps the connection's banner sender, for MFA
-					// enrolment (login.go).
-					PreAuthConnCallback: func(c gossh.ServerPreAuthConn) { ctx.SetValue(preAuthKey{}, c) },
-				}
-			}
-			// No PTY emulation and no PTY allocation: this handler only
-			// accepts the pty-req. Emulation rewrites "\n" as "\r\n" on
-			// the way out, which corrupts full-screen programs on the
-			// asset; the proxy passes raw bytes both ways.
-			srv.PtyHandler = func(ssh.Context, ssh.Session, ssh.Pty) (func() error, error) {
-				return func() error { return nil }, nil
-			}
-			srv.ChannelHandlers = map[string]ssh.ChannelHandler{
-				"session": s.sessionChannel,
-				"default": s.refuseChannel,
-			}
-			srv.RequestHandlers = map[string]ssh.RequestHandler{"default": s.globalRequest}
-			srv.SubsystemHandlers = map[string]ssh.SubsystemHandler{"sftp": s.refuseSFTP}
-			if s.transfer != nil {
-				// Subsystems skip the middleware chain: give them its checks.
-				srv.SubsystemHandlers["sftp"] = ssh.SubsystemHandler(s.verifyAuthMiddleware(s.userMiddleware(s.sftpHandler)))
-				srv.ChannelHandlers["direct-tcpip"] = s.directTCPIP
-			}
-			srv.ConnectionFailedCallback = func(c net.Conn, err error) {
-				s.log.Debug("connection failed before login", "source", c.RemoteAddr().String(), "err", err)
-			}
-			return nil
-		},
-		wish.WithMiddleware(
-			rm.MiddlewareWithLogger(printfLogger{s.log},
-				// wish runs the LAST middleware listed FIRST: read
-				// this list from the bottom up.
-				//
-				// 3. route by the session's shape: a target goes to
-				//    the proxy, a PTY without one to the menu.
-				s.routeMiddleware,
-				// 2. the user must still exist and be enabled and
-				//    unlocked now, for this channel, not only at login.
-				s.userMiddleware,
-				// 1. the authenticated key must be the one recorded
-				//    in the auth callback (CVE-2024-45337 class).
-				s.verifyAuthMiddleware,
-			),
+		s.configure,
+		wish.WithMiddleware(s.middleware()...),
+	}
+}
+
+// middleware is the chain every session channel goes through, inside
+// the recover middleware. wish runs the LAST middleware listed FIRST:
+// read the list from the bottom up.
+func (s *Server) middleware() []wish.Middleware {
+	return []wish.Middleware{
+		rm.MiddlewareWithLogger(printfLogger{s.log},
+			// 3. route by the session's shape: a target goes to the
+			//    proxy, a PTY without one to the menu.
+			s.routeMiddleware,
+			// 2. the user must still exist and be enabled and not
+			//    locked by an administrator now, for this channel,
+			//    not only at login.
+			s.userMiddleware,
+			// 1. the authenticated key must be the one recorded in the
+			//    auth callback (CVE-2024-45337 class).
+			s.verifyAuthMiddleware,
 		),
 	}
-	s.srv, err = wish.NewServer(opts...)
-	if err != nil {
-		return nil, fmt.Errorf("bastion: %w", err)
+}
+
+// configure sets what wish has no option for: the pre-auth deadline,
+// the x/crypto callbacks, the channel, request and subsystem handlers.
+func (s *Server) configure(srv *ssh.Server) error {
+	algs := gossh.Config{
+		KeyExchanges: orDefault(s.cfg.KeyExchanges, defaultKeyExchanges),
+		Ciphers:      orDefault(s.cfg.Ciphers, defaultCiphers),
+		MACs:         orDefault(s.cfg.MACs, defaultMACs),
 	}
-	return s, nil
+	// Pre-auth deadline: charm.land/ssh sets it on the connection at
+	// accept and clears it once authenticated.
+	srv.HandshakeTimeout = s.cfg.PreAuthTimeout
+	srv.ServerConfigCallback = func(ctx ssh.Context) *gossh.ServerConfig {
+		return &gossh.ServerConfig{
+			Config:                    algs,
+			VerifiedPublicKeyCallback: s.verifiedPublicKey(ctx),
+			PasswordCallback:          s.passwordCallback(ctx),
+			// Keeps the connection's banner sender, for MFA enrolment
+			// (login.go).
+			PreAuthConnCallback: func(c gossh.ServerPreAuthConn) { ctx.SetValue(preAuthKey{}, c) },
+		}
+	}
+	// No PTY emulation and no PTY allocation: this handler only accepts
+	// the pty-req. Emulation rewrites "\n" as "\r\n" on the way out,
+	// which corrupts full-screen programs on the asset; the proxy
+	// passes raw bytes both ways.
+	srv.PtyHandler = func(ssh.Context, ssh.Session, ssh.Pty) (func() error, error) {
+		return func() error { return nil }, nil
+	}
+	srv.ChannelHandlers = map[string]ssh.ChannelHandler{
+		"session": s.sessionChannel,
+		"default": s.refuseChannel,
+	}
+	srv.RequestHandlers = map[string]ssh.RequestHandler{"default": s.globalRequest}
+	srv.SubsystemHandlers = map[string]ssh.SubsystemHandler{"sftp": s.refuseSFTP}
+	if s.transfer != nil {
+		// Subsystems skip the middleware chain: give them its checks.
+		srv.SubsystemHandlers["sftp"] = ssh.SubsystemHandler(s.verifyAuthMiddleware(s.userMiddleware(s.sftpHandler)))
+		srv.ChannelHandlers["direct-tcpip"] = s.directTCPIP
+	}
+	// Every channel type but the refusals checks the login rules.
+	for typ, h := range srv.ChannelHandlers {
+		if typ != "default" {
+			srv.ChannelHandlers[typ] = s.ruleChecked(h)
+		}
+	}
+	srv.ConnectionFailedCallback = func(c net.Conn, err error) {
+		s.log.Debug("connection failed before login", "source", c.RemoteAddr().String(), "err", err)
+	}
+	return nil
 }
 
 func orDefault(v, def []string) []string {
@@ -277,6 +320,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		_ = l.Close()
 	}
 	s.conns.close()
+	defer s.refusals.flush(true)
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	var err error
@@ -297,6 +341,7 @@ func (s *Server) Close() error {
 	s.closing = true
 	s.lmu.Unlock()
 	s.conns.close()
+	defer s.refusals.flush(true)
 	return s.srv.Close()
 }
 

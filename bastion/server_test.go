@@ -102,6 +102,27 @@ type fixture struct {
 	addr                                  string
 	proxy                                 *fakeProxy
 	aliceKey, aliceKey2, bobKey, strayKey gossh.Signer
+	logBytes                              *countingWriter // what the server logged
+}
+
+// countingWriter counts the bytes written through it.
+type countingWriter struct {
+	mu sync.Mutex
+	n  int64
+	w  io.Writer
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	c.n += int64(len(p))
+	c.mu.Unlock()
+	return c.w.Write(p)
+}
+
+func (c *countingWriter) count() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n
 }
 
 const alicePassword = "alice-secret-1"
@@ -177,9 +198,11 @@ func newFixture(t *testing.T, tune func(*config.Config)) *fixture {
 	must(st.AddGrant(ctx, store.NewGrant{Name: "alice-web", Users: []string{"alice", "carol"},
 		Assets: []string{"web1", "web2"}, Accounts: []string{store.AllAccounts}}))
 
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	f.logBytes = &countingWriter{w: io.Discard}
+	logger := slog.New(slog.NewTextHandler(f.logBytes, nil))
 	if testing.Verbose() {
-		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		f.logBytes.w = os.Stderr
+		logger = slog.New(slog.NewTextHandler(f.logBytes, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	srv, err := New(cfg, Deps{Store: st, Proxy: f.proxy, Logger: logger, Argon2: cheapArgon2})
 	if err != nil {

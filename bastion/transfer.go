@@ -65,7 +65,7 @@ func (s *Server) sftpHandler(sess ssh.Session) {
 	defer run.done()
 	req.OnStart = func(f transfer.SFTPSession) {
 		run.join(&liveSession{id: f.ID, user: t.User, asset: f.Asset, assetID: f.AssetID, account: f.Account,
-			needsNow: f.Needs}, f.LastActive)
+			source: source, needsNow: f.Needs}, f.LastActive)
 	}
 	err = s.transfer.ServeSFTP(run.ctx, sess, req)
 	if err != nil {
@@ -113,7 +113,7 @@ func (s *Server) directTCPIP(_ *ssh.Server, conn *gossh.ServerConn, nc gossh.New
 	req := transfer.ForwardRequest{User: user, Source: conn.RemoteAddr().String(), Host: host, Port: port}
 	req.OnStart = func(f transfer.ForwardSession) {
 		run.join(&liveSession{id: f.ID, user: user, asset: f.Asset, assetID: f.AssetID, port: f.Port,
-			needs: []string{store.ActionForward}}, f.LastActive)
+			source: hostOf(conn.RemoteAddr()), needs: []string{store.ActionForward}}, f.LastActive)
 	}
 	s.transfer.Forward(run.ctx, nc, req)
 }

@@ -39,7 +39,8 @@ type Config struct {
 	HostKeyPolicy string `yaml:"host_key_policy"`
 	// ConnectTimeout bounds dialing an asset.
 	ConnectTimeout time.Duration `yaml:"connect_timeout"`
-	// Keepalive is the interval of keepalives to assets and clients.
+	// Keepalive is the interval of keepalives to assets and clients;
+	// three unanswered in a row end a client's connection.
 	Keepalive time.Duration `yaml:"keepalive"`
 
 	// Ciphers, KeyExchanges and MACs are the bastion's SSH algorithms,
@@ -56,6 +57,9 @@ type Config struct {
 	MaxUnauth          int `yaml:"max_unauth"`
 	// MaxChannels caps open channels per connection.
 	MaxChannels int `yaml:"max_channels"`
+	// MaxConnectionsPerUser caps one person's logged-in connections on
+	// this server; 0 never.
+	MaxConnectionsPerUser int `yaml:"max_connections_per_user"`
 
 	// RecordInput records what users type (it can hold passwords).
 	RecordInput bool `yaml:"record_input"`
@@ -72,7 +76,8 @@ type Config struct {
 	// PasswordMaxAge makes passwords expire; 0 never.
 	PasswordMaxAge time.Duration `yaml:"password_max_age"`
 
-	// IdleTimeout ends sessions without input; 0 never.
+	// IdleTimeout ends sessions without input, and logged-in
+	// connections without a channel; 0 never.
 	IdleTimeout time.Duration `yaml:"idle_timeout"`
 	// MaxSessionDuration ends sessions that last longer; 0 never.
 	MaxSessionDuration time.Duration `yaml:"max_session_duration"`
@@ -95,6 +100,11 @@ type Config struct {
 	// ThrottleNames distinct names failing from one address within
 	// LockoutWindow refuse that address for LockoutDuration; 0 never.
 	ThrottleNames int `yaml:"throttle_names"`
+	// ThrottleFailures refused logins of any method (wrong passwords,
+	// refused keys, invalid names, locked names) from one address within
+	// LockoutWindow refuse that address for LockoutDuration; 0 never.
+	// An IPv6 address counts as its /64 here and in every lockout.
+	ThrottleFailures int `yaml:"throttle_failures"`
 }
 
 // Default returns the built-in defaults for dataDir.
@@ -110,18 +120,21 @@ func Default(dataDir string) Config {
 		MaxUnauthPerSource: 200,
 		MaxUnauth:          1000,
 		MaxChannels:        32,
-		RecordingFailure:   "close",
-		ReviewTimeout:      5 * time.Minute,
-		PasswordMinLength:  8,
-		IdleTimeout:        30 * time.Minute,
-		MFA:                "optional",
-		LockoutThreshold:   5,
-		LockoutWindow:      10 * time.Minute,
-		LockoutDuration:    30 * time.Minute,
+		// Room for 100 parallel Ansible forks through the bastion.
+		MaxConnectionsPerUser: 200,
+		RecordingFailure:      "close",
+		ReviewTimeout:         5 * time.Minute,
+		PasswordMinLength:     8,
+		IdleTimeout:           30 * time.Minute,
+		MFA:                   "optional",
+		LockoutThreshold:      5,
+		LockoutWindow:         10 * time.Minute,
+		LockoutDuration:       30 * time.Minute,
 		// Four times the per-source threshold: one attacker cannot
 		// lock a person out from everywhere by guessing from one place.
 		LockoutUserThreshold: 20,
 		ThrottleNames:        20,
+		ThrottleFailures:     100,
 	}
 }
 
@@ -244,10 +257,10 @@ func (c Config) Validate() error {
 	if c.PasswordMinLength < 1 {
 		errs = append(errs, errors.New("password_min_length must be at least 1"))
 	}
-	if c.LockoutThreshold < 0 || c.LockoutUserThreshold < 0 || c.ThrottleNames < 0 {
-		errs = append(errs, errors.New("lockout_threshold, lockout_user_threshold and throttle_names must not be negative (0 turns each off)"))
+	if c.LockoutThreshold < 0 || c.LockoutUserThreshold < 0 || c.ThrottleNames < 0 || c.ThrottleFailures < 0 || c.MaxConnectionsPerUser < 0 {
+		errs = append(errs, errors.New("lockout_threshold, lockout_user_threshold, throttle_names, throttle_failures and max_connections_per_user must not be negative (0 turns each off)"))
 	}
-	if c.LockoutThreshold > 0 || c.LockoutUserThreshold > 0 || c.ThrottleNames > 0 {
+	if c.LockoutThreshold > 0 || c.LockoutUserThreshold > 0 || c.ThrottleNames > 0 || c.ThrottleFailures > 0 {
 		positive("lockout_window", c.LockoutWindow)
 		positive("lockout_duration", c.LockoutDuration)
 	}

@@ -6,10 +6,14 @@ package e2e
 // `jmsctl user mfa enable -o json` prints, never from a bypass.
 
 import (
+	"context"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -104,7 +108,8 @@ func TestAuthLockoutAndUnlock(t *testing.T) {
 	b := startBastion(t, BastionOptions{Config: "lockout_threshold: 3\nlockout_user_threshold: 3\nlockout_window: 10m\nlockout_duration: 30m\n"})
 	s := startSSHD(t)
 	pw := "alice-" + randomToken(6)
-	b.MustRun(t, pw+"\n", "user", "add", "alice", "--password-stdin")
+	key := ClientKey(t)
+	b.MustRun(t, pw+"\n", "user", "add", "alice", "--password-stdin", "--key", key.PubPath)
 	b.MustRun(t, "", "asset", "add", "web1", "--address", "127.0.0.1", "--port", strconv.Itoa(s.Port))
 	b.MustRun(t, "", "account", "add", "web1", s.User, "--key", s.KeyFile)
 	b.MustRun(t, "", "grant", "add", "g", "--user", "alice", "--asset", "web1", "--account", "@all")
@@ -121,21 +126,136 @@ func TestAuthLockoutAndUnlock(t *testing.T) {
 	if res := runSSH(t, good, nil, "web1", "true"); res.ExitCode != 255 {
 		t.Fatalf("a locked user logged in with the right password: %+v", res)
 	}
+	// Failures lock her name from this address and her password
+	// everywhere, not her as a user: that is an administrator's lock.
 	show := b.MustRun(t, "", "user", "show", "alice")
-	if !strings.Contains(show, "locked until") || !strings.Contains(show, "locked_from:") {
+	if strings.Contains(show, "locked until") || !strings.Contains(show, "locked_from:") {
 		t.Fatalf("user show:\n%s", show)
 	}
 	locks := b.MustRun(t, "", "user", "locks")
-	if !strings.Contains(locks, "127.0.0.1") {
+	if !strings.Contains(locks, "127.0.0.1") || !strings.Contains(locks, "*") {
 		t.Fatalf("user locks:\n%s", locks)
 	}
 	b.MustRun(t, "", "user", "unlock", "alice")
 	if res := runSSH(t, good, nil, "web1", "echo back"); res.ExitCode != 0 || res.Stdout != "back\n" {
 		t.Fatalf("after unlock: %+v", res)
 	}
+
+	// An administrator's lock refuses every method, keys too.
+	kl := b.Login("alice")
+	kl.KeyFile = key.Path
+	b.MustRun(t, "", "user", "lock", "alice", "--reason", "laptop stolen")
+	if res := runSSH(t, kl, nil, "web1", "true"); res.ExitCode != 255 {
+		t.Fatalf("a key login of a locked user: %+v", res)
+	}
+	if show := b.MustRun(t, "", "user", "show", "alice"); !strings.Contains(show, "locked until") {
+		t.Fatalf("user show after user lock:\n%s", show)
+	}
+	b.MustRun(t, "", "user", "unlock", "alice")
+	if res := runSSH(t, kl, nil, "web1", "echo key"); res.ExitCode != 0 || res.Stdout != "key\n" {
+		t.Fatalf("key login after unlock: %+v", res)
+	}
 	ops := b.MustRun(t, "", "audit", "operations")
 	if !strings.Contains(ops, "user.lock") || !strings.Contains(ops, "login.lock") || !strings.Contains(ops, "user.unlock") {
 		t.Fatalf("operations audit:\n%s", ops)
+	}
+}
+
+// TestAuthPasswordLockKeepsKeys: failed passwords that lock alice's
+// password everywhere do not lock her keys (anyone can make passwords
+// fail), and she is refused before her password is even checked.
+func TestAuthPasswordLockKeepsKeys(t *testing.T) {
+	t.Parallel()
+	requireBinaries(t, "ssh", "sshpass")
+	b := startBastion(t, BastionOptions{Config: "lockout_threshold: 100\nlockout_user_threshold: 3\n"})
+	s := startSSHD(t)
+	pw := "alice-" + randomToken(6)
+	key := ClientKey(t)
+	b.MustRun(t, pw+"\n", "user", "add", "alice", "--password-stdin", "--key", key.PubPath)
+	b.MustRun(t, "", "asset", "add", "web1", "--address", "127.0.0.1", "--port", strconv.Itoa(s.Port))
+	b.MustRun(t, "", "account", "add", "web1", s.User, "--key", s.KeyFile)
+	b.MustRun(t, "", "grant", "add", "g", "--user", "alice", "--asset", "web1", "--account", "@all")
+	bad := b.Login("alice")
+	bad.Password = "wrong-" + pw
+	for range 3 {
+		if res := runSSH(t, bad, nil, "web1", "true"); res.ExitCode != 255 {
+			t.Fatalf("wrong password: %+v", res)
+		}
+	}
+	good := b.Login("alice")
+	good.Password = pw
+	if res := runSSH(t, good, nil, "web1", "true"); res.ExitCode != 255 {
+		t.Fatalf("a locked password logged in: %+v", res)
+	}
+	kl := b.Login("alice")
+	kl.KeyFile = key.Path
+	if res := runSSH(t, kl, nil, "web1", "echo key"); res.ExitCode != 0 || res.Stdout != "key\n" {
+		t.Fatalf("her key after password failures: %+v", res)
+	}
+	found := false
+	for _, ev := range loginEvents(t, b, "alice") {
+		found = found || ev["reason"] == "password locked after failed logins"
+	}
+	if !found {
+		t.Error("the refused password is not in the login audit")
+	}
+}
+
+// TestAuthLoginRuleAfterLoginControlMaster: a rule added while alice
+// holds a ControlMaster connection refuses her next multiplexed session
+// and ends the one running.
+func TestAuthLoginRuleAfterLoginControlMaster(t *testing.T) {
+	t.Parallel()
+	e := newServerEnv(t)
+	dir, err := os.MkdirTemp("", "cm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	ctl := filepath.Join(dir, "c")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	master := e.keyLogin("alice")
+	master.Options = []string{"-o", "ControlMaster=yes", "-o", "ControlPath=" + ctl, "-N"}
+	mc := master.Command(ctx)
+	if err := mc.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = mc.Process.Kill(); _ = mc.Wait() })
+	if !waitUntil(10*time.Second, func() bool { _, err := os.Stat(ctl); return err == nil }) {
+		t.Fatal("the ControlMaster did not start")
+	}
+	kl := e.keyLogin("alice")
+	kl.Options = []string{"-o", "ControlMaster=no", "-o", "ControlPath=" + ctl}
+	// The exit status of a multiplexed session does not reach the mux
+	// client (255 already on main): the output is what this checks.
+	if res := runSSH(t, kl, nil, "web1", "echo first"); res.Stdout != "first\n" {
+		t.Fatalf("first session: %+v", res)
+	}
+	long := kl.Command(ctx, "web1", "echo started; sleep 25; echo survived")
+	var out, errOut syncBuffer
+	long.Stdout, long.Stderr = &out, &errOut
+	if err := long.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if !waitUntil(10*time.Second, func() bool { return strings.Contains(out.String(), "started") }) {
+		t.Fatalf("the long session did not start: %q %q", out.String(), errOut.String())
+	}
+	e.b.MustRun(t, "", "acl", "add", "closing-time", "--action", "deny", "--source", "127.0.0.1/32")
+	begin := time.Now()
+	_ = long.Wait()
+	if d := time.Since(begin); d > 15*time.Second || strings.Contains(out.String(), "survived") {
+		t.Fatalf("the running session went on under a denying rule (%v): %q", d, out.String())
+	}
+	if !strings.Contains(errOut.String(), "closing-time") {
+		t.Errorf("the ended session does not say why: %q", errOut.String())
+	}
+	// OpenSSH's mux client does not print why the bastion refused the
+	// channel; it then tries a connection of its own, which the rule
+	// refuses too.
+	res := runSSH(t, kl, nil, "web1", "echo second")
+	if res.Stdout != "" || res.ExitCode != 255 || !strings.Contains(res.Stderr, "Session open refused by peer") {
+		t.Fatalf("a multiplexed session under a denying rule: %+v", res)
 	}
 }
 
@@ -273,5 +393,57 @@ func TestAuthMFARequiredEnrolment(t *testing.T) {
 	got, rc := expectSSH(t, l, []Step{{"OTP code:", code(t, secret, 30*time.Second)}}, "no-such-asset")
 	if strings.Contains(got, "Permission denied") {
 		t.Fatalf("login after enrolment: %d\n%s", rc, got)
+	}
+}
+
+// TestAuthKeepaliveWithoutChannels: `ssh -N` opens no channel; when the
+// client stops answering (SIGSTOP: the kernel still acknowledges TCP)
+// the bastion closes the connection after three unanswered keepalives,
+// and an answering client without channels is closed at idle_timeout.
+func TestAuthKeepaliveWithoutChannels(t *testing.T) {
+	t.Parallel()
+	requireBinaries(t, "ssh")
+	b := startBastion(t, BastionOptions{Config: "keepalive: 1s\nidle_timeout: 6s\n"})
+	key := ClientKey(t)
+	b.MustRun(t, "", "user", "add", "alice", "--key", key.PubPath)
+	kl := b.Login("alice")
+	kl.KeyFile = key.Path
+	kl.Options = []string{"-N"}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+
+	stopped := kl.Command(ctx)
+	if err := stopped.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = stopped.Process.Signal(syscall.SIGCONT); _ = stopped.Process.Kill(); _ = stopped.Wait() })
+	if !waitUntil(10*time.Second, func() bool { return strings.Count(b.Log(), "result=success") >= 1 }) {
+		t.Fatal("no login")
+	}
+	if err := stopped.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	begin := time.Now()
+	if !waitUntil(8*time.Second, func() bool { return strings.Contains(b.Log(), "stopped answering keepalives") }) {
+		t.Fatal("a silent client without channels was never closed")
+	}
+	if d := time.Since(begin); d < 2*time.Second {
+		t.Fatalf("closed after %v, before three keepalives could go unanswered", d)
+	}
+
+	answering := kl.Command(ctx)
+	if err := answering.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- answering.Wait() }()
+	select {
+	case <-done:
+		if !strings.Contains(b.Log(), "closing a logged-in connection without channels") {
+			t.Fatalf("ssh -N ended, but not by the idle deadline:\n%s", b.Log())
+		}
+	case <-time.After(20 * time.Second):
+		_ = answering.Process.Kill()
+		t.Fatal("a logged-in connection without channels outlived idle_timeout")
 	}
 }

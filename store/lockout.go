@@ -11,12 +11,13 @@ import (
 // counts whole when its last attempt is in the window, so a count can
 // include up to LoginAggregateWindow more than the window.
 type FailureCounts struct {
-	UserSource int // failures of this name from this source
+	UserSource int // failures of this name from this source key
 	User       int // failures of this name from every source
-	Names      int // distinct names that failed from this source
+	Names      int // distinct names that failed from this source key
 }
 
-// CountFailures counts the failures with one of reasons since since.
+// CountFailures counts the failures with one of reasons since since;
+// source is an address or its SourceKey.
 func (s *Store) CountFailures(ctx context.Context, user, source string, since time.Time, reasons []string) (FailureCounts, error) {
 	var fc FailureCounts
 	if len(reasons) == 0 {
@@ -30,8 +31,9 @@ func (s *Store) CountFailures(ctx context.Context, user, source string, since ti
 		return head
 	}
 	from := formatTime(since)
+	source = SourceKey(source)
 	var n sql.NullInt64
-	err := s.db.QueryRowContext(ctx, `SELECT SUM(count) FROM login_events WHERE user_name = ? AND source = ?
+	err := s.db.QueryRowContext(ctx, `SELECT SUM(count) FROM login_events WHERE user_name = ? AND source_key = ?
 		AND result = 'failure' AND last_at >= ? AND reason IN (`+in+`)`, args(user, source, from)...).Scan(&n)
 	if err != nil {
 		return fc, wrapError(err)
@@ -43,7 +45,7 @@ func (s *Store) CountFailures(ctx context.Context, user, source string, since ti
 		return fc, wrapError(err)
 	}
 	fc.User = int(n.Int64)
-	err = s.db.QueryRowContext(ctx, `SELECT COUNT(DISTINCT user_name) FROM login_events WHERE source = ?
+	err = s.db.QueryRowContext(ctx, `SELECT COUNT(DISTINCT user_name) FROM login_events WHERE source_key = ?
 		AND result = 'failure' AND last_at >= ? AND reason IN (`+in+`)`, args(source, from)...).Scan(&fc.Names)
 	return fc, wrapError(err)
 }
@@ -56,8 +58,10 @@ func repeatString(s string, n int) string {
 	return out
 }
 
-// LoginLock is a lockout narrower than a user's: User locked from
-// Source, or (User "") Source throttled for every name.
+// LoginLock is a lockout after failed logins: User locked from Source
+// (a SourceKey), User's password refused from everywhere (Source
+// AnySource), or (User "") Source throttled for every name. An
+// administrator's lock of a user is users.locked_until, not one of these.
 type LoginLock struct {
 	User        string    `json:"user" yaml:"user"`
 	Source      string    `json:"source" yaml:"source"`
@@ -67,8 +71,10 @@ type LoginLock struct {
 }
 
 // LockLogin locks user (any name, known or not; "" for every name) from
-// source until until. It is audited in the operations log.
+// source (an address, its SourceKey, or AnySource) until until. It is
+// audited in the operations log.
 func (s *Store) LockLogin(ctx context.Context, user, source string, until time.Time, reason string) error {
+	source = SourceKey(source)
 	return s.withTx(ctx, func(q querier) error {
 		now := formatTime(s.now())
 		_, err := q.ExecContext(ctx, `INSERT INTO login_locks (user_name, source, locked_until, reason, created_at)
@@ -86,8 +92,10 @@ func (s *Store) LockLogin(ctx context.Context, user, source string, until time.T
 }
 
 // LoginLockedUntil returns when the lock of user from source (or of
-// source for every name) ends, if one is in force at now.
+// source for every name) ends, if one is in force at now. source is an
+// address, its SourceKey, or AnySource.
 func (s *Store) LoginLockedUntil(ctx context.Context, user, source string, now time.Time) (time.Time, bool, error) {
+	source = SourceKey(source)
 	var until string
 	err := s.db.QueryRowContext(ctx, `SELECT MAX(locked_until) FROM login_locks WHERE source = ?
 		AND (user_name = ? OR user_name = '') AND locked_until > ?`, source, user, formatTime(now)).Scan(&sqlNullString{&until})
@@ -127,9 +135,11 @@ func (s *Store) ListLoginLocks(ctx context.Context, user string, now time.Time) 
 	return out, wrapError(rows.Err())
 }
 
-// UnlockLogins lifts every per-source lock of user, or the throttle of
-// source when user is "". It reports how many it lifted.
+// UnlockLogins lifts every lock of user after failed logins, or the
+// throttle of source (an address or its SourceKey) when user is "". It
+// reports how many it lifted.
 func (s *Store) UnlockLogins(ctx context.Context, user, source string) (int, error) {
+	source = SourceKey(source)
 	var n int64
 	err := s.withTx(ctx, func(q querier) error {
 		var res sql.Result

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"net/netip"
 	"time"
 )
 
@@ -28,14 +29,35 @@ type LoginEvent struct {
 	Result string    `json:"result" yaml:"result"` // success or failure
 	Reason string    `json:"reason" yaml:"reason"` // why it failed; what it reached
 	MFA    bool      `json:"mfa" yaml:"mfa"`
-	Count  int       `json:"count" yaml:"count"`
+	Count  int       `json:"count" yaml:"count"` // attempts; 0 is 1 when adding
 }
 
-// AddLoginEvent records a login attempt; a zero At is the store's now.
-// A failure identical to one recorded less than LoginAggregateWindow
-// before (same user, source, method and reason) adds to that row's
-// count and moves its last_at instead of adding a row, so that a
-// password-guessing flood cannot grow the audit without bound.
+// AnySource is the source of a lock that holds from every address: a
+// person whose password was guessed at too often, from everywhere.
+const AnySource = "*"
+
+// SourceKey is what failed logins are counted and locked by: an IPv4
+// address as it is, an IPv6 address as its /64 network (one host
+// usually owns a whole /64). Anything else, a key included, is returned
+// as it is.
+func SourceKey(source string) string {
+	a, err := netip.ParseAddr(source)
+	if err != nil {
+		return source
+	}
+	a = a.WithZone("").Unmap()
+	if a.Is4() {
+		return a.String()
+	}
+	return netip.PrefixFrom(a, 64).Masked().String()
+}
+
+// AddLoginEvent records a login attempt, or e.Count identical ones; a
+// zero At is the store's now. A failure identical to one recorded less
+// than LoginAggregateWindow before (same user, source, method and
+// reason) adds to that row's count and moves its last_at instead of
+// adding a row, so that a password-guessing flood cannot grow the audit
+// without bound.
 func (s *Store) AddLoginEvent(ctx context.Context, e LoginEvent) error {
 	if e.User == "" && e.Source == "" {
 		return errors.New("a login event needs a user or a source")
@@ -48,13 +70,16 @@ func (s *Store) AddLoginEvent(ctx context.Context, e LoginEvent) error {
 	if e.At.IsZero() {
 		e.At = s.now()
 	}
+	if e.Count < 1 {
+		e.Count = 1
+	}
 	at := formatTime(e.At)
 	return s.withTx(ctx, func(q querier) error {
 		if e.Result == LoginFailure {
-			res, err := q.ExecContext(ctx, `UPDATE login_events SET last_at = ?, count = count + 1
+			res, err := q.ExecContext(ctx, `UPDATE login_events SET last_at = ?, count = count + ?
 				WHERE id = (SELECT id FROM login_events WHERE user_name = ? AND source = ? AND method = ?
 					AND result = ? AND reason = ? AND mfa = ? AND at >= ? AND at <= ? ORDER BY id DESC LIMIT 1)`,
-				at, e.User, e.Source, e.Method, e.Result, e.Reason, e.MFA,
+				at, e.Count, e.User, e.Source, e.Method, e.Result, e.Reason, e.MFA,
 				formatTime(e.At.Add(-LoginAggregateWindow)), at)
 			if err != nil {
 				return wrapError(err)
@@ -63,8 +88,8 @@ func (s *Store) AddLoginEvent(ctx context.Context, e LoginEvent) error {
 				return nil
 			}
 		}
-		_, err := q.ExecContext(ctx, `INSERT INTO login_events (at, last_at, user_name, source, method, result, reason, mfa, count)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1)`, at, at, e.User, e.Source, e.Method, e.Result, e.Reason, e.MFA)
+		_, err := q.ExecContext(ctx, `INSERT INTO login_events (at, last_at, user_name, source, source_key, method, result, reason, mfa, count)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, at, at, e.User, e.Source, SourceKey(e.Source), e.Method, e.Result, e.Reason, e.MFA, e.Count)
 		return wrapError(err)
 	})
 }

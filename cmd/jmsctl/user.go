@@ -51,7 +51,7 @@ func newUserCmd(a *app) *cobra.Command {
 			return s.SetUserDisabled(ctx, name, !on)
 		})...)
 	cmd.AddCommand(newUserAddCmd(a), newUserListCmd(a), newUserShowCmd(a), newUserRmCmd(a),
-		newUserUnlockCmd(a), newUserLocksCmd(a),
+		newUserLockCmd(a), newUserUnlockCmd(a), newUserLocksCmd(a),
 		newUserPasswdCmd(a), newUserSetCmd(a), newUserKeyCmd(a), newUserMFACmd(a),
 		newUserImportCmd(a), newUserExportCmd(a))
 	return cmd

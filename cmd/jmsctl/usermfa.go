@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/spf13/cobra"
 	"gopkg.in/yaml.v3"
@@ -151,10 +152,12 @@ func newUserLocksCmd(a *app) *cobra.Command {
 	return &cobra.Command{
 		Use:   "locks [NAME]",
 		Short: "List lockouts in force: names locked from an address, and throttled addresses",
-		Long: `locks lists the narrower lockouts: a name locked from one address after
-lockout_threshold failures there, and addresses throttled (USER empty) after
-failing as throttle_names names. A person locked everywhere shows as
-"locked until" in user list and user show. 'jmsctl user unlock NAME' lifts a
+		Long: `locks lists the lockouts after failed logins: a name locked from one address
+(SOURCE; an IPv6 /64) after lockout_threshold failures there, a person's
+password locked everywhere (SOURCE *) after lockout_user_threshold failures,
+and addresses throttled (USER empty) after failing as throttle_names names or
+throttle_failures times. A person locked by an administrator (jmsctl user
+lock) shows as "locked until" in user list and user show. 'jmsctl user unlock NAME' lifts a
 person's locks; 'jmsctl user unlock --address ADDR' lifts an address's
 throttle.`,
 		Example: `  jmsctl user locks
@@ -183,11 +186,55 @@ throttle.`,
 	}
 }
 
+func newUserLockCmd(a *app) *cobra.Command {
+	var (
+		until  string
+		reason string
+	)
+	cmd := &cobra.Command{
+		Use:   "lock NAME… [--until T] [--reason TEXT]",
+		Short: "Lock people out: every login method and every session, until unlocked",
+		Long: `lock is an administrator's lock: the person cannot log in with her password
+nor her keys, her open connections open no new session, and her running
+sessions end within seconds. Without --until it lasts until 'jmsctl user
+unlock NAME'. (Failed logins lock less: a name from one address, or her
+password alone; see docs/authentication.md.)`,
+		Example: `  jmsctl user lock alice --reason "laptop stolen"
+  jmsctl user lock alice --until 2026-12-31`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			end := time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
+			if until != "" {
+				t, err := parseTimeFlag("until", until, true)
+				if err != nil {
+					return err
+				}
+				end = t
+			}
+			ctx := a.actorContext(cmd.Context())
+			s, err := a.openStore(ctx)
+			if err != nil {
+				return err
+			}
+			for _, name := range args {
+				if err := s.LockUser(ctx, name, end, reason); err != nil {
+					return err
+				}
+				fmt.Fprintf(a.stdout, "Locked user %s\n", name)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&until, "until", "", "lift the lock at this time (RFC 3339, or a date in UTC: that whole day)")
+	cmd.Flags().StringVar(&reason, "reason", "", "why, for the operations audit")
+	return cmd
+}
+
 func newUserUnlockCmd(a *app) *cobra.Command {
 	var addresses []string
 	cmd := &cobra.Command{
 		Use:   "unlock [NAME…] [--address ADDR]…",
-		Short: "Lift lockouts after failed logins: of people (everywhere and per address), or of addresses",
+		Short: "Lift locks: of people (an administrator's, and those after failed logins), or of addresses",
 		Example: `  jmsctl user unlock alice
   jmsctl user unlock --address 203.0.113.7`,
 		RunE: func(cmd *cobra.Command, args []string) error {
