@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -63,7 +65,10 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Set("_txlock", "immediate")
-	dsn := "file:" + path + "?" + q.Encode()
+	dsn, err := sqliteDSN(path, q)
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
@@ -83,6 +88,42 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("migrate database %s: %w", path, err)
 	}
 	return s, nil
+}
+
+// sqliteDSN builds the URI filename SQLite opens: the absolute path,
+// percent-encoded so that a "#", "?", "%" or space in it stays part of
+// the path (unescaped, "?" would start the query and "#" a fragment, and
+// the database would land elsewhere without its pragmas).
+func sqliteDSN(path string, q url.Values) (string, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", fmt.Errorf("database path %q: %w", path, err)
+	}
+	if strings.ContainsRune(abs, 0) {
+		return "", fmt.Errorf("database path %q holds a NUL byte", path)
+	}
+	return "file:" + escapeURIPath(filepath.ToSlash(abs)) + "?" + q.Encode(), nil
+}
+
+// escapeURIPath percent-encodes every byte of p but the unreserved
+// characters of RFC 3986 and "/".
+func escapeURIPath(p string) string {
+	const hexDigits = "0123456789ABCDEF"
+	var b strings.Builder
+	b.Grow(len(p))
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9',
+			c == '-', c == '.', c == '_', c == '~', c == '/':
+			b.WriteByte(c)
+		default:
+			b.WriteByte('%')
+			b.WriteByte(hexDigits[c>>4])
+			b.WriteByte(hexDigits[c&15])
+		}
+	}
+	return b.String()
 }
 
 // Close closes the database.
