@@ -34,7 +34,6 @@ type Store interface {
 	AuthorizedAssets(ctx context.Context, user string, at time.Time) ([]store.Access, error)
 	AuthorizedAsset(ctx context.Context, user string, assetID int64, at time.Time) (store.Access, error)
 	AddLoginEvent(ctx context.Context, e store.LoginEvent) error
-	CloseInterruptedSessions(ctx context.Context) (int, error)
 	AuthStore // MFA, lockout, login rules, password change: login.go
 
 	// The live sessions: kill requests (live.go).
@@ -156,11 +155,6 @@ func New(cfg config.Config, deps Deps) (*Server, error) {
 		KeyExchanges: orDefault(cfg.KeyExchanges, defaultKeyExchanges),
 		Ciphers:      orDefault(cfg.Ciphers, defaultCiphers),
 		MACs:         orDefault(cfg.MACs, defaultMACs),
-	}
-	if n, err := s.st.CloseInterruptedSessions(context.Background()); err != nil {
-		return nil, fmt.Errorf("closing interrupted sessions: %w", err)
-	} else if n > 0 {
-		s.log.Warn("closed sessions left active by a previous run", "sessions", n)
 	}
 
 	opts := []ssh.Option{
