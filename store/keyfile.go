@@ -14,7 +14,8 @@ import (
 // Key files in the data directory.
 const (
 	KeyFileName    = "secret.key"
-	newKeyFileName = "secret.key.new"
+	newKeyFileName = "secret.key.new" // a rekey in progress
+	oldKeyFileName = "secret.key.old" // the key before the last rekey
 )
 
 // KeySourceEnv names the environment variable that overrides the key file.
@@ -23,8 +24,9 @@ const KeySourceEnv = "JMS_SECRET_KEY"
 // LoadSealer loads the secret key: from envValue (the value of
 // JMS_SECRET_KEY: 32 bytes in base64 or hex) when it is not empty,
 // otherwise from dataDir/secret.key, which must be mode 0600 or
-// stricter. A secret.key.new left by an interrupted rekey is loaded as
-// a second key so that nothing becomes unreadable.
+// stricter. A secret.key.new left by an interrupted rekey and the
+// secret.key.old the last rekey kept are loaded as further keys, to open
+// (never to seal), so that nothing becomes unreadable.
 func LoadSealer(dataDir, envValue string) (*Sealer, error) {
 	if envValue != "" {
 		raw, err := decodeKey(strings.TrimSpace(envValue))
@@ -43,10 +45,12 @@ func LoadSealer(dataDir, envValue string) (*Sealer, error) {
 		return nil, err
 	}
 	var others []*Key
-	if next, err := readKeyFile(filepath.Join(dataDir, newKeyFileName)); err == nil {
-		others = append(others, next)
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return nil, err
+	for _, name := range []string{newKeyFileName, oldKeyFileName} {
+		if other, err := readKeyFile(filepath.Join(dataDir, name)); err == nil {
+			others = append(others, other)
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
 	}
 	return NewSealer(k, others...), nil
 }

@@ -36,9 +36,10 @@ type Options struct {
 	Sealer *Sealer
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
-	// ReloadSealer, when set, is called once when a sealed value names a
-	// key the sealer does not hold — a `jmsctl secret rekey` run by
-	// another process — so that a running server picks up the new key.
+	// ReloadSealer, when set, is called when a sealed value names a key
+	// the sealer does not hold, or the database says secrets are now
+	// sealed with such a key — a `jmsctl secret rekey` run by another
+	// process — so that a running server picks up the new key.
 	ReloadSealer func() (*Sealer, error)
 }
 
@@ -140,28 +141,6 @@ func (s *Store) setSealer(next *Sealer) {
 	s.sealerMu.Lock()
 	s.sealer = next
 	s.sealerMu.Unlock()
-}
-
-// seal seals plain under the current primary key, bound to aad.
-func (s *Store) seal(plain Secret, aad string) (string, error) {
-	return s.Sealer().Seal(plain, aad)
-}
-
-// openSealed opens an envelope bound to aad. When the envelope names a
-// key the sealer does not hold and the store can reload its key, it
-// reloads once and tries again.
-func (s *Store) openSealed(envelope, aad string) (Secret, error) {
-	sealer := s.Sealer()
-	plain, err := sealer.Open(envelope, aad)
-	if err == nil || s.reload == nil || sealer == nil || sealer.Has(SealedKeyID(envelope)) {
-		return plain, err
-	}
-	next, rerr := s.reload()
-	if rerr != nil {
-		return nil, fmt.Errorf("%w (reloading the key: %v)", err, rerr)
-	}
-	s.setSealer(next)
-	return next.Open(envelope, aad)
 }
 
 // Now returns the store's clock reading.
