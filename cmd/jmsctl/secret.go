@@ -12,7 +12,7 @@ import (
 
 func newSecretCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:     "secret",
+		Use:   "secret",
 		Short: "The key that seals account secrets and MFA seeds",
 		Example: `  jmsctl secret status
   jmsctl secret rekey`,
