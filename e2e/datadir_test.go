@@ -88,3 +88,49 @@ func TestInterruptedSessionDigest(t *testing.T) {
 	}
 	e.s.WaitConnections(0, 15*time.Second)
 }
+
+// TestRekeyWhileServing: `jmsctl secret rekey` runs while the server runs; a person then enrols
+// in MFA at login (the server seals her seed). Once the old key is gone for good, she still
+// logs in with her codes: the server sealed with the new key, not the one it started with.
+func TestRekeyWhileServing(t *testing.T) {
+	t.Parallel()
+	requireBinaries(t, "ssh")
+	b := startBastion(t, BastionOptions{Config: "mfa: required\n"})
+	key := ClientKey(t)
+	b.MustRun(t, "", "user", "add", "dave", "--key", key.PubPath)
+	if out := b.MustRun(t, "", "secret", "rekey"); !strings.Contains(out, "Re-sealed") {
+		t.Fatalf("secret rekey: %s", out)
+	}
+	l := b.Login("dave")
+	l.KeyFile = key.Path
+	l.Options = []string{"-o", "LogLevel=INFO"}
+	var secret string
+	got, _ := expectSSH(t, l, []Step{{"OTP code:", func(screen string) string {
+		m := enrolSecretRE.FindStringSubmatch(screen)
+		if m == nil {
+			t.Errorf("no secret on the screen:\n%s", screen)
+			return ""
+		}
+		secret = m[1]
+		return code(t, secret, 0)("")
+	}}}, "no-such-asset")
+	if !strings.Contains(got, "Recovery codes") {
+		t.Fatalf("enrolment:\n%s", got)
+	}
+	var uses []map[string]any
+	if err := json.Unmarshal([]byte(b.MustRun(t, "", "-o", "json", "secret", "status")), &uses); err != nil {
+		t.Fatal(err)
+	}
+	if len(uses) == 0 || uses[0]["current"] != true || uses[0]["envelopes"] != float64(1) {
+		t.Fatalf("the seed is not sealed with the current key: %v", uses)
+	}
+	b.Stop()
+	if err := os.Remove(filepath.Join(b.DataDir, "secret.key.old")); err != nil {
+		t.Fatal(err)
+	}
+	b.Start()
+	got, rc := expectSSH(t, l, []Step{{"OTP code:", code(t, secret, 30*time.Second)}}, "no-such-asset")
+	if strings.Contains(got, "Permission denied") || strings.Contains(got, "cannot open sealed secret") {
+		t.Fatalf("login after the old key went: %d\n%s\nlog:\n%s", rc, got, b.Log())
+	}
+}

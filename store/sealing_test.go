@@ -189,10 +189,19 @@ func TestSetAccountSecretDuringRekeys(t *testing.T) {
 	cli := openServer(t, dir)
 	var wg sync.WaitGroup
 	errc := make(chan error, 2)
+	rekeyed := make(chan struct{})
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		for i := 1; i <= 30; i++ {
+		for {
+			select {
+			case <-rekeyed: // one last change after the last rekey
+				if err := server.SetAccountSecret(ctx, "web1", "root", SecretPassword, Secret("pw-x")); err != nil {
+					errc <- err
+				}
+				return
+			default:
+			}
 			if err := server.SetAccountSecret(ctx, "web1", "root", SecretPassword, Secret("pw-x")); err != nil {
 				errc <- err
 				return
@@ -201,6 +210,7 @@ func TestSetAccountSecretDuringRekeys(t *testing.T) {
 	}()
 	go func() {
 		defer wg.Done()
+		defer close(rekeyed)
 		for range 3 {
 			if _, err := cli.RekeyDataDir(ctx, dir); err != nil {
 				errc <- err
