@@ -416,3 +416,36 @@ func FuzzSealerOpen(f *testing.F) {
 		}
 	})
 }
+
+// In a database that records no current key yet (made before 0003), a
+// process with a wrong key cannot make its key the current one.
+func TestWrongKeyCannotBecomeCurrentInUpgradedDatabase(t *testing.T) {
+	ctx := context.Background()
+	dir, k := newKeyDir(t)
+	path := filepath.Join(dir, "jms.db")
+	makeSchema2Database(t, path)
+	raw, err := sql.Open("sqlite", "file:"+escapeURIPath(path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := "2026-01-01T00:00:00.000000Z"
+	if _, err := raw.ExecContext(ctx, `INSERT INTO users (id, name, mfa_seed, created_at, updated_at) VALUES (1, 'alice', ?, ?, ?), (2, 'bob', NULL, ?, ?)`,
+		sealV1(t, k, "JBSWY3DPEHPK3PXP", "users:1:mfa_seed"), now, now, now, now); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+	wrongRaw, _ := GenerateKeyBytes()
+	wrong, _ := NewKey(wrongRaw, KeySourceEnv)
+	ws, err := Open(ctx, path, Options{Sealer: NewSealer(wrong)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ws.EnableMFA(ctx, "bob", Secret("SEEDSEEDSEED"), 0, nil); !errors.Is(err, ErrWrongKey) {
+		t.Fatalf("seal with a wrong key in an upgraded database: %v", err)
+	}
+	ws.Close()
+	s := openServer(t, dir)
+	if err := s.EnableMFA(ctx, "bob", Secret("SEEDSEEDSEED"), 0, nil); err != nil {
+		t.Fatalf("seal with the right key: %v", err)
+	}
+}

@@ -9,19 +9,49 @@ import (
 
 // currentKeyID returns the id of the key new secrets must be sealed
 // with, as the database records it. A database that records none yet
-// (new, or made before migration 0003) records fallback.
-func currentKeyID(ctx context.Context, q querier, fallback string, now string) (string, error) {
+// (new, or made before migration 0003) records the key most sealed
+// values name, or primary when there are none: a process started with
+// a wrong key cannot make its key the current one.
+func currentKeyID(ctx context.Context, q querier, primary string, now string) (string, error) {
 	var id string
 	err := q.QueryRowContext(ctx, `SELECT key_id FROM sealing_key WHERE id = 1`).Scan(&id)
 	if err = wrapError(err); err == nil || !errors.Is(err, ErrNotFound) {
 		return id, err
 	}
+	first, err := mostNamedKey(ctx, q)
+	if err != nil {
+		return "", err
+	}
+	if first == "" {
+		first = primary
+	}
 	if _, err := q.ExecContext(ctx, `INSERT INTO sealing_key (id, key_id, changed_at) VALUES (1, ?, ?)
-		ON CONFLICT (id) DO NOTHING`, fallback, now); err != nil {
+		ON CONFLICT (id) DO NOTHING`, first, now); err != nil {
 		return "", wrapError(err)
 	}
 	err = q.QueryRowContext(ctx, `SELECT key_id FROM sealing_key WHERE id = 1`).Scan(&id)
 	return id, wrapError(err)
+}
+
+// mostNamedKey returns the key id most sealed values name, "" if none.
+func mostNamedKey(ctx context.Context, q querier) (string, error) {
+	vals, err := sealedValues(ctx, q)
+	if err != nil {
+		return "", err
+	}
+	count := map[string]int{}
+	best := ""
+	for _, v := range vals {
+		id := SealedKeyID(v.env)
+		if id == "" {
+			continue
+		}
+		count[id]++
+		if count[id] > count[best] || (count[id] == count[best] && id < best) {
+			best = id
+		}
+	}
+	return best, nil
 }
 
 // setCurrentKeyID records the key new secrets are sealed with.

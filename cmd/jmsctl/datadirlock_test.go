@@ -36,3 +36,20 @@ func TestLockDataDir(t *testing.T) {
 		t.Fatalf("lock file: %v %v", fi, err)
 	}
 }
+
+// The lock file can hold anything (an old jms, a hand edit): the error
+// line names a pid only when the file holds one.
+func FuzzLockHolder(f *testing.F) {
+	for _, s := range []string{"1234\n", "", "-1", "0", "abc", "12 34", "99999999999999999999", "\x00"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got := lockHolder(b)
+		if got == "" {
+			return
+		}
+		if !strings.HasPrefix(got, " (pid ") || !strings.HasSuffix(got, ")") || strings.ContainsAny(got, "\n\r\x00-") {
+			t.Fatalf("lockHolder(%q) = %q", b, got)
+		}
+	})
+}

@@ -50,7 +50,13 @@ func lockDataDir(dataDir string) (*dataDirLock, error) {
 func readLockHolder(f *os.File) string {
 	b := make([]byte, 32)
 	n, _ := f.ReadAt(b, 0)
-	pid, err := strconv.Atoi(string(bytes.TrimSpace(b[:n])))
+	return lockHolder(b[:n])
+}
+
+// lockHolder parses the content of a lock file: " (pid N)" for a
+// positive pid alone on its line, "" for anything else.
+func lockHolder(b []byte) string {
+	pid, err := strconv.Atoi(string(bytes.TrimSpace(b)))
 	if err != nil || pid <= 0 {
 		return ""
 	}
