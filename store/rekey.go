@@ -112,28 +112,12 @@ func (s *Store) keepOldKey(ctx context.Context, dataDir string) error {
 	if err != nil {
 		return fmt.Errorf("keep the old key: %w", err)
 	}
-	if err := writeFileSync(oldPath, b); err != nil {
+	if err := writeNewFileAtomic(oldPath, b); err != nil {
 		return fmt.Errorf("keep the old key in %s: %w", oldPath, err)
 	}
 	return nil
 }
 
-// writeFileSync writes a new 0600 file that must not exist, and syncs it.
-func writeFileSync(path string, b []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
-}
 
 func syncDir(dir string) error {
 	d, err := os.Open(dir)
