@@ -118,7 +118,6 @@ func (s *Store) keepOldKey(ctx context.Context, dataDir string) error {
 	return nil
 }
 
-
 func syncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
