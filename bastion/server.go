@@ -37,7 +37,6 @@ type Store interface {
 	// sessions' poller).
 	Authorize(ctx context.Context, q store.AuthzQuery) (store.Access, error)
 	AddLoginEvent(ctx context.Context, e store.LoginEvent) error
-	CloseInterruptedSessions(ctx context.Context) (int, error)
 	AuthStore // MFA, lockout, login rules, password change: login.go
 
 	// The live sessions: kill requests (live.go).
@@ -126,11 +125,6 @@ func New(cfg config.Config, deps Deps) (*Server, error) {
 	pem, err := readHostKey(cfg)
 	if err != nil {
 		return nil, err
-	}
-	if n, err := s.st.CloseInterruptedSessions(context.Background()); err != nil {
-		return nil, fmt.Errorf("closing interrupted sessions: %w", err)
-	} else if n > 0 {
-		s.log.Warn("closed sessions left active by a previous run", "sessions", n)
 	}
 	s.srv, err = wish.NewServer(s.options(pem)...)
 	if err != nil {

@@ -49,6 +49,9 @@ type Options struct {
 	// Now is the clock; nil means time.Now. Event times are measured from
 	// the first call, made when the Writer is created.
 	Now func() time.Time
+
+	// syncDir syncs a folder; syncDirectory when nil (tests watch it).
+	syncDir func(dir string) error
 }
 
 // Writer writes an asciicast v2 recording event by event. It is safe for
@@ -82,21 +85,66 @@ func Create(path string, h Header) (*Writer, error) {
 }
 
 // CreateWith is Create with options.
+// The new file's folder (the day folder), and that folder's parent when
+// the day folder is new, are synced so that a crash cannot lose the file's
+// name while its row says it exists.
 func CreateWith(path string, h Header, opts Options) (*Writer, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+	syncDir := opts.syncDir
+	if syncDir == nil {
+		syncDir = syncDirectory
+	}
+	dir := filepath.Dir(path)
+	_, statErr := os.Stat(dir)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("recording: %w", err)
+	}
+	if errors.Is(statErr, os.ErrNotExist) {
+		if err := syncDir(filepath.Dir(dir)); err != nil {
+			return nil, err
+		}
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("recording: %w", err)
 	}
 	w, err := newWriter(f, f, path, h, opts)
+	if err == nil {
+		err = syncDir(dir)
+	}
 	if err != nil {
 		f.Close()
 		os.Remove(path)
 		return nil, err
 	}
 	return w, nil
+}
+
+// syncDirectory fsyncs a folder, making the names made in it durable.
+func syncDirectory(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("recording: sync %s: %w", dir, err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("recording: sync %s: %w", dir, err)
+	}
+	return nil
+}
+
+// Digest returns the size and hex SHA-256 of the recording file at path,
+// as it is on disk: for a session a crash left open, what it wrote.
+func Digest(path string) (size int64, sum string, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, "", fmt.Errorf("recording: %w", err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if size, err = io.Copy(h, f); err != nil {
+		return 0, "", fmt.Errorf("recording: read %s: %w", path, err)
+	}
+	return size, hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // NewWriter writes a recording to w. Close does not close w.

@@ -54,7 +54,9 @@ type NewAccount struct {
 	Comment    string
 }
 
-func accountAAD(id int64) string { return fmt.Sprintf("accounts:%d:secret", id) }
+func accountBinding(id int64, ref string) binding {
+	return binding{table: "accounts", id: id, column: "secret", ref: ref}
+}
 
 // CheckAccountSecret checks that a secret fits its kind: a private key
 // must parse and must not be passphrase-protected.
@@ -113,11 +115,11 @@ func (s *Store) AddAccount(ctx context.Context, na NewAccount) (Account, error) 
 			return err
 		}
 		if na.SecretKind != SecretNone {
-			env, err := s.seal(na.Secret, accountAAD(id))
+			env, ref, err := s.sealIn(ctx, q, na.Secret, accountBinding(id, ""))
 			if err != nil {
 				return err
 			}
-			if _, err := q.ExecContext(ctx, `UPDATE accounts SET secret = ? WHERE id = ?`, env, id); err != nil {
+			if _, err := q.ExecContext(ctx, `UPDATE accounts SET secret = ?, secret_ref = ? WHERE id = ?`, env, ref, id); err != nil {
 				return wrapError(err)
 			}
 		}
@@ -130,26 +132,33 @@ func (s *Store) AddAccount(ctx context.Context, na NewAccount) (Account, error) 
 	return s.GetAccount(ctx, na.Asset, na.Username)
 }
 
-// SetAccountSecret replaces an account's secret.
+// SetAccountSecret replaces an account's secret. The secret is sealed
+// inside the transaction that finds the row, bound to it.
 func (s *Store) SetAccountSecret(ctx context.Context, asset, username, kind string, secret Secret) error {
 	if err := CheckAccountSecret(kind, secret); err != nil {
 		return err
 	}
-	acc, err := s.GetAccount(ctx, asset, username)
-	if err != nil {
-		return err
-	}
-	var env any
-	if kind != SecretNone {
-		e, err := s.seal(secret, accountAAD(acc.ID))
-		if err != nil {
-			return err
-		}
-		env = e
+	if kind != SecretNone && s.Sealer() == nil {
+		return ErrNoKey
 	}
 	return s.withTx(ctx, func(q querier) error {
-		if _, err := q.ExecContext(ctx, `UPDATE accounts SET secret_kind = ?, secret = ?, updated_at = ? WHERE id = ?`,
-			kind, env, formatTime(s.now()), acc.ID); err != nil {
+		var id int64
+		err := q.QueryRowContext(ctx, `SELECT c.id FROM accounts c JOIN assets a ON a.id = c.asset_id
+			WHERE a.name = ? AND c.username = ?`, asset, username).Scan(&id)
+		if err = wrapError(err); errors.Is(err, ErrNotFound) {
+			return fmt.Errorf("account %s@%s: %w", username, asset, ErrNotFound)
+		} else if err != nil {
+			return err
+		}
+		var env any
+		ref := ""
+		if kind != SecretNone {
+			if env, ref, err = s.sealIn(ctx, q, secret, accountBinding(id, "")); err != nil {
+				return err
+			}
+		}
+		if _, err := q.ExecContext(ctx, `UPDATE accounts SET secret_kind = ?, secret = ?, secret_ref = ?, updated_at = ? WHERE id = ?`,
+			kind, env, ref, formatTime(s.now()), id); err != nil {
 			return wrapError(err)
 		}
 		return s.recordOp(ctx, q, "account.secret", username+"@"+asset, map[string]any{"secret_kind": kind})
@@ -232,7 +241,8 @@ func (s *Store) AccountSecret(ctx context.Context, id int64) (Account, Secret, e
 		return c, nil, nil
 	}
 	var env sql.NullString
-	if err := s.db.QueryRowContext(ctx, `SELECT secret FROM accounts WHERE id = ?`, id).Scan(&env); err != nil {
+	var ref string
+	if err := s.db.QueryRowContext(ctx, `SELECT secret, secret_ref FROM accounts WHERE id = ?`, id).Scan(&env, &ref); err != nil {
 		return c, nil, wrapError(err)
 	}
 	if !env.Valid {
@@ -241,71 +251,9 @@ func (s *Store) AccountSecret(ctx context.Context, id int64) (Account, Secret, e
 	if s.Sealer() == nil {
 		return c, nil, ErrNoKey
 	}
-	sec, err := s.openSealed(env.String, accountAAD(id))
+	sec, err := s.openBound(env.String, accountBinding(id, ref))
 	if err != nil {
 		return c, nil, fmt.Errorf("account %s@%s: %w", c.Username, c.Asset, err)
 	}
 	return c, sec, nil
-}
-
-// Rekey re-seals every sealed value (account secrets, MFA seeds) under
-// next in one transaction; values are opened with the store's current
-// sealer. On success the store uses next.
-func (s *Store) Rekey(ctx context.Context, next *Sealer) (int, error) {
-	cur := s.Sealer()
-	if cur == nil {
-		return 0, ErrNoKey
-	}
-	type row struct {
-		table, column, aad string
-		id                 int64
-		env                string
-	}
-	var n int
-	err := s.withTx(ctx, func(q querier) error {
-		var todo []row
-		for _, t := range []struct{ table, column, aadFmt string }{
-			{"accounts", "secret", "accounts:%d:secret"},
-			{"users", "mfa_seed", "users:%d:mfa_seed"},
-		} {
-			rows, err := q.QueryContext(ctx, `SELECT id, `+t.column+` FROM `+t.table+` WHERE `+t.column+` IS NOT NULL`)
-			if err != nil {
-				return wrapError(err)
-			}
-			for rows.Next() {
-				r := row{table: t.table, column: t.column}
-				if err := rows.Scan(&r.id, &r.env); err != nil {
-					rows.Close()
-					return wrapError(err)
-				}
-				r.aad = fmt.Sprintf(t.aadFmt, r.id)
-				todo = append(todo, r)
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
-				return wrapError(err)
-			}
-		}
-		for _, r := range todo {
-			plain, err := cur.Open(r.env, r.aad)
-			if err != nil {
-				return fmt.Errorf("%s #%d: %w", r.table, r.id, err)
-			}
-			env, err := next.Seal(plain, r.aad)
-			clear(plain)
-			if err != nil {
-				return err
-			}
-			if _, err := q.ExecContext(ctx, `UPDATE `+r.table+` SET `+r.column+` = ? WHERE id = ?`, env, r.id); err != nil {
-				return wrapError(err)
-			}
-		}
-		n = len(todo)
-		return s.recordOp(ctx, q, "secret.rekey", "", map[string]any{"resealed": n, "key_id": next.KeyID()})
-	})
-	if err != nil {
-		return 0, err
-	}
-	s.setSealer(next)
-	return n, nil
 }

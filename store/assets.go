@@ -422,22 +422,83 @@ func (s *Store) RemoveAsset(ctx context.Context, names ...string) error {
 	return s.removeNamed(ctx, "asset", "assets", "asset.rm", names)
 }
 
-// PinHostKey records an asset's host key (an authorized_keys line).
-// With trustedBy set it is an operator's `asset trust` and is audited as
-// one; otherwise it is the bastion pinning at first use.
+// ErrHostKeyMismatch is returned by PinHostKey when the asset already
+// has a different key pinned: another connection pinned first, or an
+// operator trusted a key meanwhile.
+var ErrHostKeyMismatch = errors.New("a different host key is pinned")
+
+// HostKeyMismatchError says which key is pinned instead.
+type HostKeyMismatchError struct {
+	Asset  string
+	Pinned string // the pinned authorized_keys line
+}
+
+func (e *HostKeyMismatchError) Error() string {
+	return fmt.Sprintf("asset %q: %v", e.Asset, ErrHostKeyMismatch)
+}
+
+func (e *HostKeyMismatchError) Is(target error) bool { return target == ErrHostKeyMismatch }
+
+// PinHostKey pins an asset's host key at first use: it records key (an
+// authorized_keys line) only if no key is pinned yet, in one statement,
+// so that two first connections cannot both win and a key trusted by an
+// operator is never overwritten. When a key is pinned already, it
+// returns nil if it is key and a *HostKeyMismatchError otherwise.
 func (s *Store) PinHostKey(ctx context.Context, name, key string) error {
 	return s.withTx(ctx, func(q querier) error {
-		now := formatTime(s.now())
-		if err := execOne(ctx, q, "asset", name, `UPDATE assets SET host_key = ?, host_key_pinned_at = ? WHERE name = ?`,
-			key, now, name); err != nil {
+		res, err := q.ExecContext(ctx, `UPDATE assets SET host_key = ?, host_key_pinned_at = ? WHERE name = ? AND host_key = ''`,
+			key, formatTime(s.now()), name)
+		if err != nil {
+			return wrapError(err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return wrapError(err)
+		} else if n == 1 {
+			return s.recordOp(ctx, q, "asset.trust", name, map[string]any{"host_key": hostKeyFingerprint(key), "first_use": true})
+		}
+		var pinned string
+		if err := q.QueryRowContext(ctx, `SELECT host_key FROM assets WHERE name = ?`, name).Scan(&pinned); err != nil {
+			if err = wrapError(err); errors.Is(err, ErrNotFound) {
+				return fmt.Errorf("asset %q: %w", name, ErrNotFound)
+			}
 			return err
 		}
-		fp := ""
-		if pk, err := ParseAuthorizedKey(key); err == nil {
-			fp = pk.fingerprint
+		if sameHostKey(pinned, key) {
+			return nil
 		}
-		return s.recordOp(ctx, q, "asset.trust", name, map[string]any{"host_key": fp})
+		return &HostKeyMismatchError{Asset: name, Pinned: pinned}
 	})
+}
+
+// TrustHostKey pins key as an asset's host key whatever was pinned
+// before: an operator's `asset trust --key`, audited as such.
+func (s *Store) TrustHostKey(ctx context.Context, name, key string) error {
+	return s.withTx(ctx, func(q querier) error {
+		if err := execOne(ctx, q, "asset", name, `UPDATE assets SET host_key = ?, host_key_pinned_at = ? WHERE name = ?`,
+			key, formatTime(s.now()), name); err != nil {
+			return err
+		}
+		return s.recordOp(ctx, q, "asset.trust", name, map[string]any{"host_key": hostKeyFingerprint(key)})
+	})
+}
+
+// hostKeyFingerprint returns the SHA256 fingerprint of an
+// authorized_keys line, "" when it does not parse.
+func hostKeyFingerprint(line string) string {
+	if pk, err := ParseAuthorizedKey(line); err == nil {
+		return pk.fingerprint
+	}
+	return ""
+}
+
+// sameHostKey reports whether two authorized_keys lines hold the same
+// key, whatever their comments.
+func sameHostKey(a, b string) bool {
+	fa, fb := hostKeyFingerprint(a), hostKeyFingerprint(b)
+	if fa == "" || fb == "" {
+		return strings.TrimSpace(a) == strings.TrimSpace(b)
+	}
+	return fa == fb
 }
 
 // likeEscape escapes LIKE's wildcards (node segments may hold "_").

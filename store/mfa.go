@@ -12,7 +12,9 @@ import (
 // RecoveryCodeCount is how many recovery codes a user gets at a time.
 const RecoveryCodeCount = 10
 
-func mfaAAD(userID int64) string { return fmt.Sprintf("users:%d:mfa_seed", userID) }
+func mfaBinding(userID int64, ref string) binding {
+	return binding{table: "users", id: userID, column: "mfa_seed", ref: ref}
+}
 
 // UserMFA is a user's TOTP state, for login.
 type UserMFA struct {
@@ -26,15 +28,16 @@ type UserMFA struct {
 func (s *Store) GetUserMFA(ctx context.Context, name string) (UserMFA, error) {
 	var m UserMFA
 	var seed *string
-	err := s.db.QueryRowContext(ctx, `SELECT id, mfa_seed, mfa_last_step FROM users WHERE name = ?`, name).
-		Scan(&m.UserID, &seed, &m.LastStep)
+	var ref string
+	err := s.db.QueryRowContext(ctx, `SELECT id, mfa_seed, mfa_seed_ref, mfa_last_step FROM users WHERE name = ?`, name).
+		Scan(&m.UserID, &seed, &ref, &m.LastStep)
 	if err = wrapError(err); errors.Is(err, ErrNotFound) {
 		return m, fmt.Errorf("user %q: %w", name, ErrNotFound)
 	} else if err != nil {
 		return m, err
 	}
 	if seed != nil && *seed != "" {
-		if m.Seed, err = s.openSealed(*seed, mfaAAD(m.UserID)); err != nil {
+		if m.Seed, err = s.openBound(*seed, mfaBinding(m.UserID, ref)); err != nil {
 			return m, fmt.Errorf("MFA secret of %q: %w", name, err)
 		}
 	}
@@ -54,13 +57,13 @@ func (s *Store) EnableMFA(ctx context.Context, name string, seed Secret, lastSte
 			}
 			return err
 		}
-		sealed, err := s.seal(seed, mfaAAD(id))
+		sealed, ref, err := s.sealIn(ctx, q, seed, mfaBinding(id, ""))
 		if err != nil {
 			return err
 		}
 		now := formatTime(s.now())
-		if _, err := q.ExecContext(ctx, `UPDATE users SET mfa_seed = ?, mfa_last_step = ?, updated_at = ? WHERE id = ?`,
-			sealed, lastStep, now, id); err != nil {
+		if _, err := q.ExecContext(ctx, `UPDATE users SET mfa_seed = ?, mfa_seed_ref = ?, mfa_last_step = ?, updated_at = ? WHERE id = ?`,
+			sealed, ref, lastStep, now, id); err != nil {
 			return wrapError(err)
 		}
 		if err := replaceRecoveryCodes(ctx, q, id, codes, now); err != nil {
@@ -73,7 +76,7 @@ func (s *Store) EnableMFA(ctx context.Context, name string, seed Secret, lastSte
 // DisableMFA removes a user's TOTP secret and recovery codes.
 func (s *Store) DisableMFA(ctx context.Context, name string) error {
 	return s.withTx(ctx, func(q querier) error {
-		if err := execOne(ctx, q, "user", name, `UPDATE users SET mfa_seed = NULL, mfa_last_step = 0, updated_at = ?
+		if err := execOne(ctx, q, "user", name, `UPDATE users SET mfa_seed = NULL, mfa_seed_ref = '', mfa_last_step = 0, updated_at = ?
 			WHERE name = ?`, formatTime(s.now()), name); err != nil {
 			return err
 		}

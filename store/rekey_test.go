@@ -72,7 +72,7 @@ func TestAccountSecretNeverInClear(t *testing.T) {
 		if err := s.db.QueryRowContext(ctx, `SELECT secret FROM accounts WHERE id = ?`, id).Scan(&raw); err != nil {
 			t.Fatal(err)
 		}
-		if strings.Contains(raw, pw) || strings.Contains(raw, "PRIVATE KEY") || !strings.HasPrefix(raw, "v1:") {
+		if strings.Contains(raw, pw) || strings.Contains(raw, "PRIVATE KEY") || !strings.HasPrefix(raw, "v2:") {
 			t.Fatalf("secret column in clear: %q", raw)
 		}
 	}

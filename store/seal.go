@@ -9,14 +9,26 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 )
 
 // KeySize is the size of a secret key: AES-256.
 const KeySize = 32
 
-// envelopeVersion prefixes every sealed value: "v1:<key id>:<base64>".
-const envelopeVersion = "v1"
+// Envelope versions. Every sealed value reads "<version>:<key id>:<base64>",
+// and the version is part of the associated data, so it cannot be changed.
+//
+//   - v1 binds a value to its table, row id and column. Row ids are reused
+//     (INTEGER PRIMARY KEY without AUTOINCREMENT), so a value from a removed
+//     row could open in a new row that took its id. v1 values are still
+//     opened; a rekey re-seals them as v2.
+//   - v2 binds it also to a random ref made at each seal and kept in the
+//     row beside it, which no other row ever has.
+const (
+	envelopeV1      = "v1"
+	envelopeVersion = "v2" // what Seal writes
+)
 
 // ErrWrongKey means a sealed value could not be opened with the loaded
 // key: the key is not the one it was sealed with, or the value was
@@ -89,6 +101,45 @@ func NewSealer(primary *Key, others ...*Key) *Sealer {
 	return s
 }
 
+// KeyInfo names a key a sealer holds.
+type KeyInfo struct {
+	ID     string
+	Source string
+}
+
+// Keys lists the keys the sealer holds, the primary first.
+func (s *Sealer) Keys() []KeyInfo {
+	if s == nil {
+		return nil
+	}
+	out := []KeyInfo{{s.primary.ID, s.primary.Source}}
+	for id, k := range s.keys {
+		if id != s.primary.ID {
+			out = append(out, KeyInfo{id, k.Source})
+		}
+	}
+	sort.Slice(out[1:], func(i, j int) bool { return out[1+i].ID < out[1+j].ID })
+	return out
+}
+
+// withPrimary returns a sealer that holds the keys of s and of more and
+// seals with the key whose id is primary, or false when none has it.
+func (s *Sealer) withPrimary(primary string, more *Sealer) (*Sealer, bool) {
+	all := map[string]*Key{}
+	for _, from := range []*Sealer{s, more} {
+		if from != nil {
+			for id, k := range from.keys {
+				all[id] = k
+			}
+		}
+	}
+	p, ok := all[primary]
+	if !ok {
+		return nil, false
+	}
+	return &Sealer{primary: p, keys: all}, true
+}
+
 // Has reports whether the sealer holds the key with this id.
 func (s *Sealer) Has(keyID string) bool {
 	if s == nil {
@@ -104,7 +155,8 @@ func (s *Sealer) KeyID() string { return s.primary.ID }
 // Source says where the primary key came from.
 func (s *Sealer) Source() string { return s.primary.Source }
 
-// Seal encrypts plain, bound to aad (e.g. "accounts:12:secret").
+// Seal encrypts plain into a current-version envelope, bound to aad (e.g.
+// "accounts:12:secret:<ref>").
 func (s *Sealer) Seal(plain Secret, aad string) (string, error) {
 	if s == nil {
 		return "", ErrNoKey
@@ -113,17 +165,18 @@ func (s *Sealer) Seal(plain Secret, aad string) (string, error) {
 	if _, err := rand.Read(nonce); err != nil {
 		return "", fmt.Errorf("seal secret: %w", err)
 	}
-	ct := s.primary.aead.Seal(nonce, nonce, plain, s.additional(s.primary.ID, aad))
+	ct := s.primary.aead.Seal(nonce, nonce, plain, additional(envelopeVersion, s.primary.ID, aad))
 	return envelopeVersion + ":" + s.primary.ID + ":" + base64.RawStdEncoding.EncodeToString(ct), nil
 }
 
-// Open decrypts an envelope made by Seal with the same aad.
+// Open decrypts an envelope made by Seal with the same aad; the
+// envelope's version is bound too.
 func (s *Sealer) Open(envelope, aad string) (Secret, error) {
 	if s == nil {
 		return nil, ErrNoKey
 	}
 	parts := strings.SplitN(envelope, ":", 3)
-	if len(parts) != 3 || parts[0] != envelopeVersion {
+	if len(parts) != 3 || (parts[0] != envelopeVersion && parts[0] != envelopeV1) {
 		return nil, fmt.Errorf("%w: not a sealed value (unknown envelope format)", ErrWrongKey)
 	}
 	k, ok := s.keys[parts[1]]
@@ -136,7 +189,7 @@ func (s *Sealer) Open(envelope, aad string) (Secret, error) {
 		return nil, fmt.Errorf("%w: the sealed value is damaged", ErrWrongKey)
 	}
 	nonce, body := ct[:k.aead.NonceSize()], ct[k.aead.NonceSize():]
-	plain, err := k.aead.Open(nil, nonce, body, s.additional(k.ID, aad))
+	plain, err := k.aead.Open(nil, nonce, body, additional(parts[0], k.ID, aad))
 	if err != nil {
 		return nil, fmt.Errorf("%w: authentication failed (tampered, or copied from another row) with key %s from %s",
 			ErrWrongKey, k.ID, k.Source)
@@ -153,6 +206,42 @@ func SealedKeyID(envelope string) string {
 	return parts[1]
 }
 
-func (s *Sealer) additional(keyID, aad string) []byte {
-	return []byte("jms/" + envelopeVersion + "/" + keyID + "/" + aad)
+// EnvelopeVersion returns the version an envelope names ("v1", "v2"),
+// "" if none.
+func EnvelopeVersion(envelope string) string {
+	v, _, ok := strings.Cut(envelope, ":")
+	if !ok {
+		return ""
+	}
+	return v
+}
+
+func additional(version, keyID, aad string) []byte {
+	return []byte("jms/" + version + "/" + keyID + "/" + aad)
+}
+
+// binding says where a sealed value lives: its table, row id and column,
+// and (from v2) the random ref stored beside it in the row.
+type binding struct {
+	table  string
+	id     int64
+	column string
+	ref    string
+}
+
+// aad returns the associated data of the binding for an envelope version.
+func (b binding) aad(version string) string {
+	if version == envelopeV1 {
+		return fmt.Sprintf("%s:%d:%s", b.table, b.id, b.column)
+	}
+	return fmt.Sprintf("%s:%d:%s:%s", b.table, b.id, b.column, b.ref)
+}
+
+// newSealRef returns a fresh random ref for a v2 binding.
+func newSealRef() (string, error) {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("seal secret: %w", err)
+	}
+	return hex.EncodeToString(b), nil
 }

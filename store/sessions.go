@@ -175,18 +175,64 @@ func (s *Store) EndSession(ctx context.Context, id string, end SessionEnd) error
 	return fmt.Errorf("session %s has already ended (%s)", id, cur.Status)
 }
 
+// RecordingDigest returns the size and hex SHA-256 of the recording a
+// session row names (its recording_path, as stored).
+type RecordingDigest func(recordingPath string) (size int64, sha256 string, err error)
+
 // CloseInterruptedSessions marks the sessions left active by a bastion
 // that stopped without ending them (a crash, a kill -9) as interrupted,
-// ended now. The server calls it when it starts, before it accepts
-// connections. It returns how many it marked.
-func (s *Store) CloseInterruptedSessions(ctx context.Context) (int, error) {
-	res, err := s.db.ExecContext(ctx, `UPDATE sessions SET status = ?, ended_at = ?, end_reason = ?
-		WHERE status = ?`, StatusInterrupted, formatTime(s.now()), "the bastion stopped during the session", StatusActive)
+// ended now, with the size and SHA-256 of the recording each left
+// (through digest, when not nil). Only the process that holds the data
+// directory's lock may call it, before it accepts connections: another
+// server's sessions would be closed under it. It returns how many it
+// marked.
+//
+// With several servers on one database (the cluster), each will close
+// only the rows it started: that needs a node column on sessions and a
+// node filter here.
+func (s *Store) CloseInterruptedSessions(ctx context.Context, digest RecordingDigest) (int, error) {
+	type left struct{ id, path string }
+	rows, err := s.db.QueryContext(ctx, `SELECT id, recording_path FROM sessions WHERE status = ?`, StatusActive)
 	if err != nil {
 		return 0, wrapError(err)
 	}
-	n, err := res.RowsAffected()
-	return int(n), wrapError(err)
+	var todo []left
+	for rows.Next() {
+		var l left
+		if err := rows.Scan(&l.id, &l.path); err != nil {
+			rows.Close()
+			return 0, wrapError(err)
+		}
+		todo = append(todo, l)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, wrapError(err)
+	}
+	n := 0
+	for _, l := range todo {
+		reason := "the bastion stopped during the session"
+		var size int64
+		var sum string
+		if l.path != "" && digest != nil {
+			if size, sum, err = digest(l.path); err != nil {
+				reason += "; its recording could not be read: " + err.Error()
+				size, sum = 0, ""
+			}
+		}
+		res, err := s.db.ExecContext(ctx, `UPDATE sessions SET status = ?, ended_at = ?, end_reason = ?,
+			recording_size = ?, recording_sha256 = ? WHERE id = ? AND status = ?`,
+			StatusInterrupted, formatTime(s.now()), reason, size, sum, l.id, StatusActive)
+		if err != nil {
+			return n, wrapError(err)
+		}
+		k, err := res.RowsAffected()
+		if err != nil {
+			return n, wrapError(err)
+		}
+		n += int(k)
+	}
+	return n, nil
 }
 
 const sessionColumns = `id, kind, user_name, asset_name, account, source, command, started_at, ended_at, status,

@@ -179,7 +179,7 @@ func TestListSessionsFilters(t *testing.T) {
 		})
 	}
 
-	n, err := s.CloseInterruptedSessions(ctx)
+	n, err := s.CloseInterruptedSessions(ctx, nil)
 	if err != nil || n != 2 {
 		t.Fatalf("CloseInterruptedSessions = %d, %v; want 2", n, err)
 	}
@@ -190,7 +190,7 @@ func TestListSessionsFilters(t *testing.T) {
 	if done, _ := s.GetSession(ctx, a1); done.Status != StatusClosed {
 		t.Fatalf("closed session changed: %+v", done)
 	}
-	if n, _ := s.CloseInterruptedSessions(ctx); n != 0 {
+	if n, _ := s.CloseInterruptedSessions(ctx, nil); n != 0 {
 		t.Fatalf("second run marked %d", n)
 	}
 }
@@ -218,5 +218,44 @@ func TestForwardSession(t *testing.T) {
 	}
 	if _, err := s.StartSession(ctx, NewSession{Kind: "tunnel", User: "alice"}); err == nil {
 		t.Error("an unknown kind was accepted")
+	}
+}
+
+// A session a crash left open gets the size and SHA-256 of the
+// recording it left; one whose recording cannot be read says so.
+func TestCloseInterruptedSessionsDigestsRecordings(t *testing.T) {
+	ctx := context.Background()
+	s := newTestStore(t)
+	start := func(path string) string {
+		t.Helper()
+		ss, err := s.StartSession(ctx, NewSession{User: "alice", Asset: "web1", RecordingPath: path})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ss.ID
+	}
+	good, bad, none := start("recordings/good.cast"), start("recordings/gone.cast"), start("")
+	digest := func(path string) (int64, string, error) {
+		if path == "recordings/good.cast" {
+			return 1234, "ab12", nil
+		}
+		return 0, "", errors.New("no such file")
+	}
+	if n, err := s.CloseInterruptedSessions(ctx, digest); err != nil || n != 3 {
+		t.Fatalf("CloseInterruptedSessions = %d, %v; want 3", n, err)
+	}
+	for _, tc := range []struct {
+		id, sum, reason string
+		size            int64
+	}{
+		{good, "ab12", "the bastion stopped during the session", 1234},
+		{bad, "", "the bastion stopped during the session; its recording could not be read: no such file", 0},
+		{none, "", "the bastion stopped during the session", 0},
+	} {
+		got, err := s.GetSession(ctx, tc.id)
+		if err != nil || got.Status != StatusInterrupted || got.RecordingSize != tc.size ||
+			got.RecordingSHA256 != tc.sum || got.EndReason != tc.reason {
+			t.Errorf("session %s = %+v, %v; want size %d sha %q reason %q", tc.id, got, err, tc.size, tc.sum, tc.reason)
+		}
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -34,9 +36,10 @@ type Options struct {
 	Sealer *Sealer
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
-	// ReloadSealer, when set, is called once when a sealed value names a
-	// key the sealer does not hold — a `jmsctl secret rekey` run by
-	// another process — so that a running server picks up the new key.
+	// ReloadSealer, when set, is called when a sealed value names a key
+	// the sealer does not hold, or the database says secrets are now
+	// sealed with such a key — a `jmsctl secret rekey` run by another
+	// process — so that a running server picks up the new key.
 	ReloadSealer func() (*Sealer, error)
 }
 
@@ -63,7 +66,10 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(NORMAL)")
 	q.Set("_txlock", "immediate")
-	dsn := "file:" + path + "?" + q.Encode()
+	dsn, err := sqliteDSN(path, q)
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
@@ -85,6 +91,42 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	return s, nil
 }
 
+// sqliteDSN builds the URI filename SQLite opens: the absolute path,
+// percent-encoded so that a "#", "?", "%" or space in it stays part of
+// the path (unescaped, "?" would start the query and "#" a fragment, and
+// the database would land elsewhere without its pragmas).
+func sqliteDSN(path string, q url.Values) (string, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", fmt.Errorf("database path %q: %w", path, err)
+	}
+	if strings.ContainsRune(abs, 0) {
+		return "", fmt.Errorf("database path %q holds a NUL byte", path)
+	}
+	return "file:" + escapeURIPath(filepath.ToSlash(abs)) + "?" + q.Encode(), nil
+}
+
+// escapeURIPath percent-encodes every byte of p but the unreserved
+// characters of RFC 3986 and "/".
+func escapeURIPath(p string) string {
+	const hexDigits = "0123456789ABCDEF"
+	var b strings.Builder
+	b.Grow(len(p))
+	for i := 0; i < len(p); i++ {
+		c := p[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9',
+			c == '-', c == '.', c == '_', c == '~', c == '/':
+			b.WriteByte(c)
+		default:
+			b.WriteByte('%')
+			b.WriteByte(hexDigits[c>>4])
+			b.WriteByte(hexDigits[c&15])
+		}
+	}
+	return b.String()
+}
+
 // Close closes the database.
 func (s *Store) Close() error { return s.db.Close() }
 
@@ -99,28 +141,6 @@ func (s *Store) setSealer(next *Sealer) {
 	s.sealerMu.Lock()
 	s.sealer = next
 	s.sealerMu.Unlock()
-}
-
-// seal seals plain under the current primary key, bound to aad.
-func (s *Store) seal(plain Secret, aad string) (string, error) {
-	return s.Sealer().Seal(plain, aad)
-}
-
-// openSealed opens an envelope bound to aad. When the envelope names a
-// key the sealer does not hold and the store can reload its key, it
-// reloads once and tries again.
-func (s *Store) openSealed(envelope, aad string) (Secret, error) {
-	sealer := s.Sealer()
-	plain, err := sealer.Open(envelope, aad)
-	if err == nil || s.reload == nil || sealer == nil || sealer.Has(SealedKeyID(envelope)) {
-		return plain, err
-	}
-	next, rerr := s.reload()
-	if rerr != nil {
-		return nil, fmt.Errorf("%w (reloading the key: %v)", err, rerr)
-	}
-	s.setSealer(next)
-	return next.Open(envelope, aad)
 }
 
 // Now returns the store's clock reading.

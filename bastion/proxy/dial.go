@@ -187,6 +187,11 @@ func (h *hostKeyCheck) check(_ string, _ net.Addr, key gossh.PublicKey) error {
 		}
 		line := strings.TrimSpace(string(gossh.MarshalAuthorizedKey(key)))
 		if err := h.p.st.PinHostKey(h.ctx, name, line); err != nil {
+			var mm *store.HostKeyMismatchError
+			if errors.As(err, &mm) { // pinned meanwhile: check against that key
+				h.asset.HostKey = mm.Pinned
+				return h.check("", nil, key)
+			}
 			h.reason = "cannot pin the host key: " + err.Error()
 			h.err = fmt.Errorf("pin the host key of %s: %w", name, err)
 			return h.err

@@ -431,7 +431,7 @@ e.g. from 'ssh-keyscan -t ed25519 HOST').`,
 				return nil
 			}
 			line := strings.TrimSpace(string(gossh.MarshalAuthorizedKey(pk)))
-			if err := s.PinHostKey(ctx, cur.Name, line); err != nil {
+			if err := s.TrustHostKey(ctx, cur.Name, line); err != nil {
 				return err
 			}
 			fmt.Fprintf(a.stdout, "Pinned host key %s %s for %s (was: %s)\n", pk.Type(), gossh.FingerprintSHA256(pk), cur.Name, was)

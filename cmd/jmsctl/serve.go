@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -12,6 +15,7 @@ import (
 	"github.com/jms-bastion/jms/bastion"
 	"github.com/jms-bastion/jms/bastion/proxy"
 	"github.com/jms-bastion/jms/bastion/transfer"
+	"github.com/jms-bastion/jms/recorder"
 	"github.com/jms-bastion/jms/store"
 )
 
@@ -27,8 +31,10 @@ func newServeCmd(a *app) *cobra.Command {
 		Long: `serve runs the jms SSH bastion until SIGINT or SIGTERM. Settings come
 from the defaults, then jms.yaml in the data directory, then JMS_*
 environment variables, then flags. An empty data directory is initialised
-first, and the admin's password is printed once. On start, sessions a
-crash left active are closed as interrupted.`,
+first, and the admin's password is printed once. serve locks the data
+directory (serve.lock): a second serve on the same directory exits with an
+error and changes nothing. On start, sessions a crash left active are closed
+as interrupted, with the size and SHA-256 of the recording each left.`,
 		Example: `  jmsctl serve
   jmsctl serve --listen 127.0.0.1:2222 --data-dir /var/lib/jms`,
 		Args: cobra.NoArgs,
@@ -44,6 +50,16 @@ crash left active are closed as interrupted.`,
 			if err := cfg.Validate(); err != nil {
 				return err
 			}
+			// One server per data directory, locked before anything is
+			// initialised, opened or closed.
+			if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+				return fmt.Errorf("make data dir: %w", err)
+			}
+			lock, err := lockDataDir(cfg.DataDir)
+			if err != nil {
+				return err
+			}
+			defer lock.release()
 			if !isInitialised(cfg) {
 				res, err := initDataDir(a.actorContext(ctx), cfg, a.getenv(store.KeySourceEnv), "admin", nil, cfg.PasswordMinLength)
 				if err != nil {
@@ -56,6 +72,9 @@ crash left active are closed as interrupted.`,
 				return err
 			}
 			logger := a.logger(cfg.LogLevel)
+			if err := closeInterrupted(ctx, st, cfg.DataDir, logger); err != nil {
+				return err
+			}
 			px := proxy.New(proxy.Config{
 				RecordingsDir:    cfg.RecordingsDir(),
 				DataDir:          cfg.DataDir,
@@ -94,4 +113,23 @@ crash left active are closed as interrupted.`,
 	}
 	cmd.Flags().StringVar(&listen, "listen", ":2222", "address to listen on (jms.yaml listen, env JMS_LISTEN)")
 	return cmd
+}
+
+// closeInterrupted closes the sessions a previous run of this server left
+// active, with the size and SHA-256 of the recordings they left. Only the
+// holder of the data directory's lock calls it, before it listens.
+func closeInterrupted(ctx context.Context, st *store.Store, dataDir string, logger *slog.Logger) error {
+	n, err := st.CloseInterruptedSessions(ctx, func(path string) (int64, string, error) {
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(dataDir, path)
+		}
+		return recorder.Digest(path)
+	})
+	if err != nil {
+		return fmt.Errorf("close the sessions a previous run left active: %w", err)
+	}
+	if n > 0 {
+		logger.Warn("closed sessions left active by a previous run", "sessions", n)
+	}
+	return nil
 }
