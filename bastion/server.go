@@ -113,7 +113,8 @@ var (
 
 // New builds the server from cfg: the persistent ed25519 host key of the
 // data directory, the algorithms, the defences and the middleware.
-// It closes session rows a crash left active.
+// Sessions a crash left active are closed by jmsctl serve, under the
+// data directory's lock, before it builds the server.
 func New(cfg config.Config, deps Deps) (*Server, error) {
 	if deps.Store == nil || deps.Proxy == nil {
 		return nil, errors.New("bastion: a store and a proxy are required")
