@@ -21,6 +21,7 @@
 package filter
 
 import (
+	"slices"
 	"strings"
 )
 
@@ -233,7 +234,22 @@ var shells = map[string]bool{
 // them too: sh -c 'SCRIPT', su -c 'SCRIPT', eval ARGS, watch ARGS,
 // find … -exec CMD … ;, alias NAME='VALUE'.
 func descend(cmd string, depth int, out *[]string) {
-	ws := Normalize(cmd)
+	plain := plainWords(cmd)
+	for i, w := range plain {
+		// su and runuser anywhere in the words (also behind sudo, or
+		// runuser's own options that Normalize looks through).
+		switch basename(w) {
+		case "su", "runuser":
+			if script, ok := suScript(plain[i+1:]); ok {
+				splitInto(script, depth, out)
+			}
+		case "sudo":
+			if script, ok := sudoShellScript(plain[i+1:]); ok {
+				splitInto(script, depth, out)
+			}
+		}
+	}
+	ws := stripPrefixes(plain)
 	if len(ws) == 0 {
 		return
 	}
@@ -243,19 +259,6 @@ func descend(cmd string, depth int, out *[]string) {
 	case shells[name]:
 		if script, ok := shellScript(args); ok {
 			splitInto(script, depth, out)
-		}
-	case name == "su" || name == "runuser" || name == "sudo":
-		for i, a := range args {
-			switch {
-			case a == "-c" || a == "--command":
-				if i+1 < len(args) {
-					splitInto(args[i+1], depth, out)
-				}
-				return
-			case strings.HasPrefix(a, "--command="):
-				splitInto(strings.TrimPrefix(a, "--command="), depth, out)
-				return
-			}
 		}
 	case name == "eval":
 		if len(args) > 0 {
@@ -287,6 +290,114 @@ func descend(cmd string, depth int, out *[]string) {
 			}
 		}
 	}
+}
+
+// suArgShort are the short options of su and runuser that take an
+// argument; -c's argument is the command to run.
+const suArgShort = "cgGswu"
+
+// suLongArg are the long options of su and runuser that take an argument.
+var suLongArg = map[string]bool{
+	"command": true, "session-command": true, "group": true, "supp-group": true,
+	"shell": true, "whitelist-environment": true, "user": true,
+}
+
+// suScript returns the command given to su or runuser with -c, also in a
+// cluster of short options (su -lc 'CMD', su -c'CMD', runuser -l u -mc CMD)
+// or as --command=CMD or --session-command CMD.
+func suScript(args []string) (string, bool) {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			return "", false
+		case strings.HasPrefix(a, "--"):
+			name, val, eq := strings.Cut(a[2:], "=")
+			isCmd := name == "command" || name == "session-command"
+			switch {
+			case isCmd && eq:
+				return val, true
+			case isCmd && i+1 < len(args):
+				return args[i+1], true
+			case suLongArg[name] && !eq:
+				i++
+			}
+		case len(a) > 1 && a[0] == '-':
+			for k := 1; k < len(a); k++ {
+				if strings.IndexByte(suArgShort, a[k]) < 0 {
+					continue
+				}
+				arg := a[k+1:]
+				if arg == "" {
+					i++
+					if i >= len(args) {
+						return "", false
+					}
+					arg = args[i]
+				}
+				if a[k] == 'c' {
+					return arg, true
+				}
+				break
+			}
+		}
+	}
+	return "", false
+}
+
+// sudoShellScript returns the command of sudo -s or sudo -i (also in a
+// cluster: -sE, -iu root): sudo hands it to a shell as a script, so
+// sudo -s 'reboot now' runs reboot.
+func sudoShellScript(args []string) (string, bool) {
+	spec := prefixes["sudo"]
+	shell := false
+	for len(args) > 0 {
+		a := args[0]
+		if a == "--" {
+			args = args[1:]
+			break
+		}
+		if len(a) < 2 || a[0] != '-' {
+			break
+		}
+		args = args[1:]
+		if strings.HasPrefix(a, "--") {
+			name, _, eq := strings.Cut(a[2:], "=")
+			shell = shell || name == "shell" || name == "login"
+			if !eq && slices.Contains(spec.argLong, name) && len(args) > 0 {
+				args = args[1:]
+			}
+			continue
+		}
+		for k := 1; k < len(a); k++ {
+			shell = shell || a[k] == 's' || a[k] == 'i'
+			if strings.IndexByte(spec.argShort, a[k]) >= 0 {
+				if k == len(a)-1 && len(args) > 0 {
+					args = args[1:]
+				}
+				break
+			}
+		}
+	}
+	if !shell || len(args) == 0 {
+		return "", false
+	}
+	return strings.Join(args, " "), true
+}
+
+// plainWords returns the words of one simple command with quoting removed
+// and redirections (with their targets) dropped.
+func plainWords(cmd string) []string {
+	ws := lex(cmd)
+	plain := make([]string, 0, len(ws))
+	for i := 0; i < len(ws); i++ {
+		if ws[i].op {
+			i++ // the target
+			continue
+		}
+		plain = append(plain, ws[i].text)
+	}
+	return plain
 }
 
 // shellScript returns the script of a shell invoked with -c.
