@@ -32,15 +32,28 @@ const (
 	Submit
 	// Paste: Data is text holding one or more line breaks (a bracketed
 	// paste, or several lines arriving at once). Judge every line in
-	// Lines before sending any of Data; send all of it or none.
+	// Lines and every command in Joined before sending any of Data; send
+	// all of it or none.
 	Paste
+	// Probe: Data is a control key that a shell may have bound to
+	// accept-line (bind '"\C-t": accept-line'). Wait for the echo, judge
+	// [LineTracker.Peek] as for a Submit, then send Data if allowed, or
+	// [CancelLine] if not; the line goes on unless the asset's output
+	// shows that the key submitted it (then a Ran segment follows).
+	Probe
+	// Ran: a line that a Probe key submitted, found when the next key
+	// arrives; Lines holds it, for the audit. Nothing is to be sent.
+	Ran
 )
 
 // Segment is a piece of the user's input, in order.
 type Segment struct {
 	Kind  SegmentKind
 	Data  []byte
-	Lines []string // Paste: the lines it holds, the first one completed by what is already on the prompt line
+	Lines []string // Paste: the lines it holds, the first one completed by what is already on the prompt line; Ran: the line
+	// Joined (Paste): the commands that span several of Lines (a
+	// continuation), joined, to be judged as well.
+	Joined []string
 }
 
 // maxPaste bounds how much of a bracketed paste is held back for judging.
@@ -93,6 +106,13 @@ type LineTracker struct {
 	partial bool // the line holds text sent along with earlier lines
 
 	submitted bool // a Submit was handed out; the line is read once more
+
+	typed []byte // the keystrokes of the line, for when the echo is missing
+	cont  Joiner // the earlier lines of a command the shell still reads
+
+	probe     bool   // a Probe was handed out: the line may have ended
+	probeLine string // the line as it stood at the Probe
+	wide      bool   // the anchor may not be the prompt's end: judge the whole line too
 
 	tail    []byte // output not yet emulated (see Output)
 	tailCut bool   // tail lost its beginning, or the screen was switched
@@ -291,15 +311,22 @@ func (t *LineTracker) input(p []byte) []Segment {
 		t.submitted = false
 		t.fresh = true
 	}
+	var segs []Segment
+	if t.probe {
+		segs = t.checkProbe()
+	}
 	if t.fresh {
 		t.setAnchor()
 	}
+	if bytes.IndexByte(p, 0x03) >= 0 {
+		t.cont.Reset() // ^C drops a command the shell was reading on
+	}
 
-	var segs []Segment
 	start := 0
 	flush := func(end int) {
 		if end > start {
 			segs = append(segs, Segment{Kind: Forward, Data: bytes.Clone(p[start:end])})
+			t.addTyped(p[start:end])
 			t.echoPending = true
 		}
 		start = end
@@ -331,7 +358,8 @@ func (t *LineTracker) input(p []byte) []Segment {
 			i += n
 			continue
 		}
-		if isEnter(c) {
+		switch {
+		case isEnter(c):
 			if hasMore(p[i+1:]) {
 				return append(segs, t.multiLine(p[start:]))
 			}
@@ -339,6 +367,11 @@ func (t *LineTracker) input(p []byte) []Segment {
 			segs = append(segs, Segment{Kind: Submit, Data: []byte{c}})
 			start = i + 1
 			t.submitted = true
+		case mayAccept(c):
+			flush(i)
+			segs = append(segs, Segment{Kind: Probe, Data: []byte{c}})
+			start = i + 1
+			t.probe = true
 		}
 		i++
 	}
@@ -374,6 +407,7 @@ func (t *LineTracker) continuePaste(p []byte) []Segment {
 // first keystroke of a line.
 func (t *LineTracker) setAnchor() {
 	t.fresh = false
+	t.typed = t.typed[:0]
 	t.replayTail()
 	if t.partial {
 		// The line already holds text sent with earlier lines: the
@@ -392,6 +426,17 @@ func (t *LineTracker) setAnchor() {
 }
 
 func isEnter(c byte) bool { return c == '\r' || c == '\n' || c == 0x0f }
+
+// mayAccept reports whether c is a control key that a shell may have bound
+// to accept-line: any but the editing keys the tracker understands
+// (backspace, tab, ^U, ^W), escape sequences, ^C and the Enter keys.
+func mayAccept(c byte) bool {
+	switch c {
+	case 0x08, '\t', 0x15, 0x17, 0x1b, 0x03:
+		return false
+	}
+	return c < 0x20 && !isEnter(c)
+}
 
 // hasMore reports whether b holds anything but line breaks: the sign of
 // several lines arriving at once.
@@ -443,9 +488,19 @@ func (t *LineTracker) multiLine(p []byte) Segment {
 func (t *LineTracker) pasteSegment(data []byte) Segment {
 	data = bytes.Clone(data)
 	body := string(data)
+	bracketed := strings.HasPrefix(body, pasteStart)
 	body = strings.TrimPrefix(body, pasteStart)
 	body = strings.TrimSuffix(body, pasteEnd)
 	t.echoPending = true
+	if !bracketed {
+		// Typed, not pasted: a control key may submit the line.
+		body = strings.Map(func(r rune) rune {
+			if r < 0x20 && mayAccept(byte(r)) {
+				return '\n'
+			}
+			return r
+		}, body)
+	}
 	if !strings.ContainsAny(body, "\r\n\x0f") {
 		return Segment{Kind: Forward, Data: data}
 	}
@@ -454,14 +509,42 @@ func (t *LineTracker) pasteSegment(data []byte) Segment {
 	body = strings.ReplaceAll(body, "\x0f", "\n")
 	parts := strings.Split(body, "\n")
 	parts[0] = t.typedSoFar() + parts[0]
-	var lines []string
-	for _, l := range parts {
-		if l = cook(l); strings.TrimSpace(l) != "" {
-			lines = append(lines, l)
+	seg := Segment{Kind: Paste, Data: data}
+	for i, l := range parts {
+		l = cook(l)
+		if strings.TrimSpace(l) != "" {
+			seg.Lines = append(seg.Lines, l)
 		}
+		if i == len(parts)-1 && !strings.HasSuffix(body, "\n") {
+			// The last part stays on the prompt line, not submitted.
+			if held := t.cont.Held(); held != "" {
+				seg.Joined = append(seg.Joined, held+"\n"+l)
+			}
+			break
+		}
+		seg.Joined = t.joinLine(seg.Joined, l)
 	}
-	return Segment{Kind: Paste, Data: data, Lines: lines}
+	return seg
 }
+
+// joinLine adds a submitted line to the command the shell reads on and
+// appends the command to joined when it spans several lines.
+func (t *LineTracker) joinLine(joined []string, line string) []string {
+	held := t.cont.Held()
+	t.cont.Add(line)
+	if t.cont.Size() > maxJoined {
+		t.cont.Reset()
+	}
+	if held != "" {
+		joined = append(joined, held+"\n"+line)
+	}
+	return joined
+}
+
+// maxJoined bounds the lines of one command the tracker keeps joined in an
+// interactive session: past it, they are forgotten (each line is judged on
+// its own in any case).
+const maxJoined = 64 << 10
 
 // cook applies the simplest line editing to typed text: backspace, ^U,
 // ^W; other control characters and escape sequences are dropped.
@@ -537,54 +620,6 @@ func (t *LineTracker) WaitEcho(ctx context.Context, settle time.Duration) {
 			return
 		}
 	}
-}
-
-// Line returns the command line as the screen shows it now, without the
-// prompt: what Enter submits. It is empty in a full-screen program. Called
-// after a Submit segment (read it once: Line or Candidates), it also ends
-// the line: output from then on is the command's.
-func (t *LineTracker) Line() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.alt {
-		return ""
-	}
-	l := t.lineLocked()
-	t.afterRead()
-	return l
-}
-
-// afterRead ends the line once the proxy has read a submitted line: what
-// follows is the command's output, which need not be emulated.
-func (t *LineTracker) afterRead() {
-	if t.submitted {
-		t.submitted = false
-		t.fresh = true
-	}
-}
-
-// Candidates returns the line (as Line) and, when the tracker lost track
-// of where the prompt ends (the screen was cleared or scrolled away, the
-// user typed ahead of the prompt), the other readings of the cursor's line
-// worth judging. A careful proxy judges them all and keeps the worst.
-func (t *LineTracker) Candidates() []string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.alt {
-		return nil
-	}
-	defer t.afterRead()
-	line, sure := t.read()
-	if sure {
-		return []string{line}
-	}
-	out := []string{line}
-	y0, _ := t.logicalLine(t.screen().CursorPosition().Y)
-	whole := t.span(y0, 0)
-	if whole != line {
-		out = append(out, whole)
-	}
-	return out
 }
 
 // typedSoFar is the line up to the cursor, blanks included.
