@@ -1,6 +1,7 @@
 package filter
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -48,5 +49,55 @@ func FuzzLineTracker(f *testing.F) {
 		_ = tr.Input(out2)
 		_ = tr.Candidates()
 		_ = tr.AtPrompt()
+	})
+}
+
+// FuzzContinuation: the line-by-line Joiner and Incomplete on the whole
+// text agree, and neither takes long on hostile input.
+func FuzzContinuation(f *testing.F) {
+	for _, s := range []string{"tou\\\nch /tmp/x", "echo 'a\nb'", "cat <<EOF\nx\nEOF", "cat <<-'E F'\n\tE F", "ls |\nwc", "$(\n`\n\"\n)", "a <<A <<B\nA\nB", "$'\\'\n'", "((((\n))))", "# it's\nls"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		start := time.Now()
+		var j Joiner
+		complete := true
+		lines := strings.Split(s, "\n")
+		for _, l := range lines {
+			_, complete = j.Add(l)
+		}
+		if complete == Incomplete(s) {
+			t.Fatalf("Joiner complete %v, Incomplete %v", complete, Incomplete(s))
+		}
+		if !complete && j.Held() == "" && len(lines) > 0 && lines[len(lines)-1] != "" {
+			t.Fatalf("incomplete with nothing held")
+		}
+		if d := time.Since(start); d > 2*time.Second {
+			t.Fatalf("took %v on %d bytes", d, len(s))
+		}
+	})
+}
+
+// FuzzReadsCommands: the exec classifier never panics or hangs, and a
+// command that reads commands from stdin still does behind env and a path.
+func FuzzReadsCommands(f *testing.F) {
+	for _, s := range []string{"sh", "bash -s", "python3 -", "su -lc x", "ssh -p 1 h bash", "env -S 'sh -i'", "sudo -iu root", "runuser -u a -- sh", "perl -Mx -", "ssh --"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		start := time.Now()
+		got := ReadsCommands(s)
+		ws := Words(s)
+		plain := !strings.ContainsFunc(s, func(r rune) bool { return r < ' ' || r > '~' })
+		if got && plain && len(ws) > 0 && !strings.ContainsAny(s, "#;&|()`$<>\\'\"=/-{}!") {
+			// Without shell syntax, env and a path must not hide the
+			// program.
+			if moved := "env /usr/bin/" + strings.Join(ws, " "); !ReadsCommands(moved) {
+				t.Fatalf("ReadsCommands(%q) but not %q", s, moved)
+			}
+		}
+		if d := time.Since(start); d > 2*time.Second {
+			t.Fatalf("took %v on %d bytes", d, len(s))
+		}
 	})
 }

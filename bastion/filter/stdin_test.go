@@ -1,0 +1,86 @@
+package filter
+
+import "testing"
+
+func TestReadsCommands(t *testing.T) {
+	tests := []struct {
+		cmd  string
+		want bool
+	}{
+		{"sh", true},
+		{"bash", true},
+		{"bash -s", true},
+		{"bash -s -- a b", true},
+		{"bash -i", true},
+		{"bash -l", true},
+		{"bash -o pipefail", true},
+		{"bash --norc", true},
+		{"bash --rcfile x", true},
+		{"zsh", true},
+		{"/bin/sh", true},
+		{"/usr/bin/env bash", true},
+		{"env -i PATH=/bin sh", true},
+		{"exec sh", true},
+		{"nohup bash", true},
+		{"cd /tmp && sh", true},
+		{"echo x | sh", true},
+		{"busybox sh", true},
+		{"bash /dev/stdin", true},
+		{"bash -- -", true},
+		{"python3", true},
+		{"python3 -", true},
+		{"python3.12 -u", true},
+		{"python3 -W ignore", true},
+		{"python3 -i script.py", true},
+		{"perl", true},
+		{"perl -w -", true},
+		{"ruby", true},
+		{"node", true},
+		{"php", true},
+		{"lua", true},
+		{"psql", true},
+		{"mysql -u root", true},
+		{"su", true},
+		{"su - root", true},
+		{"su -l alice", true},
+		{"runuser -l alice", true},
+		{"sudo -s", true},
+		{"sudo -i", true},
+		{"sudo su -", true},
+		{"sudo -u root bash", true},
+		{"doas -s", true},
+		{"ssh host", true},
+		{"ssh -p 2222 -i key user@host", true},
+		{"ssh host sh", true},
+		{"ssh host 'bash -s'", true},
+		{"ssh -- host", true},
+
+		{"sh -c 'ls'", false},
+		{"bash -lc 'ls'", false},
+		{"bash script.sh", false},
+		{"sh ./x.sh arg", false},
+		{"python3 -c 'print(1)'", false},
+		{"python3 script.py", false},
+		{"python3 -m http.server", false},
+		{"perl -e 'print 1'", false},
+		{"perl -ne 'print' file", false},
+		{"ruby -e 1", false},
+		{"node app.js", false},
+		{"psql -c 'select 1'", false},
+		{"su -lc 'id'", false},
+		{"su -c id root", false},
+		{"runuser -u alice -- id", false},
+		{"sudo -s id", false},
+		{"ssh host uptime", false},
+		{"ssh -o BatchMode=yes host uptime", false},
+		{"uname -a", false},
+		{"cat > file", false},
+		{"ls -l /", false},
+		{"", false},
+	}
+	for _, tt := range tests {
+		if got := ReadsCommands(tt.cmd); got != tt.want {
+			t.Errorf("ReadsCommands(%q) = %v, want %v", tt.cmd, got, tt.want)
+		}
+	}
+}
