@@ -121,6 +121,14 @@ func (t *LineTracker) afterRead() {
 	}
 }
 
+// Forget drops the lines the tracker holds joined: the proxy sent none of
+// a paste that held them.
+func (t *LineTracker) Forget() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.cont.Reset()
+}
+
 // submission reads the line in all its readings.
 func (t *LineTracker) submission() Submission {
 	line, sure := t.read()

@@ -43,6 +43,10 @@ type session struct {
 
 	// cancel ends the bridge with a cause.
 	cancel context.CancelCauseFunc
+	// inDone and ctlDone close when the input copier and the control
+	// loop of the bridge return.
+	inDone  chan struct{}
+	ctlDone chan struct{}
 
 	mu       sync.Mutex
 	endedBy  error       // the first reason the bridge was ended from inside
