@@ -77,13 +77,13 @@ func (g *lineGate) feed(ctx context.Context, p []byte) {
 		}
 		g.partial = append(g.partial, chunk...)
 		switch {
+		case len(g.data)+len(g.partial) > maxHeldLine:
+			g.overflow(ctx)
+			g.skip = !ended
 		case ended:
 			line := g.partial
 			g.partial = nil
 			g.line(ctx, line)
-		case len(g.data)+len(g.partial) > maxHeldLine:
-			g.overflow(ctx)
-			g.skip = true
 		}
 	}
 }
@@ -93,12 +93,8 @@ func (g *lineGate) line(ctx context.Context, raw []byte) {
 	text := strings.TrimRight(string(raw), "\r\n")
 	g.data = append(g.data, raw...)
 	g.lines = append(g.lines, text)
-	cmd, complete := g.join.Add(text)
-	switch {
-	case complete:
+	if cmd, complete := g.join.Add(text); complete {
 		g.pass(ctx, cmd)
-	case len(g.data) > maxHeldLine:
-		g.overflow(ctx)
 	}
 }
 
