@@ -594,3 +594,49 @@ func TestFilterHardening(t *testing.T) {
 		t.Errorf("exec safe danger with allow safe: %+v", res)
 	}
 }
+
+// TestIdleExecShell: the idle limit applies to an exec'd shell that reads its commands from
+// the person's input (ssh bastion web1 sh), as to ssh -T, and not to a command that does not.
+func TestIdleExecShell(t *testing.T) {
+	t.Parallel()
+	requireBinaries(t, "ssh")
+	s := startSSHD(t)
+	b := startBastion(t, BastionOptions{Config: "idle_timeout: 3s\n"})
+	key := ClientKey(t)
+	b.MustRun(t, "", "user", "add", "alice", "--key", key.PubPath)
+	b.MustRun(t, "", "asset", "add", "web1", "--address", "127.0.0.1", "--port", strconv.Itoa(s.Port))
+	b.MustRun(t, "", "account", "add", "web1", s.User, "--key", s.KeyFile)
+	b.MustRun(t, "", "grant", "add", "g", "--user", "alice", "--asset", "web1")
+	l := b.Login("alice")
+	l.KeyFile = key.Path
+
+	run := func(remote ...string) (time.Duration, int, string) {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		cmd := l.Command(ctx, remote...)
+		stdin, err := cmd.StdinPipe() // open and silent: the person types nothing
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer stdin.Close()
+		var stderr syncBuffer
+		cmd.Stderr = &stderr
+		start := time.Now()
+		err = cmd.Run()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return time.Since(start), code, stderr.String()
+	}
+	d, code, stderr := run("web1", "sh")
+	if code == 0 || d > 20*time.Second || !strings.Contains(stderr, "idle timeout") {
+		t.Errorf("exec sh, idle: ended after %v with %d, stderr %q; want the idle timeout", d, code, stderr)
+	}
+	d, code, stderr = run("web1", "sleep 5; echo done")
+	if code != 0 || d < 5*time.Second {
+		t.Errorf("exec sleep 5: ended after %v with %d, stderr %q; want no idle timeout", d, code, stderr)
+	}
+}
