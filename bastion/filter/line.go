@@ -76,7 +76,10 @@ const tailFeed = 2 << 10
 // stood at her first keystroke of the line (the end of the prompt) to the
 // end of the logical line (over wrapped rows). Whatever editing produced it
 // (backspace, ^U, ^W, arrows, ^A/^E, history recall, tab completion), the
-// echo shows the final line.
+// echo shows the final line. The keystrokes are kept too, for a line the
+// echo does not show (stty -echo); the earlier lines of a command the shell
+// reads on (a continuation) are joined to it; a control key that a shell
+// may bind to accept-line is a Probe (see [Submission]).
 //
 // While the asset is on the alternate screen (vim, less, top, htop …) the
 // tracker stands aside: AtPrompt is false and Input forwards everything.

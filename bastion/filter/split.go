@@ -6,18 +6,23 @@
 // submits.
 //
 // What the filter can see: the line the shell echoes at its prompt when the
-// user presses Enter (so edits, history recall and completion count), and
-// every simple command in it, including those inside $(…), backticks,
-// <(…)/>(…), subshells, { …; } groups, `sh -c '…'`, `eval …`, `su -c …`,
+// user presses Enter or a key that may be bound to accept-line (so edits,
+// history recall and completion count), the keystrokes themselves when the
+// echo is missing or differs, the lines of a command the shell reads over
+// several lines joined ([Joiner]), and every simple command in them,
+// including those inside $(…), backticks, <(…)/>(…), subshells, { …; }
+// groups, `sh -c '…'`, `eval …`, `su -c …` (also `su -lc`), `sudo -s …`,
 // `watch …`, `find -exec … ;`, alias values and function bodies.
+// [ReadsCommands] tells which exec commands read commands from their input,
+// which the proxy then judges line by line.
 //
 // What it cannot see: what a word becomes after variable, glob or history
 // expansion (a=re; $a'boot'), commands run by scripts or programs the user
-// starts (a script written on the asset, a Makefile, cron), lines typed
-// inside full-screen programs (vim, less, top: the filter stands aside while
-// the alternate screen is active), and lines typed to programs that read
-// their own input without echoing it. A filter guards against mistakes and
-// casual misuse; it is not a sandbox.
+// starts (a script written on the asset, a Makefile, cron), what an
+// interpreter makes of its input, lines typed inside full-screen programs
+// (vim, less, top: the filter stands aside while the alternate screen is
+// active), and a line typed by a key bound to a macro. A filter guards
+// against mistakes and casual misuse; it is not a sandbox.
 package filter
 
 import (
@@ -32,8 +37,8 @@ const maxDepth = 16
 // Split splits a shell command line into the simple commands the shell would
 // run. It separates on ;, &&, ||, |, |&, & and newlines, and descends into
 // $(…), backticks, <(…), >(…), ( … ) subshells, { …; } groups, and the script
-// arguments of sh -c, bash -c (and other shells), su -c, eval, watch and
-// find -exec. A command that holds another one (echo $(reboot)) is returned as
+// arguments of sh -c, bash -c (and other shells), su -c and runuser -c (also
+// in clusters: su -lc), sudo -s and sudo -i, eval, watch and find -exec. A command that holds another one (echo $(reboot)) is returned as
 // well as the inner one; inner commands come first. Quotes, backslash escapes
 // and comments are respected; an unterminated quote runs to the end of the
 // line. Each returned command is trimmed of surrounding blanks; empty ones are
@@ -231,8 +236,9 @@ var shells = map[string]bool{
 }
 
 // descend finds the scripts a simple command hands to a shell and splits
-// them too: sh -c 'SCRIPT', su -c 'SCRIPT', eval ARGS, watch ARGS,
-// find … -exec CMD … ;, alias NAME='VALUE'.
+// them too: sh -c 'SCRIPT', su -lc 'SCRIPT', runuser -c 'SCRIPT',
+// sudo -s ARGS, eval ARGS, watch ARGS, find … -exec CMD … ;,
+// alias NAME='VALUE'.
 func descend(cmd string, depth int, out *[]string) {
 	plain := plainWords(cmd)
 	for i, w := range plain {

@@ -84,3 +84,26 @@ func TestReadsCommands(t *testing.T) {
 		}
 	}
 }
+
+// TestDocumentedInterpreterFilter checks the filter docs/filters.md gives to
+// refuse interpreters that read their program from stdin.
+func TestDocumentedInterpreterFilter(t *testing.T) {
+	re, err := CompilePattern(`^(\S*/)?(python[0-9.]*|pypy[0-9.]*|perl|ruby|node|nodejs|php|lua|irb|R|julia)( +-[^ ]*)*$`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs := NewRuleSet([]Rule{{ID: 1, Name: "no-stdin-interpreters", Action: Deny, Priority: 1, Regex: re}})
+	for _, c := range []string{"python3", "python3 -", "python3 -u -", "env perl", "/usr/bin/node", "sudo python3.12 -", "cd /tmp && ruby"} {
+		if v := rs.Evaluate(c); v.Action != Deny {
+			t.Errorf("%q: %v, want deny", c, v.Action)
+		}
+		if !ReadsCommands(c) {
+			t.Errorf("ReadsCommands(%q) = false", c)
+		}
+	}
+	for _, c := range []string{"python3 script.py", "python3 -c 'print(1)'", "python3 -m http.server", "perl -e 1", "ls", "sh"} {
+		if v := rs.Evaluate(c); v.Action != Allow {
+			t.Errorf("%q: %v, want allow", c, v.Action)
+		}
+	}
+}
