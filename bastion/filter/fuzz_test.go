@@ -36,12 +36,22 @@ func FuzzWords(f *testing.F) {
 func FuzzLineTracker(f *testing.F) {
 	f.Add([]byte("$ "), []byte("reb\x7fboot\t\r"), []byte("\x1b[?1049h\x1b[2J"), uint8(3))
 	f.Add([]byte("\x1b[6n\x1b[c"), []byte("\x1b[200~a\nb\x1b[201~"), []byte("\x1b[A"), uint8(7))
+	f.Add([]byte("$ "), []byte("tou\\\rch x\x14y\x01z\r"), []byte("cat <<E\r\nE\r\n$ "), uint8(4))
 	f.Fuzz(func(t *testing.T, out, in, out2 []byte, w uint8) {
 		tr := NewLineTracker(int(w%200), int(w%50))
 		tr.Output(out)
 		for _, seg := range tr.Input(in) {
-			if seg.Kind == Submit {
+			switch seg.Kind {
+			case Submit:
 				_ = tr.Line()
+			case Probe:
+				if sub := tr.Peek(); len(sub.Readings) > 0 && w%2 == 0 {
+					tr.Cancel()
+				}
+			case Paste:
+				if w%3 == 0 {
+					tr.Forget()
+				}
 			}
 		}
 		tr.Output(out2)

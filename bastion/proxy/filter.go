@@ -374,12 +374,9 @@ func (s *session) submit(ctx context.Context, q *recQueue, seg filter.Segment, i
 
 // probe judges the line a control key may submit (a key bound to
 // accept-line) before the key goes. An allowed line is audited only once
-// the key turns out to have submitted it (a Ran segment).
+// the key turns out to have submitted it (a Ran segment); the line is read
+// also when no filter applies, for that audit.
 func (s *session) probe(ctx context.Context, q *recQueue, seg filter.Segment, in <-chan []byte, write func([]byte)) bool {
-	if s.nrules == 0 {
-		write(seg.Data)
-		return false
-	}
 	s.waitEcho(ctx, 0)
 	sub := s.tracker.Peek()
 	v := s.judge(sub.Readings...)

@@ -504,3 +504,22 @@ func clip(s string) string {
 	}
 	return s
 }
+
+// TestPTYProbeAuditWithoutFilters: a line a bound key submits is in the
+// command audit also when no filter applies.
+func TestPTYProbeAuditWithoutFilters(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	p := h.ptyShell(t)
+	defer p.close()
+	p.typ("echo bound\x14")
+	p.wait("bound\r\n$ ")
+	p.typ("exit 0\r")
+	p.s.Wait()
+	var got []string
+	for _, e := range h.events() {
+		got = append(got, e.Command+" "+e.Verdict)
+	}
+	if want := []string{"echo bound allow", "exit 0 allow"}; !slices.Equal(got, want) {
+		t.Errorf("audit %q, want %q", got, want)
+	}
+}
