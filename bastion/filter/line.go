@@ -51,6 +51,9 @@ type Segment struct {
 	Kind  SegmentKind
 	Data  []byte
 	Lines []string // Paste: the lines it holds, the first one completed by what is already on the prompt line; Ran: the line
+	// Secret (Paste): pasted at a prompt that asks for a secret, with
+	// nothing typed before it: the lines must not be shown or recorded.
+	Secret bool
 	// Joined (Paste): the commands that span several of Lines (a
 	// continuation), joined, to be judged as well.
 	Joined []string
@@ -511,8 +514,10 @@ func (t *LineTracker) pasteSegment(data []byte) Segment {
 	body = strings.ReplaceAll(body, "\r", "\n")
 	body = strings.ReplaceAll(body, "\x0f", "\n")
 	parts := strings.Split(body, "\n")
-	parts[0] = t.typedSoFar() + parts[0]
+	before := t.typedSoFar()
+	parts[0] = before + parts[0]
 	seg := Segment{Kind: Paste, Data: data}
+	seg.Secret = strings.TrimSpace(before) == "" && secretWords.MatchString(t.promptText)
 	for i, l := range parts {
 		l = cook(l)
 		if strings.TrimSpace(l) != "" {

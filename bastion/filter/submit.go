@@ -30,12 +30,20 @@ type Submission struct {
 	// prompt that does not echo, or input after stty -echo).
 	Unechoed bool
 	// Secret: Unechoed at a prompt that asks for a password, a
-	// passphrase or a code: the typed text must not be shown or recorded.
+	// passphrase or a code, or that is not a shell's: the typed text must
+	// not be shown or recorded.
 	Secret bool
 }
 
-// secretPrompt matches the text of a prompt that asks for a secret.
-var secretPrompt = regexp.MustCompile(`(?i)pass(word|phrase|code)|\bpin\b|secret|\botp\b|token|verification code`)
+// secretWords match the text of a prompt that asks for a secret.
+var secretWords = regexp.MustCompile(`(?i)pass(word|phrase|code)|\bpin\b|secret|\botp\b|token|verification code`)
+
+// secretPrompt reports whether what is typed now, unechoed, may be a
+// secret: the prompt asks for one, or it does not look like a shell's
+// prompt (user@host:dir$ , # , % , > ).
+func (t *LineTracker) secretPrompt() bool {
+	return secretWords.MatchString(t.promptText) || !promptLike.MatchString(t.promptText)
+}
 
 // Line returns the command line as the screen shows it now, without the
 // prompt: what Enter submits. It is empty in a full-screen program. Called
@@ -144,7 +152,7 @@ func (t *LineTracker) submission() Submission {
 	case strings.TrimSpace(typed) == "" || typed == line:
 	case strings.TrimSpace(line) == "":
 		sub.Unechoed = true
-		sub.Secret = secretPrompt.MatchString(t.promptText)
+		sub.Secret = t.secretPrompt()
 		sub.Line = typed
 		sub.Readings = append(sub.Readings, typed)
 	default:

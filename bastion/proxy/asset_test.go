@@ -349,11 +349,12 @@ func (a *testAsset) Ran() []string {
 // echoShell is shell with a line discipline, as a PTY with ECHO gives:
 // typed characters are echoed, backspace erases one, ^U the line, ^C
 // abandons it, Enter runs it; ^T runs it too (a key bound to
-// accept-line), and the command noecho stops the echo (stty -echo).
+// accept-line), the command noecho stops the echo (stty -echo), and the
+// command passwd reads one line at a "Password: " prompt without echo.
 func (s *assetSession) echoShell() (int, string) {
 	io.WriteString(s.ch, "$ ")
 	var line []byte
-	echo := true
+	echo, secret := true, false
 	buf := make([]byte, 1024)
 	for {
 		n, err := s.ch.Read(buf)
@@ -362,6 +363,12 @@ func (s *assetSession) echoShell() (int, string) {
 			case strings.TrimSpace(string(line)) == "noecho" && (c == '\r' || c == '\n'):
 				io.WriteString(s.ch, "\r\n$ ")
 				line, echo = nil, false
+			case strings.TrimSpace(string(line)) == "passwd" && (c == '\r' || c == '\n'):
+				io.WriteString(s.ch, "\r\nPassword: ")
+				line, echo, secret = nil, false, true
+			case secret && (c == '\r' || c == '\n' || c == 0x03):
+				io.WriteString(s.ch, "\r\n$ ")
+				line, echo, secret = nil, true, false
 			case c == '\r' || c == '\n' || c == 0x14:
 				io.WriteString(s.ch, "\r\n")
 				cmd := strings.TrimSpace(string(line))

@@ -450,6 +450,19 @@ func (s *session) decide(ctx context.Context, q *recQueue, seg filter.Segment, s
 	return false
 }
 
+// pasteSecret handles a paste at a prompt that asks for a secret: it is
+// judged, but never shown, recorded or held for review.
+func (s *session) pasteSecret(ctx context.Context, q *recQueue, seg filter.Segment, v filter.Verdict, write func([]byte)) {
+	if v.Action == filter.Allow || v.Action == filter.Warn {
+		write(seg.Data)
+		return
+	}
+	s.tracker.Forget()
+	v.Action = filter.Deny
+	s.audit(ctx, "(pasted at a password prompt)", store.VerdictDeny, v)
+	s.notice(q, fmt.Sprintf("jms: text pasted at a password prompt matches filter %q: not sent", v.Rule.Name))
+}
+
 // ran audits a line that a probe key turned out to have submitted.
 func (s *session) ran(ctx context.Context, seg filter.Segment) {
 	for _, l := range seg.Lines {
@@ -462,6 +475,10 @@ func (s *session) ran(ctx context.Context, seg filter.Segment) {
 // and every command they continue, and sends all of it or none of it.
 func (s *session) paste(ctx context.Context, q *recQueue, seg filter.Segment, in <-chan []byte, write func([]byte)) bool {
 	v := s.judge(append(slices.Clone(seg.Lines), seg.Joined...)...)
+	if seg.Secret {
+		s.pasteSecret(ctx, q, seg, v, write)
+		return false
+	}
 	verdict := verdictName(v)
 	gone := false
 	send := v.Action != filter.Deny

@@ -523,3 +523,36 @@ func TestPTYProbeAuditWithoutFilters(t *testing.T) {
 		t.Errorf("audit %q, want %q", got, want)
 	}
 }
+
+// TestPTYPasswordPrompt: what is typed at a password prompt is judged but
+// never shown, audited or logged in clear.
+func TestPTYPasswordPrompt(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	h.addFilters()
+	p := h.ptyShell(t)
+	defer p.close()
+	p.typ("passwd\r")
+	p.wait("Password: ")
+	p.typ("reboot\r")
+	p.wait(`jms: input typed at a password prompt matches filter "no-reboot": not sent`)
+	p.wait("$ ")
+	p.typ("passwd\r")
+	if !waitFor(5*time.Second, func() bool { return strings.Count(p.out.String(), "Password: ") == 2 }) {
+		t.Fatalf("no second prompt: %q", p.out.String())
+	}
+	p.typ("hunter2\r")
+	time.Sleep(500 * time.Millisecond)
+	p.typ("exit 0\r")
+	p.s.Wait()
+	if strings.Contains(p.out.String(), `"reboot"`) || strings.Contains(p.out.String(), "hunter2") {
+		t.Errorf("a secret was shown: %q", p.out.String())
+	}
+	var got []string
+	for _, e := range h.events() {
+		got = append(got, e.Command+" "+e.Verdict)
+	}
+	want := []string{"passwd allow", "(not echoed, at a password prompt) deny", "passwd allow", "exit 0 allow"}
+	if !slices.Equal(got, want) {
+		t.Errorf("audit %q, want %q", got, want)
+	}
+}
