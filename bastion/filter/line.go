@@ -51,6 +51,10 @@ type Segment struct {
 	Kind  SegmentKind
 	Data  []byte
 	Lines []string // Paste: the lines it holds, the first one completed by what is already on the prompt line; Ran: the line
+	// TooLong (Paste): a bracketed paste of over 1 MiB without its end,
+	// too long to judge: refuse it. Data is empty; the tracker skips the
+	// rest of it.
+	TooLong bool
 	// Secret (Paste): pasted at a prompt that asks for a secret, with
 	// nothing typed before it: the lines must not be shown or recorded.
 	Secret bool
@@ -60,7 +64,8 @@ type Segment struct {
 }
 
 // maxPaste bounds how much of a bracketed paste is held back for judging.
-// Past it, the paste is judged on what was held and the rest follows.
+// A longer paste cannot be judged: it is refused whole (see TooLong), or
+// passed on when the session has no filters (see Unfiltered).
 const maxPaste = 1 << 20
 
 // tailKeep is how much output, kept while not editing a line, is replayed
@@ -109,6 +114,9 @@ type LineTracker struct {
 	carry   []byte // an escape sequence in the input split across chunks
 	paste   []byte // a bracketed paste being held back
 	pastes  bool
+	skip    bool   // the rest of a paste too long to judge is being skipped
+	skipEnd []byte // the last bytes skipped, to find its end across chunks
+	pass    bool   // no filters: a paste too long to judge is passed on
 	partial bool // the line holds text sent along with earlier lines
 
 	submitted bool // a Submit was handed out; the line is read once more
@@ -306,6 +314,9 @@ func (t *LineTracker) input(p []byte) []Segment {
 		t.carry = nil
 		return []Segment{{Kind: Forward, Data: data}}
 	}
+	if t.skip {
+		return t.skipPaste(p)
+	}
 	if t.pastes {
 		return t.continuePaste(p)
 	}
@@ -398,15 +409,61 @@ func (t *LineTracker) continuePaste(p []byte) []Segment {
 	if k < 0 && len(t.paste) < maxPaste {
 		return nil
 	}
-	end := len(t.paste)
-	if k >= 0 {
-		end = k + len(pasteEnd)
+	if k < 0 {
+		return t.longPaste()
 	}
+	end := k + len(pasteEnd)
 	data, rest := t.paste[:end], bytes.Clone(t.paste[end:])
 	t.paste = nil
 	t.pastes = false
 	segs := []Segment{t.pasteSegment(data)}
 	return append(segs, t.input(rest)...)
+}
+
+// longPaste handles a bracketed paste that grew past maxPaste without its
+// end: it cannot be judged, so it is refused whole (a TooLong Paste
+// segment; nothing of it is sent, the rest is skipped up to its end), or,
+// in a session without filters, passed on as it comes.
+func (t *LineTracker) longPaste() []Segment {
+	held := t.paste
+	t.paste, t.pastes = nil, false
+	t.skip, t.skipEnd = true, nil
+	t.fresh, t.anchorOK = true, false
+	t.cont.Reset()
+	if t.pass {
+		t.echoPending = true
+		return []Segment{{Kind: Forward, Data: held}}
+	}
+	return []Segment{{Kind: Paste, TooLong: true}}
+}
+
+// skipPaste skips (or, without filters, passes on) the rest of a paste
+// too long to judge, up to its end marker.
+func (t *LineTracker) skipPaste(p []byte) []Segment {
+	scan := append(t.skipEnd, p...)
+	k := bytes.Index(scan, []byte(pasteEnd))
+	if k < 0 {
+		t.skipEnd = bytes.Clone(scan[max(0, len(scan)-len(pasteEnd)+1):])
+		if t.pass {
+			return []Segment{{Kind: Forward, Data: bytes.Clone(p)}}
+		}
+		return nil
+	}
+	t.skip, t.skipEnd = false, nil
+	cut := k + len(pasteEnd) - (len(scan) - len(p)) // the end in p
+	var segs []Segment
+	if t.pass && cut > 0 {
+		segs = append(segs, Segment{Kind: Forward, Data: bytes.Clone(p[:cut])})
+	}
+	return append(segs, t.input(p[max(cut, 0):])...)
+}
+
+// Unfiltered tells the tracker that no filter applies to the session: a
+// paste too long to judge is passed on instead of refused.
+func (t *LineTracker) Unfiltered() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.pass = true
 }
 
 // setAnchor records the end of the prompt: where the cursor stands at the

@@ -349,3 +349,37 @@ func TestProbeAndContinuation(t *testing.T) {
 		t.Fatalf("line after ^A = %q", got)
 	}
 }
+
+// TestLongPaste: a bracketed paste too long to judge is refused whole,
+// not judged in halves; without filters it is passed on.
+func TestLongPaste(t *testing.T) {
+	big := []byte(pasteStart + strings.Repeat("x", maxPaste) + "reb")
+	rest := []byte("oot\n" + pasteEnd[:3])
+	s := newSession(t, 80, 24)
+	segs := s.tr.Input(big)
+	if len(segs) != 1 || segs[0].Kind != Paste || !segs[0].TooLong || len(segs[0].Data) != 0 {
+		t.Fatalf("long paste: %d segments, first %v", len(segs), segs[0].Kind)
+	}
+	if segs := s.tr.Input(rest); len(segs) != 0 {
+		t.Fatalf("the rest of a refused paste was not skipped: %+v", segs)
+	}
+	segs = s.tr.Input([]byte(pasteEnd[3:] + "ls\r"))
+	if len(segs) != 2 || segs[0].Kind != Forward || string(segs[0].Data) != "ls" || segs[1].Kind != Submit {
+		t.Fatalf("after the refused paste: %+v", segs)
+	}
+
+	s = newSession(t, 80, 24)
+	s.tr.Unfiltered()
+	var sent []byte
+	for _, in := range [][]byte{big, rest, []byte(pasteEnd[3:] + "ls")} {
+		for _, seg := range s.tr.Input(in) {
+			if seg.Kind != Forward {
+				t.Fatalf("unfiltered long paste: %v segment", seg.Kind)
+			}
+			sent = append(sent, seg.Data...)
+		}
+	}
+	if want := string(big) + string(rest) + pasteEnd[3:] + "ls"; string(sent) != want {
+		t.Fatalf("unfiltered long paste: sent %d bytes, want %d", len(sent), len(want))
+	}
+}

@@ -148,6 +148,9 @@ func (s *session) bridge(ctx context.Context, client *gossh.Client) (status int,
 			w, h = 80, 24
 		}
 		s.tracker = filter.NewLineTracker(w, h)
+		if s.nrules == 0 {
+			s.tracker.Unfiltered()
+		}
 	}
 	werr := s.carry(bctx, client, r, q)
 

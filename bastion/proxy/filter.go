@@ -474,6 +474,12 @@ func (s *session) ran(ctx context.Context, seg filter.Segment) {
 // paste judges every line of a paste (or of several lines typed at once)
 // and every command they continue, and sends all of it or none of it.
 func (s *session) paste(ctx context.Context, q *recQueue, seg filter.Segment, in <-chan []byte, write func([]byte)) bool {
+	if seg.TooLong {
+		msg := fmt.Sprintf("jms: a paste of over %d MiB is too long to judge: not sent", maxHeldLine>>20)
+		s.audit(ctx, "(a paste of over 1 MiB)", store.VerdictDeny, filter.Verdict{})
+		s.notice(q, msg)
+		return false
+	}
 	v := s.judge(append(slices.Clone(seg.Lines), seg.Joined...)...)
 	if seg.Secret {
 		s.pasteSecret(ctx, q, seg, v, write)

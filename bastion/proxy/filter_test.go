@@ -556,3 +556,23 @@ func TestPTYPasswordPrompt(t *testing.T) {
 		t.Errorf("audit %q, want %q", got, want)
 	}
 }
+
+// TestPTYLongPaste: a paste too long to judge is refused whole.
+func TestPTYLongPaste(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	h.addFilters()
+	p := h.ptyShell(t)
+	defer p.close()
+	paste := "\x1b[200~echo " + strings.Repeat("x", 1<<20) + "\nreboot\n\x1b[201~"
+	if _, err := p.stdin.Write([]byte(paste)); err != nil {
+		t.Fatal(err)
+	}
+	p.wait("jms: a paste of over 1 MiB is too long to judge: not sent")
+	p.typ("echo after\r")
+	p.wait("after\r\n$ ")
+	p.typ("exit 0\r")
+	p.s.Wait()
+	if want := []string{"echo after"}; !slices.Equal(h.asset.Ran(), want) {
+		t.Errorf("ran %q, want %q", clip(strings.Join(h.asset.Ran(), "|")), want)
+	}
+}
