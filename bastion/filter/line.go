@@ -117,7 +117,7 @@ type LineTracker struct {
 	skip    bool   // the rest of a paste too long to judge is being skipped
 	skipEnd []byte // the last bytes skipped, to find its end across chunks
 	pass    bool   // no filters: a paste too long to judge is passed on
-	partial bool // the line holds text sent along with earlier lines
+	partial bool   // the line holds text sent along with earlier lines
 
 	submitted bool // a Submit was handed out; the line is read once more
 

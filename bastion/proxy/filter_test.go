@@ -563,7 +563,7 @@ func TestPTYLongPaste(t *testing.T) {
 	h.addFilters()
 	p := h.ptyShell(t)
 	defer p.close()
-	paste := "\x1b[200~echo " + strings.Repeat("x", 1<<20) + "\nreboot\n\x1b[201~"
+	paste := "\x1b[200~echo " + strings.Repeat("x", 2<<20) + "\nreboot\n\x1b[201~"
 	if _, err := p.stdin.Write([]byte(paste)); err != nil {
 		t.Fatal(err)
 	}
