@@ -371,6 +371,14 @@ func (t *LineTracker) input(p []byte) []Segment {
 				segs = append(segs, Segment{Kind: Submit, Data: bytes.Clone(seq)})
 				start = i + n
 				t.submitted = true
+			case n == 2:
+				// A meta key (Alt-x): one a shell may bind to
+				// accept-line. Arrows and function keys (CSI, SS3)
+				// are not treated so.
+				flush(i)
+				segs = append(segs, Segment{Kind: Probe, Data: bytes.Clone(seq)})
+				start = i + n
+				t.probe = true
 			}
 			i += n
 			continue
