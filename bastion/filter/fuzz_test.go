@@ -57,7 +57,7 @@ func FuzzLineTracker(f *testing.F) {
 		tr.Output(out2)
 		tr.Resize(int(w), 10)
 		_ = tr.Input(out2)
-		_ = tr.Candidates()
+		_ = tr.Submitted()
 		_ = tr.AtPrompt()
 	})
 }

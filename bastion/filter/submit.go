@@ -47,16 +47,10 @@ func (t *LineTracker) secretPrompt() bool {
 
 // Line returns the command line as the screen shows it now, without the
 // prompt: what Enter submits. It is empty in a full-screen program. Called
-// after a Submit segment (read it once: Line, Candidates or Submitted),
+// after a Submit segment (read it once: Line or Submitted),
 // it also ends the line: output from then on is the command's.
 func (t *LineTracker) Line() string {
 	return t.Submitted().Line
-}
-
-// Candidates returns the readings of the submitted line (see
-// [Submission]): the line as Line returns it first.
-func (t *LineTracker) Candidates() []string {
-	return t.Submitted().Readings
 }
 
 // Submitted reads the line an Enter submits and ends it (see Line).
