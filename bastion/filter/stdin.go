@@ -8,15 +8,18 @@ import (
 
 // ReadsCommands reports whether an exec command runs a program that reads
 // commands from its standard input: a shell without -c or a script (sh,
-// bash -s, zsh -i), an interpreter without a script or with - (python3,
-// perl, ruby, node …), su or runuser without -c, sudo -s or sudo -i
-// without a command, or ssh without a remote command (or with one that
-// does so itself). Prefixes are looked through (env, exec, nohup, sudo,
-// absolute paths …), and every command of a list or pipeline counts
-// (cd /tmp && sh). The proxy judges such a session's input line by line,
-// as it does for a shell without a PTY.
+// bash -s, zsh -i), an interpreter or database client without a script or
+// with - (python3, perl, ruby, node, psql …), su or runuser without -c,
+// sudo -s or sudo -i without a command, ssh without a remote command (or
+// with one that does so itself), chroot, nsenter, unshare and script on
+// their own, and docker, podman or kubectl exec/run with -i. Prefixes are
+// looked through (env, exec, nohup, sudo, absolute paths …), and every
+// command of a list or pipeline counts (cd /tmp && sh). The proxy judges
+// such a session's input line by line, as it does for a shell without a
+// PTY.
 //
-// It errs on the side of yes: a program it cannot place reads commands.
+// Where a known program's options leave it unsure, it answers yes; a
+// program it does not know answers no (its input passes untouched).
 func ReadsCommands(cmd string) bool {
 	for _, sc := range Split(cmd) {
 		plain := plainWords(sc)
@@ -124,9 +127,45 @@ func subReadsCommands(ws []string, depth int) bool {
 	case name == "ssh":
 		rest := sshRemote(args)
 		return len(rest) == 0 || ReadsCommands(strings.Join(rest, " "))
+	case name == "chroot" || name == "nsenter" || name == "unshare" || name == "machinectl":
+		// On their own they run a shell; with a command, Normalize
+		// (chroot) or the person's own input decides: err on yes.
+		return true
+	case name == "script":
+		return !slices.ContainsFunc(args, func(a string) bool {
+			return a == "--command" || strings.HasPrefix(a, "--command=") ||
+				len(a) > 1 && a[0] == '-' && a[1] != '-' && strings.ContainsRune(a, 'c')
+		})
+	case containerTools[name]:
+		return containerInteractive(args)
 	}
 	if in := interpreterName(name); in != "" {
 		return interpreterReadsStdin(args, interpreters[in])
+	}
+	return false
+}
+
+// containerTools run commands in containers; with -i their command reads
+// the person's input.
+var containerTools = map[string]bool{"docker": true, "podman": true, "nerdctl": true, "kubectl": true, "oc": true, "lxc": true, "ctr": true}
+
+// containerInteractive reports whether a container tool's arguments run a
+// command attached to stdin: exec, run or attach with -i (-it, --stdin,
+// --interactive).
+func containerInteractive(args []string) bool {
+	sub := false
+	for _, a := range args {
+		switch {
+		case a == "exec" || a == "run" || a == "attach" || a == "debug":
+			sub = true
+		case a == "--stdin" || a == "--interactive" || a == "-i" ||
+			len(a) > 1 && a[0] == '-' && a[1] != '-' && strings.ContainsRune(a, 'i'):
+			if sub {
+				return true
+			}
+		case a == "--":
+			return false
+		}
 	}
 	return false
 }
