@@ -593,6 +593,27 @@ func TestFilterHardening(t *testing.T) {
 	if res.ExitCode != 0 || !e.marked("safe") {
 		t.Errorf("exec safe danger with allow safe: %+v", res)
 	}
+
+	// Items 9 and 16 typed at bash's prompt in a PTY.
+	lt := l
+	lt.TTY = true
+	p := startPtySSH(t, lt, 100, 30, "web1")
+	e.enterCorpusShell(p)
+	for _, line := range []string{"danger safe", "su -lc danger", "sudo -s danger"} {
+		e.clearMarks(t)
+		from := len(p.out.String())
+		p.write(line + "\r")
+		p.waitFor(from, `denied by filter "no-danger"`, 10*time.Second)
+		p.quiet(300*time.Millisecond, 5*time.Second)
+		if e.marked("danger") {
+			t.Errorf("%q ran danger in a PTY", line)
+		}
+	}
+	from := len(p.out.String())
+	p.write("safe\r")
+	if !waitUntil(5*time.Second, func() bool { return e.marked("safe") }) {
+		t.Errorf("safe did not run: %q", p.out.String()[from:])
+	}
 }
 
 // TestIdleExecShell: the idle limit applies to an exec'd shell that reads its commands from
