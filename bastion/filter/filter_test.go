@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestSplit(t *testing.T) {
@@ -348,6 +349,21 @@ func TestSuClusters(t *testing.T) {
 	for _, l := range allow {
 		if v := rs.Evaluate(l); v.Action != Allow {
 			t.Errorf("Evaluate(%q) = %v by %v, want allow", l, v.Action, v.SubCommand)
+		}
+	}
+}
+
+// TestSplitNestedSuQuick: nested su and sudo -s cost one pass per level.
+func TestSplitNestedSuQuick(t *testing.T) {
+	for _, s := range []string{
+		strings.Repeat("sudo -s ", 200) + "reboot",
+		strings.Repeat("su -c su -c ", 100) + "reboot",
+		strings.Repeat("sudo su -lc ", 100) + "reboot",
+	} {
+		start := time.Now()
+		cmds := Split(s)
+		if d := time.Since(start); d > time.Second || len(cmds) > 100 {
+			t.Errorf("Split of %d bytes: %d commands in %v", len(s), len(cmds), d)
 		}
 	}
 }

@@ -241,19 +241,8 @@ var shells = map[string]bool{
 // alias NAME='VALUE'.
 func descend(cmd string, depth int, out *[]string) {
 	plain := plainWords(cmd)
-	for i, w := range plain {
-		// su and runuser anywhere in the words (also behind sudo, or
-		// runuser's own options that Normalize looks through).
-		switch basename(w) {
-		case "su", "runuser":
-			if script, ok := suScript(plain[i+1:]); ok {
-				splitInto(script, depth, out)
-			}
-		case "sudo":
-			if script, ok := sudoShellScript(plain[i+1:]); ok {
-				splitInto(script, depth, out)
-			}
-		}
+	if script, ok := userScript(plain); ok {
+		splitInto(script, depth, out)
 	}
 	ws := stripPrefixes(plain)
 	if len(ws) == 0 {
@@ -296,6 +285,28 @@ func descend(cmd string, depth int, out *[]string) {
 			}
 		}
 	}
+}
+
+// userScript finds the command that su, runuser or sudo -s hands to a
+// shell, wherever su or sudo stands in the words (behind sudo, behind
+// runuser's own options that Normalize looks through). Only the first one
+// found is taken: the script holds the rest, and is split in turn, so that
+// sudo -s sudo -s … costs one pass per level, not one per pair.
+func userScript(words []string) (string, bool) {
+	for i, w := range words {
+		var script string
+		var ok bool
+		switch basename(w) {
+		case "su", "runuser":
+			script, ok = suScript(words[i+1:])
+		case "sudo":
+			script, ok = sudoShellScript(words[i+1:])
+		}
+		if ok {
+			return script, true
+		}
+	}
+	return "", false
 }
 
 // suArgShort are the short options of su and runuser that take an

@@ -21,9 +21,18 @@ import (
 // Where a known program's options leave it unsure, it answers yes; a
 // program it does not know answers no (its input passes untouched).
 func ReadsCommands(cmd string) bool {
+	return readsCommands(cmd, 0)
+}
+
+// readsCommands is ReadsCommands at a depth of ssh remote commands; past
+// maxDepth it answers yes.
+func readsCommands(cmd string, depth int) bool {
+	if depth > maxDepth {
+		return true
+	}
 	for _, sc := range Split(cmd) {
 		plain := plainWords(sc)
-		if suShell(plain) || subReadsCommands(stripPrefixes(plain), 0) {
+		if suShell(plain) || subReadsCommands(stripPrefixes(plain), depth) {
 			return true
 		}
 	}
@@ -107,7 +116,7 @@ var stdinPaths = map[string]bool{"-": true, "/dev/stdin": true, "/dev/fd/0": tru
 
 // subReadsCommands looks at one normalized simple command.
 func subReadsCommands(ws []string, depth int) bool {
-	if len(ws) == 0 || depth > maxDepth {
+	if len(ws) == 0 {
 		return false
 	}
 	name := basename(ws[0])
@@ -126,7 +135,7 @@ func subReadsCommands(ws []string, depth int) bool {
 		return true
 	case name == "ssh":
 		rest := sshRemote(args)
-		return len(rest) == 0 || ReadsCommands(strings.Join(rest, " "))
+		return len(rest) == 0 || readsCommands(strings.Join(rest, " "), depth+1)
 	case name == "chroot" || name == "nsenter" || name == "unshare" || name == "machinectl":
 		// On their own they run a shell; with a command, Normalize
 		// (chroot) or the person's own input decides: err on yes.

@@ -1,6 +1,10 @@
 package filter
 
-import "testing"
+import (
+	"strings"
+	"testing"
+	"time"
+)
 
 func TestReadsCommands(t *testing.T) {
 	tests := []struct {
@@ -114,5 +118,20 @@ func TestDocumentedInterpreterFilter(t *testing.T) {
 		if v := rs.Evaluate(c); v.Action != Allow {
 			t.Errorf("%q: %v, want allow", c, v.Action)
 		}
+	}
+}
+
+// TestReadsCommandsNestedQuick: nested ssh remote commands are bounded.
+func TestReadsCommandsNestedQuick(t *testing.T) {
+	s := strings.Repeat("ssh h ", 5000) + "uptime"
+	start := time.Now()
+	if !ReadsCommands(s) {
+		t.Error("past the depth limit, the answer is yes")
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("took %v", d)
+	}
+	if ReadsCommands("ssh a ssh b ssh c uptime") {
+		t.Error("ssh a ssh b ssh c uptime reads no commands")
 	}
 }
