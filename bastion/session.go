@@ -11,6 +11,7 @@ import (
 
 	"charm.land/ssh"
 
+	"github.com/jms-bastion/jms/bastion/filter"
 	"github.com/jms-bastion/jms/bastion/proxy"
 	"github.com/jms-bastion/jms/bastion/sessionerr"
 	"github.com/jms-bastion/jms/store"
@@ -101,10 +102,11 @@ func (s *Server) handle(sess ssh.Session) {
 		return
 	}
 	// ctx ends with the channel, or with a cause of the bastion's own:
-	// the idle timeout ends the menu and the session running in it.
+	// the idle timeout ends the menu and the session running in it, and
+	// an exec command that reads commands from its input (sh, bash -s).
 	ctx, cancel := context.WithCancelCause(sess.Context())
 	defer cancel(nil)
-	if term.hasPty || t.Command == "" {
+	if term.hasPty || t.Command == "" || filter.ReadsCommands(t.Command) {
 		stop := s.watchIdle(ctx, cancel, term, log)
 		defer stop()
 	}

@@ -536,3 +536,128 @@ func TestFilterExecAndReview(t *testing.T) {
 		t.Errorf("review verdicts %q", verdicts)
 	}
 }
+
+// TestFilterHardening: the holes of issue 10 in the filter, through the OpenSSH client and
+// the bastion into bash on the asset. An exec'd shell's stdin is judged (echo danger | ssh
+// bastion web1 sh); a command read over several lines is judged whole in `ssh -T` and exec
+// alike; an allow rule names the program, not any word; su -lc is looked into.
+func TestFilterHardening(t *testing.T) {
+	e := newFilterEnv(t)
+	l := e.keyLogin("alice")
+	env := fmt.Sprintf("cd %s && MARK=%s PATH=%s:$PATH ", e.bin, e.mark, e.bin)
+
+	// Item 3: a shell or an interpreter that reads its commands from stdin.
+	for _, shell := range []string{"sh", "bash -s", "/usr/bin/env bash", "exec sh"} {
+		e.clearMarks(t)
+		res := runSSH(t, l, strings.NewReader("safe\ndanger\necho done\n"), "web1", env+shell)
+		if e.marked("danger") || !e.marked("safe") || res.Stdout != "done\n" ||
+			!strings.Contains(res.Stderr, `jms: command "danger" denied by filter "no-danger"`) {
+			t.Errorf("exec %q with danger on stdin: %+v (markers danger %v safe %v)", shell, res, e.marked("danger"), e.marked("safe"))
+		}
+	}
+	evs := e.commandEvents(t, "--user", "alice", "--verdict", "deny")
+	if len(evs) == 0 || evs[len(evs)-1].Command != "danger" {
+		t.Errorf("the audit has no denied danger from stdin: %+v", evs)
+	}
+
+	// Item 7: continuations, in ssh -T (a shell without a PTY) and in an exec'd shell.
+	for _, input := range []string{"dan\\\nger\n", "echo 'x\n'; danger\n", "bash <<EOF\ndanger\nEOF\n", "echo x |\nxargs dan\\\nger\n"} {
+		e.clearMarks(t)
+		res := runSSH(t, l, strings.NewReader(fmt.Sprintf("cd %s && export MARK=%s PATH=%s:$PATH\n%ssafe\n", e.bin, e.mark, e.bin, input)), "web1")
+		if e.marked("danger") || !e.marked("safe") || !strings.Contains(res.Stderr, `denied by filter "no-danger"`) {
+			t.Errorf("ssh -T with %q: %+v (markers danger %v safe %v)", input, res, e.marked("danger"), e.marked("safe"))
+		}
+		e.clearMarks(t)
+		res = runSSH(t, l, strings.NewReader(input+"safe\n"), "web1", env+"sh")
+		if e.marked("danger") || !e.marked("safe") {
+			t.Errorf("exec sh with %q: %+v (markers danger %v safe %v)", input, res, e.marked("danger"), e.marked("safe"))
+		}
+	}
+
+	// Item 16: su -lc is looked into (denied before su asks for anything).
+	for _, cmd := range []string{"su -lc danger", "su -c'danger' root", "runuser -l root -c danger", "sudo -s danger"} {
+		res := runSSH(t, l, nil, "web1", cmd)
+		if res.ExitCode != 126 || !strings.Contains(res.Stderr, `denied by filter "no-danger"`) {
+			t.Errorf("exec %q: %+v", cmd, res)
+		}
+	}
+
+	// Item 9: an allow rule matches the program in command position only.
+	e.b.MustRun(t, "", "filter", "add", "may-safe", "--action", "allow", "--priority", "1", "--command", "safe")
+	e.clearMarks(t)
+	res := runSSH(t, l, nil, "web1", env+"danger safe")
+	if res.ExitCode != 126 || e.marked("danger") {
+		t.Errorf("exec danger safe with allow safe: %+v (marker %v)", res, e.marked("danger"))
+	}
+	res = runSSH(t, l, nil, "web1", env+"safe danger")
+	if res.ExitCode != 0 || !e.marked("safe") {
+		t.Errorf("exec safe danger with allow safe: %+v", res)
+	}
+
+	// Items 9 and 16 typed at bash's prompt in a PTY.
+	lt := l
+	lt.TTY = true
+	p := startPtySSH(t, lt, 100, 30, "web1")
+	e.enterCorpusShell(p)
+	for _, line := range []string{"danger safe", "su -lc danger", "sudo -s danger"} {
+		e.clearMarks(t)
+		from := len(p.out.String())
+		p.write(line + "\r")
+		p.waitFor(from, `denied by filter "no-danger"`, 10*time.Second)
+		p.quiet(300*time.Millisecond, 5*time.Second)
+		if e.marked("danger") {
+			t.Errorf("%q ran danger in a PTY", line)
+		}
+	}
+	from := len(p.out.String())
+	p.write("safe\r")
+	if !waitUntil(5*time.Second, func() bool { return e.marked("safe") }) {
+		t.Errorf("safe did not run: %q", p.out.String()[from:])
+	}
+}
+
+// TestIdleExecShell: the idle limit applies to an exec'd shell that reads its commands from
+// the person's input (ssh bastion web1 sh), as to ssh -T, and not to a command that does not.
+func TestIdleExecShell(t *testing.T) {
+	t.Parallel()
+	requireBinaries(t, "ssh")
+	s := startSSHD(t)
+	b := startBastion(t, BastionOptions{Config: "idle_timeout: 3s\n"})
+	key := ClientKey(t)
+	b.MustRun(t, "", "user", "add", "alice", "--key", key.PubPath)
+	b.MustRun(t, "", "asset", "add", "web1", "--address", "127.0.0.1", "--port", strconv.Itoa(s.Port))
+	b.MustRun(t, "", "account", "add", "web1", s.User, "--key", s.KeyFile)
+	b.MustRun(t, "", "grant", "add", "g", "--user", "alice", "--asset", "web1")
+	l := b.Login("alice")
+	l.KeyFile = key.Path
+
+	run := func(remote ...string) (time.Duration, int, string) {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		cmd := l.Command(ctx, remote...)
+		stdin, err := cmd.StdinPipe() // open and silent: the person types nothing
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer stdin.Close()
+		var stderr syncBuffer
+		cmd.Stderr = &stderr
+		start := time.Now()
+		err = cmd.Run()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return time.Since(start), code, stderr.String()
+	}
+	d, code, stderr := run("web1", "sh")
+	if code == 0 || d > 20*time.Second || !strings.Contains(stderr, "idle timeout") {
+		t.Errorf("exec sh, idle: ended after %v with %d, stderr %q; want the idle timeout", d, code, stderr)
+	}
+	d, code, stderr = run("web1", "sleep 5; echo done")
+	if code != 0 || d < 5*time.Second {
+		t.Errorf("exec sleep 5: ended after %v with %d, stderr %q; want no idle timeout", d, code, stderr)
+	}
+}

@@ -189,6 +189,7 @@ func replay(t *testing.T, bash string, rs *RuleSet, a attempt) {
 
 	worst := Verdict{Action: Allow}
 	var lastLine *string
+	frozen := false
 	chunks := keystrokes(a.Keys)
 	if a.Chunk {
 		chunks = []string{a.Keys}
@@ -198,27 +199,38 @@ func replay(t *testing.T, bash string, rs *RuleSet, a attempt) {
 			switch seg.Kind {
 			case Forward:
 				mustWrite(t, f, seg.Data)
-			case Submit:
+			case Submit, Probe:
 				settle(40 * time.Millisecond)
-				cands := tr.Candidates()
-				line := ""
-				if len(cands) > 0 {
-					line = cands[0]
+				var sub Submission
+				if seg.Kind == Submit {
+					sub = tr.Submitted()
+				} else {
+					sub = tr.Peek()
 				}
-				lastLine = &line
 				var vs []Verdict
-				for _, c := range cands {
+				for _, c := range sub.Readings {
 					vs = append(vs, rs.Evaluate(c))
 				}
 				v := Worst(vs...)
 				worst = Worst(worst, v)
-				if v.Action == Deny || v.Action == Review {
+				refused := v.Action == Deny || v.Action == Review
+				if !frozen && (seg.Kind == Submit || refused) {
+					// The line checked: the last one submitted, or the
+					// one a filter refused.
+					lastLine, frozen = &sub.Line, refused
+				}
+				if refused {
 					mustWrite(t, f, CancelLine)
+					tr.Cancel()
 				} else {
 					mustWrite(t, f, seg.Data)
 				}
 			case Paste:
-				v := Worst(rs.EvaluateLines(strings.Join(seg.Lines, "\n"))...)
+				var vs []Verdict
+				for _, l := range append(seg.Lines, seg.Joined...) {
+					vs = append(vs, rs.Evaluate(l))
+				}
+				v := Worst(vs...)
 				worst = Worst(worst, v)
 				if v.Action != Deny && v.Action != Review {
 					mustWrite(t, f, seg.Data)

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestSplit(t *testing.T) {
@@ -269,5 +270,100 @@ func TestParseAction(t *testing.T) {
 	}
 	if _, err := CompilePattern("("); err == nil {
 		t.Error("CompilePattern did not fail")
+	}
+}
+
+// TestAllowCommandPosition: an allow rule's --command names the program in
+// command position only; deny, warn and review still match any word.
+func TestAllowCommandPosition(t *testing.T) {
+	rules := []Rule{
+		{ID: 1, Name: "ops-may-reboot", Action: Allow, Priority: 1, Commands: []string{"reboot"}},
+		{ID: 2, Name: "may-ls", Action: Allow, Priority: 1, Commands: []string{"ls"}},
+		{ID: 3, Name: "may-status", Action: Allow, Priority: 1, Commands: []string{"systemctl status"}},
+		{ID: 4, Name: "no-rm-root", Action: Deny, Priority: 5, Commands: []string{"rm -rf /"}},
+		{ID: 5, Name: "no-touch", Action: Deny, Priority: 50, Commands: []string{"touch"}},
+		{ID: 6, Name: "no-systemctl", Action: Deny, Priority: 50, Commands: []string{"systemctl"}},
+		{ID: 7, Name: "no-reboot", Action: Deny, Priority: 50, Commands: []string{"reboot"}},
+	}
+	tests := []struct {
+		line string
+		want Action
+		rule string
+	}{
+		{"touch /tmp/x ls", Deny, "no-touch"},
+		{"rm -rf / reboot", Deny, "no-rm-root"},
+		{"echo ls; touch x", Deny, "no-touch"},
+		{"touch ls", Deny, "no-touch"},
+		{"ls -l", Allow, "may-ls"},
+		{"sudo /bin/ls /root", Allow, "may-ls"},
+		{"env A=1 ls", Allow, "may-ls"},
+		{"reboot", Allow, "ops-may-reboot"},
+		{"sudo -u root /sbin/reboot -f", Allow, "ops-may-reboot"},
+		{"systemctl status nginx", Allow, "may-status"},
+		{"systemctl stop nginx status", Deny, "no-systemctl"},
+		{"systemctl reboot", Deny, "no-systemctl"},
+		{"echo reboot", Deny, "no-reboot"},
+	}
+	rs := NewRuleSet(rules)
+	for _, tt := range tests {
+		v := rs.Evaluate(tt.line)
+		name := ""
+		if v.Rule != nil {
+			name = v.Rule.Name
+		}
+		if v.Action != tt.want || name != tt.rule {
+			t.Errorf("Evaluate(%q) = %v by %q (sub %q), want %v by %q", tt.line, v.Action, name, v.SubCommand, tt.want, tt.rule)
+		}
+	}
+}
+
+// TestSuClusters: the commands given to su, runuser and sudo -s are looked
+// into, also when the -c sits in a cluster of short options.
+func TestSuClusters(t *testing.T) {
+	rs := NewRuleSet([]Rule{{ID: 1, Name: "no-shutdown", Action: Deny, Priority: 50, Commands: []string{"shutdown"}}})
+	deny := []string{
+		"su -lc 'shutdown now'",
+		"su -c 'shutdown now'",
+		"su -c'shutdown now'",
+		"su - root -c 'shutdown now'",
+		"su --command='shutdown now'",
+		"su --command 'shutdown now'",
+		"su --session-command 'shutdown now'",
+		"su -s /bin/bash -lc 'shutdown now'",
+		"su -mc 'true; shutdown now' root",
+		"sudo su -lc 'shutdown now'",
+		"runuser -l alice -c 'shutdown now'",
+		"runuser -u alice -- sh -c 'shutdown now'",
+		"runuser -mc 'shutdown now' alice",
+		"sudo -s 'shutdown now'",
+		"sudo -sE 'shutdown now'",
+		"sudo -iu root 'shutdown now'",
+		"sudo --login 'shutdown now'",
+	}
+	for _, l := range deny {
+		if v := rs.Evaluate(l); v.Action != Deny {
+			t.Errorf("Evaluate(%q) = %v (split %q), want deny", l, v.Action, Split(l))
+		}
+	}
+	allow := []string{"su -s /bin/shutdown-not alice", "su -lc 'uptime'", "sudo -s 'echo hi'"}
+	for _, l := range allow {
+		if v := rs.Evaluate(l); v.Action != Allow {
+			t.Errorf("Evaluate(%q) = %v by %v, want allow", l, v.Action, v.SubCommand)
+		}
+	}
+}
+
+// TestSplitNestedSuQuick: nested su and sudo -s cost one pass per level.
+func TestSplitNestedSuQuick(t *testing.T) {
+	for _, s := range []string{
+		strings.Repeat("sudo -s ", 200) + "reboot",
+		strings.Repeat("su -c su -c ", 100) + "reboot",
+		strings.Repeat("sudo su -lc ", 100) + "reboot",
+	} {
+		start := time.Now()
+		cmds := Split(s)
+		if d := time.Since(start); d > time.Second || len(cmds) > 100 {
+			t.Errorf("Split of %d bytes: %d commands in %v", len(s), len(cmds), d)
+		}
 	}
 }

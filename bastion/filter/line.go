@@ -32,19 +32,40 @@ const (
 	Submit
 	// Paste: Data is text holding one or more line breaks (a bracketed
 	// paste, or several lines arriving at once). Judge every line in
-	// Lines before sending any of Data; send all of it or none.
+	// Lines and every command in Joined before sending any of Data; send
+	// all of it or none.
 	Paste
+	// Probe: Data is a control key that a shell may have bound to
+	// accept-line (bind '"\C-t": accept-line'). Wait for the echo, judge
+	// [LineTracker.Peek] as for a Submit, then send Data if allowed, or
+	// [CancelLine] if not; the line goes on unless the asset's output
+	// shows that the key submitted it (then a Ran segment follows).
+	Probe
+	// Ran: a line that a Probe key submitted, found when the next key
+	// arrives; Lines holds it, for the audit. Nothing is to be sent.
+	Ran
 )
 
 // Segment is a piece of the user's input, in order.
 type Segment struct {
 	Kind  SegmentKind
 	Data  []byte
-	Lines []string // Paste: the lines it holds, the first one completed by what is already on the prompt line
+	Lines []string // Paste: the lines it holds, the first one completed by what is already on the prompt line; Ran: the line
+	// TooLong (Paste): a bracketed paste of over 1 MiB without its end,
+	// too long to judge: refuse it. Data is empty; the tracker skips the
+	// rest of it.
+	TooLong bool
+	// Secret (Paste): pasted at a prompt that asks for a secret, with
+	// nothing typed before it: the lines must not be shown or recorded.
+	Secret bool
+	// Joined (Paste): the commands that span several of Lines (a
+	// continuation), joined, to be judged as well.
+	Joined []string
 }
 
 // maxPaste bounds how much of a bracketed paste is held back for judging.
-// Past it, the paste is judged on what was held and the rest follows.
+// A longer paste cannot be judged: it is refused whole (see TooLong), or
+// passed on when the session has no filters (see Unfiltered).
 const maxPaste = 1 << 20
 
 // tailKeep is how much output, kept while not editing a line, is replayed
@@ -63,7 +84,10 @@ const tailFeed = 2 << 10
 // stood at her first keystroke of the line (the end of the prompt) to the
 // end of the logical line (over wrapped rows). Whatever editing produced it
 // (backspace, ^U, ^W, arrows, ^A/^E, history recall, tab completion), the
-// echo shows the final line.
+// echo shows the final line. The keystrokes are kept too, for a line the
+// echo does not show (stty -echo); the earlier lines of a command the shell
+// reads on (a continuation) are joined to it; a control key that a shell
+// may bind to accept-line is a Probe (see [Submission]).
 //
 // While the asset is on the alternate screen (vim, less, top, htop …) the
 // tracker stands aside: AtPrompt is false and Input forwards everything.
@@ -90,9 +114,19 @@ type LineTracker struct {
 	carry   []byte // an escape sequence in the input split across chunks
 	paste   []byte // a bracketed paste being held back
 	pastes  bool
-	partial bool // the line holds text sent along with earlier lines
+	skip    bool   // the rest of a paste too long to judge is being skipped
+	skipEnd []byte // the last bytes skipped, to find its end across chunks
+	pass    bool   // no filters: a paste too long to judge is passed on
+	partial bool   // the line holds text sent along with earlier lines
 
 	submitted bool // a Submit was handed out; the line is read once more
+
+	typed []byte // the keystrokes of the line, for when the echo is missing
+	cont  Joiner // the earlier lines of a command the shell still reads
+
+	probe     bool   // a Probe was handed out: the line may have ended
+	probeLine string // the line as it stood at the Probe
+	wide      bool   // the anchor may not be the prompt's end: judge the whole line too
 
 	tail    []byte // output not yet emulated (see Output)
 	tailCut bool   // tail lost its beginning, or the screen was switched
@@ -280,6 +314,9 @@ func (t *LineTracker) input(p []byte) []Segment {
 		t.carry = nil
 		return []Segment{{Kind: Forward, Data: data}}
 	}
+	if t.skip {
+		return t.skipPaste(p)
+	}
 	if t.pastes {
 		return t.continuePaste(p)
 	}
@@ -291,15 +328,22 @@ func (t *LineTracker) input(p []byte) []Segment {
 		t.submitted = false
 		t.fresh = true
 	}
+	var segs []Segment
+	if t.probe {
+		segs = t.checkProbe()
+	}
 	if t.fresh {
 		t.setAnchor()
 	}
+	if bytes.IndexByte(p, 0x03) >= 0 {
+		t.cont.Reset() // ^C drops a command the shell was reading on
+	}
 
-	var segs []Segment
 	start := 0
 	flush := func(end int) {
 		if end > start {
 			segs = append(segs, Segment{Kind: Forward, Data: bytes.Clone(p[start:end])})
+			t.addTyped(p[start:end])
 			t.echoPending = true
 		}
 		start = end
@@ -327,11 +371,20 @@ func (t *LineTracker) input(p []byte) []Segment {
 				segs = append(segs, Segment{Kind: Submit, Data: bytes.Clone(seq)})
 				start = i + n
 				t.submitted = true
+			case n == 2:
+				// A meta key (Alt-x): one a shell may bind to
+				// accept-line. Arrows and function keys (CSI, SS3)
+				// are not treated so.
+				flush(i)
+				segs = append(segs, Segment{Kind: Probe, Data: bytes.Clone(seq)})
+				start = i + n
+				t.probe = true
 			}
 			i += n
 			continue
 		}
-		if isEnter(c) {
+		switch {
+		case isEnter(c):
 			if hasMore(p[i+1:]) {
 				return append(segs, t.multiLine(p[start:]))
 			}
@@ -339,6 +392,11 @@ func (t *LineTracker) input(p []byte) []Segment {
 			segs = append(segs, Segment{Kind: Submit, Data: []byte{c}})
 			start = i + 1
 			t.submitted = true
+		case mayAccept(c):
+			flush(i)
+			segs = append(segs, Segment{Kind: Probe, Data: []byte{c}})
+			start = i + 1
+			t.probe = true
 		}
 		i++
 	}
@@ -359,10 +417,10 @@ func (t *LineTracker) continuePaste(p []byte) []Segment {
 	if k < 0 && len(t.paste) < maxPaste {
 		return nil
 	}
-	end := len(t.paste)
-	if k >= 0 {
-		end = k + len(pasteEnd)
+	if k < 0 {
+		return t.longPaste()
 	}
+	end := k + len(pasteEnd)
 	data, rest := t.paste[:end], bytes.Clone(t.paste[end:])
 	t.paste = nil
 	t.pastes = false
@@ -370,10 +428,57 @@ func (t *LineTracker) continuePaste(p []byte) []Segment {
 	return append(segs, t.input(rest)...)
 }
 
+// longPaste handles a bracketed paste that grew past maxPaste without its
+// end: it cannot be judged, so it is refused whole (a TooLong Paste
+// segment; nothing of it is sent, the rest is skipped up to its end), or,
+// in a session without filters, passed on as it comes.
+func (t *LineTracker) longPaste() []Segment {
+	held := t.paste
+	t.paste, t.pastes = nil, false
+	t.skip, t.skipEnd = true, nil
+	t.fresh, t.anchorOK = true, false
+	t.cont.Reset()
+	if t.pass {
+		t.echoPending = true
+		return []Segment{{Kind: Forward, Data: held}}
+	}
+	return []Segment{{Kind: Paste, TooLong: true}}
+}
+
+// skipPaste skips (or, without filters, passes on) the rest of a paste
+// too long to judge, up to its end marker.
+func (t *LineTracker) skipPaste(p []byte) []Segment {
+	scan := append(t.skipEnd, p...)
+	k := bytes.Index(scan, []byte(pasteEnd))
+	if k < 0 {
+		t.skipEnd = bytes.Clone(scan[max(0, len(scan)-len(pasteEnd)+1):])
+		if t.pass {
+			return []Segment{{Kind: Forward, Data: bytes.Clone(p)}}
+		}
+		return nil
+	}
+	t.skip, t.skipEnd = false, nil
+	cut := k + len(pasteEnd) - (len(scan) - len(p)) // the end in p
+	var segs []Segment
+	if t.pass && cut > 0 {
+		segs = append(segs, Segment{Kind: Forward, Data: bytes.Clone(p[:cut])})
+	}
+	return append(segs, t.input(p[max(cut, 0):])...)
+}
+
+// Unfiltered tells the tracker that no filter applies to the session: a
+// paste too long to judge is passed on instead of refused.
+func (t *LineTracker) Unfiltered() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.pass = true
+}
+
 // setAnchor records the end of the prompt: where the cursor stands at the
 // first keystroke of a line.
 func (t *LineTracker) setAnchor() {
 	t.fresh = false
+	t.typed = t.typed[:0]
 	t.replayTail()
 	if t.partial {
 		// The line already holds text sent with earlier lines: the
@@ -392,6 +497,17 @@ func (t *LineTracker) setAnchor() {
 }
 
 func isEnter(c byte) bool { return c == '\r' || c == '\n' || c == 0x0f }
+
+// mayAccept reports whether c is a control key that a shell may have bound
+// to accept-line: any but the editing keys the tracker understands
+// (backspace, tab, ^U, ^W), escape sequences, ^C and the Enter keys.
+func mayAccept(c byte) bool {
+	switch c {
+	case 0x08, '\t', 0x15, 0x17, 0x1b, 0x03:
+		return false
+	}
+	return c < 0x20 && !isEnter(c)
+}
 
 // hasMore reports whether b holds anything but line breaks: the sign of
 // several lines arriving at once.
@@ -443,9 +559,19 @@ func (t *LineTracker) multiLine(p []byte) Segment {
 func (t *LineTracker) pasteSegment(data []byte) Segment {
 	data = bytes.Clone(data)
 	body := string(data)
+	bracketed := strings.HasPrefix(body, pasteStart)
 	body = strings.TrimPrefix(body, pasteStart)
 	body = strings.TrimSuffix(body, pasteEnd)
 	t.echoPending = true
+	if !bracketed {
+		// Typed, not pasted: a control key may submit the line.
+		body = strings.Map(func(r rune) rune {
+			if r < 0x20 && mayAccept(byte(r)) {
+				return '\n'
+			}
+			return r
+		}, body)
+	}
 	if !strings.ContainsAny(body, "\r\n\x0f") {
 		return Segment{Kind: Forward, Data: data}
 	}
@@ -453,15 +579,45 @@ func (t *LineTracker) pasteSegment(data []byte) Segment {
 	body = strings.ReplaceAll(body, "\r", "\n")
 	body = strings.ReplaceAll(body, "\x0f", "\n")
 	parts := strings.Split(body, "\n")
-	parts[0] = t.typedSoFar() + parts[0]
-	var lines []string
-	for _, l := range parts {
-		if l = cook(l); strings.TrimSpace(l) != "" {
-			lines = append(lines, l)
+	before := t.typedSoFar()
+	parts[0] = before + parts[0]
+	seg := Segment{Kind: Paste, Data: data}
+	seg.Secret = strings.TrimSpace(before) == "" && secretWords.MatchString(t.promptText)
+	for i, l := range parts {
+		l = cook(l)
+		if strings.TrimSpace(l) != "" {
+			seg.Lines = append(seg.Lines, l)
 		}
+		if i == len(parts)-1 && !strings.HasSuffix(body, "\n") {
+			// The last part stays on the prompt line, not submitted.
+			if held := t.cont.Held(); held != "" {
+				seg.Joined = append(seg.Joined, held+"\n"+l)
+			}
+			break
+		}
+		seg.Joined = t.joinLine(seg.Joined, l)
 	}
-	return Segment{Kind: Paste, Data: data, Lines: lines}
+	return seg
 }
+
+// joinLine adds a submitted line to the command the shell reads on and
+// appends the command to joined when it spans several lines.
+func (t *LineTracker) joinLine(joined []string, line string) []string {
+	held := t.cont.Held()
+	t.cont.Add(line)
+	if t.cont.Size() > maxJoined {
+		t.cont.Reset()
+	}
+	if held != "" {
+		joined = append(joined, held+"\n"+line)
+	}
+	return joined
+}
+
+// maxJoined bounds the lines of one command the tracker keeps joined in an
+// interactive session: past it, they are forgotten (each line is judged on
+// its own in any case).
+const maxJoined = 64 << 10
 
 // cook applies the simplest line editing to typed text: backspace, ^U,
 // ^W; other control characters and escape sequences are dropped.
@@ -537,54 +693,6 @@ func (t *LineTracker) WaitEcho(ctx context.Context, settle time.Duration) {
 			return
 		}
 	}
-}
-
-// Line returns the command line as the screen shows it now, without the
-// prompt: what Enter submits. It is empty in a full-screen program. Called
-// after a Submit segment (read it once: Line or Candidates), it also ends
-// the line: output from then on is the command's.
-func (t *LineTracker) Line() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.alt {
-		return ""
-	}
-	l := t.lineLocked()
-	t.afterRead()
-	return l
-}
-
-// afterRead ends the line once the proxy has read a submitted line: what
-// follows is the command's output, which need not be emulated.
-func (t *LineTracker) afterRead() {
-	if t.submitted {
-		t.submitted = false
-		t.fresh = true
-	}
-}
-
-// Candidates returns the line (as Line) and, when the tracker lost track
-// of where the prompt ends (the screen was cleared or scrolled away, the
-// user typed ahead of the prompt), the other readings of the cursor's line
-// worth judging. A careful proxy judges them all and keeps the worst.
-func (t *LineTracker) Candidates() []string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.alt {
-		return nil
-	}
-	defer t.afterRead()
-	line, sure := t.read()
-	if sure {
-		return []string{line}
-	}
-	out := []string{line}
-	y0, _ := t.logicalLine(t.screen().CursorPosition().Y)
-	whole := t.span(y0, 0)
-	if whole != line {
-		out = append(out, whole)
-	}
-	return out
 }
 
 // typedSoFar is the line up to the cursor, blanks included.

@@ -2,6 +2,7 @@ package filter
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -258,5 +259,127 @@ func BenchmarkOutputSmallChunks(b *testing.B) {
 	b.SetBytes(int64(len(chunk)))
 	for i := 0; i < b.N; i++ {
 		tr.Output(chunk)
+	}
+}
+
+// TestSubmissionUnechoed: input the screen does not show is judged as
+// typed; at a prompt that asks for a secret, or that is not a shell's, it
+// is marked Secret.
+func TestSubmissionUnechoed(t *testing.T) {
+	tests := []struct {
+		prompt, keys string
+		secret       bool
+	}{
+		{prompt, "reb\x7f\x7fboot", false},
+		{"[sudo] password for alice: ", "reboot", true},
+		{"Enter passphrase for key: ", "reboot", true},
+		{"Verification code: ", "123456", true},
+		{"➜  ~ ", "reboot", true},
+		{"root@web1:~# ", "reboot", false},
+	}
+	for _, tt := range tests {
+		tr := NewLineTracker(80, 24)
+		tr.Output([]byte(tt.prompt))
+		tr.Input([]byte(tt.keys)) // no echo
+		segs := tr.Input([]byte("\r"))
+		if len(segs) != 1 || segs[0].Kind != Submit {
+			t.Fatalf("%q: segs %+v", tt.prompt, segs)
+		}
+		sub := tr.Submitted()
+		want := cook(tt.keys)
+		if !sub.Unechoed || sub.Secret != tt.secret || sub.Line != want || !slices.Contains(sub.Readings, want) {
+			t.Errorf("%q: %+v, want Unechoed, Secret %v, Line %q", tt.prompt, sub, tt.secret, want)
+		}
+	}
+	// Echoed input is not Unechoed, and a matching echo adds no reading.
+	s := newSession(t, 80, 24)
+	s.key("ls", "ls")
+	s.tr.Input([]byte("\r"))
+	if sub := s.tr.Submitted(); sub.Unechoed || len(sub.Readings) != 1 {
+		t.Errorf("echoed: %+v", sub)
+	}
+	// A paste at a password prompt is Secret.
+	tr := NewLineTracker(80, 24)
+	tr.Output([]byte("Password: "))
+	segs := tr.Input([]byte("\x1b[200~hunter2\n\x1b[201~"))
+	if len(segs) != 1 || segs[0].Kind != Paste || !segs[0].Secret {
+		t.Errorf("paste at a password prompt: %+v", segs)
+	}
+}
+
+// TestProbeAndContinuation: a control key that may submit the line is a
+// Probe; a line it submitted comes back as Ran; continuation lines are
+// joined in Submitted.
+func TestProbeAndContinuation(t *testing.T) {
+	s := newSession(t, 80, 24)
+	s.key("echo hi", "echo hi")
+	segs := s.key("\x14", "")
+	if len(segs) != 1 || segs[0].Kind != Probe {
+		t.Fatalf("^T: %+v", segs)
+	}
+	if sub := s.tr.Peek(); sub.Line != "echo hi" {
+		t.Fatalf("Peek = %+v", sub)
+	}
+	s.tr.Output([]byte("\r\nhi\r\n" + prompt)) // it was accept-line
+	segs = s.key("t", "t")
+	if len(segs) != 2 || segs[0].Kind != Ran || segs[0].Lines[0] != "echo hi" {
+		t.Fatalf("after a submitting probe: %+v", segs)
+	}
+	s.key("ou\\", "ou\\")
+	s.tr.Input([]byte("\r"))
+	if sub := s.tr.Submitted(); !sub.Pending || sub.Line != `tou\` {
+		t.Fatalf("continued line: %+v", sub)
+	}
+	s.tr.Output([]byte("\r\n> "))
+	s.key("ch x", "ch x")
+	s.tr.Input([]byte("\r"))
+	sub := s.tr.Submitted()
+	if sub.Pending || sub.Command != "tou\\\nch x" || !slices.Contains(sub.Readings, sub.Command) {
+		t.Fatalf("joined: %+v", sub)
+	}
+	// ^A is a probe too, and a line that stays is not Ran.
+	s.tr.Output([]byte("\r\n" + prompt))
+	s.key("ls", "ls")
+	s.key("\x01", "\b\b")
+	if segs := s.key("x", "xls\b\b"); len(segs) != 1 || segs[0].Kind != Forward {
+		t.Fatalf("after a probe that did not submit: %+v", segs)
+	}
+	s.tr.Input([]byte("\r"))
+	if got := s.tr.Line(); got != "xls" {
+		t.Fatalf("line after ^A = %q", got)
+	}
+}
+
+// TestLongPaste: a bracketed paste too long to judge is refused whole,
+// not judged in halves; without filters it is passed on.
+func TestLongPaste(t *testing.T) {
+	big := []byte(pasteStart + strings.Repeat("x", maxPaste) + "reb")
+	rest := []byte("oot\n" + pasteEnd[:3])
+	s := newSession(t, 80, 24)
+	segs := s.tr.Input(big)
+	if len(segs) != 1 || segs[0].Kind != Paste || !segs[0].TooLong || len(segs[0].Data) != 0 {
+		t.Fatalf("long paste: %d segments, first %v", len(segs), segs[0].Kind)
+	}
+	if segs := s.tr.Input(rest); len(segs) != 0 {
+		t.Fatalf("the rest of a refused paste was not skipped: %+v", segs)
+	}
+	segs = s.tr.Input([]byte(pasteEnd[3:] + "ls\r"))
+	if len(segs) != 2 || segs[0].Kind != Forward || string(segs[0].Data) != "ls" || segs[1].Kind != Submit {
+		t.Fatalf("after the refused paste: %+v", segs)
+	}
+
+	s = newSession(t, 80, 24)
+	s.tr.Unfiltered()
+	var sent []byte
+	for _, in := range [][]byte{big, rest, []byte(pasteEnd[3:] + "ls")} {
+		for _, seg := range s.tr.Input(in) {
+			if seg.Kind != Forward {
+				t.Fatalf("unfiltered long paste: %v segment", seg.Kind)
+			}
+			sent = append(sent, seg.Data...)
+		}
+	}
+	if want := string(big) + string(rest) + pasteEnd[3:] + "ls"; string(sent) != want {
+		t.Fatalf("unfiltered long paste: sent %d bytes, want %d", len(sent), len(want))
 	}
 }

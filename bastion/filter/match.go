@@ -65,7 +65,7 @@ func CompilePattern(pattern string) (*regexp.Regexp, error) {
 // A rule matches a sub-command when its Regex matches it or when one of its
 // Commands does (either is enough; a rule with neither never matches).
 //
-// Commands: a single word (reboot) matches a sub-command when any of its
+// Commands of a deny, warn or review rule: a single word (reboot) matches a sub-command when any of its
 // shell words, after quote removal, is that word or a path ending in
 // /word: reboot matches `reboot`, `/sbin/reboot`, `sudo -u root reboot`,
 // `env FOO=1 reboot`, `r\eboot`, `systemctl reboot`, `watch reboot` and also
@@ -75,6 +75,12 @@ func CompilePattern(pattern string) (*regexp.Regexp, error) {
 // (rm -rf /) matches when that sequence of words appears in the normalized
 // sub-command (see [Normalize]), its first word compared by basename, so it
 // matches `sudo /bin/rm -rf /` but not `rm -fr /`.
+//
+// Commands of an allow rule match the command position only: the program
+// the normalized sub-command runs (by its basename), followed by the
+// rule's other words. allow ls matches `ls -l` and `sudo /bin/ls`, never
+// `touch x ls` or `echo ls`; an allow rule cannot be satisfied by a word
+// later in the line.
 //
 // Regex: a Go regular expression, unanchored, tried against two forms of
 // each sub-command: the raw text as typed (`sudo  r\eboot`) and the
@@ -164,15 +170,7 @@ type subject struct {
 }
 
 func newSubject(raw string) subject {
-	ws := lex(raw)
-	plain := make([]string, 0, len(ws))
-	for i := 0; i < len(ws); i++ {
-		if ws[i].op {
-			i++
-			continue
-		}
-		plain = append(plain, ws[i].text)
-	}
+	plain := plainWords(raw)
 	norm := stripPrefixes(plain)
 	return subject{raw: raw, words: plain, norm: norm, normS: strings.Join(norm, " ")}
 }
@@ -247,6 +245,9 @@ func (cr *compiledRule) matches(s *subject) bool {
 			return true
 		}
 	}
+	if cr.rule.Action == Allow {
+		return cr.matchesProgram(s)
+	}
 	for _, c := range cr.commands {
 		if len(c) == 1 {
 			if hasWord(s.words, c[0]) || hasWord(s.norm, c[0]) {
@@ -255,6 +256,20 @@ func (cr *compiledRule) matches(s *subject) bool {
 			continue
 		}
 		if containsSeq(s.norm, c) || containsSeq(s.words, c) {
+			return true
+		}
+	}
+	return false
+}
+
+// matchesProgram reports whether one of an allow rule's commands names the
+// program the sub-command runs: the first word after the prefixes (sudo,
+// env …) are looked through, compared by basename, followed by the rest of
+// the command's words. An allow rule must not be satisfied by a word later
+// in the line (touch x ls is not ls).
+func (cr *compiledRule) matchesProgram(s *subject) bool {
+	for _, c := range cr.commands {
+		if len(s.norm) >= len(c) && containsSeq(s.norm[:len(c)], c) {
 			return true
 		}
 	}

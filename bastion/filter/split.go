@@ -6,21 +6,27 @@
 // submits.
 //
 // What the filter can see: the line the shell echoes at its prompt when the
-// user presses Enter (so edits, history recall and completion count), and
-// every simple command in it, including those inside $(…), backticks,
-// <(…)/>(…), subshells, { …; } groups, `sh -c '…'`, `eval …`, `su -c …`,
+// user presses Enter or a key that may be bound to accept-line (so edits,
+// history recall and completion count), the keystrokes themselves when the
+// echo is missing or differs, the lines of a command the shell reads over
+// several lines joined ([Joiner]), and every simple command in them,
+// including those inside $(…), backticks, <(…)/>(…), subshells, { …; }
+// groups, `sh -c '…'`, `eval …`, `su -c …` (also `su -lc`), `sudo -s …`,
 // `watch …`, `find -exec … ;`, alias values and function bodies.
+// [ReadsCommands] tells which exec commands read commands from their input,
+// which the proxy then judges line by line.
 //
 // What it cannot see: what a word becomes after variable, glob or history
 // expansion (a=re; $a'boot'), commands run by scripts or programs the user
-// starts (a script written on the asset, a Makefile, cron), lines typed
-// inside full-screen programs (vim, less, top: the filter stands aside while
-// the alternate screen is active), and lines typed to programs that read
-// their own input without echoing it. A filter guards against mistakes and
-// casual misuse; it is not a sandbox.
+// starts (a script written on the asset, a Makefile, cron), what an
+// interpreter makes of its input, lines typed inside full-screen programs
+// (vim, less, top: the filter stands aside while the alternate screen is
+// active), and a line typed by a key bound to a macro. A filter guards
+// against mistakes and casual misuse; it is not a sandbox.
 package filter
 
 import (
+	"slices"
 	"strings"
 )
 
@@ -31,8 +37,8 @@ const maxDepth = 16
 // Split splits a shell command line into the simple commands the shell would
 // run. It separates on ;, &&, ||, |, |&, & and newlines, and descends into
 // $(…), backticks, <(…), >(…), ( … ) subshells, { …; } groups, and the script
-// arguments of sh -c, bash -c (and other shells), su -c, eval, watch and
-// find -exec. A command that holds another one (echo $(reboot)) is returned as
+// arguments of sh -c, bash -c (and other shells), su -c and runuser -c (also
+// in clusters: su -lc), sudo -s and sudo -i, eval, watch and find -exec. A command that holds another one (echo $(reboot)) is returned as
 // well as the inner one; inner commands come first. Quotes, backslash escapes
 // and comments are respected; an unterminated quote runs to the end of the
 // line. Each returned command is trimmed of surrounding blanks; empty ones are
@@ -230,10 +236,15 @@ var shells = map[string]bool{
 }
 
 // descend finds the scripts a simple command hands to a shell and splits
-// them too: sh -c 'SCRIPT', su -c 'SCRIPT', eval ARGS, watch ARGS,
-// find … -exec CMD … ;, alias NAME='VALUE'.
+// them too: sh -c 'SCRIPT', su -lc 'SCRIPT', runuser -c 'SCRIPT',
+// sudo -s ARGS, eval ARGS, watch ARGS, find … -exec CMD … ;,
+// alias NAME='VALUE'.
 func descend(cmd string, depth int, out *[]string) {
-	ws := Normalize(cmd)
+	plain := plainWords(cmd)
+	if script, ok := userScript(plain); ok {
+		splitInto(script, depth, out)
+	}
+	ws := stripPrefixes(plain)
 	if len(ws) == 0 {
 		return
 	}
@@ -243,19 +254,6 @@ func descend(cmd string, depth int, out *[]string) {
 	case shells[name]:
 		if script, ok := shellScript(args); ok {
 			splitInto(script, depth, out)
-		}
-	case name == "su" || name == "runuser" || name == "sudo":
-		for i, a := range args {
-			switch {
-			case a == "-c" || a == "--command":
-				if i+1 < len(args) {
-					splitInto(args[i+1], depth, out)
-				}
-				return
-			case strings.HasPrefix(a, "--command="):
-				splitInto(strings.TrimPrefix(a, "--command="), depth, out)
-				return
-			}
 		}
 	case name == "eval":
 		if len(args) > 0 {
@@ -287,6 +285,136 @@ func descend(cmd string, depth int, out *[]string) {
 			}
 		}
 	}
+}
+
+// userScript finds the command that su, runuser or sudo -s hands to a
+// shell, wherever su or sudo stands in the words (behind sudo, behind
+// runuser's own options that Normalize looks through). Only the first one
+// found is taken: the script holds the rest, and is split in turn, so that
+// sudo -s sudo -s … costs one pass per level, not one per pair.
+func userScript(words []string) (string, bool) {
+	for i, w := range words {
+		var script string
+		var ok bool
+		switch basename(w) {
+		case "su", "runuser":
+			script, ok = suScript(words[i+1:])
+		case "sudo":
+			script, ok = sudoShellScript(words[i+1:])
+		}
+		if ok {
+			return script, true
+		}
+	}
+	return "", false
+}
+
+// suArgShort are the short options of su and runuser that take an
+// argument; -c's argument is the command to run.
+const suArgShort = "cgGswu"
+
+// suLongArg are the long options of su and runuser that take an argument.
+var suLongArg = map[string]bool{
+	"command": true, "session-command": true, "group": true, "supp-group": true,
+	"shell": true, "whitelist-environment": true, "user": true,
+}
+
+// suScript returns the command given to su or runuser with -c, also in a
+// cluster of short options (su -lc 'CMD', su -c'CMD', runuser -l u -mc CMD)
+// or as --command=CMD or --session-command CMD.
+func suScript(args []string) (string, bool) {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		switch {
+		case a == "--":
+			return "", false
+		case strings.HasPrefix(a, "--"):
+			name, val, eq := strings.Cut(a[2:], "=")
+			isCmd := name == "command" || name == "session-command"
+			switch {
+			case isCmd && eq:
+				return val, true
+			case isCmd && i+1 < len(args):
+				return args[i+1], true
+			case suLongArg[name] && !eq:
+				i++
+			}
+		case len(a) > 1 && a[0] == '-':
+			for k := 1; k < len(a); k++ {
+				if strings.IndexByte(suArgShort, a[k]) < 0 {
+					continue
+				}
+				arg := a[k+1:]
+				if arg == "" {
+					i++
+					if i >= len(args) {
+						return "", false
+					}
+					arg = args[i]
+				}
+				if a[k] == 'c' {
+					return arg, true
+				}
+				break
+			}
+		}
+	}
+	return "", false
+}
+
+// sudoShellScript returns the command of sudo -s or sudo -i (also in a
+// cluster: -sE, -iu root): sudo hands it to a shell as a script, so
+// sudo -s 'reboot now' runs reboot.
+func sudoShellScript(args []string) (string, bool) {
+	spec := prefixes["sudo"]
+	shell := false
+	for len(args) > 0 {
+		a := args[0]
+		if a == "--" {
+			args = args[1:]
+			break
+		}
+		if len(a) < 2 || a[0] != '-' {
+			break
+		}
+		args = args[1:]
+		if strings.HasPrefix(a, "--") {
+			name, _, eq := strings.Cut(a[2:], "=")
+			shell = shell || name == "shell" || name == "login"
+			if !eq && slices.Contains(spec.argLong, name) && len(args) > 0 {
+				args = args[1:]
+			}
+			continue
+		}
+		for k := 1; k < len(a); k++ {
+			shell = shell || a[k] == 's' || a[k] == 'i'
+			if strings.IndexByte(spec.argShort, a[k]) >= 0 {
+				if k == len(a)-1 && len(args) > 0 {
+					args = args[1:]
+				}
+				break
+			}
+		}
+	}
+	if !shell || len(args) == 0 {
+		return "", false
+	}
+	return strings.Join(args, " "), true
+}
+
+// plainWords returns the words of one simple command with quoting removed
+// and redirections (with their targets) dropped.
+func plainWords(cmd string) []string {
+	ws := lex(cmd)
+	plain := make([]string, 0, len(ws))
+	for i := 0; i < len(ws); i++ {
+		if ws[i].op {
+			i++ // the target
+			continue
+		}
+		plain = append(plain, ws[i].text)
+	}
+	return plain
 }
 
 // shellScript returns the script of a shell invoked with -c.

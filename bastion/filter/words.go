@@ -322,16 +322,7 @@ var keywords = map[string]bool{
 // `sudo -u root env FOO=1 /sbin/reboot -f >/dev/null` gives
 // [/sbin/reboot -f].
 func Normalize(cmd string) []string {
-	ws := lex(cmd)
-	plain := make([]string, 0, len(ws))
-	for i := 0; i < len(ws); i++ {
-		if ws[i].op {
-			i++ // the target
-			continue
-		}
-		plain = append(plain, ws[i].text)
-	}
-	return stripPrefixes(plain)
+	return stripPrefixes(plainWords(cmd))
 }
 
 func stripPrefixes(ws []string) []string {

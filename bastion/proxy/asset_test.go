@@ -348,16 +348,28 @@ func (a *testAsset) Ran() []string {
 
 // echoShell is shell with a line discipline, as a PTY with ECHO gives:
 // typed characters are echoed, backspace erases one, ^U the line, ^C
-// abandons it, Enter runs it.
+// abandons it, Enter runs it; ^T runs it too (a key bound to
+// accept-line), the command noecho stops the echo (stty -echo), and the
+// command passwd reads one line at a "Password: " prompt without echo.
 func (s *assetSession) echoShell() (int, string) {
 	io.WriteString(s.ch, "$ ")
 	var line []byte
+	echo, secret := true, false
 	buf := make([]byte, 1024)
 	for {
 		n, err := s.ch.Read(buf)
 		for _, c := range buf[:n] {
 			switch {
-			case c == '\r' || c == '\n':
+			case strings.TrimSpace(string(line)) == "noecho" && (c == '\r' || c == '\n'):
+				io.WriteString(s.ch, "\r\n$ ")
+				line, echo = nil, false
+			case strings.TrimSpace(string(line)) == "passwd" && (c == '\r' || c == '\n'):
+				io.WriteString(s.ch, "\r\nPassword: ")
+				line, echo, secret = nil, false, true
+			case secret && (c == '\r' || c == '\n' || c == 0x03):
+				io.WriteString(s.ch, "\r\n$ ")
+				line, echo, secret = nil, true, false
+			case c == '\r' || c == '\n' || c == 0x14:
 				io.WriteString(s.ch, "\r\n")
 				cmd := strings.TrimSpace(string(line))
 				line = nil
@@ -387,7 +399,9 @@ func (s *assetSession) echoShell() (int, string) {
 				line = nil
 			case c >= 0x20:
 				line = append(line, c)
-				s.ch.Write([]byte{c})
+				if echo {
+					s.ch.Write([]byte{c})
+				}
 			}
 		}
 		if err != nil {
@@ -418,6 +432,7 @@ func (o onlcrWriter) Write(p []byte) (int, error) {
 //	waitsig          waits for a signal and dies of it
 //	hang             blocks until the connection ends; no exit status
 //	env NAME         the value of an env request
+//	sh               runs the lines of stdin as commands (shell)
 func (s *assetSession) run(line string, stdin io.Reader) (int, string) {
 	f := strings.Fields(line)
 	if len(f) == 0 {
@@ -475,6 +490,9 @@ func (s *assetSession) run(line string, stdin io.Reader) (int, string) {
 		io.WriteString(out, "hanging\n")
 		<-s.gone // until the connection or the channel closes
 		return -1, ""
+	case "sh":
+		// A shell reading its commands from stdin.
+		return s.shell()
 	case "env":
 		s.a.mu.Lock()
 		v := s.a.lastEnv[arg]

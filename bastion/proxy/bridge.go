@@ -3,6 +3,7 @@ package proxy
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"sync"
@@ -66,26 +67,30 @@ func (b *buffer) release() {
 	}
 }
 
-// bridge runs the shell or command on the asset and carries its I/O until
-// it ends. exited reports whether the asset sent an exit status (or
-// signal); otherwise status is ExitLost.
-func (s *session) bridge(ctx context.Context, client *gossh.Client) (status int, exited bool, err error) {
+// remote is the shell or command started on the asset, with its pipes.
+type remote struct {
+	us     *gossh.Session
+	stdin  io.WriteCloser
+	stdout io.Reader
+	stderr io.Reader
+}
+
+// startRemote opens a session on the asset, passes on the locale and the
+// PTY, and starts the shell or the command.
+func (s *session) startRemote(client *gossh.Client) (*remote, error) {
 	us, err := client.NewSession()
 	if err != nil {
-		return ExitLost, false, userErrorf(err, "jms: %s refused a session: %s", s.req.Asset.Name, err)
+		return nil, userErrorf(err, "jms: %s refused a session: %s", s.req.Asset.Name, err)
 	}
-	defer us.Close()
-	stdin, err := us.StdinPipe()
-	if err != nil {
-		return ExitLost, false, err
+	r := &remote{us: us}
+	if r.stdin, err = us.StdinPipe(); err == nil {
+		if r.stdout, err = us.StdoutPipe(); err == nil {
+			r.stderr, err = us.StderrPipe()
+		}
 	}
-	stdout, err := us.StdoutPipe()
 	if err != nil {
-		return ExitLost, false, err
-	}
-	stderr, err := us.StderrPipe()
-	if err != nil {
-		return ExitLost, false, err
+		us.Close()
+		return nil, fmt.Errorf("connect the pipes of the session on %s: %w", s.req.Asset.Name, err)
 	}
 	for _, kv := range s.down.Environ() {
 		k, v, ok := strings.Cut(kv, "=")
@@ -99,7 +104,8 @@ func (s *session) bridge(ctx context.Context, client *gossh.Client) (status int,
 			term = "vt100"
 		}
 		if err := us.RequestPty(term, s.pty.Window.Height, s.pty.Window.Width, s.pty.Modes); err != nil {
-			return ExitLost, false, userErrorf(err, "jms: %s refused a terminal: %s", s.req.Asset.Name, err)
+			us.Close()
+			return nil, userErrorf(err, "jms: %s refused a terminal: %s", s.req.Asset.Name, err)
 		}
 	}
 	if s.req.Command == "" {
@@ -108,8 +114,21 @@ func (s *session) bridge(ctx context.Context, client *gossh.Client) (status int,
 		err = us.Start(s.req.Command)
 	}
 	if err != nil {
-		return ExitLost, false, userErrorf(err, "jms: %s refused to start the session: %s", s.req.Asset.Name, err)
+		us.Close()
+		return nil, userErrorf(err, "jms: %s refused to start the session: %s", s.req.Asset.Name, err)
 	}
+	return r, nil
+}
+
+// bridge runs the shell or command on the asset and carries its I/O until
+// it ends. exited reports whether the asset sent an exit status (or
+// signal); otherwise status is ExitLost.
+func (s *session) bridge(ctx context.Context, client *gossh.Client) (status int, exited bool, err error) {
+	r, err := s.startRemote(client)
+	if err != nil {
+		return ExitLost, false, err
+	}
+	defer r.us.Close()
 
 	bctx, cancel := context.WithCancelCause(ctx)
 	s.cancel = cancel
@@ -129,52 +148,69 @@ func (s *session) bridge(ctx context.Context, client *gossh.Client) (status int,
 			w, h = 80, 24
 		}
 		s.tracker = filter.NewLineTracker(w, h)
-	}
-	var outMu *sync.Mutex // notices go to stdout only with a PTY
-	if s.isPty {
-		outMu = &s.outMu
-	}
-	var out sync.WaitGroup
-	out.Add(2)
-	go func() { defer out.Done(); s.pumpOut(stdout, s.down, q, s.tracker, outMu) }()
-	go func() { defer out.Done(); s.pumpOut(stderr, s.down.Stderr(), q, nil, nil) }()
-
-	inDone := make(chan struct{})
-	go func() {
-		defer close(inDone)
-		switch {
-		case s.tracker != nil:
-			s.pumpInTracked(bctx, s.down, stdin, q)
-		case s.req.Command == "":
-			s.pumpInLines(bctx, s.down, stdin, q)
-		default:
-			s.pumpIn(s.down, stdin)
+		if s.nrules == 0 {
+			s.tracker.Unfiltered()
 		}
-	}()
-
-	sigs := make(chan ssh.Signal, 8)
-	s.down.Signals(sigs)
-	ctlDone := make(chan struct{})
-	go func() { defer close(ctlDone); s.control(bctx, client, us, sigs, q) }()
-
-	out.Wait()
-	werr := us.Wait()
+	}
+	werr := s.carry(bctx, client, r, q)
 
 	// Tear down: stop signal delivery first (the request loop delivering
 	// one holds a lock that Signals needs, so the control loop keeps
 	// draining meanwhile), then the control loop and the connection.
 	s.down.Signals(nil)
 	cancel(nil)
-	<-ctlDone
+	<-s.ctlDone
 	client.Close()
 	if q != nil {
 		q.close() // both pumps and the control loop are done with it
 	}
 	if ri, ok := s.down.(ReadInterrupter); ok {
 		ri.InterruptRead()
-		<-inDone
+		<-s.inDone
 	}
+	return s.result(ctx, werr)
+}
 
+// carry starts the copiers and the control loop and waits for the asset's
+// side to end; it returns what the remote session's Wait returned.
+func (s *session) carry(ctx context.Context, client *gossh.Client, r *remote, q *recQueue) error {
+	var outMu *sync.Mutex // notices go to stdout only with a PTY
+	if s.isPty {
+		outMu = &s.outMu
+	}
+	var out sync.WaitGroup
+	out.Add(2)
+	go func() { defer out.Done(); s.pumpOut(r.stdout, s.down, q, s.tracker, outMu) }()
+	go func() { defer out.Done(); s.pumpOut(r.stderr, s.down.Stderr(), q, nil, nil) }()
+
+	s.inDone = make(chan struct{})
+	go func() {
+		defer close(s.inDone)
+		switch {
+		case s.tracker != nil:
+			s.pumpInTracked(ctx, s.down, r.stdin, q)
+		case s.req.Command == "" || filter.ReadsCommands(s.req.Command):
+			// A shell without a PTY, or a command that reads commands
+			// from its input (sh, bash -s, python3 -, su, ssh …): its
+			// input is judged command by command.
+			s.pumpInLines(ctx, s.down, r.stdin, q)
+		default:
+			s.pumpIn(s.down, r.stdin)
+		}
+	}()
+
+	sigs := make(chan ssh.Signal, 8)
+	s.down.Signals(sigs)
+	s.ctlDone = make(chan struct{})
+	go func() { defer close(s.ctlDone); s.control(ctx, client, r.us, sigs, q) }()
+
+	out.Wait()
+	return r.us.Wait()
+}
+
+// result maps how the bridge ended to the exit status to pass on and the
+// error to tell the person.
+func (s *session) result(ctx context.Context, werr error) (status int, exited bool, err error) {
 	s.mu.Lock()
 	endedBy, userErr := s.endedBy, s.userErr
 	s.mu.Unlock()

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -20,8 +21,9 @@ import (
 //   - a shell with a PTY: each line the person submits, read off the
 //     asset's echo by a filter.LineTracker at the Enter key, which is held
 //     until the line is judged;
-//   - a shell without a PTY: each line of its input, before it is passed
-//     on.
+//   - a shell without a PTY, and an exec command that reads commands from
+//     its input (sh, bash -s, python3 -, su, ssh …): each command of its
+//     input, before it is passed on (gate.go).
 //
 // Every submitted line goes to the command audit, with or without filters.
 
@@ -30,8 +32,9 @@ import (
 // a settle time, only (briefly) for the echo of the last keystroke.
 const noRulesEchoWait = 50 * time.Millisecond
 
-// maxHeldLine bounds a line of a shell without a PTY that is held back
-// until its newline arrives; a longer one is judged as it is and passed on.
+// maxHeldLine bounds a command of a shell without a PTY that is held back
+// until it is complete (its newline, the end of a continuation); a longer
+// one cannot be judged and is refused (passed on when no filter applies).
 const maxHeldLine = 1 << 20
 
 // rulesFor loads and compiles the filters in the session's scope.
@@ -327,6 +330,12 @@ func (s *session) pumpInTracked(ctx context.Context, src io.Reader, dst io.Write
 				if s.submit(ctx, q, seg, in, write) {
 					dead = true
 				}
+			case filter.Probe:
+				if s.probe(ctx, q, seg, in, write) {
+					dead = true
+				}
+			case filter.Ran:
+				s.ran(ctx, seg)
 			case filter.Paste:
 				if s.paste(ctx, q, seg, in, write) {
 					dead = true
@@ -337,35 +346,89 @@ func (s *session) pumpInTracked(ctx context.Context, src io.Reader, dst io.Write
 	dst.Close()
 }
 
-// submit judges the line an Enter submits and sends the Enter, or
-// cancels the line on the asset. It reports whether the input ended while
-// a review waited.
-func (s *session) submit(ctx context.Context, q *recQueue, seg filter.Segment, in <-chan []byte, write func([]byte)) bool {
-	settle, deadline := s.p.cfg.EchoSettle, s.p.cfg.EchoDeadline
+// waitEcho waits for the echo of what was typed before a line is read:
+// the settle time when filters apply, and only briefly otherwise (the line
+// is then read for the audit alone).
+func (s *session) waitEcho(ctx context.Context, settle time.Duration) {
+	deadline := s.p.cfg.EchoDeadline
 	if s.nrules == 0 {
 		settle, deadline = 0, noRulesEchoWait
 	}
 	wctx, cancel := context.WithTimeout(ctx, deadline)
 	s.tracker.WaitEcho(wctx, settle)
 	cancel()
-	cands := s.tracker.Candidates()
-	line := ""
-	if len(cands) > 0 {
-		line = cands[0]
+}
+
+// submit judges the line an Enter submits and sends the Enter, or
+// cancels the line on the asset. It reports whether the input ended while
+// a review waited.
+func (s *session) submit(ctx context.Context, q *recQueue, seg filter.Segment, in <-chan []byte, write func([]byte)) bool {
+	s.waitEcho(ctx, s.p.cfg.EchoSettle)
+	sub := s.tracker.Submitted()
+	if blank(sub) {
+		write(seg.Data)
+		return false
 	}
-	v := s.judge(cands...)
+	return s.decide(ctx, q, seg, sub, s.judge(sub.Readings...), in, write)
+}
+
+// probe judges the line a control key may submit (a key bound to
+// accept-line) before the key goes. An allowed line is audited only once
+// the key turns out to have submitted it (a Ran segment); the line is read
+// also when no filter applies, for that audit.
+func (s *session) probe(ctx context.Context, q *recQueue, seg filter.Segment, in <-chan []byte, write func([]byte)) bool {
+	s.waitEcho(ctx, 0)
+	sub := s.tracker.Peek()
+	v := s.judge(sub.Readings...)
+	if blank(sub) || v.Action == filter.Allow || v.Action == filter.Warn {
+		write(seg.Data)
+		return false
+	}
+	return s.decide(ctx, q, seg, sub, v, in, write)
+}
+
+// blank reports whether a submission holds nothing to judge.
+func blank(sub filter.Submission) bool {
+	for _, r := range sub.Readings {
+		if strings.TrimSpace(r) != "" {
+			return false
+		}
+	}
+	return true
+}
+
+// decide acts on the verdict of a submitted line: sends the key (Enter or
+// a probe key), or cancels the line; audits it; holds it for review.
+func (s *session) decide(ctx context.Context, q *recQueue, seg filter.Segment, sub filter.Submission, v filter.Verdict,
+	in <-chan []byte, write func([]byte)) bool {
+	line := sub.Line
+	if sub.Command != "" {
+		line = sub.Command
+	}
 	if v.Rule != nil {
 		line = v.Line
 	}
-	if strings.TrimSpace(line) == "" {
-		write(seg.Data)
-		return false
+	msg := v.Message
+	if sub.Secret {
+		// Typed at a prompt that asks for a secret: never shown, never
+		// recorded, never held for review.
+		if v.Action == filter.Allow || v.Action == filter.Warn {
+			write(seg.Data)
+			return false
+		}
+		line = "(not echoed, at a password prompt)"
+		msg = fmt.Sprintf("jms: input typed at a password prompt matches filter %q: not sent", v.Rule.Name)
+		v.Action = filter.Deny
+	}
+	cancelLine := func() {
+		write(filter.CancelLine)
+		s.tracker.Cancel()
 	}
 	switch v.Action {
 	case filter.Deny:
 		s.audit(ctx, line, store.VerdictDeny, v)
-		s.notice(q, v.Message)
-		write(filter.CancelLine)
+		s.notice(q, msg)
+		cancelLine()
 	case filter.Review:
 		o := s.hold(ctx, q, line, v, in)
 		s.audit(ctx, line, store.ReviewVerdict(o.status), v)
@@ -375,19 +438,53 @@ func (s *session) submit(ctx context.Context, q *recQueue, seg filter.Segment, i
 		if o.status == store.TicketApproved {
 			write(seg.Data)
 		} else {
-			write(filter.CancelLine)
+			cancelLine()
 		}
 	default:
-		s.audit(ctx, line, verdictName(v), v)
+		if !sub.Pending && !sub.Secret {
+			// A continuation is audited once, whole, when it ends.
+			s.audit(ctx, line, verdictName(v), v)
+		}
 		write(seg.Data)
 	}
 	return false
 }
 
+// pasteSecret handles a paste at a prompt that asks for a secret: it is
+// judged, but never shown, recorded or held for review.
+func (s *session) pasteSecret(ctx context.Context, q *recQueue, seg filter.Segment, v filter.Verdict, write func([]byte)) {
+	if v.Action == filter.Allow || v.Action == filter.Warn {
+		write(seg.Data)
+		return
+	}
+	s.tracker.Forget()
+	v.Action = filter.Deny
+	s.audit(ctx, "(pasted at a password prompt)", store.VerdictDeny, v)
+	s.notice(q, fmt.Sprintf("jms: text pasted at a password prompt matches filter %q: not sent", v.Rule.Name))
+}
+
+// ran audits a line that a probe key turned out to have submitted.
+func (s *session) ran(ctx context.Context, seg filter.Segment) {
+	for _, l := range seg.Lines {
+		v := s.judge(l)
+		s.audit(ctx, l, verdictName(v), v)
+	}
+}
+
 // paste judges every line of a paste (or of several lines typed at once)
-// and sends all of it or none of it.
+// and every command they continue, and sends all of it or none of it.
 func (s *session) paste(ctx context.Context, q *recQueue, seg filter.Segment, in <-chan []byte, write func([]byte)) bool {
-	v := s.judge(seg.Lines...)
+	if seg.TooLong {
+		msg := fmt.Sprintf("jms: a paste of over %d MiB is too long to judge: not sent", maxHeldLine>>20)
+		s.audit(ctx, "(a paste of over 1 MiB)", store.VerdictDeny, filter.Verdict{})
+		s.notice(q, msg)
+		return false
+	}
+	v := s.judge(append(slices.Clone(seg.Lines), seg.Joined...)...)
+	if seg.Secret {
+		s.pasteSecret(ctx, q, seg, v, write)
+		return false
+	}
 	verdict := verdictName(v)
 	gone := false
 	send := v.Action != filter.Deny
@@ -410,76 +507,8 @@ func (s *session) paste(ctx context.Context, q *recQueue, seg filter.Segment, in
 	}
 	if send {
 		write(seg.Data)
+	} else {
+		s.tracker.Forget()
 	}
 	return gone
-}
-
-// pumpInLines carries the input of a shell without a PTY line by line:
-// each line is judged before it is passed on, as the shell will read it.
-func (s *session) pumpInLines(ctx context.Context, src io.Reader, dst io.WriteCloser, q *recQueue) {
-	var b buffer
-	defer b.release()
-	recordInput := s.p.cfg.RecordInput
-	var held []byte
-	dead := false
-	flush := func(line []byte) {
-		text := strings.TrimRight(string(line), "\r\n")
-		send := true
-		if strings.TrimSpace(text) != "" {
-			v := s.judge(text)
-			switch v.Action {
-			case filter.Deny:
-				s.audit(ctx, text, store.VerdictDeny, v)
-				s.notice(q, v.Message)
-				send = false
-			case filter.Review:
-				o := s.hold(ctx, q, text, v, nil)
-				s.audit(ctx, text, store.ReviewVerdict(o.status), v)
-				send = o.status == store.TicketApproved
-			default:
-				s.audit(ctx, text, verdictName(v), v)
-			}
-		}
-		if send && !dead {
-			if _, err := dst.Write(line); err != nil {
-				dead = true
-			}
-		}
-	}
-	for {
-		buf := b.bytes()
-		n, err := src.Read(buf)
-		if n > 0 && !dead {
-			if s.done.Load() {
-				return
-			}
-			if recordInput && s.recOK.Load() {
-				if rerr := s.rec.Input(buf[:n]); rerr != nil && !s.recordFailed(rerr) {
-					return
-				}
-			}
-			held = append(held, buf[:n]...)
-			for {
-				i := bytes.IndexByte(held, '\n')
-				if i < 0 {
-					break
-				}
-				flush(held[:i+1])
-				held = held[i+1:]
-			}
-			if len(held) > maxHeldLine {
-				flush(held)
-				held = nil
-			}
-			held = bytes.Clone(held)
-		}
-		if err != nil {
-			if len(held) > 0 {
-				flush(held)
-			}
-			dst.Close()
-			return
-		}
-		b.adapt(n)
-	}
 }

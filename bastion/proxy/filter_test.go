@@ -393,3 +393,186 @@ func TestShellWithoutPTYFilter(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestExecShellStdinFilter: the input of an exec'd shell (sh reading its
+// commands from stdin) is judged line by line, as a shell without a PTY's
+// is; the audit has every line, not only "sh".
+func TestExecShellStdinFilter(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	h.addFilters()
+	res := h.exec("sh", strings.NewReader("echo one\r\nreboot\r\necho two\r\n"))
+	if !strings.Contains(res.stderr, `jms: command "reboot" denied by filter "no-reboot"`) {
+		t.Errorf("stderr %q", res.stderr)
+	}
+	if want := []string{"sh", "echo one", "echo two"}; !slices.Equal(h.asset.Ran(), want) {
+		t.Errorf("ran %q, want %q", h.asset.Ran(), want)
+	}
+	var got []string
+	for _, e := range h.events() {
+		got = append(got, e.Command+" "+e.Verdict)
+	}
+	if want := []string{"sh allow", "echo one allow", "reboot deny", "echo two allow"}; !slices.Equal(got, want) {
+		t.Errorf("audit %q, want %q", got, want)
+	}
+	// A command that does not read commands passes its input untouched.
+	res = h.exec("cat", strings.NewReader("reboot\n"))
+	if res.stdout != "reboot\n" {
+		t.Errorf("cat: %+v", res)
+	}
+}
+
+// TestShellWithoutPTYContinuation: the lines of a command read over
+// several lines are judged joined and sent all or none; a line too long to
+// judge is refused, not judged in halves.
+func TestShellWithoutPTYContinuation(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	h.addFilters()
+	long := "echo " + strings.Repeat("x", maxHeldLine) + " reboot"
+	in := "echo re\\\r\nboot\r\necho 'a\r\nb' ; reb\\\r\noot\r\n" + long + "\r\necho fine\r\nexit 0\r\n"
+	res := h.exec("sh", strings.NewReader(in))
+	if n := strings.Count(res.stderr, `denied by filter "no-reboot"`); n != 2 {
+		t.Errorf("%d denials on stderr, want 2: %q", n, clip(res.stderr))
+	}
+	if !strings.Contains(res.stderr, "too long to judge: not run") {
+		t.Errorf("no refusal of the long line: %q", clip(res.stderr))
+	}
+	if want := []string{"sh", "echo fine"}; !slices.Equal(h.asset.Ran(), want) {
+		t.Errorf("ran %q, want %q", h.asset.Ran(), want)
+	}
+	var got []string
+	for _, e := range h.events() {
+		got = append(got, clip(e.Command)+" "+e.Verdict)
+	}
+	want := []string{"sh allow", "echo re\\\nboot deny", "echo 'a\nb' ; reb\\\noot deny",
+		short(long) + " deny", "echo fine allow", "exit 0 allow"}
+	if !slices.Equal(got, want) {
+		t.Errorf("audit\n%q\nwant\n%q", got, want)
+	}
+}
+
+// TestPTYProbeAndNoEcho: a key the shell binds to accept-line (^T here)
+// and input the shell does not echo are judged and audited.
+func TestPTYProbeAndNoEcho(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	h.addFilters()
+	p := h.ptyShell(t)
+	defer p.close()
+
+	p.typ("reboot\x14")
+	p.wait(`jms: command "reboot" denied by filter "no-reboot"` + "\r\n")
+	p.wait("^C\r\n$ ")
+	p.typ("echo bound\x14")
+	p.wait("bound\r\n$ ")
+	p.typ("echo re\\\r")
+	p.wait("$ ")
+	p.typ("boot\r")
+	p.wait(`denied by filter "no-reboot"`)
+	p.typ("noecho\r")
+	p.wait("noecho\r\n$ ")
+	time.Sleep(100 * time.Millisecond)
+	p.typ("reboot\r")
+	if !waitFor(5*time.Second, func() bool { return strings.Count(p.out.String(), `denied by filter "no-reboot"`) == 3 }) {
+		t.Fatalf("unechoed reboot not denied: %q", p.out.String())
+	}
+	p.typ("echo quiet\r")
+	p.wait("quiet\r\n$ ")
+	time.Sleep(100 * time.Millisecond)
+	p.typ("exit 0\r")
+	p.s.Wait()
+
+	ran := h.asset.Ran()
+	for _, c := range ran {
+		if c == "reboot" || strings.Contains(c, "boot") && !strings.Contains(c, "bound") {
+			t.Errorf("%q reached the asset: %q", c, ran)
+		}
+	}
+	var got []string
+	for _, e := range h.events() {
+		got = append(got, e.Command+" "+e.Verdict)
+	}
+	want := []string{"reboot deny", "echo bound allow", "echo re\\\nboot deny", "noecho allow",
+		"reboot deny", "echo quiet allow", "exit 0 allow"}
+	if !slices.Equal(got, want) {
+		t.Errorf("audit\n%q\nwant\n%q", got, want)
+	}
+}
+
+// clip shortens text with a very long line for a test's message.
+func clip(s string) string {
+	if len(s) > 300 {
+		return s[:150] + "…" + s[len(s)-150:]
+	}
+	return s
+}
+
+// TestPTYProbeAuditWithoutFilters: a line a bound key submits is in the
+// command audit also when no filter applies.
+func TestPTYProbeAuditWithoutFilters(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	p := h.ptyShell(t)
+	defer p.close()
+	p.typ("echo bound\x14")
+	p.wait("bound\r\n$ ")
+	p.typ("exit 0\r")
+	p.s.Wait()
+	var got []string
+	for _, e := range h.events() {
+		got = append(got, e.Command+" "+e.Verdict)
+	}
+	if want := []string{"echo bound allow", "exit 0 allow"}; !slices.Equal(got, want) {
+		t.Errorf("audit %q, want %q", got, want)
+	}
+}
+
+// TestPTYPasswordPrompt: what is typed at a password prompt is judged but
+// never shown, audited or logged in clear.
+func TestPTYPasswordPrompt(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	h.addFilters()
+	p := h.ptyShell(t)
+	defer p.close()
+	p.typ("passwd\r")
+	p.wait("Password: ")
+	p.typ("reboot\r")
+	p.wait(`jms: input typed at a password prompt matches filter "no-reboot": not sent`)
+	p.wait("$ ")
+	p.typ("passwd\r")
+	if !waitFor(5*time.Second, func() bool { return strings.Count(p.out.String(), "Password: ") == 2 }) {
+		t.Fatalf("no second prompt: %q", p.out.String())
+	}
+	p.typ("hunter2\r")
+	time.Sleep(500 * time.Millisecond)
+	p.typ("exit 0\r")
+	p.s.Wait()
+	if strings.Contains(p.out.String(), `"reboot"`) || strings.Contains(p.out.String(), "hunter2") {
+		t.Errorf("a secret was shown: %q", p.out.String())
+	}
+	var got []string
+	for _, e := range h.events() {
+		got = append(got, e.Command+" "+e.Verdict)
+	}
+	want := []string{"passwd allow", "(not echoed, at a password prompt) deny", "passwd allow", "exit 0 allow"}
+	if !slices.Equal(got, want) {
+		t.Errorf("audit %q, want %q", got, want)
+	}
+}
+
+// TestPTYLongPaste: a paste too long to judge is refused whole.
+func TestPTYLongPaste(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	h.addFilters()
+	p := h.ptyShell(t)
+	defer p.close()
+	paste := "\x1b[200~echo " + strings.Repeat("x", 2<<20) + "\nreboot\n\x1b[201~"
+	if _, err := p.stdin.Write([]byte(paste)); err != nil {
+		t.Fatal(err)
+	}
+	p.wait("jms: a paste of over 1 MiB is too long to judge: not sent")
+	p.typ("echo after\r")
+	p.wait("after\r\n$ ")
+	p.typ("exit 0\r")
+	p.s.Wait()
+	if want := []string{"echo after"}; !slices.Equal(h.asset.Ran(), want) {
+		t.Errorf("ran %q, want %q", clip(strings.Join(h.asset.Ran(), "|")), want)
+	}
+}

@@ -43,6 +43,10 @@ type session struct {
 
 	// cancel ends the bridge with a cause.
 	cancel context.CancelCauseFunc
+	// inDone and ctlDone close when the input copier and the control
+	// loop of the bridge return.
+	inDone  chan struct{}
+	ctlDone chan struct{}
 
 	mu       sync.Mutex
 	endedBy  error       // the first reason the bridge was ended from inside
@@ -70,45 +74,76 @@ func (p *Proxy) Run(ctx context.Context, down Downstream, req Request) (exitStat
 	s := &session{p: p, id: uuid.NewString(), req: req, down: down, start: start}
 	s.pty, s.winch, s.isPty = down.Pty()
 	s.log = p.log.With("session", s.id, "user", req.User, "asset", req.Asset.Name, "account", req.Account.Username)
-	kind := store.SessionShell
-	if req.Command != "" {
-		kind = store.SessionExec
-	}
 
-	// The recording comes first, so that its path is in the row from the
-	// start and a session that cannot be recorded does not begin.
-	recPath, recErr := s.openRecording(start)
-	ns := store.NewSession{ID: s.id, Kind: kind, User: req.User, Asset: req.Asset.Name, Account: req.Account.Username,
-		Source: req.Source, Command: req.Command, RecordingPath: recPath, StartedAt: start}
-	row, err := p.st.StartSession(ctx, ns)
+	recErr, err := s.begin(ctx)
+	if err != nil {
+		return ExitLost, err
+	}
+	end := store.SessionEnd{Status: store.StatusFailed}
+	defer func() {
+		if eerr := s.finish(ctx, &end, exitStatus); eerr != nil && err == nil {
+			err = eerr
+		}
+	}()
+	if status, err := s.admit(ctx, &end, recErr); err != nil {
+		return status, err
+	}
+	return s.connect(ctx, &end)
+}
+
+// begin creates the recording and the session row. The recording comes
+// first, so that its path is in the row from the start and a session that
+// cannot be recorded does not begin; its error is returned apart, for
+// admit to apply the recording policy once the row exists.
+func (s *session) begin(ctx context.Context) (recErr, err error) {
+	recPath, recErr := s.openRecording(s.start)
+	ns := store.NewSession{ID: s.id, Kind: s.kind(), User: s.req.User, Asset: s.req.Asset.Name, Account: s.req.Account.Username,
+		Source: s.req.Source, Command: s.req.Command, RecordingPath: recPath, StartedAt: s.start}
+	row, err := s.p.st.StartSession(ctx, ns)
 	if err != nil {
 		s.closeRecording()
 		if s.rec != nil {
 			os.Remove(s.rec.Path())
 		}
-		return ExitLost, fmt.Errorf("session %s: record its start: %w", s.id, err)
+		return nil, fmt.Errorf("session %s: record its start: %w", s.id, err)
 	}
-	if req.OnStart != nil {
-		req.OnStart(row)
+	if s.req.OnStart != nil {
+		s.req.OnStart(row)
 	}
-	end := store.SessionEnd{Status: store.StatusFailed}
-	defer func() {
-		size, sum := s.closeRecording()
-		end.RecordingSize, end.RecordingSHA256 = size, sum
-		end.EndedAt = p.cfg.Now()
-		ectx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		defer cancel()
-		if eerr := p.st.EndSession(ectx, s.id, end); eerr != nil {
-			s.log.Error("cannot record the end of the session", "err", eerr)
-			if err == nil {
-				err = fmt.Errorf("session %s: record its end: %w", s.id, eerr)
-			}
-		}
-		s.log.Info("session ended", "status", end.Status, "reason", end.Reason, "exit", exitStatus)
-	}()
+	return recErr, nil
+}
 
+// kind is the session's kind: a shell, or an exec command.
+func (s *session) kind() string {
+	if s.req.Command != "" {
+		return store.SessionExec
+	}
+	return store.SessionShell
+}
+
+// finish closes the recording and records the end of the session.
+func (s *session) finish(ctx context.Context, end *store.SessionEnd, exitStatus int) error {
+	size, sum := s.closeRecording()
+	end.RecordingSize, end.RecordingSHA256 = size, sum
+	end.EndedAt = s.p.cfg.Now()
+	ectx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	var err error
+	if eerr := s.p.st.EndSession(ectx, s.id, *end); eerr != nil {
+		s.log.Error("cannot record the end of the session", "err", eerr)
+		err = fmt.Errorf("session %s: record its end: %w", s.id, eerr)
+	}
+	s.log.Info("session ended", "status", end.Status, "reason", end.Reason, "exit", exitStatus)
+	return err
+}
+
+// admit decides whether the session may go on to the asset: the recording
+// policy when the recording could not be created, the command filters
+// loaded (fail closed), an exec command judged before anything runs. It
+// returns the exit status and error of a refused session.
+func (s *session) admit(ctx context.Context, end *store.SessionEnd, recErr error) (int, error) {
 	if recErr != nil {
-		if p.cfg.RecordingFailure != "continue" {
+		if s.p.cfg.RecordingFailure != "continue" {
 			end.Reason = "recording failed: " + recErr.Error()
 			s.log.Error("cannot create the recording: session refused", "err", recErr)
 			return ExitLost, userErrorf(recErr, "jms: recording failed (%s): session not started", errText(recErr))
@@ -116,8 +151,8 @@ func (p *Proxy) Run(ctx context.Context, down Downstream, req Request) (exitStat
 		s.log.Warn("cannot create the recording: session goes on unrecorded", "err", recErr)
 		s.recState = recErr.Error()
 	}
-
-	s.rules, s.nrules, err = p.rulesFor(ctx, req)
+	var err error
+	s.rules, s.nrules, err = s.p.rulesFor(ctx, s.req)
 	if err != nil {
 		// Fail closed: a session the filters cannot judge does not begin.
 		end.Reason = "command filters unavailable: " + err.Error()
@@ -126,7 +161,7 @@ func (p *Proxy) Run(ctx context.Context, down Downstream, req Request) (exitStat
 		s.recordNotice(msg)
 		return ExitLost, userErrorf(err, "%s", msg)
 	}
-	if req.Command != "" {
+	if s.req.Command != "" {
 		// An exec command is judged before anything runs on the asset.
 		if err := s.judgeExec(ctx); err != nil {
 			denied := ExitDenied
@@ -134,9 +169,13 @@ func (p *Proxy) Run(ctx context.Context, down Downstream, req Request) (exitStat
 			return ExitDenied, err
 		}
 	}
+	return 0, nil
+}
 
-	s.log.Info("session starting", "kind", kind, "source", req.Source, "pty", s.isPty, "filters", s.nrules)
-	dr, err := p.dial(ctx, req)
+// connect dials the asset and bridges the session until it ends.
+func (s *session) connect(ctx context.Context, end *store.SessionEnd) (int, error) {
+	s.log.Info("session starting", "kind", s.kind(), "source", s.req.Source, "pty", s.isPty, "filters", s.nrules)
+	dr, err := s.p.dial(ctx, s.req)
 	if err != nil {
 		end.Reason = dr.reason
 		var ue *UserError

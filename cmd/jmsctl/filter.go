@@ -55,8 +55,10 @@ All filters whose scope covers (user, asset, account) take part, lowest
 priority number first (1-100, default 50; ties by age); the first that
 matches decides: allow runs the command, deny refuses it, warn runs it and
 flags the event, review holds it until an admin approves. No match allows.
---command WORD matches the word at a word boundary (reboot matches
-"sudo /sbin/reboot", not "rebooted"); --regex is a Go regular expression.
+--command WORD of deny, warn and review matches the word at a word boundary
+(reboot matches "sudo /sbin/reboot", not "rebooted"); of allow, it matches
+the program in command position only (allow ls does not allow
+"touch x ls"). --regex is a Go regular expression.
 No scope flag means everyone, everywhere. A filter guards against mistakes
 and casual misuse; it cannot see inside a script written on the asset.`,
 		Example: `  jmsctl filter add no-reboot --action deny --command reboot --command shutdown
@@ -112,7 +114,7 @@ account listed.`,
 	f.StringVar(&nf.Action, "action", "", "deny, allow, warn or review")
 	f.IntVar(&nf.Priority, "priority", store.DefaultFilterPriority, "1-100, lower is matched first")
 	f.StringVar(&nf.Regex, "regex", "", "Go regular expression")
-	f.StringArrayVar(&nf.Commands, "command", nil, "command word(s) matched at a word boundary (repeatable)")
+	f.StringArrayVar(&nf.Commands, "command", nil, "command word(s): matched at a word boundary, or for allow as the program run (repeatable)")
 	f.StringSliceVar(&nf.Users, "user", nil, "only for these users")
 	f.StringSliceVar(&nf.Groups, "group", nil, "only for members of these groups")
 	f.StringSliceVar(&nf.Assets, "asset", nil, "only on these assets")
