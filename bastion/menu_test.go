@@ -15,6 +15,7 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/jms-bastion/jms/bastion/proxy"
+	"github.com/jms-bastion/jms/bastion/sessionerr"
 	"github.com/jms-bastion/jms/config"
 	"github.com/jms-bastion/jms/recorder"
 	"github.com/jms-bastion/jms/store"
@@ -162,8 +163,12 @@ func TestMenu(t *testing.T) {
 	if r := f.proxy.last(); r.Asset.Name != "web2" || r.Account.Username != "root" || r.Command != "" {
 		t.Fatalf("proxy got %+v", r)
 	}
-	if !strings.Contains(m.stderr(), "Connecting to web2 (10.0.0.2) as root…") {
-		t.Fatalf("no line saying where Enter led: %q", m.stderr())
+	// stderr is read apart from the screen: wait for it.
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(m.stderr(), "Connecting to web2 (10.0.0.2) as root…"); {
+		if time.Now().After(deadline) {
+			t.Fatalf("no line saying where Enter led: %q", m.stderr())
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	// web1 has two accounts: the picker.
 	m.typeText("\x15web1\r")
@@ -178,7 +183,7 @@ func TestMenu(t *testing.T) {
 	// An error from the proxy shows in place.
 	f.proxy.mu.Lock()
 	f.proxy.hook = func(context.Context, proxy.Downstream, proxy.Request) (int, error) {
-		return 255, &proxy.UserError{Msg: "jms: cannot connect to web2: connection refused"}
+		return 255, &sessionerr.UserError{Msg: "jms: cannot connect to web2: connection refused"}
 	}
 	f.proxy.mu.Unlock()
 	m.typeText("\x15web2\r")
@@ -224,11 +229,11 @@ func holdProxy(st *store.Store, started chan<- string) func(ctx context.Context,
 		<-ctx.Done()
 		cause := context.Cause(ctx)
 		end := store.SessionEnd{Status: store.StatusClosed, Reason: cause.Error()}
-		if errors.Is(cause, proxy.ErrKilled) {
+		if errors.Is(cause, sessionerr.ErrKilled) {
 			end.Status = store.StatusKilled
 		}
 		_ = st.EndSession(context.WithoutCancel(ctx), row.ID, end)
-		return 255, &proxy.UserError{Msg: "jms: session ended: " + cause.Error()}
+		return 255, &sessionerr.UserError{Msg: "jms: session ended: " + cause.Error()}
 	}
 }
 

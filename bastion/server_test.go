@@ -23,6 +23,7 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/jms-bastion/jms/bastion/proxy"
+	"github.com/jms-bastion/jms/bastion/sessionerr"
 	"github.com/jms-bastion/jms/config"
 	"github.com/jms-bastion/jms/store"
 )
@@ -78,7 +79,7 @@ func (f *fakeProxy) Run(ctx context.Context, down proxy.Downstream, req proxy.Re
 		_, _ = io.Copy(down, down)
 		return 0, nil
 	case cmd == "refuse":
-		return 255, &proxy.UserError{Msg: "jms: host key of " + req.Asset.Name + " changed"}
+		return 255, &sessionerr.UserError{Msg: "jms: host key of " + req.Asset.Name + " changed"}
 	}
 	return 0, nil
 }

@@ -13,6 +13,7 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/jms-bastion/jms/bastion/filter"
+	"github.com/jms-bastion/jms/bastion/sessionerr"
 )
 
 // Buffers: each copier starts with a small buffer, so that an idle session
@@ -238,7 +239,7 @@ func (s *session) result(ctx context.Context, werr error) (status int, exited bo
 	}
 	if ctx.Err() != nil {
 		cause := context.Cause(ctx)
-		if errors.Is(cause, ErrKilled) {
+		if errors.Is(cause, sessionerr.ErrKilled) {
 			return ExitLost, false, userErrorf(cause, "jms: session ended: %s", cause)
 		}
 		return ExitLost, false, userErrorf(cause, "jms: session ended by the bastion")

@@ -27,7 +27,7 @@ type dialResult struct {
 // dial connects to the asset as the account: TCP connect and SSH
 // handshake within the connect timeout, host key checked against the pin
 // (or pinned now, under tofu), authenticated with the account's secret.
-// Errors a person should read are *UserError.
+// Errors a person should read are *sessionerr.UserError.
 func (p *Proxy) dial(ctx context.Context, req Request) (dialResult, error) {
 	a := req.Asset
 	port := a.Port
@@ -252,7 +252,7 @@ func isTimeout(err error) bool {
 // Dial connects to the asset as the account, as a session would (pinned
 // host key, connect timeout, the account's secret), for the callers that
 // speak to the asset themselves: SFTP and forwarded channels. The caller
-// closes the client. Errors a person should read are *UserError.
+// closes the client. Errors a person should read are *sessionerr.UserError.
 func (p *Proxy) Dial(ctx context.Context, asset store.Asset, account store.GrantedAccount) (*gossh.Client, error) {
 	dr, err := p.dial(ctx, Request{Asset: asset, Account: account})
 	if err != nil {

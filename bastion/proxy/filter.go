@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jms-bastion/jms/bastion/filter"
+	"github.com/jms-bastion/jms/bastion/sessionerr"
 	"github.com/jms-bastion/jms/store"
 )
 
@@ -264,13 +265,13 @@ func (s *session) judgeExec(ctx context.Context) error {
 	case filter.Deny:
 		s.audit(ctx, cmd, store.VerdictDeny, v)
 		s.recordNotice(v.Message)
-		return &UserError{Msg: v.Message, Err: errDenied}
+		return &sessionerr.UserError{Msg: v.Message, Err: errDenied}
 	case filter.Review:
 		o := s.hold(ctx, nil, cmd, v, nil)
 		s.audit(ctx, cmd, store.ReviewVerdict(o.status), v)
 		if o.status != store.TicketApproved {
 			msg := fmt.Sprintf("jms: command %q not run: review %s", short(cmd), o.status)
-			return &UserError{Msg: msg, Err: errDenied}
+			return &sessionerr.UserError{Msg: msg, Err: errDenied}
 		}
 		return nil
 	}

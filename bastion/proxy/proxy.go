@@ -138,14 +138,7 @@ const ExitDenied = 126
 // as the OpenSSH client does.
 const ExitLost = 255
 
-// ErrKilled and UserError are sessionerr's, shared by every kind of
-// session; the names stay here for the proxy's own code.
-var ErrKilled = sessionerr.ErrKilled
-
-// UserError is an error a person should read (see sessionerr.UserError).
-type UserError = sessionerr.UserError
-
-func userErrorf(err error, format string, args ...any) *UserError {
+func userErrorf(err error, format string, args ...any) *sessionerr.UserError {
 	return sessionerr.Userf(err, format, args...)
 }
 

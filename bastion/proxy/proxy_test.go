@@ -24,6 +24,7 @@ import (
 	"go.uber.org/goleak"
 	gossh "golang.org/x/crypto/ssh"
 
+	"github.com/jms-bastion/jms/bastion/sessionerr"
 	"github.com/jms-bastion/jms/recorder"
 	"github.com/jms-bastion/jms/store"
 )
@@ -701,7 +702,7 @@ func TestKill(t *testing.T) {
 	h.mu.Lock()
 	cancel := h.cancels[len(h.cancels)-1]
 	h.mu.Unlock()
-	cancel(fmt.Errorf("%w by admin", ErrKilled))
+	cancel(fmt.Errorf("%w by admin", sessionerr.ErrKilled))
 	if code := exitCode(t, s.Wait()); code != ExitLost {
 		t.Fatalf("exit %d", code)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/jms-bastion/jms/bastion/filter"
+	"github.com/jms-bastion/jms/bastion/sessionerr"
 	"github.com/jms-bastion/jms/recorder"
 	"github.com/jms-bastion/jms/store"
 )
@@ -66,7 +67,7 @@ var (
 // Run opens the session row and recording, dials the asset as the account
 // (pinned host key), bridges the session (PTY or exec) until either side
 // ends, and closes everything. It returns the exit status to pass to the
-// client. Errors a person should read are *UserError (Error() is the one
+// client. Errors a person should read are *sessionerr.UserError (Error() is the one
 // line to print on stderr); any other error is internal and names the
 // session.
 func (p *Proxy) Run(ctx context.Context, down Downstream, req Request) (exitStatus int, err error) {
@@ -178,7 +179,7 @@ func (s *session) connect(ctx context.Context, end *store.SessionEnd) (int, erro
 	dr, err := s.p.dial(ctx, s.req)
 	if err != nil {
 		end.Reason = dr.reason
-		var ue *UserError
+		var ue *sessionerr.UserError
 		if errors.As(err, &ue) {
 			s.log.Warn("cannot connect to the asset", "reason", dr.reason, "err", err)
 			s.recordNotice(ue.Msg)
@@ -195,7 +196,7 @@ func (s *session) connect(ctx context.Context, end *store.SessionEnd) (int, erro
 		end.ExitStatus = &exitStatus
 	}
 	if err != nil {
-		var ue *UserError
+		var ue *sessionerr.UserError
 		if !errors.As(err, &ue) {
 			err = fmt.Errorf("session %s: %w", s.id, err)
 		}
@@ -218,7 +219,7 @@ func (s *session) outcome(ctx context.Context, exit int, exited bool, err error)
 		return store.StatusFailed, endedBy.Error()
 	case ctx.Err() != nil:
 		cause := context.Cause(ctx)
-		if errors.Is(cause, ErrKilled) {
+		if errors.Is(cause, sessionerr.ErrKilled) {
 			return store.StatusKilled, cause.Error() + suffix
 		}
 		if errors.Is(cause, context.Canceled) {
