@@ -25,6 +25,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/jms-bastion/jms/printable"
 	"github.com/jms-bastion/jms/store"
 )
 
@@ -34,7 +35,7 @@ const maxNameBytes = 64
 
 // boundName returns a name given by a client as it may be stored and
 // logged: a jms-like name of at most maxNameBytes printable ASCII bytes
-// as it is; anything else as the Go-escaped start of it, then "~" and a
+// as it is; anything else as the escaped start of it, then "~" and a
 // short hash of the whole name, so that distinct names stay distinct.
 // No jms user name contains "~", a backslash or a parenthesis, so no
 // bounded name looks like a jms user name or like manyNames.
@@ -47,15 +48,17 @@ func boundName(name string) string {
 	budget := maxNameBytes - len(tag)
 	out := make([]byte, 0, maxNameBytes)
 	for i, r := range name {
+		// Controls and broken bytes as every listing writes them out
+		// (printable), other non-ASCII as \uXXXX: the result is ASCII.
 		var esc string
-		if r == utf8.RuneError && !validRuneAt(name, i) {
-			esc = `\x` + hex.EncodeToString([]byte{name[i]})
-		} else {
+		switch {
+		case r == utf8.RuneError && !validRuneAt(name, i):
+			esc = printable.Escape(name[i : i+1])
+		case r < utf8.RuneSelf || printable.Escape(string(r)) != string(r):
+			esc = printable.Escape(string(r))
+		default:
 			q := strconv.QuoteRuneToASCII(r)
 			esc = q[1 : len(q)-1]
-			if esc == `\'` {
-				esc = "'"
-			}
 		}
 		if len(out)+len(esc) > budget {
 			break

@@ -113,7 +113,7 @@ func TestRekeyWhileServing(t *testing.T) {
 		}
 		secret = m[1]
 		return code(t, secret, 0)("")
-	}}}, "no-such-asset")
+	}}, Type("Press Enter once you have saved them:", "")}, "no-such-asset")
 	if !strings.Contains(got, "Recovery codes") {
 		t.Fatalf("enrolment:\n%s", got)
 	}

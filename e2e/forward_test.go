@@ -199,21 +199,23 @@ func TestForwardLimits(t *testing.T) {
 
 	f = startForward(t, e, echo)
 	start := time.Now()
-	id = activeForward(t, e)["id"].(string)
 	stop := make(chan struct{})
 	defer close(stop)
-	go func() { // busy: a byte a second, never idle
+	// Busy from the start, a byte every 300 ms, never idle: the writer
+	// starts before the row is looked up, which can take seconds under load.
+	go func() {
 		for {
+			if _, err := io.WriteString(f.stdin, "."); err != nil {
+				return
+			}
 			select {
 			case <-stop:
 				return
-			case <-time.After(time.Second):
-				if _, err := io.WriteString(f.stdin, "."); err != nil {
-					return
-				}
+			case <-time.After(300 * time.Millisecond):
 			}
 		}
 	}()
+	id = activeForward(t, e)["id"].(string)
 	f.ended(t, 20*time.Second, "max_session_duration 8s")
 	if d := time.Since(start); d < 6*time.Second {
 		t.Errorf("the busy forward ended after %s, before its maximum duration", d)

@@ -206,7 +206,7 @@ func TestWatchReplayKill(t *testing.T) {
 		t.Fatalf("watch of an ended session: %v %q", err, stderr)
 	}
 
-	// Kill: within 2 s, the reason shown, the asset's connection closed.
+	// Kill: within seconds, the reason shown, the asset's connection closed.
 	before := e.s.CountConnections()
 	term2 := termSSH(t, e.keyLogin("alice@web1"), TermOptions{})
 	term2.waitForScreen(regexp.MustCompile(`\$ ?$`), 15*time.Second)
@@ -216,7 +216,9 @@ func TestWatchReplayKill(t *testing.T) {
 	if stdout := e.b.MustRun(t, "", "session", "kill", id, "--reason", "maintenance window"); !strings.Contains(stdout, "killed") {
 		t.Fatalf("session kill: %q", stdout)
 	}
-	if d := time.Since(start); d > 2*time.Second {
+	// The server polls kill requests every 0.5 s; the bound leaves room for
+	// a race-built jmsctl starting on a loaded 2-core machine.
+	if d := time.Since(start); d > 6*time.Second {
 		t.Fatalf("the kill took %v", d)
 	}
 	waitForHistory(t, term2, regexp.MustCompile(`\njms: session ended: killed by os:\S+: maintenance window`))

@@ -14,7 +14,8 @@ import (
 //   - a noun (a command with subcommands) given an unknown subcommand or
 //     a stray argument is an error with "did you mean" suggestions; alone,
 //     it prints its help;
-//   - a leaf that declares no argument rule takes no arguments;
+//   - a leaf that declares no argument rule and whose Use line names
+//     no argument (NAME, [NAME…]) takes no arguments;
 //   - every `rm` also answers to `delete` and `remove`.
 func strictTree(root *cobra.Command) {
 	walk(root, func(c *cobra.Command) {
@@ -25,7 +26,8 @@ func strictTree(root *cobra.Command) {
 				c.Args = unknownSubcommand
 				c.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
 			}
-		case c.Args == nil && (c.Run != nil || c.RunE != nil):
+		case c.Args == nil && (c.Run != nil || c.RunE != nil) && len(argKinds(c)) == 0:
+			// A leaf whose Use line names no argument takes none.
 			c.Args = noArgs
 		}
 		if c.Name() == "rm" {
