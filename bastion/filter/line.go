@@ -133,9 +133,23 @@ type LineTracker struct {
 	edge    []byte // the last bytes scanned, for switches split across chunks
 }
 
+// The emulator's size is bounded whatever the client asks for: each
+// cell costs about 220 bytes, so a 10000×10000 PTY request would make a
+// session allocate gigabytes. Past these bounds lines wrap here sooner
+// than on the person's screen, which no real terminal reaches.
+const (
+	maxTrackerCols = 500
+	maxTrackerRows = 200
+)
+
+// trackerSize bounds a PTY size to what the tracker emulates.
+func trackerSize(w, h int) (int, int) {
+	return min(max(w, 2), maxTrackerCols), min(max(h, 2), maxTrackerRows)
+}
+
 // NewLineTracker returns a tracker for a session of w×h cells.
 func NewLineTracker(w, h int) *LineTracker {
-	w, h = max(w, 2), max(h, 2)
+	w, h = trackerSize(w, h)
 	return &LineTracker{w: w, h: h, fresh: true, outCh: make(chan struct{}, 1)}
 }
 
@@ -161,7 +175,7 @@ func (t *LineTracker) screen() *vt.Emulator {
 func (t *LineTracker) Resize(w, h int) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	w, h = max(w, 2), max(h, 2)
+	w, h = trackerSize(w, h)
 	t.w, t.h = w, h
 	if t.emu != nil {
 		t.emu.Resize(w, h)

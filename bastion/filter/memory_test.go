@@ -36,3 +36,25 @@ func TestIdleTrackerIsCheap(t *testing.T) {
 	}
 	runtime.KeepAlive(trackers)
 }
+
+// A client's PTY size is its own word: a 10000×10000 request must not
+// make the tracker's emulator allocate gigabytes.
+func TestHugePTYIsBounded(t *testing.T) {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	tr := NewLineTracker(10000, 10000)
+	tr.Output([]byte("user@web1:~$ "))
+	tr.Input([]byte("ls"))
+	tr.Output([]byte("ls"))
+	tr.Resize(20000, 20000)
+	tr.Input([]byte("\r"))
+	runtime.ReadMemStats(&after)
+	if got := after.TotalAlloc - before.TotalAlloc; got > 256<<20 {
+		t.Fatalf("a huge PTY made the tracker allocate %d MiB", got>>20)
+	}
+	if tr.w > maxTrackerCols || tr.h > maxTrackerRows {
+		t.Fatalf("tracker size %d×%d", tr.w, tr.h)
+	}
+	runtime.KeepAlive(tr)
+}
