@@ -37,18 +37,8 @@ func rawControl(out string) string {
 // puts one raw on the admin's terminal, while Chinese text stays as it is.
 func TestListingsEscapeControls(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
-	if _, _, err := runCLI(t, dir, "init"); err != nil {
-		t.Fatal(err)
-	}
 	ctx := context.Background()
-	sealer, err := store.LoadSealer(dir, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(ctx, filepath.Join(dir, "jms.db"), store.Options{Sealer: sealer})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := initStore(t, dir)
 	if err := st.AddLoginEvent(ctx, store.LoginEvent{User: hostile, Source: "192.0.2.7", Method: "password",
 		Result: store.LoginFailure, Reason: "unknown user\r\x1b[1Aforged line"}); err != nil {
 		t.Fatal(err)

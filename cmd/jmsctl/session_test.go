@@ -29,18 +29,8 @@ func runCLI(t *testing.T, dir string, args ...string) (string, string, error) {
 // as the proxy writes them, with a fixture recording.
 func TestSessionListShowReplay(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
-	if _, _, err := runCLI(t, dir, "init"); err != nil {
-		t.Fatal(err)
-	}
 	ctx := context.Background()
-	sealer, err := store.LoadSealer(dir, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(ctx, filepath.Join(dir, "jms.db"), store.Options{Sealer: sealer})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := initStore(t, dir)
 	start := time.Date(2023, 11, 14, 22, 13, 20, 0, time.UTC)
 	rel := filepath.Join("recordings", "2023-11-14", "aaaa1111-0000-4000-8000-000000000001.cast")
 	fixture, err := os.ReadFile(filepath.Join("..", "..", "testdata", "recordings", "sample.cast"))
@@ -125,18 +115,8 @@ func TestSessionListShowReplay(t *testing.T) {
 // no recording, and replay says where to look instead.
 func TestReplayOfSessionsWithoutTerminal(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
-	if _, _, err := runCLI(t, dir, "init"); err != nil {
-		t.Fatal(err)
-	}
 	ctx := context.Background()
-	sealer, err := store.LoadSealer(dir, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(ctx, filepath.Join(dir, "jms.db"), store.Options{Sealer: sealer})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := initStore(t, dir)
 	for _, ns := range []store.NewSession{
 		{ID: "cccc3333-0000-4000-8000-000000000003", Kind: store.SessionForward, User: "bob", Asset: "db1", Account: "postgres", Target: "db1:5432"},
 		{ID: "dddd4444-0000-4000-8000-000000000004", Kind: store.SessionSFTP, User: "bob", Asset: "db1", Account: "postgres"},
@@ -151,4 +131,23 @@ func TestReplayOfSessionsWithoutTerminal(t *testing.T) {
 			t.Errorf("replay %s: %v, want %q", id, err, want)
 		}
 	}
+}
+
+// initStore runs jmsctl init in dir and opens its store, as jmsctl
+// serve would, for tests that write rows the CLI then reads. The caller
+// closes it.
+func initStore(t *testing.T, dir string) *store.Store {
+	t.Helper()
+	if _, _, err := runCLI(t, dir, "init"); err != nil {
+		t.Fatal(err)
+	}
+	sealer, err := store.LoadSealer(dir, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(context.Background(), filepath.Join(dir, "jms.db"), store.Options{Sealer: sealer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
 }

@@ -24,18 +24,8 @@ import (
 // is being written, and returns its id and the recording's writer.
 func liveSession(t *testing.T, dir string) (string, *recorder.Writer) {
 	t.Helper()
-	if _, _, err := runCLI(t, dir, "init"); err != nil {
-		t.Fatal(err)
-	}
 	ctx := context.Background()
-	sealer, err := store.LoadSealer(dir, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(ctx, filepath.Join(dir, "jms.db"), store.Options{Sealer: sealer})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := initStore(t, dir)
 	defer st.Close()
 	id := "dddd4444-0000-4000-8000-000000000004"
 	rel := filepath.Join("recordings", id+".cast")
