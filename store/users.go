@@ -221,6 +221,9 @@ func (s *Store) SetUserDisabled(ctx context.Context, name string, disabled bool)
 		action := "user.enable"
 		if disabled {
 			action = "user.disable"
+			if err := endMFAGraceOf(ctx, q, name); err != nil {
+				return err
+			}
 		}
 		return s.recordOp(ctx, q, action, name, nil)
 	})
@@ -231,6 +234,9 @@ func (s *Store) LockUser(ctx context.Context, name string, until time.Time, reas
 	return s.withTx(ctx, func(q querier) error {
 		if err := execOne(ctx, q, "user", name, `UPDATE users SET locked_until = ?, updated_at = ? WHERE name = ?`,
 			formatTime(until), formatTime(s.now()), name); err != nil {
+			return err
+		}
+		if err := endMFAGraceOf(ctx, q, name); err != nil {
 			return err
 		}
 		return s.recordOp(ctx, q, "user.lock", name, map[string]any{"until": until.UTC(), "reason": reason})
