@@ -522,10 +522,8 @@ func (s *Store) AddLoginRule(ctx context.Context, r LoginRule) (LoginRule, error
 		_, err := q.ExecContext(ctx, `INSERT INTO login_rules (name, action, priority, users, groups, sources, times, tz, comment, created_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, r.Name, r.Action, r.Priority, joinLines(r.Users), joinLines(r.Groups),
 			joinLines(r.Sources), joinLines(r.Times), r.TZ, r.Comment, formatTime(s.now()))
-		if err = wrapError(err); errors.Is(err, ErrConflict) {
-			return fmt.Errorf("login rule %q already exists: %w", r.Name, ErrConflict)
-		} else if err != nil {
-			return err
+		if err != nil {
+			return nameTaken(err, "login rule", r.Name)
 		}
 		return s.recordOp(ctx, q, "acl.add", r.Name, map[string]any{"action": r.Action, "priority": r.Priority,
 			"users": r.Users, "groups": r.Groups, "sources": r.Sources, "times": r.Times, "tz": r.TZ})
