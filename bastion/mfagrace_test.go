@@ -134,6 +134,16 @@ func TestMFAGrace(t *testing.T) {
 	// Another address.
 	c, err = f.dialFrom("127.0.0.2", "alice", gossh.PublicKeys(f.aliceKey))
 	mustNotLogIn(t, "the grace served another address", c, err)
+	// Login rules still decide.
+	if _, err := f.st.AddLoginRule(ctx, store.LoginRule{Name: "no-local", Action: "deny", Sources: []string{"127.0.0.1/32"}}); err != nil {
+		t.Fatal(err)
+	}
+	c, err = keyOnly()
+	mustNotLogIn(t, "the grace skipped a login rule", c, err)
+	f.waitEvent(store.LoginEvent{User: "alice", Method: "publickey", Result: store.LoginFailure, Reason: "denied by login rule no-local"})
+	if err := f.st.RemoveLoginRule(ctx, "no-local"); err != nil {
+		t.Fatal(err)
+	}
 
 	// Each of these ends it. Every round starts from a new secret (its
 	// codes are all unused), opens a grace and checks it works.

@@ -83,14 +83,19 @@ func conflict(cause error, format string, args ...any) error {
 	return &conflictError{msg: fmt.Sprintf(format, args...), err: cause}
 }
 
+// isTaken reports whether err (from wrapError) is the driver's refusal
+// of a duplicate: a uniqueness conflict no call site has described yet.
+func isTaken(err error) bool {
+	var ce *conflictError
+	return errors.As(err, &ce) && !ce.reference && ce.msg == ""
+}
+
 // nameTaken returns the error of inserting the kind called name: a
 // uniqueness conflict reads `kind "name" already exists`; any other error
 // is returned as wrapError makes it.
 func nameTaken(err error, kind, name string) error {
-	err = wrapError(err)
-	var ce *conflictError
-	if errors.As(err, &ce) && !ce.reference && ce.msg == "" {
-		return conflict(ce.err, "%s %q already exists", kind, name)
+	if err = wrapError(err); isTaken(err) {
+		return conflict(err, "%s %q already exists", kind, name)
 	}
 	return err
 }

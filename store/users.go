@@ -360,7 +360,7 @@ func insertKey(ctx context.Context, q querier, userID int64, k parsedKey, now st
 	line := strings.TrimSpace(string(gossh.MarshalAuthorizedKey(k.key)))
 	_, err := q.ExecContext(ctx, `INSERT INTO user_keys (user_id, fingerprint, public_key, comment, created_at)
 		VALUES (?, ?, ?, ?, ?)`, userID, k.fingerprint, line, k.comment, now)
-	if err = wrapError(err); errors.Is(err, ErrConflict) {
+	if err = wrapError(err); isTaken(err) {
 		return conflict(err, "key %s is already registered (a key belongs to one user)", k.fingerprint)
 	}
 	return err
