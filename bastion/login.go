@@ -12,7 +12,8 @@ package bastion
 // from the source and a password locked everywhere are refused without
 // hashing. Order of the checks once the first factor is right:
 //  1. the TOTP code, when the user has MFA (wrong codes count towards
-//     lockout; at most maxOTPAttempts per connection);
+//     lockout; at most maxOTPAttempts per connection), unless an MFA
+//     grace of hers from this very address is in force (mfa_grace);
 //  2. the login rules (only now, so a refusal does not hide a wrong
 //     password, and tells nothing to whoever lacks the second factor;
 //     they are checked again for every new channel and every live
@@ -45,6 +46,8 @@ import (
 type AuthStore interface {
 	GetUserMFA(ctx context.Context, name string) (store.UserMFA, error)
 	UseMFAStep(ctx context.Context, userID, step int64) (bool, error)
+	StartMFAGrace(ctx context.Context, userID int64, source, seedRef string, at time.Time) error
+	MFAGraceValid(ctx context.Context, userID int64, source string, now time.Time, grace time.Duration) (bool, error)
 	UseRecoveryCode(ctx context.Context, userID int64, code string) (bool, error)
 	EnableMFA(ctx context.Context, name string, seed store.Secret, lastStep int64, codes []string) error
 	SetPasswordHash(ctx context.Context, name, hash string, mustChange bool) error
@@ -64,8 +67,10 @@ const (
 
 // Failure reasons. Those in lockoutReasons count towards a lockout: a
 // guess at a secret. A refused key does not (clients offer every key
-// they have), nor does a login rule refusal; both count towards the
-// throttle of their source (preauth.go).
+// they have), nor does a login rule refusal, nor a valid TOTP code used
+// already (a second connection within the code's 30 s: whoever types it
+// knows the password and the code); they count towards the throttle of
+// their source (preauth.go).
 const (
 	reasonWrongPassword = "wrong password"
 	reasonUnknownUser   = "unknown user"
@@ -73,6 +78,7 @@ const (
 	reasonInvalidName   = "invalid login name"
 	reasonWrongOTP      = "wrong OTP code"
 	reasonReplayedOTP   = "OTP code already used"
+	reasonMFAGrace      = "mfa grace"
 	reasonOTPAttempts   = "too many OTP attempts"
 	reasonUserLocked    = "user locked"
 	reasonSourceLocked  = "locked from this address"
@@ -83,7 +89,15 @@ const (
 )
 
 var lockoutReasons = []string{reasonWrongPassword, reasonUnknownUser, reasonNoPassword, reasonInvalidName,
-	reasonWrongOTP, reasonReplayedOTP}
+	reasonWrongOTP}
+
+// The OTP prompts: the first, and the one after a valid code that was
+// used already. OpenSSH always shows a prompt (its log, where it shows
+// instructions, may be quieter), so the reason is in the prompt.
+const (
+	otpPrompt         = "OTP code: "
+	replayedOTPPrompt = "This code was already used; wait for the next one. OTP code: "
+)
 
 // maxOTPAttempts caps TOTP codes (and enrolment or password-change
 // rounds) per connection.
@@ -120,6 +134,9 @@ type pendingLogin struct {
 	attempts  int
 	mfaUsed   bool
 	recovery  bool
+	grace     bool      // the OTP prompt was skipped under an MFA grace
+	seedRef   string    // the MFA secret a code was checked against
+	otpAt     time.Time // when a TOTP code was accepted; zero if none
 }
 
 // mfaRequired reports whether the configuration requires MFA of role.
@@ -159,7 +176,10 @@ func (s *Server) firstFactorDone(ctx ssh.Context, user, method string, perms *go
 	}
 	p := &pendingLogin{user: user, userID: u.ID, role: u.Role, groups: u.Groups, source: cs.source,
 		method: method, perms: perms, needOTP: mfa.Seed != nil}
-	p.needEnrol = !p.needOTP && s.mfaRequired(u.Role)
+	if p.needOTP && s.inMFAGrace(ctx, u.ID, cs.source) {
+		p.needOTP, p.grace, p.mfaUsed = false, true, true
+	}
+	p.needEnrol = mfa.Seed == nil && s.mfaRequired(u.Role)
 	if method == methodPassword {
 		p.needNewPw = s.passwordChangeReason(u)
 		p.password = password
@@ -209,29 +229,53 @@ func (s *Server) keyboardInteractive(ctx context.Context, p *pendingLogin, ch go
 	return s.loginSucceeded(ctx, p)
 }
 
-// askOTP asks for one TOTP (or recovery) code and checks it.
+// inMFAGrace reports whether an MFA grace lets the user skip the OTP
+// prompt from source: mfa_grace is on and the store says one is in
+// force. A store that cannot answer asks for the code.
+func (s *Server) inMFAGrace(ctx context.Context, userID int64, source string) bool {
+	if s.cfg.MFAGrace <= 0 {
+		return false
+	}
+	ok, err := s.st.MFAGraceValid(ctx, userID, source, s.now(), s.cfg.MFAGrace)
+	if err != nil {
+		s.log.Error("reading the MFA grace", "user_id", userID, "source", source, "err", err)
+		return false
+	}
+	return ok
+}
+
+// askOTP asks for a TOTP (or recovery) code and checks it. A valid code
+// that was used already (a second connection within its 30 s) is not a
+// guess: she is told so and asked again, within maxOTPAttempts. A wrong
+// code ends the round.
 func (s *Server) askOTP(ctx context.Context, p *pendingLogin, ch gossh.KeyboardInteractiveChallenge) error {
-	answers, err := ch("", "", []string{"OTP code: "}, []bool{false})
-	if err != nil {
-		return err // the client went away or sent garbage
-	}
-	p.attempts++
-	code := ""
-	if len(answers) == 1 {
-		code = strings.TrimSpace(answers[0])
-	}
-	reason, err := s.verifySecondFactor(ctx, p, code)
-	if err != nil {
-		s.log.Error("checking an OTP code", "user", p.user, "err", err)
-		s.audit(ctx, p.user, p.source, methodKeyboardInteractive, store.LoginFailure, "internal error")
-		return errDenied
-	}
-	if reason != "" {
+	prompt := otpPrompt
+	for {
+		answers, err := ch("", "", []string{prompt}, []bool{false})
+		if err != nil {
+			return err // the client went away or sent garbage
+		}
+		p.attempts++
+		code := ""
+		if len(answers) == 1 {
+			code = strings.TrimSpace(answers[0])
+		}
+		reason, err := s.verifySecondFactor(ctx, p, code)
+		if err != nil {
+			s.log.Error("checking an OTP code", "user", p.user, "err", err)
+			s.audit(ctx, p.user, p.source, methodKeyboardInteractive, store.LoginFailure, "internal error")
+			return errDenied
+		}
+		if reason == "" {
+			p.otpDone, p.mfaUsed = true, true
+			return nil
+		}
 		s.failure(ctx, p.user, methodKeyboardInteractive, true, reason)
-		return errDenied
+		if reason != reasonReplayedOTP || p.attempts >= maxOTPAttempts {
+			return errDenied
+		}
+		prompt = replayedOTPPrompt
 	}
-	p.otpDone, p.mfaUsed = true, true
-	return nil
 }
 
 // verifySecondFactor checks code (6 digits, or a recovery code) for p:
@@ -258,7 +302,8 @@ func (s *Server) verifySecondFactor(ctx context.Context, p *pendingLogin, code s
 		p.recovery = true
 		return "", nil
 	}
-	step, ok := checkTOTP(string(mfa.Seed), code, s.now())
+	now := s.now()
+	step, ok := checkTOTP(string(mfa.Seed), code, now)
 	if !ok {
 		return reasonWrongOTP, nil
 	}
@@ -269,6 +314,7 @@ func (s *Server) verifySecondFactor(ctx context.Context, p *pendingLogin, code s
 	if !fresh {
 		return reasonReplayedOTP, nil
 	}
+	p.seedRef, p.otpAt = mfa.SeedRef, now
 	return "", nil
 }
 
@@ -448,7 +494,10 @@ func (s *Server) loginSucceeded(ctx context.Context, p *pendingLogin) (*gossh.Pe
 	}
 	perms.Extensions[extMethod] = p.method
 	perms.Extensions[extUser] = p.user
-	if p.mfaUsed {
+	switch {
+	case p.grace:
+		perms.Extensions[extMFA] = "grace"
+	case p.mfaUsed:
 		perms.Extensions[extMFA] = "totp"
 	}
 	cs.authenticated()
@@ -460,12 +509,30 @@ func (s *Server) loginSucceeded(ctx context.Context, p *pendingLogin) (*gossh.Pe
 		})
 	}
 	reason := ""
-	if p.recovery {
+	switch {
+	case p.recovery:
 		reason = "recovery code used"
+	case p.grace:
+		reason = reasonMFAGrace
 	}
+	s.startMFAGrace(ctx, p)
 	s.auditEvent(ctx, store.LoginEvent{User: p.user, Source: p.source, Method: p.method, Result: store.LoginSuccess,
 		Reason: reason, MFA: p.mfaUsed})
 	return perms, nil
+}
+
+// startMFAGrace opens an MFA grace for p's user from p's address when
+// mfa_grace is on and this login accepted a TOTP code (a recovery code
+// or a grace does not open one): it lasts mfa_grace from the code's use.
+func (s *Server) startMFAGrace(ctx context.Context, p *pendingLogin) {
+	if s.cfg.MFAGrace <= 0 || p.otpAt.IsZero() || p.source == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := s.st.StartMFAGrace(ctx, p.userID, p.source, p.seedRef, p.otpAt); err != nil {
+		s.log.Error("recording the MFA grace", "user", p.user, "source", p.source, "err", err)
+	}
 }
 
 // publicKeyPerms are the permissions of a key login, as charm.land/ssh

@@ -88,6 +88,11 @@ type Config struct {
 	MFA string `yaml:"mfa"`
 	// MFARoles require MFA of these roles even when MFA is optional.
 	MFARoles []string `yaml:"mfa_roles"`
+	// MFAGrace lets a TOTP code typed at login serve the same user's
+	// new connections from the same address (scp after ssh, rsync,
+	// Ansible) for this long after its use: they still need their
+	// password or key, not the code. 0 (the default) turns it off.
+	MFAGrace time.Duration `yaml:"mfa_grace"`
 	// LockoutThreshold failed logins of one name from one source address
 	// within LockoutWindow lock that name from that address for
 	// LockoutDuration; 0 turns lockout off.
@@ -263,6 +268,9 @@ func (c Config) Validate() error {
 	if c.LockoutThreshold > 0 || c.LockoutUserThreshold > 0 || c.ThrottleNames > 0 || c.ThrottleFailures > 0 {
 		positive("lockout_window", c.LockoutWindow)
 		positive("lockout_duration", c.LockoutDuration)
+	}
+	if c.MFAGrace < 0 {
+		errs = append(errs, fmt.Errorf("mfa_grace must not be negative, is %s (0 turns it off)", c.MFAGrace))
 	}
 	for _, r := range c.MFARoles {
 		oneOf("mfa_roles", r, "user", "auditor", "admin")

@@ -74,8 +74,10 @@ func TestAuthOTPAfterPasswordAndKey(t *testing.T) {
 	if rc != 0 || !strings.Contains(out, "key-otp-ok") {
 		t.Fatalf("key+OTP: exit %d\n%s", rc, out)
 	}
-	// The first code again: replayed.
-	out, rc = expectSSH(t, login, []Step{Type("password:", e.password), Type("OTP code:", first)}, "web1", "true")
+	// The first code again: replayed, told why and asked again (three
+	// codes a connection).
+	out, rc = expectSSH(t, login, []Step{Type("password:", e.password), Type("OTP code:", first),
+		Type(replayedPrompt, first), Type(replayedPrompt, first)}, "web1", "true")
 	if rc != 255 {
 		t.Fatalf("a replayed code logged in: exit %d\n%s", rc, out)
 	}
@@ -99,6 +101,116 @@ func TestAuthOTPAfterPasswordAndKey(t *testing.T) {
 	}
 	if mfaOK < 2 || !reasons["OTP code already used"] || !reasons["wrong OTP code"] {
 		t.Fatalf("audit: %d MFA successes, reasons %v", mfaOK, reasons)
+	}
+}
+
+// replayedPrompt is how OpenSSH shows the OTP prompt after a valid
+// code used already: "(alice@127.0.0.1) This code was … OTP code:".
+const replayedPrompt = "This code was already used; wait for the next one. OTP code:"
+
+// newMFAEnv is newServerEnv with config for the bastion, and MFA on for
+// alice; it returns her TOTP secret.
+func newMFAEnv(t *testing.T, config string) (*serverEnv, string) {
+	t.Helper()
+	requireBinaries(t, "ssh", "sshpass")
+	s := startSSHD(t)
+	b := startBastion(t, BastionOptions{Config: config})
+	e := &serverEnv{b: b, s: s, key: ClientKey(t), password: "alice-" + randomToken(6)}
+	b.MustRun(t, e.password+"\n", "user", "add", "alice", "--password-stdin", "--key", e.key.PubPath)
+	b.MustRun(t, "", "asset", "add", "web1", "--address", "127.0.0.1", "--port", strconv.Itoa(s.Port))
+	b.MustRun(t, "", "account", "add", "web1", s.User, "--key", s.KeyFile)
+	b.MustRun(t, "", "grant", "add", "alice-web1", "--user", "alice", "--asset", "web1", "--account", "@all")
+	return e, enableMFA(t, b, "alice")
+}
+
+// TestAuthOTPReplaySaysWhy (issue 11): ssh then another connection
+// within the same 30 s meets a used code. OpenSSH shows why in the
+// prompt, asks again, and the replays do not count towards the lockout:
+// three of them with lockout_threshold 2 lock nothing, and the next
+// code logs her in.
+func TestAuthOTPReplaySaysWhy(t *testing.T) {
+	t.Parallel()
+	e, secret := newMFAEnv(t, "lockout_threshold: 2\nlockout_user_threshold: 2\n")
+	login := e.b.Login("alice")
+	used := code(t, secret, 0)("")
+	out, rc := expectSSH(t, login, []Step{Type("password:", e.password), Type("OTP code:", used)}, "web1", "echo first")
+	if rc != 0 || !strings.Contains(out, "first") {
+		t.Fatalf("first login: exit %d\n%s", rc, out)
+	}
+	out, rc = expectSSH(t, login, []Step{Type("password:", e.password), Type("OTP code:", used),
+		Type(replayedPrompt, used), Type(replayedPrompt, used)}, "web1", "true")
+	if rc != 255 {
+		t.Fatalf("a replayed code logged in: exit %d\n%s", rc, out)
+	}
+	t.Logf("a replayed code as the person sees it:\n%s", out)
+	if locks := e.b.MustRun(t, "", "user", "locks"); strings.Contains(locks, "alice") {
+		t.Fatalf("replayed codes locked alice:\n%s", locks)
+	}
+	// Replayed, then the next code: in, on the same connection.
+	out, rc = expectSSH(t, login, []Step{Type("password:", e.password), Type("OTP code:", used),
+		{replayedPrompt, code(t, secret, 30*time.Second)}}, "web1", "echo next")
+	if rc != 0 || !strings.Contains(out, "next") {
+		t.Fatalf("the next code after a replay: exit %d\n%s", rc, out)
+	}
+	replays := 0
+	for _, ev := range loginEvents(t, e.b, "alice") {
+		if ev["reason"] == "OTP code already used" {
+			replays += int(ev["count"].(float64))
+		}
+	}
+	if replays != 4 {
+		t.Errorf("%d replays audited, want 4", replays)
+	}
+}
+
+// TestAuthMFAGraceSSHThenSCP (issue 11): with mfa_grace, ssh then scp
+// from the same address ask the code once; scp still needs the
+// password, and its login is audited as "mfa grace".
+func TestAuthMFAGraceSSHThenSCP(t *testing.T) {
+	t.Parallel()
+	requireBinaries(t, "scp")
+	e, secret := newMFAEnv(t, "mfa_grace: 60s\n")
+	out, rc := expectSSH(t, e.b.Login("alice"), []Step{Type("password:", e.password),
+		Type("OTP code:", code(t, secret, 0)(""))}, "web1", "echo ssh-ok")
+	if rc != 0 || !strings.Contains(out, "ssh-ok") {
+		t.Fatalf("ssh: exit %d\n%s", rc, out)
+	}
+	// The source on the asset: not t.TempDir, which is 0700 to the
+	// asset's account.
+	dir, err := os.MkdirTemp("", "jms-e2e-grace-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	src, dst := filepath.Join(dir, "src.txt"), filepath.Join(t.TempDir(), "dst.txt")
+	if err := os.WriteFile(src, []byte("through the grace\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args := append([]string{}, sshBaseOptions...)
+	args = append(args, "-o", "BatchMode=no", "-o", "NumberOfPasswordPrompts=1",
+		"-o", "PreferredAuthentications=password,keyboard-interactive", "-o", "PubkeyAuthentication=no",
+		"-P", strconv.Itoa(e.b.Port), "alice@web1@127.0.0.1:"+src, dst)
+	out, rc = expectCommand(t, "scp", args, []Step{Type("password:", e.password)})
+	if b, err := os.ReadFile(dst); rc != 0 || err != nil || string(b) != "through the grace\n" {
+		t.Fatalf("scp under the grace: exit %d, %q %v\n%s", rc, b, err, out)
+	}
+	if strings.Contains(out, "OTP code") {
+		t.Fatalf("scp asked the code again:\n%s", out)
+	}
+	grace := false
+	for _, ev := range loginEvents(t, e.b, "alice") {
+		grace = grace || (ev["reason"] == "mfa grace" && ev["result"] == "success" && ev["mfa"] == true)
+	}
+	if !grace {
+		t.Fatalf("no mfa grace login in the audit: %v", loginEvents(t, e.b, "alice"))
+	}
+	// The grace skips the code, never the password.
+	out, rc = expectCommand(t, "scp", args, []Step{Type("password:", "wrong-"+e.password)})
+	if rc == 0 {
+		t.Fatalf("a wrong password logged in under the grace:\n%s", out)
 	}
 }
 

@@ -48,9 +48,17 @@ func expectSSH(t testing.TB, l Login, steps []Step, remote ...string) (string, i
 		args = append(args, "--")
 		args = append(args, remote...)
 	}
+	return expectCommand(t, "ssh", args, steps)
+}
+
+// expectCommand runs name (ssh, or scp, sftp… that run ssh) with args in a pseudo-terminal,
+// answers the prompts of steps in order, and returns all it printed and its exit status.
+func expectCommand(t testing.TB, name string, args []string, steps []Step) (string, int) {
+	t.Helper()
+	requireBinaries(t, name)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "ssh", args...)
+	cmd := exec.CommandContext(ctx, name, args...)
 	// A UTF-8 locale: ssh shows banners' UTF-8 (the enrolment QR code) only then.
 	cmd.Env = append(sshEnv(Login{}), "LC_ALL=C.UTF-8")
 	cmd.WaitDelay = 5 * time.Second
@@ -72,7 +80,7 @@ func expectSSH(t testing.TB, l Login, steps []Step, remote ...string) (string, i
 		})
 		if !ok {
 			_ = cmd.Process.Kill()
-			t.Fatalf("ssh %s: no prompt %q; output so far:\n%s", strings.Join(args, " "), st.Prompt, out.String())
+			t.Fatalf("%s %s: no prompt %q; output so far:\n%s", name, strings.Join(args, " "), st.Prompt, out.String())
 		}
 		screen := out.String()
 		from = strings.Index(screen[from:], st.Prompt) + from + len(st.Prompt)
@@ -87,7 +95,7 @@ func expectSSH(t testing.TB, l Login, steps []Step, remote ...string) (string, i
 	case <-time.After(5 * time.Second):
 	}
 	if ctx.Err() != nil {
-		t.Fatalf("ssh did not finish; output:\n%s", out.String())
+		t.Fatalf("%s did not finish; output:\n%s", name, out.String())
 	}
 	code := 0
 	var ee *exec.ExitError
@@ -96,7 +104,7 @@ func expectSSH(t testing.TB, l Login, steps []Step, remote ...string) (string, i
 	case errors.As(err, &ee):
 		code = ee.ExitCode()
 	default:
-		t.Fatalf("ssh: %v", err)
+		t.Fatalf("%s: %v", name, err)
 	}
 	return out.String(), code
 }

@@ -109,10 +109,7 @@ func (s *Store) AddAccount(ctx context.Context, na NewAccount) (Account, error) 
 		err := q.QueryRowContext(ctx, `INSERT INTO accounts (asset_id, username, secret_kind, privileged, comment, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`, assetID, na.Username, na.SecretKind, na.Privileged, na.Comment, now, now).Scan(&id)
 		if err != nil {
-			if err = wrapError(err); errors.Is(err, ErrConflict) {
-				return fmt.Errorf("account %s@%s already exists: %w", na.Username, na.Asset, ErrConflict)
-			}
-			return err
+			return nameTaken(err, "account", na.Username+"@"+na.Asset)
 		}
 		if na.SecretKind != SecretNone {
 			env, ref, err := s.sealIn(ctx, q, na.Secret, accountBinding(id, ""))

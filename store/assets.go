@@ -179,10 +179,7 @@ func insertAsset(ctx context.Context, q querier, na NewAsset, now string) (int64
 	err := q.QueryRowContext(ctx, `INSERT INTO assets (name, address, port, platform, node_id, comment, created_at, updated_at)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, na.Name, na.Address, na.Port, na.Platform, node, na.Comment, now, now).Scan(&id)
 	if err != nil {
-		if err = wrapError(err); errors.Is(err, ErrConflict) {
-			return 0, fmt.Errorf("asset %q already exists: %w", na.Name, ErrConflict)
-		}
-		return 0, err
+		return 0, nameTaken(err, "asset", na.Name)
 	}
 	return id, insertLabels(ctx, q, id, na.Labels)
 }

@@ -128,10 +128,7 @@ func (s *Store) AddFilter(ctx context.Context, nf NewFilter) (Filter, error) {
 			VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`, nf.Name, nf.Action, nf.Priority, nf.Regex,
 			strings.Join(nf.Commands, "\n"), nf.Comment, formatTime(s.now())).Scan(&id)
 		if err != nil {
-			if err = wrapError(err); errors.Is(err, ErrConflict) {
-				return fmt.Errorf("filter %q already exists: %w", nf.Name, ErrConflict)
-			}
-			return err
+			return nameTaken(err, "filter", nf.Name)
 		}
 		m := grantMembers{users: nf.Users, groups: nf.Groups, assets: nf.Assets, nodes: nodes, accounts: nf.Accounts}
 		if err := m.insert(ctx, q, "filter", id); err != nil {

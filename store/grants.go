@@ -187,10 +187,7 @@ func (s *Store) AddGrant(ctx context.Context, ng NewGrant) (Grant, error) {
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, ng.Name, strings.Join(actions, ","), all, formatPorts(ports),
 			formatTimePtr(ng.ValidFrom), formatTimePtr(ng.ValidUntil), ng.Comment, formatTime(s.now())).Scan(&id)
 		if err != nil {
-			if err = wrapError(err); errors.Is(err, ErrConflict) {
-				return fmt.Errorf("grant %q already exists: %w", ng.Name, ErrConflict)
-			}
-			return err
+			return nameTaken(err, "grant", ng.Name)
 		}
 		m := grantMembers{users: ng.Users, groups: ng.Groups, assets: ng.Assets, nodes: ng.Nodes, accounts: names}
 		if err := m.insert(ctx, q, "grant", id); err != nil {

@@ -38,10 +38,10 @@ func insertGroup(ctx context.Context, q querier, name, comment, now string) (int
 	var id int64
 	err := q.QueryRowContext(ctx, `INSERT INTO groups (name, comment, created_at) VALUES (?, ?, ?) RETURNING id`,
 		name, comment, now).Scan(&id)
-	if err = wrapError(err); errors.Is(err, ErrConflict) {
-		return 0, fmt.Errorf("group %q already exists: %w", name, ErrConflict)
+	if err != nil {
+		return 0, nameTaken(err, "group", name)
 	}
-	return id, err
+	return id, nil
 }
 
 // RemoveGroup deletes the groups called names, all or none, in one

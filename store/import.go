@@ -58,12 +58,6 @@ type RowError struct {
 func (e *RowError) Error() string { return e.At + ": " + e.Err.Error() }
 func (e *RowError) Unwrap() error { return e.Err }
 
-// existsError is a conflict whose message says it all.
-type existsError string
-
-func (e existsError) Error() string { return string(e) }
-func (e existsError) Unwrap() error { return ErrConflict }
-
 func rowErr(at string, err error) error {
 	if at == "" {
 		return err
@@ -139,7 +133,7 @@ func (s *Store) ImportAssets(ctx context.Context, rows []ImportAsset, opts Impor
 				continue
 			}
 			if !opts.Upsert {
-				return rowErr(r.At, &FieldError{"name", existsError(fmt.Sprintf("asset %q already exists (use --upsert to update it)", r.Name))})
+				return rowErr(r.At, &FieldError{"name", conflict(nil, "asset %q already exists (use --upsert to update it)", r.Name)})
 			}
 			if sameAsset(r.NewAsset, cur.NewAsset) {
 				res.Unchanged = append(res.Unchanged, r.Name)
@@ -486,7 +480,7 @@ func planUsers(rows []ImportUser, parsed [][]parsedKey, existing map[string]*exi
 		r := &rows[i]
 		cur := existing[r.Name]
 		if cur != nil && !opts.Upsert {
-			return nil, rowErr(r.At, &FieldError{"name", existsError(fmt.Sprintf("user %q already exists (use --upsert to update it)", r.Name))})
+			return nil, rowErr(r.At, &FieldError{"name", conflict(nil, "user %q already exists (use --upsert to update it)", r.Name)})
 		}
 		if cur != nil {
 			keys, err := fillAbsentUser(r, parsed[i], cur)
@@ -497,7 +491,7 @@ func planUsers(rows []ImportUser, parsed [][]parsedKey, existing map[string]*exi
 		}
 		for _, k := range parsed[i] {
 			if owner, ok := owners[k.fingerprint]; ok && owner != r.Name {
-				return nil, rowErr(r.At, &FieldError{"keys", existsError(fmt.Sprintf("key %s belongs to user %q (a key belongs to one user)", k.fingerprint, owner))})
+				return nil, rowErr(r.At, &FieldError{"keys", conflict(nil, "key %s belongs to user %q (a key belongs to one user)", k.fingerprint, owner)})
 			}
 		}
 		for _, g := range r.Groups {
@@ -559,7 +553,7 @@ func writeUser(ctx context.Context, q querier, c userChange, groups map[string]i
 		err := q.QueryRowContext(ctx, `INSERT INTO users (name, email, role, comment, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?) RETURNING id`, r.Name, r.Email, r.Role, r.Comment, now, now).Scan(&id)
 		if err != nil {
-			return userConflict(r.Name, err)
+			return nameTaken(err, "user", r.Name)
 		}
 	} else {
 		id = c.cur.id

@@ -71,8 +71,8 @@ type LoginLock struct {
 }
 
 // LockLogin locks user (any name, known or not; "" for every name) from
-// source (an address, its SourceKey, or AnySource) until until. It is
-// audited in the operations log.
+// source (an address, its SourceKey, or AnySource) until until, and ends
+// the user's MFA graces. It is audited in the operations log.
 func (s *Store) LockLogin(ctx context.Context, user, source string, until time.Time, reason string) error {
 	source = SourceKey(source)
 	return s.withTx(ctx, func(q querier) error {
@@ -82,6 +82,11 @@ func (s *Store) LockLogin(ctx context.Context, user, source string, until time.T
 			reason = excluded.reason, created_at = excluded.created_at`, user, source, formatTime(until), reason, now)
 		if err != nil {
 			return wrapError(err)
+		}
+		if user != "" {
+			if err := endMFAGraceOf(ctx, q, user); err != nil {
+				return err
+			}
 		}
 		action, target := "login.lock", user
 		if user == "" {

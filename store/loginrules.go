@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/bits"
 	"net/netip"
 	"slices"
 	"sort"
@@ -88,21 +89,82 @@ func (r LoginRule) location() (*time.Location, error) {
 	return loc, nil
 }
 
-// ParseSource parses a CIDR or a single address (as /32 or /128).
+// sourceSyntax is what a source may be, for error messages.
+const sourceSyntax = `want a CIDR such as 10.0.0.0/8 or 2001:db8::/32, or one address such as 192.0.2.7`
+
+// ParseSource parses a CIDR or a single address (as /32 or /128). A CIDR
+// with host bits set (10.0.0.1/8) is refused, naming the network it may
+// mean: a typo there would allow or deny far more than intended.
 func ParseSource(s string) (netip.Prefix, error) {
 	s = strings.TrimSpace(s)
-	if strings.Contains(s, "/") {
-		p, err := netip.ParsePrefix(s)
-		if err != nil {
-			return p, fmt.Errorf("source %q: not a CIDR such as 10.0.0.0/8: %w", s, err)
+	if p, err := netip.ParsePrefix(s); err == nil {
+		if p.Masked() != p {
+			return netip.Prefix{}, fmt.Errorf("source %q has host bits set: did you mean %s? (or %s/%d for that one address)",
+				s, p.Masked(), p.Addr(), p.Addr().BitLen())
 		}
-		return p.Masked(), nil
+		return p, nil
 	}
-	a, err := netip.ParseAddr(s)
+	if !strings.Contains(s, "/") {
+		if a, err := netip.ParseAddr(s); err == nil {
+			return netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()), nil
+		}
+	}
+	msg := fmt.Sprintf("source %q is not a CIDR or an address", s)
+	if len(s) <= 64 {
+		if alt, ok := suggestSource(s); ok {
+			msg += fmt.Sprintf(": did you mean %s?", alt)
+		}
+	}
+	return netip.Prefix{}, fmt.Errorf("%s (%s)", msg, sourceSyntax)
+}
+
+// suggestSource returns the CIDR that s, not one, most likely means: a
+// netmask (10.0.0.0/255.0.0.0), a wildcard (10.1.*.*), spaces
+// (10.0.0.0 / 8).
+func suggestSource(s string) (string, bool) {
+	s = strings.Join(strings.Fields(s), "")
+	addr, mask, ok := strings.Cut(s, "/")
+	if ok {
+		m, err := netip.ParseAddr(mask)
+		if err != nil || !m.Is4() {
+			return prefixString(addr + "/" + mask)
+		}
+		b := m.As4()
+		v := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+		ones := bits.LeadingZeros32(^v)
+		if v<<ones != 0 {
+			return "", false // not a netmask: its ones are not contiguous
+		}
+		return prefixString(fmt.Sprintf("%s/%d", addr, ones))
+	}
+	parts := strings.Split(s, ".")
+	if len(parts) != 4 {
+		return "", false
+	}
+	n := 32
+	for i, p := range parts {
+		if p == "*" || p == "x" {
+			if n == 32 {
+				n = 8 * i
+			}
+			parts[i] = "0"
+		} else if n != 32 {
+			return "", false // 10.*.0.1 means nothing
+		}
+	}
+	if n == 32 {
+		return "", false
+	}
+	return prefixString(fmt.Sprintf("%s/%d", strings.Join(parts, "."), n))
+}
+
+// prefixString is the masked form of a CIDR, if s is one.
+func prefixString(s string) (string, bool) {
+	p, err := netip.ParsePrefix(s)
 	if err != nil {
-		return netip.Prefix{}, fmt.Errorf("source %q: not an address or CIDR such as 10.0.0.0/8", s)
+		return "", false
 	}
-	return netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()), nil
+	return p.Masked().String(), true
 }
 
 // TimeRange is a weekly time window: on Days, from From to To minutes
@@ -114,72 +176,152 @@ type TimeRange struct {
 
 var dayNames = []string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}
 
+// timeSyntax is what a time range may be, for error messages.
+const timeSyntax = `want "DAYS HH:MM-HH:MM", "DAYS" or "HH:MM-HH:MM": days Mon..Sun, ` +
+	`as a range (Mon-Fri) or a list (Sat,Sun); hours on 24 hours with minutes; e.g. "Mon-Fri 08:00-20:00"`
+
 // ParseTimeRange parses "Mon-Fri 08:00-20:00", "Sat,Sun 10:00-12:00",
-// "22:00-06:00" (every day, past midnight) or "Mon-Fri" (all day).
+// "22:00-06:00" (every day, past midnight) or "Mon-Fri" (all day). An
+// error names the accepted syntax and, when s is close to a valid form
+// ("Mon-Fri 8-20", "9am-5pm", "weekdays"), that form.
 func ParseTimeRange(s string) (TimeRange, error) {
-	var tr TimeRange
-	fields := strings.Fields(s)
-	bad := func(why string) (TimeRange, error) {
-		return TimeRange{}, fmt.Errorf("time %q: %s (want e.g. \"Mon-Fri 08:00-20:00\")", s, why)
+	tr, why := parseTimeRange(s, false)
+	if why == "" {
+		return tr, nil
 	}
+	msg := fmt.Sprintf("time %q: %s", s, why)
+	if len(s) <= 64 {
+		if alt, ok := suggestTimeRange(s); ok {
+			msg += fmt.Sprintf("; did you mean %q?", alt)
+		}
+	}
+	return TimeRange{}, fmt.Errorf("%s (%s)", msg, timeSyntax)
+}
+
+// suggestTimeRange returns the valid form that s most likely means.
+func suggestTimeRange(s string) (string, bool) {
+	tr, why := parseTimeRange(s, true)
+	if why != "" {
+		return "", false
+	}
+	alt := tr.short()
+	if _, why := parseTimeRange(alt, false); why != "" {
+		return "", false
+	}
+	return alt, true
+}
+
+// short is the shortest canonical form: without the days when every
+// day is in, without the hours when the whole day is.
+func (tr TimeRange) short() string {
+	full := tr.String()
+	days, hours, _ := strings.Cut(full, " ")
+	switch {
+	case days == "Sun-Sat" && hours == "00:00-24:00":
+		return "Sun-Sat"
+	case days == "Sun-Sat":
+		return hours
+	case hours == "00:00-24:00":
+		return days
+	}
+	return full
+}
+
+// dayAliases are day lists a person may type that the strict form
+// spells otherwise; only suggested, never accepted.
+var dayAliases = map[string]string{"weekdays": "mon-fri", "weekday": "mon-fri", "workdays": "mon-fri",
+	"weekends": "sat,sun", "weekend": "sat,sun", "daily": "mon-sun", "everyday": "mon-sun"}
+
+// parseTimeRange parses s and returns why it is not a time range, or
+// "". lenient reads close forms too: hours without minutes or with
+// am/pm, spaces around the dashes, day aliases.
+func parseTimeRange(s string, lenient bool) (TimeRange, string) {
+	var tr TimeRange
+	if lenient {
+		s = strings.ToLower(s)
+		for _, sep := range []string{" - ", " -", "- ", " to ", "–", "..", "~"} {
+			s = strings.ReplaceAll(s, sep, "-")
+		}
+		s = strings.ReplaceAll(s, ", ", ",")
+	}
+	fields := strings.Fields(s)
 	if len(fields) == 0 || len(fields) > 2 {
-		return bad("want days, hours or both")
+		return tr, "want days, hours or both, separated by one space"
 	}
 	days, hours := "", ""
 	for _, f := range fields {
-		if strings.Contains(f, ":") {
+		if isHours(f) {
 			if hours != "" {
-				return bad("two hour ranges")
+				return tr, "two hour ranges"
 			}
 			hours = f
 		} else {
 			if days != "" {
-				return bad("two day lists")
+				return tr, "two day lists"
 			}
 			days = f
 		}
 	}
+	if why := parseDays(&tr, days, lenient); why != "" {
+		return tr, why
+	}
+	tr.From, tr.To = 0, 24*60
+	if hours == "" {
+		return tr, ""
+	}
+	a, b, ok := strings.Cut(hours, "-")
+	if !ok {
+		return tr, "hours are HH:MM-HH:MM, a start and an end"
+	}
+	var err error
+	if tr.From, err = readClock(a, lenient); err != nil {
+		return tr, err.Error()
+	}
+	if tr.To, err = readClock(b, lenient); err != nil {
+		return tr, err.Error()
+	}
+	if tr.From == tr.To {
+		return tr, "empty hour range"
+	}
+	return tr, ""
+}
+
+// isHours reports whether a field of a time range is its hours: it has
+// a colon or starts with a digit ("8-20" is hours without minutes).
+func isHours(f string) bool {
+	return strings.Contains(f, ":") || (f != "" && f[0] >= '0' && f[0] <= '9')
+}
+
+// parseDays sets tr.Days from a day list ("" is every day).
+func parseDays(tr *TimeRange, days string, lenient bool) string {
 	if days == "" {
 		for i := range tr.Days {
 			tr.Days[i] = true
 		}
-	} else {
-		for _, part := range strings.Split(strings.ToLower(days), ",") {
-			a, b, isRange := strings.Cut(part, "-")
-			from := slices.Index(dayNames, shortDay(a))
-			to := from
-			if isRange {
-				to = slices.Index(dayNames, shortDay(b))
-			}
-			if from < 0 || to < 0 {
-				return bad(fmt.Sprintf("unknown day in %q", part))
-			}
-			for d := from; ; d = (d + 1) % 7 {
-				tr.Days[d] = true
-				if d == to {
-					break
-				}
+		return ""
+	}
+	days = strings.ToLower(days)
+	if alias, ok := dayAliases[days]; ok && lenient {
+		days = alias
+	}
+	for _, part := range strings.Split(days, ",") {
+		a, b, isRange := strings.Cut(part, "-")
+		from := slices.Index(dayNames, shortDay(a))
+		to := from
+		if isRange {
+			to = slices.Index(dayNames, shortDay(b))
+		}
+		if from < 0 || to < 0 {
+			return fmt.Sprintf("unknown day in %q", part)
+		}
+		for d := from; ; d = (d + 1) % 7 {
+			tr.Days[d] = true
+			if d == to {
+				break
 			}
 		}
 	}
-	tr.From, tr.To = 0, 24*60
-	if hours != "" {
-		a, b, ok := strings.Cut(hours, "-")
-		if !ok {
-			return bad("hours are HH:MM-HH:MM")
-		}
-		var err error
-		if tr.From, err = parseClock(a); err != nil {
-			return bad(err.Error())
-		}
-		if tr.To, err = parseClock(b); err != nil {
-			return bad(err.Error())
-		}
-		if tr.From == tr.To {
-			return bad("empty hour range")
-		}
-	}
-	return tr, nil
+	return ""
 }
 
 func shortDay(d string) string {
@@ -189,14 +331,60 @@ func shortDay(d string) string {
 	return d
 }
 
+// readClock reads a time of day: HH:MM, or leniently also H, Hh, H.MM,
+// Ham and Hpm.
+func readClock(s string, lenient bool) (int, error) {
+	if !lenient {
+		return parseClock(s)
+	}
+	half := ""
+	for _, suffix := range []string{"am", "pm", "a", "p"} {
+		if x, ok := strings.CutSuffix(s, suffix); ok {
+			s, half = x, suffix[:1]
+			break
+		}
+	}
+	s = strings.TrimSuffix(strings.Replace(s, ".", ":", 1), "h")
+	s = strings.Replace(s, "h", ":", 1)
+	if !strings.Contains(s, ":") {
+		s += ":00"
+	}
+	m, err := parseClock(s)
+	if err != nil || half == "" {
+		return m, err
+	}
+	if m < 60 || m >= 13*60 {
+		return 0, fmt.Errorf("%q is not an hour of a 12-hour clock", s)
+	}
+	switch {
+	case half == "a" && m >= 12*60:
+		m -= 12 * 60
+	case half == "p" && m < 12*60:
+		m += 12 * 60
+	}
+	return m, nil
+}
+
 func parseClock(s string) (int, error) {
 	h, m, ok := strings.Cut(s, ":")
-	hh, err1 := strconv.Atoi(h)
-	mm, err2 := strconv.Atoi(m)
-	if !ok || err1 != nil || err2 != nil || len(m) != 2 || hh < 0 || mm < 0 || mm > 59 || hh > 24 || (hh == 24 && mm != 0) {
+	if !ok || len(h) == 0 || len(h) > 2 || len(m) != 2 || !digits(h) || !digits(m) {
 		return 0, fmt.Errorf("%q is not a time of day HH:MM", s)
 	}
+	hh, _ := strconv.Atoi(h)
+	mm, _ := strconv.Atoi(m)
+	if mm > 59 || hh > 24 || (hh == 24 && mm != 0) {
+		return 0, fmt.Errorf("%q is not a time of day HH:MM (00:00 to 24:00)", s)
+	}
 	return hh*60 + mm, nil
+}
+
+func digits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // String is the canonical form, e.g. "Mon-Fri 08:00-20:00".
@@ -334,10 +522,8 @@ func (s *Store) AddLoginRule(ctx context.Context, r LoginRule) (LoginRule, error
 		_, err := q.ExecContext(ctx, `INSERT INTO login_rules (name, action, priority, users, groups, sources, times, tz, comment, created_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, r.Name, r.Action, r.Priority, joinLines(r.Users), joinLines(r.Groups),
 			joinLines(r.Sources), joinLines(r.Times), r.TZ, r.Comment, formatTime(s.now()))
-		if err = wrapError(err); errors.Is(err, ErrConflict) {
-			return fmt.Errorf("login rule %q already exists: %w", r.Name, ErrConflict)
-		} else if err != nil {
-			return err
+		if err != nil {
+			return nameTaken(err, "login rule", r.Name)
 		}
 		return s.recordOp(ctx, q, "acl.add", r.Name, map[string]any{"action": r.Action, "priority": r.Priority,
 			"users": r.Users, "groups": r.Groups, "sources": r.Sources, "times": r.Times, "tz": r.TZ})

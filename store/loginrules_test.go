@@ -82,7 +82,7 @@ func TestLoginRulesStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	r, err := s.AddLoginRule(ctx, LoginRule{Name: "lan", Action: "deny", Users: []string{"alice"},
-		Sources: []string{"10.0.0.1", "192.168.1.7/16"}, Times: []string{"mon-fri 08:00-20:00"}, TZ: "Europe/Paris"})
+		Sources: []string{"10.0.0.1", "192.168.0.0/16"}, Times: []string{"mon-fri 08:00-20:00"}, TZ: "Europe/Paris"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,6 +92,7 @@ func TestLoginRulesStore(t *testing.T) {
 	for _, bad := range []LoginRule{
 		{Name: "x", Users: []string{"nobody"}},
 		{Name: "y", Sources: []string{"10.0.0.300"}},
+		{Name: "w", Sources: []string{"192.168.1.7/16"}},
 		{Name: "z", TZ: "Mars/Olympus"},
 		{Name: "lan"},
 	} {

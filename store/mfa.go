@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // RecoveryCodeCount is how many recovery codes a user gets at a time.
@@ -21,6 +22,9 @@ type UserMFA struct {
 	UserID   int64
 	Seed     Secret // the base32 TOTP secret; nil when MFA is off
 	LastStep int64  // the last TOTP time step a code was accepted for
+	// SeedRef identifies the secret: a new one (an MFA reset) has
+	// another. An MFA grace is bound to it.
+	SeedRef string
 }
 
 // GetUserMFA returns the TOTP secret of user (opened) and the last
@@ -31,6 +35,7 @@ func (s *Store) GetUserMFA(ctx context.Context, name string) (UserMFA, error) {
 	var ref string
 	err := s.db.QueryRowContext(ctx, `SELECT id, mfa_seed, mfa_seed_ref, mfa_last_step FROM users WHERE name = ?`, name).
 		Scan(&m.UserID, &seed, &ref, &m.LastStep)
+	m.SeedRef = ref
 	if err = wrapError(err); errors.Is(err, ErrNotFound) {
 		return m, fmt.Errorf("user %q: %w", name, ErrNotFound)
 	} else if err != nil {
@@ -66,6 +71,9 @@ func (s *Store) EnableMFA(ctx context.Context, name string, seed Secret, lastSte
 			sealed, ref, lastStep, now, id); err != nil {
 			return wrapError(err)
 		}
+		if err := endMFAGrace(ctx, q, id); err != nil {
+			return err
+		}
 		if err := replaceRecoveryCodes(ctx, q, id, codes, now); err != nil {
 			return err
 		}
@@ -82,6 +90,9 @@ func (s *Store) DisableMFA(ctx context.Context, name string) error {
 		}
 		if _, err := q.ExecContext(ctx, `DELETE FROM mfa_recovery_codes WHERE user_id = (SELECT id FROM users WHERE name = ?)`, name); err != nil {
 			return wrapError(err)
+		}
+		if err := endMFAGraceOf(ctx, q, name); err != nil {
+			return err
 		}
 		return s.recordOp(ctx, q, "user.mfa.disable", name, nil)
 	})
@@ -133,6 +144,48 @@ func (s *Store) UseMFAStep(ctx context.Context, userID, step int64) (bool, error
 	}
 	n, err := res.RowsAffected()
 	return n == 1, wrapError(err)
+}
+
+// StartMFAGrace records that a TOTP code of the user's secret seedRef
+// was accepted at from source (an address): until grace after at, her
+// new connections from that very address may skip the OTP prompt once
+// their first factor succeeded (MFAGraceValid). A later code restarts
+// the window; nothing else extends it.
+func (s *Store) StartMFAGrace(ctx context.Context, userID int64, source, seedRef string, at time.Time) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO mfa_grace (user_id, source, seed_ref, used_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (user_id, source) DO UPDATE SET seed_ref = excluded.seed_ref, used_at = excluded.used_at`,
+		userID, source, seedRef, formatTime(at))
+	return wrapError(err)
+}
+
+// MFAGraceValid reports whether the user may skip the OTP prompt from
+// source at now: a code of her current secret was accepted from that
+// address less than grace ago, she is neither disabled nor locked, and
+// no grace was ended since (an MFA reset, a disable or a lock end it).
+// grace <= 0 is never valid.
+func (s *Store) MFAGraceValid(ctx context.Context, userID int64, source string, now time.Time, grace time.Duration) (bool, error) {
+	if grace <= 0 || source == "" {
+		return false, nil
+	}
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM mfa_grace g JOIN users u ON u.id = g.user_id
+		WHERE g.user_id = ? AND g.source = ? AND g.used_at > ? AND g.used_at <= ?
+		AND u.mfa_seed IS NOT NULL AND u.mfa_seed_ref = g.seed_ref AND g.seed_ref <> ''
+		AND NOT u.disabled AND (u.locked_until IS NULL OR u.locked_until <= ?)`,
+		userID, source, formatTime(now.Add(-grace)), formatTime(now), formatTime(now)).Scan(&n)
+	return n > 0, wrapError(err)
+}
+
+// endMFAGrace ends every MFA grace of the user with id.
+func endMFAGrace(ctx context.Context, q querier, id int64) error {
+	_, err := q.ExecContext(ctx, `DELETE FROM mfa_grace WHERE user_id = ?`, id)
+	return wrapError(err)
+}
+
+// endMFAGraceOf ends every MFA grace of the user called name.
+func endMFAGraceOf(ctx context.Context, q querier, name string) error {
+	_, err := q.ExecContext(ctx, `DELETE FROM mfa_grace WHERE user_id = (SELECT id FROM users WHERE name = ?)`, name)
+	return wrapError(err)
 }
 
 // UseRecoveryCode spends one of the user's recovery codes: it reports

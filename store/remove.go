@@ -6,7 +6,8 @@ import (
 )
 
 // removeNamed deletes the rows of table called names in one
-// transaction, auditing each as action: an unknown name removes nothing.
+// transaction, auditing each as action: an unknown name removes nothing,
+// and a row that something still refers to says what (stillUsed).
 // table and action come from the store's own code, never from input.
 func (s *Store) removeNamed(ctx context.Context, kind, table, action string, names []string) error {
 	if len(names) == 0 {
@@ -15,7 +16,7 @@ func (s *Store) removeNamed(ctx context.Context, kind, table, action string, nam
 	return s.withTx(ctx, func(q querier) error {
 		for _, name := range names {
 			if err := execOne(ctx, q, kind, name, `DELETE FROM `+table+` WHERE name = ?`, name); err != nil {
-				return err
+				return s.stillUsed(ctx, err, kind, table, "name", name)
 			}
 			if err := s.recordOp(ctx, q, action, name, nil); err != nil {
 				return err

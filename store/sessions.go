@@ -133,10 +133,7 @@ func (s *Store) StartSession(ctx context.Context, ns NewSession) (Session, error
 		target, started_at, status, recording_path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		ns.ID, ns.Kind, ns.User, ns.Asset, ns.Account, ns.Source, ns.Command, ns.Target, formatTime(start), StatusActive, ns.RecordingPath)
 	if err != nil {
-		if err = wrapError(err); errors.Is(err, ErrConflict) {
-			return Session{}, fmt.Errorf("session %s already exists: %w", ns.ID, ErrConflict)
-		}
-		return Session{}, err
+		return Session{}, nameTaken(err, "session", ns.ID)
 	}
 	return s.getSession(ctx, ns.ID)
 }

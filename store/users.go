@@ -124,7 +124,7 @@ func (s *Store) AddUser(ctx context.Context, nu NewUser) (User, error) {
 			must_change_password, comment, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			nu.Name, nu.Email, nu.Role, nu.PasswordHash, changed, nu.MustChangePassword, nu.Comment, now, now).Scan(&id)
 		if err != nil {
-			return userConflict(nu.Name, err)
+			return nameTaken(err, "user", nu.Name)
 		}
 		for _, k := range keys {
 			if err := insertKey(ctx, q, id, k, now); err != nil {
@@ -138,14 +138,6 @@ func (s *Store) AddUser(ctx context.Context, nu NewUser) (User, error) {
 		return User{}, err
 	}
 	return s.GetUser(ctx, nu.Name)
-}
-
-func userConflict(name string, err error) error {
-	err = wrapError(err)
-	if errors.Is(err, ErrConflict) {
-		return fmt.Errorf("user %q already exists: %w", name, ErrConflict)
-	}
-	return err
 }
 
 // GetUser returns the user called name.
@@ -221,6 +213,9 @@ func (s *Store) SetUserDisabled(ctx context.Context, name string, disabled bool)
 		action := "user.enable"
 		if disabled {
 			action = "user.disable"
+			if err := endMFAGraceOf(ctx, q, name); err != nil {
+				return err
+			}
 		}
 		return s.recordOp(ctx, q, action, name, nil)
 	})
@@ -231,6 +226,9 @@ func (s *Store) LockUser(ctx context.Context, name string, until time.Time, reas
 	return s.withTx(ctx, func(q querier) error {
 		if err := execOne(ctx, q, "user", name, `UPDATE users SET locked_until = ?, updated_at = ? WHERE name = ?`,
 			formatTime(until), formatTime(s.now()), name); err != nil {
+			return err
+		}
+		if err := endMFAGraceOf(ctx, q, name); err != nil {
 			return err
 		}
 		return s.recordOp(ctx, q, "user.lock", name, map[string]any{"until": until.UTC(), "reason": reason})
@@ -362,8 +360,8 @@ func insertKey(ctx context.Context, q querier, userID int64, k parsedKey, now st
 	line := strings.TrimSpace(string(gossh.MarshalAuthorizedKey(k.key)))
 	_, err := q.ExecContext(ctx, `INSERT INTO user_keys (user_id, fingerprint, public_key, comment, created_at)
 		VALUES (?, ?, ?, ?, ?)`, userID, k.fingerprint, line, k.comment, now)
-	if err = wrapError(err); errors.Is(err, ErrConflict) {
-		return fmt.Errorf("key %s is already registered (a key belongs to one user): %w", k.fingerprint, ErrConflict)
+	if err = wrapError(err); isTaken(err) {
+		return conflict(err, "key %s is already registered (a key belongs to one user)", k.fingerprint)
 	}
 	return err
 }
@@ -448,7 +446,7 @@ func (s *Store) RemoveUserKey(ctx context.Context, user, which string) error {
 		case n == 0:
 			return fmt.Errorf("key %q of user %q: %w", which, user, ErrNotFound)
 		case n > 1:
-			return fmt.Errorf("key %q of user %q names %d keys; use the fingerprint: %w", which, user, n, ErrConflict)
+			return conflict(nil, "key %q of user %q names %d keys; use the fingerprint", which, user, n)
 		}
 		return s.recordOp(ctx, q, "user.key.rm", user, map[string]any{"key": which})
 	})

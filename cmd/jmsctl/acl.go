@@ -80,11 +80,13 @@ func newACLAddCmd(a *app) *cobra.Command {
 		Short: "Add a login rule",
 		Long: `add makes a login rule. --user, --group, --source and --time repeat (or take
 comma lists for users and groups); within one of them any value matches,
-and every one given must match. --source is a CIDR or a single address.
+and every one given must match. --source is a CIDR with its host bits zero
+(10.0.0.0/8; 10.0.0.1/8 is refused, naming 10.0.0.0/8) or a single address.
 --time is "DAYS HH:MM-HH:MM", "DAYS" or "HH:MM-HH:MM": days are Mon..Sun,
-ranges (Mon-Fri) or lists (Sat,Sun); an end before the start runs past
-midnight ("Mon-Fri 22:00-06:00" covers Tuesday 03:00). --action defaults to
-allow, --priority to 50.`,
+ranges (Mon-Fri) or lists (Sat,Sun), hours on 24 hours with minutes; an end
+before the start runs past midnight ("Mon-Fri 22:00-06:00" covers Tuesday
+03:00). A value close to a valid one ("Mon-Fri 8-20", "9am-5pm") is refused
+with the form it likely means. --action defaults to allow, --priority to 50.`,
 		Example: `  jmsctl acl add lan-only --action deny --source 0.0.0.0/0 --priority 90
   jmsctl acl add lan --source 192.168.0.0/16 --source 10.0.0.0/8 --priority 10
   jmsctl acl add weekend --action deny --group contractors --time Sat,Sun

@@ -237,6 +237,7 @@ func newUserUnlockCmd(a *app) *cobra.Command {
 		Short: "Lift locks: of people (an administrator's, and those after failed logins), or of addresses",
 		Example: `  jmsctl user unlock alice
   jmsctl user unlock --address 203.0.113.7`,
+		Args: cobra.ArbitraryArgs, // names; strictTree would otherwise refuse them
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 && len(addresses) == 0 {
 				return fmt.Errorf("name a person to unlock, or give --address")
