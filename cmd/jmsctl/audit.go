@@ -195,9 +195,18 @@ func listAudit[T any](a *app, cmd *cobra.Command, f auditFlags,
 	if err != nil {
 		return err
 	}
+	if aq.Session != "" {
+		// --session takes what the other commands take: the id or any
+		// unique prefix of it (as the tables show it).
+		ss, err := s.GetSession(cmd.Context(), aq.Session)
+		if err != nil {
+			return fmt.Errorf("--session: %w", err)
+		}
+		aq.Session = ss.ID
+	}
 	items, err := list(s, cmd.Context(), aq)
 	if err != nil {
 		return err
 	}
-	return render(a.stdout, a.output, items, cols)
+	return render(a.listing(), items, cols)
 }

@@ -106,7 +106,7 @@ var flagKinds = map[string]string{
 // completeTree attaches completion to every command of the tree.
 func (a *app) completeTree(root *cobra.Command) {
 	_ = root.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(
-		[]string{"table", "json", "yaml", "csv"}, cobra.ShellCompDirectiveNoFileComp))
+		[]string{"table", "wide", "json", "yaml", "csv"}, cobra.ShellCompDirectiveNoFileComp))
 	walk(root, func(c *cobra.Command) {
 		if kinds := argKinds(c); len(kinds) > 0 && c.ValidArgsFunction == nil {
 			c.ValidArgsFunction = a.completeArgs(kinds)

@@ -97,7 +97,7 @@ func newSessionListCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return render(a.stdout, a.output, sessions, sessionColumns(now))
+			return render(a.listing(), sessions, sessionColumns(now))
 		},
 	}
 	fl := cmd.Flags()
@@ -135,7 +135,7 @@ func newSessionShowCmd(a *app) *cobra.Command {
 				column[store.Session]{"recording_sha256", func(s store.Session) string { return s.RecordingSHA256 }},
 				column[store.Session]{"bytes_in", func(s store.Session) string { return strconv.FormatInt(s.BytesIn, 10) }},
 				column[store.Session]{"bytes_out", func(s store.Session) string { return strconv.FormatInt(s.BytesOut, 10) }})
-			return renderOne(a.stdout, a.output, ss, fields)
+			return renderOne(a.listing(), ss, fields)
 		},
 	}
 }

@@ -72,9 +72,18 @@ func TestSessionListShowReplay(t *testing.T) {
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	if len(lines) != 3 ||
-		!regexp.MustCompile(`^aaaa1111-0000-4000-8000-000000000001\s+alice\s+web1\s+root\s+shell\s+2023-11-14T22:13:20Z\s+10s\s+closed\s+0$`).MatchString(lines[1]) ||
-		!regexp.MustCompile(`^bbbb2222\S+\s+bob\s+db1\s+postgres\s+exec\s.*\sactive\s*$`).MatchString(lines[2]) {
+		!regexp.MustCompile(`^aaaa1111\s+alice\s+web1\s+root\s+shell\s+2023-11-14T22:13:20Z\s+10s\s+closed\s+0$`).MatchString(lines[1]) ||
+		!regexp.MustCompile(`^bbbb2222\s+bob\s+db1\s+postgres\s+exec\s.*\sactive\s*$`).MatchString(lines[2]) {
 		t.Fatalf("list:\n%s", out)
+	}
+	// -o wide shows the ids whole; --no-headers drops the header row.
+	out, _, err = runCLI(t, dir, "session", "list", "-o", "wide", "--no-headers")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lines := strings.Split(strings.TrimSpace(out), "\n"); len(lines) != 2 ||
+		!regexp.MustCompile(`^aaaa1111-0000-4000-8000-000000000001\s+alice\s`).MatchString(lines[0]) {
+		t.Fatalf("list -o wide --no-headers:\n%s", out)
 	}
 
 	out, _, err = runCLI(t, dir, "session", "list", "--active", "-o", "json")
@@ -149,6 +158,88 @@ func TestReplayOfSessionsWithoutTerminal(t *testing.T) {
 	for id, want := range map[string]string{"cccc": "is a port forward to db1:5432", "dddd": "is an SFTP session"} {
 		if _, _, err := runCLI(t, dir, "replay", id, "--cat"); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("replay %s: %v, want %q", id, err, want)
+		}
+	}
+}
+
+// TestSessionIDPrefixes: tables show session ids as their shortest unique
+// prefix of 8 or more characters, and every command that takes a session
+// id takes such a prefix, or says which sessions an ambiguous one matches.
+func TestSessionIDPrefixes(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	if _, _, err := runCLI(t, dir, "init"); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	sealer, err := store.LoadSealer(dir, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(ctx, filepath.Join(dir, "jms.db"), store.Options{Sealer: sealer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Date(2023, 11, 14, 22, 13, 20, 0, time.UTC)
+	ids := []string{"cafe1234-aaaa-4000-8000-000000000001", "cafe1234-bbbb-4000-8000-000000000002", "d00d0000-0000-4000-8000-000000000003"}
+	for i, id := range ids {
+		if _, err := st.StartSession(ctx, store.NewSession{ID: id, User: "alice", Asset: "web1", Account: "root",
+			StartedAt: start.Add(time.Duration(i) * time.Minute)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, id := range ids[:2] {
+		if _, err := st.AddCommandEvent(ctx, store.CommandEvent{SessionID: id, At: start, User: "alice", Asset: "web1",
+			Account: "root", Command: "uptime " + id[9:13], Verdict: store.VerdictAllow}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.Close()
+
+	out, _, err := runCLI(t, dir, "session", "list")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"\ncafe1234-a  ", "\ncafe1234-b  ", "\nd00d0000  "} {
+		if !strings.Contains(out, want) {
+			t.Errorf("session list: no %q in\n%s", strings.TrimSpace(want), out)
+		}
+	}
+	out, _, err = runCLI(t, dir, "audit", "commands")
+	if err != nil || !strings.Contains(out, "cafe1234-a ") || strings.Contains(out, "cafe1234-aaaa") {
+		t.Errorf("audit commands: session column not short: %v\n%s", err, out)
+	}
+
+	// A unique prefix of 4 or more characters names one session.
+	for _, args := range [][]string{
+		{"session", "show", "d00d"},
+		{"session", "show", "cafe1234-b"},
+	} {
+		if out, _, err := runCLI(t, dir, args...); err != nil || !strings.Contains(out, "id:") {
+			t.Errorf("%v: %v\n%s", args, err, out)
+		}
+	}
+	out, _, err = runCLI(t, dir, "audit", "commands", "--session", "cafe1234-b")
+	if err != nil || !strings.Contains(out, "uptime bbbb") || strings.Contains(out, "uptime aaaa") {
+		t.Errorf("audit commands --session PREFIX: %v\n%s", err, out)
+	}
+	out, _, err = runCLI(t, dir, "audit", "commands", "--session", ids[0], "-o", "csv")
+	if err != nil || !strings.Contains(out, "uptime aaaa") || !strings.Contains(out, ids[0]) {
+		t.Errorf("audit commands --session ID -o csv: %v\n%s", err, out)
+	}
+
+	// An ambiguous prefix names the sessions it matches, everywhere.
+	for _, args := range [][]string{
+		{"session", "show", "cafe"},
+		{"session", "kill", "cafe1234", "--no-wait"},
+		{"session", "watch", "cafe"},
+		{"replay", "cafe", "--cat"},
+		{"audit", "commands", "--session", "cafe"},
+		{"audit", "transfers", "--session", "cafe"},
+	} {
+		_, _, err := runCLI(t, dir, args...)
+		if err == nil || !strings.Contains(err.Error(), "ambiguous") ||
+			!strings.Contains(err.Error(), ids[0]) || !strings.Contains(err.Error(), ids[1]) {
+			t.Errorf("%v: %v, want ambiguous naming %s and %s", args, err, ids[0], ids[1])
 		}
 	}
 }
