@@ -47,9 +47,13 @@ screen or was cleared, then the last screen (what full-screen programs such
 as vim drew is not in it). --screen prints only the final screen.
 --at starts at a time into the recording (90, 1m30s or 1:30), such as the
 OFFSET of a command in 'jmsctl audit commands': playing draws the screen as
-it was then and plays on; with --cat only the output from then is printed,
-with --text the lines from the screen then on, with --screen the screen at
-that time.
+it was then and plays on (← still goes back before it), and its status line
+shows the wall-clock time of the moment being played; with --cat only the
+output from then is printed, with --text the lines from the screen then on,
+with --screen the screen at that time, and stderr says what time it was.
+Times are on the recording's clock, as OFFSET in 'jmsctl audit commands':
+when --idle-limit (or the recording) cuts long pauses, the player says so
+and its clock jumps over them.
 Recordings are asciicast v2 files: 'asciinema play' takes them too.`,
 		Example: `  jmsctl replay 3f2a
   jmsctl replay 3f2a --speed 2 --idle-limit 1
@@ -93,6 +97,12 @@ Recordings are asciicast v2 files: 'asciinema play' takes them too.`,
 			if cat && at == 0 {
 				return recorder.Cat(out, r)
 			}
+			interactive := !cat && !text && !scr && !plain && isTerminal(a.stdin) && isTerminal(a.stdout)
+			if at > 0 && r.Header.Timestamp > 0 && !interactive {
+				// The player shows the clock in its status line; the other
+				// ways tell it on stderr, apart from the output.
+				fmt.Fprintf(a.stderr, "replay: %v into the session is %s\n", at, fmtTime(time.Unix(r.Header.Timestamp, 0).Add(at)))
+			}
 			if text {
 				return recorder.Transcript(a.stdout, r, at.Seconds())
 			}
@@ -135,8 +145,8 @@ Recordings are asciicast v2 files: 'asciinema play' takes them too.`,
 				}
 				return nil
 			}
-			if !plain && isTerminal(a.stdin) && isTerminal(a.stdout) {
-				return a.replayTUI(cmd.Context(), p, first)
+			if interactive {
+				return a.replayTUI(cmd.Context(), p, at)
 			}
 			var from time.Duration
 			if first > 0 {
