@@ -166,9 +166,9 @@ const tableGap = 2
 
 // fitWidth cuts a table (cells already on one line and escaped) to width
 // terminal cells; width 0 leaves it whole. The widest cells are cut
-// first (with "…"), no column below its header or 8 cells; if that is
-// not enough, columns are dropped from the right and their headers
-// returned, so that no line wraps.
+// first (with "…"), no column below its header or 8 cells (the first
+// column 20); if that is not enough, columns are dropped from the right
+// and their headers returned, so that no line wraps.
 func fitWidth(header []string, rows [][]string, width int) ([]string, [][]string, []string) {
 	if width <= 0 || len(header) == 0 {
 		return header, rows, nil
@@ -180,7 +180,14 @@ func fitWidth(header []string, rows [][]string, width int) ([]string, [][]string
 			widths[j] = max(widths[j], ansi.StringWidth(r[j]))
 		}
 	}
-	floor := func(j int) int { return min(widths[j], max(8, ansi.StringWidth(header[j]))) }
+	// A column keeps its header's width and at least 8 cells, the first
+	// one (the name a row is known by) 20.
+	floors := make([]int, len(header))
+	for j, h := range header {
+		floors[j] = min(widths[j], max(8, ansi.StringWidth(h)))
+	}
+	floors[0] = min(widths[0], max(20, floors[0]))
+	floor := func(j int) int { return floors[j] }
 	total := func(n int) int {
 		t := tableGap * (n - 1)
 		for _, w := range widths[:n] {
@@ -199,7 +206,7 @@ func fitWidth(header []string, rows [][]string, width int) ([]string, [][]string
 		if widest < 0 {
 			break
 		}
-		widths[widest] = max(floor(widest), widths[widest]-(total(n)-width))
+		widths[widest]-- // one cell at a time: the widest give way evenly
 	}
 	for n > 1 && total(n) > width {
 		n--
