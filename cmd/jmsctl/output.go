@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -120,14 +121,10 @@ func render[T any](l listing, items []T, cols []column[T]) error {
 		}
 	}
 	header, rows, hidden := fitWidth(header, rows, l.width)
-	tw := tabwriter.NewWriter(l.w, 0, 0, tableGap, ' ', 0)
 	if !l.noHeaders {
-		fmt.Fprintln(tw, strings.Join(header, "\t"))
+		rows = append([][]string{header}, rows...)
 	}
-	for _, r := range rows {
-		fmt.Fprintln(tw, strings.Join(r, "\t"))
-	}
-	if err := tw.Flush(); err != nil {
+	if err := writeTable(l.w, rows); err != nil {
 		return err
 	}
 	if len(hidden) > 0 && !l.noHeaders {
@@ -159,6 +156,32 @@ func renderCSV[T any](l listing, items []T, cols []column[T]) error {
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// writeTable writes rows in aligned columns, tableGap apart, measured in
+// terminal cells (a Chinese character takes two), the last column not
+// padded.
+func writeTable(w io.Writer, rows [][]string) error {
+	var widths []int
+	for _, r := range rows {
+		for j, c := range r {
+			if j == len(widths) {
+				widths = append(widths, 0)
+			}
+			widths[j] = max(widths[j], ansi.StringWidth(c))
+		}
+	}
+	bw := bufio.NewWriter(w)
+	for _, r := range rows {
+		for j, c := range r {
+			bw.WriteString(c)
+			if j < len(r)-1 {
+				bw.WriteString(strings.Repeat(" ", widths[j]-ansi.StringWidth(c)+tableGap))
+			}
+		}
+		bw.WriteByte('\n')
+	}
+	return bw.Flush()
 }
 
 // tableGap is the room between two columns of a table.

@@ -190,3 +190,21 @@ func TestFitWidth(t *testing.T) {
 		t.Errorf("width 0 changed the table: %v %v %v", h, r, hidden)
 	}
 }
+
+// TestTableAlignsWideCharacters: columns are measured in terminal cells,
+// so that a name in Chinese does not push its row's columns out of line
+// (text/tabwriter counted runes).
+func TestTableAlignsWideCharacters(t *testing.T) {
+	var b bytes.Buffer
+	rows := []listed{{"1", "张伟", "x"}, {"2", "bob", "y"}}
+	if err := render(listing{w: &b, format: "table"}, rows, rowColumns()); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(b.String(), "\n"), "\n")
+	want := ansi.StringWidth(lines[0][:strings.Index(lines[0], "COMMENT")])
+	for _, l := range lines[1:] {
+		if got := ansi.StringWidth(l) - 1; got != want {
+			t.Errorf("last column at cell %d, want %d:\n%s", got, want, b.String())
+		}
+	}
+}
