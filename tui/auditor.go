@@ -124,7 +124,6 @@ const DefaultAuditorRefresh = 2 * time.Second
 type auditorReloadMsg struct {
 	live, recent []SessionInfo
 	err          error
-	auto         bool // a refresh on its own: no message unless it fails
 }
 
 // auditorTickMsg is the clock of the refreshes on their own.
@@ -278,7 +277,8 @@ func (m AuditorMenu) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		next, cmd := m.reload(true)
 		return next, tea.Batch(cmd, m.nextTick())
 	case auditorReloadMsg:
-		m.loading = false
+		quiet := m.quiet
+		m.loading, m.quiet = false, false
 		if msg.err != nil {
 			m.flash, m.flashErr = "refresh failed: "+msg.err.Error(), true
 			return m, nil
@@ -287,7 +287,7 @@ func (m AuditorMenu) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.live, m.recent = msg.live, msg.recent
 		m.refilter()
 		m.keepSelection(sel)
-		if !msg.auto {
+		if !quiet {
 			m.flash, m.flashErr = fmt.Sprintf("Refreshed: %d live, %d recent.", len(m.live), len(m.recent)), false
 		} else if m.flashErr && strings.HasPrefix(m.flash, "refresh failed: ") {
 			m.flash = "" // it works again
@@ -387,6 +387,7 @@ func (m AuditorMenu) refresh() (tea.Model, tea.Cmd) {
 		return m, nil
 	}
 	if m.loading {
+		m.quiet = false // r during a refresh on its own: say when it is done
 		return m, nil
 	}
 	return m.reload(false)
@@ -401,7 +402,7 @@ func (m AuditorMenu) reload(auto bool) (AuditorMenu, tea.Cmd) {
 		ctx, cancel := context.WithTimeout(parent, reloadTimeout)
 		defer cancel()
 		live, recent, err := reload(ctx)
-		return auditorReloadMsg{live: live, recent: recent, err: err, auto: auto}
+		return auditorReloadMsg{live: live, recent: recent, err: err}
 	}
 }
 

@@ -211,6 +211,13 @@ func TestAuditorRefreshesOnItsOwn(t *testing.T) {
 	if s, _, _ := got.Choice(); s.ID != "s-live-2" {
 		t.Errorf("the cursor moved off its session: %s", s.ID)
 	}
+	// r during a refresh on its own says when that refresh is done.
+	next, _ = next.Update(auditorTickMsg{})
+	next, _ = press(t, next.(AuditorMenu), "r")
+	next, _ = next.Update(reloaded)
+	if v := plain(next); !strings.Contains(v, "Refreshed: 2 live, 2 recent.") {
+		t.Errorf("r during a refresh on its own:\n%s", v)
+	}
 	cfg.RefreshEvery = -1
 	if NewAuditorMenu(cfg).Init() != nil {
 		t.Error("RefreshEvery < 0 still refreshes on its own")
