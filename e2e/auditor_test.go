@@ -1,7 +1,10 @@
 package e2e
 
 import (
+	"os"
+	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 )
@@ -49,5 +52,38 @@ func TestAuditorMenuRefreshesOnItsOwn(t *testing.T) {
 	aud.Type("q")
 	if code := aud.Wait(10 * time.Second); code != 0 {
 		t.Fatalf("auditor quit: %d", code)
+	}
+}
+
+// TestReplayAtInATerminal: jmsctl replay --at in a real terminal starts
+// the player at that moment with the wall-clock time in its status line,
+// and ← goes back before it (the player used to start from a copy of the
+// recording with everything before --at squashed into the first frame).
+func TestReplayAtInATerminal(t *testing.T) {
+	t.Parallel()
+	bin := buildJmsctl(t)
+	cast := filepath.Join(t.TempDir(), "s.cast")
+	// 1700000000 is 2023-11-14 22:13:20 UTC; a minute of idle before "later".
+	rec := `{"version": 2, "width": 60, "height": 10, "timestamp": 1700000000}
+[0.5, "o", "$ echo early\r\nearly\r\n$ "]
+[70.0, "o", "echo later\r\nlater\r\n$ "]
+`
+	if err := os.WriteFile(cast, []byte(rec), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	term := startTerminal(t, TermOptions{Width: 80, Height: 14, Env: []string{"TZ=UTC"}},
+		bin, "replay", cast, "--at", "1:10", "--data-dir", t.TempDir())
+	term.waitForScreen(regexp.MustCompile(`(?m)^later`), 10*time.Second)
+	term.waitForScreen(regexp.MustCompile(`1:10 / 1:10 22:14:30`), 5*time.Second)
+	term.Keys("Left", "Space") // back 5 s, and pause there
+	term.waitForScreen(regexp.MustCompile(`paused +1:0[5-9] / 1:10 22:14:2[5-9]`), 5*time.Second)
+	if strings.Contains(term.Screen(), "\nlater") {
+		t.Fatalf("← after --at still shows the screen at --at:\n%s", term.Screen())
+	}
+	term.Keys("Home")
+	term.waitForScreen(regexp.MustCompile(`paused +0:00 / 1:10 22:13:20`), 5*time.Second)
+	term.Type("q")
+	if code := term.Wait(10 * time.Second); code != 0 {
+		t.Fatalf("replay: exit status %d\n%s", code, term.Screen())
 	}
 }
