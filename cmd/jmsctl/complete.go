@@ -57,8 +57,13 @@ var listers = map[string]nameLister{
 	},
 	"session": func(ctx context.Context, s *store.Store, _ []string) ([]string, error) {
 		ss, err := s.ListSessions(ctx, store.SessionQuery{Limit: 200})
+		ids := make([]string, len(ss))
+		for i, x := range ss {
+			ids[i] = x.ID
+		}
+		short := uniquePrefixes(ids, minIDPrefix) // as the tables show them
 		return mapNames(ss, err, func(x store.Session) string {
-			return shortSessionID(x.ID) + "\t" + x.User + "@" + x.Asset + " " + x.Status
+			return short[x.ID] + "\t" + x.User + "@" + x.Asset + " " + x.Status
 		})
 	},
 	"ticket": func(ctx context.Context, s *store.Store, _ []string) ([]string, error) {

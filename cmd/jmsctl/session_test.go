@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -207,6 +208,20 @@ func TestSessionIDPrefixes(t *testing.T) {
 	out, _, err = runCLI(t, dir, "audit", "commands")
 	if err != nil || !strings.Contains(out, "cafe1234-a ") || strings.Contains(out, "cafe1234-aaaa") {
 		t.Errorf("audit commands: session column not short: %v\n%s", err, out)
+	}
+
+	// Completion offers the same unique prefixes (it offered 8 characters,
+	// ambiguous here).
+	var cb bytes.Buffer
+	root := newRootCmd(newApp(strings.NewReader(""), &cb, io.Discard, []string{"JMS_DATA_DIR=" + dir}))
+	root.SetOut(&cb)
+	root.SetArgs([]string{"__complete", "session", "show", ""})
+	err = root.ExecuteContext(ctx)
+	out = cb.String()
+	for _, want := range []string{"\ncafe1234-a\t", "\ncafe1234-b\t", "d00d0000\t"} {
+		if err != nil || !strings.Contains("\n"+out, want) {
+			t.Errorf("completion: no %q in %q (%v)", want, out, err)
+		}
 	}
 
 	// A unique prefix of 4 or more characters names one session.
