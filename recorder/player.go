@@ -142,3 +142,71 @@ func sleepContext(ctx context.Context, d time.Duration) error {
 		return ctx.Err()
 	}
 }
+
+// RecordingTimes returns when each event happened in the recording, on
+// its own clock (seconds since the start, as the audit's offsets count
+// them), never going back: an event stamped before the one preceding it
+// counts as at the same time, as Timeline plays it.
+func RecordingTimes(events []Event) []time.Duration {
+	rt := make([]time.Duration, len(events))
+	var prev float64
+	for i, ev := range events {
+		prev = max(prev, ev.Time)
+		rt[i] = time.Duration(prev * float64(time.Second))
+	}
+	return rt
+}
+
+// RecordingTime returns the time into the recording of playback time d,
+// for recording times rt and their timeline tl at speed 1: the same
+// except for the pauses the idle limit cut, where playback moves on to
+// the next event and the recording's clock jumps with it.
+func RecordingTime(rt, tl []time.Duration, d time.Duration) time.Duration {
+	n := IndexAt(tl, d)
+	var baseRec, basePlay time.Duration
+	if n > 0 {
+		baseRec, basePlay = rt[n-1], tl[n-1]
+	}
+	if n == len(rt) && n > 0 {
+		return baseRec // the end
+	}
+	t := baseRec + max(0, d-basePlay)
+	if n < len(rt) {
+		t = min(t, rt[n])
+	}
+	return t
+}
+
+// PlaybackTime is the inverse of RecordingTime: the playback time of
+// time t into the recording. A moment inside a cut pause maps to the
+// end of what is left of that pause.
+func PlaybackTime(rt, tl []time.Duration, t time.Duration) time.Duration {
+	n := sort.Search(len(rt), func(i int) bool { return rt[i] > t })
+	var baseRec, basePlay time.Duration
+	if n > 0 {
+		baseRec, basePlay = rt[n-1], tl[n-1]
+	}
+	d := basePlay + max(0, t-baseRec)
+	if n < len(tl) {
+		d = min(d, tl[n])
+	} else if n > 0 {
+		d = basePlay
+	}
+	return d
+}
+
+// IdleCut returns how long a pause the idle limit cut just before event
+// i (0 when it was not cut), for recording times rt and their timeline
+// tl at speed 1.
+func IdleCut(rt, tl []time.Duration, i int) time.Duration {
+	if i < 0 || i >= len(rt) {
+		return 0
+	}
+	var rec, play time.Duration
+	if i > 0 {
+		rec, play = rt[i]-rt[i-1], tl[i]-tl[i-1]
+	} else {
+		rec, play = rt[0], tl[0]
+	}
+	return max(0, rec-play)
+}

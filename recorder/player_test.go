@@ -197,3 +197,49 @@ func TestNewPlayerAndFrameAt(t *testing.T) {
 		t.Errorf("IndexAt(1s) = %d", n)
 	}
 }
+
+func TestRecordingAndPlaybackTime(t *testing.T) {
+	// Events at 1 s, 2 s, 62 s (a minute idle), 63 s; the idle limit cuts
+	// the minute to 2 s.
+	evs := []Event{{Time: 1, Type: TypeOutput}, {Time: 2, Type: TypeOutput}, {Time: 62, Type: TypeOutput}, {Time: 63, Type: TypeOutput}}
+	rt := RecordingTimes(evs)
+	tl := Timeline(evs, 1, 2*time.Second)
+	s := time.Second
+	tests := []struct{ play, rec time.Duration }{
+		{0, 0},
+		{s / 2, s / 2},
+		{s, s},
+		{2 * s, 2 * s},
+		{3 * s, 3 * s},   // one second into the cut pause
+		{4 * s, 62 * s},  // the end of the cut pause: the next event
+		{5 * s, 63 * s},  // the end
+		{10 * s, 63 * s}, // past the end
+	}
+	for _, tt := range tests {
+		if got := RecordingTime(rt, tl, tt.play); got != tt.rec {
+			t.Errorf("RecordingTime(%v) = %v, want %v", tt.play, got, tt.rec)
+		}
+	}
+	back := []struct{ rec, play time.Duration }{
+		{0, 0}, {s, s}, {2 * s, 2 * s}, {3 * s, 3 * s},
+		{30 * s, 4 * s}, // inside the cut: where the pause ends in playback
+		{62 * s, 4 * s}, {63 * s, 5 * s}, {100 * s, 5 * s},
+	}
+	for _, tt := range back {
+		if got := PlaybackTime(rt, tl, tt.rec); got != tt.play {
+			t.Errorf("PlaybackTime(%v) = %v, want %v", tt.rec, got, tt.play)
+		}
+	}
+	if got := IdleCut(rt, tl, 2); got != 58*s {
+		t.Errorf("IdleCut before event 2 = %v, want 58s", got)
+	}
+	for _, i := range []int{-1, 0, 1, 3, 4} {
+		if got := IdleCut(rt, tl, i); got != 0 {
+			t.Errorf("IdleCut(%d) = %v, want 0", i, got)
+		}
+	}
+	// Out-of-order stamps do not make the clock go back.
+	if rt := RecordingTimes([]Event{{Time: 5}, {Time: 3}, {Time: 6}}); rt[1] != 5*s || rt[2] != 6*s {
+		t.Errorf("RecordingTimes out of order = %v", rt)
+	}
+}

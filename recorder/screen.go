@@ -42,7 +42,11 @@ func NewScreen(width, height int) *Screen {
 	if height <= 0 {
 		height = DefaultHeight
 	}
-	em := vt.NewEmulator(min(width, MaxWidth), min(height, MaxHeight))
+	return &Screen{em: newEmulator(min(width, MaxWidth), min(height, MaxHeight))}
+}
+
+func newEmulator(width, height int) *vt.Emulator {
+	em := vt.NewEmulator(width, height)
 	// The emulator answers terminal queries in the output (device
 	// attributes, cursor position…) by writing to its input pipe, which
 	// blocks while nobody reads it. Nobody types into a replay: close the
@@ -50,7 +54,16 @@ func NewScreen(width, height int) *Screen {
 	if c, ok := em.InputPipe().(io.Closer); ok {
 		c.Close()
 	}
-	return &Screen{em: em}
+	// Scroll margins (DECSTBM) whose bottom lies below the screen are
+	// ignored, as a VT100 ignores bad parameters: the emulator would take
+	// them and index past its buffer at the next scroll, a panic that
+	// anyone could print on an asset (printf '\e[1;200r\e[M'). Handlers
+	// registered last run first; returning true ends the sequence here.
+	em.RegisterCsiHandler('r', func(params ansi.Params) bool {
+		bottom, _, _ := params.Param(1, 0)
+		return bottom > em.Height()
+	})
+	return em
 }
 
 // Apply feeds one event to the screen: output is interpreted, a resize
@@ -58,16 +71,36 @@ func NewScreen(width, height int) *Screen {
 func (s *Screen) Apply(ev Event) {
 	switch ev.Type {
 	case TypeOutput:
-		s.em.WriteString(ev.Data)
+		s.write(ev.Data)
 	case TypeResize:
 		if w, h, err := ParseResize(ev.Data); err == nil {
-			s.em.Resize(min(w, MaxWidth), min(h, MaxHeight))
+			s.guard(func() { s.em.Resize(min(w, MaxWidth), min(h, MaxHeight)) })
 		}
 	}
 }
 
 // Write feeds raw output to the screen.
-func (s *Screen) Write(p []byte) (int, error) { return s.em.Write(p) }
+func (s *Screen) Write(p []byte) (int, error) {
+	s.write(string(p))
+	return len(p), nil
+}
+
+func (s *Screen) write(data string) {
+	s.guard(func() { s.em.WriteString(data) })
+}
+
+// guard runs f on the emulator. Should the emulator panic on what a
+// session wrote (it is a library fed with anyone's output), the screen
+// starts again blank at its size instead of taking the replay, the watch
+// or the bastion down with it.
+func (s *Screen) guard(f func()) {
+	defer func() {
+		if recover() != nil {
+			s.em = newEmulator(s.em.Width(), s.em.Height())
+		}
+	}()
+	f()
+}
 
 // Size returns the current size of the screen.
 func (s *Screen) Size() (width, height int) { return s.em.Width(), s.em.Height() }

@@ -115,3 +115,22 @@ func TestScreenSizeIsBounded(t *testing.T) {
 		t.Errorf("after a 100x30 resize, Size() = %d×%d", w, h)
 	}
 }
+
+// TestScreenSurvivesBadScrollMargins: scroll margins below the screen
+// made the emulator index past its buffer at the next scroll, a panic any
+// user could print on an asset while an auditor watched or replayed.
+func TestScreenSurvivesBadScrollMargins(t *testing.T) {
+	for _, tt := range []struct{ out, want string }{
+		{"keep\r\n\x1b[1;200r\x1b[M", "keep\n\nmore\n"},
+		{"keep\r\n\x1b[1;200r\x1b[5S", "\n\nmore\n"}, // scrolls the whole screen
+		{"keep\r\n\x1b[2;999r\x1b[3L", "keep\n\nmore\n"},
+		{"keep\r\n\x1b[1;4r\x1b[M", "keep\n\nmore\n"}, // one more than the height
+	} {
+		s := NewScreen(10, 3)
+		s.Write([]byte(tt.out))
+		s.Apply(Event{Type: TypeOutput, Data: "\r\nmore"})
+		if got := s.Text(); got != tt.want {
+			t.Errorf("%q then more: screen %q, want %q", tt.out, got, tt.want)
+		}
+	}
+}

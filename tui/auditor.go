@@ -61,10 +61,14 @@ type AuditorConfig struct {
 	Styles        *Styles // nil means DefaultStyles()
 	Keys          *KeyMap // nil means DefaultKeyMap()
 
-	// Reload fetches both lists again when r is pressed, inside a tea.Cmd
-	// with Context (bounded to 30 s). Nil disables r.
+	// Reload fetches both lists again when r is pressed and every
+	// RefreshEvery on its own, inside a tea.Cmd with Context (bounded to
+	// 30 s). Nil disables both.
 	Reload  func(ctx context.Context) (live, recent []SessionInfo, err error)
 	Context context.Context
+	// RefreshEvery is how often the lists refresh on their own: 0 means
+	// DefaultAuditorRefresh, a negative value never.
+	RefreshEvery time.Duration
 
 	// Now is the clock for the age of live sessions; nil means time.Now.
 	// It is read in View only, never to decide anything.
@@ -105,16 +109,25 @@ type AuditorMenu struct {
 	flash    string
 	flashErr bool
 	loading  bool
+	quiet    bool // the loading is a refresh on its own: not shown
+	showHelp bool // the help screen is shown
 
 	chosen bool
 	choice SessionInfo
 	action AuditorAction
 }
 
+// DefaultAuditorRefresh is how often the auditor menu refreshes its
+// lists on its own: live sessions come and go while she looks.
+const DefaultAuditorRefresh = 2 * time.Second
+
 type auditorReloadMsg struct {
 	live, recent []SessionInfo
 	err          error
 }
+
+// auditorTickMsg is the clock of the refreshes on their own.
+type auditorTickMsg struct{}
 
 // NewAuditorMenu returns the auditor menu for cfg.
 func NewAuditorMenu(cfg AuditorConfig) AuditorMenu {
@@ -124,6 +137,9 @@ func NewAuditorMenu(cfg AuditorConfig) AuditorMenu {
 	}
 	if m.cfg.Now == nil {
 		m.cfg.Now = time.Now
+	}
+	if m.cfg.RefreshEvery == 0 {
+		m.cfg.RefreshEvery = DefaultAuditorRefresh
 	}
 	if m.width <= 0 {
 		m.width = defaultWidth
@@ -155,8 +171,36 @@ func (m AuditorMenu) Choice() (s SessionInfo, action AuditorAction, ok bool) {
 	return m.choice, m.action, m.chosen
 }
 
-// Init implements tea.Model.
-func (m AuditorMenu) Init() tea.Cmd { return nil }
+// Init implements tea.Model: it starts the refreshes on their own.
+func (m AuditorMenu) Init() tea.Cmd { return m.nextTick() }
+
+// nextTick schedules the next refresh on its own, if any.
+func (m AuditorMenu) nextTick() tea.Cmd {
+	if m.cfg.Reload == nil || m.cfg.RefreshEvery < 0 {
+		return nil
+	}
+	return tea.Tick(m.cfg.RefreshEvery, func(time.Time) tea.Msg { return auditorTickMsg{} })
+}
+
+// selected returns the id of the session under the cursor, or "".
+func (m AuditorMenu) selected() string {
+	if len(m.pick) == 0 {
+		return ""
+	}
+	return m.rows[m.pick[m.cursor]].s.ID
+}
+
+// keepSelection puts the cursor back on session id after the lists
+// changed, if it is still there.
+func (m *AuditorMenu) keepSelection(id string) {
+	for i, r := range m.pick {
+		if m.rows[r].s.ID == id {
+			m.cursor = i
+			m.scrollIntoView()
+			return
+		}
+	}
+}
 
 func (m *AuditorMenu) refilter() {
 	terms := strings.Fields(strings.ToLower(m.query))
@@ -226,25 +270,49 @@ func (m AuditorMenu) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.scrollIntoView()
 	case NoticeMsg:
 		m.flash, m.flashErr = sanitize(msg.Text), msg.Err
+	case auditorTickMsg:
+		if m.loading {
+			return m, m.nextTick()
+		}
+		next, cmd := m.reload(true)
+		return next, tea.Batch(cmd, m.nextTick())
 	case auditorReloadMsg:
-		m.loading = false
+		quiet := m.quiet
+		m.loading, m.quiet = false, false
 		if msg.err != nil {
 			m.flash, m.flashErr = "refresh failed: "+msg.err.Error(), true
 			return m, nil
 		}
+		sel := m.selected()
 		m.live, m.recent = msg.live, msg.recent
 		m.refilter()
-		m.flash, m.flashErr = fmt.Sprintf("Refreshed: %d live, %d recent.", len(m.live), len(m.recent)), false
+		m.keepSelection(sel)
+		if !quiet {
+			m.flash, m.flashErr = fmt.Sprintf("Refreshed: %d live, %d recent.", len(m.live), len(m.recent)), false
+		} else if m.flashErr && strings.HasPrefix(m.flash, "refresh failed: ") {
+			m.flash = "" // it works again
+		}
 	case tea.KeyPressMsg:
 		m.flash = ""
 		if key.Matches(msg, m.keys.ForceQuit) || msg.String() == "ctrl+d" {
 			return m, tea.Quit
+		}
+		if m.showHelp {
+			m.showHelp = false // any key goes back, as in the asset menu
+			return m, nil
+		}
+		if msg.String() == "f1" {
+			m.showHelp = true
+			return m, nil
 		}
 		if isText(msg) {
 			if !m.search {
 				switch {
 				case key.Matches(msg, m.keys.Quit):
 					return m, tea.Quit
+				case key.Matches(msg, m.keys.Help):
+					m.showHelp = true
+					return m, nil
 				case key.Matches(msg, m.keys.Search):
 					m.search = true
 					return m, nil
@@ -319,9 +387,16 @@ func (m AuditorMenu) refresh() (tea.Model, tea.Cmd) {
 		return m, nil
 	}
 	if m.loading {
+		m.quiet = false // r during a refresh on its own: say when it is done
 		return m, nil
 	}
-	m.loading = true
+	return m.reload(false)
+}
+
+// reload fetches both lists in a tea.Cmd; auto is a refresh on its own,
+// which shows nothing unless it fails.
+func (m AuditorMenu) reload(auto bool) (AuditorMenu, tea.Cmd) {
+	m.loading, m.quiet = true, auto
 	reload, parent := m.cfg.Reload, m.cfg.Context
 	return m, func() tea.Msg {
 		ctx, cancel := context.WithTimeout(parent, reloadTimeout)
@@ -333,6 +408,18 @@ func (m AuditorMenu) refresh() (tea.Model, tea.Cmd) {
 
 // View implements tea.Model.
 func (m AuditorMenu) View() tea.View {
+	content := m.listView()
+	if m.showHelp {
+		content = helpScreen(m.styles, auditorHelpText, m.width, m.height)
+	}
+	v := tea.NewView(content)
+	v.AltScreen = true
+	v.WindowTitle = "jms"
+	return v
+}
+
+// listView draws the two lists of sessions.
+func (m AuditorMenu) listView() string {
 	var lines []string
 	for _, l := range wrapText(m.cfg.Banner, m.width) {
 		lines = append(lines, m.styles.Banner.Render(l))
@@ -349,14 +436,14 @@ func (m AuditorMenu) View() tea.View {
 	}
 	lines = append(lines, spread(left, m.styles.Count.Render(fmt.Sprintf("%d/%d", len(m.pick), len(m.live)+len(m.recent))), m.width))
 
-	const idW, timeW, durW = 10, 16, 9
-	rest := max(20, m.width-2-idW-timeW-durW-5*gap)
+	const idW, timeW, durW, statusW = 8, 16, 8, 11
+	rest := max(20, m.width-2-idW-timeW-durW-statusW-6*gap)
 	userW, assetW, accW := rest*3/10, rest*4/10, rest-rest*3/10-rest*4/10
-	row := func(marker, id, user, asset, account, started, dur string) string {
+	row := func(marker, id, user, asset, account, started, dur, status string) string {
 		return fit(marker, 2) + fit(id, idW) + "  " + fit(user, userW) + "  " + fit(asset, assetW) + "  " +
-			fit(account, accW) + "  " + fit(started, timeW) + "  " + fit(dur, durW)
+			fit(account, accW) + "  " + fit(started, timeW) + "  " + fit(dur, durW) + "  " + fit(status, statusW)
 	}
-	lines = append(lines, m.styles.ColumnHeader.Render(row("", "SESSION", "USER", "ASSET", "ACCOUNT", "STARTED", "LENGTH")))
+	lines = append(lines, m.styles.ColumnHeader.Render(row("", "SESSION", "USER", "ASSET", "ACCOUNT", "STARTED", "LENGTH", "STATUS")))
 
 	sel := -1
 	if len(m.pick) > 0 {
@@ -380,7 +467,7 @@ func (m AuditorMenu) View() tea.View {
 		if i == sel {
 			marker = "› "
 		}
-		line := row(marker, s.ID, s.User, s.Asset, s.Account, s.StartedAt.Local().Format("2006-01-02 15:04"), dur)
+		line := row(marker, shortSessionID(s.ID), s.User, s.Asset, s.Account, s.StartedAt.Local().Format("2006-01-02 15:04"), dur, s.Status)
 		if i == sel {
 			line = m.styles.Selected.Render(line)
 		}
@@ -390,7 +477,7 @@ func (m AuditorMenu) View() tea.View {
 		lines = append(lines, "")
 	}
 	switch {
-	case m.loading:
+	case m.loading && !m.quiet:
 		lines = append(lines, m.styles.Info.Render("Refreshing…"))
 	case m.flash != "" && m.flashErr:
 		lines = append(lines, m.styles.Flash.Render("✗ "+printable.Escape(m.flash)))
@@ -406,9 +493,15 @@ func (m AuditorMenu) View() tea.View {
 	if m.cfg.Assets {
 		bindings = append(bindings, m.keys.Assets)
 	}
-	lines = append(lines, h.ShortHelpView(append(bindings, m.keys.Quit)))
-	v := tea.NewView(screen(lines, m.width, m.height))
-	v.AltScreen = true
-	v.WindowTitle = "jms"
-	return v
+	lines = append(lines, h.ShortHelpView(append(bindings, m.keys.Help, m.keys.Quit)))
+	return screen(lines, m.width, m.height)
+}
+
+// shortSessionID is the first 8 characters of a session id, as jmsctl's
+// tables show it; the search still matches the whole id.
+func shortSessionID(id string) string {
+	if len(id) > 8 {
+		return id[:8]
+	}
+	return id
 }

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"context"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -145,4 +146,128 @@ func TestViewsEscapeControls(t *testing.T) {
 		m, _ := press(t, NewMenu(MenuConfig{User: "alice", Assets: assets, Width: 200, Height: 40}), "down", "up", "enter")
 		check(t, m.View().Content)
 	})
+}
+
+// TestAuditorRefreshesOnItsOwn: the lists refresh every RefreshEvery
+// without a key (live sessions come and go while the auditor looks),
+// quietly, the cursor staying on its session.
+func TestAuditorRefreshesOnItsOwn(t *testing.T) {
+	cfg := auditorFixture()
+	if NewAuditorMenu(cfg).Init() != nil {
+		t.Error("no Reload: Init starts a refresh clock")
+	}
+	t0 := cfg.Live[0].StartedAt
+	newcomer := SessionInfo{ID: "s-live-0", User: "carol", Asset: "web-02", Account: "root", StartedAt: t0.Add(-time.Minute), Status: "active"}
+	ended := cfg.Live[0]
+	ended.Status, ended.EndedAt = "killed", t0.Add(80*time.Second)
+	calls := 0
+	cfg.Reload = func(ctx context.Context) ([]SessionInfo, []SessionInfo, error) {
+		calls++
+		return []SessionInfo{newcomer, cfg.Live[1]}, []SessionInfo{ended, cfg.Recent[0]}, nil
+	}
+	m := NewAuditorMenu(cfg)
+	if m.Init() == nil {
+		t.Fatal("Init does not start the refresh clock")
+	}
+	m, _ = press(t, m, "down") // on s-live-2
+	next, cmd := m.Update(auditorTickMsg{})
+	if cmd == nil {
+		t.Fatal("a tick starts no refresh")
+	}
+	// The batch holds the reload and the next tick: run the reload.
+	var reloaded tea.Msg
+	for _, c := range cmd().(tea.BatchMsg) {
+		if c == nil {
+			continue
+		}
+		if msg, ok := c().(auditorReloadMsg); ok {
+			reloaded = msg
+		}
+	}
+	if reloaded == nil || calls != 1 {
+		t.Fatalf("the tick did not reload (%d calls)", calls)
+	}
+	if v := plain(next); strings.Contains(v, "Refreshing") {
+		t.Errorf("a refresh on its own shows itself every 2 s:\n%s", v)
+	}
+	// A second tick while loading does not pile up reloads.
+	if _, cmd := next.Update(auditorTickMsg{}); cmd == nil || calls != 1 {
+		t.Errorf("tick while loading: cmd %v, %d calls", cmd, calls)
+	}
+	next, _ = next.Update(reloaded)
+	v := plain(next)
+	for _, s := range []string{"2 live · 2 recent", "s-live-0", "killed"} {
+		if !strings.Contains(v, s) {
+			t.Errorf("after the refresh on its own, no %q:\n%s", s, v)
+		}
+	}
+	if strings.Contains(v, "Refreshed") || strings.Contains(v, "Refreshing") {
+		t.Errorf("a refresh on its own shows a message:\n%s", v)
+	}
+	if s, _, _ := next.(AuditorMenu).Choice(); s.ID != "" {
+		t.Fatal("chosen before enter")
+	}
+	got, _ := press(t, next.(AuditorMenu), "enter")
+	if s, _, _ := got.Choice(); s.ID != "s-live-2" {
+		t.Errorf("the cursor moved off its session: %s", s.ID)
+	}
+	// r during a refresh on its own says when that refresh is done.
+	next, _ = next.Update(auditorTickMsg{})
+	next, _ = press(t, next.(AuditorMenu), "r")
+	next, _ = next.Update(reloaded)
+	if v := plain(next); !strings.Contains(v, "Refreshed: 2 live, 2 recent.") {
+		t.Errorf("r during a refresh on its own:\n%s", v)
+	}
+	cfg.RefreshEvery = -1
+	if NewAuditorMenu(cfg).Init() != nil {
+		t.Error("RefreshEvery < 0 still refreshes on its own")
+	}
+}
+
+func TestAuditorStatusColumn(t *testing.T) {
+	cfg := auditorFixture()
+	t0 := cfg.Recent[0].StartedAt
+	for i, st := range []string{"killed", "interrupted", "failed"} {
+		cfg.Recent = append(cfg.Recent, SessionInfo{ID: "s-" + st, User: "u", Asset: "a", Account: "x",
+			StartedAt: t0.Add(time.Duration(i) * time.Minute), EndedAt: t0.Add(time.Hour), Status: st})
+	}
+	v := plain(NewAuditorMenu(cfg))
+	if !regexp.MustCompile(`SESSION +USER +ASSET +ACCOUNT +STARTED +LENGTH +STATUS`).MatchString(v) {
+		t.Errorf("no STATUS column:\n%s", v)
+	}
+	for _, re := range []string{`s-live-1 .* active\s*\n`, `s-old-1 .* closed\s*\n`, `s-killed .* killed\s*\n`,
+		`s-interr .* interrupted\s*\n`, `s-failed .* failed\s*\n`} {
+		if !regexp.MustCompile(re).MatchString(v) {
+			t.Errorf("no row %s:\n%s", re, v)
+		}
+	}
+	// The status is searchable.
+	m, _ := press(t, NewAuditorMenu(cfg), "killed", "enter")
+	if s, _, _ := m.Choice(); s.ID != "s-killed" {
+		t.Errorf("search killed: %s", s.ID)
+	}
+}
+
+// TestAuditorHelp: ? opens the help as in the asset menu; any key goes
+// back; once the search has the focus, ? is search text.
+func TestAuditorHelp(t *testing.T) {
+	for _, k := range []string{"?", "h", "f1"} {
+		m, _ := press(t, NewAuditorMenu(auditorFixture()), k)
+		v := plain(m)
+		if !strings.Contains(v, "JMS help") || !strings.Contains(v, "refresh on their own every 2 s") ||
+			!strings.Contains(v, "pauses over 2 s are cut") {
+			t.Errorf("%s: no help:\n%s", k, v)
+		}
+		m, cmd := press(t, m, "q")
+		if quits(cmd) || !strings.Contains(plain(m), "Live sessions") {
+			t.Errorf("%s then q: did not go back to the list", k)
+		}
+	}
+	m, _ := press(t, NewAuditorMenu(auditorFixture()), "/", "?")
+	if v := plain(m); strings.Contains(v, "JMS help") || !strings.Contains(v, "Search: ?") {
+		t.Errorf("/ then ?: %s", v)
+	}
+	if v := plain(NewAuditorMenu(auditorFixture())); !strings.Contains(v, "? help") {
+		t.Errorf("the footer does not offer ?:\n%s", v)
+	}
 }

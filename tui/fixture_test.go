@@ -122,6 +122,7 @@ var namedKeys = map[string]tea.KeyPressMsg{
 	"ctrl+d":    {Code: 'd', Mod: tea.ModCtrl},
 	"ctrl+u":    {Code: 'u', Mod: tea.ModCtrl},
 	"ctrl+w":    {Code: 'w', Mod: tea.ModCtrl},
+	"f1":        {Code: tea.KeyF1},
 }
 
 func keyMsgs(k string) []tea.Msg {

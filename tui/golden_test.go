@@ -39,4 +39,6 @@ func TestGoldenScreens(t *testing.T) {
 		}
 	}
 	golden(t, "auditor-80x24.golden", plain(NewAuditorMenu(auditorFixture()))+"\n")
+	auditorHelp, _ := press(t, NewAuditorMenu(auditorFixture()), "?")
+	golden(t, "auditor-help-80x24.golden", plain(auditorHelp)+"\n")
 }

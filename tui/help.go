@@ -29,19 +29,46 @@ var helpText = []helpEntry{
 	{false, "? h  q ctrl+d", "this help; quit (ctrl+c quits from anywhere)"},
 }
 
+// auditorHelpText is the help screen of the auditor menu (docs/menu.md
+// says the same).
+var auditorHelpText = []helpEntry{
+	{true, "", "Moving"},
+	{false, "↑ ↓  k j", "move the cursor"},
+	{false, "pgup pgdn home end", "page, first, last"},
+	{true, "", "Opening a session"},
+	{false, "enter", "live: watch it read-only (q stops); ended: replay it"},
+	{false, "", "the lists refresh on their own every 2 s"},
+	{true, "", "Searching"},
+	{false, "type", "filter on id, user, asset, account, address, status"},
+	{false, "/", "search for text that starts with a letter command"},
+	{false, "⌫ ctrl+u  esc", "erase; clear the search"},
+	{true, "", "In the player"},
+	{false, "space  ← →  + -", "pause; seek 5 s; speed"},
+	{false, "", "pauses over 2 s are cut and the status line says so;"},
+	{false, "", "times are the recording's, as in 'jmsctl audit commands'"},
+	{true, "", "Commands (when the search is empty)"},
+	{false, "r  a", "refresh now; your own assets (when granted)"},
+	{false, "? h  q ctrl+d", "this help; quit (ctrl+c quits from anywhere)"},
+}
+
 func (m Menu) helpView() string {
-	lines := []string{m.styles.HelpTitle.Render("JMS help")}
+	return helpScreen(m.styles, helpText, m.width, m.height)
+}
+
+// helpScreen draws a help screen of entries.
+func helpScreen(st Styles, entries []helpEntry, w, h int) string {
+	lines := []string{st.HelpTitle.Render("JMS help")}
 	keyW := 0
-	for _, e := range helpText {
+	for _, e := range entries {
 		keyW = max(keyW, width(e.keys))
 	}
-	for _, e := range helpText {
+	for _, e := range entries {
 		if e.section {
-			lines = append(lines, "", m.styles.HelpSection.Render(e.text))
+			lines = append(lines, "", st.HelpSection.Render(e.text))
 			continue
 		}
-		lines = append(lines, "  "+m.styles.HelpKey.Render(fit(e.keys, keyW))+"  "+m.styles.HelpText.Render(e.text))
+		lines = append(lines, "  "+st.HelpKey.Render(fit(e.keys, keyW))+"  "+st.HelpText.Render(e.text))
 	}
-	lines = append(lines, "", m.styles.SearchPlaceholder.Render("Press any key to go back."))
-	return screen(lines, m.width, m.height)
+	lines = append(lines, "", st.SearchPlaceholder.Render("Press any key to go back."))
+	return screen(lines, w, h)
 }

@@ -302,7 +302,7 @@ func TestPTYReplay(t *testing.T) {
 	p := samplePlayer(t)
 	p.Speed = 4
 	done := make(chan error, 1)
-	go func() { done <- RunReplay(t.Context(), p, slave, slave) }()
+	go func() { done <- RunReplay(t.Context(), p, 0, slave, slave) }()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		mu.Lock()

@@ -34,10 +34,13 @@ const (
 // it was at the playback position, which moves at real speed times the
 // chosen speed, and lets the viewer pause, seek and change the speed.
 type Replay struct {
-	player *recorder.Player // a copy at speed 1: positions are recording time
+	player *recorder.Player // a copy at speed 1
 	title  string
-	tl     []time.Duration
+	tl     []time.Duration // playback time of each event, pauses cut
+	rt     []time.Duration // recording time of each event (audit offsets)
 	total  time.Duration
+	start  time.Time // the recording's wall clock at its start; zero if unknown
+	cuts   bool      // the idle limit cuts some pause
 
 	pos   time.Duration
 	idx   int // events applied to scr
@@ -89,6 +92,13 @@ func NewReplay(p *recorder.Player, title string) Replay {
 	if p.Header.Width == 0 {
 		r.width = recorder.DefaultWidth
 	}
+	r.rt = recorder.RecordingTimes(cp.Events)
+	for i := range r.rt {
+		r.cuts = r.cuts || recorder.IdleCut(r.rt, r.tl, i) > 0
+	}
+	if p.Header.Timestamp > 0 {
+		r.start = time.Unix(p.Header.Timestamp, 0)
+	}
 	r.scr = cp.FrameAt(0)
 	r.idx = recorder.IndexAt(r.tl, 0)
 	r.help = help.New()
@@ -97,9 +107,24 @@ func NewReplay(p *recorder.Player, title string) Replay {
 	return r
 }
 
-// Position returns the playback position, in recording time (after the
-// idle limit).
+// Position returns the playback position: time into the playback at
+// speed 1, pauses cut to the idle limit.
 func (r Replay) Position() time.Duration { return r.pos }
+
+// RecordingPosition returns the playback position on the recording's own
+// clock, as the audit counts offsets ('jmsctl audit commands'): pauses
+// the idle limit cut count in full.
+func (r Replay) RecordingPosition() time.Duration {
+	return recorder.RecordingTime(r.rt, r.tl, r.pos)
+}
+
+// StartAt returns the player moved to time t into the recording (on the
+// recording's clock, as --at and the audit's offsets give it), with the
+// screen as it was then. Seeking back before t still works.
+func (r Replay) StartAt(t time.Duration) Replay {
+	r.seek(recorder.PlaybackTime(r.rt, r.tl, t))
+	return r
+}
 
 // Duration returns the length of the playback at speed 1.
 func (r Replay) Duration() time.Duration { return r.total }
@@ -254,8 +279,15 @@ func (r Replay) statusLine() string {
 	case r.paused:
 		st = "paused"
 	}
-	left := fmt.Sprintf(" %-7s %s / %s ", st, fmtClock(r.pos), fmtClock(r.total))
+	at := r.RecordingPosition()
+	left := fmt.Sprintf(" %-7s %s / %s ", st, fmtClock(at), fmtClock(recorder.RecordingTime(r.rt, r.tl, r.total)))
+	if !r.start.IsZero() {
+		left += r.start.Add(at).Local().Format("15:04:05") + " "
+	}
 	right := fmt.Sprintf(" %s× %s ", fmtSpeed(r.speed), r.title)
+	if idle := r.idleNote(); idle != "" {
+		right = " " + idle + " ·" + right
+	}
 	barW := r.width - width(left) - width(right)
 	if barW < 5 {
 		return r.styles.Status.Render(fit(left+right, r.width))
@@ -266,6 +298,30 @@ func (r Replay) statusLine() string {
 	}
 	bar := r.styles.Progress.Render(strings.Repeat("━", done)) + r.styles.ProgressEmpty.Render(strings.Repeat("─", barW-done))
 	return r.styles.Status.Render(left) + bar + r.styles.Status.Render(fit(right, r.width-width(left)-barW))
+}
+
+// idleNote says how the idle limit changes the playback: which pause it
+// is skipping now, or that pauses are cut at all. Times shown stay on the
+// recording's clock either way.
+func (r Replay) idleNote() string {
+	if !r.cuts {
+		return ""
+	}
+	n := recorder.IndexAt(r.tl, r.pos)
+	if cut := recorder.IdleCut(r.rt, r.tl, n); cut > 0 && n > 0 && r.pos > r.tl[n-1] {
+		return "skipping " + fmtIdle(cut+r.tl[n]-r.tl[n-1]) + " idle"
+	}
+	return "idle >" + fmtIdle(r.player.IdleLimit) + " cut"
+}
+
+// fmtIdle writes a pause briefly: 2s, 1.5s, 3m20s.
+func fmtIdle(d time.Duration) string {
+	if d >= time.Minute {
+		d = d.Round(time.Second)
+	} else {
+		d = d.Round(100 * time.Millisecond)
+	}
+	return d.String()
 }
 
 // fmtClock writes d as m:ss, or h:mm:ss from an hour on.
@@ -281,11 +337,11 @@ func fmtSpeed(s float64) string {
 	return strings.TrimSuffix(strings.TrimRight(fmt.Sprintf("%.2f", s), "0"), ".")
 }
 
-// RunReplay plays p in a terminal: it reads keys from in and draws on out
-// until the viewer quits or ctx ends. The terminal's size and colour
+// RunReplay plays p in a terminal from at, a time into the recording: it
+// reads keys from in and draws on out until the viewer quits or ctx ends. The terminal's size and colour
 // profile are taken from out and the process environment.
-func RunReplay(ctx context.Context, p *recorder.Player, in io.Reader, out io.Writer) error {
-	prog := tea.NewProgram(NewReplay(p, ""),
+func RunReplay(ctx context.Context, p *recorder.Player, at time.Duration, in io.Reader, out io.Writer) error {
+	prog := tea.NewProgram(NewReplay(p, "").StartAt(at),
 		tea.WithContext(ctx),
 		tea.WithInput(in),
 		tea.WithOutput(out),

@@ -243,7 +243,7 @@ func TestRunReplay(t *testing.T) {
 	in, inw := io.Pipe()
 	var out bytes.Buffer
 	done := make(chan error, 1)
-	go func() { done <- RunReplay(context.Background(), samplePlayer(t), in, &out) }()
+	go func() { done <- RunReplay(context.Background(), samplePlayer(t), 0, in, &out) }()
 	time.Sleep(300 * time.Millisecond)
 	if _, err := inw.Write([]byte("q")); err != nil {
 		t.Fatal(err)
@@ -265,7 +265,7 @@ func TestRunReplay(t *testing.T) {
 	in2, inw2 := io.Pipe()
 	defer inw2.Close()
 	ctx, cancel := context.WithCancel(context.Background())
-	go func() { done <- RunReplay(ctx, samplePlayer(t), in2, io.Discard) }()
+	go func() { done <- RunReplay(ctx, samplePlayer(t), 0, in2, io.Discard) }()
 	time.Sleep(100 * time.Millisecond)
 	cancel()
 	select {
@@ -275,5 +275,61 @@ func TestRunReplay(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("RunReplay did not end on cancel")
+	}
+}
+
+// TestReplayStartAtSeeksBack: --at starts the player at a time into the
+// recording with the screen as it was, and ← goes back before it (the
+// player used to get a copy of the recording with everything before --at
+// squashed into its first frame).
+func TestReplayStartAtSeeksBack(t *testing.T) {
+	r := NewReplay(samplePlayer(t), "").StartAt(9 * time.Second)
+	if r.RecordingPosition() != 9*time.Second || !strings.Contains(screenText(r), "notes.txt") {
+		t.Fatalf("StartAt(9s): at %v, screen %q", r.RecordingPosition(), screenText(r))
+	}
+	r, _ = press(t, r, "left")
+	if r.RecordingPosition() != 4*time.Second {
+		t.Errorf("← after StartAt(9s): at %v, want 4s", r.RecordingPosition())
+	}
+	r, _ = press(t, r, "left")
+	if r.RecordingPosition() != 0 || strings.Contains(screenText(r), "notes.txt") {
+		t.Errorf("← ←: at %v, screen %q; want the start, before ls", r.RecordingPosition(), screenText(r))
+	}
+	if got := r.StartAt(time.Hour).RecordingPosition(); got != r.Duration() {
+		t.Errorf("StartAt past the end: at %v, want the end %v", got, r.Duration())
+	}
+}
+
+// TestReplayIdleCutShowsRecordingClock: with pauses cut by the idle limit,
+// the player says so, and its times stay on the recording's clock (the
+// clock of the audit's offsets), with the wall-clock time of the moment.
+func TestReplayIdleCutShowsRecordingClock(t *testing.T) {
+	p := samplePlayer(t)
+	p.IdleLimit = 2 * time.Second // the 7.5 s pause from 2.001 s to 9.5 s
+	r := NewReplay(p, "web1")
+	r, _ = press(t, r, "end")
+	if r.Position() >= 5*time.Second || r.RecordingPosition() != 9600*time.Millisecond {
+		t.Fatalf("end: playback %v, recording %v; want under 5s and 9.6s", r.Position(), r.RecordingPosition())
+	}
+	status := ansi.Strip(r.statusLine())
+	wall := time.Unix(1700000000, 0).Add(9600 * time.Millisecond).Local().Format("15:04:05")
+	for _, want := range []string{"0:09 / 0:09", wall, "idle >2s cut"} {
+		if !strings.Contains(status, want) {
+			t.Errorf("status %q: no %q", status, want)
+		}
+	}
+	// Inside the cut pause the player says which pause it skips.
+	r = r.StartAt(0)
+	r.seek(3 * time.Second)
+	if status := ansi.Strip(r.statusLine()); !strings.Contains(status, "skipping 7.5s idle") {
+		t.Errorf("inside the cut: status %q", status)
+	}
+	// An offset from the audit (recording clock) lands where it should.
+	if r = r.StartAt(9500 * time.Millisecond); r.RecordingPosition() != 9500*time.Millisecond {
+		t.Errorf("StartAt(9.5s) with cuts: at %v", r.RecordingPosition())
+	}
+	// Without cuts, no note.
+	if status := ansi.Strip(NewReplay(samplePlayer(t), "").statusLine()); strings.Contains(status, "idle") {
+		t.Errorf("no idle limit: status %q", status)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	uv "github.com/charmbracelet/ultraviolet"
+	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/vt"
 )
 
@@ -167,6 +168,15 @@ func (t *LineTracker) screen() *vt.Emulator {
 			_ = pw.Close()
 		}
 		t.emu.SetScrollbackSize(2 * t.h)
+		// Scroll margins below the screen are ignored (vt v0.1.0 takes
+		// them and panics at the next scroll, in the goroutine that pumps
+		// the asset's output: printf '\e[1;200r\e[M' took the bastion
+		// down). The same guard as recorder.NewScreen's.
+		emu := t.emu
+		emu.RegisterCsiHandler('r', func(params ansi.Params) bool {
+			bottom, _, _ := params.Param(1, 0)
+			return bottom > emu.Height()
+		})
 	}
 	return t.emu
 }

@@ -129,7 +129,7 @@ func newAccountListCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return render(a.stdout, a.output, accs, accountColumns())
+			return render(a.listing(), accs, accountColumns())
 		},
 	}
 }
@@ -152,7 +152,7 @@ func newAccountShowCmd(a *app) *cobra.Command {
 			fields := append(accountColumns(),
 				column[store.Account]{"created_at", func(c store.Account) string { return fmtTime(c.CreatedAt) }},
 				column[store.Account]{"updated_at", func(c store.Account) string { return fmtTime(c.UpdatedAt) }})
-			return renderOne(a.stdout, a.output, c, fields)
+			return renderOne(a.listing(), c, fields)
 		},
 	}
 }

@@ -143,7 +143,7 @@ func newACLListCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return render(a.stdout, a.output, rules, aclColumns())
+			return render(a.listing(), rules, aclColumns())
 		},
 	}
 }
@@ -163,7 +163,7 @@ func newACLShowCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return renderOne(a.stdout, a.output, r, append(aclColumns(),
+			return renderOne(a.listing(), r, append(aclColumns(),
 				column[store.LoginRule]{"comment", func(r store.LoginRule) string { return r.Comment }},
 				column[store.LoginRule]{"created_at", func(r store.LoginRule) string { return fmtTime(r.CreatedAt) }}))
 		},

@@ -22,8 +22,10 @@ type app struct {
 	stdout, stderr io.Writer
 	environ        []string
 
-	dataDir string
-	output  string
+	dataDir   string
+	output    string // table, json, yaml or csv
+	wide      bool   // -o wide: a table with every column, whole
+	noHeaders bool
 
 	cfg   *config.Config
 	store *store.Store

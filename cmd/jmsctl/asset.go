@@ -32,61 +32,6 @@ func assetColumns() []column[store.Asset] {
 	}
 }
 
-// fitTable narrows the columns of a table so that it fits in width
-// terminal columns, cutting the widest cells first (with "…"), but
-// columns named in minWidths only down to that width while others can
-// give way.
-func fitTable[T any](items []T, cols []column[T], width int, minWidths map[string]int) []column[T] {
-	widths := make([]int, len(cols))
-	for i, c := range cols {
-		widths[i] = len(c.name)
-		for _, it := range items {
-			if n := len([]rune(cell(c.value(it)))); n > widths[i] {
-				widths[i] = n
-			}
-		}
-	}
-	total := func() int {
-		t := 2 * (len(cols) - 1)
-		for _, w := range widths {
-			t += w
-		}
-		return t
-	}
-	// Cut the widest column that is above its preferred minimum; then,
-	// if still too wide, any column down to 4.
-	for _, useMin := range []bool{true, false} {
-		for total() > width {
-			widest := -1
-			for i, w := range widths {
-				floor := max(4, len(cols[i].name)) // the header is not cut
-				if useMin && minWidths[cols[i].name] > floor {
-					floor = minWidths[cols[i].name]
-				}
-				if w > floor && (widest < 0 || w > widths[widest]) {
-					widest = i
-				}
-			}
-			if widest < 0 {
-				break
-			}
-			widths[widest]--
-		}
-	}
-	out := make([]column[T], len(cols))
-	for i, c := range cols {
-		w, f := widths[i], c.value
-		out[i] = column[T]{c.name, func(it T) string {
-			s := []rune(cell(f(it)))
-			if len(s) > w {
-				return string(s[:w-1]) + "…"
-			}
-			return string(s)
-		}}
-	}
-	return out
-}
-
 func newAssetCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "asset",
@@ -203,11 +148,7 @@ comment or labels contain the word.`,
 				// The import format, so that the listing imports as it is.
 				return writeAssets(a.stdout, "csv", importableAssets(assets))
 			}
-			cols := assetColumns()
-			if a.output == "table" {
-				cols = fitTable(assets, cols, 80, map[string]int{"name": 18, "address": 15, "node": 10})
-			}
-			return render(a.stdout, a.output, assets, cols)
+			return render(a.listing(), assets, assetColumns())
 		},
 	}
 	cmd.Flags().StringVar(&aq.Node, "node", "", "only this node and below")
@@ -285,7 +226,7 @@ func newAssetShowCmd(a *app) *cobra.Command {
 				{"created_at", func(x store.Asset) string { return fmtTime(x.CreatedAt) }},
 				{"updated_at", func(x store.Asset) string { return fmtTime(x.UpdatedAt) }},
 			}
-			return renderOne(a.stdout, a.output, x, fields)
+			return renderOne(a.listing(), x, fields)
 		},
 	}
 }

@@ -129,7 +129,9 @@ filter matched), deny (not run), warn (run and flagged), and for a command
 held for review its outcome: review:approved (run), review:rejected or
 review:canceled (not run); --verdict review lists all three. OFFSET is the
 time into the session's recording: 'jmsctl replay SESSION --at OFFSET'
-shows the moment.`,
+shows the moment, and the players (replay, the auditor menu) count time on
+the same clock even where they cut idle pauses. --session takes the id or
+any unique prefix of it, as the SESSION column shows it.`,
 		Example: `  jmsctl audit commands --since 24h
   jmsctl audit commands --verdict deny --user alice
   jmsctl audit commands --verdict review
@@ -195,9 +197,18 @@ func listAudit[T any](a *app, cmd *cobra.Command, f auditFlags,
 	if err != nil {
 		return err
 	}
+	if aq.Session != "" {
+		// --session takes what the other commands take: the id or any
+		// unique prefix of it (as the tables show it).
+		ss, err := s.GetSession(cmd.Context(), aq.Session)
+		if err != nil {
+			return fmt.Errorf("--session: %w", err)
+		}
+		aq.Session = ss.ID
+	}
 	items, err := list(s, cmd.Context(), aq)
 	if err != nil {
 		return err
 	}
-	return render(a.stdout, a.output, items, cols)
+	return render(a.listing(), items, cols)
 }

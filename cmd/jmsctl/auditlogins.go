@@ -47,7 +47,7 @@ never logged in.`,
 			if err != nil {
 				return err
 			}
-			return render(a.stdout, a.output, evs, []column[store.LoginEvent]{
+			return render(a.listing(), evs, []column[store.LoginEvent]{
 				{"at", func(e store.LoginEvent) string { return fmtTime(e.At) }},
 				{"last_at", func(e store.LoginEvent) string { return fmtTime(e.LastAt) }},
 				{"user", func(e store.LoginEvent) string { return e.User }},

@@ -57,8 +57,13 @@ var listers = map[string]nameLister{
 	},
 	"session": func(ctx context.Context, s *store.Store, _ []string) ([]string, error) {
 		ss, err := s.ListSessions(ctx, store.SessionQuery{Limit: 200})
+		ids := make([]string, len(ss))
+		for i, x := range ss {
+			ids[i] = x.ID
+		}
+		short := uniquePrefixes(ids, minIDPrefix) // as the tables show them
 		return mapNames(ss, err, func(x store.Session) string {
-			return shortSessionID(x.ID) + "\t" + x.User + "@" + x.Asset + " " + x.Status
+			return short[x.ID] + "\t" + x.User + "@" + x.Asset + " " + x.Status
 		})
 	},
 	"ticket": func(ctx context.Context, s *store.Store, _ []string) ([]string, error) {
@@ -106,7 +111,7 @@ var flagKinds = map[string]string{
 // completeTree attaches completion to every command of the tree.
 func (a *app) completeTree(root *cobra.Command) {
 	_ = root.RegisterFlagCompletionFunc("output", cobra.FixedCompletions(
-		[]string{"table", "json", "yaml", "csv"}, cobra.ShellCompDirectiveNoFileComp))
+		[]string{"table", "wide", "json", "yaml", "csv"}, cobra.ShellCompDirectiveNoFileComp))
 	walk(root, func(c *cobra.Command) {
 		if kinds := argKinds(c); len(kinds) > 0 && c.ValidArgsFunction == nil {
 			c.ValidArgsFunction = a.completeArgs(kinds)

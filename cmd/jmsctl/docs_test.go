@@ -23,7 +23,8 @@ func TestCLIReference(t *testing.T) {
 	var b bytes.Buffer
 	b.WriteString("# jmsctl command reference\n\n")
 	b.WriteString("Generated from `jmsctl --help` by `go test ./cmd/jmsctl -run TestCLIReference -update-docs`; do not edit.\n\n")
-	b.WriteString("Every listing takes `-o table|json|yaml|csv`; `--data-dir` (env `JMS_DATA_DIR`, default `./jms-data`) applies to every command.\n")
+	b.WriteString("Every listing takes `-o table|wide|json|yaml|csv` and, for tables, `--no-headers`; `--data-dir` (env `JMS_DATA_DIR`, default `./jms-data`) applies to every command.\n")
+	b.WriteString("\nA table fits the terminal's width (`COLUMNS` when set, else the terminal's, else 80): the widest cells are cut with `…` and, if that is not enough, the last columns are left out and named below it. When stdout is not a terminal (a pipe, a file) nothing is cut. `-o wide` shows every column and every cell whole. Session ids show as their shortest unique prefix of at least 8 characters (as git and docker show them); every command that takes a session id takes any unique prefix of at least 4. CSV, JSON and YAML always hold whole values.\n")
 	writeCommandDoc(&b, newRootCmd(a))
 	path := filepath.Join("..", "..", "docs", "cli.md")
 	if *updateDocs {

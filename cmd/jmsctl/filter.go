@@ -141,7 +141,7 @@ func newFilterListCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return render(a.stdout, a.output, fs, filterColumns())
+			return render(a.listing(), fs, filterColumns())
 		},
 	}
 }
@@ -161,7 +161,7 @@ func newFilterShowCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return renderOne(a.stdout, a.output, f, append(filterColumns(),
+			return renderOne(a.listing(), f, append(filterColumns(),
 				column[store.Filter]{"comment", func(f store.Filter) string { return f.Comment }},
 				column[store.Filter]{"created_at", func(f store.Filter) string { return fmtTime(f.CreatedAt) }}))
 		},

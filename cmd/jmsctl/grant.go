@@ -192,7 +192,7 @@ func newGrantListCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return render(a.stdout, a.output, gs, grantColumns(s.Now()))
+			return render(a.listing(), gs, grantColumns(s.Now()))
 		},
 	}
 }
@@ -213,7 +213,7 @@ func newGrantShowCmd(a *app) *cobra.Command {
 				return err
 			}
 			now := s.Now()
-			return renderOne(a.stdout, a.output, g, []column[store.Grant]{
+			return renderOne(a.listing(), g, []column[store.Grant]{
 				{"name", func(g store.Grant) string { return g.Name }},
 				{"users", func(g store.Grant) string { return joinComma(g.Users) }},
 				{"groups", func(g store.Grant) string { return joinComma(g.Groups) }},
@@ -367,9 +367,9 @@ inactive. It exits 0 whatever the verdict; -o json gives "allowed".`,
 			}
 			switch a.output {
 			case "json", "yaml":
-				return renderOne(a.stdout, a.output, e, nil)
+				return renderOne(a.listing(), e, nil)
 			case "csv":
-				return render(a.stdout, a.output, e.Grants, cols)
+				return render(a.listing(), e.Grants, cols)
 			}
 			fmt.Fprintln(a.stdout, e.Verdict)
 			if len(e.Grants) == 0 {

@@ -75,7 +75,7 @@ func newGroupListCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return render(a.stdout, a.output, groups, groupColumns())
+			return render(a.listing(), groups, groupColumns())
 		},
 	}
 }
@@ -96,7 +96,7 @@ func newGroupShowCmd(a *app) *cobra.Command {
 				return err
 			}
 			fields := append(groupColumns(), column[store.Group]{"created_at", func(g store.Group) string { return fmtTime(g.CreatedAt) }})
-			return renderOne(a.stdout, a.output, g, fields)
+			return renderOne(a.listing(), g, fields)
 		},
 	}
 }

@@ -44,7 +44,7 @@ flat list with path, assets (directly in the node) and total (with descendants).
 				return err
 			}
 			if a.output != "table" {
-				return render(a.stdout, a.output, nodes, []column[store.Node]{
+				return render(a.listing(), nodes, []column[store.Node]{
 					{"path", func(n store.Node) string { return n.Path }},
 					{"assets", func(n store.Node) string { return strconv.Itoa(n.Assets) }},
 					{"total", func(n store.Node) string { return strconv.Itoa(n.Total) }},

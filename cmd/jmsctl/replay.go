@@ -21,6 +21,7 @@ func newReplayCmd(a *app) *cobra.Command {
 	var (
 		cat       bool
 		text      bool
+		scr       bool
 		plain     bool
 		raw       bool
 		speed     float64
@@ -40,17 +41,26 @@ What reaches your terminal is only what draws (text, colours, cursor
 moves): queries, titles, clipboard and mouse sequences from the asset are
 dropped, so a recording cannot make your terminal type into your shell.
 --raw writes the recorded bytes exactly, and only to a file or a pipe.
---text prints the final screen as plain text, through a terminal emulator,
-for grep (with --at: the screen at that time).
+--text prints the whole session as plain text, line by line, through a
+terminal emulator, for grep and less: every line as it scrolled off the
+screen or was cleared, then the last screen (what full-screen programs such
+as vim drew is not in it). --screen prints only the final screen.
 --at starts at a time into the recording (90, 1m30s or 1:30), such as the
 OFFSET of a command in 'jmsctl audit commands': playing draws the screen as
-it was then and plays on; with --cat only the output from then is printed.
+it was then and plays on (← still goes back before it), and its status line
+shows the wall-clock time of the moment being played; with --cat only the
+output from then is printed, with --text the lines from the screen then on,
+with --screen the screen at that time, and stderr says what time it was.
+Times are on the recording's clock, as OFFSET in 'jmsctl audit commands':
+when --idle-limit (or the recording) cuts long pauses, the player says so
+and its clock jumps over them.
 Recordings are asciicast v2 files: 'asciinema play' takes them too.`,
 		Example: `  jmsctl replay 3f2a
   jmsctl replay 3f2a --speed 2 --idle-limit 1
   jmsctl replay 3f2a --at 1m30s
   jmsctl replay 3f2a --cat | less -R
   jmsctl replay 3f2a --text | grep -i error
+  jmsctl replay 3f2a --screen --at 1m30s
   jmsctl replay 3f2a --cat --at 95.5`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -74,8 +84,8 @@ Recordings are asciicast v2 files: 'asciinema play' takes them too.`,
 				return err
 			}
 			defer r.Close()
-			if cat && text {
-				return errors.New("--cat and --text: choose one")
+			if n := countTrue(cat, text, scr); n > 1 {
+				return errors.New("--cat, --text and --screen: choose one")
 			}
 			out := io.Writer(recorder.NewTerminalFilter(a.stdout))
 			if raw {
@@ -87,7 +97,16 @@ Recordings are asciicast v2 files: 'asciinema play' takes them too.`,
 			if cat && at == 0 {
 				return recorder.Cat(out, r)
 			}
-			if text && at == 0 {
+			interactive := !cat && !text && !scr && !plain && isTerminal(a.stdin) && isTerminal(a.stdout)
+			if at > 0 && r.Header.Timestamp > 0 && !interactive {
+				// The player shows the clock in its status line; the other
+				// ways tell it on stderr, apart from the output.
+				fmt.Fprintf(a.stderr, "replay: %v into the session is %s\n", at, fmtTime(time.Unix(r.Header.Timestamp, 0).Add(at)))
+			}
+			if text {
+				return recorder.Transcript(a.stdout, r, at.Seconds())
+			}
+			if scr && at == 0 {
 				out, err := recorder.ScreenText(r, 0, 0)
 				if err != nil {
 					return err
@@ -112,7 +131,7 @@ Recordings are asciicast v2 files: 'asciinema play' takes them too.`,
 				}
 				return fmt.Errorf("--at %s: the recording lasts %s", atFlag, time.Duration(end*float64(time.Second)).Round(time.Millisecond))
 			}
-			if text {
+			if scr {
 				_, err := io.WriteString(a.stdout, p.FrameAt(p.Timeline()[first]).Text())
 				return err
 			}
@@ -126,8 +145,8 @@ Recordings are asciicast v2 files: 'asciinema play' takes them too.`,
 				}
 				return nil
 			}
-			if !plain && isTerminal(a.stdin) && isTerminal(a.stdout) {
-				return a.replayTUI(cmd.Context(), p, first)
+			if interactive {
+				return a.replayTUI(cmd.Context(), p, at)
 			}
 			var from time.Duration
 			if first > 0 {
@@ -145,13 +164,25 @@ Recordings are asciicast v2 files: 'asciinema play' takes them too.`,
 	}
 	fl := cmd.Flags()
 	fl.BoolVar(&cat, "cat", false, "print all the output at once")
-	fl.BoolVar(&text, "text", false, "print the final screen as plain text (for grep)")
+	fl.BoolVar(&text, "text", false, "print the whole session as plain text, line by line (for grep)")
+	fl.BoolVar(&scr, "screen", false, "print the final screen (with --at: the screen then) as plain text")
 	fl.BoolVar(&plain, "plain", false, "write the output at its pace, without the player")
 	fl.BoolVar(&raw, "raw", false, "with --cat or --plain: the recorded bytes exactly, unfiltered (not to a terminal)")
 	fl.Float64Var(&speed, "speed", 1, "play this many times faster")
 	fl.StringVar(&idleLimit, "idle-limit", "", "cut pauses longer than this (seconds, or a duration like 500ms)")
 	fl.StringVar(&atFlag, "at", "", "start this far into the recording: seconds (90), a duration (1m30s) or [h:]m:s (1:30)")
 	return cmd
+}
+
+// countTrue returns how many of bs are true.
+func countTrue(bs ...bool) int {
+	n := 0
+	for _, b := range bs {
+		if b {
+			n++
+		}
+	}
+	return n
 }
 
 // parseIdleLimit reads --idle-limit: seconds ("2", "0.5") or a duration.

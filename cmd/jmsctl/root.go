@@ -24,8 +24,10 @@ grants, command filters, sessions and the audit.`,
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
 			switch a.output {
 			case "table", "json", "yaml", "csv":
+			case "wide":
+				a.output, a.wide = "table", true
 			default:
-				return fmt.Errorf("--output %q: want table, json, yaml or csv", a.output)
+				return fmt.Errorf("--output %q: want table, wide, json, yaml or csv", a.output)
 			}
 			if a.dataDir == "" {
 				a.dataDir = "./jms-data"
@@ -35,7 +37,8 @@ grants, command filters, sessions and the audit.`,
 		PersistentPostRun: func(cmd *cobra.Command, args []string) { a.close() },
 	}
 	root.PersistentFlags().StringVar(&a.dataDir, "data-dir", a.getenv("JMS_DATA_DIR"), "data directory (env JMS_DATA_DIR; default ./jms-data)")
-	root.PersistentFlags().StringVarP(&a.output, "output", "o", "table", "output format of listings: table, json, yaml or csv")
+	root.PersistentFlags().StringVarP(&a.output, "output", "o", "table", "output format of listings: table, wide (every column, whole), json, yaml or csv")
+	root.PersistentFlags().BoolVar(&a.noHeaders, "no-headers", false, "tables without their header row, for scripts (CSV keeps its field names)")
 	root.AddGroup(&cobra.Group{ID: "run", Title: "Running the bastion:"},
 		&cobra.Group{ID: "inventory", Title: "People and inventory:"},
 		&cobra.Group{ID: "access", Title: "Access rules:"},

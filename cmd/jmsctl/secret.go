@@ -96,7 +96,7 @@ bound them to more than their row id: 'jmsctl secret rekey' re-seals them.`,
 			if err != nil {
 				return err
 			}
-			return render(a.stdout, a.output, uses, []column[store.KeyUse]{
+			return render(a.listing(), uses, []column[store.KeyUse]{
 				{"key_id", func(u store.KeyUse) string { return u.KeyID }},
 				{"current", func(u store.KeyUse) string { return yesNo(u.Current) }},
 				{"source", func(u store.KeyUse) string { return keySourceLabel(u.Source) }},

@@ -62,7 +62,10 @@ asset as which account, when, how they ended, and where their recording is.
 Every channel is a session: shells and commands, SFTP, and forwarded ports
 (kind forward, with their target and the bytes each way).
 watch follows a live one read-only, kill ends it. Replay a recording with
-'jmsctl replay ID'.`,
+'jmsctl replay ID'. Tables show each id as its shortest unique prefix of 8
+characters or more (-o wide, CSV, JSON and YAML show it whole); every
+command takes any unique prefix of at least 4 characters, and names the
+sessions an ambiguous one matches.`,
 		Example: `  jmsctl session list --active
   jmsctl session list --user alice --since 24h -o json
   jmsctl session show 3f2a
@@ -97,7 +100,7 @@ func newSessionListCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return render(a.stdout, a.output, sessions, sessionColumns(now))
+			return render(a.listing(), sessions, sessionColumns(now))
 		},
 	}
 	fl := cmd.Flags()
@@ -135,7 +138,7 @@ func newSessionShowCmd(a *app) *cobra.Command {
 				column[store.Session]{"recording_sha256", func(s store.Session) string { return s.RecordingSHA256 }},
 				column[store.Session]{"bytes_in", func(s store.Session) string { return strconv.FormatInt(s.BytesIn, 10) }},
 				column[store.Session]{"bytes_out", func(s store.Session) string { return strconv.FormatInt(s.BytesOut, 10) }})
-			return renderOne(a.stdout, a.output, ss, fields)
+			return renderOne(a.listing(), ss, fields)
 		},
 	}
 }

@@ -62,9 +62,18 @@ func TestSessionListShowReplay(t *testing.T) {
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	if len(lines) != 3 ||
-		!regexp.MustCompile(`^aaaa1111-0000-4000-8000-000000000001\s+alice\s+web1\s+root\s+shell\s+2023-11-14T22:13:20Z\s+10s\s+closed\s+0$`).MatchString(lines[1]) ||
-		!regexp.MustCompile(`^bbbb2222\S+\s+bob\s+db1\s+postgres\s+exec\s.*\sactive\s*$`).MatchString(lines[2]) {
+		!regexp.MustCompile(`^aaaa1111\s+alice\s+web1\s+root\s+shell\s+2023-11-14T22:13:20Z\s+10s\s+closed\s+0$`).MatchString(lines[1]) ||
+		!regexp.MustCompile(`^bbbb2222\s+bob\s+db1\s+postgres\s+exec\s.*\sactive\s*$`).MatchString(lines[2]) {
 		t.Fatalf("list:\n%s", out)
+	}
+	// -o wide shows the ids whole; --no-headers drops the header row.
+	out, _, err = runCLI(t, dir, "session", "list", "-o", "wide", "--no-headers")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lines := strings.Split(strings.TrimSpace(out), "\n"); len(lines) != 2 ||
+		!regexp.MustCompile(`^aaaa1111-0000-4000-8000-000000000001\s+alice\s`).MatchString(lines[0]) {
+		t.Fatalf("list -o wide --no-headers:\n%s", out)
 	}
 
 	out, _, err = runCLI(t, dir, "session", "list", "--active", "-o", "json")

@@ -60,7 +60,7 @@ func newTicketListCmd(a *app) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("--status %q: want pending, approved, rejected, canceled or all", status)
 			}
-			return render(a.stdout, a.output, ts, ticketColumns())
+			return render(a.listing(), ts, ticketColumns())
 		},
 	}
 	cmd.Flags().StringVar(&status, "status", store.TicketPending, "pending, approved, rejected, canceled or all")

@@ -66,12 +66,20 @@ func TestReplayAt(t *testing.T) {
 		t.Fatal(err)
 	}
 	cast := filepath.Join("..", "..", "testdata", "recordings", "sample.cast")
-	out, _, err := runCLI(t, dir, "replay", cast, "--cat", "--at", "1.9")
+	out, stderr, err := runCLI(t, dir, "replay", cast, "--cat", "--at", "1.9")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if strings.Contains(out, "alice@web1:~$ l") || !strings.HasPrefix(out, "\r\n") || !strings.HasSuffix(out, "exit\r\n") {
 		t.Errorf("--cat --at 1.9 = %q", out)
+	}
+	// The wall clock of that moment, from the recording's timestamp
+	// (1700000000 = 2023-11-14T22:13:20Z), on stderr apart from the output.
+	if stderr != "replay: 1.9s into the session is 2023-11-14T22:13:21Z\n" {
+		t.Errorf("--cat --at 1.9: stderr %q, want the moment's wall-clock time", stderr)
+	}
+	if _, stderr, _ := runCLI(t, dir, "replay", cast, "--cat"); stderr != "" {
+		t.Errorf("--cat without --at: stderr %q", stderr)
 	}
 	// Playing from 9 s draws the screen as it was, then plays on.
 	out, _, err = runCLI(t, dir, "replay", cast, "--at", "0:09", "--speed", "100")

@@ -205,7 +205,7 @@ func newUserListCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return render(a.stdout, a.output, users, userColumns())
+			return render(a.listing(), users, userColumns())
 		},
 	}
 }
@@ -249,7 +249,7 @@ func newUserShowCmd(a *app) *cobra.Command {
 					fields = append(fields, column[store.User]{"recovery_codes_left", func(store.User) string { return strconv.Itoa(n) }})
 				}
 			}
-			return renderOne(a.stdout, a.output, u, fields)
+			return renderOne(a.listing(), u, fields)
 		},
 	}
 }
@@ -384,7 +384,7 @@ func newUserKeyCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return render(a.stdout, a.output, keys, []column[store.UserKey]{
+			return render(a.listing(), keys, []column[store.UserKey]{
 				{"user", func(k store.UserKey) string { return k.User }},
 				{"type", func(k store.UserKey) string { return k.Type }},
 				{"fingerprint", func(k store.UserKey) string { return k.Fingerprint }},

@@ -137,7 +137,7 @@ func newUserMFARecoveryCmd(a *app) *cobra.Command {
 			}
 			switch a.output {
 			case "json", "yaml", "csv":
-				return render(a.stdout, a.output, codes, []column[string]{{"code", func(c string) string { return c }}})
+				return render(a.listing(), codes, []column[string]{{"code", func(c string) string { return c }}})
 			}
 			fmt.Fprintf(a.stdout, "New recovery codes for %s (each usable once; shown only now):\n", args[0])
 			for _, c := range codes {
@@ -176,7 +176,7 @@ throttle.`,
 			if err != nil {
 				return err
 			}
-			return render(a.stdout, a.output, locks, []column[store.LoginLock]{
+			return render(a.listing(), locks, []column[store.LoginLock]{
 				{"user", func(l store.LoginLock) string { return l.User }},
 				{"source", func(l store.LoginLock) string { return l.Source }},
 				{"locked_until", func(l store.LoginLock) string { return fmtTime(l.LockedUntil) }},

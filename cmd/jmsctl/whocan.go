@@ -49,7 +49,7 @@ window do not count. To see why someone is missing, use
 				}
 				fmt.Fprintf(a.stderr, "Nobody can reach %s: %s\n", asset.Name, why)
 			}
-			return render(a.stdout, a.output, who, []column[store.WhoCanEntry]{
+			return render(a.listing(), who, []column[store.WhoCanEntry]{
 				{"user", func(w store.WhoCanEntry) string { return w.User }},
 				{"account", func(w store.WhoCanEntry) string { return w.Account }},
 				{"actions", func(w store.WhoCanEntry) string { return joinComma(w.Actions) }},
