@@ -274,6 +274,16 @@ func (s *Store) KeyUsage(ctx context.Context) ([]KeyUse, error) {
 	if err = wrapError(err); err != nil && !errors.Is(err, ErrNotFound) {
 		return nil, err
 	}
+	if cur == "" {
+		// None recorded yet (a new database): the key the first seal
+		// will record, as currentKeyID chooses it.
+		if cur, err = mostNamedKey(ctx, s.db); err != nil {
+			return nil, err
+		}
+		if cur == "" && s.Sealer() != nil {
+			cur = s.Sealer().KeyID()
+		}
+	}
 	if cur != "" {
 		get(cur).Current = true
 	}
