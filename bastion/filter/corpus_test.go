@@ -1,6 +1,7 @@
 package filter
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -224,6 +225,13 @@ func replay(t *testing.T, bash string, rs *RuleSet, a attempt) {
 					tr.Cancel()
 				} else {
 					mustWrite(t, f, seg.Data)
+					if seg.Kind == Submit {
+						// Keys typed before bash is back at its prompt
+						// meet a cooked terminal (an arrow echoes as ^[[A):
+						// on a loaded machine the command may take longer
+						// than the settle.
+						tr.waitPromptEnd(3 * time.Second)
+					}
 				}
 			case Paste:
 				var vs []Verdict
@@ -270,5 +278,21 @@ func mustWrite(t *testing.T, f *os.File, b []byte) {
 	t.Helper()
 	if _, err := f.Write(b); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// waitPromptEnd waits until the last line of the output kept since the
+// last submit ends in a prompt ("$ ", or bash's "> " for a continued
+// line), or for at most d.
+func (t *LineTracker) waitPromptEnd(d time.Duration) {
+	for deadline := time.Now().Add(d); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		t.mu.Lock()
+		tail := t.tail
+		last := tail[bytes.LastIndexByte(tail, '\n')+1:]
+		ready := bytes.HasSuffix(last, []byte("$ ")) || bytes.HasSuffix(last, []byte("> "))
+		t.mu.Unlock()
+		if ready {
+			return
+		}
 	}
 }
