@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"charm.land/ssh"
+	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/jms-bastion/jms/bastion/filter"
 	"github.com/jms-bastion/jms/bastion/proxy"
@@ -36,7 +37,20 @@ func refuse(sess ssh.Session, pty bool, msg string) {
 		nl = "\r\n"
 	}
 	_, _ = fmt.Fprint(sess.Stderr(), msg+nl)
-	_ = sess.Exit(1)
+	exitChannel(sess, 1)
+}
+
+// exitChannel ends a session channel as sshd does once the output is through:
+// exit-status, then EOF, then close. OpenSSH's mux client (ControlMaster)
+// drops a status that comes after EOF and exits 255; charm.land/ssh's
+// Exit sends no EOF. Its own Exit(0) after the handler then finds the
+// channel closed and sends nothing.
+func exitChannel(sess ssh.Session, status int) {
+	msg := struct{ Status uint32 }{uint32(status)}
+	if _, err := sess.SendRequest("exit-status", false, gossh.Marshal(&msg)); err == nil {
+		_ = sess.CloseWrite()
+	}
+	_ = sess.Close()
 }
 
 // userMiddleware refuses a session of a user who was disabled, locked
@@ -112,7 +126,6 @@ func (s *Server) handle(sess ssh.Session) {
 	}
 	var status int
 	if t.Asset == "" {
-		term.keep = true
 		status = s.menu(ctx, term, t.User, log)
 	} else {
 		status = s.connect(ctx, term, t, log)
@@ -126,7 +139,7 @@ func (s *Server) handle(sess ssh.Session) {
 			status = 1
 		}
 	}
-	_ = sess.Exit(status)
+	exitChannel(sess, status)
 }
 
 func (s *Server) port() string {

@@ -80,7 +80,7 @@ func (s *Server) sftpHandler(sess ssh.Session) {
 		refuse(sess, false, "jms: internal error (the bastion's log has the details)")
 		return
 	}
-	_ = sess.Exit(0)
+	exitChannel(sess, 0)
 }
 
 // directTCPIP serves a direct-tcpip channel (ssh -L, -W, ProxyJump)
