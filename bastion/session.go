@@ -301,13 +301,26 @@ func (s *Server) session(ctx context.Context, term *terminal, t Target, acc stor
 	if status == 0 {
 		status = 1
 	}
+	return status, sessionError(log, err)
+}
+
+// sessionError logs why a proxied session was refused or ended early and
+// returns the line to tell the person. A session killed (by an admin, a
+// revoked grant, the idle timeout) is logged as killed, with the cause
+// that says by whom and why, not as refused.
+func sessionError(log *slog.Logger, err error) string {
 	var ue *sessionerr.UserError
-	if errors.As(err, &ue) {
-		log.Warn("session refused", "err", err)
-		return status, ue.Error()
+	isUser := errors.As(err, &ue)
+	switch {
+	case errors.Is(err, sessionerr.ErrKilled) && isUser && ue.Err != nil:
+		log.Info("session killed", "cause", ue.Err.Error())
+	case isUser:
+		log.Warn("session refused or cut short", "err", err)
+	default:
+		log.Error("session", "err", err)
+		return "jms: internal error (the bastion's log has the details)"
 	}
-	log.Error("session", "err", err)
-	return status, "jms: internal error (the bastion's log has the details)"
+	return ue.Error()
 }
 
 // connecting is the line that precedes an interactive session:
