@@ -71,7 +71,7 @@ type Store interface {
 	FiltersFor(ctx context.Context, user string, assetID int64, account string) ([]store.Filter, error)
 	AddCommandEvent(ctx context.Context, e store.CommandEvent) (int64, error)
 	AddTicket(ctx context.Context, nt store.NewTicket) (store.Ticket, error)
-	TicketStatus(ctx context.Context, id int64) (status, decidedBy string, err error)
+	TicketStatus(ctx context.Context, id int64) (store.TicketDecision, error)
 	CancelTicket(ctx context.Context, id int64, why string) (store.Ticket, error)
 }
 
