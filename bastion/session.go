@@ -24,6 +24,17 @@ func noAsset(user, ref string) *sessionerr.UserError {
 	return &sessionerr.UserError{Msg: fmt.Sprintf("jms: no asset %q for %s", ref, user), Reason: fmt.Sprintf("no asset %q", ref)}
 }
 
+// unknownRef is the answer for a ref that names none of the user's
+// assets: an address several of them have says which (her own assets
+// only); anything else is noAsset.
+func unknownRef(user, ref string, err error) *sessionerr.UserError {
+	var amb *store.AmbiguousAddressError
+	if errors.As(err, &amb) {
+		return &sessionerr.UserError{Msg: "jms: " + amb.Error(), Reason: fmt.Sprintf("address %q of several assets", ref), Err: err}
+	}
+	return noAsset(user, ref)
+}
+
 // accessEnded is the answer for an asset she could reach a moment ago.
 func accessEnded(asset string) *sessionerr.UserError {
 	return &sessionerr.UserError{Msg: fmt.Sprintf("jms: your access to %s has ended: the grant expired or was revoked", asset),
@@ -187,9 +198,9 @@ func (s *Server) resolve(ctx context.Context, term *terminal, t Target) (store.A
 	if err != nil {
 		return store.Access{}, store.GrantedAccount{}, err
 	}
-	acc, ok := store.FindAccess(list, t.Asset)
-	if !ok {
-		return store.Access{}, store.GrantedAccount{}, noAsset(t.User, t.Asset)
+	acc, err := store.LookupAccess(list, t.Asset)
+	if err != nil {
+		return store.Access{}, store.GrantedAccount{}, unknownRef(t.User, t.Asset, err)
 	}
 	if x, ok := execTransfer(t.Command); ok && s.transfer != nil {
 		acc = transferAccess(acc, x)

@@ -47,9 +47,9 @@ func (s *Server) sftpHandler(sess ssh.Session) {
 			refuse(sess, false, "jms: internal error")
 			return
 		}
-		acc, ok := store.FindAccess(list, t.Asset)
-		if !ok {
-			ue := noAsset(t.User, t.Asset)
+		acc, err := store.LookupAccess(list, t.Asset)
+		if err != nil {
+			ue := unknownRef(t.User, t.Asset, err)
 			s.audit(sess.Context(), t.User, source, methodSFTP, store.LoginFailure, ue.AuditReason())
 			refuse(sess, false, ue.Msg)
 			return
