@@ -3,6 +3,7 @@ package proxy
 import (
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/jms-bastion/jms/store"
 )
@@ -32,4 +33,26 @@ func TestDecisionNotice(t *testing.T) {
 			t.Errorf("%s:\n got %q\nwant %q", tt.name, got, tt.want)
 		}
 	}
+}
+
+// FuzzDecisionNotice: whatever an admin types as the name or the reason,
+// the line the person's terminal gets holds no control character, no
+// bidi override and no invalid UTF-8.
+func FuzzDecisionNotice(f *testing.F) {
+	for _, s := range []string{"not now", "\x1b[2J", "\x9b31m", "a\u202eb", "\xff\xfe", strings.Repeat("é", 150), "\r\n"} {
+		f.Add(s, s)
+	}
+	f.Fuzz(func(t *testing.T, by, reason string) {
+		for _, status := range []string{store.TicketRejected, store.TicketApproved} {
+			got := decisionNotice(7, store.TicketDecision{Status: status, DecidedBy: by, Reason: reason})
+			if !utf8.ValidString(got) {
+				t.Fatalf("invalid UTF-8: %q", got)
+			}
+			for _, r := range got {
+				if r < 0x20 || (r >= 0x7f && r <= 0x9f) || (r >= 0x202a && r <= 0x202e) || (r >= 0x2066 && r <= 0x2069) {
+					t.Fatalf("%U in %q", r, got)
+				}
+			}
+		}
+	})
 }
