@@ -77,6 +77,12 @@ func TestControlMasterExitStatus(t *testing.T) {
 			t.Errorf("%s: %+v; want stdout %q, stderr %q, status %d", c.name, res, c.out, c.errOut, c.status)
 		}
 	}
+	// An interactive shell (a PTY) over the shared connection.
+	muxTTY := mux
+	muxTTY.TTY = true
+	if res := runSSH(t, muxTTY, strings.NewReader("exit 7\n"), "web1"); res.ExitCode != 7 {
+		t.Errorf("a shell with a PTY: %+v; want status 7", res)
+	}
 	// Without connection sharing, the same.
 	plain := e.keyLogin("alice")
 	plain.Options = []string{"-n"}
