@@ -321,17 +321,26 @@ func (s *Server) session(ctx context.Context, term *terminal, t Target, acc stor
 // that says by whom and why, not as refused.
 func sessionError(log *slog.Logger, err error) string {
 	var ue *sessionerr.UserError
-	isUser := errors.As(err, &ue)
-	switch {
-	case errors.Is(err, sessionerr.ErrKilled) && isUser && ue.Err != nil:
-		log.Info("session killed", "cause", ue.Err.Error())
-	case isUser:
-		log.Warn("session refused or cut short", "err", err)
-	default:
+	if !errors.As(err, &ue) {
 		log.Error("session", "err", err)
 		return "jms: internal error (the bastion's log has the details)"
 	}
+	if cause := killCause(err); cause != "" {
+		log.Info("session killed", "cause", cause)
+	} else {
+		log.Warn("session refused or cut short", "err", err)
+	}
 	return ue.Error()
+}
+
+// killCause returns why the bastion or an admin ended a session ("killed
+// by os:root: disk full", "idle timeout"), or "" when err is no kill.
+func killCause(err error) string {
+	var ue *sessionerr.UserError
+	if errors.Is(err, sessionerr.ErrKilled) && errors.As(err, &ue) && ue.Err != nil {
+		return ue.Err.Error()
+	}
+	return ""
 }
 
 // connecting is the line that precedes an interactive session:

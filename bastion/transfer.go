@@ -205,13 +205,15 @@ func (s *Server) runTransfer(ctx context.Context, term *terminal, t Target, now 
 		Command: t.Command,
 		OnStart: func(row store.Session) { sessionID = row.ID },
 	}, x.Actions, log)
+	var ended string
 	if err != nil {
 		_, _ = fmt.Fprint(term.sess.Stderr(), sessionError(log, err)+term.newline())
 		if status == 0 {
 			status = 1
 		}
+		ended = killCause(err)
 	}
 	s.transfer.AuditExec(ctx, x, transfer.ExecRun{SessionID: sessionID, User: t.User, Asset: now.Asset.Name, Account: g.Username,
-		Bytes: counter, Exit: status})
+		Bytes: counter, Exit: status, Ended: ended})
 	return status
 }

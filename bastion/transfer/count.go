@@ -60,6 +60,7 @@ type ExecRun struct {
 	Bytes     *Counter // nil when refused
 	Exit      int
 	Denied    string // why it was refused; "" when it ran
+	Ended     string // why the bastion ended it ("killed by os:root: …"); "" when it ran its course
 }
 
 // AuditExec records the transfer an rsync or scp exec session made:
@@ -81,6 +82,8 @@ func execEvent(x ExecTransfer, r ExecRun) store.TransferEvent {
 	switch {
 	case r.Denied != "":
 		e.Result, e.Detail = ResultDenied, x.Tool+": "+r.Denied
+	case r.Ended != "":
+		e.Result, e.Detail = ResultFailed, x.Tool+": "+r.Ended
 	case r.Exit != 0:
 		e.Result, e.Detail = ResultFailed, x.Tool+": exit status "+strconv.Itoa(r.Exit)
 	default:

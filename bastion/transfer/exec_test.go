@@ -118,6 +118,8 @@ func TestExecEvent(t *testing.T) {
 		{"download ran", down, ExecRun{SessionID: "s2", User: "alice", Bytes: c}, "s2", ResultOK, 20, "rsync (size: protocol bytes)"},
 		{"failed", down, ExecRun{SessionID: "s3", User: "alice", Bytes: c, Exit: 23}, "s3", ResultFailed, 20, "rsync: exit status 23"},
 		{"refused before a session", up, ExecRun{User: "alice", Denied: "needs upload"}, "", ResultDenied, 0, "scp: needs upload"},
+		{"killed", down, ExecRun{SessionID: "s4", Bytes: c, Exit: 255, Ended: "killed by os:root: disk full"}, "s4", ResultFailed, 20,
+			"rsync: killed by os:root: disk full"},
 	}
 	for _, tt := range tests {
 		e := execEvent(tt.x, tt.r)
