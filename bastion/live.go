@@ -338,7 +338,11 @@ func (s *Server) runProxy(ctx context.Context, down proxy.Downstream, req proxy.
 	if n, ok := down.(interface{ notice(string) }); ok {
 		notify = n.notice
 	}
+	onStart := req.OnStart
 	req.OnStart = func(row store.Session) {
+		if onStart != nil {
+			onStart(row)
+		}
 		id = row.ID
 		source, _, err := net.SplitHostPort(req.Source)
 		if err != nil {

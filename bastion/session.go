@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"charm.land/ssh"
+	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/jms-bastion/jms/bastion/filter"
 	"github.com/jms-bastion/jms/bastion/proxy"
@@ -21,6 +22,17 @@ import (
 // person may not reach, so that names cannot be probed.
 func noAsset(user, ref string) *sessionerr.UserError {
 	return &sessionerr.UserError{Msg: fmt.Sprintf("jms: no asset %q for %s", ref, user), Reason: fmt.Sprintf("no asset %q", ref)}
+}
+
+// unknownRef is the answer for a ref that names none of the user's
+// assets: an address several of them have says which (her own assets
+// only); anything else is noAsset.
+func unknownRef(user, ref string, err error) *sessionerr.UserError {
+	var amb *store.AmbiguousAddressError
+	if errors.As(err, &amb) {
+		return &sessionerr.UserError{Msg: "jms: " + amb.Error(), Reason: fmt.Sprintf("address %q of several assets", ref), Err: err}
+	}
+	return noAsset(user, ref)
 }
 
 // accessEnded is the answer for an asset she could reach a moment ago.
@@ -36,7 +48,20 @@ func refuse(sess ssh.Session, pty bool, msg string) {
 		nl = "\r\n"
 	}
 	_, _ = fmt.Fprint(sess.Stderr(), msg+nl)
-	_ = sess.Exit(1)
+	exitChannel(sess, 1)
+}
+
+// exitChannel ends a session channel as sshd does once the output is through:
+// exit-status, then EOF, then close. OpenSSH's mux client (ControlMaster)
+// drops a status that comes after EOF and exits 255; charm.land/ssh's
+// Exit sends no EOF. Its own Exit(0) after the handler then finds the
+// channel closed and sends nothing.
+func exitChannel(sess ssh.Session, status int) {
+	msg := struct{ Status uint32 }{uint32(status)}
+	if _, err := sess.SendRequest("exit-status", false, gossh.Marshal(&msg)); err == nil {
+		_ = sess.CloseWrite()
+	}
+	_ = sess.Close()
 }
 
 // userMiddleware refuses a session of a user who was disabled, locked
@@ -112,7 +137,6 @@ func (s *Server) handle(sess ssh.Session) {
 	}
 	var status int
 	if t.Asset == "" {
-		term.keep = true
 		status = s.menu(ctx, term, t.User, log)
 	} else {
 		status = s.connect(ctx, term, t, log)
@@ -126,7 +150,7 @@ func (s *Server) handle(sess ssh.Session) {
 			status = 1
 		}
 	}
-	_ = sess.Exit(status)
+	exitChannel(sess, status)
 }
 
 func (s *Server) port() string {
@@ -174,9 +198,9 @@ func (s *Server) resolve(ctx context.Context, term *terminal, t Target) (store.A
 	if err != nil {
 		return store.Access{}, store.GrantedAccount{}, err
 	}
-	acc, ok := store.FindAccess(list, t.Asset)
-	if !ok {
-		return store.Access{}, store.GrantedAccount{}, noAsset(t.User, t.Asset)
+	acc, err := store.LookupAccess(list, t.Asset)
+	if err != nil {
+		return store.Access{}, store.GrantedAccount{}, unknownRef(t.User, t.Asset, err)
 	}
 	if x, ok := execTransfer(t.Command); ok && s.transfer != nil {
 		acc = transferAccess(acc, x)
@@ -288,13 +312,35 @@ func (s *Server) session(ctx context.Context, term *terminal, t Target, acc stor
 	if status == 0 {
 		status = 1
 	}
+	return status, sessionError(log, err)
+}
+
+// sessionError logs why a proxied session was refused or ended early and
+// returns the line to tell the person. A session killed (by an admin, a
+// revoked grant, the idle timeout) is logged as killed, with the cause
+// that says by whom and why, not as refused.
+func sessionError(log *slog.Logger, err error) string {
 	var ue *sessionerr.UserError
-	if errors.As(err, &ue) {
-		log.Warn("session refused", "err", err)
-		return status, ue.Error()
+	if !errors.As(err, &ue) {
+		log.Error("session", "err", err)
+		return "jms: internal error (the bastion's log has the details)"
 	}
-	log.Error("session", "err", err)
-	return status, "jms: internal error (the bastion's log has the details)"
+	if cause := killCause(err); cause != "" {
+		log.Info("session killed", "cause", cause)
+	} else {
+		log.Warn("session refused or cut short", "err", err)
+	}
+	return ue.Error()
+}
+
+// killCause returns why the bastion or an admin ended a session ("killed
+// by os:root: disk full", "idle timeout"), or "" when err is no kill.
+func killCause(err error) string {
+	var ue *sessionerr.UserError
+	if errors.Is(err, sessionerr.ErrKilled) && errors.As(err, &ue) && ue.Err != nil {
+		return ue.Err.Error()
+	}
+	return ""
 }
 
 // connecting is the line that precedes an interactive session:

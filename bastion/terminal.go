@@ -20,7 +20,6 @@ type terminal struct {
 	sess   ssh.Session
 	pty    ssh.Pty
 	hasPty bool
-	keep   bool // the menu comes back after each session: ignore CloseWrite
 
 	quit chan struct{}
 	data chan []byte   // a chunk of input, owned by its reader until ack
@@ -261,15 +260,6 @@ func (v *view) Write(p []byte) (int, error) { return v.t.sess.Write(p) }
 func (v *view) notice(msg string) { v.t.notice(msg) }
 
 func (v *view) Stderr() io.ReadWriter { return v.t.sess.Stderr() }
-
-// CloseWrite sends EOF to the client, except under the menu, which
-// writes on after the session.
-func (v *view) CloseWrite() error {
-	if v.t.keep {
-		return nil
-	}
-	return v.t.sess.CloseWrite()
-}
 
 // Pty returns the client's PTY request with the current window size.
 func (v *view) Pty() (ssh.Pty, <-chan ssh.Window, bool) {

@@ -23,7 +23,7 @@ import (
 type Transfer interface {
 	ServeSFTP(ctx context.Context, ch io.ReadWriteCloser, req transfer.SFTPRequest) error
 	Forward(ctx context.Context, nc gossh.NewChannel, req transfer.ForwardRequest)
-	AuditExec(ctx context.Context, x transfer.ExecTransfer, user, asset, account string, c *transfer.Counter, exit int, denied string)
+	AuditExec(ctx context.Context, x transfer.ExecTransfer, r transfer.ExecRun)
 }
 
 // sftpHandler serves the sftp subsystem (sftp, and scp, which speaks
@@ -47,9 +47,9 @@ func (s *Server) sftpHandler(sess ssh.Session) {
 			refuse(sess, false, "jms: internal error")
 			return
 		}
-		acc, ok := store.FindAccess(list, t.Asset)
-		if !ok {
-			ue := noAsset(t.User, t.Asset)
+		acc, err := store.LookupAccess(list, t.Asset)
+		if err != nil {
+			ue := unknownRef(t.User, t.Asset, err)
 			s.audit(sess.Context(), t.User, source, methodSFTP, store.LoginFailure, ue.AuditReason())
 			refuse(sess, false, ue.Msg)
 			return
@@ -80,7 +80,7 @@ func (s *Server) sftpHandler(sess ssh.Session) {
 		refuse(sess, false, "jms: internal error (the bastion's log has the details)")
 		return
 	}
-	_ = sess.Exit(0)
+	exitChannel(sess, 0)
 }
 
 // directTCPIP serves a direct-tcpip channel (ssh -L, -W, ProxyJump)
@@ -181,7 +181,7 @@ func transferAccess(acc store.Access, x transfer.ExecTransfer) store.Access {
 func (s *Server) refuseTransfer(ctx context.Context, term *terminal, t Target, asset, account string, x transfer.ExecTransfer, missing string, log *slog.Logger) int {
 	msg := fmt.Sprintf("jms: %s %s on %s as %s needs the %s action", x.Tool, x.Op, asset, account, missing)
 	log.Info("transfer refused", "tool", x.Tool, "op", x.Op, "asset", asset, "account", account, "missing", missing)
-	s.transfer.AuditExec(ctx, x, t.User, asset, account, nil, 0, msg)
+	s.transfer.AuditExec(ctx, x, transfer.ExecRun{User: t.User, Asset: asset, Account: account, Denied: msg})
 	_, _ = fmt.Fprint(term.sess.Stderr(), msg+term.newline())
 	return 1
 }
@@ -196,26 +196,24 @@ func (s *Server) runTransfer(ctx context.Context, term *terminal, t Target, now 
 	down, counter := transfer.CountBytes(v)
 	log = log.With("asset", now.Asset.Name, "account", g.Username)
 	log.Info("transfer", "tool", x.Tool, "op", x.Op)
+	var sessionID string
 	status, err := s.runProxy(ctx, down, proxy.Request{
 		User:    t.User,
 		Source:  term.sess.RemoteAddr().String(),
 		Asset:   now.Asset,
 		Account: g,
 		Command: t.Command,
+		OnStart: func(row store.Session) { sessionID = row.ID },
 	}, x.Actions, log)
+	var ended string
 	if err != nil {
-		var ue *sessionerr.UserError
-		if errors.As(err, &ue) {
-			log.Warn("session refused", "err", err)
-			_, _ = fmt.Fprint(term.sess.Stderr(), ue.Error()+term.newline())
-		} else {
-			log.Error("session", "err", err)
-			_, _ = fmt.Fprint(term.sess.Stderr(), "jms: internal error (the bastion's log has the details)"+term.newline())
-		}
+		_, _ = fmt.Fprint(term.sess.Stderr(), sessionError(log, err)+term.newline())
 		if status == 0 {
 			status = 1
 		}
+		ended = killCause(err)
 	}
-	s.transfer.AuditExec(ctx, x, t.User, now.Asset.Name, g.Username, counter, status, "")
+	s.transfer.AuditExec(ctx, x, transfer.ExecRun{SessionID: sessionID, User: t.User, Asset: now.Asset.Name, Account: g.Username,
+		Bytes: counter, Exit: status, Ended: ended})
 	return status
 }

@@ -470,7 +470,11 @@ func TestFilterExecAndReview(t *testing.T) {
 			verb = "approve"
 		}
 		start := time.Now()
-		e.b.MustRun(t, "", "ticket", verb, strconv.FormatInt(tk.ID, 10))
+		args := []string{"ticket", verb, strconv.FormatInt(tk.ID, 10)}
+		if !approve {
+			args = append(args, "--reason", "runbook \x1b[2J step 4")
+		}
+		e.b.MustRun(t, "", args...)
 		var r SSHResult
 		select {
 		case r = <-done:
@@ -488,6 +492,11 @@ func TestFilterExecAndReview(t *testing.T) {
 		}
 		if !approve && (r.ExitCode != 126 || e.marked("boom")) {
 			t.Errorf("rejected: %+v, marker %v", r, e.marked("boom"))
+		}
+		// The admin's reason is shown, escaped.
+		if !approve && (!strings.Contains(r.Stderr, fmt.Sprintf(`jms: ticket %d rejected by os:`, tk.ID)) ||
+			!strings.Contains(r.Stderr, ` (runbook \x1b[2J step 4): command not run`) || strings.Contains(r.Stderr, "\x1b[2J")) {
+			t.Errorf("the reason of the rejection is not shown (escaped): %q", r.Stderr)
 		}
 	}
 

@@ -403,6 +403,37 @@ func TestSFTPLargeFileAndSCP(t *testing.T) {
 	if stderr, code := scp(nil, small, "alice@web1@127.0.0.1:"+e.dir+"/s2.txt"); code == 0 {
 		t.Errorf("scp upload without upload succeeded: %q", stderr)
 	}
+	e.checkExecSessions(t, "scp", 2)
+}
+
+// checkExecSessions checks that the transfer events of the tool's exec
+// sessions that ran (want of them at least) name their session, and that
+// the session is one `session list` shows.
+func (e *transferEnv) checkExecSessions(t *testing.T, tool string, want int) {
+	t.Helper()
+	out := e.b.MustRun(t, "", "session", "list", "-o", "json")
+	var ss []map[string]any
+	if err := json.Unmarshal([]byte(out), &ss); err != nil {
+		t.Fatalf("session list: %v\n%s", err, out)
+	}
+	ids := map[string]bool{}
+	for _, s := range ss {
+		ids[fmt.Sprint(s["id"])] = true
+	}
+	n := 0
+	for _, ev := range e.transfers(t) {
+		detail := fmt.Sprint(ev["detail"])
+		if !strings.HasPrefix(detail, tool+" (") && !strings.HasPrefix(detail, tool+": exit") {
+			continue
+		}
+		n++
+		if id := fmt.Sprint(ev["session_id"]); id == "" || !ids[id] {
+			t.Errorf("%s transfer event without its session (%q): %v", tool, id, ev)
+		}
+	}
+	if n < want {
+		t.Errorf("%d %s transfer events that ran, want %d", n, tool, want)
+	}
 }
 
 func TestRsync(t *testing.T) {
@@ -462,6 +493,7 @@ func TestRsync(t *testing.T) {
 	if !strings.Contains(ss, "rsync --server") {
 		t.Errorf("rsync ran as no recorded exec session: %s", ss)
 	}
+	e.checkExecSessions(t, "rsync", 3)
 }
 
 // echoListener answers every connection with what it reads, on 127.0.0.1.

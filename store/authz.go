@@ -391,11 +391,39 @@ func actionRank(a string) int {
 
 // FindAccess picks the asset ref names among those a person may reach:
 // by name, else by address when exactly one of them has it, else by id
-// ("#12" or "12"). An address shared by several of her assets names none.
+// ("#12" or "12"). An address shared by several of her assets names none
+// (LookupAccess says which they are).
 func FindAccess(list []Access, ref string) (Access, bool) {
+	a, err := LookupAccess(list, ref)
+	return a, err == nil
+}
+
+// AmbiguousAddressError is LookupAccess's answer for an address that
+// several of the person's assets have: she has to name one.
+type AmbiguousAddressError struct {
+	Address string
+	Names   []string // her assets with that address, sorted
+}
+
+func (e *AmbiguousAddressError) Error() string {
+	return fmt.Sprintf("%s is the address of %s: name one", e.Address, joinAnd(e.Names))
+}
+
+// joinAnd joins names as a sentence does: "a", "a and b", "a, b and c".
+func joinAnd(names []string) string {
+	if len(names) < 2 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
+}
+
+// LookupAccess is FindAccess with the reason when ref names none of
+// list: ErrNotFound, or an *AmbiguousAddressError when ref is the address
+// of several (only her own assets are named, so nothing is disclosed).
+func LookupAccess(list []Access, ref string) (Access, error) {
 	for _, a := range list {
 		if a.Asset.Name == ref {
-			return a, true
+			return a, nil
 		}
 	}
 	var byAddr []Access
@@ -404,15 +432,23 @@ func FindAccess(list []Access, ref string) (Access, bool) {
 			byAddr = append(byAddr, a)
 		}
 	}
-	if len(byAddr) == 1 {
-		return byAddr[0], true
+	switch {
+	case len(byAddr) == 1:
+		return byAddr[0], nil
+	case len(byAddr) > 1:
+		names := make([]string, len(byAddr))
+		for i, a := range byAddr {
+			names[i] = a.Asset.Name
+		}
+		slices.Sort(names)
+		return Access{}, &AmbiguousAddressError{Address: ref, Names: names}
 	}
-	if id, err := strconv.ParseInt(strings.TrimPrefix(ref, "#"), 10, 64); err == nil && len(byAddr) == 0 {
+	if id, err := strconv.ParseInt(strings.TrimPrefix(ref, "#"), 10, 64); err == nil {
 		for _, a := range list {
 			if a.Asset.ID == id {
-				return a, true
+				return a, nil
 			}
 		}
 	}
-	return Access{}, false
+	return Access{}, fmt.Errorf("asset %q: %w", ref, ErrNotFound)
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -99,13 +100,45 @@ func (s *Store) GetTicket(ctx context.Context, id int64) (Ticket, error) {
 	return t, nil
 }
 
-// TicketStatus returns the status of ticket id: what a held session polls.
-func (s *Store) TicketStatus(ctx context.Context, id int64) (status, decidedBy string, err error) {
-	err = s.db.QueryRowContext(ctx, `SELECT status, decided_by FROM tickets WHERE id = ?`, id).Scan(&status, &decidedBy)
+// TicketDecision is a ticket's status as a held session polls it.
+type TicketDecision struct {
+	Status    string
+	DecidedBy string
+	// Reason is the reason the admin gave with an approval or a
+	// rejection ("" when none). It is admin input: escape it before it
+	// goes to a terminal.
+	Reason string
+}
+
+// TicketStatus returns the status of ticket id: what a held session
+// polls. Once an admin decided it, the reason given comes with it (kept
+// in the operations audit, searched from the newest entry: the decision
+// was just made).
+func (s *Store) TicketStatus(ctx context.Context, id int64) (TicketDecision, error) {
+	var d TicketDecision
+	err := s.db.QueryRowContext(ctx, `SELECT status, decided_by FROM tickets WHERE id = ?`, id).Scan(&d.Status, &d.DecidedBy)
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", "", fmt.Errorf("ticket %d: %w", id, ErrNotFound)
+		return d, fmt.Errorf("ticket %d: %w", id, ErrNotFound)
 	}
-	return status, decidedBy, wrapError(err)
+	if err != nil || (d.Status != TicketApproved && d.Status != TicketRejected) {
+		return d, wrapError(err)
+	}
+	var detail string
+	err = s.db.QueryRowContext(ctx, `SELECT detail FROM operations WHERE target = ? AND action IN ('ticket.approve', 'ticket.reject')
+		ORDER BY id DESC LIMIT 1`, fmt.Sprint(id)).Scan(&detail)
+	if errors.Is(err, sql.ErrNoRows) {
+		return d, nil
+	}
+	if err != nil {
+		return d, wrapError(err)
+	}
+	var why struct {
+		Reason string `json:"reason"`
+	}
+	if json.Unmarshal([]byte(detail), &why) == nil {
+		d.Reason = why.Reason
+	}
+	return d, nil
 }
 
 // ListTickets returns tickets oldest first: those with the given status,

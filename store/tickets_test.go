@@ -31,14 +31,21 @@ func TestTickets(t *testing.T) {
 	if got.Status != TicketApproved || got.DecidedBy != "admin" || got.DecidedAt == nil {
 		t.Fatalf("approved %+v", got)
 	}
-	if st, by, err := s.TicketStatus(ctx, t1.ID); err != nil || st != TicketApproved || by != "admin" {
-		t.Fatalf("status %q %q %v", st, by, err)
+	if d, err := s.TicketStatus(ctx, t1.ID); err != nil || d != (TicketDecision{Status: TicketApproved, DecidedBy: "admin"}) {
+		t.Fatalf("status %+v %v", d, err)
 	}
 	if _, err := s.DecideTicket(ctx, t1.ID, false, "admin", ""); !errors.Is(err, ErrTicketDecided) {
 		t.Fatalf("decided twice: %v", err)
 	}
 	if _, err := s.DecideTicket(ctx, t2.ID, false, "root", "not now"); err != nil {
 		t.Fatal(err)
+	}
+	// The reason comes with the decision, that of this ticket only.
+	if d, err := s.TicketStatus(ctx, t2.ID); err != nil || d != (TicketDecision{Status: TicketRejected, DecidedBy: "root", Reason: "not now"}) {
+		t.Fatalf("rejected with a reason: %+v %v", d, err)
+	}
+	if d, err := s.TicketStatus(ctx, t3.ID); err != nil || d != (TicketDecision{Status: TicketPending}) {
+		t.Fatalf("pending: %+v %v", d, err)
 	}
 	if got, err := s.CancelTicket(ctx, t3.ID, "Ctrl-C"); err != nil || got.Status != TicketCanceled {
 		t.Fatalf("cancel: %+v %v", got, err)
@@ -52,7 +59,7 @@ func TestTickets(t *testing.T) {
 	if _, err := s.GetTicket(ctx, 999); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("unknown ticket: %v", err)
 	}
-	if _, _, err := s.TicketStatus(ctx, 999); !errors.Is(err, ErrNotFound) {
+	if _, err := s.TicketStatus(ctx, 999); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("unknown ticket: %v", err)
 	}
 

@@ -228,12 +228,6 @@ func (s *session) result(ctx context.Context, werr error) (status int, exited bo
 	if userErr != nil {
 		return ExitLost, false, userErr
 	}
-	if exited && ctx.Err() == nil && s.req.Command != "" {
-		// All output is through: tell the client, as sshd does before the
-		// exit status. A shell's channel stays open for the menu, and an
-		// error message still has to go out on stderr.
-		s.down.CloseWrite()
-	}
 	if errors.Is(endedBy, errClientGone) {
 		return status, exited, nil
 	}

@@ -9,9 +9,11 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jms-bastion/jms/bastion/filter"
 	"github.com/jms-bastion/jms/bastion/sessionerr"
+	"github.com/jms-bastion/jms/printable"
 	"github.com/jms-bastion/jms/store"
 )
 
@@ -205,33 +207,54 @@ func (s *session) hold(ctx context.Context, q *recQueue, cmd string, v filter.Ve
 				fmt.Sprintf("jms: ticket %d canceled: no decision within %s", t.ID, s.p.cfg.ReviewTimeout))
 		case <-poll.C:
 			pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			status, by, err := s.p.st.TicketStatus(pctx, t.ID)
+			d, err := s.p.st.TicketStatus(pctx, t.ID)
 			cancel()
 			if err != nil {
 				s.log.Warn("cannot read a review ticket", "ticket", t.ID, "err", err)
 				continue
 			}
-			switch status {
-			case store.TicketPending:
+			if d.Status == store.TicketPending {
 				continue
-			case store.TicketApproved:
-				s.notice(q, fmt.Sprintf("jms: ticket %d approved by %s", t.ID, orSomeone(by)))
-			case store.TicketRejected:
-				s.notice(q, fmt.Sprintf("jms: ticket %d rejected by %s: command not run", t.ID, orSomeone(by)))
-			default:
-				s.notice(q, fmt.Sprintf("jms: ticket %d %s: command not run", t.ID, status))
 			}
-			s.log.Info("review decided", "ticket", t.ID, "status", status, "by", by)
-			return reviewOutcome{status: status}
+			s.notice(q, decisionNotice(t.ID, d))
+			s.log.Info("review decided", "ticket", t.ID, "status", d.Status, "by", d.DecidedBy, "reason", d.Reason)
+			return reviewOutcome{status: d.Status}
 		}
 	}
 }
 
-func orSomeone(by string) string {
-	if by == "" {
-		return "an admin"
+// maxReason bounds the reason shown with a decision.
+const maxReason = 200
+
+// decisionNotice is the line that tells the person how her held command
+// was decided, with the admin's reason: "jms: ticket 2 rejected by
+// os:root (not during the freeze): command not run". The name and the
+// reason are admin input on her terminal: escaped, and the reason cut
+// at maxReason bytes.
+func decisionNotice(id int64, d store.TicketDecision) string {
+	by := "an admin"
+	if d.DecidedBy != "" {
+		by = printable.Escape(d.DecidedBy)
 	}
-	return by
+	why := ""
+	if d.Reason != "" {
+		r := printable.Escape(d.Reason)
+		if len(r) > maxReason {
+			cut := maxReason
+			for cut > 0 && !utf8.RuneStart(r[cut]) {
+				cut--
+			}
+			r = r[:cut] + "…"
+		}
+		why = " (" + r + ")"
+	}
+	switch d.Status {
+	case store.TicketApproved:
+		return fmt.Sprintf("jms: ticket %d approved by %s%s", id, by, why)
+	case store.TicketRejected:
+		return fmt.Sprintf("jms: ticket %d rejected by %s%s: command not run", id, by, why)
+	}
+	return fmt.Sprintf("jms: ticket %d %s: command not run", id, printable.Escape(d.Status))
 }
 
 func short(cmd string) string {

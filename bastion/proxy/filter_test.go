@@ -129,7 +129,7 @@ func TestExecReview(t *testing.T) {
 		case <-time.After(200 * time.Millisecond):
 		}
 		decided := time.Now()
-		if _, err := h.st.DecideTicket(ctx, tk.ID, approve, "boss", ""); err != nil {
+		if _, err := h.st.DecideTicket(ctx, tk.ID, approve, "boss", "freeze\x1b[2J until 6"); err != nil {
 			t.Fatal(err)
 		}
 		var r execResult
@@ -154,7 +154,8 @@ func TestExecReview(t *testing.T) {
 				t.Errorf("event %+v", e)
 			}
 		} else {
-			if r.code != ExitDenied || r.stdout != "" || !strings.Contains(r.stderr, "rejected by boss") {
+			// The reason is shown, escaped: it is admin input.
+			if r.code != ExitDenied || r.stdout != "" || !strings.Contains(r.stderr, `rejected by boss (freeze\x1b[2J until 6): command not run`) {
 				t.Errorf("rejected: %d %q %q", r.code, r.stdout, r.stderr)
 			}
 			if e.Verdict != "review:rejected" {
@@ -347,10 +348,10 @@ func TestPTYReview(t *testing.T) {
 	// Rejected: the line is dropped.
 	p.typ("zero 1\r")
 	tk = h.pendingTicket("zero 1")
-	if _, err := h.st.DecideTicket(ctx, tk.ID, false, "boss", ""); err != nil {
+	if _, err := h.st.DecideTicket(ctx, tk.ID, false, "boss", "use the runbook"); err != nil {
 		t.Fatal(err)
 	}
-	p.wait("rejected by boss")
+	p.wait("rejected by boss (use the runbook): command not run")
 	p.typ("echo done\r")
 	p.wait("done\r\n$ ")
 	if want := []string{"zero 2", "echo done"}; !slices.Equal(h.asset.Ran(), want) {

@@ -25,11 +25,12 @@ import (
 )
 
 // Downstream is the person's side of one session; charm.land/ssh's
-// ssh.Session satisfies it.
+// ssh.Session satisfies it. The proxy never ends the channel (no EOF, no
+// close): the server does, once it has sent the exit status, so that the
+// status comes before EOF as sshd sends it.
 type Downstream interface {
 	io.ReadWriter // stdin / stdout of the channel
 	Stderr() io.ReadWriter
-	CloseWrite() error
 	Pty() (ssh.Pty, <-chan ssh.Window, bool)
 	Signals(c chan<- ssh.Signal)
 	Environ() []string
@@ -70,7 +71,7 @@ type Store interface {
 	FiltersFor(ctx context.Context, user string, assetID int64, account string) ([]store.Filter, error)
 	AddCommandEvent(ctx context.Context, e store.CommandEvent) (int64, error)
 	AddTicket(ctx context.Context, nt store.NewTicket) (store.Ticket, error)
-	TicketStatus(ctx context.Context, id int64) (status, decidedBy string, err error)
+	TicketStatus(ctx context.Context, id int64) (store.TicketDecision, error)
 	CancelTicket(ctx context.Context, id int64, why string) (store.Ticket, error)
 }
 

@@ -51,24 +51,43 @@ func (c *Counter) Write(p []byte) (int, error) {
 func (c *Counter) In() int64  { return c.in.Load() }
 func (c *Counter) Out() int64 { return c.out.Load() }
 
+// ExecRun is how one rsync or scp exec session went, for AuditExec.
+type ExecRun struct {
+	SessionID string // the exec session's row; "" when refused before it began
+	User      string
+	Asset     string
+	Account   string
+	Bytes     *Counter // nil when refused
+	Exit      int
+	Denied    string // why it was refused; "" when it ran
+	Ended     string // why the bastion ended it ("killed by os:root: …"); "" when it ran its course
+}
+
 // AuditExec records the transfer an rsync or scp exec session made:
 // size is the protocol bytes in the direction of the transfer.
-func (s *Service) AuditExec(ctx context.Context, x ExecTransfer, user string, asset, account string, c *Counter, exit int, denied string) {
-	e := store.TransferEvent{User: user, Asset: asset, Account: account, Operation: x.Op,
+func (s *Service) AuditExec(ctx context.Context, x ExecTransfer, r ExecRun) {
+	s.audit(ctx, execEvent(x, r))
+}
+
+// execEvent is the transfer event of an exec session.
+func execEvent(x ExecTransfer, r ExecRun) store.TransferEvent {
+	e := store.TransferEvent{SessionID: r.SessionID, User: r.User, Asset: r.Asset, Account: r.Account, Operation: x.Op,
 		Path: strings.Join(x.Paths, " "), Result: ResultOK}
-	if c != nil {
-		e.Size = c.In()
+	if r.Bytes != nil {
+		e.Size = r.Bytes.In()
 		if x.Op == OpDownload {
-			e.Size = c.Out()
+			e.Size = r.Bytes.Out()
 		}
 	}
 	switch {
-	case denied != "":
-		e.Result, e.Detail = ResultDenied, x.Tool+": "+denied
-	case exit != 0:
-		e.Result, e.Detail = ResultFailed, x.Tool+": exit status "+strconv.Itoa(exit)
+	case r.Denied != "":
+		e.Result, e.Detail = ResultDenied, x.Tool+": "+r.Denied
+	case r.Ended != "":
+		e.Result, e.Detail = ResultFailed, x.Tool+": "+r.Ended
+	case r.Exit != 0:
+		e.Result, e.Detail = ResultFailed, x.Tool+": exit status "+strconv.Itoa(r.Exit)
 	default:
 		e.Detail = x.Tool + " (size: protocol bytes)"
 	}
-	s.audit(ctx, e)
+	return e
 }

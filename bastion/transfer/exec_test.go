@@ -98,3 +98,36 @@ func FuzzShellWords(f *testing.F) {
 		_ = slices.Clone(words)
 	})
 }
+
+func TestExecEvent(t *testing.T) {
+	up := ExecTransfer{Tool: "scp", Op: OpUpload, Paths: []string{"/tmp/a", "/tmp/b"}}
+	down := ExecTransfer{Tool: "rsync", Op: OpDownload, Paths: []string{"/srv"}}
+	c := &Counter{}
+	c.in.Store(10)
+	c.out.Store(20)
+	tests := []struct {
+		name    string
+		x       ExecTransfer
+		r       ExecRun
+		session string
+		result  string
+		size    int64
+		detail  string
+	}{
+		{"upload ran", up, ExecRun{SessionID: "s1", User: "alice", Bytes: c}, "s1", ResultOK, 10, "scp (size: protocol bytes)"},
+		{"download ran", down, ExecRun{SessionID: "s2", User: "alice", Bytes: c}, "s2", ResultOK, 20, "rsync (size: protocol bytes)"},
+		{"failed", down, ExecRun{SessionID: "s3", User: "alice", Bytes: c, Exit: 23}, "s3", ResultFailed, 20, "rsync: exit status 23"},
+		{"refused before a session", up, ExecRun{User: "alice", Denied: "needs upload"}, "", ResultDenied, 0, "scp: needs upload"},
+		{"killed", down, ExecRun{SessionID: "s4", Bytes: c, Exit: 255, Ended: "killed by os:root: disk full"}, "s4", ResultFailed, 20,
+			"rsync: killed by os:root: disk full"},
+	}
+	for _, tt := range tests {
+		e := execEvent(tt.x, tt.r)
+		if e.SessionID != tt.session || e.Result != tt.result || e.Size != tt.size || e.Detail != tt.detail || e.Operation != tt.x.Op {
+			t.Errorf("%s: %+v", tt.name, e)
+		}
+	}
+	if e := execEvent(up, ExecRun{}); e.Path != "/tmp/a /tmp/b" {
+		t.Errorf("path %q", e.Path)
+	}
+}

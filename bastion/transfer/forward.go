@@ -189,8 +189,12 @@ func (s *Service) forwardTarget(ctx context.Context, req ForwardRequest) (store.
 	if err != nil && !errors.Is(err, store.ErrDenied) {
 		return store.Access{}, err
 	}
-	found, ok := store.FindAccess(list, req.Host)
-	if !ok {
+	found, err := store.LookupAccess(list, req.Host)
+	var amb *store.AmbiguousAddressError
+	switch {
+	case errors.As(err, &amb):
+		return store.Access{}, userErrorf(err, "jms: port forwarding to %s is not allowed: %s", net.JoinHostPort(req.Host, strconv.Itoa(req.Port)), amb)
+	case err != nil:
 		return store.Access{}, userErrorf(nil, "jms: port forwarding to %s is not allowed: no asset %q for %s", net.JoinHostPort(req.Host, strconv.Itoa(req.Port)), req.Host, req.User)
 	}
 	acc, err := s.st.Authorize(ctx, store.AuthzQuery{User: req.User, AssetID: found.Asset.ID,

@@ -140,6 +140,8 @@ func TestForward(t *testing.T) {
 		{"web3", strconv.Itoa(echo), "port forwarding to web3 is not enabled for alice"},
 		{"nowhere", "80", `is not allowed: no asset`},
 		{"127.0.0.2", strconv.Itoa(echo), `is not allowed: no asset`},
+		// All three of her assets have 127.0.0.1: it names none of them.
+		{"127.0.0.1", strconv.Itoa(echo), `is not allowed: 127.0.0.1 is the address of web1, web2 and web3: name one`},
 	}
 	for _, r := range refusals {
 		_, err := c.Dial("tcp", net.JoinHostPort(r.host, r.port))

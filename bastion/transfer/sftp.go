@@ -321,7 +321,8 @@ type vfs struct {
 	order   []string           // sorted names of folders
 
 	mu        sync.Mutex
-	openFiles map[string]int // open files by the action they need
+	openFiles map[string]int  // open files by the action they need
+	told      map[string]bool // lines already written on stderr (tellOnce)
 
 	lastNano atomic.Int64 // when the client last sent something, unix nanoseconds
 }

@@ -69,6 +69,14 @@ func (v *vfs) resolve(p string) (target, error) {
 	}
 	f, ok := v.folders[name]
 	if !ok {
+		if alts := v.accountFolders(name); len(alts) > 0 {
+			// `/web1` of an asset she reaches as several accounts: say
+			// which folders are hers (once on stderr, where OpenSSH's
+			// sftp shows it).
+			msg := fmt.Sprintf("%s has one folder per account: %s", name, strings.Join(alts, ", "))
+			v.tellOnce("jms: " + msg)
+			return target{}, &statusError{msg: msg, code: sftp.ErrSSHFxNoSuchFile}
+		}
 		return target{}, &fs.PathError{Op: "open", Path: cleanAbs(p), Err: fs.ErrNotExist}
 	}
 	return target{f: f, vpath: joinVirtual(name, rest), rpath: rest}, nil
@@ -92,6 +100,57 @@ func (v *vfs) allow(ctx context.Context, t target, op string, actions ...string)
 		return err
 	}
 	return nil
+}
+
+// accountFolders returns the folders of asset name when she reaches it
+// as several accounts (`/web1@deploy`, `/web1@root`), sorted.
+func (v *vfs) accountFolders(name string) []string {
+	var out []string
+	for _, n := range v.order {
+		if f := v.folders[n]; f.asset.Name == name && n != name {
+			out = append(out, "/"+n)
+		}
+	}
+	return out
+}
+
+// tellOnce writes msg on the session's stderr, once per session.
+func (v *vfs) tellOnce(msg string) {
+	v.mu.Lock()
+	if v.told == nil {
+		v.told = map[string]bool{}
+	}
+	first := !v.told[msg]
+	v.told[msg] = true
+	v.mu.Unlock()
+	if first {
+		fmt.Fprintln(v.stderr, msg)
+	}
+}
+
+// atRoot reports whether p is the virtual root or a name right in it
+// (`/newdir`, `/web1`): what the root holds is the assets' folders.
+func (v *vfs) atRoot(p string) bool {
+	if v.direct != nil {
+		return false
+	}
+	_, rest := splitVirtual(p)
+	return rest == "/"
+}
+
+// rootRefused refuses op on p, in the virtual root itself, saying why
+// and where to do it instead, on the session's stderr (OpenSSH's sftp
+// shows that, not the status message) and in the status message (other
+// clients show that), and audits it.
+func (v *vfs) rootRefused(ctx context.Context, op, p, verb string) error {
+	where := "the folder of an asset"
+	if len(v.order) > 0 {
+		where = "/" + v.order[0]
+	}
+	msg := fmt.Sprintf("the root holds one folder per asset: %s inside %s", verb, where)
+	v.event(ctx, nil, op, p, 0, ResultDenied, msg)
+	fmt.Fprintf(v.stderr, "jms: %s %s: %s\n", verb, p, msg)
+	return &statusError{msg: msg, code: sftp.ErrSSHFxPermissionDenied}
 }
 
 // upstream returns the SFTP client of t's folder.
@@ -134,6 +193,11 @@ func writeFlags(p sftp.FileOpenFlags) int {
 
 func (v *vfs) open(r *sftp.Request, flags int, op string, actions ...string) (*transferFile, error) {
 	ctx := v.ctx
+	if op == OpUpload && v.atRoot(r.Filepath) {
+		if _, ok := v.folders[path.Base(cleanAbs(r.Filepath))]; !ok {
+			return nil, v.rootRefused(ctx, op, cleanAbs(r.Filepath), "put")
+		}
+	}
 	t, err := v.resolve(r.Filepath)
 	if err != nil {
 		return nil, err
@@ -291,6 +355,9 @@ func (tf *transferFile) Close() error {
 // Filecmd runs the commands that change the asset's files.
 func (v *vfs) Filecmd(r *sftp.Request) error {
 	ctx := v.ctx
+	if r.Method == "Mkdir" && v.atRoot(r.Filepath) {
+		return v.rootRefused(ctx, OpMkdir, cleanAbs(r.Filepath), "mkdir")
+	}
 	t, err := v.resolve(r.Filepath)
 	if err != nil {
 		return err

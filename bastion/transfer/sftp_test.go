@@ -495,3 +495,48 @@ func TestOpenFileRevoked(t *testing.T) {
 		t.Errorf("%d refused-while-open events, want 2: %+v", refused, h.events())
 	}
 }
+
+// TestRootSaysWhy: mkdir and put at the virtual root are refused with
+// the reason and where to do it instead, in the status message and on
+// stderr; a path naming an asset she reaches as several accounts names
+// their folders.
+func TestRootSaysWhy(t *testing.T) {
+	h := newHarness(t, grantSpec{name: "g1", assets: []string{"web1"}},
+		grantSpec{name: "g2", assets: []string{"web2"}, actions: []string{"download"}})
+	var stderr syncBuffer
+	c, _ := h.sftpSession(SFTPRequest{Stderr: &stderr})
+	for _, p := range []string{"/newdir", "newdir", "/web1", "/"} {
+		err := c.Mkdir(p)
+		if !errors.Is(err, fs.ErrPermission) {
+			t.Errorf("mkdir %s: %v", p, err)
+		}
+	}
+	if _, err := c.Create("/x.txt"); !errors.Is(err, fs.ErrPermission) {
+		t.Errorf("create /x.txt: %v", err)
+	}
+	if err := c.Mkdir("/web1" + h.dir + "/made"); err != nil {
+		t.Errorf("mkdir inside /web1: %v", err)
+	}
+	_, err := c.ReadDir("/web2")
+	if !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("ls /web2: %v", err)
+	}
+	c.Stat("/web2")
+	out := stderr.String()
+	// pkg/sftp's client keeps the status code only; OpenSSH's sftp shows
+	// stderr (e2e TestSFTPRootMkdirAndAssetFolder).
+	if !strings.Contains(out, "jms: mkdir /newdir: the root holds one folder per asset: mkdir inside /web1\n") ||
+		!strings.Contains(out, "jms: put /x.txt: the root holds one folder per asset: put inside /web1\n") ||
+		strings.Count(out, "jms: web2 has one folder per account: /web2@deploy, /web2@root\n") != 1 {
+		t.Errorf("stderr %q", out)
+	}
+	denied := 0
+	for _, e := range h.events() {
+		if e.Operation == OpMkdir && e.Result == ResultDenied && strings.Contains(e.Detail, "one folder per asset") {
+			denied++
+		}
+	}
+	if denied != 4 {
+		t.Errorf("%d mkdir refusals audited, want 4: %+v", denied, h.events())
+	}
+}

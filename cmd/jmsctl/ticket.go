@@ -102,7 +102,7 @@ func newTicketDecideCmd(a *app, approve bool) *cobra.Command {
 		},
 	}
 	if !approve {
-		cmd.Flags().StringVar(&reason, "reason", "", "why, for the operations audit")
+		cmd.Flags().StringVar(&reason, "reason", "", "why: shown to the person (escaped) and kept in the operations audit")
 	}
 	return cmd
 }
