@@ -404,7 +404,7 @@ func (s *Server) enrol(ctx context.Context, p *pendingLogin, ch gossh.KeyboardIn
 				[]string{"Press Enter once you have saved them: "}, []bool{true})
 			return nil
 		}
-		s.failure(ctx, p.user, methodKeyboardInteractive, true, "wrong OTP code at enrolment")
+		s.failure(ctx, p.user, methodKeyboardInteractive, true, reasonWrongEnrolCode)
 		if p.attempts >= maxOTPAttempts {
 			return errDenied
 		}
