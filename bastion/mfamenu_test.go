@@ -3,6 +3,9 @@ package bastion
 import (
 	"context"
 	"errors"
+	"io"
+	"log/slog"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -11,6 +14,7 @@ import (
 	"github.com/pquerna/otp/totp"
 	gossh "golang.org/x/crypto/ssh"
 
+	"github.com/jms-bastion/jms/config"
 	"github.com/jms-bastion/jms/store"
 	"github.com/jms-bastion/jms/tui"
 )
@@ -188,4 +192,46 @@ func TestMenuMFANoReplacement(t *testing.T) {
 	if _, err := o.confirm(ctx, codeNow(t, admin)); err == nil {
 		t.Fatal("confirm without an enrolment in progress succeeded")
 	}
+}
+
+// FuzzMenuMFACode sends whatever a person could type as the first code
+// of a menu enrolment: nothing panics, and a code saves the secret only
+// when it is one checkTOTP accepts for it.
+func FuzzMenuMFACode(f *testing.F) {
+	for _, s := range []string{"123456", " 123456 ", "12345", "1234567", "abcdef", "\x00\xff", strings.Repeat("9", 5000), ""} {
+		f.Add(s)
+	}
+	ctx := store.WithActor(context.Background(), "fuzz")
+	raw, _ := store.GenerateKeyBytes()
+	key, _ := store.NewKey(raw, "fuzz")
+	st, err := store.Open(ctx, filepath.Join(f.TempDir(), "jms.db"), store.Options{Sealer: store.NewSealer(key)})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { st.Close() })
+	if _, err := st.AddUser(ctx, store.NewUser{Name: "alice"}); err != nil {
+		f.Fatal(err)
+	}
+	cfg := config.Default(f.TempDir())
+	cfg.LockoutThreshold, cfg.LockoutUserThreshold, cfg.ThrottleNames = 0, 0, 0
+	srv := &Server{cfg: cfg, st: st, log: slog.New(slog.NewTextHandler(io.Discard, nil)), now: time.Now,
+		argon: cheapArgon2, hashSem: make(chan struct{}, 1), guard: newSourceGuard(0, cfg.LockoutWindow)}
+	f.Fuzz(func(t *testing.T, code string) {
+		cctx := context.WithValue(ctx, connStateKey{}, &connState{source: "127.0.0.1", key: "127.0.0.1"})
+		o := srv.ownMFA("alice", srv.log)
+		ms, err := o.start(cctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, valid := checkTOTP(ms.Secret, strings.TrimSpace(code), time.Now())
+		_, err = o.confirm(cctx, code)
+		if saved := err == nil; saved != valid {
+			t.Fatalf("code %q: saved %v, valid %v (%v)", code, saved, valid, err)
+		}
+		if valid {
+			if err := st.DisableMFA(ctx, "alice"); err != nil {
+				t.Fatal(err)
+			}
+		}
+	})
 }

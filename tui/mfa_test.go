@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
 )
 
@@ -153,4 +154,41 @@ func TestMenuMFASmallTerminal(t *testing.T) {
 	if !strings.Contains(scr, "Code:") {
 		t.Fatalf("no code field:\n%s", scr)
 	}
+}
+
+// FuzzMFACodeField: whatever she types or pastes into the code field,
+// it holds at most maxCodeLen digits, the screen fits, and only that
+// reaches ConfirmMFA.
+func FuzzMFACodeField(f *testing.F) {
+	for _, s := range []string{"123456", "12 34 56", "\x1b[31m9", "١٢٣٤٥٦", "99999999999", "\x00\n\r"} {
+		f.Add(s, true)
+		f.Add(s, false)
+	}
+	st := MFAState{Secret: fakeSecret, URI: "otpauth://x", QR: fakeQR}
+	f.Fuzz(func(t *testing.T, text string, paste bool) {
+		var got string
+		m := mfaMenu(t, 80, 24, st, func(code string) ([]string, error) {
+			got = code
+			return nil, errors.New("no")
+		})
+		var next tea.Model
+		if paste {
+			next, _ = m.Update(tea.PasteMsg{Content: text})
+		} else {
+			next, _ = m.Update(tea.KeyPressMsg{Text: text, Code: 'x'})
+		}
+		m = next.(Menu)
+		in := string(m.mfa.input)
+		if len(in) > maxCodeLen || strings.Trim(in, "0123456789") != "" {
+			t.Fatalf("the code field holds %q", in)
+		}
+		checkFits(t, m, 80, 24)
+		m, cmd := press(t, m, "enter")
+		if cmd != nil {
+			runCmd(t, m, cmd)
+			if got != in {
+				t.Fatalf("confirmed %q, typed %q", got, in)
+			}
+		}
+	})
 }
