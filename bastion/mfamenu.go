@@ -12,6 +12,7 @@ package bastion
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -112,7 +113,11 @@ func (o *ownMFA) confirm(ctx context.Context, code string) ([]string, error) {
 			o.log.Warn("menu: MFA enrolment closed after wrong codes", "wrong", o.wrong)
 			return nil, tui.ErrMFAAttempts
 		}
-		return nil, errors.New("that code is not right (is the phone's clock right?): try again")
+		tries := "tries"
+		if left := maxOTPAttempts - o.wrong; left == 1 {
+			tries = "try"
+		}
+		return nil, fmt.Errorf("that code is not right (is the phone's clock right?): %d %s left", maxOTPAttempts-o.wrong, tries)
 	}
 	codes, err := store.GenerateRecoveryCodes()
 	if err != nil {

@@ -59,6 +59,7 @@ func TestMenuMFAEnrol(t *testing.T) {
 	}
 	m.typeText(wrongCode(t, secret) + "\r")
 	m.waitScreen("that code is not right")
+	m.waitScreen("2 tries left")
 	if mfa, _ := f.st.GetUserMFA(ctx, "alice"); mfa.Seed != nil {
 		t.Fatal("a wrong code saved the secret")
 	}
