@@ -49,7 +49,7 @@ type AuthStore interface {
 	StartMFAGrace(ctx context.Context, userID int64, source, seedRef string, at time.Time) error
 	MFAGraceValid(ctx context.Context, userID int64, source string, now time.Time, grace time.Duration) (bool, error)
 	UseRecoveryCode(ctx context.Context, userID int64, code string) (bool, error)
-	EnableMFA(ctx context.Context, name string, seed store.Secret, lastStep int64, codes []string) error
+	EnrolMFA(ctx context.Context, name string, seed store.Secret, lastStep int64, codes []string) error
 	SetPasswordHash(ctx context.Context, name, hash string, mustChange bool) error
 	CountFailures(ctx context.Context, user, source string, since time.Time, reasons []string) (store.FailureCounts, error)
 	LockLogin(ctx context.Context, user, source string, until time.Time, reason string) error
@@ -389,7 +389,9 @@ func (s *Server) enrol(ctx context.Context, p *pendingLogin, ch gossh.KeyboardIn
 		if ok {
 			codes, err := store.GenerateRecoveryCodes()
 			if err == nil {
-				err = s.st.EnableMFA(store.WithActor(ctx, "ssh:"+p.user), p.user, store.Secret(key.Secret()), step, codes)
+				// EnrolMFA: a secret an administrator set meanwhile is
+				// not replaced (the login fails; the next asks her code).
+				err = s.st.EnrolMFA(store.WithActor(ctx, "ssh:"+p.user), p.user, store.Secret(key.Secret()), step, codes)
 			}
 			if err != nil {
 				s.log.Error("saving a TOTP enrolment", "user", p.user, "err", err)
@@ -404,7 +406,7 @@ func (s *Server) enrol(ctx context.Context, p *pendingLogin, ch gossh.KeyboardIn
 				[]string{"Press Enter once you have saved them: "}, []bool{true})
 			return nil
 		}
-		s.failure(ctx, p.user, methodKeyboardInteractive, true, "wrong OTP code at enrolment")
+		s.failure(ctx, p.user, methodKeyboardInteractive, true, reasonWrongEnrolCode)
 		if p.attempts >= maxOTPAttempts {
 			return errDenied
 		}

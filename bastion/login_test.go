@@ -389,6 +389,30 @@ func TestMFAEnrolmentAtLogin(t *testing.T) {
 	}
 }
 
+// TestMFAEnrolmentAtLoginNoReplacement: a secret an administrator set
+// while she was enrolling at login is not replaced by hers.
+func TestMFAEnrolmentAtLoginNoReplacement(t *testing.T) {
+	f := newFixture(t, func(c *config.Config) { c.MFA = "required" })
+	var admin string
+	method := (&kiPrompts{}).answer(func(_, instruction string) string {
+		m := secretRE.FindStringSubmatch(instruction)
+		if m == nil {
+			return ""
+		}
+		if admin == "" {
+			admin, _ = f.enableMFA("bob")
+		}
+		return codeNow(t, m[1])
+	})
+	if c, err := f.dial("bob", gossh.PublicKeys(f.bobKey), method); err == nil {
+		c.Close()
+		t.Fatal("an enrolment over an administrator's secret logged in")
+	}
+	if m, err := f.st.GetUserMFA(context.Background(), "bob"); err != nil || string(m.Seed) != admin {
+		t.Fatalf("the administrator's secret was replaced: %v", err)
+	}
+}
+
 // TestLoginTiming checks that an unknown name costs what a known name
 // with a wrong password costs: both run one argon2id hash with the same
 // parameters. Medians, with a generous margin.

@@ -140,6 +140,7 @@ func (s *Server) assetMenu(ctx context.Context, term *terminal, u store.User, lo
 		return list, err
 	}
 	var before []store.Access
+	mfa := s.ownMFA(u.Name, log) // one per session: its wrong codes add up
 	for {
 		assets, err := s.st.AuthorizedAssets(ctx, u.Name, s.now())
 		if errors.Is(err, store.ErrDenied) {
@@ -185,6 +186,8 @@ func (s *Server) assetMenu(ctx context.Context, term *terminal, u store.User, lo
 				log.Info("menu: key added", "fingerprint", k.Fingerprint)
 				return k, nil
 			},
+			StartMFA:   mfa.start,
+			ConfirmMFA: mfa.confirm,
 		}
 		cfg.LastAccounts = s.lastAccounts(ctx, u.Name, log)
 		final, err := s.runProgram(ctx, term, tui.NewMenu(cfg))

@@ -45,6 +45,7 @@ type Store interface {
 	SetPasswordHash(ctx context.Context, name, hash string, mustChange bool) error
 	AddUserKey(ctx context.Context, user, line string) (store.UserKey, error)
 	ListUserKeys(ctx context.Context, user string) ([]store.UserKey, error)
+	MFAMenuStore // her MFA from the menu (mfamenu.go)
 	// The auditor menu (auditor.go).
 	ListSessions(ctx context.Context, q store.SessionQuery) ([]store.Session, error)
 	GetSession(ctx context.Context, idOrPrefix string) (store.Session, error)

@@ -54,13 +54,29 @@ func (s *Store) GetUserMFA(ctx context.Context, name string) (UserMFA, error) {
 // replaces her recovery codes with the hashes of codes. The change is
 // audited as mfa.enable, without the secret.
 func (s *Store) EnableMFA(ctx context.Context, name string, seed Secret, lastStep int64, codes []string) error {
+	return s.enableMFA(ctx, name, seed, lastStep, codes, false)
+}
+
+// EnrolMFA is EnableMFA for a person enrolling herself: it refuses
+// with ErrConflict, changing nothing, when she has MFA already (turned
+// on meanwhile by an administrator or another of her sessions), so that
+// an enrolment never replaces a secret.
+func (s *Store) EnrolMFA(ctx context.Context, name string, seed Secret, lastStep int64, codes []string) error {
+	return s.enableMFA(ctx, name, seed, lastStep, codes, true)
+}
+
+func (s *Store) enableMFA(ctx context.Context, name string, seed Secret, lastStep int64, codes []string, onlyIfOff bool) error {
 	return s.withTx(ctx, func(q querier) error {
 		var id int64
-		if err := q.QueryRowContext(ctx, `SELECT id FROM users WHERE name = ?`, name).Scan(&id); err != nil {
+		var current *string
+		if err := q.QueryRowContext(ctx, `SELECT id, mfa_seed FROM users WHERE name = ?`, name).Scan(&id, &current); err != nil {
 			if err = wrapError(err); errors.Is(err, ErrNotFound) {
 				return fmt.Errorf("user %q: %w", name, ErrNotFound)
 			}
 			return err
+		}
+		if onlyIfOff && current != nil && *current != "" {
+			return fmt.Errorf("user %q has MFA already: %w", name, ErrConflict)
 		}
 		sealed, ref, err := s.sealIn(ctx, q, seed, mfaBinding(id, ""))
 		if err != nil {

@@ -26,6 +26,8 @@ type accountFuncs struct {
 	changePassword func(ctx context.Context, current, next string) error
 	listKeys       func(ctx context.Context) ([]store.UserKey, error)
 	addKey         func(ctx context.Context, line string) (store.UserKey, error)
+	startMFA       func(ctx context.Context) (MFAState, error)
+	confirmMFA     func(ctx context.Context, code string) ([]string, error)
 }
 
 // passwordForm is the password change form: current, new, new again.

@@ -26,6 +26,7 @@ var helpText = []helpEntry{
 	{false, "p  g", "every asset; node tree (→ opens, ← closes, enter lists)"},
 	{false, "r", "refresh the list"},
 	{false, "P  K", "change your password; your SSH keys (a adds one)"},
+	{false, "M", "your MFA: turn it on with an authenticator app"},
 	{false, "? h  q ctrl+d", "this help; quit (ctrl+c quits from anywhere)"},
 }
 

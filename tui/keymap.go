@@ -33,6 +33,7 @@ type KeyMap struct {
 	// Her own account, from the asset menu.
 	Password key.Binding // "P": change her password
 	Keys     key.Binding // "K": her SSH keys
+	MFA      key.Binding // "M": her MFA, enrolment when she has none
 	Add      key.Binding // "a" on the keys screen: add a key
 	Assets   key.Binding // "a" in the auditor menu: her own assets
 
@@ -76,6 +77,7 @@ func DefaultKeyMap() KeyMap {
 		// Capitals: p is KoKo's list command, and s still starts a search.
 		Password: key.NewBinding(key.WithKeys("P"), key.WithHelp("P", "password")),
 		Keys:     key.NewBinding(key.WithKeys("K"), key.WithHelp("K", "ssh keys")),
+		MFA:      key.NewBinding(key.WithKeys("M"), key.WithHelp("M", "mfa")),
 		Add:      key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "add a key")),
 		Assets:   key.NewBinding(key.WithKeys("a"), key.WithHelp("a", "my assets")),
 

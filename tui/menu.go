@@ -72,6 +72,14 @@ type MenuConfig struct {
 	ChangePassword func(ctx context.Context, current, next string) error
 	ListKeys       func(ctx context.Context) ([]store.UserKey, error)
 	AddKey         func(ctx context.Context, line string) (store.UserKey, error)
+
+	// Her MFA (M). StartMFA says whether she has MFA and, when she has
+	// none, makes a fresh secret for her to enrol; ConfirmMFA checks a
+	// code of that secret and, when it verifies, saves it and returns
+	// her recovery codes (ErrMFAAttempts after too many wrong codes).
+	// Nil turns the key off.
+	StartMFA   func(ctx context.Context) (MFAState, error)
+	ConfirmMFA func(ctx context.Context, code string) ([]string, error)
 }
 
 // MenuState is where a menu was: enough to draw a new menu the same way
@@ -135,6 +143,7 @@ type Menu struct {
 	self    accountFuncs
 	pw      passwordForm
 	keyList keysScreen
+	mfa     mfaScreen
 
 	flash    string
 	flashErr bool
@@ -164,6 +173,8 @@ func NewMenu(cfg MenuConfig) Menu {
 			changePassword: cfg.ChangePassword,
 			listKeys:       cfg.ListKeys,
 			addKey:         cfg.AddKey,
+			startMFA:       cfg.StartMFA,
+			confirmMFA:     cfg.ConfirmMFA,
 		},
 		width:   cfg.Width,
 		height:  cfg.Height,
@@ -304,7 +315,12 @@ func (m Menu) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case passwordDoneMsg, keysMsg, keyAddedMsg:
 		return m.updateAccount(msg)
+	case mfaStartMsg, mfaConfirmMsg:
+		return m.updateMFAResult(msg)
 	case tea.PasteMsg:
+		if m.state == stateMFA {
+			return m.pasteMFA(msg)
+		}
 		if m.state == statePassword || m.state == stateKeys {
 			return m.pasteAccount(msg)
 		}
@@ -340,6 +356,8 @@ func (m Menu) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return m.updatePassword(msg)
 		case stateKeys:
 			return m.updateKeys(msg)
+		case stateMFA:
+			return m.updateMFA(msg)
 		case stateTree:
 			return m.updateTree(msg)
 		default:
@@ -374,7 +392,7 @@ func (m Menu) showHelp() (tea.Model, tea.Cmd) {
 // help screen and docs/menu.md): while the search box has the focus —
 // after "/" or once something is typed — every printable key is filter
 // text; erasing the last character, or Esc, leaves the box. Otherwise
-// KoKo's p g h q r and ? / j k P K are commands and any other printable
+// KoKo's p g h q r and ? / j k P K M are commands and any other printable
 // key starts a new search with itself (Backspace or / edit an old one).
 func (m Menu) updateList(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	if isText(msg) {
@@ -402,6 +420,8 @@ func (m Menu) updateList(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			return m.openPassword()
 		case key.Matches(msg, m.keys.Keys):
 			return m.openKeys()
+		case key.Matches(msg, m.keys.MFA):
+			return m.openMFA()
 		case key.Matches(msg, m.keys.Up):
 			m.move(-1)
 			return m, nil
@@ -792,6 +812,8 @@ func (m Menu) View() tea.View {
 		content = m.passwordView()
 	case stateKeys:
 		content = m.keysView()
+	case stateMFA:
+		content = m.mfaView()
 	case stateTree:
 		content = m.treeView()
 	default:

@@ -42,6 +42,7 @@ const (
 	stateHelp                  // the help screen
 	statePassword              // her password change form
 	stateKeys                  // her SSH keys
+	stateMFA                   // her MFA: status or enrolment
 )
 
 func (s state) String() string {
@@ -58,6 +59,8 @@ func (s state) String() string {
 		return "password"
 	case stateKeys:
 		return "keys"
+	case stateMFA:
+		return "mfa"
 	}
 	return "unknown"
 }
