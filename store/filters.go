@@ -414,7 +414,7 @@ func planFilterUpdate(cur Filter, fu FilterUpdate) (NewFilter, error) {
 // dimension (a, b together), which would make it cover all.
 func checkNotWidened(owner string, a, b, a2, b2 []string, all, keep string) error {
 	if widens(append(slices.Clone(a), b...), append(slices.Clone(a2), b2...)) {
-		return fmt.Errorf("%s would then apply to %s: keep one or give %s (or rm the %s)", owner, all, keep, strings.Fields(owner)[0])
+		return fmt.Errorf("%s would then apply to %s: keep one or give %s (or rm the %s)", owner, all, keep, owner[:strings.LastIndex(owner, " ")])
 	}
 	return nil
 }

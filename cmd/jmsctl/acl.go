@@ -47,6 +47,7 @@ func aclColumns() []column[store.LoginRule] {
 		{"sources", func(r store.LoginRule) string { return orAny(r.Sources, "anywhere") }},
 		{"times", func(r store.LoginRule) string { return orAny(r.Times, "always") }},
 		{"tz", aclTZ},
+		{"active", func(r store.LoginRule) string { return yesNo(r.Active) }},
 	}
 }
 
