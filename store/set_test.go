@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -239,5 +240,56 @@ func TestUpdateAccount(t *testing.T) {
 	if _, err := s.UpdateAccount(ctx, "web1", "nobody", AccountUpdate{Comment: ptr("x")}); err == nil ||
 		err.Error() != "account nobody@web1: not found" {
 		t.Fatalf("unknown account: %v", err)
+	}
+}
+
+func TestImportChanges(t *testing.T) {
+	ctx := WithActor(context.Background(), "os:tester")
+	s := newTestStore(t)
+	if _, err := s.ImportAssets(ctx, []ImportAsset{{NewAsset: NewAsset{Name: "web1", Address: "10.0.0.5",
+		Labels: map[string]string{"env": "prod"}}}}, ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ImportUsers(ctx, []ImportUser{{Name: "alice", Role: "user", Groups: []string{"ops"}}}, ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	assetTests := []struct {
+		name string
+		row  ImportAsset
+		want map[string]FieldChange
+	}{
+		{"address and labels", ImportAsset{Present: map[string]bool{"name": true, "address": true, "labels": true},
+			NewAsset: NewAsset{Name: "web1", Address: "10.0.0.6", Labels: map[string]string{"env": "staging"}}},
+			map[string]FieldChange{"address": {"10.0.0.5", "10.0.0.6"}, "labels": {"env=prod", "env=staging"}}},
+		{"port only", ImportAsset{Present: map[string]bool{"name": true, "port": true}, NewAsset: NewAsset{Name: "web1", Port: 2222}},
+			map[string]FieldChange{"port": {"22", "2222"}}},
+		{"comment set", ImportAsset{Present: map[string]bool{"name": true, "comment": true}, NewAsset: NewAsset{Name: "web1", Comment: "x"}},
+			map[string]FieldChange{"comment": {"", "x"}}},
+	}
+	for _, tt := range assetTests {
+		res, err := s.ImportAssets(ctx, []ImportAsset{tt.row}, ImportOptions{DryRun: true, Upsert: true})
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if got := res.Changes["web1"]; !maps.Equal(got, tt.want) {
+			t.Errorf("%s: changes %v, want %v", tt.name, got, tt.want)
+		}
+	}
+	res, err := s.ImportAssets(ctx, []ImportAsset{{Present: map[string]bool{"name": true}, NewAsset: NewAsset{Name: "web1"}}},
+		ImportOptions{DryRun: true, Upsert: true})
+	if err != nil || len(res.Changes) != 0 || len(res.Unchanged) != 1 {
+		t.Fatalf("unchanged row: %+v %v", res, err)
+	}
+	res, err = s.ImportUsers(ctx, []ImportUser{{Name: "alice", Email: "a@example.com", Role: "admin", Groups: []string{"dev", "ops"},
+		Present: map[string]bool{"name": true, "email": true, "role": true, "groups": true}}}, ImportOptions{DryRun: true, Upsert: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]FieldChange{"email": {"", "a@example.com"}, "role": {"user", "admin"}, "groups": {"ops", "dev,ops"}}
+	if got := res.Changes["alice"]; !maps.Equal(got, want) {
+		t.Fatalf("user changes %v, want %v", got, want)
+	}
+	if u, _ := s.GetUser(ctx, "alice"); u.Role != "user" {
+		t.Fatalf("a dry run changed alice: %+v", u)
 	}
 }
