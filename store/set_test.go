@@ -293,3 +293,70 @@ func TestImportChanges(t *testing.T) {
 		t.Fatalf("a dry run changed alice: %+v", u)
 	}
 }
+
+// FuzzPlanLoginRuleUpdate feeds acl set values (from the command line
+// of an admin, or over SSH) to the planner: it never panics, and a plan
+// it accepts is a valid rule that covers no more than it did.
+func FuzzPlanLoginRuleUpdate(f *testing.F) {
+	f.Add("10.0.0.0/8", "10.0.0.1", "Mon-Fri 08:00-20:00", "sat", "alice", "allow", 10)
+	f.Add("10.0.0.1/8", "", "9am-5pm", "Mon-Fri 08:00-20:00", "", "deny", 0)
+	f.Add("", "10.0.0.0/8", "", "", "", "", 101)
+	cur := LoginRule{Name: "r", Action: "deny", Priority: 50, Users: []string{"alice"},
+		Sources: []string{"10.0.0.0/8"}, Times: []string{"Mon-Fri 08:00-20:00"}}
+	f.Fuzz(func(t *testing.T, addSrc, rmSrc, addTime, rmTime, rmUser, action string, prio int) {
+		ru := LoginRuleUpdate{Action: &action, Priority: &prio}
+		for _, pair := range []struct {
+			v   string
+			dst *[]string
+		}{{addSrc, &ru.AddSources}, {rmSrc, &ru.RmSources}, {addTime, &ru.AddTimes}, {rmTime, &ru.RmTimes}, {rmUser, &ru.RmUsers}} {
+			if pair.v != "" {
+				*pair.dst = []string{pair.v}
+			}
+		}
+		c := cur
+		c.Users, c.Sources, c.Times = slices.Clone(cur.Users), slices.Clone(cur.Sources), slices.Clone(cur.Times)
+		r, err := planLoginRuleUpdate(c, ru)
+		if err != nil {
+			return
+		}
+		if err := r.Check(); err != nil {
+			t.Fatalf("accepted a rule that does not check: %+v: %v", r, err)
+		}
+		if len(r.Users)+len(r.Groups) == 0 || len(r.Sources) == 0 || len(r.Times) == 0 {
+			t.Fatalf("accepted a widening edit: %+v", r)
+		}
+	})
+}
+
+// FuzzPlanFilterUpdate does the same for filter set.
+func FuzzPlanFilterUpdate(f *testing.F) {
+	f.Add("halt", "reboot", "", "deny", 10, "/prod/")
+	f.Add("", "", "(x", "block", 0, "")
+	f.Add("rm  -rf /", "reboot", "^re", "allow", 101, "/prod")
+	cur := Filter{Name: "f", Action: "deny", Priority: 50, Commands: []string{"reboot"}, Users: []string{"alice"}, Nodes: []string{"/prod"}}
+	f.Fuzz(func(t *testing.T, addCmd, rmCmd, regex, action string, prio int, rmNode string) {
+		fu := FilterUpdate{Action: &action, Priority: &prio}
+		if regex != "" {
+			fu.Regex = &regex
+		}
+		if addCmd != "" {
+			fu.AddCommands = []string{addCmd}
+		}
+		if rmCmd != "" {
+			fu.RmCommands = []string{rmCmd}
+		}
+		if rmNode != "" {
+			fu.RmNodes = []string{rmNode}
+		}
+		nf, err := planFilterUpdate(cur, fu)
+		if err != nil {
+			return
+		}
+		if err := nf.Check(); err != nil {
+			t.Fatalf("accepted a filter that does not check: %+v: %v", nf, err)
+		}
+		if len(nf.Users) == 0 || len(nf.Nodes) == 0 {
+			t.Fatalf("accepted a widening edit: %+v", nf)
+		}
+	})
+}

@@ -519,7 +519,7 @@ func changeText(changes map[string]store.FieldChange) string {
 	parts := make([]string, 0, len(changes))
 	for _, f := range sortedMapKeys(changes) {
 		c := changes[f]
-		parts = append(parts, fmt.Sprintf("%s %s -> %s", f, show(c.From), show(c.To)))
+		parts = append(parts, fmt.Sprintf("%s %s -> %s", cell(f), show(c.From), show(c.To)))
 	}
 	return ": " + strings.Join(parts, ", ")
 }
