@@ -636,6 +636,11 @@ func planLoginRuleUpdate(cur LoginRule, ru LoginRuleUpdate) (LoginRule, error) {
 	r := cur
 	owner := "login rule " + strconv.Quote(cur.Name)
 	if ru.Action != nil {
+		// An empty action means allow to Check: on a change that would
+		// silently turn a deny into an allow.
+		if strings.TrimSpace(*ru.Action) == "" {
+			return r, errors.New("--action needs a value: allow or deny")
+		}
 		r.Action = *ru.Action
 	}
 	if ru.Priority != nil {

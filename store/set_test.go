@@ -118,6 +118,7 @@ func TestUpdateLoginRule(t *testing.T) {
 		{"who", LoginRuleUpdate{AddGroups: []string{"ops"}, RmUsers: []string{"alice"}},
 			func(r LoginRule) bool { return len(r.Users) == 0 && slices.Equal(r.Groups, []string{"ops"}) }, ""},
 		{"bad action", LoginRuleUpdate{Action: ptr("block")}, nil, `unknown login rule action "block"`},
+		{"empty action", LoginRuleUpdate{Action: ptr(" ")}, nil, "--action needs a value: allow or deny"},
 		{"priority 0", LoginRuleUpdate{Priority: ptr(0)}, nil, "priority 0 is out of range"},
 		{"host bits", LoginRuleUpdate{AddSources: []string{"10.0.0.1/8"}}, nil, "did you mean 10.0.0.0/8?"},
 		{"bad time", LoginRuleUpdate{AddTimes: []string{"Mon-Fri 8-20"}}, nil, `did you mean "Mon-Fri 08:00-20:00"?`},
