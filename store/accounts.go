@@ -254,3 +254,44 @@ func (s *Store) AccountSecret(ctx context.Context, id int64) (Account, Secret, e
 	}
 	return c, sec, nil
 }
+
+// AccountUpdate is a change to an account; nil fields keep their value.
+// The secret changes with SetAccountSecret only.
+type AccountUpdate struct {
+	Privileged *bool
+	Comment    *string
+}
+
+// UpdateAccount changes whether an account is privileged and its comment.
+func (s *Store) UpdateAccount(ctx context.Context, asset, username string, au AccountUpdate) (Account, error) {
+	target := username + "@" + asset
+	err := s.withTx(ctx, func(q querier) error {
+		var id int64
+		err := q.QueryRowContext(ctx, `SELECT c.id FROM accounts c JOIN assets a ON a.id = c.asset_id
+			WHERE a.name = ? AND c.username = ?`, asset, username).Scan(&id)
+		if err = wrapError(err); errors.Is(err, ErrNotFound) {
+			return fmt.Errorf("account %s: %w", target, ErrNotFound)
+		} else if err != nil {
+			return err
+		}
+		detail := map[string]any{}
+		now := formatTime(s.now())
+		if au.Privileged != nil {
+			if _, err := q.ExecContext(ctx, `UPDATE accounts SET privileged = ?, updated_at = ? WHERE id = ?`, *au.Privileged, now, id); err != nil {
+				return wrapError(err)
+			}
+			detail["privileged"] = *au.Privileged
+		}
+		if au.Comment != nil {
+			if _, err := q.ExecContext(ctx, `UPDATE accounts SET comment = ?, updated_at = ? WHERE id = ?`, *au.Comment, now, id); err != nil {
+				return wrapError(err)
+			}
+			detail["comment"] = *au.Comment
+		}
+		return s.recordOp(ctx, q, "account.set", target, detail)
+	})
+	if err != nil {
+		return Account{}, err
+	}
+	return s.GetAccount(ctx, asset, username)
+}

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -292,4 +293,177 @@ func (s *Store) FiltersFor(ctx context.Context, user string, assetID int64, acco
 		return out[i].ID < out[j].ID
 	})
 	return out, nil
+}
+
+// FilterUpdate is a change to a command filter; nil and empty fields
+// keep their value. Regex replaces the match (dropping the commands);
+// AddCommands on a regex filter replace the regex.
+type FilterUpdate struct {
+	Action                  *string
+	Priority                *int
+	Regex                   *string
+	AddCommands, RmCommands []string
+	AddUsers, RmUsers       []string
+	AddGroups, RmGroups     []string
+	AddAssets, RmAssets     []string
+	AddNodes, RmNodes       []string
+	AddAccounts, RmAccounts []string
+	Comment                 *string
+}
+
+// listEdit is one list of names changed by --add-X and --rm-X.
+type listEdit struct {
+	flag    string // the X of --add-X, for messages
+	have    []string
+	add, rm []string
+}
+
+// apply returns the list after the edit. Removing a name the list does
+// not hold is refused: a typo must not pass for a change.
+func (e listEdit) apply(owner string) ([]string, error) {
+	for _, r := range e.rm {
+		if !slices.Contains(e.have, r) && !slices.Contains(e.add, r) {
+			return nil, fmt.Errorf("%s has no %s %q to remove (--rm-%s)", owner, e.flag, r, e.flag)
+		}
+	}
+	out := []string{}
+	for _, x := range dedupe(append(slices.Clone(e.have), e.add...)) {
+		if !slices.Contains(e.rm, x) {
+			out = append(out, x)
+		}
+	}
+	return out, nil
+}
+
+// widens reports whether the edit empties a list that held names: for a
+// scope that means "everyone" or "everywhere", the opposite of what
+// removing a name suggests.
+func widens(before, after []string) bool { return len(before) > 0 && len(after) == 0 }
+
+// planFilterUpdate returns the filter cur after fu, checked like a new
+// filter, with node paths cleaned.
+func planFilterUpdate(cur Filter, fu FilterUpdate) (NewFilter, error) {
+	nf := NewFilter{Name: cur.Name, Action: cur.Action, Priority: cur.Priority, Regex: cur.Regex, Comment: cur.Comment}
+	owner := "filter " + strconv.Quote(cur.Name)
+	if fu.Action != nil {
+		nf.Action = *fu.Action
+	}
+	if fu.Priority != nil {
+		if *fu.Priority == 0 {
+			return nf, errors.New("priority 0 is out of range: want 1-100 (lower is matched first)")
+		}
+		nf.Priority = *fu.Priority
+	}
+	if fu.Comment != nil {
+		nf.Comment = *fu.Comment
+	}
+	var rmCmds []string
+	for _, c := range fu.RmCommands {
+		rmCmds = append(rmCmds, strings.Join(strings.Fields(c), " "))
+	}
+	cmds, err := listEdit{"command", cur.Commands, fu.AddCommands, rmCmds}.apply(owner)
+	if err != nil {
+		return nf, err
+	}
+	nf.Commands = cmds
+	switch {
+	case fu.Regex != nil:
+		nf.Regex = *fu.Regex
+		if len(fu.AddCommands) == 0 {
+			nf.Commands = nil
+		}
+	case len(fu.AddCommands) > 0:
+		nf.Regex = ""
+	}
+	addNodes, err := cleanNodePaths(fu.AddNodes)
+	if err != nil {
+		return nf, err
+	}
+	rmNodes, err := cleanNodePaths(fu.RmNodes)
+	if err != nil {
+		return nf, err
+	}
+	edits := []struct {
+		e   listEdit
+		dst *[]string
+	}{
+		{listEdit{"user", cur.Users, fu.AddUsers, fu.RmUsers}, &nf.Users},
+		{listEdit{"group", cur.Groups, fu.AddGroups, fu.RmGroups}, &nf.Groups},
+		{listEdit{"asset", cur.Assets, fu.AddAssets, fu.RmAssets}, &nf.Assets},
+		{listEdit{"node", cur.Nodes, addNodes, rmNodes}, &nf.Nodes},
+		{listEdit{"account", cur.Accounts, fu.AddAccounts, fu.RmAccounts}, &nf.Accounts},
+	}
+	for _, ed := range edits {
+		if *ed.dst, err = ed.e.apply(owner); err != nil {
+			return nf, err
+		}
+	}
+	if err := checkNotWidened(owner, cur.Users, cur.Groups, nf.Users, nf.Groups, "every user", "--add-user or --add-group"); err != nil {
+		return nf, err
+	}
+	if err := checkNotWidened(owner, cur.Assets, cur.Nodes, nf.Assets, nf.Nodes, "every asset", "--add-asset or --add-node"); err != nil {
+		return nf, err
+	}
+	if err := checkNotWidened(owner, cur.Accounts, nil, nf.Accounts, nil, "every account", "--add-account"); err != nil {
+		return nf, err
+	}
+	return nf, nf.Check()
+}
+
+// checkNotWidened refuses an edit that removes the last names of a scope
+// dimension (a, b together), which would make it cover all.
+func checkNotWidened(owner string, a, b, a2, b2 []string, all, keep string) error {
+	if widens(append(slices.Clone(a), b...), append(slices.Clone(a2), b2...)) {
+		return fmt.Errorf("%s would then apply to %s: keep one or give %s (or rm the %s)", owner, all, keep, owner[:strings.LastIndex(owner, " ")])
+	}
+	return nil
+}
+
+// UpdateFilter changes a command filter in one transaction, checked as
+// filter add checks a new one; every user, group, asset and node added
+// must exist.
+func (s *Store) UpdateFilter(ctx context.Context, name string, fu FilterUpdate) (Filter, error) {
+	cur, err := s.GetFilter(ctx, name)
+	if err != nil {
+		return Filter{}, err
+	}
+	nf, err := planFilterUpdate(cur, fu)
+	if err != nil {
+		return Filter{}, err
+	}
+	rm := grantMembers{users: minus(cur.Users, nf.Users), groups: minus(cur.Groups, nf.Groups), assets: minus(cur.Assets, nf.Assets),
+		nodes: minus(cur.Nodes, nf.Nodes), accounts: minus(cur.Accounts, nf.Accounts)}
+	add := grantMembers{users: minus(nf.Users, cur.Users), groups: minus(nf.Groups, cur.Groups), assets: minus(nf.Assets, cur.Assets),
+		nodes: minus(nf.Nodes, cur.Nodes), accounts: minus(nf.Accounts, cur.Accounts)}
+	err = s.withTx(ctx, func(q querier) error {
+		if err := rm.remove(ctx, q, "filter", cur.ID); err != nil {
+			return err
+		}
+		if err := add.insert(ctx, q, "filter", cur.ID); err != nil {
+			return err
+		}
+		_, err := q.ExecContext(ctx, `UPDATE filters SET action = ?, priority = ?, regex = ?, commands = ?, comment = ? WHERE id = ?`,
+			nf.Action, nf.Priority, nf.Regex, strings.Join(nf.Commands, "\n"), nf.Comment, cur.ID)
+		if err != nil {
+			return wrapError(err)
+		}
+		return s.recordOp(ctx, q, "filter.set", name, map[string]any{
+			"action": nf.Action, "priority": nf.Priority, "regex": nf.Regex, "commands": nf.Commands,
+			"users": nf.Users, "groups": nf.Groups, "assets": nf.Assets, "nodes": nf.Nodes, "accounts": nf.Accounts})
+	})
+	if err != nil {
+		return Filter{}, err
+	}
+	return s.GetFilter(ctx, name)
+}
+
+// minus returns the names of a that are not in b.
+func minus(a, b []string) []string {
+	var out []string
+	for _, x := range a {
+		if !slices.Contains(b, x) {
+			out = append(out, x)
+		}
+	}
+	return out
 }

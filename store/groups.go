@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 )
@@ -202,4 +203,83 @@ func sortedCopy(s []string) []string {
 	out := append([]string(nil), s...)
 	sort.Strings(out)
 	return out
+}
+
+// GroupUpdate is a change to a group; nil fields keep their value.
+type GroupUpdate struct {
+	Name    *string // rename: members, grants, filters and login rules follow
+	Comment *string
+}
+
+// UpdateGroup renames a group or changes its comment in one transaction.
+// Grants and filters point at the group's row, so they follow a rename;
+// login rules keep group names as text, so they are rewritten too.
+func (s *Store) UpdateGroup(ctx context.Context, name string, gu GroupUpdate) (Group, error) {
+	newName := name
+	if gu.Name != nil {
+		if err := ValidName("group", *gu.Name); err != nil {
+			return Group{}, err
+		}
+		newName = *gu.Name
+	}
+	err := s.withTx(ctx, func(q querier) error {
+		cur, err := lookupID(ctx, q, "group", `SELECT id FROM groups WHERE name = ?`, name)
+		if err != nil {
+			return err
+		}
+		detail := map[string]any{}
+		if gu.Name != nil && newName != name {
+			if _, err := q.ExecContext(ctx, `UPDATE groups SET name = ? WHERE id = ?`, newName, cur); err != nil {
+				return nameTaken(err, "group", newName)
+			}
+			if err := renameRuleGroup(ctx, q, name, newName); err != nil {
+				return err
+			}
+			detail["name"] = newName
+		}
+		if gu.Comment != nil {
+			if _, err := q.ExecContext(ctx, `UPDATE groups SET comment = ? WHERE id = ?`, *gu.Comment, cur); err != nil {
+				return wrapError(err)
+			}
+			detail["comment"] = *gu.Comment
+		}
+		return s.recordOp(ctx, q, "group.set", name, detail)
+	})
+	if err != nil {
+		return Group{}, err
+	}
+	return s.GetGroup(ctx, newName)
+}
+
+// renameRuleGroup rewrites the group name from to to in every login
+// rule that names it.
+func renameRuleGroup(ctx context.Context, q querier, from, to string) error {
+	rows, err := q.QueryContext(ctx, `SELECT id, groups FROM login_rules`)
+	if err != nil {
+		return wrapError(err)
+	}
+	changed := map[int64]string{}
+	for rows.Next() {
+		var id int64
+		var groups string
+		if err := rows.Scan(&id, &groups); err != nil {
+			rows.Close()
+			return wrapError(err)
+		}
+		names := splitLines(groups)
+		if i := slices.Index(names, from); i >= 0 {
+			names[i] = to
+			changed[id] = joinLines(dedupe(names))
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return wrapError(err)
+	}
+	for id, groups := range changed {
+		if _, err := q.ExecContext(ctx, `UPDATE login_rules SET groups = ? WHERE id = ?`, groups, id); err != nil {
+			return wrapError(err)
+		}
+	}
+	return nil
 }

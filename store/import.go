@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -47,6 +48,61 @@ type ImportResult struct {
 	Updated       []string `json:"updated" yaml:"updated"`
 	Unchanged     []string `json:"unchanged" yaml:"unchanged"`
 	GroupsCreated []string `json:"groups_created,omitempty" yaml:"groups_created,omitempty"`
+	// Changes holds, per updated name, the fields the update changes
+	// (or would change, on a dry run).
+	Changes map[string]map[string]FieldChange `json:"changes" yaml:"changes"`
+}
+
+// FieldChange is one field an import changes: its value before and
+// after, as text (lists comma-separated and sorted, keys by fingerprint).
+type FieldChange struct {
+	From string `json:"from" yaml:"from"`
+	To   string `json:"to" yaml:"to"`
+}
+
+// fieldChanges collects the fields whose value differs.
+type fieldChanges map[string]FieldChange
+
+func (c fieldChanges) diff(field, from, to string) {
+	if from != to {
+		c[field] = FieldChange{From: from, To: to}
+	}
+}
+
+// assetChanges returns the fields of cur that next changes.
+func assetChanges(cur, next NewAsset) map[string]FieldChange {
+	c := fieldChanges{}
+	c.diff("address", cur.Address, next.Address)
+	c.diff("port", strconv.Itoa(cur.Port), strconv.Itoa(next.Port))
+	c.diff("platform", cur.Platform, next.Platform)
+	c.diff("node", cur.Node, next.Node)
+	c.diff("labels", labelText(cur.Labels), labelText(next.Labels))
+	c.diff("comment", cur.Comment, next.Comment)
+	return c
+}
+
+// labelText is labels as sorted k=v pairs, ";"-separated (as asset show and CSV write them).
+func labelText(labels map[string]string) string {
+	pairs := make([]string, 0, len(labels))
+	for _, k := range sortedKeys(labels) {
+		pairs = append(pairs, k+"="+labels[k])
+	}
+	return strings.Join(pairs, ";")
+}
+
+// userChanges returns the fields of cur that the row r with keys changes.
+func userChanges(r ImportUser, keys []parsedKey, cur *existingUser) map[string]FieldChange {
+	c := fieldChanges{}
+	c.diff("email", cur.email, r.Email)
+	c.diff("role", cur.role, r.Role)
+	c.diff("groups", strings.Join(sortedCopy(cur.groups), ","), strings.Join(sortedCopy(dedupe(r.Groups)), ","))
+	fps := make([]string, 0, len(keys))
+	for _, k := range keys {
+		fps = append(fps, k.fingerprint)
+	}
+	c.diff("keys", strings.Join(sortedCopy(slices.Collect(maps.Keys(cur.keys))), ","), strings.Join(sortedCopy(fps), ","))
+	c.diff("comment", cur.comment, r.Comment)
+	return c
 }
 
 // RowError is an import error about one row: "line 3: address: required".
@@ -90,7 +146,7 @@ type existingAsset struct {
 // ImportAssets adds (and with Upsert updates) assets in one
 // transaction: any bad row fails the whole import and nothing changes.
 func (s *Store) ImportAssets(ctx context.Context, rows []ImportAsset, opts ImportOptions) (ImportResult, error) {
-	res := ImportResult{Added: []string{}, Updated: []string{}, Unchanged: []string{}}
+	res := ImportResult{Added: []string{}, Updated: []string{}, Unchanged: []string{}, Changes: map[string]map[string]FieldChange{}}
 	seen := make(map[string]string, len(rows))
 	for i := range rows {
 		r := &rows[i]
@@ -140,6 +196,7 @@ func (s *Store) ImportAssets(ctx context.Context, rows []ImportAsset, opts Impor
 				continue
 			}
 			res.Updated = append(res.Updated, r.Name)
+			res.Changes[r.Name] = assetChanges(cur.NewAsset, r.NewAsset)
 			changes = append(changes, change{row: r, id: cur.id})
 		}
 		if opts.DryRun || len(changes) == 0 {
@@ -197,7 +254,7 @@ func (s *Store) ImportAssets(ctx context.Context, rows []ImportAsset, opts Impor
 			}
 		}
 		return s.recordOp(ctx, q, "asset.import", opts.Source, map[string]any{
-			"added": res.Added, "updated": res.Updated, "unchanged": len(res.Unchanged)})
+			"added": res.Added, "updated": res.Updated, "unchanged": len(res.Unchanged), "changes": res.Changes})
 	})
 	return res, err
 }
@@ -379,7 +436,7 @@ type existingUser struct {
 // user's groups and keys exactly those of the row; the fields a row does
 // not give keep their value.
 func (s *Store) ImportUsers(ctx context.Context, rows []ImportUser, opts ImportOptions) (ImportResult, error) {
-	res := ImportResult{Added: []string{}, Updated: []string{}, Unchanged: []string{}}
+	res := ImportResult{Added: []string{}, Updated: []string{}, Unchanged: []string{}, Changes: map[string]map[string]FieldChange{}}
 	parsed, err := checkUserRows(rows)
 	if err != nil {
 		return res, err
@@ -411,7 +468,8 @@ func (s *Store) ImportUsers(ctx context.Context, rows []ImportUser, opts ImportO
 			}
 		}
 		return s.recordOp(ctx, q, "user.import", opts.Source, map[string]any{
-			"added": res.Added, "updated": res.Updated, "unchanged": len(res.Unchanged), "groups_created": res.GroupsCreated})
+			"added": res.Added, "updated": res.Updated, "unchanged": len(res.Unchanged), "groups_created": res.GroupsCreated,
+			"changes": res.Changes})
 	})
 	return res, err
 }
@@ -508,6 +566,7 @@ func planUsers(rows []ImportUser, parsed [][]parsedKey, existing map[string]*exi
 			continue
 		default:
 			res.Updated = append(res.Updated, r.Name)
+			res.Changes[r.Name] = userChanges(*r, parsed[i], cur)
 		}
 		changes = append(changes, userChange{row: r, keys: parsed[i], cur: cur})
 	}

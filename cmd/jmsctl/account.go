@@ -30,9 +30,10 @@ directory's key and uses on people's behalf. Secrets come from stdin or a
 file, never from the command line, and no command prints them.`,
 		Example: `  printf '%s\n' "$PW" | jmsctl account add web1 root --password-stdin --privileged
   jmsctl account add web1 deploy --key deploy_ed25519
+  jmsctl account set web1 deploy --privileged=false
   jmsctl account list web1`,
 	}
-	cmd.AddCommand(newAccountAddCmd(a), newAccountListCmd(a), newAccountShowCmd(a), newAccountRmCmd(a), newAccountPasswdCmd(a))
+	cmd.AddCommand(newAccountAddCmd(a), newAccountListCmd(a), newAccountShowCmd(a), newAccountRmCmd(a), newAccountPasswdCmd(a), newAccountSetCmd(a))
 	return cmd
 }
 
@@ -211,5 +212,46 @@ func newAccountPasswdCmd(a *app) *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&passwordStdin, "password-stdin", false, "read the password from stdin")
 	cmd.Flags().StringVar(&keyFile, "key", "", "private key file (- for stdin)")
+	return cmd
+}
+
+func newAccountSetCmd(a *app) *cobra.Command {
+	var privileged bool
+	var comment string
+	cmd := &cobra.Command{
+		Use:   "set ASSET USERNAME [--privileged=true|false] [--comment C]",
+		Short: "Mark an account privileged or not, or change its comment",
+		Long: `set changes an account's privileged mark and its comment. Its secret
+changes with 'jmsctl account passwd' only, which reads it from stdin.`,
+		Example: `  jmsctl account set web1 root --privileged
+  jmsctl account set web1 deploy --privileged=false --comment "CI deploys"`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := a.actorContext(cmd.Context())
+			flags := []string{"privileged", "comment"}
+			if len(changedFlags(cmd, flags...)) == 0 {
+				return nothingToChange(flags...)
+			}
+			var au store.AccountUpdate
+			if cmd.Flags().Changed("privileged") {
+				au.Privileged = &privileged
+			}
+			if cmd.Flags().Changed("comment") {
+				au.Comment = &comment
+			}
+			s, err := a.openStore(ctx)
+			if err != nil {
+				return err
+			}
+			c, err := s.UpdateAccount(ctx, args[0], args[1], au)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "Updated account %s@%s (privileged: %s)\n", c.Username, c.Asset, yesNo(c.Privileged))
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&privileged, "privileged", false, "true marks an administrative account such as root; false unmarks it")
+	cmd.Flags().StringVar(&comment, "comment", "", "free text")
 	return cmd
 }

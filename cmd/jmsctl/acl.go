@@ -47,6 +47,7 @@ func aclColumns() []column[store.LoginRule] {
 		{"sources", func(r store.LoginRule) string { return orAny(r.Sources, "anywhere") }},
 		{"times", func(r store.LoginRule) string { return orAny(r.Times, "always") }},
 		{"tz", aclTZ},
+		{"active", func(r store.LoginRule) string { return yesNo(r.Active) }},
 	}
 }
 
@@ -67,9 +68,14 @@ and audited in 'jmsctl audit logins'.`,
 		Example: `  jmsctl acl add office --group ops --source 10.0.0.0/8 --priority 10
   jmsctl acl add office-hours --user alice --time "Mon-Fri 08:00-20:00" --tz Europe/Paris --priority 20
   jmsctl acl add nobody-else --action deny --priority 100
+  jmsctl acl set office --add-source 172.16.0.0/12 --rm-group interns
+  jmsctl acl disable office-hours
   jmsctl acl list`,
 	}
-	cmd.AddCommand(newACLAddCmd(a), newACLListCmd(a), newACLShowCmd(a), newACLRmCmd(a))
+	cmd.AddCommand(newACLAddCmd(a), newACLListCmd(a), newACLShowCmd(a), newACLRmCmd(a), newACLSetCmd(a))
+	cmd.AddCommand(newStateCmds(a, "acl", "office-hours",
+		[2]string{"Switch login rules back on", "Switch login rules off without removing them"},
+		(*store.Store).SetLoginRuleActive)...)
 	return cmd
 }
 
@@ -172,4 +178,74 @@ func newACLShowCmd(a *app) *cobra.Command {
 
 func newACLRmCmd(a *app) *cobra.Command {
 	return newRmCmd(a, "login rule", "Remove login rules", `  jmsctl acl rm office-hours`, (*store.Store).RemoveLoginRule)
+}
+
+// aclSetFlags are the flags of acl set, in the order the "nothing to
+// change" error names them.
+var aclSetFlags = []string{"action", "priority", "add-source", "rm-source", "add-time", "rm-time",
+	"add-user", "rm-user", "add-group", "rm-group", "tz", "comment"}
+
+func newACLSetCmd(a *app) *cobra.Command {
+	var ru store.LoginRuleUpdate
+	var action, tz, comment string
+	var priority int
+	cmd := &cobra.Command{
+		Use:   "set NAME [--action allow|deny] [--priority N] [--add-source CIDR/--rm-source] [--add-time RANGE/--rm-time] [--add-user/--rm-user] [--add-group/--rm-group] [--tz Z] [--comment C]",
+		Short: "Change a login rule: action, priority, who, sources, times",
+		Long: `set changes a login rule in one transaction, checked as acl add checks a
+new one (same source and time forms, same messages). --add-X and --rm-X
+add and remove users, groups, sources and times; a source or time is found
+in its canonical form, so --rm-source 10.0.0.1 removes 10.0.0.1/32.
+Removing a value the rule does not hold is refused, and so is removing the
+last user and group, source or time: the rule would then cover everyone,
+anywhere or always. Switch a rule off with 'jmsctl acl disable'.`,
+		Example: `  jmsctl acl set office --add-source 172.16.0.0/12 --rm-source 10.0.0.0/8
+  jmsctl acl set office-hours --add-time "Sat 09:00-12:00" --tz Europe/Paris
+  jmsctl acl set weekend --action allow --priority 30 --add-group oncall`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := a.actorContext(cmd.Context())
+			fl := cmd.Flags()
+			if len(changedFlags(cmd, aclSetFlags...)) == 0 {
+				return nothingToChange(aclSetFlags...)
+			}
+			if fl.Changed("action") {
+				ru.Action = &action
+			}
+			if fl.Changed("priority") {
+				ru.Priority = &priority
+			}
+			if fl.Changed("tz") {
+				ru.TZ = &tz
+			}
+			if fl.Changed("comment") {
+				ru.Comment = &comment
+			}
+			s, err := a.openStore(ctx)
+			if err != nil {
+				return err
+			}
+			r, err := s.UpdateLoginRule(ctx, args[0], ru)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "Updated login rule %s: %s %s from %s at %s (%s), priority %d\n", r.Name, r.Action,
+				aclWho(r), orAny(r.Sources, "anywhere"), orAny(r.Times, "any time"), aclTZ(r), r.Priority)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&action, "action", "", "allow or deny")
+	f.IntVar(&priority, "priority", store.DefaultFilterPriority, "1-100, lower is matched first")
+	f.StringSliceVar(&ru.AddUsers, "add-user", nil, "user the rule names")
+	f.StringSliceVar(&ru.RmUsers, "rm-user", nil, "user the rule stops naming")
+	f.StringSliceVar(&ru.AddGroups, "add-group", nil, "group the rule names")
+	f.StringSliceVar(&ru.RmGroups, "rm-group", nil, "group the rule stops naming")
+	f.StringArrayVar(&ru.AddSources, "add-source", nil, "CIDR or address to add (repeatable)")
+	f.StringArrayVar(&ru.RmSources, "rm-source", nil, "CIDR or address to remove (repeatable)")
+	f.StringArrayVar(&ru.AddTimes, "add-time", nil, `time range to add, e.g. "Mon-Fri 08:00-20:00" (repeatable)`)
+	f.StringArrayVar(&ru.RmTimes, "rm-time", nil, "time range to remove (repeatable)")
+	f.StringVar(&tz, "tz", "", `time zone of the times (IANA name; "" the server's local zone)`)
+	f.StringVar(&comment, "comment", "", "free text")
+	return cmd
 }

@@ -400,9 +400,12 @@ platform, a name twice in the file, a name that exists without --upsert)
 fails it all and nothing is imported; the error names the line (CSV, YAML;
 the header is line 1) or the item (JSON, from 1) and the field. --upsert
 updates assets that exist (fields the file leaves out keep their value);
---dry-run says what would change and changes nothing. 'asset export' writes
+--dry-run says what would change and changes nothing: "+ NAME" to add, and
+"~ NAME: field from -> to, …" for each field an update would change (with
+-o json or yaml, a "changes" map per updated name). 'asset export' writes
 the same formats.`,
 		Example: `  jmsctl asset import assets.csv --dry-run
+  jmsctl asset import assets.csv --upsert --dry-run -o json
   jmsctl asset import assets.yaml --upsert
   jmsctl asset export -o json | jmsctl --data-dir /srv/jms2 asset import - --format json`,
 		Args: cobra.ExactArgs(1),
@@ -444,7 +447,11 @@ func runImport[T any](a *app, cmd *cobra.Command, src, format, noun string, opts
 	if err != nil {
 		return err
 	}
-	printImport(a.stdout, noun, res, opts.DryRun)
+	l := a.listing()
+	if l.format == "json" || l.format == "yaml" {
+		return encode(l.w, l.format, res)
+	}
+	printImport(l.w, noun, res, opts.DryRun)
 	return nil
 }
 
@@ -476,9 +483,9 @@ func printImport(w io.Writer, noun string, res store.ImportResult, dryRun bool) 
 		}
 		for _, n := range names {
 			if added[n] {
-				fmt.Fprintf(w, "+ %s\n", n)
+				fmt.Fprintf(w, "+ %s\n", cell(n))
 			} else {
-				fmt.Fprintf(w, "~ %s\n", n)
+				fmt.Fprintf(w, "~ %s%s\n", cell(n), changeText(res.Changes[n]))
 			}
 		}
 		for _, g := range res.GroupsCreated {
@@ -494,6 +501,27 @@ func printImport(w io.Writer, noun string, res store.ImportResult, dryRun bool) 
 	if len(res.GroupsCreated) > 0 {
 		fmt.Fprintf(w, "Made groups: %s\n", strings.Join(res.GroupsCreated, ", "))
 	}
+}
+
+// changeText is ": field from -> to, …" for the fields an import
+// changes, in field order; "" for none. Values come from the import file:
+// their control characters are written out.
+func changeText(changes map[string]store.FieldChange) string {
+	if len(changes) == 0 {
+		return ""
+	}
+	show := func(v string) string {
+		if v == "" {
+			return "(none)"
+		}
+		return cell(v)
+	}
+	parts := make([]string, 0, len(changes))
+	for _, f := range sortedMapKeys(changes) {
+		c := changes[f]
+		parts = append(parts, fmt.Sprintf("%s %s -> %s", cell(f), show(c.From), show(c.To)))
+	}
+	return ": " + strings.Join(parts, ", ")
 }
 
 func newAssetExportCmd(a *app) *cobra.Command {

@@ -63,9 +63,10 @@ No scope flag means everyone, everywhere. A filter guards against mistakes
 and casual misuse; it cannot see inside a script written on the asset.`,
 		Example: `  jmsctl filter add no-reboot --action deny --command reboot --command shutdown
   jmsctl filter add prod-restarts --action review --priority 10 --regex '^systemctl (stop|restart)' --node /prod
+  jmsctl filter set no-reboot --add-command halt --rm-group ops
   jmsctl filter list`,
 	}
-	cmd.AddCommand(newFilterAddCmd(a), newFilterListCmd(a), newFilterShowCmd(a), newFilterRmCmd(a))
+	cmd.AddCommand(newFilterAddCmd(a), newFilterListCmd(a), newFilterShowCmd(a), newFilterRmCmd(a), newFilterSetCmd(a))
 	cmd.AddCommand(newStateCmds(a, "filter", "no-reboot",
 		[2]string{"Switch command filters back on", "Switch command filters off without removing them"},
 		(*store.Store).SetFilterActive)...)
@@ -170,4 +171,82 @@ func newFilterShowCmd(a *app) *cobra.Command {
 
 func newFilterRmCmd(a *app) *cobra.Command {
 	return newRmCmd(a, "filter", "Remove command filters", `  jmsctl filter rm no-reboot`, (*store.Store).RemoveFilter)
+}
+
+// filterSetFlags are the flags of filter set, in the order the "nothing
+// to change" error names them.
+var filterSetFlags = []string{"action", "priority", "regex", "add-command", "rm-command",
+	"add-user", "rm-user", "add-group", "rm-group", "add-asset", "rm-asset",
+	"add-node", "rm-node", "add-account", "rm-account", "comment"}
+
+func newFilterSetCmd(a *app) *cobra.Command {
+	var fu store.FilterUpdate
+	var action, regex, comment string
+	var priority int
+	cmd := &cobra.Command{
+		Use:   "set NAME [--action A] [--priority N] [--regex RE | --add-command W… --rm-command W…] [--add-X/--rm-X …] [--comment C]",
+		Short: "Change a command filter: action, priority, match, scope",
+		Long: `set changes a command filter in one transaction, checked as filter add
+checks a new one. --regex replaces the match with a regular expression;
+--add-command on a regex filter replaces the regex with command words.
+--add-X and --rm-X add and remove scope names (user, group, asset, node,
+account). Removing a name the filter does not hold is refused, and so is
+removing the last names of a scope dimension: that would widen the filter
+to everyone or everywhere; say so with a new filter instead.`,
+		Example: `  jmsctl filter set no-reboot --add-command halt --add-command poweroff
+  jmsctl filter set no-reboot --action review --priority 10
+  jmsctl filter set psql-warn --regex '\bDROP\s+(TABLE|DATABASE)\b'
+  jmsctl filter set ops-ok --add-group sre --rm-user alice`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := a.actorContext(cmd.Context())
+			fl := cmd.Flags()
+			if len(changedFlags(cmd, filterSetFlags...)) == 0 {
+				return nothingToChange(filterSetFlags...)
+			}
+			if fl.Changed("regex") && (fl.Changed("add-command") || fl.Changed("rm-command")) {
+				return fmt.Errorf("give either --regex or --add-command/--rm-command, not both")
+			}
+			if fl.Changed("action") {
+				fu.Action = &action
+			}
+			if fl.Changed("priority") {
+				fu.Priority = &priority
+			}
+			if fl.Changed("regex") {
+				fu.Regex = &regex
+			}
+			if fl.Changed("comment") {
+				fu.Comment = &comment
+			}
+			s, err := a.openStore(ctx)
+			if err != nil {
+				return err
+			}
+			f, err := s.UpdateFilter(ctx, args[0], fu)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "Updated filter %s: %s on %s, priority %d (%s)\n", f.Name, f.Action, filterMatch(f), f.Priority, filterScope(f))
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&action, "action", "", "deny, allow, warn or review")
+	f.IntVar(&priority, "priority", store.DefaultFilterPriority, "1-100, lower is matched first")
+	f.StringVar(&regex, "regex", "", "Go regular expression (replaces the match)")
+	f.StringArrayVar(&fu.AddCommands, "add-command", nil, "command word(s) to match (repeatable)")
+	f.StringArrayVar(&fu.RmCommands, "rm-command", nil, "command word(s) to stop matching (repeatable)")
+	f.StringSliceVar(&fu.AddUsers, "add-user", nil, "user to scope to")
+	f.StringSliceVar(&fu.RmUsers, "rm-user", nil, "user to stop scoping to")
+	f.StringSliceVar(&fu.AddGroups, "add-group", nil, "group to scope to")
+	f.StringSliceVar(&fu.RmGroups, "rm-group", nil, "group to stop scoping to")
+	f.StringSliceVar(&fu.AddAssets, "add-asset", nil, "asset to scope to")
+	f.StringSliceVar(&fu.RmAssets, "rm-asset", nil, "asset to stop scoping to")
+	f.StringSliceVar(&fu.AddNodes, "add-node", nil, "node to scope to")
+	f.StringSliceVar(&fu.RmNodes, "rm-node", nil, "node to stop scoping to")
+	f.StringSliceVar(&fu.AddAccounts, "add-account", nil, "account to scope to")
+	f.StringSliceVar(&fu.RmAccounts, "rm-account", nil, "account to stop scoping to")
+	f.StringVar(&comment, "comment", "", "free text")
+	return cmd
 }

@@ -24,9 +24,10 @@ func newGroupCmd(a *app) *cobra.Command {
 		Short: "Manage groups of people (grants and filters can name a group)",
 		Example: `  jmsctl group add ops --comment "on-call engineers"
   jmsctl group members add ops alice bob
+  jmsctl group set ops --name oncall
   jmsctl group list`,
 	}
-	cmd.AddCommand(newGroupAddCmd(a), newGroupListCmd(a), newGroupShowCmd(a), newGroupRmCmd(a), newGroupMembersCmd(a))
+	cmd.AddCommand(newGroupAddCmd(a), newGroupListCmd(a), newGroupShowCmd(a), newGroupRmCmd(a), newGroupMembersCmd(a), newGroupSetCmd(a))
 	return cmd
 }
 
@@ -153,5 +154,45 @@ func newGroupMembersCmd(a *app) *cobra.Command {
 			return nil
 		},
 	})
+	return cmd
+}
+
+func newGroupSetCmd(a *app) *cobra.Command {
+	var name, comment string
+	cmd := &cobra.Command{
+		Use:   "set NAME [--name NEW] [--comment C]",
+		Short: "Rename a group or change its comment",
+		Long: `set renames a group (--name) or changes its comment. A renamed group keeps
+its members, and the grants, filters and login rules that name it follow it.`,
+		Example: `  jmsctl group set ops --name oncall
+  jmsctl group set ops --comment "on-call engineers, weekly rota"`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := a.actorContext(cmd.Context())
+			flags := []string{"name", "comment"}
+			var gu store.GroupUpdate
+			if len(changedFlags(cmd, flags...)) == 0 {
+				return nothingToChange(flags...)
+			}
+			if cmd.Flags().Changed("name") {
+				gu.Name = &name
+			}
+			if cmd.Flags().Changed("comment") {
+				gu.Comment = &comment
+			}
+			s, err := a.openStore(ctx)
+			if err != nil {
+				return err
+			}
+			g, err := s.UpdateGroup(ctx, args[0], gu)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "Updated group %s (%d members)\n", g.Name, len(g.Members))
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&name, "name", "", "new name")
+	cmd.Flags().StringVar(&comment, "comment", "", "free text")
 	return cmd
 }

@@ -572,7 +572,8 @@ log in with their keys, or an admin sets a password with 'user passwd'.
 The import is one transaction: a bad row fails it all, and the error names
 the line (CSV, YAML) or item (JSON) and the field. --upsert updates people who
 exist (their groups and keys become those of the file; fields the file leaves
-out keep their value); --dry-run says what would change.`,
+out keep their value); --dry-run says what would change, per updated person
+the fields and their values before and after (-o json: a "changes" map).`,
 		Example: `  jmsctl user import people.csv --dry-run
   jmsctl user export -o yaml > people.yaml && jmsctl user import people.yaml --upsert`,
 		Args: cobra.ExactArgs(1),

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -36,4 +37,29 @@ func newStateCmds(a *app, noun, example string, short [2]string, set func(s *sto
 		}
 	}
 	return []*cobra.Command{mk("enable", short[0], "Enabled", true), mk("disable", short[1], "Disabled", false)}
+}
+
+// changedFlags returns the flags of names the command line gave; set
+// commands refuse to run with none ("nothing to change").
+func changedFlags(cmd *cobra.Command, names ...string) []string {
+	var out []string
+	for _, n := range names {
+		if cmd.Flags().Changed(n) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// nothingToChange is the error of a set command given no change.
+func nothingToChange(names ...string) error {
+	flags := make([]string, len(names))
+	for i, n := range names {
+		flags[i] = "--" + n
+	}
+	last := len(flags) - 1
+	if last == 0 {
+		return fmt.Errorf("nothing to change: give %s", flags[0])
+	}
+	return fmt.Errorf("nothing to change: give %s or %s", strings.Join(flags[:last], ", "), flags[last])
 }
