@@ -549,7 +549,9 @@ func TestAuthKeepaliveWithoutChannels(t *testing.T) {
 	go func() { done <- answering.Wait() }()
 	select {
 	case <-done:
-		if !strings.Contains(b.Log(), "closing a logged-in connection without channels") {
+		// The client may see the close a moment before the log line is
+		// written: wait for it.
+		if !waitUntil(5*time.Second, func() bool { return strings.Contains(b.Log(), "closing a logged-in connection without channels") }) {
 			t.Fatalf("ssh -N ended, but not by the idle deadline:\n%s", b.Log())
 		}
 	case <-time.After(20 * time.Second):
