@@ -82,6 +82,7 @@ type Server struct {
 	argon     store.Argon2Params
 	dummyHash string        // verified for unknown users, so timing does not tell names
 	hashSem   chan struct{} // caps concurrent argon2 hashes (64 MiB each by default)
+	hashMem   *idleRelease  // returns their memory to the OS after a burst
 	unauth    *unauthLimiter
 	guard     *sourceGuard  // pre-auth refusals and throttles per source (preauth.go)
 	refusals  *refusalAudit // pre-auth refusals, audited in aggregate
@@ -147,6 +148,7 @@ func newServer(cfg config.Config, deps Deps) (*Server, error) {
 		now:      deps.Now,
 		argon:    deps.Argon2,
 		hashSem:  make(chan struct{}, runtime.GOMAXPROCS(0)),
+		hashMem:  newIdleRelease(hashReleaseDelay),
 		unauth:   newUnauthLimiter(cfg.MaxUnauthPerSource, cfg.MaxUnauth),
 		guard:    newSourceGuard(cfg.ThrottleFailures, cfg.LockoutWindow),
 		users:    &userConns{max: cfg.MaxConnectionsPerUser},
@@ -163,7 +165,10 @@ func newServer(cfg config.Config, deps Deps) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	if s.dummyHash, err = store.HashPassword(dummy, s.argon); err != nil {
+	s.hashMem.begin()
+	s.dummyHash, err = store.HashPassword(dummy, s.argon)
+	s.hashMem.end() // the dummy hash's 64 MiB go back to the OS too
+	if err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -316,6 +321,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		_ = l.Close()
 	}
 	s.conns.close()
+	s.hashMem.stop()
 	defer s.refusals.flush(true)
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
@@ -337,6 +343,7 @@ func (s *Server) Close() error {
 	s.closing = true
 	s.lmu.Unlock()
 	s.conns.close()
+	s.hashMem.stop()
 	defer s.refusals.flush(true)
 	return s.srv.Close()
 }
