@@ -5,6 +5,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/jms-bastion/jms/store"
 )
 
 // fakeTimers stands in for time.AfterFunc: the test fires timers by hand.
@@ -151,5 +153,22 @@ func TestPasswordLoginsReleaseMemory(t *testing.T) {
 	ft.fireAll()
 	if *frees != 1 {
 		t.Fatalf("freed %d times after 4 password checks, want 1", *frees)
+	}
+}
+
+// TestHashSlots: concurrent hashes are capped so that together their
+// lanes fill the CPUs and no more (each one holds 64 MiB).
+func TestHashSlots(t *testing.T) {
+	for _, c := range []struct {
+		threads uint8
+		cpus    int
+		want    int
+	}{
+		{4, 1, 1}, {4, 2, 1}, {4, 4, 1}, {4, 7, 1}, {4, 8, 2}, {4, 64, 16},
+		{1, 2, 2}, {2, 2, 1}, {0, 3, 3}, {4, 0, 1},
+	} {
+		if got := hashSlots(store.Argon2Params{Threads: c.threads}, c.cpus); got != c.want {
+			t.Errorf("hashSlots(p=%d, %d CPUs) = %d, want %d", c.threads, c.cpus, got, c.want)
+		}
 	}
 }

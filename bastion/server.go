@@ -147,7 +147,6 @@ func newServer(cfg config.Config, deps Deps) (*Server, error) {
 		log:      cmp.Or(deps.Logger, slog.Default()),
 		now:      deps.Now,
 		argon:    deps.Argon2,
-		hashSem:  make(chan struct{}, runtime.GOMAXPROCS(0)),
 		hashMem:  newIdleRelease(hashReleaseDelay),
 		unauth:   newUnauthLimiter(cfg.MaxUnauthPerSource, cfg.MaxUnauth),
 		guard:    newSourceGuard(cfg.ThrottleFailures, cfg.LockoutWindow),
@@ -159,6 +158,7 @@ func newServer(cfg config.Config, deps Deps) (*Server, error) {
 	if s.argon == (store.Argon2Params{}) {
 		s.argon = store.DefaultArgon2
 	}
+	s.hashSem = make(chan struct{}, hashSlots(s.argon, runtime.GOMAXPROCS(0)))
 	s.live = newLiveSessions(pollInterval, s.checkLive)
 	s.refusals = newRefusalAudit(store.LoginAggregateWindow, s.now, s.writeRefusal)
 	dummy, err := store.GeneratePassword(24)
@@ -172,6 +172,14 @@ func newServer(cfg config.Config, deps Deps) (*Server, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// hashSlots is how many argon2 hashes may run at once: enough to keep
+// every CPU busy, no more. Each hash runs its Threads lanes in parallel,
+// so on 2 CPUs one hash (p=4) uses both already, and a second one would
+// add its 64 MiB to the peak without adding throughput.
+func hashSlots(p store.Argon2Params, cpus int) int {
+	return max(1, cpus/max(1, int(p.Threads)))
 }
 
 // readHostKey reads the bastion's ed25519 host key (PEM).
