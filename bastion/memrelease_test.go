@@ -172,3 +172,25 @@ func TestHashSlots(t *testing.T) {
 		}
 	}
 }
+
+// TestIdleReleaseRealTimer: with the real timer, a burst frees once,
+// after the delay.
+func TestIdleReleaseRealTimer(t *testing.T) {
+	r := newIdleRelease(20 * time.Millisecond)
+	freed := make(chan struct{}, 10)
+	r.free = func() { freed <- struct{}{} }
+	for range 3 {
+		r.begin()
+		r.end()
+	}
+	select {
+	case <-freed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no release 5 s after the burst")
+	}
+	select {
+	case <-freed:
+		t.Fatal("released twice for one burst")
+	case <-time.After(100 * time.Millisecond):
+	}
+}
