@@ -8,7 +8,7 @@ DATA_DIR ?= ./jms-data
 LISTEN   ?= :2222
 PKGS     := ./...
 
-.PHONY: all build run test test-short bench bench-go bench-ssh bench-sftp lint fmt tidy cover clean
+.PHONY: all build run test test-short bench bench-go bench-ssh bench-sftp bench-logins lint fmt tidy cover clean
 
 all: build
 
@@ -28,7 +28,7 @@ test-short:
 	$(GO) test -short -count=1 $(PKGS)
 
 # Figures and method: docs/performance.md.
-bench: bench-go bench-ssh bench-sftp
+bench: bench-go bench-ssh bench-sftp bench-logins
 
 BENCHTIME ?= 1s
 bench-go:
@@ -40,6 +40,10 @@ bench-ssh: build
 
 bench-sftp:
 	./scripts/bench-sftp.sh
+
+# RSS a burst of 100 password logins leaves in a fresh serve (no root needed).
+bench-logins: build
+	./scripts/bench-logins.sh
 
 lint:
 	@test -z "$$(gofmt -l .)" || (echo "gofmt needed:"; gofmt -l .; exit 1)

@@ -452,12 +452,10 @@ func (s *Server) passwordCallback(ctx ssh.Context) func(gossh.ConnMetadata, []by
 
 // checkPassword returns why the login fails, or "" when it succeeds.
 func (s *Server) checkPassword(ctx context.Context, user string, password store.Secret) (string, error) {
-	select {
-	case s.hashSem <- struct{}{}:
-	case <-ctx.Done():
+	if err := s.acquireHash(ctx); err != nil {
 		return "connection closed", nil
 	}
-	defer func() { <-s.hashSem }()
+	defer s.releaseHash()
 
 	u, hash, err := s.st.PasswordHash(ctx, user)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
@@ -489,6 +487,25 @@ func (s *Server) checkPassword(ctx context.Context, user string, password store.
 		}
 	}
 	return "", nil
+}
+
+// acquireHash waits for one of the hashSem slots that cap concurrent
+// argon2 hashes (each takes 64 MiB by default), or for ctx.
+func (s *Server) acquireHash(ctx context.Context) error {
+	select {
+	case s.hashSem <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	s.hashMem.begin()
+	return nil
+}
+
+// releaseHash frees the slot; after the last hash of a burst, the
+// hashes' memory goes back to the OS (memrelease.go).
+func (s *Server) releaseHash() {
+	s.hashMem.end()
+	<-s.hashSem
 }
 
 // publicKeyHandler answers whether key may log in the user of the login

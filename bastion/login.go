@@ -457,13 +457,11 @@ func (s *Server) changePassword(ctx context.Context, p *pendingLogin, ch gossh.K
 }
 
 func (s *Server) saveNewPassword(ctx context.Context, user string, pw store.Secret) error {
-	select {
-	case s.hashSem <- struct{}{}:
-	case <-ctx.Done():
-		return ctx.Err()
+	if err := s.acquireHash(ctx); err != nil {
+		return err
 	}
 	hash, err := store.HashPassword(pw, s.argon)
-	<-s.hashSem
+	s.releaseHash()
 	if err != nil {
 		return err
 	}

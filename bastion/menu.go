@@ -285,12 +285,10 @@ func (s *Server) lastAccounts(ctx context.Context, user string, log *slog.Logger
 // verifyOwnPassword checks user's current password, under the hashing
 // cap.
 func (s *Server) verifyOwnPassword(ctx context.Context, user, current string, log *slog.Logger) (bool, error) {
-	select {
-	case s.hashSem <- struct{}{}:
-	case <-ctx.Done():
-		return false, ctx.Err()
+	if err := s.acquireHash(ctx); err != nil {
+		return false, err
 	}
-	defer func() { <-s.hashSem }()
+	defer s.releaseHash()
 	_, hash, err := s.st.PasswordHash(ctx, user)
 	if err != nil {
 		log.Error("menu: reading the password hash", "err", err)

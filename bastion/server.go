@@ -82,6 +82,7 @@ type Server struct {
 	argon     store.Argon2Params
 	dummyHash string        // verified for unknown users, so timing does not tell names
 	hashSem   chan struct{} // caps concurrent argon2 hashes (64 MiB each by default)
+	hashMem   *idleRelease  // returns their memory to the OS after a burst
 	unauth    *unauthLimiter
 	guard     *sourceGuard  // pre-auth refusals and throttles per source (preauth.go)
 	refusals  *refusalAudit // pre-auth refusals, audited in aggregate
@@ -146,7 +147,7 @@ func newServer(cfg config.Config, deps Deps) (*Server, error) {
 		log:      cmp.Or(deps.Logger, slog.Default()),
 		now:      deps.Now,
 		argon:    deps.Argon2,
-		hashSem:  make(chan struct{}, runtime.GOMAXPROCS(0)),
+		hashMem:  newIdleRelease(hashReleaseDelay),
 		unauth:   newUnauthLimiter(cfg.MaxUnauthPerSource, cfg.MaxUnauth),
 		guard:    newSourceGuard(cfg.ThrottleFailures, cfg.LockoutWindow),
 		users:    &userConns{max: cfg.MaxConnectionsPerUser},
@@ -157,16 +158,28 @@ func newServer(cfg config.Config, deps Deps) (*Server, error) {
 	if s.argon == (store.Argon2Params{}) {
 		s.argon = store.DefaultArgon2
 	}
+	s.hashSem = make(chan struct{}, hashSlots(s.argon, runtime.GOMAXPROCS(0)))
 	s.live = newLiveSessions(pollInterval, s.checkLive)
 	s.refusals = newRefusalAudit(store.LoginAggregateWindow, s.now, s.writeRefusal)
 	dummy, err := store.GeneratePassword(24)
 	if err != nil {
 		return nil, err
 	}
-	if s.dummyHash, err = store.HashPassword(dummy, s.argon); err != nil {
+	s.hashMem.begin()
+	s.dummyHash, err = store.HashPassword(dummy, s.argon)
+	s.hashMem.end() // the dummy hash's 64 MiB go back to the OS too
+	if err != nil {
 		return nil, err
 	}
 	return s, nil
+}
+
+// hashSlots is how many argon2 hashes may run at once: enough to keep
+// every CPU busy, no more. Each hash runs its Threads lanes in parallel,
+// so on 2 CPUs one hash (p=4) uses both already, and a second one would
+// add its 64 MiB to the peak without adding throughput.
+func hashSlots(p store.Argon2Params, cpus int) int {
+	return max(1, cpus/max(1, int(p.Threads)))
 }
 
 // readHostKey reads the bastion's ed25519 host key (PEM).
@@ -316,6 +329,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		_ = l.Close()
 	}
 	s.conns.close()
+	s.hashMem.stop()
 	defer s.refusals.flush(true)
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
@@ -337,6 +351,7 @@ func (s *Server) Close() error {
 	s.closing = true
 	s.lmu.Unlock()
 	s.conns.close()
+	s.hashMem.stop()
 	defer s.refusals.flush(true)
 	return s.srv.Close()
 }

@@ -351,8 +351,8 @@ log "memory per idle session ($MEM_N sessions each)…"
 stop_serve
 start_serve
 ssh -F "$T/ssh_config" bastion echo warm >/dev/null # load what every session uses once
-# serve starts with a 64 MiB argon2 hash (the dummy for unknown users) that the Go runtime
-# returns to the OS over the next minute: wait until the RSS stops falling.
+# serve starts with a 64 MiB argon2 hash (the dummy for unknown users), returned to the OS
+# 2 s after (bastion/memrelease.go): wait until the RSS stops falling.
 settle_rss "$SERVE_PID" >/dev/null
 before=$(rss_kib "$SERVE_PID")
 open_idle 601 "$MEM_N" -F "$T/ssh_config" bastion
