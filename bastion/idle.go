@@ -21,45 +21,16 @@ func idleWarning(timeout time.Duration) time.Duration {
 // a function that stops the watch; a zero timeout watches nothing.
 func (s *Server) watchIdle(ctx context.Context, cancel context.CancelCauseFunc, term *terminal, log *slog.Logger) (stop func()) {
 	timeout := s.cfg.IdleTimeout
-	if timeout <= 0 {
-		return func() {}
-	}
 	warnAfter := timeout - idleWarning(timeout)
-	tick := min(max(timeout/50, 20*time.Millisecond), time.Second)
-	done := make(chan struct{})
-	finished := make(chan struct{})
-	go func() {
-		defer close(finished)
-		t := time.NewTicker(tick)
-		defer t.Stop()
-		var warned time.Time // the input time the warning was about
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-done:
-				return
-			case <-t.C:
-			}
-			last := term.idleSince()
-			idle := time.Since(last)
-			switch {
-			case idle >= timeout:
-				log.Debug("idle timeout reached", "idle", idle.Round(time.Second))
-				cancel(errIdle)
-				return
-			case idle >= warnAfter && !warned.Equal(last):
-				warned = last
-				left := (timeout - idle).Round(time.Second)
-				term.notice(fmt.Sprintf("jms: no input for %s: this session ends in %s unless you type something",
-					fmtIdle(idle), fmtIdle(left)))
-			}
+	var warned time.Time // the input time the warning was about
+	return s.watchQuiet(ctx, cancel, term.idleSince, func(last time.Time, idle time.Duration) {
+		if idle >= warnAfter && !warned.Equal(last) {
+			warned = last
+			left := (timeout - idle).Round(time.Second)
+			term.notice(fmt.Sprintf("jms: no input for %s: this session ends in %s unless you type something",
+				fmtIdle(idle), fmtIdle(left)))
 		}
-	}()
-	return func() {
-		close(done)
-		<-finished
-	}
+	}, log)
 }
 
 // fmtIdle writes d for people: 45s, 1m30s, 29m, 1h30m.
@@ -77,16 +48,26 @@ func fmtIdle(d time.Duration) string {
 // through a forward, a request from an SFTP client). It returns a function
 // that stops the watch; a zero timeout watches nothing.
 func (s *Server) watchActivity(ctx context.Context, cancel context.CancelCauseFunc, last func() time.Time) (stop func()) {
+	return s.watchQuiet(ctx, cancel, last, nil, s.log)
+}
+
+// watchQuiet is the one idle watch: every tick it asks last when the
+// session was last active, cancels ctx with errIdle once that is
+// cfg.IdleTimeout ago, and otherwise hands the idle time to tick (nil:
+// nothing to do). It returns a function that stops the watch; a zero
+// timeout watches nothing.
+func (s *Server) watchQuiet(ctx context.Context, cancel context.CancelCauseFunc, last func() time.Time,
+	tick func(last time.Time, idle time.Duration), log *slog.Logger) (stop func()) {
 	timeout := s.cfg.IdleTimeout
 	if timeout <= 0 {
 		return func() {}
 	}
-	tick := min(max(timeout/50, 20*time.Millisecond), time.Second)
+	every := min(max(timeout/50, 20*time.Millisecond), time.Second)
 	done := make(chan struct{})
 	finished := make(chan struct{})
 	go func() {
 		defer close(finished)
-		t := time.NewTicker(tick)
+		t := time.NewTicker(every)
 		defer t.Stop()
 		for {
 			select {
@@ -96,9 +77,15 @@ func (s *Server) watchActivity(ctx context.Context, cancel context.CancelCauseFu
 				return
 			case <-t.C:
 			}
-			if time.Since(last()) >= timeout {
+			at := last()
+			idle := time.Since(at)
+			if idle >= timeout {
+				log.Debug("idle timeout reached", "idle", idle.Round(time.Second))
 				cancel(errIdle)
 				return
+			}
+			if tick != nil {
+				tick(at, idle)
 			}
 		}
 	}()
