@@ -43,28 +43,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-log() { printf '%s\n' "$*" >&2; }
-free_port() {
-	local p
-	while :; do
-		p=$((20000 + RANDOM % 40000))
-		if [ -z "$(ss -Hltn "sport = :$p")" ]; then
-			echo "$p"
-			return
-		fi
-	done
-}
-wait_banner() {
-	local i
-	for i in $(seq 150); do
-		if timeout 1 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1 && head -c 4 <&3" 2>/dev/null | grep -q SSH-; then
-			return 0
-		fi
-		sleep 0.1
-	done
-	log "bench-logins: nothing answers on port $1"
-	return 1
-}
+BENCH_NAME=bench-logins
+. "$(dirname "$0")/lib.sh"
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 settle_rss() { # PID: waits (at most 90 s) until VmRSS holds within 256 KiB for 3 s; prints it
 	local last cur same=0

@@ -56,34 +56,11 @@ trap 'exit 130' INT TERM
 
 # want PART: whether BENCH_ONLY (default: every part) names PART.
 want() { [[ ",${BENCH_ONLY:-throughput,setup,echo,memory}," == *",$1,"* ]]; }
-log() { printf '%s\n' "$*" >&2; }
 now_us() { echo $(($(date +%s%N) / 1000)); }
 median() { sort -n | awk '{a[NR]=$1} END {if (NR == 0) print 0; else print a[int((NR + 1) / 2)]}'; }
 
-# free_port prints a loopback port nobody listens on.
-free_port() {
-	local p
-	while :; do
-		p=$((20000 + RANDOM % 40000))
-		if [ -z "$(ss -Hltn "sport = :$p")" ]; then
-			echo "$p"
-			return
-		fi
-	done
-}
-
-# wait_banner PORT waits until an SSH server answers on 127.0.0.1:PORT.
-wait_banner() {
-	local i
-	for i in $(seq 150); do
-		if timeout 1 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1 && head -c 4 <&3" 2>/dev/null | grep -q SSH-; then
-			return 0
-		fi
-		sleep 0.1
-	done
-	echo "bench-ssh: nothing answers on port $1" >&2
-	return 1
-}
+BENCH_NAME=bench-ssh
+. "$(dirname "$0")/lib.sh"
 
 # --- keys and the two sshd: the asset, and the jump host for ssh -J ---------------------------
 mkdir -p "$T/authorized_keys" /run/sshd
