@@ -44,7 +44,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 BENCH_NAME=bench-logins
-. "$(dirname "$0")/lib.sh"
+. scripts/lib.sh # the script runs from the repository root (cd above)
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 settle_rss() { # PID: waits (at most 90 s) until VmRSS holds within 256 KiB for 3 s; prints it
 	local last cur same=0

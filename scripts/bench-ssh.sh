@@ -60,7 +60,7 @@ now_us() { echo $(($(date +%s%N) / 1000)); }
 median() { sort -n | awk '{a[NR]=$1} END {if (NR == 0) print 0; else print a[int((NR + 1) / 2)]}'; }
 
 BENCH_NAME=bench-ssh
-. "$(dirname "$0")/lib.sh"
+. scripts/lib.sh # the script runs from the repository root (cd above)
 
 # --- keys and the two sshd: the asset, and the jump host for ssh -J ---------------------------
 mkdir -p "$T/authorized_keys" /run/sshd

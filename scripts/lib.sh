@@ -1,4 +1,4 @@
-# Helpers the bench scripts share; source it: . "$(dirname "$0")/lib.sh"
+# Helpers the bench scripts share; they source it from the repository root: . scripts/lib.sh
 # The caller names itself in BENCH_NAME for messages.
 
 log() { printf '%s\n' "$*" >&2; }
