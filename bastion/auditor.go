@@ -111,19 +111,12 @@ func sessionInfo(ss store.Session) tui.SessionInfo {
 // recordingFile returns the path of a session's recording.
 func (s *Server) recordingFile(ss store.Session) (string, error) {
 	if ss.RecordingPath == "" {
-		return "", fmt.Errorf("session %s has no recording", shortID(ss.ID))
+		return "", fmt.Errorf("session %s has no recording", store.ShortSessionID(ss.ID))
 	}
 	if filepath.IsAbs(ss.RecordingPath) {
 		return ss.RecordingPath, nil
 	}
 	return filepath.Join(s.cfg.DataDir, ss.RecordingPath), nil
-}
-
-func shortID(id string) string {
-	if len(id) > 8 {
-		return id[:8]
-	}
-	return id
 }
 
 // watchSession follows a live session's recording on the auditor's
@@ -136,7 +129,7 @@ func (s *Server) watchSession(ctx context.Context, term *terminal, id string, lo
 		return err.Error()
 	}
 	if ss.Status != store.StatusActive {
-		return fmt.Sprintf("Session %s has ended (%s): replay it instead.", shortID(ss.ID), ss.Status)
+		return fmt.Sprintf("Session %s has ended (%s): replay it instead.", store.ShortSessionID(ss.ID), ss.Status)
 	}
 	path, err := s.recordingFile(ss)
 	if err != nil {
@@ -170,15 +163,15 @@ func (s *Server) watchSession(ctx context.Context, term *terminal, id string, lo
 	// asset writes can make the auditor's terminal act or answer.
 	err = recorder.Follow(wctx, path, term.sess, recorder.FollowOptions{Stop: ended, Size: term.window,
 		Title: fmt.Sprintf(" jms: watching %s@%s as %s, session %s started %s; read-only, q stops ",
-			ss.User, ss.Asset, ss.Account, shortID(ss.ID), ss.StartedAt.Local().Format("2006-01-02 15:04"))})
+			ss.User, ss.Asset, ss.Account, store.ShortSessionID(ss.ID), ss.StartedAt.Local().Format("2006-01-02 15:04"))})
 	v.detach()
 	<-keysDone
 	_, _ = fmt.Fprint(term.sess, "\x1b[0m\x1b[?25h"+nl)
 	switch {
 	case err == nil:
-		return fmt.Sprintf("Session %s ended.", shortID(ss.ID))
+		return fmt.Sprintf("Session %s ended.", store.ShortSessionID(ss.ID))
 	case wctx.Err() != nil && ctx.Err() == nil:
-		return fmt.Sprintf("Stopped watching session %s.", shortID(ss.ID))
+		return fmt.Sprintf("Stopped watching session %s.", store.ShortSessionID(ss.ID))
 	case ctx.Err() != nil:
 		return ""
 	}
@@ -198,12 +191,12 @@ func (s *Server) replaySession(ctx context.Context, term *terminal, id string, l
 	}
 	r, err := recorder.Open(path)
 	if err != nil {
-		return fmt.Sprintf("Session %s: %v", shortID(ss.ID), err)
+		return fmt.Sprintf("Session %s: %v", store.ShortSessionID(ss.ID), err)
 	}
 	defer r.Close()
 	p, err := recorder.NewPlayer(r)
 	if err != nil {
-		return fmt.Sprintf("Session %s: %v", shortID(ss.ID), err)
+		return fmt.Sprintf("Session %s: %v", store.ShortSessionID(ss.ID), err)
 	}
 	p.IdleLimit = 2 * time.Second
 	log.Info("replaying a session", "session", ss.ID, "of", ss.User, "asset", ss.Asset)

@@ -98,6 +98,15 @@ type SessionEnd struct {
 	EndedAt time.Time
 }
 
+// ShortSessionID is the first 8 characters of a session id, as tables,
+// menus and messages show it; every command takes any unique prefix.
+func ShortSessionID(id string) string {
+	if len(id) > 8 {
+		return id[:8]
+	}
+	return id
+}
+
 // SessionQuery narrows ListSessions. Zero fields match everything.
 type SessionQuery struct {
 	Active bool // only sessions still running

@@ -11,6 +11,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/jms-bastion/jms/printable"
+	"github.com/jms-bastion/jms/store"
 )
 
 // SessionInfo is what the auditor menu shows of a session. It mirrors
@@ -467,7 +468,7 @@ func (m AuditorMenu) listView() string {
 		if i == sel {
 			marker = "› "
 		}
-		line := row(marker, shortSessionID(s.ID), s.User, s.Asset, s.Account, s.StartedAt.Local().Format("2006-01-02 15:04"), dur, s.Status)
+		line := row(marker, store.ShortSessionID(s.ID), s.User, s.Asset, s.Account, s.StartedAt.Local().Format("2006-01-02 15:04"), dur, s.Status)
 		if i == sel {
 			line = m.styles.Selected.Render(line)
 		}
@@ -495,13 +496,4 @@ func (m AuditorMenu) listView() string {
 	}
 	lines = append(lines, h.ShortHelpView(append(bindings, m.keys.Help, m.keys.Quit)))
 	return screen(lines, m.width, m.height)
-}
-
-// shortSessionID is the first 8 characters of a session id, as jmsctl's
-// tables show it; the search still matches the whole id.
-func shortSessionID(id string) string {
-	if len(id) > 8 {
-		return id[:8]
-	}
-	return id
 }

@@ -258,9 +258,9 @@ func (a *app) sessionRecording(ss store.Session) (string, error) {
 	if ss.RecordingPath == "" {
 		switch {
 		case ss.Kind == store.SessionForward:
-			return "", fmt.Errorf("session %s is a port forward to %s: forwards carry no terminal to record (see 'jmsctl session show %s' for its bytes)", shortSessionID(ss.ID), ss.Target, shortSessionID(ss.ID))
+			return "", fmt.Errorf("session %s is a port forward to %s: forwards carry no terminal to record (see 'jmsctl session show %s' for its bytes)", store.ShortSessionID(ss.ID), ss.Target, store.ShortSessionID(ss.ID))
 		case ss.Kind == store.SessionSFTP:
-			return "", fmt.Errorf("session %s is an SFTP session: its files are in 'jmsctl audit transfers'", shortSessionID(ss.ID))
+			return "", fmt.Errorf("session %s is an SFTP session: its files are in 'jmsctl audit transfers'", store.ShortSessionID(ss.ID))
 		case ss.EndReason != "":
 			return "", fmt.Errorf("session %s has no recording (%s)", ss.ID, ss.EndReason)
 		}

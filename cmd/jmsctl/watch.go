@@ -71,7 +71,7 @@ func (a *app) watch(ctx context.Context, s *store.Store, ss store.Session, path 
 	}
 	opts := recorder.FollowOptions{Stop: ended, Size: vt.size,
 		Title: fmt.Sprintf(" jms: watching %s@%s as %s, session %s started %s; read-only, q quits ",
-			ss.User, ss.Asset, ss.Account, shortSessionID(ss.ID), fmtTime(ss.StartedAt))}
+			ss.User, ss.Asset, ss.Account, store.ShortSessionID(ss.ID), fmtTime(ss.StartedAt))}
 	err = recorder.Follow(ctx, path, a.stdout, opts)
 	vt.restore()
 	switch {
@@ -83,13 +83,6 @@ func (a *app) watch(ctx context.Context, s *store.Store, ss store.Session, path 
 		return nil // the watcher stopped
 	}
 	return err
-}
-
-func shortSessionID(id string) string {
-	if len(id) > 8 {
-		return id[:8]
-	}
-	return id
 }
 
 // watchTerminal is the watcher's terminal while watch runs: stdin in raw
