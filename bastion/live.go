@@ -264,34 +264,30 @@ func (s *Server) warnExpiry(ctx context.Context, ls *liveSession, now time.Time)
 // her session all the same. (Failed logins do not lock a user for keys
 // nor end her sessions: they refuse passwords only, see login.go.)
 func (s *Server) revoked(ctx context.Context, ls *liveSession, at time.Time) error {
-	if ls.assetID == 0 {
-		// An SFTP session on the virtual root: each operation checks its
-		// grant; the session as a whole ends with its user or a rule.
-		if cause := s.userGone(ctx, ls.user); cause != nil {
-			return cause
+	// The user is read once per check: whether she is gone, and her
+	// groups for the login rules.
+	u, err := s.st.GetUser(ctx, ls.user)
+	if cause := userGone(ls.user, u, err, s.now()); cause != nil || err != nil {
+		return cause // a store error ends nothing
+	}
+	// An SFTP session on the virtual root (no asset): each operation
+	// checks its grant; the session as a whole ends with its user or a
+	// rule.
+	if ls.assetID != 0 {
+		_, err := s.st.Authorize(ctx, ls.authzQuery(at))
+		if errors.Is(err, store.ErrDenied) {
+			return endCause(revokedReason(ls, err))
 		}
-		return s.ruleEnds(ctx, ls)
-	}
-	_, err := s.st.Authorize(ctx, ls.authzQuery(at))
-	if errors.Is(err, store.ErrDenied) {
-		if cause := s.userGone(ctx, ls.user); cause != nil {
-			return cause
+		if err != nil && ctx.Err() == nil {
+			s.log.Error("live sessions: checking a grant", "session", ls.id, "err", err)
 		}
-		return endCause(revokedReason(ls, err))
 	}
-	if err != nil && ctx.Err() == nil {
-		s.log.Error("live sessions: checking a grant", "session", ls.id, "err", err)
-	}
-	return s.ruleEnds(ctx, ls)
+	return s.ruleEnds(ctx, ls, u)
 }
 
-// ruleEnds returns why a login rule now denies ls's user, or nil: a
+// ruleEnds returns why a login rule now denies ls's user u, or nil: a
 // session opened at 17:59 under "deny after 18:00" ends at 18:00.
-func (s *Server) ruleEnds(ctx context.Context, ls *liveSession) error {
-	u, err := s.st.GetUser(ctx, ls.user)
-	if err != nil {
-		return nil // userGone decides about a user who is gone
-	}
+func (s *Server) ruleEnds(ctx context.Context, ls *liveSession, u store.User) error {
 	rule, denied, err := s.ruleDenies(ctx, ls.user, u.Groups, ls.source)
 	switch {
 	case err != nil:
@@ -305,10 +301,9 @@ func (s *Server) ruleEnds(ctx context.Context, ls *liveSession) error {
 	return nil
 }
 
-// userGone returns why user may no longer work (removed, disabled or
-// locked by an administrator), or nil.
-func (s *Server) userGone(ctx context.Context, user string) error {
-	u, err := s.st.GetUser(ctx, user)
+// userGone returns why user (u, as read with err) may no longer work
+// (removed, disabled or locked by an administrator), or nil.
+func userGone(user string, u store.User, err error, now time.Time) error {
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		return endCause("user " + user + " removed")
@@ -316,7 +311,7 @@ func (s *Server) userGone(ctx context.Context, user string) error {
 		return nil
 	case u.Disabled:
 		return endCause("user " + user + " disabled")
-	case u.Locked(s.now()):
+	case u.Locked(now):
 		return endCause("user " + user + " locked")
 	}
 	return nil
