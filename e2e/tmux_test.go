@@ -187,6 +187,15 @@ func (term *Terminal) Wait(timeout time.Duration) int {
 			return false
 		}
 		dead, status, _ = strings.Cut(strings.TrimSpace(out), " ")
+		if dead == "1" {
+			// The pane is the wrapper shell: its status is mv's, not the
+			// command's. The file was written before the wrapper ended,
+			// possibly just after the read above.
+			if b, err := os.ReadFile(term.status); err == nil {
+				status = strings.TrimSpace(string(b))
+				return true
+			}
+		}
 		// tmux marks the pane dead at EOF, and knows the status a moment later.
 		return dead == "1" && status != ""
 	})
