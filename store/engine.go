@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
@@ -192,6 +193,68 @@ func (d *dialect) lock(ctx context.Context, q querier, class int) error {
 	}
 	_, err := q.ExecContext(ctx, `SELECT pg_advisory_xact_lock(`+strconv.Itoa(class)+`, hashtext(current_schema()))`)
 	return err
+}
+
+// serverVersionQuery returns the engine's version as one text value.
+func (d *dialect) serverVersionQuery() string {
+	if d.engine == PostgreSQL {
+		return `SHOW server_version`
+	}
+	return `SELECT sqlite_version()`
+}
+
+// tableExistsQuery takes a table name and answers whether it exists
+// (in the current schema, on PostgreSQL).
+func (d *dialect) tableExistsQuery() string {
+	if d.engine == PostgreSQL {
+		return `SELECT to_regclass(CAST(? AS TEXT)) IS NOT NULL`
+	}
+	return `SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?)`
+}
+
+// snapshot is how a transaction that reads a whole database for a copy
+// sees one consistent state: PostgreSQL's REPEATABLE READ, read only;
+// SQLite's transactions (IMMEDIATE here) already hold writers off.
+func (d *dialect) snapshot() *sql.TxOptions {
+	if d.engine == PostgreSQL {
+		return &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}
+	}
+	return nil
+}
+
+// resetIDs moves every identity column's sequence past the ids its
+// table holds, after rows were inserted with their ids (a copy). SQLite
+// takes max(id)+1 by itself.
+func (d *dialect) resetIDs(ctx context.Context, q querier) error {
+	if d.engine != PostgreSQL {
+		return nil
+	}
+	tables, err := queryNames(ctx, q, `SELECT table_name FROM information_schema.columns
+		WHERE table_schema = current_schema() AND column_name = 'id' AND is_identity = 'YES' ORDER BY table_name`)
+	if err != nil {
+		return err
+	}
+	for _, t := range tables {
+		if _, err := q.ExecContext(ctx, `SELECT setval(pg_get_serial_sequence(?, 'id'), COALESCE(MAX(id), 0) + 1, false) FROM `+quoteIdent(t),
+			quoteIdent(t)); err != nil {
+			return fmt.Errorf("reset the ids of %s: %w", t, err)
+		}
+	}
+	return nil
+}
+
+// quoteIdent quotes a name from the catalog as an SQL identifier.
+func quoteIdent(name string) string { return `"` + strings.ReplaceAll(name, `"`, `""`) + `"` }
+
+// isBoolType reports whether a column type (as the driver names it)
+// is boolean: a value copied into it must be a Go bool (SQLite hands
+// out its booleans as 0 and 1).
+func isBoolType(dbType string) bool {
+	switch strings.ToUpper(dbType) {
+	case "BOOL", "BOOLEAN":
+		return true
+	}
+	return false
 }
 
 // violation is the kind of constraint violation an engine error is.

@@ -142,6 +142,19 @@ func openPostgres(ctx context.Context, loc Location) (*sql.DB, error) {
 	return pool, nil
 }
 
+// raw is the location as the driver takes it, password and all: never
+// for people.
+func (l Location) raw() string {
+	if l.Engine == PostgreSQL {
+		return l.url
+	}
+	return l.Path
+}
+
+// HasPassword reports whether the location holds a password (in the
+// user part of the URL or a password parameter).
+func (l Location) HasPassword() bool { return l.password != "" }
+
 // Location returns where the store's data lives.
 func (s *Store) Location() Location { return s.loc }
 

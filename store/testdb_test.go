@@ -132,15 +132,6 @@ func sqliteOnly(t testing.TB) {
 	}
 }
 
-// raw is the location as the driver takes it (tests only: it may hold a
-// password).
-func (l Location) raw() string {
-	if l.Engine == PostgreSQL {
-		return l.url
-	}
-	return l.Path
-}
-
 // rawTestDB opens the database at where (from testDatabase) without the
 // store: no migrations, queries rebound as the store's are.
 func rawTestDB(t testing.TB, where string) *db {
