@@ -160,3 +160,6 @@ func (s *Store) Location() Location { return s.loc }
 
 // Engine returns the engine the store runs on.
 func (s *Store) Engine() Engine { return s.loc.Engine }
+
+// PoolStats returns the statistics of the store's connection pool.
+func (s *Store) PoolStats() sql.DBStats { return s.db.Stats() }
