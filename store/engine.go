@@ -269,6 +269,16 @@ func isBoolType(dbType string) bool {
 	return false
 }
 
+// pgSessionSettings are set on each PostgreSQL session unless the URL
+// sets them: a bound on waiting for a lock (SQLite's busy timeout is
+// 10 s; an import of many assets holds the writers' lock for seconds),
+// and on a transaction left idle with its locks held (a node that hangs
+// mid-transaction must not stop every other).
+var pgSessionSettings = map[string]string{
+	"lock_timeout":                        "30s",
+	"idle_in_transaction_session_timeout": "5min",
+}
+
 // violation is the kind of constraint violation an engine error is.
 type violation int
 

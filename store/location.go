@@ -129,6 +129,11 @@ func openPostgres(ctx context.Context, loc Location) (*sql.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("database %s: %w", loc, loc.scrub(err))
 	}
+	for k, v := range pgSessionSettings {
+		if _, set := cfg.RuntimeParams[k]; !set {
+			cfg.RuntimeParams[k] = v
+		}
+	}
 	pool := stdlib.OpenDB(*cfg)
 	pool.SetMaxOpenConns(pgMaxOpen)
 	pool.SetMaxIdleConns(pgMaxIdle)
