@@ -52,7 +52,7 @@ test-postgres:
 	JMS_TEST_POSTGRES="$${JMS_TEST_POSTGRES:-$$(./scripts/ensure-postgres.sh)}" $(GO) test -race -count=1 ./store
 
 bench-store:
-	JMS_TEST_POSTGRES="$${JMS_TEST_POSTGRES:-$$(./scripts/ensure-postgres.sh)}" $(GO) test -run '^$$' -bench 'Engines' -benchmem -benchtime $(BENCHTIME) ./store
+	JMS_TEST_POSTGRES="$${JMS_TEST_POSTGRES:-$$(./scripts/ensure-postgres.sh)}" $(GO) test -run '^$$' -bench 'AuthorizedAssets10k|AuthorizedAsset10k|Import10k' -benchmem -benchtime $(BENCHTIME) ./store
 # --- end PostgreSQL
 
 lint:

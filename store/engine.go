@@ -22,9 +22,10 @@ import (
 //   - migrations: "id INTEGER PRIMARY KEY" (SQLite's rowid) becomes an
 //     identity column, TEXT compares bytewise (COLLATE "C", as SQLite
 //     does, so names sort and times compare alike), BLOB is BYTEA;
-//   - locks: SQLite's transactions are IMMEDIATE (one writer at a time),
-//     PostgreSQL's take row locks (FOR SHARE / FOR UPDATE) and
-//     transaction-scoped advisory locks where an order matters;
+//   - locks: SQLite's transactions are IMMEDIATE (one writer at a time);
+//     on PostgreSQL every transaction of the store takes one advisory
+//     lock first to the same end, migrations another, and the sealing
+//     key's row is read FOR SHARE and rekeyed FOR UPDATE;
 //   - errors: unique and foreign-key violations by SQLSTATE code.
 //
 // Upserts (INSERT … ON CONFLICT … DO UPDATE SET x = excluded.x),
@@ -179,9 +180,20 @@ func (d *dialect) forUpdate() string {
 // Advisory lock classes (the first key of pg_advisory_xact_lock); the
 // second key is the schema, so that stores in different schemas of one
 // database (the tests') do not wait on each other.
+//
+// lockWriters is taken first by every transaction of the store
+// (withTx), as SQLite's BEGIN IMMEDIATE takes its write lock: the
+// store's read-then-write transactions were written for one writer at a
+// time, and keep that on PostgreSQL across every node. It also keeps
+// operation ids committed in the order they are taken (the newest is
+// the inventory's change counter, inventory.go: a lower id committed
+// after a higher one was read would go unseen), and since no two of
+// them ever wait on each other's row locks, they cannot deadlock.
+// Single statements outside a transaction (session and audit events,
+// reads) do not take it.
 const (
 	lockMigrations = 0x6a6d7301 // "jms" 1
-	lockOperations = 0x6a6d7302 // "jms" 2
+	lockWriters    = 0x6a6d7302 // "jms" 2
 )
 
 // lock takes a transaction-scoped lock of class in q's transaction on
@@ -255,6 +267,16 @@ func isBoolType(dbType string) bool {
 		return true
 	}
 	return false
+}
+
+// pgSessionSettings are set on each PostgreSQL session unless the URL
+// sets them: a bound on waiting for a lock (SQLite's busy timeout is
+// 10 s; an import of many assets holds the writers' lock for seconds),
+// and on a transaction left idle with its locks held (a node that hangs
+// mid-transaction must not stop every other).
+var pgSessionSettings = map[string]string{
+	"lock_timeout":                        "30s",
+	"idle_in_transaction_session_timeout": "5min",
 }
 
 // violation is the kind of constraint violation an engine error is.

@@ -131,3 +131,28 @@ func TestConcurrentOpensMigrateOnce(t *testing.T) {
 		t.Fatalf("schema_migrations holds %d rows (%d versions), want %d", rows, distinct, len(ms))
 	}
 }
+
+// A PostgreSQL session waits for a lock at most lock_timeout, unless the
+// URL says otherwise.
+func TestPostgresSessionSettings(t *testing.T) {
+	if testEngine != PostgreSQL {
+		t.Skip("PostgreSQL's settings; the PostgreSQL pass runs it")
+	}
+	ctx := context.Background()
+	s := newTestStore(t)
+	var lock, idle string
+	if err := s.db.QueryRowContext(ctx, `SELECT current_setting('lock_timeout'), current_setting('idle_in_transaction_session_timeout')`).Scan(&lock, &idle); err != nil {
+		t.Fatal(err)
+	}
+	if lock != "30s" || idle != "5min" {
+		t.Fatalf("lock_timeout %s, idle_in_transaction_session_timeout %s", lock, idle)
+	}
+	other, err := Open(ctx, s.loc.raw()+"&lock_timeout=2s", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if err := other.db.QueryRowContext(ctx, `SELECT current_setting('lock_timeout')`).Scan(&lock); err != nil || lock != "2s" {
+		t.Fatalf("lock_timeout from the URL: %s %v", lock, err)
+	}
+}

@@ -129,6 +129,11 @@ func openPostgres(ctx context.Context, loc Location) (*sql.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("database %s: %w", loc, loc.scrub(err))
 	}
+	for k, v := range pgSessionSettings {
+		if _, set := cfg.RuntimeParams[k]; !set {
+			cfg.RuntimeParams[k] = v
+		}
+	}
 	pool := stdlib.OpenDB(*cfg)
 	pool.SetMaxOpenConns(pgMaxOpen)
 	pool.SetMaxIdleConns(pgMaxIdle)
@@ -160,3 +165,6 @@ func (s *Store) Location() Location { return s.loc }
 
 // Engine returns the engine the store runs on.
 func (s *Store) Engine() Engine { return s.loc.Engine }
+
+// PoolStats returns the statistics of the store's connection pool.
+func (s *Store) PoolStats() sql.DBStats { return s.db.Stats() }

@@ -169,9 +169,15 @@ func (s *Store) setSealer(next *Sealer) {
 func (s *Store) Now() time.Time { return s.now() }
 
 // withTx runs fn in one transaction, committed when fn returns nil.
+// Transactions that write take turns, on both engines: SQLite's begin
+// IMMEDIATE, PostgreSQL's under one advisory lock (see dialect.lock).
 func (s *Store) withTx(ctx context.Context, fn func(q querier) error) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
+		return wrapError(err)
+	}
+	if err := s.db.d.lock(ctx, tx, lockWriters); err != nil {
+		_ = tx.Rollback()
 		return wrapError(err)
 	}
 	if err := fn(tx); err != nil {

@@ -11,6 +11,12 @@ import (
 // and a fixed clock.
 func newTestStore(t testing.TB) *Store {
 	t.Helper()
+	return newTestStoreOn(t, testEngine)
+}
+
+// newTestStoreOn is newTestStore on the engine e.
+func newTestStoreOn(t testing.TB, e Engine) *Store {
+	t.Helper()
 	raw, err := GenerateKeyBytes()
 	if err != nil {
 		t.Fatal(err)
@@ -20,7 +26,7 @@ func newTestStore(t testing.TB) *Store {
 		t.Fatal(err)
 	}
 	now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
-	s, err := Open(context.Background(), testDatabase(t, t.TempDir()), Options{
+	s, err := Open(context.Background(), testDatabaseOn(t, e, t.TempDir()), Options{
 		Sealer: NewSealer(k),
 		Now:    func() time.Time { return now },
 	})

@@ -33,18 +33,20 @@ var pgAdmin struct {
 }
 
 func TestMain(m *testing.M) {
-	code := m.Run()
 	pg := os.Getenv("JMS_TEST_POSTGRES")
+	if pg != "" {
+		if err := openPGAdmin(pg); err != nil {
+			fmt.Fprintf(os.Stderr, "FAIL: JMS_TEST_POSTGRES: %v (start PostgreSQL, or unset JMS_TEST_POSTGRES)\n", err)
+			os.Exit(1)
+		}
+	}
+	code := m.Run()
 	if pg == "" {
 		if os.Getenv("JMS_E2E") == "1" {
 			fmt.Fprintln(os.Stderr, "FAIL: JMS_E2E=1 and JMS_TEST_POSTGRES is not set: the store tests must also run on PostgreSQL (e.g. JMS_TEST_POSTGRES=postgres://root@127.0.0.1:5432/test?sslmode=disable)")
 			code = 1
 		}
 		os.Exit(code)
-	}
-	if err := openPGAdmin(pg); err != nil {
-		fmt.Fprintf(os.Stderr, "FAIL: JMS_TEST_POSTGRES: %v (start PostgreSQL, or unset JMS_TEST_POSTGRES)\n", err)
-		os.Exit(1)
 	}
 	fmt.Println("=== the store tests again, on PostgreSQL (JMS_TEST_POSTGRES)")
 	testEngine = PostgreSQL
@@ -86,7 +88,13 @@ var testSchemas sync.Map // dir -> database URL
 // database (the same one for the same dir), dropped when t ends.
 func testDatabase(t testing.TB, dir string) string {
 	t.Helper()
-	if testEngine != PostgreSQL {
+	return testDatabaseOn(t, testEngine, dir)
+}
+
+// testDatabaseOn is testDatabase on the engine e.
+func testDatabaseOn(t testing.TB, e Engine, dir string) string {
+	t.Helper()
+	if e != PostgreSQL {
 		return filepath.Join(dir, "jms.db")
 	}
 	if u, ok := testSchemas.Load(dir); ok {

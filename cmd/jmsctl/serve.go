@@ -72,6 +72,7 @@ as interrupted, with the size and SHA-256 of the recording each left.`,
 				return err
 			}
 			logger := a.logger(cfg.LogLevel)
+			logger.Info("store opened", "engine", st.Engine(), "database", st.Location().String())
 			if err := closeInterrupted(ctx, st, cfg.DataDir, logger); err != nil {
 				return err
 			}
