@@ -157,6 +157,20 @@ func (l *liveSessions) list() []*liveSession {
 	return out
 }
 
+// count returns how many sessions are registered.
+func (l *liveSessions) count() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.m)
+}
+
+// endAll ends every registered session with cause.
+func (l *liveSessions) endAll(cause error) {
+	for _, ls := range l.list() {
+		ls.cancel(cause)
+	}
+}
+
 // stopped returns a channel closed once no poller runs.
 func (l *liveSessions) stopped() <-chan struct{} {
 	l.mu.Lock()
