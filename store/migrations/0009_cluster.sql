@@ -61,3 +61,16 @@ CREATE TABLE session_watch_chunks (
     data TEXT NOT NULL,
     PRIMARY KEY (watch_id, seq)
 );
+
+-- Pre-auth refusals per source key and node within the lockout window, so
+-- that a source throttled for refusals spread over several nodes is
+-- throttled on all: each node writes its counts in memory here at most
+-- once a second, one row per source it saw refused (never one write per
+-- attempt), and throttles a source on the sum over the nodes.
+CREATE TABLE source_refusals (
+    source_key TEXT NOT NULL,
+    node TEXT NOT NULL,
+    since TEXT NOT NULL,
+    count INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (source_key, node)
+);
