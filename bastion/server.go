@@ -68,6 +68,9 @@ type Deps struct {
 	// Argon2 are the password hashing parameters a login upgrades weaker
 	// hashes to; store.DefaultArgon2 when zero.
 	Argon2 store.Argon2Params
+	// HostKey is the host key (PEM, ed25519) to show: the cluster's, from
+	// the database. Nil reads the data directory's.
+	HostKey []byte
 }
 
 // Server is the bastion's SSH server.
@@ -125,8 +128,14 @@ func New(cfg config.Config, deps Deps) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	pem, err := readHostKey(cfg)
-	if err != nil {
+	pem := deps.HostKey
+	if pem == nil {
+		pem, err = os.ReadFile(cfg.HostKeyPath())
+		if err != nil {
+			return nil, fmt.Errorf("bastion host key: %w (run 'jmsctl init')", err)
+		}
+	}
+	if err := CheckHostKey(pem); err != nil {
 		return nil, err
 	}
 	s.srv, err = wish.NewServer(s.options(pem)...)
@@ -182,20 +191,16 @@ func hashSlots(p store.Argon2Params, cpus int) int {
 	return max(1, cpus/max(1, int(p.Threads)))
 }
 
-// readHostKey reads the bastion's ed25519 host key (PEM).
-func readHostKey(cfg config.Config) ([]byte, error) {
-	pem, err := os.ReadFile(cfg.HostKeyPath())
-	if err != nil {
-		return nil, fmt.Errorf("bastion host key: %w (run 'jmsctl init')", err)
-	}
+// CheckHostKey checks that pem is an ed25519 private key.
+func CheckHostKey(pem []byte) error {
 	signer, err := gossh.ParsePrivateKey(pem)
 	if err != nil {
-		return nil, fmt.Errorf("bastion host key %s: %w", cfg.HostKeyPath(), err)
+		return fmt.Errorf("bastion host key: %w", err)
 	}
 	if signer.PublicKey().Type() != gossh.KeyAlgoED25519 {
-		return nil, fmt.Errorf("bastion host key %s: want ed25519, found %s", cfg.HostKeyPath(), signer.PublicKey().Type())
+		return fmt.Errorf("bastion host key: want ed25519, found %s", signer.PublicKey().Type())
 	}
-	return pem, nil
+	return nil
 }
 
 // options are the wish server's options: identity, authentication,

@@ -88,7 +88,11 @@ size and SHA-256 of the recording each left.`,
 			}, st, logger.With("component", "proxy"))
 			xfer := transfer.New(st, px, logger.With("component", "transfer"), nil)
 			xfer.SetNode(nodeName)
-			srv, err := bastion.New(cfg, bastion.Deps{Store: st, Proxy: px, Transfer: xfer, Logger: logger})
+			hostKey, err := clusterHostKey(ctx, cfg, st, logger)
+			if err != nil {
+				return err
+			}
+			srv, err := bastion.New(cfg, bastion.Deps{Store: st, Proxy: px, Transfer: xfer, Logger: logger, HostKey: hostKey})
 			if err != nil {
 				return err
 			}

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	gossh "golang.org/x/crypto/ssh"
+
 	"github.com/jms-bastion/jms/bastion"
 	"github.com/jms-bastion/jms/config"
 	"github.com/jms-bastion/jms/recorder"
@@ -116,4 +118,36 @@ func closeInterrupted(ctx context.Context, st *store.Store, node, dataDir string
 		logger.Warn("closed sessions left active by a previous run", "sessions", n)
 	}
 	return nil
+}
+
+// clusterHostKey returns the host key this node shows: the cluster's,
+// sealed in the database. The first node to start stores its own there
+// (so a single server keeps the key its clients trust); a node whose own
+// key differs shows the cluster's and says so.
+func clusterHostKey(ctx context.Context, cfg config.Config, st *store.Store, logger *slog.Logger) ([]byte, error) {
+	own, err := os.ReadFile(cfg.HostKeyPath())
+	if err != nil {
+		return nil, fmt.Errorf("bastion host key: %w (run 'jmsctl init')", err)
+	}
+	if err := bastion.CheckHostKey(own); err != nil {
+		return nil, fmt.Errorf("%s: %w", cfg.HostKeyPath(), err)
+	}
+	signer, err := gossh.ParsePrivateKey(own)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", cfg.HostKeyPath(), err)
+	}
+	public := strings.TrimSpace(string(gossh.MarshalAuthorizedKey(signer.PublicKey())))
+	key, isOwn, err := st.ClusterHostKey(ctx, store.Secret(own), public)
+	if err != nil {
+		return nil, err
+	}
+	if !isOwn {
+		cs, err := gossh.ParsePrivateKey(key)
+		if err != nil {
+			return nil, fmt.Errorf("the cluster's host key: %w", err)
+		}
+		logger.Info("showing the cluster's host key from the database, not this data directory's",
+			"cluster", gossh.FingerprintSHA256(cs.PublicKey()), "data_dir", gossh.FingerprintSHA256(signer.PublicKey()))
+	}
+	return key, nil
 }
