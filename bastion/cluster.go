@@ -37,7 +37,12 @@ type NodeStore interface {
 	ServerHeartbeat(ctx context.Context, name, run string, live int, state string) error
 	ReapServers(ctx context.Context, now time.Time, goneAfter time.Duration) ([]store.ReapedServer, error)
 	StopServer(ctx context.Context, name, run string) error
+	DropStaleWatches(ctx context.Context, before time.Time) (int, error)
 }
+
+// staleWatch is how long a watch of a session (watchstream.go) lives
+// without its watcher reading it.
+const staleWatch = 30 * time.Second
 
 // NodeConfig is a node's identity and timing.
 type NodeConfig struct {
@@ -153,6 +158,9 @@ func (n *Node) Beat(ctx context.Context) {
 	for _, r := range reaped {
 		n.log.Warn("a node stopped sending heartbeats: marked gone, its sessions closed as interrupted",
 			"gone", r.Name, "last_heartbeat", r.LastBeat, "sessions", r.Sessions)
+	}
+	if _, err := n.st.DropStaleWatches(ctx, n.cfg.Now().Add(-staleWatch)); err != nil {
+		n.log.Error("dropping abandoned watches", "err", err)
 	}
 }
 

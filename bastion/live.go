@@ -50,10 +50,13 @@ type liveSession struct {
 	user    string
 	asset   string
 	assetID int64
-	account string   // "" for a forward, made as no account
-	port    int      // a forward's port, which a grant must open
-	source  string   // the client's address, for the login rules
-	needs   []string // the actions the session needs of its grant
+	account string // "" for a forward, made as no account
+	port    int    // a forward's port, which a grant must open
+	source  string // the client's address, for the login rules
+	// recording is the recording's file, for watchers on other nodes
+	// (watchstream.go); "" when there is none.
+	recording string
+	needs     []string // the actions the session needs of its grant
 	// needsNow, when set, adds the actions the session needs at this
 	// moment (an SFTP session: those of its open files).
 	needsNow func() []string
@@ -255,6 +258,7 @@ func (s *Server) checkLive(ctx context.Context, list []*liveSession) {
 		}
 		s.warnExpiry(ctx, ls, now)
 	}
+	s.publishWatches(ctx, byID)
 }
 
 // warnExpiry tells the person once, expiryWarning ahead, that her grant
@@ -345,7 +349,7 @@ func (s *Server) runProxy(ctx context.Context, down proxy.Downstream, req proxy.
 		kctx, cancel = context.WithTimeoutCause(kctx, d, errMaxDuration)
 		defer cancel()
 	}
-	var id string
+	var id, recording string
 	var notify func(string)
 	if n, ok := down.(interface{ notice(string) }); ok {
 		notify = n.notice
@@ -360,12 +364,16 @@ func (s *Server) runProxy(ctx context.Context, down proxy.Downstream, req proxy.
 		if err != nil {
 			source = req.Source
 		}
+		if row.RecordingPath != "" {
+			recording, _ = s.recordingFile(row)
+		}
 		s.live.add(&liveSession{id: row.ID, user: req.User, asset: req.Asset.Name, assetID: req.Asset.ID,
-			account: req.Account.Username, source: source, needs: needs, cancel: kill, notify: notify})
+			account: req.Account.Username, source: source, needs: needs, cancel: kill, notify: notify, recording: recording})
 	}
 	defer func() {
 		if id != "" {
 			s.live.remove(id)
+			s.finishWatches(id, recording)
 		}
 	}()
 	return s.proxy.Run(kctx, down, req)

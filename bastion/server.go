@@ -49,6 +49,9 @@ type Store interface {
 	// The auditor menu (auditor.go).
 	ListSessions(ctx context.Context, q store.SessionQuery) ([]store.Session, error)
 	GetSession(ctx context.Context, idOrPrefix string) (store.Session, error)
+	// Watching across nodes (watchstream.go).
+	WatchStore
+	watchPublisher
 }
 
 // Proxy runs one authorized session against an asset; *proxy.Proxy
