@@ -38,6 +38,7 @@ type NodeStore interface {
 	ReapServers(ctx context.Context, now time.Time, goneAfter time.Duration) ([]store.ReapedServer, error)
 	StopServer(ctx context.Context, name, run string) error
 	DropStaleWatches(ctx context.Context, before time.Time) (int, error)
+	ShareRefusals(ctx context.Context, node string, counts map[string]int, now time.Time, window time.Duration) (map[string]int, error)
 }
 
 // staleWatch is how long a watch of a session (watchstream.go) lives
@@ -67,12 +68,16 @@ type Node struct {
 }
 
 // JoinCluster registers s as a node and returns it; Run keeps it alive.
-// Register before accepting connections, and after closing the sessions
-// a previous run of this node left (they carry its name).
+// Join before accepting connections; then close the sessions a previous
+// run of this node left (they carry its name). From then on s shares its
+// pre-auth refusal counts with the cluster (refusalshare.go).
 func (s *Server) JoinCluster(ctx context.Context, st NodeStore, cfg NodeConfig) (*Node, error) {
 	n := newNode(st, cfg, s.live.count, func(reason string) { s.live.endAll(endCause(reason)) })
 	if err := n.register(ctx); err != nil {
 		return nil, err
+	}
+	if s.cfg.ThrottleFailures > 0 {
+		s.share.Store(newRefusalShare(s.shareRefusals(st, n.Name())))
 	}
 	return n, nil
 }

@@ -2,12 +2,14 @@ package bastion
 
 import (
 	"context"
+	"log/slog"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/jms-bastion/jms/config"
 	"github.com/jms-bastion/jms/store"
 )
 
@@ -191,5 +193,54 @@ func TestNodeNameInUse(t *testing.T) {
 	err := n.register(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "in use by a running node") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// Refusals from one source spread over two nodes throttle it once their
+// sum reaches throttle_failures, though neither node saw that many: the
+// nodes share their counts, batched (one write per source and second).
+func TestThrottleAcrossNodes(t *testing.T) {
+	ctx := context.Background()
+	st, _ := newClusterStore(t)
+	cfg := config.Default(t.TempDir())
+	cfg.ThrottleFailures = 10
+	var nodes []*Server
+	for _, name := range []string{"a", "b"} {
+		s, err := newServer(cfg, Deps{Store: st, Proxy: &fakeProxy{}, Argon2: cheapArgon2, Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.JoinCluster(ctx, st, NodeConfig{Registration: store.ServerRegistration{Name: name, Instance: name}}); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(s.stopShare)
+		nodes = append(nodes, s)
+	}
+	const source = "198.51.100.7"
+	cs := &connState{source: source, key: store.SourceKey(source)}
+	for range 5 {
+		nodes[0].countRefusal(cs)
+		nodes[1].countRefusal(cs)
+	}
+	if _, locked, _ := st.LoginLockedUntil(ctx, "", source, time.Now()); locked {
+		t.Fatal("throttled before the nodes shared their counts")
+	}
+	nodes[0].share.Load().flush()
+	nodes[1].share.Load().flush()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, locked, _ := st.LoginLockedUntil(ctx, "", source, time.Now()); locked {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("5 + 5 refusals over two nodes did not throttle the source")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// Both nodes now refuse it from memory.
+	for i, s := range nodes {
+		if !s.throttled(ctx, cs.key) {
+			t.Errorf("node %d does not refuse the throttled source", i)
+		}
 	}
 }

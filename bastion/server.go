@@ -13,6 +13,7 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"charm.land/ssh"
@@ -90,9 +91,10 @@ type Server struct {
 	hashSem   chan struct{} // caps concurrent argon2 hashes (64 MiB each by default)
 	hashMem   *idleRelease  // returns their memory to the OS after a burst
 	unauth    *unauthLimiter
-	guard     *sourceGuard  // pre-auth refusals and throttles per source (preauth.go)
-	refusals  *refusalAudit // pre-auth refusals, audited in aggregate
-	users     *userConns    // logged-in connections per user
+	guard     *sourceGuard                 // pre-auth refusals and throttles per source (preauth.go)
+	share     atomic.Pointer[refusalShare] // the same, shared with the cluster (refusalshare.go)
+	refusals  *refusalAudit                // pre-auth refusals, audited in aggregate
+	users     *userConns                   // logged-in connections per user
 	conns     conns
 	live      *liveSessions // the proxied sessions running now
 
@@ -338,6 +340,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.conns.close()
 	s.hashMem.stop()
+	s.stopShare()
 	defer s.refusals.flush(true)
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
@@ -360,8 +363,16 @@ func (s *Server) Close() error {
 	s.lmu.Unlock()
 	s.conns.close()
 	s.hashMem.stop()
+	s.stopShare()
 	defer s.refusals.flush(true)
 	return s.srv.Close()
+}
+
+// stopShare stops sharing refusal counts with the cluster.
+func (s *Server) stopShare() {
+	if sh := s.share.Load(); sh != nil {
+		sh.stop()
+	}
 }
 
 // printfLogger adapts slog to the recover middleware.

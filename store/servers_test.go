@@ -235,3 +235,34 @@ func TestStopServer(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Refusals from one source spread over nodes add up within the window,
+// and start again after it.
+func TestShareRefusals(t *testing.T) {
+	ctx := context.Background()
+	s, clk := newClockedStore(t)
+	window := time.Minute
+	share := func(node string, n int) int {
+		t.Helper()
+		sums, err := s.ShareRefusals(ctx, node, map[string]int{"198.51.100.7": n}, clk.Now(), window)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sums["198.51.100.7"]
+	}
+	if got := share("a", 30); got != 30 {
+		t.Fatalf("a alone = %d", got)
+	}
+	clk.Add(10 * time.Second)
+	if got := share("b", 30); got != 60 {
+		t.Fatalf("a+b = %d", got)
+	}
+	if got := share("a", 5); got != 65 {
+		t.Fatalf("a+b+a = %d", got)
+	}
+	// a's window (started at 0) is over at 61 s: it starts again.
+	clk.Add(51 * time.Second)
+	if got := share("a", 1); got != 31 {
+		t.Fatalf("after a's window = %d, want b's 30 + 1", got)
+	}
+}
