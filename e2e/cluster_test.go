@@ -19,47 +19,6 @@ import (
 	"time"
 )
 
-// clusterDatabase returns the URL of a fresh PostgreSQL database, dropped
-// when the test ends. It skips when this jmsctl has no PostgreSQL support
-// yet (no `jmsctl db`); a missing or unreachable PostgreSQL skips with
-// what to install, and fails under JMS_E2E=1.
-func clusterDatabase(t *testing.T) string {
-	t.Helper()
-	bin := buildJmsctl(t)
-	// cobra answers --help of an unknown command with the root's help:
-	// ask for the command itself.
-	out, _ := exec.Command(bin, "--data-dir", t.TempDir(), "db", "status").CombinedOutput()
-	if strings.Contains(string(out), `unknown command "db"`) {
-		if os.Getenv("JMS_E2E_CLUSTER_SQLITE") == "1" {
-			return "" // the nodes share one SQLite file: see startSecondNode
-		}
-		t.Skip("this jmsctl has no PostgreSQL support yet (jmsctl db): the cluster test needs it " +
-			"(JMS_E2E_CLUSTER_SQLITE=1 runs it on one SQLite file shared by the nodes)")
-	}
-	requireBinaries(t, "psql")
-	name := "jms_e2e_" + randomToken(6)
-	psql := func(sql string) error {
-		out, err := exec.Command("psql", "-h", "127.0.0.1", "-p", "5432", "-U", "root", "-d", "test",
-			"-v", "ON_ERROR_STOP=1", "-c", sql).CombinedOutput()
-		if err != nil {
-			return fmt.Errorf("psql %q: %v: %s", sql, err, out)
-		}
-		return nil
-	}
-	if err := psql("CREATE DATABASE " + name); err != nil {
-		if e2eRequired() {
-			t.Fatalf("PostgreSQL on 127.0.0.1:5432 (user root, trust): %v", err)
-		}
-		t.Skipf("PostgreSQL on 127.0.0.1:5432 (user root, trust) is needed (apt-get install postgresql): %v", err)
-	}
-	t.Cleanup(func() {
-		if err := psql("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)"); err != nil {
-			t.Logf("dropping the test database: %v", err)
-		}
-	})
-	return "postgres://root@127.0.0.1:5432/" + name + "?sslmode=disable"
-}
-
 // clusterEnv is node A and node B of one cluster in front of web1, with
 // alice (password and key) granted web1 and carol an auditor.
 type clusterEnv struct {
@@ -77,18 +36,19 @@ throttle_failures: 1000
 func newClusterEnv(t *testing.T) *clusterEnv {
 	t.Helper()
 	requireBinaries(t, "ssh", "sshpass", "tmux", "ssh-keygen", "ssh-keyscan")
-	db := clusterDatabase(t)
+	// On PostgreSQL (JMS_TEST_POSTGRES: skipped without it, failed under
+	// JMS_E2E=1); JMS_E2E_CLUSTER_SQLITE=1 runs the same on one SQLite
+	// file shared by the nodes (startSecondNode).
+	postgres := os.Getenv("JMS_E2E_CLUSTER_SQLITE") != "1"
 	secret := randomToken(32)
-	env := func(node string) []string {
-		env := []string{"JMS_SECRET_KEY=" + secret, "JMS_NODE_NAME=" + node}
-		if db != "" {
-			env = append(env, "JMS_DATABASE="+db)
-		}
-		return env
-	}
 	s := startSSHD(t)
-	a := startBastion(t, BastionOptions{Env: env("node-a"), Config: clusterConfig})
-	b := startSecondNode(t, a, BastionOptions{Env: env("node-b"), Config: clusterConfig})
+	a := startBastion(t, BastionOptions{Postgres: postgres, Config: clusterConfig,
+		Env: []string{"JMS_SECRET_KEY=" + secret, "JMS_NODE_NAME=node-a"}})
+	envB := []string{"JMS_SECRET_KEY=" + secret, "JMS_NODE_NAME=node-b"}
+	if a.Database != "" {
+		envB = append(envB, "JMS_DATABASE="+a.Database)
+	}
+	b := startSecondNode(t, a, BastionOptions{Env: envB, Config: clusterConfig})
 	e := &clusterEnv{a: a, b: b, s: s, key: ClientKey(t), password: "alice-" + randomToken(6)}
 	b.MustRun(t, e.password+"\n", "user", "add", "alice", "--password-stdin", "--key", e.key.PubPath)
 	b.MustRun(t, "", "asset", "add", "web1", "--address", "127.0.0.1", "--port", strconv.Itoa(s.Port))
@@ -108,7 +68,7 @@ func newClusterEnv(t *testing.T) *clusterEnv {
 func startSecondNode(t *testing.T, first *Bastion, opts BastionOptions) *Bastion {
 	t.Helper()
 	b := &Bastion{Bin: first.Bin, DataDir: filepath.Join(t.TempDir(), "jms-data"), AdminUser: first.AdminUser,
-		AdminPassword: first.AdminPassword, t: t, opts: opts, log: &syncBuffer{}}
+		AdminPassword: first.AdminPassword, Database: first.Database, t: t, opts: opts, log: &syncBuffer{}}
 	if err := os.MkdirAll(b.DataDir, 0o700); err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +76,7 @@ func startSecondNode(t *testing.T, first *Bastion, opts BastionOptions) *Bastion
 	if err != nil {
 		t.Fatal(err)
 	}
-	shared := envOf(first, "JMS_DATABASE") == ""
+	shared := first.Database == ""
 	for _, n := range []string{"jms.db", "jms.db-wal", "jms.db-shm"} {
 		if shared {
 			if err := os.Symlink(filepath.Join(first.DataDir, n), filepath.Join(b.DataDir, n)); err != nil {

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -39,7 +38,7 @@ func newClockedStore(t *testing.T) (*Store, *testClock) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "jms.db"), Options{Sealer: NewSealer(k), Now: clk.Now})
+	s, err := Open(context.Background(), testDatabase(t, t.TempDir()), Options{Sealer: NewSealer(k), Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

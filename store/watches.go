@@ -170,16 +170,6 @@ func (s *Store) PublishWatch(ctx context.Context, r WatchRequest, data []byte, d
 		return ErrNoKey
 	}
 	return s.withTx(ctx, func(q querier) error {
-		if len(data) > 0 {
-			env, err := sealer.Seal(Secret(data), watchBinding(r.Watch, r.NextSeq).aad(envelopeVersion))
-			if err != nil {
-				return err
-			}
-			if _, err := q.ExecContext(ctx, `INSERT INTO session_watch_chunks (watch_id, seq, data) VALUES (?, ?, ?)`,
-				r.ID, r.NextSeq, env); err != nil {
-				return wrapError(err)
-			}
-		}
 		next := r.NextSeq
 		if len(data) > 0 {
 			next++
@@ -192,7 +182,15 @@ func (s *Store) PublishWatch(ctx context.Context, r WatchRequest, data []byte, d
 		if n, _ := res.RowsAffected(); n == 0 {
 			return errWatchMoved
 		}
-		return nil
+		if len(data) == 0 {
+			return nil
+		}
+		env, err := sealer.Seal(Secret(data), watchBinding(r.Watch, r.NextSeq).aad(envelopeVersion))
+		if err != nil {
+			return err
+		}
+		_, err = q.ExecContext(ctx, `INSERT INTO session_watch_chunks (watch_id, seq, data) VALUES (?, ?, ?)`, r.ID, r.NextSeq, env)
+		return wrapError(err)
 	})
 }
 
