@@ -63,7 +63,7 @@ func joinTestNode(t *testing.T, st *store.Store, clk *manualClock, name string) 
 	t.Helper()
 	tn := &testNode{}
 	tn.Node = newNode(st, NodeConfig{Registration: store.ServerRegistration{Name: name, Instance: "inst-" + name},
-		Now: clk.now}, func() int { return 1 }, func(reason string) {
+		Now: clk.now, Logger: slog.New(slog.DiscardHandler)}, func() int { return 1 }, func(reason string) {
 		tn.mu.Lock()
 		tn.lost = append(tn.lost, reason)
 		tn.mu.Unlock()
@@ -210,7 +210,8 @@ func TestThrottleAcrossNodes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.JoinCluster(ctx, st, NodeConfig{Registration: store.ServerRegistration{Name: name, Instance: name}}); err != nil {
+		if _, err := s.JoinCluster(ctx, st, NodeConfig{Registration: store.ServerRegistration{Name: name, Instance: name},
+			Logger: slog.New(slog.DiscardHandler)}); err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(s.stopShare)
