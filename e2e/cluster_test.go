@@ -26,6 +26,8 @@ type clusterEnv struct {
 	s        *SSHD
 	key      *Key
 	password string
+
+	auditorKey *Key
 }
 
 const clusterConfig = `lockout_threshold: 8
@@ -126,6 +128,18 @@ func startSecondNode(t *testing.T, first *Bastion, opts BastionOptions) *Bastion
 	return b
 }
 
+// auditorLogin adds carol, an auditor, once, and returns her login to n.
+func (e *clusterEnv) auditorLogin(t *testing.T, n *Bastion) Login {
+	t.Helper()
+	if e.auditorKey == nil {
+		e.auditorKey = ClientKey(t)
+		n.MustRun(t, "", "user", "add", "carol", "--role", "auditor", "--key", e.auditorKey.PubPath)
+	}
+	l := n.Login("carol")
+	l.KeyFile = e.auditorKey.Path
+	return l
+}
+
 func (e *clusterEnv) keyLogin(b *Bastion, user string) Login {
 	l := b.Login(user)
 	l.KeyFile = e.key.Path
@@ -187,8 +201,14 @@ func TestClusterTwoNodes(t *testing.T) {
 		}
 		watch := startTerminal(t, TermOptions{Env: watchEnv}, e.b.Bin, "--data-dir", e.b.DataDir, "session", "watch", id)
 		watch.waitForScreen(regexp.MustCompile(`watching alice@web1`), 20*time.Second)
+		// And carol, an auditor logged in to node B, from its menu.
+		aud := termSSH(t, e.auditorLogin(t, e.b), TermOptions{Width: 100, Height: 30})
+		aud.waitForScreen(regexp.MustCompile(`carol \(auditor\) · 1 live`), 20*time.Second)
+		aud.Keys("Enter")
+		aud.waitForScreen(regexp.MustCompile(`watching alice@web1`), 20*time.Second)
 		shell.Line("echo seen-from-$((1+1))-nodes")
 		watch.waitForScreen(regexp.MustCompile(`seen-from-2-nodes`), 20*time.Second)
+		aud.waitForScreen(regexp.MustCompile(`seen-from-2-nodes`), 20*time.Second)
 
 		// Killed from B's CLI, the session on A ends within 2 s.
 		e.b.MustRun(t, "", "session", "kill", id, "--reason", "cluster test")
@@ -206,6 +226,9 @@ func TestClusterTwoNodes(t *testing.T) {
 		if code := watch.Wait(20 * time.Second); code != 0 {
 			t.Errorf("the watch exited %d when the session ended", code)
 		}
+		aud.waitForScreen(regexp.MustCompile(`Session \S+ ended`), 20*time.Second)
+		aud.Type("q")
+		aud.Wait(20 * time.Second)
 	})
 
 	t.Run("grant removed through B ends the session on A", func(t *testing.T) {
