@@ -114,6 +114,7 @@ size and SHA-256 of the recording each left.`,
 			case <-ctx.Done():
 			}
 			logger.Info("shutting down", "grace", shutdownGrace)
+			node.drain(ctx)
 			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
 			defer cancel()
 			if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {

@@ -57,6 +57,15 @@ func joinCluster(ctx context.Context, cfg config.Config, st *store.Store, srv *b
 	return cn, nil
 }
 
+// drain marks the node draining (no new connections; its sessions run
+// on) and says so at once with a heartbeat.
+func (cn *clusterNode) drain(ctx context.Context) {
+	cn.node.Drain()
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	cn.node.Beat(ctx)
+}
+
 // leave stops the heartbeat and marks the node stopped.
 func (cn *clusterNode) leave(logger *slog.Logger) {
 	cn.stop()
