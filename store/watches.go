@@ -165,11 +165,21 @@ func (s *Store) PublishWatch(ctx context.Context, r WatchRequest, data []byte, d
 	if len(data) > MaxWatchChunk {
 		return fmt.Errorf("watch chunk of %d bytes: at most %d", len(data), MaxWatchChunk)
 	}
-	sealer := s.Sealer()
-	if sealer == nil {
+	cur := s.Sealer()
+	if cur == nil {
 		return ErrNoKey
 	}
 	return s.withTx(ctx, func(q querier) error {
+		// The key the database says to seal with, as sealIn does: a
+		// rekey by another node is followed here too.
+		keyID, err := s.currentKeyID(ctx, q, cur.KeyID(), formatTime(s.now()))
+		if err != nil {
+			return err
+		}
+		sealer, err := s.sealerFor(keyID)
+		if err != nil {
+			return err
+		}
 		next := r.NextSeq
 		if len(data) > 0 {
 			next++
