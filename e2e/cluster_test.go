@@ -171,6 +171,7 @@ func (e *clusterEnv) startShell(t *testing.T, n *Bastion, node string) (*Termina
 }
 
 func TestClusterTwoNodes(t *testing.T) {
+	t.Parallel()
 	e := newClusterEnv(t)
 
 	// Both nodes show one host key, the cluster's.
