@@ -37,6 +37,9 @@ type Config struct {
 
 	// Listen is the bastion's SSH address.
 	Listen string `yaml:"listen"`
+	// NodeName names this server among the nodes of a cluster (jmsctl
+	// server list, the node of each session); the host name when empty.
+	NodeName string `yaml:"node_name"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `yaml:"log_level"`
 
@@ -299,6 +302,21 @@ func (c Config) Validate() error {
 		return fmt.Errorf("invalid configuration: %w", err)
 	}
 	return nil
+}
+
+// Node returns the node name: NodeName, or the host name.
+func (c Config) Node() (string, error) {
+	if c.NodeName != "" {
+		return c.NodeName, nil
+	}
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		return "", fmt.Errorf("node name: the host name is unknown (%v): set node_name", err)
+	}
+	if i := strings.IndexByte(h, '.'); i > 0 {
+		h = h[:i]
+	}
+	return h, nil
 }
 
 // checkDatabase checks the kind of a database location; the store reads

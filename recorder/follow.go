@@ -52,11 +52,21 @@ func Follow(ctx context.Context, path string, w io.Writer, opts FollowOptions) e
 		return fmt.Errorf("recording: %w", err)
 	}
 	defer f.Close()
-	v := &liveView{w: w, opts: opts}
-	if err := v.follow(ctx, bufio.NewReaderSize(f, 64<<10)); err != nil {
+	if err := FollowReader(ctx, f, w, opts); err != nil {
 		return fmt.Errorf("%w (%s)", err, path)
 	}
 	return nil
+}
+
+// FollowReader is Follow for a recording read from r, which returns
+// io.EOF when no more bytes are there yet (as a growing file does) and
+// more on a later Read: a recording streamed from another node.
+func FollowReader(ctx context.Context, r io.Reader, w io.Writer, opts FollowOptions) error {
+	if opts.interval <= 0 {
+		opts.interval = followInterval
+	}
+	v := &liveView{w: w, opts: opts}
+	return v.follow(ctx, bufio.NewReaderSize(r, 64<<10))
 }
 
 // liveView is the watcher's side of Follow: the emulator fed with the

@@ -79,6 +79,8 @@ type Store interface {
 type Config struct {
 	// RecordingsDir holds the recordings, one folder per day.
 	RecordingsDir string
+	// Node is the cluster node name the session rows carry.
+	Node string
 	// DataDir, when set and holding RecordingsDir, makes the recording
 	// paths kept in session rows relative to it.
 	DataDir string

@@ -120,7 +120,7 @@ func (s *Service) Forward(ctx context.Context, nc gossh.NewChannel, req ForwardR
 // transfer audit (ev).
 func (s *Service) runForward(ctx context.Context, nc gossh.NewChannel, up net.Conn, req ForwardRequest, asset store.Asset, ev store.TransferEvent, log *slog.Logger) {
 	ns := store.NewSession{ID: ev.SessionID, Kind: store.SessionForward, User: req.User, Asset: asset.Name, Account: ev.Account,
-		Source: req.Source, Target: ev.Path, Command: "forward " + ev.Path + " (" + up.RemoteAddr().String() + ")", StartedAt: s.now()}
+		Source: req.Source, Target: ev.Path, Command: "forward " + ev.Path + " (" + up.RemoteAddr().String() + ")", StartedAt: s.now(), Node: s.node}
 	if _, err := s.st.StartSession(ctx, ns); err != nil {
 		log.Error("cannot record the start of the forward", "err", err)
 		_ = nc.Reject(gossh.ConnectionFailed, "jms: internal error")

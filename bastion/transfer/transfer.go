@@ -47,7 +47,12 @@ type Service struct {
 	// recheck is how long the grant check of an open file holds before
 	// its I/O checks again (defaultRecheck).
 	recheck time.Duration
+	node    string // the cluster node name the session rows carry
 }
+
+// SetNode names the cluster node whose session rows the service
+// writes. Call it before serving.
+func (s *Service) SetNode(name string) { s.node = name }
 
 // New returns a Service. A nil logger discards; a nil now is time.Now.
 func New(st Store, d Dialer, logger *slog.Logger, now func() time.Time) *Service {

@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -15,7 +13,6 @@ import (
 	"github.com/jms-bastion/jms/bastion"
 	"github.com/jms-bastion/jms/bastion/proxy"
 	"github.com/jms-bastion/jms/bastion/transfer"
-	"github.com/jms-bastion/jms/recorder"
 	"github.com/jms-bastion/jms/store"
 )
 
@@ -33,8 +30,10 @@ from the defaults, then jms.yaml in the data directory, then JMS_*
 environment variables, then flags. An empty data directory is initialised
 first, and the admin's password is printed once. serve locks the data
 directory (serve.lock): a second serve on the same directory exits with an
-error and changes nothing. On start, sessions a crash left active are closed
-as interrupted, with the size and SHA-256 of the recording each left.`,
+error and changes nothing. serve registers as a node of the cluster under
+node_name (the host name by default; see jmsctl server list). On start,
+sessions this node left active in a crash are closed as interrupted, with the
+size and SHA-256 of the recording each left.`,
 		Example: `  jmsctl serve
   jmsctl serve --listen 127.0.0.1:2222 --data-dir /var/lib/jms`,
 		Args: cobra.NoArgs,
@@ -73,10 +72,12 @@ as interrupted, with the size and SHA-256 of the recording each left.`,
 			}
 			logger := a.logger(cfg.LogLevel)
 			logger.Info("store opened", "engine", st.Engine(), "database", st.Location().String())
-			if err := closeInterrupted(ctx, st, cfg.DataDir, logger); err != nil {
+			nodeName, err := cfg.Node()
+			if err != nil {
 				return err
 			}
 			px := proxy.New(proxy.Config{
+				Node:             nodeName,
 				RecordingsDir:    cfg.RecordingsDir(),
 				DataDir:          cfg.DataDir,
 				HostKeyPolicy:    cfg.HostKeyPolicy,
@@ -87,10 +88,20 @@ as interrupted, with the size and SHA-256 of the recording each left.`,
 				ReviewTimeout:    cfg.ReviewTimeout,
 			}, st, logger.With("component", "proxy"))
 			xfer := transfer.New(st, px, logger.With("component", "transfer"), nil)
-			srv, err := bastion.New(cfg, bastion.Deps{Store: st, Proxy: px, Transfer: xfer, Logger: logger})
+			xfer.SetNode(nodeName)
+			hostKey, err := clusterHostKey(ctx, cfg, st, logger)
 			if err != nil {
 				return err
 			}
+			srv, err := bastion.New(cfg, bastion.Deps{Store: st, Proxy: px, Transfer: xfer, Logger: logger, HostKey: hostKey})
+			if err != nil {
+				return err
+			}
+			node, err := joinCluster(ctx, cfg, st, srv, nodeName, logger)
+			if err != nil {
+				return err
+			}
+			defer node.leave(logger)
 			l, err := net.Listen("tcp", cfg.Listen)
 			if err != nil {
 				return fmt.Errorf("listen: %w", err)
@@ -104,6 +115,7 @@ as interrupted, with the size and SHA-256 of the recording each left.`,
 			case <-ctx.Done():
 			}
 			logger.Info("shutting down", "grace", shutdownGrace)
+			node.drain(ctx)
 			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
 			defer cancel()
 			if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
@@ -114,23 +126,4 @@ as interrupted, with the size and SHA-256 of the recording each left.`,
 	}
 	cmd.Flags().StringVar(&listen, "listen", ":2222", "address to listen on (jms.yaml listen, env JMS_LISTEN)")
 	return cmd
-}
-
-// closeInterrupted closes the sessions a previous run of this server left
-// active, with the size and SHA-256 of the recordings they left. Only the
-// holder of the data directory's lock calls it, before it listens.
-func closeInterrupted(ctx context.Context, st *store.Store, dataDir string, logger *slog.Logger) error {
-	n, err := st.CloseInterruptedSessions(ctx, func(path string) (int64, string, error) {
-		if !filepath.IsAbs(path) {
-			path = filepath.Join(dataDir, path)
-		}
-		return recorder.Digest(path)
-	})
-	if err != nil {
-		return fmt.Errorf("close the sessions a previous run left active: %w", err)
-	}
-	if n > 0 {
-		logger.Warn("closed sessions left active by a previous run", "sessions", n)
-	}
-	return nil
 }
