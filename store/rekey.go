@@ -135,6 +135,9 @@ func syncDir(dir string) error {
 var sealedColumns = []struct{ table, column, refColumn string }{
 	{"accounts", "secret", "secret_ref"},
 	{"users", "mfa_seed", "mfa_seed_ref"},
+	{"mail_settings", "password", "password_ref"},
+	{"webhooks", "secret", "secret_ref"},
+	{"outbox", "payload", "payload_ref"},
 }
 
 // sealedValue is one sealed value in the database.

@@ -43,7 +43,7 @@ grants, command filters, sessions and the audit.`,
 		&cobra.Group{ID: "inventory", Title: "People and inventory:"},
 		&cobra.Group{ID: "access", Title: "Access rules:"},
 		&cobra.Group{ID: "audit", Title: "Sessions and audit:"})
-	for _, c := range []*cobra.Command{newInitCmd(a), newServeCmd(a), newSecretCmd(a), newVersionCmd(a)} {
+	for _, c := range []*cobra.Command{newInitCmd(a), newServeCmd(a), newSecretCmd(a), newSettingsCmd(a), newNotifyCmd(a), newVersionCmd(a)} {
 		c.GroupID = "run"
 		root.AddCommand(c)
 	}

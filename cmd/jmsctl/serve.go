@@ -75,6 +75,9 @@ as interrupted, with the size and SHA-256 of the recording each left.`,
 			if err := closeInterrupted(ctx, st, cfg.DataDir, logger); err != nil {
 				return err
 			}
+			notifier, stopNotify := startNotify(ctx, cfg, st, logger.With("component", "notify"))
+			defer stopNotify()
+			_ = notifier // events are wired into the bastion in the next change
 			px := proxy.New(proxy.Config{
 				RecordingsDir:    cfg.RecordingsDir(),
 				DataDir:          cfg.DataDir,
