@@ -122,6 +122,9 @@ type Config struct {
 	// NotifyPoll is how often serve looks for messages queued by other
 	// processes (jmsctl on the command line, other nodes).
 	NotifyPoll time.Duration `yaml:"notify_poll"`
+	// NotifyPublicAddress is how people reach the bastion
+	// ("bastion.example.com:2222"), for the lines mails tell them to type.
+	NotifyPublicAddress string `yaml:"notify_public_address"`
 	// --- end notifications ---
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/jms-bastion/jms/store"
@@ -36,21 +37,30 @@ func NewNotifier(q Queue, t Templates, wake func()) *Notifier {
 
 // Mail renders the template of event for to with data and queues it.
 func (n *Notifier) Mail(ctx context.Context, event, to string, data any) error {
-	m, err := n.templates.Render(event, to, data)
+	msg, err := mailMessage(n.templates, event, to, data)
 	if err != nil {
 		return err
 	}
-	payload, err := json.Marshal(m)
-	if err != nil {
-		return err
-	}
-	defer clear(payload)
-	if err := n.queue.Enqueue(ctx, store.NewOutboxMessage{
-		Channel: store.ChannelMail, Recipient: to, Event: event, Subject: m.Subject, Payload: payload}); err != nil {
+	defer clear(msg.Payload)
+	if err := n.queue.Enqueue(ctx, msg); err != nil {
 		return fmt.Errorf("queue the %s mail to %s: %w", event, to, err)
 	}
 	n.wake()
 	return nil
+}
+
+// mailMessage renders the template of event for to into an outbox row.
+func mailMessage(t Templates, event, to string, data any) (store.NewOutboxMessage, error) {
+	m, err := t.Render(event, to, data)
+	if err != nil {
+		return store.NewOutboxMessage{}, err
+	}
+	payload, err := json.Marshal(m)
+	if err != nil {
+		return store.NewOutboxMessage{}, err
+	}
+	return store.NewOutboxMessage{Channel: store.ChannelMail, Recipient: to, Event: event,
+		Subject: strings.TrimSpace(m.Subject), Payload: payload}, nil
 }
 
 // Event is what a webhook receives, as JSON.
@@ -79,9 +89,26 @@ func (n *Notifier) Webhooks(ctx context.Context, ev Event, only ...string) (int,
 	if ev.At.IsZero() {
 		ev.At = n.now().UTC()
 	}
+	msgs, err := webhookMessages(hooks, ev, only...)
+	if err != nil || len(msgs) == 0 {
+		return 0, err
+	}
+	if len(msgs) == 0 {
+		return 0, nil
+	}
+	if err := n.queue.Enqueue(ctx, msgs...); err != nil {
+		return 0, fmt.Errorf("queue the %s event: %w", ev.Event, err)
+	}
+	n.wake()
+	return len(msgs), nil
+}
+
+// webhookMessages makes the outbox rows that post ev to the hooks that
+// take it (to those named in only, whatever they take, when given).
+func webhookMessages(hooks []store.Webhook, ev Event, only ...string) ([]store.NewOutboxMessage, error) {
 	body, err := json.Marshal(ev)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	var msgs []store.NewOutboxMessage
 	for _, h := range hooks {
@@ -94,12 +121,5 @@ func (n *Notifier) Webhooks(ctx context.Context, ev Event, only ...string) (int,
 		msgs = append(msgs, store.NewOutboxMessage{Channel: store.ChannelWebhook, Recipient: h.Name, Event: ev.Event,
 			Subject: ev.Text, Payload: body})
 	}
-	if len(msgs) == 0 {
-		return 0, nil
-	}
-	if err := n.queue.Enqueue(ctx, msgs...); err != nil {
-		return 0, fmt.Errorf("queue the %s event: %w", ev.Event, err)
-	}
-	n.wake()
-	return len(msgs), nil
+	return msgs, nil
 }

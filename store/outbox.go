@@ -55,28 +55,30 @@ func (s *Store) Enqueue(ctx context.Context, msgs ...NewOutboxMessage) error {
 	if s.Sealer() == nil {
 		return ErrNoKey
 	}
-	return s.withTx(ctx, func(q querier) error {
-		now := formatTime(s.now())
-		for _, m := range msgs {
-			if m.Channel != ChannelMail && m.Channel != ChannelWebhook {
-				return fmt.Errorf("outbox channel %q: want mail or webhook", m.Channel)
-			}
-			var id int64
-			err := q.QueryRowContext(ctx, `INSERT INTO outbox (channel, recipient, event, subject, created_at, next_at)
-				VALUES (?, ?, ?, ?, ?, ?) RETURNING id`, m.Channel, m.Recipient, m.Event, m.Subject, now, now).Scan(&id)
-			if err != nil {
-				return wrapError(err)
-			}
-			env, ref, err := s.sealIn(ctx, q, m.Payload, outboxBinding(id, ""))
-			if err != nil {
-				return err
-			}
-			if _, err := q.ExecContext(ctx, `UPDATE outbox SET payload = ?, payload_ref = ? WHERE id = ?`, env, ref, id); err != nil {
-				return wrapError(err)
-			}
+	return s.withTx(ctx, func(q querier) error { return s.enqueueIn(ctx, q, msgs) })
+}
+
+func (s *Store) enqueueIn(ctx context.Context, q querier, msgs []NewOutboxMessage) error {
+	now := formatTime(s.now())
+	for _, m := range msgs {
+		if m.Channel != ChannelMail && m.Channel != ChannelWebhook {
+			return fmt.Errorf("outbox channel %q: want mail or webhook", m.Channel)
 		}
-		return nil
-	})
+		var id int64
+		err := q.QueryRowContext(ctx, `INSERT INTO outbox (channel, recipient, event, subject, created_at, next_at)
+			VALUES (?, ?, ?, ?, ?, ?) RETURNING id`, m.Channel, m.Recipient, m.Event, m.Subject, now, now).Scan(&id)
+		if err != nil {
+			return wrapError(err)
+		}
+		env, ref, err := s.sealIn(ctx, q, m.Payload, outboxBinding(id, ""))
+		if err != nil {
+			return err
+		}
+		if _, err := q.ExecContext(ctx, `UPDATE outbox SET payload = ?, payload_ref = ? WHERE id = ?`, env, ref, id); err != nil {
+			return wrapError(err)
+		}
+	}
+	return nil
 }
 
 const outboxColumns = `id, channel, recipient, event, subject, status, attempts, last_error, created_at, next_at, sent_at`

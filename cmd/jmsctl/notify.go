@@ -26,7 +26,7 @@ delivered by 'jmsctl serve' in the background, retried with backoff
   printf '%s\n' "$HOOK_SECRET" | jmsctl notify webhook add ops --url https://chat.example.com/hook --secret-stdin
   jmsctl notify test --to alice@example.com --webhook ops`,
 	}
-	cmd.AddCommand(newNotifyOutboxCmd(a), newNotifyTestCmd(a), newWebhookCmd(a))
+	cmd.AddCommand(newNotifyOutboxCmd(a), newNotifyTestCmd(a), newWebhookCmd(a), newNotifyRuleCmd(a))
 	return cmd
 }
 

@@ -3,25 +3,28 @@ package main
 import (
 	"context"
 	"log/slog"
+	"sync"
 
 	"github.com/jms-bastion/jms/config"
 	"github.com/jms-bastion/jms/notify"
 	"github.com/jms-bastion/jms/store"
 )
 
-// startNotify starts the outbox worker of serve and returns the notifier
-// that queues for it, and a stop that waits for the worker to end (a
-// delivery in flight is cut short: its message stays pending and is
-// retried once its lease runs out).
+// startNotify starts serve's notification goroutines: the pump that
+// turns the operations audit into messages and the worker that delivers
+// the outbox. It returns the notifier that queues for the worker, and a
+// stop that waits for both to end (a delivery in flight is cut short:
+// its message stays pending and is retried once its lease runs out).
 func startNotify(ctx context.Context, cfg config.Config, st *store.Store, logger *slog.Logger) (*notify.Notifier, func()) {
 	w := notify.NewWorker(st, notify.WorkerConfig{
 		Poll: cfg.NotifyPoll, RetryBase: cfg.NotifyRetry, MaxAttempts: cfg.NotifyMaxAttempts,
 	}, logger)
+	p := notify.NewPump(st, notify.PumpConfig{
+		Poll: cfg.NotifyPoll, Templates: templates(cfg), Bastion: cfg.NotifyPublicAddress, Wake: w.Wake,
+	}, logger)
 	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		w.Run(ctx)
-	}()
-	return notify.NewNotifier(st, templates(cfg), w.Wake), func() { cancel(); <-done }
+	var wg sync.WaitGroup
+	wg.Go(func() { w.Run(ctx) })
+	wg.Go(func() { p.Run(ctx) })
+	return notify.NewNotifier(st, templates(cfg), w.Wake), func() { cancel(); wg.Wait() }
 }

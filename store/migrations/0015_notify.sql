@@ -47,3 +47,29 @@ CREATE TABLE outbox (
     sent_at TEXT
 );
 CREATE INDEX outbox_due ON outbox (status, next_at);
+
+-- Where the notifier has read the operations audit up to: serve turns
+-- the operations that follow (a ticket opened or decided, a user locked,
+-- MFA disabled, a session killed) into mails and webhook posts, moving
+-- the cursor in the transaction that queues them. It starts at the
+-- audit's end: what happened before is not notified.
+CREATE TABLE notify_cursors (
+    name TEXT PRIMARY KEY,
+    last_id BIGINT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+INSERT INTO notify_cursors (name, last_id, updated_at)
+    SELECT 'operations', COALESCE(MAX(id), 0), '' FROM operations;
+
+-- Who gets which event's mail beyond (or instead of) its default
+-- recipients: a rule for a user wins over one for her role, and one for
+-- the event over one for every event ('*').
+CREATE TABLE notify_rules (
+    id INTEGER PRIMARY KEY,
+    event TEXT NOT NULL,
+    subject_kind TEXT NOT NULL CHECK (subject_kind IN ('user', 'role')),
+    subject TEXT NOT NULL,
+    mode TEXT NOT NULL CHECK (mode IN ('on', 'off')),
+    created_at TEXT NOT NULL,
+    UNIQUE (event, subject_kind, subject)
+);

@@ -1,0 +1,226 @@
+package notify
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/jms-bastion/jms/store"
+)
+
+// PumpStore is what a Pump needs of the store.
+type PumpStore interface {
+	NotifyCursor(ctx context.Context, name string) (int64, error)
+	OperationsAfter(ctx context.Context, after int64, actions []string, limit int) ([]store.Operation, error)
+	AdvanceNotifyCursor(ctx context.Context, name string, from, to int64, msgs []store.NewOutboxMessage) error
+	UsersWithRole(ctx context.Context, role string) ([]store.Recipient, error)
+	GetRecipient(ctx context.Context, name string) (store.Recipient, error)
+	GetTicket(ctx context.Context, id int64) (store.Ticket, error)
+	ListNotifyRules(ctx context.Context) ([]store.NotifyRule, error)
+	ListWebhooks(ctx context.Context) ([]store.Webhook, error)
+}
+
+// PumpConfig tunes a Pump.
+type PumpConfig struct {
+	Poll      time.Duration
+	Templates Templates
+	// Bastion is how people reach the bastion ("bastion.example.com:2222"),
+	// for the lines mails tell them to type; "" leaves it out.
+	Bastion string
+	// Wake is called after messages were queued (the Worker's Wake).
+	Wake func()
+}
+
+const pumpCursor = "operations"
+
+// pumpBatch operations are turned into messages per transaction.
+const pumpBatch = 50
+
+// Pump turns what happened (the operations audit: a command held for
+// review, a ticket decided, a user locked, MFA disabled, a session
+// killed) into mails and webhook posts in the outbox. It reads the audit
+// rather than being called by the bastion, so that changes made by
+// jmsctl, over SSH or on another node are notified alike, each once.
+type Pump struct {
+	st     PumpStore
+	cfg    PumpConfig
+	logger *slog.Logger
+}
+
+// NewPump returns a pump over st; Run starts it.
+func NewPump(st PumpStore, cfg PumpConfig, logger *slog.Logger) *Pump {
+	if cfg.Poll <= 0 {
+		cfg.Poll = 10 * time.Second
+	}
+	if cfg.Wake == nil {
+		cfg.Wake = func() {}
+	}
+	return &Pump{st: st, cfg: cfg, logger: logger}
+}
+
+// Run pumps until ctx ends.
+func (p *Pump) Run(ctx context.Context) {
+	t := time.NewTicker(p.cfg.Poll)
+	defer t.Stop()
+	for {
+		for {
+			more, err := p.Once(ctx)
+			if err != nil && ctx.Err() == nil {
+				p.logger.Error("notify: turning events into messages", "err", err)
+			}
+			if !more || err != nil {
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Once turns one batch of operations into messages and reports whether
+// there may be more.
+func (p *Pump) Once(ctx context.Context) (bool, error) {
+	from, err := p.st.NotifyCursor(ctx, pumpCursor)
+	if err != nil {
+		return false, err
+	}
+	ops, err := p.st.OperationsAfter(ctx, from, notifiedActions, pumpBatch)
+	if err != nil || len(ops) == 0 {
+		return false, err
+	}
+	hooks, err := p.st.ListWebhooks(ctx)
+	if err != nil {
+		return false, err
+	}
+	rules, err := p.st.ListNotifyRules(ctx)
+	if err != nil {
+		return false, err
+	}
+	var msgs []store.NewOutboxMessage
+	for _, op := range ops {
+		m, err := p.messages(ctx, op, hooks, rules)
+		if err != nil {
+			// One bad operation must not stop the others: say so, go on.
+			p.logger.Error("notify: cannot notify an operation", "operation", op.ID, "action", op.Action, "err", err)
+			continue
+		}
+		msgs = append(msgs, m...)
+	}
+	to := ops[len(ops)-1].ID
+	err = p.st.AdvanceNotifyCursor(ctx, pumpCursor, from, to, msgs)
+	for _, m := range msgs {
+		clear(m.Payload)
+	}
+	if errors.Is(err, store.ErrCursorMoved) {
+		return true, nil // another server queued them: read on from where it is
+	}
+	if err != nil {
+		return false, err
+	}
+	if len(msgs) > 0 {
+		p.cfg.Wake()
+	}
+	return len(ops) == pumpBatch, nil
+}
+
+// notice is an event made of an operation: who gets it by default, and
+// what its templates and webhooks see.
+type notice struct {
+	event    string
+	users    []string // by name
+	roles    []string // everyone of these roles with an address
+	data     map[string]any
+	template string
+}
+
+func (p *Pump) messages(ctx context.Context, op store.Operation, hooks []store.Webhook, rules []store.NotifyRule) ([]store.NewOutboxMessage, error) {
+	n, err := p.notice(ctx, op)
+	if err != nil || n.event == "" {
+		return nil, err
+	}
+	n.data["Bastion"] = p.cfg.Bastion
+	n.data["At"] = op.At.UTC().Format(time.RFC3339)
+	n.data["Actor"] = op.Actor
+	recipients, err := p.recipients(ctx, n, rules)
+	if err != nil {
+		return nil, err
+	}
+	var msgs []store.NewOutboxMessage
+	for _, r := range recipients {
+		data := cloneData(n.data)
+		data["Name"] = r.Name
+		m, err := mailMessage(p.cfg.Templates, n.template, r.Email, data)
+		if err != nil {
+			return nil, err
+		}
+		m.Event = n.event
+		msgs = append(msgs, m)
+	}
+	// Webhooks get the event with the subject line of the English mail.
+	subject := n.event
+	if m, err := (Templates{Dir: p.cfg.Templates.Dir}).Render(n.template, "", n.data); err == nil {
+		subject = m.Subject
+	}
+	posts, err := webhookMessages(hooks, Event{Event: n.event, At: op.At.UTC(), Text: subject, Data: n.data})
+	if err != nil {
+		return nil, err
+	}
+	return append(msgs, posts...), nil
+}
+
+func cloneData(d map[string]any) map[string]any {
+	out := make(map[string]any, len(d)+1)
+	for k, v := range d {
+		out[k] = v
+	}
+	return out
+}
+
+// notifiedActions are the operations a Pump reads.
+var notifiedActions = []string{"ticket.open", "ticket.approve", "ticket.reject", "user.lock", "user.mfa.disable", "session.kill"}
+
+func (p *Pump) notice(ctx context.Context, op store.Operation) (notice, error) {
+	detail := map[string]any{}
+	if op.Detail != "" {
+		if err := json.Unmarshal([]byte(op.Detail), &detail); err != nil {
+			return notice{}, fmt.Errorf("operation %d: %w", op.ID, err)
+		}
+	}
+	str := func(k string) string { s, _ := detail[k].(string); return s }
+	switch op.Action {
+	case "ticket.open":
+		return notice{event: EventTicketOpen, template: "ticket_open", roles: []string{store.RoleAdmin}, data: map[string]any{
+			"Ticket": op.Target, "User": str("user"), "Asset": str("asset"), "Account": str("account"),
+			"Command": str("command"), "Filter": str("filter"), "Session": str("session"),
+			"Approve": "jmsctl ticket approve " + op.Target, "Reject": "jmsctl ticket reject " + op.Target}}, nil
+	case "ticket.approve", "ticket.reject":
+		id, err := strconv.ParseInt(op.Target, 10, 64)
+		if err != nil {
+			return notice{}, fmt.Errorf("ticket %q: %w", op.Target, err)
+		}
+		t, err := p.st.GetTicket(ctx, id)
+		if err != nil {
+			return notice{}, err
+		}
+		return notice{event: EventTicketDecided, template: "ticket_decided", users: []string{t.User}, data: map[string]any{
+			"Ticket": op.Target, "User": t.User, "Asset": t.Asset, "Account": t.Account, "Command": t.Command,
+			"Status": t.Status, "DecidedBy": t.DecidedBy, "Reason": str("reason")}}, nil
+	case "user.lock":
+		return notice{event: EventUserLocked, template: "user_locked", users: []string{op.Target}, roles: []string{store.RoleAdmin},
+			data: map[string]any{"User": op.Target, "Until": str("until"), "Reason": str("reason")}}, nil
+	case "user.mfa.disable":
+		return notice{event: EventMFAReset, template: "mfa_reset", users: []string{op.Target},
+			data: map[string]any{"User": op.Target}}, nil
+	case "session.kill":
+		return notice{event: EventSessionKilled, template: "session_killed", users: []string{str("user")},
+			data: map[string]any{"User": str("user"), "Session": op.Target, "Asset": str("asset"), "Reason": str("reason")}}, nil
+	}
+	return notice{}, nil
+}

@@ -1,0 +1,163 @@
+package notify
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jms-bastion/jms/store"
+)
+
+func testStore(t *testing.T) *store.Store {
+	t.Helper()
+	raw, err := store.GenerateKeyBytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := store.NewKey(raw, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "jms.db"), store.Options{Sealer: store.NewSealer(k)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// queuedMails returns the pending outbox rows by channel, with the mails opened.
+func queued(t *testing.T, s *store.Store) (mails []Mail, posts []Event) {
+	t.Helper()
+	msgs, err := s.ClaimOutbox(context.Background(), time.Minute, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range msgs {
+		switch m.Channel {
+		case store.ChannelMail:
+			var mail Mail
+			if err := json.Unmarshal(m.Payload, &mail); err != nil {
+				t.Fatal(err)
+			}
+			mails = append(mails, mail)
+		case store.ChannelWebhook:
+			var ev Event
+			if err := json.Unmarshal(m.Payload, &ev); err != nil {
+				t.Fatal(err)
+			}
+			posts = append(posts, ev)
+		}
+		if err := s.OutboxSent(context.Background(), m.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return mails, posts
+}
+
+func TestPumpTicketMails(t *testing.T) {
+	ctx := context.Background()
+	s := testStore(t)
+	for _, u := range []store.NewUser{
+		{Name: "boss", Email: "boss@example.com", Role: store.RoleAdmin},
+		{Name: "root2", Email: "root2@example.com", Role: store.RoleAdmin},
+		{Name: "noaddr", Role: store.RoleAdmin},
+		{Name: "alice", Email: "alice@example.com"},
+		{Name: "audrey", Email: "audrey@example.com", Role: store.RoleAuditor},
+	} {
+		if _, err := s.AddUser(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.AddWebhook(ctx, store.Webhook{Name: "chat", URL: "https://chat.example/x", Events: []string{EventTicketOpen}}); err != nil {
+		t.Fatal(err)
+	}
+	// root2 opts out of tickets; auditors opt in.
+	for _, r := range []store.NotifyRule{
+		{Event: EventTicketOpen, SubjectKind: "user", Subject: "root2", Mode: store.NotifyOff},
+		{Event: "*", SubjectKind: "role", Subject: store.RoleAuditor, Mode: store.NotifyOn},
+	} {
+		if _, err := s.SetNotifyRule(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := NewPump(s, PumpConfig{Templates: Templates{}, Bastion: "bastion.example.com:2222"}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+
+	tk, err := s.AddTicket(ctx, store.NewTicket{SessionID: "s1", User: "alice", Asset: "web1", Account: "root",
+		Command: "rm -rf /tmp/x", Filter: "careful"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Once(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mails, posts := queued(t, s)
+	var to []string
+	for _, m := range mails {
+		to = append(to, m.To)
+	}
+	if strings.Join(to, ",") != "audrey@example.com,boss@example.com" {
+		t.Errorf("ticket mail to %v, want audrey and boss", to)
+	}
+	approve := "jmsctl ticket approve " + strconv.FormatInt(tk.ID, 10)
+	for _, m := range mails {
+		if !strings.Contains(m.Text, approve) || !strings.Contains(m.Text, "rm -rf /tmp/x") || !strings.Contains(m.HTML, approve) {
+			t.Errorf("ticket mail lacks the approve line or the command:\n%s", m.Text)
+		}
+	}
+	if len(posts) != 1 || posts[0].Event != EventTicketOpen || posts[0].Data["Command"] != "rm -rf /tmp/x" {
+		t.Errorf("webhook posts %+v", posts)
+	}
+
+	// Each operation once: a second pass queues nothing.
+	if _, err := p.Once(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if m, p := queued(t, s); len(m)+len(p) != 0 {
+		t.Errorf("queued again: %v %v", m, p)
+	}
+
+	if _, err := s.DecideTicket(ctx, tk.ID, false, "boss", "not now"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Once(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mails, _ = queued(t, s)
+	var alice *Mail
+	for i := range mails {
+		if mails[i].To == "alice@example.com" {
+			alice = &mails[i]
+		}
+	}
+	if alice == nil || !strings.Contains(alice.Subject, "rejected") || !strings.Contains(alice.Text, "Reason: not now") {
+		t.Errorf("decision mails %+v", mails)
+	}
+}
+
+// TestEveryTemplateRenders: each event's template renders in each language with the data the
+// pump gives it, subject on one line.
+func TestEveryTemplateRenders(t *testing.T) {
+	data := map[string]any{"Ticket": "7", "User": "alice", "Asset": "web1", "Account": "root", "Command": "ls",
+		"Filter": "f", "Session": "s", "Approve": "jmsctl ticket approve 7", "Reject": "jmsctl ticket reject 7",
+		"Status": "approved", "DecidedBy": "boss", "Reason": "", "Until": "", "Bastion": "", "At": "now", "Actor": "os:root",
+		"Name": "alice", "To": "a@example.com"}
+	for _, lang := range Languages {
+		for _, name := range []string{"test", "ticket_open", "ticket_decided", "user_locked", "mfa_reset", "session_killed"} {
+			m, err := Templates{Language: lang}.Render(name, "a@example.com", data)
+			if err != nil {
+				t.Errorf("%s/%s: %v", lang, name, err)
+				continue
+			}
+			if strings.Contains(strings.TrimSpace(m.Subject), "\n") || m.Text == "" || m.HTML == "" {
+				t.Errorf("%s/%s: %+v", lang, name, m)
+			}
+		}
+	}
+}
