@@ -22,6 +22,9 @@ type PumpStore interface {
 	GetTicket(ctx context.Context, id int64) (store.Ticket, error)
 	ListNotifyRules(ctx context.Context) ([]store.NotifyRule, error)
 	ListWebhooks(ctx context.Context) ([]store.Webhook, error)
+	LoginsAfter(ctx context.Context, after int64, limit int) ([]store.SourceLogin, error)
+	GrantsExpiring(ctx context.Context, within time.Duration) ([]store.ExpiringGrant, error)
+	EnqueueOnce(ctx context.Context, key string, msgs []store.NewOutboxMessage) (bool, error)
 }
 
 // PumpConfig tunes a Pump.
@@ -35,7 +38,11 @@ type PumpConfig struct {
 	Wake func()
 }
 
-const pumpCursor = "operations"
+// The cursors of the pump: the operations audit and the logins.
+const (
+	pumpCursor   = "operations"
+	loginsCursor = "logins"
+)
 
 // pumpBatch operations are turned into messages per transaction.
 const pumpBatch = 50
@@ -84,9 +91,62 @@ func (p *Pump) Run(ctx context.Context) {
 	}
 }
 
-// Once turns one batch of operations into messages and reports whether
-// there may be more.
+// Once turns one batch of operations and of logins into messages and
+// reports whether there may be more.
 func (p *Pump) Once(ctx context.Context) (bool, error) {
+	moreOps, err := p.opsOnce(ctx)
+	if err != nil {
+		return false, err
+	}
+	moreLogins, err := p.loginsOnce(ctx)
+	if err != nil {
+		return false, err
+	}
+	return moreOps || moreLogins, p.grantsOnce(ctx)
+}
+
+// GrantExpiryNotice is how long before a grant's end its people and the
+// admins are told.
+const GrantExpiryNotice = 7 * 24 * time.Hour
+
+// grantsOnce tells the people of grants that end within a week, and the
+// admins, once per grant and end.
+func (p *Pump) grantsOnce(ctx context.Context) error {
+	grants, err := p.st.GrantsExpiring(ctx, GrantExpiryNotice)
+	if err != nil || len(grants) == 0 {
+		return err
+	}
+	hooks, err := p.st.ListWebhooks(ctx)
+	if err != nil {
+		return err
+	}
+	rules, err := p.st.ListNotifyRules(ctx)
+	if err != nil {
+		return err
+	}
+	for _, g := range grants {
+		n := notice{event: EventGrantExpiring, template: "grant_expiring", users: g.Users, roles: []string{store.RoleAdmin},
+			data: map[string]any{"Grant": g.Name, "Until": g.Until.UTC().Format(time.RFC3339), "Users": g.Users}}
+		msgs, err := p.build(ctx, n, store.Operation{At: time.Now(), Actor: "jms"}, hooks, rules)
+		if err != nil {
+			p.logger.Error("notify: cannot notify an expiring grant", "grant", g.Name, "err", err)
+			continue
+		}
+		first, err := p.st.EnqueueOnce(ctx, g.Key, msgs)
+		for _, m := range msgs {
+			clear(m.Payload)
+		}
+		if err != nil {
+			return err
+		}
+		if first && len(msgs) > 0 {
+			p.cfg.Wake()
+		}
+	}
+	return nil
+}
+
+func (p *Pump) opsOnce(ctx context.Context) (bool, error) {
 	from, err := p.st.NotifyCursor(ctx, pumpCursor)
 	if err != nil {
 		return false, err
@@ -113,8 +173,52 @@ func (p *Pump) Once(ctx context.Context) (bool, error) {
 		}
 		msgs = append(msgs, m...)
 	}
-	to := ops[len(ops)-1].ID
-	err = p.st.AdvanceNotifyCursor(ctx, pumpCursor, from, to, msgs)
+	more, err := p.advance(ctx, pumpCursor, from, ops[len(ops)-1].ID, msgs)
+	return more && len(ops) == pumpBatch, err
+}
+
+// loginsOnce tells users of logins from addresses new for them.
+func (p *Pump) loginsOnce(ctx context.Context) (bool, error) {
+	from, err := p.st.NotifyCursor(ctx, loginsCursor)
+	if err != nil {
+		return false, err
+	}
+	logins, err := p.st.LoginsAfter(ctx, from, pumpBatch)
+	if err != nil || len(logins) == 0 {
+		return false, err
+	}
+	var msgs []store.NewOutboxMessage
+	var hooks []store.Webhook
+	var rules []store.NotifyRule
+	for i, l := range logins {
+		if !l.NewSource {
+			continue
+		}
+		if hooks == nil {
+			if hooks, err = p.st.ListWebhooks(ctx); err != nil {
+				return false, err
+			}
+			if rules, err = p.st.ListNotifyRules(ctx); err != nil {
+				return false, err
+			}
+		}
+		n := notice{event: EventNewSource, template: "login_new_source", users: []string{l.User},
+			data: map[string]any{"User": l.User, "Source": l.Source, "Method": l.Method}}
+		m, err := p.build(ctx, n, store.Operation{ID: l.ID, At: l.At, Actor: "ssh:" + l.User}, hooks, rules)
+		if err != nil {
+			p.logger.Error("notify: cannot notify a login", "login", logins[i].ID, "err", err)
+			continue
+		}
+		msgs = append(msgs, m...)
+	}
+	more, err := p.advance(ctx, loginsCursor, from, logins[len(logins)-1].ID, msgs)
+	return more && len(logins) == pumpBatch, err
+}
+
+// advance queues msgs and moves cursor name from from to to; it reports
+// whether to read on.
+func (p *Pump) advance(ctx context.Context, name string, from, to int64, msgs []store.NewOutboxMessage) (bool, error) {
+	err := p.st.AdvanceNotifyCursor(ctx, name, from, to, msgs)
 	for _, m := range msgs {
 		clear(m.Payload)
 	}
@@ -127,7 +231,7 @@ func (p *Pump) Once(ctx context.Context) (bool, error) {
 	if len(msgs) > 0 {
 		p.cfg.Wake()
 	}
-	return len(ops) == pumpBatch, nil
+	return true, nil
 }
 
 // notice is an event made of an operation: who gets it by default, and
@@ -145,6 +249,11 @@ func (p *Pump) messages(ctx context.Context, op store.Operation, hooks []store.W
 	if err != nil || n.event == "" {
 		return nil, err
 	}
+	return p.build(ctx, n, op, hooks, rules)
+}
+
+// build renders n's mails for its recipients and its webhook posts.
+func (p *Pump) build(ctx context.Context, n notice, op store.Operation, hooks []store.Webhook, rules []store.NotifyRule) ([]store.NewOutboxMessage, error) {
 	n.data["Bastion"] = p.cfg.Bastion
 	n.data["At"] = op.At.UTC().Format(time.RFC3339)
 	n.data["Actor"] = op.Actor

@@ -147,9 +147,9 @@ func TestEveryTemplateRenders(t *testing.T) {
 	data := map[string]any{"Ticket": "7", "User": "alice", "Asset": "web1", "Account": "root", "Command": "ls",
 		"Filter": "f", "Session": "s", "Approve": "jmsctl ticket approve 7", "Reject": "jmsctl ticket reject 7",
 		"Status": "approved", "DecidedBy": "boss", "Reason": "", "Until": "", "Bastion": "", "At": "now", "Actor": "os:root",
-		"Name": "alice", "To": "a@example.com"}
+		"Name": "alice", "To": "a@example.com", "Source": "192.0.2.1", "Method": "password"}
 	for _, lang := range Languages {
-		for _, name := range []string{"test", "ticket_open", "ticket_decided", "user_locked", "mfa_reset", "session_killed"} {
+		for _, name := range []string{"test", "ticket_open", "ticket_decided", "user_locked", "mfa_reset", "session_killed", "login_new_source"} {
 			m, err := Templates{Language: lang}.Render(name, "a@example.com", data)
 			if err != nil {
 				t.Errorf("%s/%s: %v", lang, name, err)
@@ -159,5 +159,72 @@ func TestEveryTemplateRenders(t *testing.T) {
 				t.Errorf("%s/%s: %+v", lang, name, m)
 			}
 		}
+	}
+}
+
+func TestPumpNewSourceLogin(t *testing.T) {
+	ctx := context.Background()
+	s := testStore(t)
+	if _, err := s.AddUser(ctx, store.NewUser{Name: "alice", Email: "alice@example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	p := NewPump(s, PumpConfig{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	login := func(source, result string) {
+		t.Helper()
+		if err := s.AddLoginEvent(ctx, store.LoginEvent{User: "alice", Source: source, Method: "password", Result: result}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.Once(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	login("192.0.2.1", store.LoginSuccess) // her first login: no mail
+	login("192.0.2.1", store.LoginSuccess) // the same address
+	login("198.51.100.7", store.LoginFailure)
+	login("2001:db8::1", store.LoginSuccess) // new
+	login("2001:db8::2", store.LoginSuccess) // the same /64
+	mails, _ := queued(t, s)
+	if len(mails) != 1 || !strings.Contains(mails[0].Subject, "2001:db8::1") || mails[0].To != "alice@example.com" {
+		t.Fatalf("new-source mails %+v", mails)
+	}
+}
+
+func TestPumpGrantExpiring(t *testing.T) {
+	ctx := context.Background()
+	s := testStore(t)
+	for _, u := range []store.NewUser{
+		{Name: "alice", Email: "alice@example.com"},
+		{Name: "boss", Email: "boss@example.com", Role: store.RoleAdmin},
+	} {
+		if _, err := s.AddUser(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.AddAsset(ctx, store.NewAsset{Name: "web1", Address: "10.0.0.1"}); err != nil {
+		t.Fatal(err)
+	}
+	soon, later := time.Now().Add(3*24*time.Hour), time.Now().Add(30*24*time.Hour)
+	for name, until := range map[string]time.Time{"soon": soon, "later": later} {
+		if _, err := s.AddGrant(ctx, store.NewGrant{Name: name, Users: []string{"alice"}, Assets: []string{"web1"},
+			Accounts: []string{"@all"}, ValidUntil: &until}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := NewPump(s, PumpConfig{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	for range 2 { // told once
+		if _, err := p.Once(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mails, _ := queued(t, s)
+	var to []string
+	for _, m := range mails {
+		to = append(to, m.To)
+		if !strings.Contains(m.Subject, "grant soon ends") || !strings.Contains(m.Text, "alice") {
+			t.Errorf("mail %+v", m)
+		}
+	}
+	if strings.Join(to, ",") != "alice@example.com,boss@example.com" {
+		t.Errorf("grant mails to %v", to)
 	}
 }

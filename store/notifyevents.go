@@ -194,3 +194,113 @@ func (s *Store) GetRecipient(ctx context.Context, name string) (Recipient, error
 	r.Email = strings.TrimSpace(r.Email)
 	return r, nil
 }
+
+// SourceLogin is a successful login, and whether its source address
+// (an IPv6 address as its /64) is new for the user: she logged in
+// before, never from there.
+type SourceLogin struct {
+	ID        int64
+	At        time.Time
+	User      string
+	Source    string
+	Method    string
+	NewSource bool
+}
+
+// LoginsAfter returns up to limit successful logins after id, oldest
+// first, each saying whether its source is new for its user.
+func (s *Store) LoginsAfter(ctx context.Context, after int64, limit int) ([]SourceLogin, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT e.id, e.at, e.user_name, e.source, e.method,
+		NOT EXISTS (SELECT 1 FROM login_events p WHERE p.user_name = e.user_name AND p.result = ? AND p.id < e.id
+			AND p.source_key = e.source_key)
+		AND EXISTS (SELECT 1 FROM login_events p WHERE p.user_name = e.user_name AND p.result = ? AND p.id < e.id)
+		FROM login_events e WHERE e.id > ? AND e.result = ? ORDER BY e.id LIMIT ?`,
+		LoginSuccess, LoginSuccess, after, LoginSuccess, limit)
+	if err != nil {
+		return nil, wrapError(err)
+	}
+	defer rows.Close()
+	out := []SourceLogin{}
+	for rows.Next() {
+		var l SourceLogin
+		var at string
+		if err := rows.Scan(&l.ID, &at, &l.User, &l.Source, &l.Method, &l.NewSource); err != nil {
+			return nil, wrapError(err)
+		}
+		l.At = parseTime(at)
+		out = append(out, l)
+	}
+	return out, wrapError(rows.Err())
+}
+
+// ExpiringGrant is a grant whose end is near, with the people it reaches.
+type ExpiringGrant struct {
+	ID    int64
+	Name  string
+	Until time.Time
+	Users []string
+	// Key names this notice in notify_sent: told once per grant and end.
+	Key string
+}
+
+// GrantsExpiring returns the active grants that end after now and by
+// now+within, and whose end was not notified yet, with the enabled
+// people they reach (directly or through a group).
+func (s *Store) GrantsExpiring(ctx context.Context, within time.Duration) ([]ExpiringGrant, error) {
+	now := s.now()
+	rows, err := s.db.QueryContext(ctx, `SELECT g.id, g.name, g.valid_until FROM grants g
+		WHERE g.active AND g.valid_until IS NOT NULL AND g.valid_until > ? AND g.valid_until <= ?
+		AND NOT EXISTS (SELECT 1 FROM notify_sent n WHERE n.notice_key = 'grant.expiring:' || g.id || ':' || g.valid_until)
+		ORDER BY g.valid_until, g.id`, formatTime(now), formatTime(now.Add(within)))
+	if err != nil {
+		return nil, wrapError(err)
+	}
+	var out []ExpiringGrant
+	for rows.Next() {
+		var g ExpiringGrant
+		var until string
+		if err := rows.Scan(&g.ID, &g.Name, &until); err != nil {
+			rows.Close()
+			return nil, wrapError(err)
+		}
+		g.Until, g.Key = parseTime(until), fmt.Sprintf("grant.expiring:%d:%s", g.ID, until)
+		out = append(out, g)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, wrapError(err)
+	}
+	for i := range out {
+		users, err := queryNames(ctx, s.db, `SELECT u.name FROM users u WHERE NOT u.disabled AND (
+			u.id IN (SELECT user_id FROM grant_users WHERE grant_id = ?)
+			OR u.id IN (SELECT m.user_id FROM group_members m JOIN grant_groups gg ON gg.group_id = m.group_id WHERE gg.grant_id = ?))
+			ORDER BY u.name`, out[i].ID, out[i].ID)
+		if err != nil {
+			return nil, err
+		}
+		out[i].Users = users
+	}
+	return out, nil
+}
+
+// EnqueueOnce queues msgs and records key as told, in one transaction;
+// it queues nothing and returns false when key was told already.
+func (s *Store) EnqueueOnce(ctx context.Context, key string, msgs []NewOutboxMessage) (bool, error) {
+	if len(msgs) > 0 && s.Sealer() == nil {
+		return false, ErrNoKey
+	}
+	first := false
+	err := s.withTx(ctx, func(q querier) error {
+		res, err := q.ExecContext(ctx, `INSERT INTO notify_sent (notice_key, sent_at) VALUES (?, ?) ON CONFLICT (notice_key) DO NOTHING`,
+			key, formatTime(s.now()))
+		if err != nil {
+			return wrapError(err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return wrapError(err)
+		}
+		first = true
+		return s.enqueueIn(ctx, q, msgs)
+	})
+	return first, err
+}

@@ -48,7 +48,7 @@ CREATE TABLE outbox (
 );
 CREATE INDEX outbox_due ON outbox (status, next_at);
 
--- Where the notifier has read the operations audit up to: serve turns
+-- Where the notifier has read the operations audit (and the logins) up to: serve turns
 -- the operations that follow (a ticket opened or decided, a user locked,
 -- MFA disabled, a session killed) into mails and webhook posts, moving
 -- the cursor in the transaction that queues them. It starts at the
@@ -60,6 +60,10 @@ CREATE TABLE notify_cursors (
 );
 INSERT INTO notify_cursors (name, last_id, updated_at)
     SELECT 'operations', COALESCE(MAX(id), 0), '' FROM operations;
+-- The same for successful logins, to tell a user of a login from an
+-- address she never logged in from before.
+INSERT INTO notify_cursors (name, last_id, updated_at)
+    SELECT 'logins', COALESCE(MAX(id), 0), '' FROM login_events;
 
 -- Who gets which event's mail beyond (or instead of) its default
 -- recipients: a rule for a user wins over one for her role, and one for
@@ -72,4 +76,11 @@ CREATE TABLE notify_rules (
     mode TEXT NOT NULL CHECK (mode IN ('on', 'off')),
     created_at TEXT NOT NULL,
     UNIQUE (event, subject_kind, subject)
+);
+
+-- Notices sent once for a state, not for an operation: a grant expiring
+-- within 7 days is told once per grant and end time ("grant.expiring:ID:UNTIL").
+CREATE TABLE notify_sent (
+    notice_key TEXT PRIMARY KEY,
+    sent_at TEXT NOT NULL
 );
