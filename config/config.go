@@ -125,6 +125,8 @@ type Config struct {
 	// NotifyPublicAddress is how people reach the bastion
 	// ("bastion.example.com:2222"), for the lines mails tell them to type.
 	NotifyPublicAddress string `yaml:"notify_public_address"`
+	// InviteTTL is how long an invitation's one-time password works.
+	InviteTTL time.Duration `yaml:"invite_ttl"`
 	// --- end notifications ---
 }
 
@@ -161,6 +163,7 @@ func Default(dataDir string) Config {
 		NotifyRetry:       30 * time.Second,
 		NotifyMaxAttempts: 10,
 		NotifyPoll:        10 * time.Second,
+		InviteTTL:         72 * time.Hour,
 	}
 }
 
@@ -311,6 +314,7 @@ func (c Config) Validate() error {
 	oneOf("notify_language", c.NotifyLanguage, "en", "zh-CN")
 	positive("notify_retry", c.NotifyRetry)
 	positive("notify_poll", c.NotifyPoll)
+	positive("invite_ttl", c.InviteTTL)
 	if c.NotifyMaxAttempts < 1 {
 		errs = append(errs, errors.New("notify_max_attempts must be at least 1"))
 	}

@@ -84,3 +84,7 @@ CREATE TABLE notify_sent (
     notice_key TEXT PRIMARY KEY,
     sent_at TEXT NOT NULL
 );
+
+-- An invitation's one-time password works until invite_expires_at, and
+-- only until she changes it (which clears this).
+ALTER TABLE users ADD COLUMN invite_expires_at TEXT;
