@@ -228,3 +228,50 @@ func TestPumpGrantExpiring(t *testing.T) {
 		t.Errorf("grant mails to %v", to)
 	}
 }
+
+func TestResetterLimits(t *testing.T) {
+	ctx := context.Background()
+	s := testStore(t)
+	if _, err := s.AddUser(ctx, store.NewUser{Name: "alice", Email: "alice@example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddUser(ctx, store.NewUser{Name: "noaddr"}); err != nil {
+		t.Fatal(err)
+	}
+	r := NewResetter(s, Templates{}, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	for range ResetCodesPerUser + 2 {
+		r.Request(ctx, "alice", "192.0.2.1")
+	}
+	r.Request(ctx, "noaddr", "192.0.2.2")
+	r.Request(ctx, "ghost", "192.0.2.2")
+	mails, _ := queued(t, s)
+	if len(mails) != ResetCodesPerUser {
+		t.Fatalf("%d codes mailed, want %d", len(mails), ResetCodesPerUser)
+	}
+	last := resetCodeOf(t, mails[len(mails)-1])
+	if !r.Verify(ctx, "alice", last) || r.Verify(ctx, "alice", last) {
+		t.Error("the last code must work once")
+	}
+	// Per source: another user from a busy address gets no code.
+	if _, err := s.AddUser(ctx, store.NewUser{Name: "bob", Email: "bob@example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	for range ResetPerSource {
+		r.Request(ctx, "ghost", "198.51.100.9")
+	}
+	r.Request(ctx, "bob", "198.51.100.9")
+	if mails, _ := queued(t, s); len(mails) != 0 {
+		t.Errorf("a code went out from a source over its limit: %+v", mails)
+	}
+}
+
+func resetCodeOf(t *testing.T, m Mail) string {
+	t.Helper()
+	for _, f := range strings.Fields(m.Text) {
+		if len(f) == 8 && strings.Trim(f, "0123456789") == "" {
+			return f
+		}
+	}
+	t.Fatalf("no code in %q", m.Text)
+	return ""
+}

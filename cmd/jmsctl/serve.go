@@ -75,9 +75,8 @@ as interrupted, with the size and SHA-256 of the recording each left.`,
 			if err := closeInterrupted(ctx, st, cfg.DataDir, logger); err != nil {
 				return err
 			}
-			notifier, stopNotify := startNotify(ctx, cfg, st, logger.With("component", "notify"))
+			resetter, stopNotify := startNotify(ctx, cfg, st, logger.With("component", "notify"))
 			defer stopNotify()
-			_ = notifier // events are wired into the bastion in the next change
 			px := proxy.New(proxy.Config{
 				RecordingsDir:    cfg.RecordingsDir(),
 				DataDir:          cfg.DataDir,
@@ -89,7 +88,7 @@ as interrupted, with the size and SHA-256 of the recording each left.`,
 				ReviewTimeout:    cfg.ReviewTimeout,
 			}, st, logger.With("component", "proxy"))
 			xfer := transfer.New(st, px, logger.With("component", "transfer"), nil)
-			srv, err := bastion.New(cfg, bastion.Deps{Store: st, Proxy: px, Transfer: xfer, Logger: logger})
+			srv, err := bastion.New(cfg, bastion.Deps{Store: st, Proxy: px, Transfer: xfer, Logger: logger, Reset: resetter})
 			if err != nil {
 				return err
 			}

@@ -12,10 +12,10 @@ import (
 
 // startNotify starts serve's notification goroutines: the pump that
 // turns the operations audit into messages and the worker that delivers
-// the outbox. It returns the notifier that queues for the worker, and a
-// stop that waits for both to end (a delivery in flight is cut short:
+// the outbox. It returns the password resetter (it queues codes for the
+// worker), and a stop that waits for both to end (a delivery in flight is cut short:
 // its message stays pending and is retried once its lease runs out).
-func startNotify(ctx context.Context, cfg config.Config, st *store.Store, logger *slog.Logger) (*notify.Notifier, func()) {
+func startNotify(ctx context.Context, cfg config.Config, st *store.Store, logger *slog.Logger) (*notify.Resetter, func()) {
 	w := notify.NewWorker(st, notify.WorkerConfig{
 		Poll: cfg.NotifyPoll, RetryBase: cfg.NotifyRetry, MaxAttempts: cfg.NotifyMaxAttempts,
 	}, logger)
@@ -26,5 +26,5 @@ func startNotify(ctx context.Context, cfg config.Config, st *store.Store, logger
 	var wg sync.WaitGroup
 	wg.Go(func() { w.Run(ctx) })
 	wg.Go(func() { p.Run(ctx) })
-	return notify.NewNotifier(st, templates(cfg), w.Wake), func() { cancel(); wg.Wait() }
+	return notify.NewResetter(st, templates(cfg), w.Wake, logger), func() { cancel(); wg.Wait() }
 }

@@ -88,3 +88,22 @@ CREATE TABLE notify_sent (
 -- An invitation's one-time password works until invite_expires_at, and
 -- only until she changes it (which clears this).
 ALTER TABLE users ADD COLUMN invite_expires_at TEXT;
+
+-- Self-service password resets over SSH (login name "reset"). Every
+-- request is a row, for a user that exists or not (code_hash '' never
+-- matches), so that requests are counted per name and per source alike
+-- and take the same time. A code works once, for 15 minutes, for a few
+-- attempts.
+CREATE TABLE password_resets (
+    id INTEGER PRIMARY KEY,
+    user_name TEXT NOT NULL,
+    source TEXT NOT NULL,
+    code_hash TEXT NOT NULL,
+    salt TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    used_at TEXT
+);
+CREATE INDEX password_resets_user ON password_resets (user_name, created_at);
+CREATE INDEX password_resets_source ON password_resets (source, created_at);
