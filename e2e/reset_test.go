@@ -54,6 +54,7 @@ func TestPasswordResetOverSSH(t *testing.T) {
 		Type("Retype new password:", "alice-reset-"+"Qz81"),
 		Type("Password changed. Log in again as alice", ""),
 	})
+	t.Logf("the reset dialogue:\n%s", got)
 	if !strings.Contains(got, "Password changed") {
 		t.Fatalf("reset: exit %d\n%s", rc, got)
 	}
