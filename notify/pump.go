@@ -293,7 +293,8 @@ func cloneData(d map[string]any) map[string]any {
 }
 
 // notifiedActions are the operations a Pump reads.
-var notifiedActions = []string{"ticket.open", "ticket.approve", "ticket.reject", "user.lock", "user.mfa.disable", "session.kill"}
+var notifiedActions = []string{"ticket.open", "ticket.approve", "ticket.reject", "user.lock", "login.lock",
+	"user.mfa.disable", "session.kill"}
 
 func (p *Pump) notice(ctx context.Context, op store.Operation) (notice, error) {
 	detail := map[string]any{}
@@ -324,6 +325,18 @@ func (p *Pump) notice(ctx context.Context, op store.Operation) (notice, error) {
 	case "user.lock":
 		return notice{event: EventUserLocked, template: "user_locked", users: []string{op.Target}, roles: []string{store.RoleAdmin},
 			data: map[string]any{"User": op.Target, "Until": str("until"), "Reason": str("reason")}}, nil
+	case "login.lock":
+		// Failed logins locked a name (from an address, or her password
+		// everywhere): told when the name is a person's, not for every
+		// name a guesser tried.
+		if _, err := p.st.GetRecipient(ctx, op.Target); err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				return notice{}, nil
+			}
+			return notice{}, err
+		}
+		return notice{event: EventUserLocked, template: "user_locked", users: []string{op.Target}, roles: []string{store.RoleAdmin},
+			data: map[string]any{"User": op.Target, "Until": str("until"), "Reason": str("reason") + sourceNote(str("source"))}}, nil
 	case "user.mfa.disable":
 		return notice{event: EventMFAReset, template: "mfa_reset", users: []string{op.Target},
 			data: map[string]any{"User": op.Target}}, nil
@@ -332,4 +345,12 @@ func (p *Pump) notice(ctx context.Context, op store.Operation) (notice, error) {
 			data: map[string]any{"User": str("user"), "Session": op.Target, "Asset": str("asset"), "Reason": str("reason")}}, nil
 	}
 	return notice{}, nil
+}
+
+// sourceNote says which address a lock is for ("" for every address).
+func sourceNote(source string) string {
+	if source == "" || source == "*" {
+		return ""
+	}
+	return " (from " + source + ")"
 }

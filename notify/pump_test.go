@@ -275,3 +275,38 @@ func resetCodeOf(t *testing.T, m Mail) string {
 	t.Fatalf("no code in %q", m.Text)
 	return ""
 }
+
+func TestPumpAutomaticLock(t *testing.T) {
+	ctx := context.Background()
+	s := testStore(t)
+	for _, u := range []store.NewUser{
+		{Name: "alice", Email: "alice@example.com"},
+		{Name: "boss", Email: "boss@example.com", Role: store.RoleAdmin},
+	} {
+		if _, err := s.AddUser(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := NewPump(s, PumpConfig{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	until := time.Now().Add(30 * time.Minute)
+	if err := s.LockLogin(ctx, "alice", "192.0.2.1", until, "5 failed logins"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.LockLogin(ctx, "guessed-name", "192.0.2.1", until, "5 failed logins"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Once(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mails, _ := queued(t, s)
+	var to []string
+	for _, m := range mails {
+		to = append(to, m.To)
+		if !strings.Contains(m.Subject, "alice is locked") || !strings.Contains(m.Text, "from 192.0.2.1") {
+			t.Errorf("lock mail %+v", m)
+		}
+	}
+	if strings.Join(to, ",") != "alice@example.com,boss@example.com" {
+		t.Errorf("lock mails to %v (a name nobody has must not be told)", to)
+	}
+}
