@@ -125,6 +125,8 @@ type Config struct {
 	// NotifyPublicAddress is how people reach the bastion
 	// ("bastion.example.com:2222"), for the lines mails tell them to type.
 	NotifyPublicAddress string `yaml:"notify_public_address"`
+	// NotifyDigest is the period of digest mails (notify rule mode digest).
+	NotifyDigest time.Duration `yaml:"notify_digest"`
 	// InviteTTL is how long an invitation's one-time password works.
 	InviteTTL time.Duration `yaml:"invite_ttl"`
 	// --- end notifications ---
@@ -164,6 +166,7 @@ func Default(dataDir string) Config {
 		NotifyMaxAttempts: 10,
 		NotifyPoll:        10 * time.Second,
 		InviteTTL:         72 * time.Hour,
+		NotifyDigest:      time.Hour,
 	}
 }
 
@@ -315,6 +318,7 @@ func (c Config) Validate() error {
 	positive("notify_retry", c.NotifyRetry)
 	positive("notify_poll", c.NotifyPoll)
 	positive("invite_ttl", c.InviteTTL)
+	positive("notify_digest", c.NotifyDigest)
 	if c.NotifyMaxAttempts < 1 {
 		errs = append(errs, errors.New("notify_max_attempts must be at least 1"))
 	}

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	htmltemplate "html/template"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/jms-bastion/jms/store"
@@ -100,19 +102,79 @@ func (w *Worker) drainOnce(ctx context.Context) bool {
 		}
 		return false
 	}
+	digests := map[string][]store.OutboxMessage{}
 	for _, m := range msgs {
+		if m.Digest && m.Channel == store.ChannelMail {
+			digests[m.Recipient] = append(digests[m.Recipient], m)
+			continue
+		}
 		if ctx.Err() != nil {
 			return false
 		}
 		w.deliverOne(ctx, m)
 	}
+	for _, group := range digests {
+		if ctx.Err() != nil {
+			return false
+		}
+		w.deliverDigest(ctx, group)
+	}
 	return len(msgs) == claimBatch
+}
+
+// deliverDigest sends a recipient's due digest mails as one mail, and
+// records the outcome on each.
+func (w *Worker) deliverDigest(ctx context.Context, group []store.OutboxMessage) {
+	var parts []Mail
+	for _, m := range group {
+		var mail Mail
+		if err := json.Unmarshal(m.Payload, &mail); err != nil {
+			w.record(ctx, m, fmt.Errorf("the queued mail is damaged: %w", err))
+			continue
+		}
+		clear(m.Payload)
+		parts = append(parts, mail)
+	}
+	if len(parts) == 0 {
+		return
+	}
+	digest := Digest(parts)
+	err := w.sendWithSettings(ctx, digest)
+	for _, m := range group {
+		w.record(ctx, m, err)
+	}
+}
+
+// Digest gathers mails to one recipient into one: each part's subject
+// as a heading over its text.
+func Digest(parts []Mail) Mail {
+	if len(parts) == 1 {
+		return parts[0]
+	}
+	d := Mail{To: parts[0].To, Subject: fmt.Sprintf("jms: %d notifications", len(parts))}
+	var text, html strings.Builder
+	allHTML := true
+	for _, p := range parts {
+		fmt.Fprintf(&text, "== %s\n\n%s\n", p.Subject, p.Text)
+		fmt.Fprintf(&html, "<h3>%s</h3>\n%s\n<hr>\n", htmltemplate.HTMLEscapeString(p.Subject), p.HTML)
+		allHTML = allHTML && p.HTML != ""
+	}
+	d.Text = text.String()
+	if allHTML {
+		d.HTML = html.String()
+	}
+	return d
 }
 
 func (w *Worker) deliverOne(ctx context.Context, m store.OutboxMessage) {
 	defer clear(m.Payload)
+	w.record(ctx, m, w.deliver(ctx, m))
+}
+
+// record records the outcome of a delivery of m: sent, to retry, or
+// failed for good.
+func (w *Worker) record(ctx context.Context, m store.OutboxMessage, err error) {
 	log := w.logger.With("outbox", m.ID, "channel", m.Channel, "recipient", m.Recipient, "event", m.Event)
-	err := w.deliver(ctx, m)
 	if err == nil {
 		if err := w.store.OutboxSent(ctx, m.ID); err != nil {
 			log.Error("notify: recording a delivery", "err", err)
@@ -141,13 +203,7 @@ func (w *Worker) deliver(ctx context.Context, m store.OutboxMessage) error {
 		if err := json.Unmarshal(m.Payload, &mail); err != nil {
 			return fmt.Errorf("the queued mail is damaged: %w", err)
 		}
-		settings, err := w.store.GetMailSettings(ctx)
-		if err != nil {
-			return &DeliveryError{StepConfig, err}
-		}
-		defer clear(settings.Password)
-		_, err = w.sendMail(ctx, settings, mail)
-		return err
+		return w.sendWithSettings(ctx, mail)
 	case store.ChannelWebhook:
 		hook, err := w.store.GetWebhook(ctx, m.Recipient)
 		if err != nil {
@@ -157,6 +213,17 @@ func (w *Worker) deliver(ctx context.Context, m store.OutboxMessage) error {
 		return w.post(ctx, hook, m.Payload)
 	}
 	return errors.New("unknown channel " + m.Channel)
+}
+
+// sendWithSettings sends mail with the mail settings of now.
+func (w *Worker) sendWithSettings(ctx context.Context, mail Mail) error {
+	settings, err := w.store.GetMailSettings(ctx)
+	if err != nil {
+		return &DeliveryError{StepConfig, err}
+	}
+	defer clear(settings.Password)
+	_, err = w.sendMail(ctx, settings, mail)
+	return err
 }
 
 // Backoff is the wait after attempt n (0 for the first) failed: base

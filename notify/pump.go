@@ -36,6 +36,8 @@ type PumpConfig struct {
 	Bastion string
 	// Wake is called after messages were queued (the Worker's Wake).
 	Wake func()
+	// Digest is the period of digest mails (rule mode digest).
+	Digest time.Duration
 }
 
 // The cursors of the pump: the operations audit and the logins.
@@ -65,6 +67,9 @@ func NewPump(st PumpStore, cfg PumpConfig, logger *slog.Logger) *Pump {
 	}
 	if cfg.Wake == nil {
 		cfg.Wake = func() {}
+	}
+	if cfg.Digest <= 0 {
+		cfg.Digest = time.Hour
 	}
 	return &Pump{st: st, cfg: cfg, logger: logger}
 }
@@ -270,6 +275,11 @@ func (p *Pump) build(ctx context.Context, n notice, op store.Operation, hooks []
 			return nil, err
 		}
 		m.Event = n.event
+		if r.digest {
+			// Due at the end of the current period: every digest mail
+			// of the period leaves together.
+			m.Digest, m.DueAt = true, time.Now().Truncate(p.cfg.Digest).Add(p.cfg.Digest)
+		}
 		msgs = append(msgs, m)
 	}
 	// Webhooks get the event with the subject line of the English mail.

@@ -310,3 +310,58 @@ func TestPumpAutomaticLock(t *testing.T) {
 		t.Errorf("lock mails to %v (a name nobody has must not be told)", to)
 	}
 }
+
+// TestDigest: a digest rule holds the mails until the period ends; the worker then sends them
+// as one mail per recipient.
+func TestDigest(t *testing.T) {
+	ctx := context.Background()
+	s := testStore(t)
+	for _, u := range []store.NewUser{
+		{Name: "alice", Email: "alice@example.com"},
+		{Name: "boss", Email: "boss@example.com", Role: store.RoleAdmin},
+	} {
+		if _, err := s.AddUser(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.SetNotifyRule(ctx, store.NotifyRule{Event: "*", SubjectKind: "user", Subject: "boss", Mode: store.NotifyDigest}); err != nil {
+		t.Fatal(err)
+	}
+	p := NewPump(s, PumpConfig{Digest: time.Hour}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	for _, cmd := range []string{"reboot", "halt"} {
+		if _, err := s.AddTicket(ctx, store.NewTicket{SessionID: "s", User: "alice", Asset: "web1", Account: "root", Command: cmd}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := p.Once(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if due, _ := s.ClaimOutbox(ctx, time.Minute, 10); len(due) != 0 {
+		t.Fatalf("digest mails were due at once: %+v", due)
+	}
+	list, _ := s.ListOutbox(ctx, "")
+	if len(list) != 2 || !list[0].Digest || !list[0].NextAt.After(time.Now()) {
+		t.Fatalf("outbox %+v", list)
+	}
+
+	// The worker, at the end of the period, sends both as one mail.
+	var sent []Mail
+	f := &fakeOutbox{failed: map[int64]string{}, retry: map[int64]time.Time{}}
+	for i, cmd := range []string{"reboot", "halt"} {
+		b, _ := json.Marshal(Mail{To: "boss@example.com", Subject: "ticket " + cmd, Text: cmd + "\n", HTML: "<p>" + cmd + "</p>"})
+		f.msgs = append(f.msgs, store.OutboxMessage{ID: int64(i + 1), Channel: store.ChannelMail, Recipient: "boss@example.com", Digest: true, Payload: b})
+	}
+	w := NewWorker(f, WorkerConfig{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	w.sendMail = func(ctx context.Context, _ store.MailSettings, m Mail) (string, error) {
+		sent = append(sent, m)
+		return "250 ok", nil
+	}
+	w.drainOnce(ctx)
+	if len(sent) != 1 || sent[0].Subject != "jms: 2 notifications" || !strings.Contains(sent[0].Text, "== ticket reboot") ||
+		!strings.Contains(sent[0].Text, "halt") || !strings.Contains(sent[0].HTML, "<h3>ticket halt</h3>") {
+		t.Fatalf("digest %+v", sent)
+	}
+	if len(f.sent) != 2 {
+		t.Errorf("marked sent: %v", f.sent)
+	}
+}

@@ -9,11 +9,18 @@ import (
 )
 
 // recipients resolves who gets n's mail: its default users and roles,
-// plus those a rule turns on, minus those a rule turns off, and only
+// plus those a rule turns on (or to digest), minus those a rule turns
+// off, and only
 // those with an address. For one person the most specific rule wins: hers
 // for the event, hers for every event, her role's for the event, her
 // role's for every event.
-func (p *Pump) recipients(ctx context.Context, n notice, rules []store.NotifyRule) ([]store.Recipient, error) {
+// recipient is a person to mail, and whether in her digest.
+type recipient struct {
+	store.Recipient
+	digest bool
+}
+
+func (p *Pump) recipients(ctx context.Context, n notice, rules []store.NotifyRule) ([]recipient, error) {
 	cand := map[string]store.Recipient{}
 	addUser := func(name string) error {
 		if name == "" {
@@ -47,7 +54,7 @@ func (p *Pump) recipients(ctx context.Context, n notice, rules []store.NotifyRul
 		}
 	}
 	for _, r := range rules {
-		if r.Mode != store.NotifyOn || (r.Event != n.event && r.Event != "*") {
+		if r.Mode == store.NotifyOff || (r.Event != n.event && r.Event != "*") {
 			continue
 		}
 		var err error
@@ -60,10 +67,11 @@ func (p *Pump) recipients(ctx context.Context, n notice, rules []store.NotifyRul
 			return nil, err
 		}
 	}
-	var out []store.Recipient
+	var out []recipient
 	for _, r := range cand {
-		if r.Email != "" && ruleMode(rules, n.event, r) != store.NotifyOff {
-			out = append(out, r)
+		mode := ruleMode(rules, n.event, r)
+		if r.Email != "" && mode != store.NotifyOff {
+			out = append(out, recipient{r, mode == store.NotifyDigest})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })

@@ -72,8 +72,9 @@ func (s *Store) AdvanceNotifyCursor(ctx context.Context, name string, from, to i
 
 // Notification rule modes.
 const (
-	NotifyOn  = "on"
-	NotifyOff = "off"
+	NotifyOn     = "on"
+	NotifyOff    = "off"
+	NotifyDigest = "digest" // on, gathered into one mail per notify_digest
 )
 
 // NotifyRule says whether a user, or everyone with a role, gets an
@@ -89,8 +90,8 @@ type NotifyRule struct {
 
 // SetNotifyRule adds or replaces the rule for (event, kind, subject).
 func (s *Store) SetNotifyRule(ctx context.Context, r NotifyRule) (NotifyRule, error) {
-	if r.Mode != NotifyOn && r.Mode != NotifyOff {
-		return r, fmt.Errorf("mode %q: want on or off", r.Mode)
+	if r.Mode != NotifyOn && r.Mode != NotifyOff && r.Mode != NotifyDigest {
+		return r, fmt.Errorf("mode %q: want on, off or digest", r.Mode)
 	}
 	err := s.withTx(ctx, func(q querier) error {
 		switch r.SubjectKind {

@@ -33,6 +33,7 @@ type OutboxMessage struct {
 	CreatedAt time.Time  `json:"created_at" yaml:"created_at"`
 	NextAt    time.Time  `json:"next_at" yaml:"next_at"`
 	SentAt    *time.Time `json:"sent_at" yaml:"sent_at"`
+	Digest    bool       `json:"digest" yaml:"digest"`
 	Payload   Secret     `json:"-" yaml:"-"`
 }
 
@@ -44,6 +45,9 @@ type NewOutboxMessage struct {
 	Event     string
 	Subject   string // shown by 'jmsctl notify outbox': never a secret
 	Payload   Secret
+	// Digest mails wait until DueAt and go with the recipient's others.
+	Digest bool
+	DueAt  time.Time // zero: now
 }
 
 func outboxBinding(id int64, ref string) binding {
@@ -65,8 +69,12 @@ func (s *Store) enqueueIn(ctx context.Context, q querier, msgs []NewOutboxMessag
 			return fmt.Errorf("outbox channel %q: want mail or webhook", m.Channel)
 		}
 		var id int64
-		err := q.QueryRowContext(ctx, `INSERT INTO outbox (channel, recipient, event, subject, created_at, next_at)
-			VALUES (?, ?, ?, ?, ?, ?) RETURNING id`, m.Channel, m.Recipient, m.Event, m.Subject, now, now).Scan(&id)
+		due := now
+		if !m.DueAt.IsZero() {
+			due = formatTime(m.DueAt)
+		}
+		err := q.QueryRowContext(ctx, `INSERT INTO outbox (channel, recipient, event, subject, digest, created_at, next_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`, m.Channel, m.Recipient, m.Event, m.Subject, m.Digest, now, due).Scan(&id)
 		if err != nil {
 			return wrapError(err)
 		}
@@ -81,14 +89,14 @@ func (s *Store) enqueueIn(ctx context.Context, q querier, msgs []NewOutboxMessag
 	return nil
 }
 
-const outboxColumns = `id, channel, recipient, event, subject, status, attempts, last_error, created_at, next_at, sent_at`
+const outboxColumns = `id, channel, recipient, event, subject, status, attempts, last_error, created_at, next_at, sent_at, digest`
 
 func scanOutbox(sc interface{ Scan(...any) error }, extra ...any) (OutboxMessage, error) {
 	var m OutboxMessage
 	var created, next string
 	var sent sql.NullString
 	dest := append([]any{&m.ID, &m.Channel, &m.Recipient, &m.Event, &m.Subject, &m.Status, &m.Attempts, &m.LastError,
-		&created, &next, &sent}, extra...)
+		&created, &next, &sent, &m.Digest}, extra...)
 	if err := sc.Scan(dest...); err != nil {
 		return m, err
 	}

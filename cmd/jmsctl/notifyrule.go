@@ -20,7 +20,9 @@ func newNotifyRuleCmd(a *app) *cobra.Command {
 command held for review goes to the admins, a decided ticket to its
 requester, a lock to the user and the admins, an MFA reset and a killed
 session to the user. A rule turns an event on or off for a user or for
-everyone with a role; EVENT "*" means every event. For one person the most
+everyone with a role, or gathers it into a digest: one mail per
+notify_digest (1h) with every such event of the period. EVENT "*" means
+every event. For one person the most
 specific rule wins: hers for the event, hers for "*", her role's for the
 event, her role's for "*". Only people with an address get mail.`,
 		Example: `  jmsctl notify rule set ticket.open --user bob --off
@@ -34,12 +36,13 @@ event, her role's for "*". Only people with an address get mail.`,
 
 func newNotifyRuleSetCmd(a *app) *cobra.Command {
 	var user, role string
-	var on, off bool
+	var on, off, digest bool
 	cmd := &cobra.Command{
-		Use:   "set EVENT (--user U | --role R) (--on | --off)",
-		Short: "Turn an event's mail on or off for a user or a role",
+		Use:   "set EVENT (--user U | --role R) (--on | --off | --digest)",
+		Short: "Turn an event's mail on, off or to a digest for a user or a role",
 		Example: `  jmsctl notify rule set ticket.open --user bob --off
-  jmsctl notify rule set user.locked --role auditor --on`,
+  jmsctl notify rule set user.locked --role auditor --on
+  jmsctl notify rule set login.new_source --role admin --digest`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			r := store.NotifyRule{Event: args[0], Mode: store.NotifyOn}
@@ -54,11 +57,13 @@ func newNotifyRuleSetCmd(a *app) *cobra.Command {
 			default:
 				r.SubjectKind, r.Subject = "role", role
 			}
-			if on == off {
-				return errors.New("give --on or --off")
-			}
-			if off {
+			switch {
+			case btoi(on)+btoi(off)+btoi(digest) != 1:
+				return errors.New("give --on, --off or --digest")
+			case off:
 				r.Mode = store.NotifyOff
+			case digest:
+				r.Mode = store.NotifyDigest
 			}
 			ctx := a.actorContext(cmd.Context())
 			s, err := a.openStore(ctx)
@@ -77,6 +82,7 @@ func newNotifyRuleSetCmd(a *app) *cobra.Command {
 	cmd.Flags().StringVar(&role, "role", "", "the role the rule is for: user, auditor or admin")
 	cmd.Flags().BoolVar(&on, "on", false, "send this event's mail")
 	cmd.Flags().BoolVar(&off, "off", false, "do not send this event's mail")
+	cmd.Flags().BoolVar(&digest, "digest", false, "gather this event's mails into one per notify_digest (1h)")
 	return cmd
 }
 
@@ -130,4 +136,11 @@ func newNotifyRuleRmCmd(a *app) *cobra.Command {
 			return nil
 		},
 	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

@@ -21,6 +21,7 @@ func startNotify(ctx context.Context, cfg config.Config, st *store.Store, logger
 	}, logger)
 	p := notify.NewPump(st, notify.PumpConfig{
 		Poll: cfg.NotifyPoll, Templates: templates(cfg), Bastion: cfg.NotifyPublicAddress, Wake: w.Wake,
+		Digest: cfg.NotifyDigest,
 	}, logger)
 	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup

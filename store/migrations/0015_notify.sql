@@ -39,6 +39,9 @@ CREATE TABLE outbox (
     payload TEXT,
     payload_ref TEXT NOT NULL DEFAULT '',
     status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sent', 'failed')),
+    -- a digest mail waits for its recipient's next digest time and goes
+    -- in one mail with the others due then
+    digest BOOLEAN NOT NULL DEFAULT FALSE,
     attempts INTEGER NOT NULL DEFAULT 0,
     last_error TEXT NOT NULL DEFAULT '',
     created_at TEXT NOT NULL,
@@ -73,7 +76,7 @@ CREATE TABLE notify_rules (
     event TEXT NOT NULL,
     subject_kind TEXT NOT NULL CHECK (subject_kind IN ('user', 'role')),
     subject TEXT NOT NULL,
-    mode TEXT NOT NULL CHECK (mode IN ('on', 'off')),
+    mode TEXT NOT NULL CHECK (mode IN ('on', 'off', 'digest')),
     created_at TEXT NOT NULL,
     UNIQUE (event, subject_kind, subject)
 );
