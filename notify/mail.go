@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/mail"
 	"strconv"
+	"sync"
 	"time"
 
 	gomail "github.com/wneessen/go-mail"
@@ -36,12 +37,18 @@ func SendMail(ctx context.Context, settings store.MailSettings, m Mail) (string,
 	if err != nil {
 		return "", err
 	}
-	client, err := newClient(settings)
+	ctx, cancel := context.WithTimeout(ctx, mailTimeout)
+	defer cancel()
+	// go-mail heeds ctx while dialing only: close the connection when
+	// ctx ends (serve stopping, the timeout), so that nothing waits on a
+	// server that stopped answering.
+	var conn connHolder
+	stop := context.AfterFunc(ctx, conn.close)
+	defer stop()
+	client, err := newClient(settings, &conn)
 	if err != nil {
 		return "", err
 	}
-	ctx, cancel := context.WithTimeout(ctx, mailTimeout)
-	defer cancel()
 	if err := client.DialWithContext(ctx); err != nil {
 		return "", classifyDial(settings, err)
 	}
@@ -71,7 +78,7 @@ func buildMessage(from string, m Mail) (*gomail.Msg, error) {
 	return msg, nil
 }
 
-func newClient(s store.MailSettings) (*gomail.Client, error) {
+func newClient(s store.MailSettings, held *connHolder) (*gomail.Client, error) {
 	tlsConf, err := tlsConfig(s)
 	if err != nil {
 		return nil, err
@@ -80,7 +87,7 @@ func newClient(s store.MailSettings) (*gomail.Client, error) {
 		gomail.WithPort(s.Port),
 		gomail.WithTimeout(mailTimeout),
 		gomail.WithTLSConfig(tlsConf),
-		gomail.WithDialContextFunc(dialer(s, tlsConf)),
+		gomail.WithDialContextFunc(dialer(s, tlsConf, held)),
 	}
 	switch s.Security {
 	case store.MailSTARTTLS:
@@ -101,7 +108,7 @@ func newClient(s store.MailSettings) (*gomail.Client, error) {
 // dialer connects step by step, so that a failure names its step (DNS,
 // TCP, TLS), and bounds the whole SMTP conversation by mailTimeout: a
 // server that stops answering mid-way cannot hold a delivery.
-func dialer(s store.MailSettings, conf *tls.Config) gomail.DialContextFunc {
+func dialer(s store.MailSettings, conf *tls.Config, held *connHolder) gomail.DialContextFunc {
 	return func(ctx context.Context, network, addr string) (net.Conn, error) {
 		if net.ParseIP(s.Host) == nil {
 			if _, err := net.DefaultResolver.LookupHost(ctx, s.Host); err != nil {
@@ -118,6 +125,7 @@ func dialer(s store.MailSettings, conf *tls.Config) gomail.DialContextFunc {
 			return nil, &DeliveryError{StepTCP, fmt.Errorf("cannot connect to %s: %w", addr, err)}
 		}
 		_ = conn.SetDeadline(time.Now().Add(mailTimeout))
+		held.set(conn)
 		if s.Security != store.MailSSL {
 			return conn, nil
 		}
@@ -167,4 +175,31 @@ func ParseAddress(s string) (string, error) {
 		return "", fmt.Errorf("not a mail address: %w", err)
 	}
 	return a.String(), nil
+}
+
+// connHolder holds the connection of a delivery, for closing it when the
+// delivery's context ends.
+type connHolder struct {
+	mu     sync.Mutex
+	conn   net.Conn
+	closed bool
+}
+
+func (h *connHolder) set(c net.Conn) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		c.Close()
+		return
+	}
+	h.conn = c
+}
+
+func (h *connHolder) close() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.closed = true
+	if h.conn != nil {
+		h.conn.Close()
+	}
 }
