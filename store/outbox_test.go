@@ -177,3 +177,35 @@ func TestWebhooks(t *testing.T) {
 		t.Error("removed twice")
 	}
 }
+
+// TestRekeyReSealsNotifySecrets: the SMTP password, webhook secrets and queued payloads are
+// re-sealed by a rekey, and open under the new key alone.
+func TestRekeyReSealsNotifySecrets(t *testing.T) {
+	ctx := context.Background()
+	s, _ := clockStore(t)
+	if err := s.SetMailSettings(ctx, MailSettings{Host: "h", Port: 25, Security: MailNoTLS, From: "a@b"}, Secret("smtp-pw")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddWebhook(ctx, Webhook{Name: "ops", URL: "https://x", Secret: Secret("hook")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Enqueue(ctx, NewOutboxMessage{Channel: ChannelMail, Recipient: "a@b", Event: "test", Payload: Secret("body")}); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := GenerateKeyBytes()
+	k, _ := NewKey(raw, "new")
+	n, err := s.Rekey(ctx, NewSealer(k))
+	if err != nil || n != 3 {
+		t.Fatalf("rekey: %v, %d re-sealed, want 3", err, n)
+	}
+	s.setSealer(NewSealer(k)) // the new key only
+	if m, err := s.GetMailSettings(ctx); err != nil || string(m.Password) != "smtp-pw" {
+		t.Errorf("mail password after rekey: %v %q", err, m.Password)
+	}
+	if h, err := s.GetWebhook(ctx, "ops"); err != nil || string(h.Secret) != "hook" {
+		t.Errorf("webhook secret after rekey: %v", err)
+	}
+	if got, err := s.ClaimOutbox(ctx, time.Minute, 10); err != nil || len(got) != 1 || string(got[0].Payload) != "body" {
+		t.Errorf("payload after rekey: %v %+v", err, got)
+	}
+}
