@@ -75,6 +75,9 @@ type Deps struct {
 	// HostKey is the host key (PEM, ed25519) to show: the cluster's, from
 	// the database. Nil reads the data directory's.
 	HostKey []byte
+	// Reset runs self-service password resets (login name "reset",
+	// reset.go); nil turns them off.
+	Reset PasswordReset
 }
 
 // Server is the bastion's SSH server.
@@ -83,6 +86,7 @@ type Server struct {
 	st       Store
 	proxy    Proxy
 	transfer Transfer
+	reset    PasswordReset
 	log      *slog.Logger
 	now      func() time.Time
 
@@ -158,6 +162,7 @@ func newServer(cfg config.Config, deps Deps) (*Server, error) {
 		st:       deps.Store,
 		proxy:    deps.Proxy,
 		transfer: deps.Transfer,
+		reset:    deps.Reset,
 		log:      cmp.Or(deps.Logger, slog.Default()),
 		now:      deps.Now,
 		argon:    deps.Argon2,
@@ -262,6 +267,10 @@ func (s *Server) configure(srv *ssh.Server) error {
 			Config:                    algs,
 			VerifiedPublicKeyCallback: s.verifiedPublicKey(ctx),
 			PasswordCallback:          s.passwordCallback(ctx),
+			// Only the login name "reset" (a password reset, reset.go)
+			// gets a prompt; other names are refused at once and go on
+			// to their key or password.
+			KeyboardInteractiveCallback: s.resetCallback(ctx),
 			// Keeps the connection's banner sender, for MFA enrolment
 			// (login.go).
 			PreAuthConnCallback: func(c gossh.ServerPreAuthConn) { ctx.SetValue(preAuthKey{}, c) },

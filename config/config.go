@@ -119,6 +119,26 @@ type Config struct {
 	// LockoutWindow refuse that address for LockoutDuration; 0 never.
 	// An IPv6 address counts as its /64 here and in every lockout.
 	ThrottleFailures int `yaml:"throttle_failures"`
+
+	// --- notifications (notify) ---
+	// NotifyLanguage is the language of mails: en or zh-CN.
+	NotifyLanguage string `yaml:"notify_language"`
+	// NotifyRetry is the wait before the first retry of a mail or webhook
+	// post that failed; it doubles at each attempt, up to an hour.
+	NotifyRetry time.Duration `yaml:"notify_retry"`
+	// NotifyMaxAttempts attempts at a message make it failed.
+	NotifyMaxAttempts int `yaml:"notify_max_attempts"`
+	// NotifyPoll is how often serve looks for messages queued by other
+	// processes (jmsctl on the command line, other nodes).
+	NotifyPoll time.Duration `yaml:"notify_poll"`
+	// NotifyPublicAddress is how people reach the bastion
+	// ("bastion.example.com:2222"), for the lines mails tell them to type.
+	NotifyPublicAddress string `yaml:"notify_public_address"`
+	// NotifyDigest is the period of digest mails (notify rule mode digest).
+	NotifyDigest time.Duration `yaml:"notify_digest"`
+	// InviteTTL is how long an invitation's one-time password works.
+	InviteTTL time.Duration `yaml:"invite_ttl"`
+	// --- end notifications ---
 }
 
 // Default returns the built-in defaults for dataDir.
@@ -149,6 +169,13 @@ func Default(dataDir string) Config {
 		LockoutUserThreshold: 20,
 		ThrottleNames:        20,
 		ThrottleFailures:     100,
+		// notifications
+		NotifyLanguage:    "en",
+		NotifyRetry:       30 * time.Second,
+		NotifyMaxAttempts: 10,
+		NotifyPoll:        10 * time.Second,
+		InviteTTL:         72 * time.Hour,
+		NotifyDigest:      time.Hour,
 	}
 }
 
@@ -298,6 +325,15 @@ func (c Config) Validate() error {
 	known("ciphers", c.Ciphers, supported.Ciphers)
 	known("key_exchanges", c.KeyExchanges, supported.KeyExchanges)
 	known("macs", c.MACs, supported.MACs)
+	// notifications
+	oneOf("notify_language", c.NotifyLanguage, "en", "zh-CN")
+	positive("notify_retry", c.NotifyRetry)
+	positive("notify_poll", c.NotifyPoll)
+	positive("invite_ttl", c.InviteTTL)
+	positive("notify_digest", c.NotifyDigest)
+	if c.NotifyMaxAttempts < 1 {
+		errs = append(errs, errors.New("notify_max_attempts must be at least 1"))
+	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("invalid configuration: %w", err)
 	}
@@ -351,3 +387,6 @@ func (c Config) DBPath() string        { return filepath.Join(c.DataDir, "jms.db
 func (c Config) HostKeyPath() string   { return filepath.Join(c.DataDir, "ssh_host_ed25519_key") }
 func (c Config) RecordingsDir() string { return filepath.Join(c.DataDir, "recordings") }
 func (c Config) KeyPath() string       { return filepath.Join(c.DataDir, "secret.key") }
+
+// TemplatesDir holds mail templates that override the built-in ones.
+func (c Config) TemplatesDir() string { return filepath.Join(c.DataDir, "templates") }

@@ -136,6 +136,9 @@ var sealedColumns = []struct{ table, column, refColumn string }{
 	{"accounts", "secret", "secret_ref"},
 	{"users", "mfa_seed", "mfa_seed_ref"},
 	{"cluster_host_key", "private_key", "key_ref"},
+	{"mail_settings", "password", "password_ref"},
+	{"webhooks", "secret", "secret_ref"},
+	{"outbox", "payload", "payload_ref"},
 }
 
 // sealedValue is one sealed value in the database.

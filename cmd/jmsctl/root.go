@@ -44,7 +44,7 @@ grants, command filters, sessions and the audit.`,
 		&cobra.Group{ID: "inventory", Title: "People and inventory:"},
 		&cobra.Group{ID: "access", Title: "Access rules:"},
 		&cobra.Group{ID: "audit", Title: "Sessions and audit:"})
-	for _, c := range []*cobra.Command{newInitCmd(a), newServeCmd(a), newServerCmd(a), newSecretCmd(a), newDBCmd(a), newVersionCmd(a)} {
+	for _, c := range []*cobra.Command{newInitCmd(a), newServeCmd(a), newServerCmd(a), newSecretCmd(a), newDBCmd(a), newSettingsCmd(a), newNotifyCmd(a), newVersionCmd(a)} {
 		c.GroupID = "run"
 		root.AddCommand(c)
 	}

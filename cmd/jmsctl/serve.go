@@ -76,6 +76,8 @@ size and SHA-256 of the recording each left.`,
 			if err != nil {
 				return err
 			}
+			resetter, stopNotify := startNotify(ctx, cfg, st, logger.With("component", "notify"))
+			defer stopNotify()
 			px := proxy.New(proxy.Config{
 				Node:             nodeName,
 				RecordingsDir:    cfg.RecordingsDir(),
@@ -93,7 +95,7 @@ size and SHA-256 of the recording each left.`,
 			if err != nil {
 				return err
 			}
-			srv, err := bastion.New(cfg, bastion.Deps{Store: st, Proxy: px, Transfer: xfer, Logger: logger, HostKey: hostKey})
+			srv, err := bastion.New(cfg, bastion.Deps{Store: st, Proxy: px, Transfer: xfer, Logger: logger, HostKey: hostKey, Reset: resetter})
 			if err != nil {
 				return err
 			}
