@@ -89,6 +89,7 @@ type Server struct {
 	users     *userConns    // logged-in connections per user
 	conns     conns
 	live      *liveSessions // the proxied sessions running now
+	edge      *proxyEdge    // the PROXY protocol; nil: off
 
 	srv *ssh.Server
 
@@ -155,6 +156,11 @@ func newServer(cfg config.Config, deps Deps) (*Server, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	edge, err := newProxyEdge(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s.edge = edge
 	if s.argon == (store.Argon2Params{}) {
 		s.argon = store.DefaultArgon2
 	}
