@@ -343,7 +343,7 @@ func (s *Server) runProxy(ctx context.Context, down proxy.Downstream, req proxy.
 		if err != nil {
 			source = req.Source
 		}
-		s.live.add(&liveSession{id: row.ID, user: req.User, asset: req.Asset.Name, assetID: req.Asset.ID,
+		s.register(&liveSession{id: row.ID, user: req.User, asset: req.Asset.Name, assetID: req.Asset.ID,
 			account: req.Account.Username, source: source, needs: needs, cancel: kill, notify: notify})
 	}
 	defer func() {

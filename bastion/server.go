@@ -95,6 +95,7 @@ type Server struct {
 
 	lmu       sync.Mutex
 	closing   bool
+	drainEnd  time.Time // when a drain ends its sessions; zero: not draining
 	listeners []net.Listener
 }
 

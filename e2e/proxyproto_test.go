@@ -115,11 +115,14 @@ func toString(v any) string {
 	return ""
 }
 
-func TestProxyProtocol(t *testing.T) {
-	t.Parallel()
-	requireBinaries(t, "ssh", "sshpass")
+// newKeyEnv is a bastion with jms.yaml config in front of one sshd
+// asset, web1, granted to alice, who logs in with the key of the Login
+// returned.
+func newKeyEnv(t *testing.T, config string) (*Bastion, Login) {
+	t.Helper()
+	requireBinaries(t, "ssh")
 	s := startSSHD(t)
-	b := startBastion(t, BastionOptions{Config: "trusted_proxies: [127.0.0.2/32]\n"})
+	b := startBastion(t, BastionOptions{Config: config})
 	key := ClientKey(t)
 	b.MustRun(t, "", "user", "add", "alice", "--key", key.PubPath)
 	b.MustRun(t, "", "asset", "add", "web1", "--address", "127.0.0.1", "--port", strconv.Itoa(s.Port))
@@ -127,6 +130,12 @@ func TestProxyProtocol(t *testing.T) {
 	b.MustRun(t, "", "grant", "add", "alice-web1", "--user", "alice", "--asset", "web1", "--account", "@all")
 	login := b.Login("alice")
 	login.KeyFile = key.Path
+	return b, login
+}
+
+func TestProxyProtocol(t *testing.T) {
+	t.Parallel()
+	b, login := newKeyEnv(t, "trusted_proxies: [127.0.0.2/32]\n")
 
 	// Through the trusted relay: the header's client is the source.
 	client := &net.TCPAddr{IP: net.ParseIP("203.0.113.7"), Port: 50123}

@@ -2,12 +2,13 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"os"
+	"os/signal"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -18,10 +19,6 @@ import (
 	"github.com/jms-bastion/jms/recorder"
 	"github.com/jms-bastion/jms/store"
 )
-
-// shutdownGrace is how long serve waits for open sessions after SIGINT
-// or SIGTERM before it closes them.
-const shutdownGrace = 5 * time.Second
 
 func newServeCmd(a *app) *cobra.Command {
 	var listen string
@@ -34,7 +31,14 @@ environment variables, then flags. An empty data directory is initialised
 first, and the admin's password is printed once. serve locks the data
 directory (serve.lock): a second serve on the same directory exits with an
 error and changes nothing. On start, sessions a crash left active are closed
-as interrupted, with the size and SHA-256 of the recording each left.`,
+as interrupted, with the size and SHA-256 of the recording each left.
+
+SIGTERM (or SIGINT) drains the server: it accepts no new connection,
+/readyz answers 503, every session is warned at its terminal and runs
+until it ends or drain_timeout (default 1h) is over; then the sessions
+left are ended, their recordings and rows closed. A second SIGTERM or
+SIGINT ends them at once. metrics_listen serves Prometheus metrics,
+/healthz and /readyz (see docs/operations.md).`,
 		Example: `  jmsctl serve
   jmsctl serve --listen 127.0.0.1:2222 --data-dir /var/lib/jms`,
 		Args: cobra.NoArgs,
@@ -97,22 +101,51 @@ as interrupted, with the size and SHA-256 of the recording each left.`,
 			fmt.Fprintf(a.stderr, "jms listening on %s\n", l.Addr())
 			errc := make(chan error, 1)
 			go func() { errc <- srv.Serve(l) }()
+			// Signals are counted here: the first drains, the second
+			// ends the sessions at once.
+			sigs := make(chan os.Signal, 2)
+			signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+			defer signal.Stop(sigs)
 			select {
 			case err := <-errc:
 				return err
+			case <-sigs:
 			case <-ctx.Done():
+				// main's signal context saw the first signal before
+				// sigs did: take it off sigs, so that it is not taken
+				// for the second.
+				select {
+				case <-sigs:
+				case <-time.After(time.Second):
+				}
 			}
-			logger.Info("shutting down", "grace", shutdownGrace)
-			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
-			defer cancel()
-			if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
-				return err
-			}
+			drain(srv, cfg.DrainTimeout, sigs, logger)
 			return <-errc
 		},
 	}
 	cmd.Flags().StringVar(&listen, "listen", ":2222", "address to listen on (jms.yaml listen, env JMS_LISTEN)")
 	return cmd
+}
+
+// drain drains srv: it accepts no connection and is not ready any more,
+// its sessions are warned and run until they end or timeout is over,
+// or until a second signal on sigs; then those left are ended, their
+// rows and recordings closed.
+func drain(srv *bastion.Server, timeout time.Duration, sigs <-chan os.Signal, logger *slog.Logger) {
+	logger.Info("draining: no new connections; sessions run until they end or the drain is over (signal again to end them now)",
+		"drain_timeout", timeout)
+	now, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-sigs:
+			logger.Warn("second signal: ending the sessions now")
+			cancel()
+		case <-now.Done():
+		}
+	}()
+	n := srv.Drain(now, timeout)
+	logger.Info("drained", "sessions_ended", n)
 }
 
 // closeInterrupted closes the sessions a previous run of this server left
