@@ -35,6 +35,10 @@ func (s *Server) Draining() bool {
 	return s.closing
 }
 
+// LiveSessions returns how many sessions of each kind (shell, exec,
+// sftp, forward) run now, for the metrics.
+func (s *Server) LiveSessions() map[string]int { return s.live.byKind() }
+
 // Drain stops accepting connections, closes those not logged in and
 // warns the live sessions; then it waits for the logged-in connections
 // to end, for up to timeout or until ctx ends (a second signal). Then it

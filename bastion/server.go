@@ -22,6 +22,7 @@ import (
 
 	"github.com/jms-bastion/jms/bastion/proxy"
 	"github.com/jms-bastion/jms/config"
+	"github.com/jms-bastion/jms/metrics"
 	"github.com/jms-bastion/jms/store"
 )
 
@@ -68,6 +69,8 @@ type Deps struct {
 	// Argon2 are the password hashing parameters a login upgrades weaker
 	// hashes to; store.DefaultArgon2 when zero.
 	Argon2 store.Argon2Params
+	// Metrics count logins; nil counts nothing.
+	Metrics *metrics.Metrics
 }
 
 // Server is the bastion's SSH server.
@@ -90,6 +93,7 @@ type Server struct {
 	conns     conns
 	live      *liveSessions // the proxied sessions running now
 	edge      *proxyEdge    // the PROXY protocol; nil: off
+	metrics   *metrics.Metrics
 
 	srv *ssh.Server
 
@@ -153,6 +157,7 @@ func newServer(cfg config.Config, deps Deps) (*Server, error) {
 		unauth:   newUnauthLimiter(cfg.MaxUnauthPerSource, cfg.MaxUnauth),
 		guard:    newSourceGuard(cfg.ThrottleFailures, cfg.LockoutWindow),
 		users:    &userConns{max: cfg.MaxConnectionsPerUser},
+		metrics:  deps.Metrics,
 	}
 	if s.now == nil {
 		s.now = time.Now

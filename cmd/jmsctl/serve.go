@@ -79,6 +79,9 @@ SIGINT ends them at once. metrics_listen serves Prometheus metrics,
 			if err := closeInterrupted(ctx, st, cfg.DataDir, logger); err != nil {
 				return err
 			}
+			var srv *bastion.Server
+			mx := newMetrics(cfg, st, func() *bastion.Server { return srv })
+			ast := instrument(st, mx)
 			px := proxy.New(proxy.Config{
 				RecordingsDir:    cfg.RecordingsDir(),
 				DataDir:          cfg.DataDir,
@@ -88,15 +91,25 @@ SIGINT ends them at once. metrics_listen serves Prometheus metrics,
 				RecordInput:      cfg.RecordInput,
 				RecordingFailure: cfg.RecordingFailure,
 				ReviewTimeout:    cfg.ReviewTimeout,
-			}, st, logger.With("component", "proxy"))
-			xfer := transfer.New(st, px, logger.With("component", "transfer"), nil)
-			srv, err := bastion.New(cfg, bastion.Deps{Store: st, Proxy: px, Transfer: xfer, Logger: logger})
+				Metrics:          mx,
+			}, ast, logger.With("component", "proxy"))
+			xfer := transfer.New(ast, px, logger.With("component", "transfer"), nil)
+			srv, err = bastion.New(cfg, bastion.Deps{Store: ast, Proxy: px, Transfer: xfer, Logger: logger, Metrics: mx})
 			if err != nil {
 				return err
 			}
 			l, err := net.Listen("tcp", cfg.Listen)
 			if err != nil {
 				return fmt.Errorf("listen: %w", err)
+			}
+			if cfg.MetricsListen != "" {
+				ms, err := serveMetrics(mx, cfg.MetricsListen, st, srv, logger)
+				if err != nil {
+					l.Close()
+					return err
+				}
+				defer ms.Close()
+				fmt.Fprintf(a.stderr, "jms metrics on http://%s/metrics\n", ms.Addr())
 			}
 			fmt.Fprintf(a.stderr, "jms listening on %s\n", l.Addr())
 			errc := make(chan error, 1)

@@ -1,0 +1,19 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// Ping checks that the database answers, for a readiness check.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.db.PingContext(ctx); err != nil {
+		return fmt.Errorf("database unreachable: %w", err)
+	}
+	return nil
+}
+
+// PoolStats are the database connection pool's statistics, for the
+// metrics.
+func (s *Store) PoolStats() sql.DBStats { return s.db.Stats() }
