@@ -39,6 +39,10 @@ func (s *Server) Draining() bool {
 // sftp, forward) run now, for the metrics.
 func (s *Server) LiveSessions() map[string]int { return s.live.byKind() }
 
+// Connections returns how many connections are logged in now, with a
+// session or in the menu, for the metrics.
+func (s *Server) Connections() int { return s.conns.loggedInCount() }
+
 // Drain stops accepting connections, closes those not logged in and
 // warns the live sessions; then it waits for the logged-in connections
 // to end, for up to timeout or until ctx ends (a second signal). Then it

@@ -36,6 +36,9 @@ type Sources struct {
 	Version string
 	// LiveSessions returns the sessions running now, by kind.
 	LiveSessions func() map[string]int
+	// Connections returns the logged-in connections (in the menu or
+	// not).
+	Connections func() int
 	// DBStats returns the database pool's statistics; nil: none.
 	DBStats func() sql.DBStats
 	// Draining reports whether the server drains (not ready).
@@ -144,13 +147,16 @@ func (m *Metrics) Authorization(query string, start time.Time) {
 type liveCollector struct{ src Sources }
 
 var (
-	liveDesc  = prometheus.NewDesc(Namespace+"_live_sessions", "Sessions running now on this server, by kind.", []string{"kind"}, nil)
+	liveDesc = prometheus.NewDesc(Namespace+"_live_sessions", "Sessions running now on this server, by kind.", []string{"kind"}, nil)
+	connDesc = prometheus.NewDesc(Namespace+"_connections",
+		"Logged-in SSH connections on this server, with or without a session (the menu).", nil, nil)
 	drainDesc = prometheus.NewDesc(Namespace+"_draining",
 		"1 while the server drains (SIGTERM: it accepts no connection and /readyz fails), else 0.", nil, nil)
 )
 
 func (c *liveCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- liveDesc
+	ch <- connDesc
 	ch <- drainDesc
 }
 
@@ -160,6 +166,9 @@ func (c *liveCollector) Collect(ch chan<- prometheus.Metric) {
 		for _, k := range sessionKinds {
 			ch <- prometheus.MustNewConstMetric(liveDesc, prometheus.GaugeValue, float64(byKind[k]), k)
 		}
+	}
+	if c.src.Connections != nil {
+		ch <- prometheus.MustNewConstMetric(connDesc, prometheus.GaugeValue, float64(c.src.Connections()))
 	}
 	draining := 0.0
 	if c.src.Draining != nil && c.src.Draining() {

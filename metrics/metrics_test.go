@@ -29,6 +29,7 @@ func TestCounts(t *testing.T) {
 	draining := false
 	m := New(Sources{Version: "v1.2.3",
 		LiveSessions: func() map[string]int { return map[string]int{"shell": 2, "sftp": 1} },
+		Connections:  func() int { return 4 },
 		DBStats:      func() sql.DBStats { return sql.DBStats{OpenConnections: 3, InUse: 1, Idle: 2} },
 		Draining:     func() bool { return draining },
 	})
@@ -63,7 +64,7 @@ func TestCounts(t *testing.T) {
 	body := scrape(t, m.Handler(func(context.Context) error { return nil }), "/metrics", http.StatusOK)
 	for _, want := range []string{
 		`jms_live_sessions{kind="shell"} 2`, `jms_live_sessions{kind="exec"} 0`, `jms_live_sessions{kind="sftp"} 1`,
-		`jms_draining 0`, `jms_db_open_connections 3`, `jms_db_in_use_connections 1`,
+		`jms_draining 0`, `jms_connections 4`, `jms_db_open_connections 3`, `jms_db_in_use_connections 1`,
 		`jms_build_info{goversion="go`, `version="v1.2.3"} 1`,
 		`jms_authorization_seconds_count{query="authorize"} 1`,
 		`go_goroutines`, `process_open_fds`,

@@ -28,6 +28,12 @@ func newMetrics(cfg config.Config, st *store.Store, srv func() *bastion.Server) 
 			}
 			return nil
 		},
+		Connections: func() int {
+			if s := srv(); s != nil {
+				return s.Connections()
+			}
+			return 0
+		},
 		DBStats:  st.PoolStats,
 		Draining: func() bool { s := srv(); return s != nil && s.Draining() },
 	})

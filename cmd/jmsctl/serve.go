@@ -40,7 +40,9 @@ left are ended, their recordings and rows closed. A second SIGTERM or
 SIGINT ends them at once. metrics_listen serves Prometheus metrics,
 /healthz and /readyz (see docs/operations.md).`,
 		Example: `  jmsctl serve
-  jmsctl serve --listen 127.0.0.1:2222 --data-dir /var/lib/jms`,
+  jmsctl serve --listen 127.0.0.1:2222 --data-dir /var/lib/jms
+  JMS_METRICS_LISTEN=127.0.0.1:9100 jmsctl serve   # Prometheus metrics, /healthz, /readyz
+  systemctl stop jms   # SIGTERM: drains, sessions run up to drain_timeout`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
