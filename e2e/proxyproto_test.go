@@ -3,9 +3,9 @@ package e2e
 // The PROXY protocol with the real OpenSSH client: a relay in the test
 // plays the TCP load balancer (PROXY protocol v2, from 127.0.0.2, the
 // one trusted address), and the client address its header names reaches
-// the login audit and the session list. A header from an untrusted
-// address, and a trusted address without a header, are refused and
-// audited.
+// the login audit, the login rules and the session list. A header from
+// an untrusted address, and a trusted address without a header, are
+// refused and audited.
 
 import (
 	"encoding/json"
@@ -153,6 +153,13 @@ func TestProxyProtocol(t *testing.T) {
 	if len(sessions) != 1 || !strings.HasPrefix(toString(sessions[0]["source"]), "203.0.113.7:") {
 		t.Errorf("session list does not show the balancer's client: %v", sessions)
 	}
+
+	// The header's address is the one login rules judge.
+	b.MustRun(t, "", "acl", "add", "no-doc-net", "--action", "deny", "--source", "203.0.113.0/24", "--priority", "10")
+	if r := runSSH(t, via, nil, "web1", "echo ruled-out"); r.ExitCode == 0 || strings.Contains(r.Stdout, "ruled-out") {
+		t.Fatalf("a login rule denying the header's network let it in: %+v", r)
+	}
+	findLogin(t, b, map[string]string{"user": "alice", "source": "203.0.113.7", "result": "failure", "reason": "no-doc-net"})
 
 	// Directly from an untrusted address, without a header: as before.
 	if r := runSSH(t, login, nil, "web1", "echo direct"); r.ExitCode != 0 || !strings.Contains(r.Stdout, "direct") {
