@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -133,4 +134,30 @@ func TestMetrics(t *testing.T) {
 	b.Signal(syscall.SIGTERM)
 	_ = cmd.Wait()
 	b.WaitExit(45 * time.Second)
+}
+
+// TestMetricsTransfers: SFTP downloads and uploads count as relayed
+// bytes, each way.
+func TestMetricsTransfers(t *testing.T) {
+	t.Parallel()
+	e := newTransferEnv(t)
+	e.b.MustRun(t, "", "grant", "add", "files", "--user", "alice", "--asset", "web1", "--actions", "upload,download")
+	port := freePort(t)
+	e.b.Stop()
+	writeFile(t, filepath.Join(e.b.DataDir, "jms.yaml"), fmt.Sprintf("metrics_listen: 127.0.0.1:%d\n", port))
+	e.b.Start()
+	writeFile(t, filepath.Join(e.dir, "down.bin"), strings.Repeat("d", 300000))
+	up := filepath.Join(t.TempDir(), "up.bin")
+	writeFile(t, up, strings.Repeat("u", 200000))
+	got := filepath.Join(t.TempDir(), "got.bin")
+	if out, stderr, code := e.sftp(t, "alice", fmt.Sprintf("get /web1%s/down.bin %s\nput %s /web1%s/up.bin\n", e.dir, got, up, e.dir)); code != 0 {
+		t.Fatalf("sftp (exit %d): %q %q", code, out, stderr)
+	}
+	_, body := httpGet(t, fmt.Sprintf("http://127.0.0.1:%d/metrics", port))
+	if v := metricValue(body, `jms_relayed_bytes_total{direction="out"}`); v < 300000 {
+		t.Errorf("relayed out %v after a 300000-byte download", v)
+	}
+	if v := metricValue(body, `jms_relayed_bytes_total{direction="in"}`); v < 200000 {
+		t.Errorf("relayed in %v after a 200000-byte upload", v)
+	}
 }

@@ -57,7 +57,7 @@ func New(src Sources) *Metrics {
 			Help: "Login attempts and pre-auth refusals, by method (password, publickey, keyboard-interactive, connect, sftp, proxy, …) and result (success, failure)."},
 			[]string{"method", "result"}),
 		relayed: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: Namespace, Name: "relayed_bytes_total",
-			Help: "Bytes relayed between people and assets by shell and exec sessions: in is the person to the asset, out the asset to the person."},
+			Help: "Bytes relayed between people and assets (shells, commands, SFTP reads and writes, forwarded ports): in is the person to the asset, out the asset to the person."},
 			[]string{"direction"}),
 		recordingBytes: prometheus.NewCounter(prometheus.CounterOpts{Namespace: Namespace, Name: "recording_bytes_total",
 			Help: "Session bytes written to recordings (output, and input when record_input is on)."}),

@@ -96,6 +96,7 @@ SIGINT ends them at once. metrics_listen serves Prometheus metrics,
 				Metrics:          mx,
 			}, ast, logger.With("component", "proxy"))
 			xfer := transfer.New(ast, px, logger.With("component", "transfer"), nil)
+			xfer.SetMetrics(mx)
 			srv, err = bastion.New(cfg, bastion.Deps{Store: ast, Proxy: px, Transfer: xfer, Logger: logger, Metrics: mx})
 			if err != nil {
 				return err
