@@ -2,6 +2,7 @@ package bastion
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"strings"
@@ -9,8 +10,10 @@ import (
 	"time"
 
 	"github.com/pires/go-proxyproto"
+	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/jms-bastion/jms/config"
+	"github.com/jms-bastion/jms/store"
 )
 
 // peerConn is one end of a pipe that says it comes from addr.
@@ -201,4 +204,48 @@ func FuzzProxyHeader(f *testing.F) {
 			t.Fatalf("an untrusted peer named another client: %v", c.RemoteAddr())
 		}
 	})
+}
+
+// TestUntrustedProxyHeaderFlood: PROXY headers from an untrusted
+// address are refused before SSH, audited in aggregate (one row per
+// window, whatever the headers name), and never believed. A plain SSH
+// client from there still logs in.
+func TestUntrustedProxyHeaderFlood(t *testing.T) {
+	f := newFixture(t, func(c *config.Config) { c.TrustedProxies = []string{"10.9.9.9"} })
+	for i := range 30 {
+		c, err := net.Dial("tcp", f.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(c, "PROXY TCP4 198.51.100.%d 10.0.0.1 %d 2222\r\nSSH-2.0-x\r\n", i, 1000+i)
+		_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		rest, err := io.ReadAll(c) // the server's banner, then the close
+		c.Close()
+		if err != nil {
+			t.Fatalf("connection %d was not closed: %v", i, err)
+		}
+		if strings.Count(string(rest), "\n") > 1 {
+			t.Fatalf("connection %d got past the banner: %q", i, rest)
+		}
+	}
+	f.waitEvent(store.LoginEvent{Method: methodProxy, Result: store.LoginFailure, Reason: reasonUntrustedProxy})
+	var rows int
+	for _, e := range f.events(store.LoginQuery{}) {
+		if strings.HasPrefix(e.Source, "198.51.100.") {
+			t.Errorf("a header's address reached the audit: %+v", e)
+		}
+		if e.Method == methodProxy {
+			rows++
+			if e.Source != "127.0.0.1" {
+				t.Errorf("refusal audited under %q, want the peer 127.0.0.1", e.Source)
+			}
+		}
+	}
+	if rows != 1 {
+		t.Errorf("%d audit rows for 30 refused headers, want 1 (aggregated)", rows)
+	}
+	c := f.mustDial("alice", gossh.PublicKeys(f.aliceKey))
+	if res := run(t, c, "web2 exit 0", false, ""); !strings.Contains(res.stdout, "bye from web2") {
+		t.Fatalf("a plain client from the untrusted address: %+v", res)
+	}
 }
