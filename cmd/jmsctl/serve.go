@@ -16,6 +16,8 @@ import (
 	"github.com/jms-bastion/jms/bastion"
 	"github.com/jms-bastion/jms/bastion/proxy"
 	"github.com/jms-bastion/jms/bastion/transfer"
+	"github.com/jms-bastion/jms/config"
+	"github.com/jms-bastion/jms/metrics"
 	"github.com/jms-bastion/jms/recorder"
 	"github.com/jms-bastion/jms/store"
 )
@@ -81,23 +83,7 @@ SIGINT ends them at once. metrics_listen serves Prometheus metrics,
 			if err := closeInterrupted(ctx, st, cfg.DataDir, logger); err != nil {
 				return err
 			}
-			var srv *bastion.Server
-			mx := newMetrics(cfg, st, func() *bastion.Server { return srv })
-			ast := instrument(st, mx)
-			px := proxy.New(proxy.Config{
-				RecordingsDir:    cfg.RecordingsDir(),
-				DataDir:          cfg.DataDir,
-				HostKeyPolicy:    cfg.HostKeyPolicy,
-				ConnectTimeout:   cfg.ConnectTimeout,
-				Keepalive:        cfg.Keepalive,
-				RecordInput:      cfg.RecordInput,
-				RecordingFailure: cfg.RecordingFailure,
-				ReviewTimeout:    cfg.ReviewTimeout,
-				Metrics:          mx,
-			}, ast, logger.With("component", "proxy"))
-			xfer := transfer.New(ast, px, logger.With("component", "transfer"), nil)
-			xfer.SetMetrics(mx)
-			srv, err = bastion.New(cfg, bastion.Deps{Store: ast, Proxy: px, Transfer: xfer, Logger: logger, Metrics: mx})
+			srv, mx, err := buildServer(cfg, st, logger)
 			if err != nil {
 				return err
 			}
@@ -115,32 +101,63 @@ SIGINT ends them at once. metrics_listen serves Prometheus metrics,
 				fmt.Fprintf(a.stderr, "jms metrics on http://%s/metrics\n", ms.Addr())
 			}
 			fmt.Fprintf(a.stderr, "jms listening on %s\n", l.Addr())
-			errc := make(chan error, 1)
-			go func() { errc <- srv.Serve(l) }()
-			// Signals are counted here: the first drains, the second
-			// ends the sessions at once.
-			sigs := make(chan os.Signal, 2)
-			signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-			defer signal.Stop(sigs)
-			select {
-			case err := <-errc:
-				return err
-			case <-sigs:
-			case <-ctx.Done():
-				// main's signal context saw the first signal before
-				// sigs did: take it off sigs, so that it is not taken
-				// for the second.
-				select {
-				case <-sigs:
-				case <-time.After(time.Second):
-				}
-			}
-			drain(srv, cfg.DrainTimeout, sigs, logger)
-			return <-errc
+			return serveUntilSignalled(ctx, srv, l, cfg.DrainTimeout, logger)
 		},
 	}
 	cmd.Flags().StringVar(&listen, "listen", ":2222", "address to listen on (jms.yaml listen, env JMS_LISTEN)")
 	return cmd
+}
+
+// buildServer assembles the bastion: the proxy, the transfers and the
+// server, counting in the metrics when metrics_listen is set.
+func buildServer(cfg config.Config, st *store.Store, logger *slog.Logger) (*bastion.Server, *metrics.Metrics, error) {
+	var srv *bastion.Server
+	mx := newMetrics(cfg, st, func() *bastion.Server { return srv })
+	ast := instrument(st, mx)
+	px := proxy.New(proxy.Config{
+		RecordingsDir:    cfg.RecordingsDir(),
+		DataDir:          cfg.DataDir,
+		HostKeyPolicy:    cfg.HostKeyPolicy,
+		ConnectTimeout:   cfg.ConnectTimeout,
+		Keepalive:        cfg.Keepalive,
+		RecordInput:      cfg.RecordInput,
+		RecordingFailure: cfg.RecordingFailure,
+		ReviewTimeout:    cfg.ReviewTimeout,
+		Metrics:          mx,
+	}, ast, logger.With("component", "proxy"))
+	xfer := transfer.New(ast, px, logger.With("component", "transfer"), nil)
+	xfer.SetMetrics(mx)
+	srv, err := bastion.New(cfg, bastion.Deps{Store: ast, Proxy: px, Transfer: xfer, Logger: logger, Metrics: mx})
+	if err != nil {
+		return nil, nil, err
+	}
+	return srv, mx, nil
+}
+
+// serveUntilSignalled serves l until SIGTERM or SIGINT, then drains the
+// server (drain_timeout, or until a second signal).
+func serveUntilSignalled(ctx context.Context, srv *bastion.Server, l net.Listener, drainTimeout time.Duration, logger *slog.Logger) error {
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(l) }()
+	// Signals are counted here: the first drains, the second ends the
+	// sessions at once.
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	select {
+	case err := <-errc:
+		return err
+	case <-sigs:
+	case <-ctx.Done():
+		// main's signal context saw the first signal before sigs did:
+		// take it off sigs, so that it is not taken for the second.
+		select {
+		case <-sigs:
+		case <-time.After(time.Second):
+		}
+	}
+	drain(srv, drainTimeout, sigs, logger)
+	return <-errc
 }
 
 // drain drains srv: it accepts no connection and is not ready any more,
