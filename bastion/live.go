@@ -47,6 +47,7 @@ const (
 // liveSession is one session in the registry.
 type liveSession struct {
 	id      string
+	kind    string // store.SessionShell, SessionExec …, for the metrics
 	user    string
 	asset   string
 	assetID int64
@@ -150,6 +151,17 @@ func (l *liveSessions) remove(id string) {
 		default:
 		}
 	}
+}
+
+// byKind returns how many sessions of each kind are registered.
+func (l *liveSessions) byKind() map[string]int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := map[string]int{}
+	for _, ls := range l.m {
+		out[ls.kind]++
+	}
+	return out
 }
 
 // list returns the registered sessions.
@@ -367,7 +379,7 @@ func (s *Server) runProxy(ctx context.Context, down proxy.Downstream, req proxy.
 		if row.RecordingPath != "" {
 			recording, _ = s.recordingFile(row)
 		}
-		s.live.add(&liveSession{id: row.ID, user: req.User, asset: req.Asset.Name, assetID: req.Asset.ID,
+		s.register(&liveSession{id: row.ID, kind: row.Kind, user: req.User, asset: req.Asset.Name, assetID: req.Asset.ID,
 			account: req.Account.Username, source: source, needs: needs, cancel: kill, notify: notify, recording: recording})
 	}
 	defer func() {

@@ -23,6 +23,7 @@ import (
 
 	"github.com/jms-bastion/jms/bastion/proxy"
 	"github.com/jms-bastion/jms/config"
+	"github.com/jms-bastion/jms/metrics"
 	"github.com/jms-bastion/jms/store"
 )
 
@@ -78,6 +79,8 @@ type Deps struct {
 	// Reset runs self-service password resets (login name "reset",
 	// reset.go); nil turns them off.
 	Reset PasswordReset
+	// Metrics count logins; nil counts nothing.
+	Metrics *metrics.Metrics
 }
 
 // Server is the bastion's SSH server.
@@ -101,11 +104,14 @@ type Server struct {
 	users     *userConns                   // logged-in connections per user
 	conns     conns
 	live      *liveSessions // the proxied sessions running now
+	edge      *proxyEdge    // the PROXY protocol; nil: off
+	metrics   *metrics.Metrics
 
 	srv *ssh.Server
 
 	lmu       sync.Mutex
 	closing   bool
+	drainEnd  time.Time // when a drain ends its sessions; zero: not draining
 	listeners []net.Listener
 }
 
@@ -170,10 +176,16 @@ func newServer(cfg config.Config, deps Deps) (*Server, error) {
 		unauth:   newUnauthLimiter(cfg.MaxUnauthPerSource, cfg.MaxUnauth),
 		guard:    newSourceGuard(cfg.ThrottleFailures, cfg.LockoutWindow),
 		users:    &userConns{max: cfg.MaxConnectionsPerUser},
+		metrics:  deps.Metrics,
 	}
 	if s.now == nil {
 		s.now = time.Now
 	}
+	edge, err := newProxyEdge(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s.edge = edge
 	if s.argon == (store.Argon2Params{}) {
 		s.argon = store.DefaultArgon2
 	}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -139,6 +140,22 @@ type Config struct {
 	// InviteTTL is how long an invitation's one-time password works.
 	InviteTTL time.Duration `yaml:"invite_ttl"`
 	// --- end notifications ---
+	// TrustedProxies are the addresses and CIDR ranges of the TCP load
+	// balancers whose PROXY protocol (v1 or v2) header names the client;
+	// empty (the default) turns the PROXY protocol off. A header from
+	// any other address is refused and audited.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+	// ProxyProtocol is "required" (a trusted proxy must send a header:
+	// a connection from it without one is refused) or "optional" (a
+	// trusted address may also connect directly, as itself).
+	ProxyProtocol string `yaml:"proxy_protocol"`
+	// DrainTimeout is how long SIGTERM lets the sessions of a draining
+	// server run before it ends them; a second SIGTERM or SIGINT ends
+	// them at once.
+	DrainTimeout time.Duration `yaml:"drain_timeout"`
+	// MetricsListen is the address of the Prometheus metrics and health
+	// endpoints (/metrics, /healthz, /readyz); empty (the default) off.
+	MetricsListen string `yaml:"metrics_listen"`
 }
 
 // Default returns the built-in defaults for dataDir.
@@ -176,6 +193,8 @@ func Default(dataDir string) Config {
 		NotifyPoll:        10 * time.Second,
 		InviteTTL:         72 * time.Hour,
 		NotifyDigest:      time.Hour,
+		ProxyProtocol:     "required",
+		DrainTimeout:      time.Hour,
 	}
 }
 
@@ -287,6 +306,17 @@ func (c Config) Validate() error {
 	oneOf("host_key_policy", c.HostKeyPolicy, "tofu", "require")
 	oneOf("recording_failure", c.RecordingFailure, "close", "continue")
 	oneOf("mfa", c.MFA, "optional", "required")
+	oneOf("proxy_protocol", c.ProxyProtocol, "required", "optional")
+	for _, p := range c.TrustedProxies {
+		if _, err := ParseTrustedProxy(p); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if c.MetricsListen != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsListen); err != nil {
+			errs = append(errs, fmt.Errorf("metrics_listen %q: %w", c.MetricsListen, err))
+		}
+	}
 	positive := func(name string, d time.Duration) {
 		if d <= 0 {
 			errs = append(errs, fmt.Errorf("%s must be positive, is %s", name, d))
@@ -295,6 +325,7 @@ func (c Config) Validate() error {
 	positive("connect_timeout", c.ConnectTimeout)
 	positive("pre_auth_timeout", c.PreAuthTimeout)
 	positive("review_timeout", c.ReviewTimeout)
+	positive("drain_timeout", c.DrainTimeout)
 	if c.MaxUnauthPerSource < 1 || c.MaxUnauth < 1 || c.MaxChannels < 1 {
 		errs = append(errs, errors.New("max_unauth_per_source, max_unauth and max_channels must be at least 1"))
 	}
@@ -381,6 +412,20 @@ func (c Config) StoreLocation() string {
 // EmbeddedDB reports whether the store is the SQLite file of the data
 // directory (no database setting).
 func (c Config) EmbeddedDB() bool { return c.Database == "" }
+
+// ParseTrustedProxy parses one entry of trusted_proxies: an address
+// (10.0.0.5, a /32 or /128) or a CIDR range (10.0.0.0/24).
+func ParseTrustedProxy(s string) (netip.Prefix, error) {
+	if p, err := netip.ParsePrefix(s); err == nil {
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("trusted_proxies %q: want an address or a CIDR range such as 10.0.0.0/24", s)
+	}
+	a = a.Unmap()
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}
 
 // Paths of the data directory.
 func (c Config) DBPath() string        { return filepath.Join(c.DataDir, "jms.db") }

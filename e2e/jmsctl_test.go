@@ -181,14 +181,51 @@ func (b *Bastion) Start() {
 	b.Banner = banner
 }
 
-// Stop ends the server: SIGTERM, then SIGKILL after 10 s. It is safe to call twice.
+// Stop ends the server: SIGTERM (it drains), a second SIGTERM half a second later when it
+// still runs (it ends its sessions now), then SIGKILL after 10 s. It is safe to call twice.
 func (b *Bastion) Stop() {
 	b.mu.Lock()
 	cmd, exited := b.cmd, b.exited
 	b.cmd = nil
 	b.mu.Unlock()
-	if cmd != nil {
-		stopProcess(cmd, exited, 10*time.Second)
+	if cmd == nil {
+		return
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-exited:
+	case <-time.After(500 * time.Millisecond):
+	}
+	stopProcess(cmd, exited, 10*time.Second)
+}
+
+// Signal sends sig to the running server.
+func (b *Bastion) Signal(sig os.Signal) {
+	b.t.Helper()
+	b.mu.Lock()
+	cmd := b.cmd
+	b.mu.Unlock()
+	if cmd == nil {
+		b.t.Fatal("the server is not running")
+	}
+	if err := cmd.Process.Signal(sig); err != nil {
+		b.t.Fatalf("signalling the server: %v", err)
+	}
+}
+
+// WaitExit waits until the server has exited by itself, and forgets it.
+func (b *Bastion) WaitExit(timeout time.Duration) {
+	b.t.Helper()
+	b.mu.Lock()
+	exited := b.exited
+	b.mu.Unlock()
+	select {
+	case <-exited:
+		b.mu.Lock()
+		b.cmd = nil
+		b.mu.Unlock()
+	case <-time.After(timeout):
+		b.t.Fatalf("the server did not exit within %v; log:\n%s", timeout, b.Log())
 	}
 }
 

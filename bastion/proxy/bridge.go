@@ -273,6 +273,7 @@ func (s *session) pumpOut(src io.Reader, dst io.Writer, q *recQueue, tr *filter.
 				s.endWith(errClientGone, nil)
 				return
 			}
+			s.p.cfg.Metrics.RelayedOut(n)
 			if tr != nil {
 				tr.Output(buf[:n])
 			}
@@ -308,10 +309,12 @@ func (s *session) pumpIn(src io.Reader, dst io.WriteCloser) {
 				if rerr := s.rec.Input(buf[:n]); rerr != nil && !s.recordFailed(rerr) {
 					return
 				}
+				s.p.cfg.Metrics.Recorded(n)
 			}
 			if _, werr := dst.Write(buf[:n]); werr != nil {
 				return
 			}
+			s.p.cfg.Metrics.RelayedIn(n)
 		}
 		if err != nil {
 			dst.Close()

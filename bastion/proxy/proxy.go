@@ -20,6 +20,7 @@ import (
 	"charm.land/ssh"
 
 	"github.com/jms-bastion/jms/bastion/sessionerr"
+	"github.com/jms-bastion/jms/metrics"
 	"github.com/jms-bastion/jms/recorder"
 	"github.com/jms-bastion/jms/store"
 )
@@ -100,6 +101,8 @@ type Config struct {
 	RecordingFailure string
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Metrics count relayed and recorded bytes and verdicts; nil none.
+	Metrics *metrics.Metrics
 
 	// EchoSettle is how long the asset must be quiet after echoing a line
 	// before the line is read off the screen and judged, when filters

@@ -33,7 +33,9 @@ func (s *session) startRecQueue() *recQueue {
 func (q *recQueue) run() {
 	defer close(q.done)
 	s := q.s
+	m := s.p.cfg.Metrics
 	for it := range q.ch {
+		m.Queued(-1)
 		if s.recOK.Load() {
 			var err error
 			if it.buf != nil {
@@ -43,6 +45,8 @@ func (q *recQueue) run() {
 			}
 			if err != nil {
 				s.recordFailed(err)
+			} else {
+				m.Recorded(it.n)
 			}
 		}
 		if it.buf != nil {
@@ -52,16 +56,22 @@ func (q *recQueue) run() {
 }
 
 // output queues a chunk whose buffer the queue now owns.
-func (q *recQueue) output(buf *[]byte, n int) { q.ch <- recItem{buf: buf, n: n} }
+func (q *recQueue) output(buf *[]byte, n int) { q.put(recItem{buf: buf, n: n}) }
 
 // outputCopy queues a copy of p.
 func (q *recQueue) outputCopy(p []byte) {
 	b := bigPool.Get().(*[]byte)
 	n := copy(*b, p)
-	q.ch <- recItem{buf: b, n: n}
+	q.put(recItem{buf: b, n: n})
 }
 
-func (q *recQueue) resize(w, h int) { q.ch <- recItem{width: w, height: h} }
+func (q *recQueue) resize(w, h int) { q.put(recItem{width: w, height: h}) }
+
+// put queues it, counted in the metrics' queue depth until run takes it.
+func (q *recQueue) put(it recItem) {
+	q.s.p.cfg.Metrics.Queued(1)
+	q.ch <- it
+}
 
 // close waits until everything queued is recorded. Nothing may be queued
 // after it.
