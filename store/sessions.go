@@ -50,6 +50,9 @@ type Session struct {
 	RecordingPath   string     `json:"recording_path" yaml:"recording_path"`
 	RecordingSize   int64      `json:"recording_size" yaml:"recording_size"`
 	RecordingSHA256 string     `json:"recording_sha256" yaml:"recording_sha256"`
+	// RecordingState is where the recording is: "" until its files are
+	// registered after the session, then one of the Recording* states.
+	RecordingState string `json:"recording_state" yaml:"recording_state"`
 }
 
 // Duration returns how long the session lasted, or has lasted by now.
@@ -242,7 +245,8 @@ func (s *Store) CloseInterruptedSessions(ctx context.Context, digest RecordingDi
 }
 
 const sessionColumns = `id, kind, user_name, asset_name, account, source, command, started_at, ended_at, status,
-	exit_status, end_reason, recording_path, recording_size, recording_sha256, target, bytes_in, bytes_out`
+	exit_status, end_reason, recording_path, recording_size, recording_sha256, target, bytes_in, bytes_out,
+	recording_state`
 
 func scanSession(sc interface{ Scan(...any) error }) (Session, error) {
 	var ss Session
@@ -251,7 +255,7 @@ func scanSession(sc interface{ Scan(...any) error }) (Session, error) {
 	var exit sql.NullInt64
 	err := sc.Scan(&ss.ID, &ss.Kind, &ss.User, &ss.Asset, &ss.Account, &ss.Source, &ss.Command, &started, &ended,
 		&ss.Status, &exit, &ss.EndReason, &ss.RecordingPath, &ss.RecordingSize, &ss.RecordingSHA256,
-		&ss.Target, &ss.BytesIn, &ss.BytesOut)
+		&ss.Target, &ss.BytesIn, &ss.BytesOut, &ss.RecordingState)
 	if err != nil {
 		return ss, wrapError(err)
 	}

@@ -1,0 +1,329 @@
+package storage
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jms-bastion/jms/store"
+)
+
+// memObjects is an in-memory object store whose Put fails while failPuts
+// is above zero.
+type memObjects struct {
+	mu       sync.Mutex
+	objs     map[string][]byte
+	failPuts int
+	puts     int
+}
+
+func newMem() *memObjects { return &memObjects{objs: map[string][]byte{}} }
+
+func (m *memObjects) Where() string { return "mem://bucket" }
+
+func (m *memObjects) Put(_ context.Context, key string, r io.Reader, _ map[string]string) error {
+	b, err := io.ReadAll(r)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.puts++
+	if m.failPuts > 0 {
+		m.failPuts--
+		return errors.New("mem://bucket: the object store cannot be reached")
+	}
+	if err != nil {
+		return err
+	}
+	m.objs[key] = b
+	return nil
+}
+
+func (m *memObjects) Get(_ context.Context, key string) (io.ReadCloser, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	b, ok := m.objs[key]
+	if !ok {
+		return nil, ErrNoObject
+	}
+	return io.NopCloser(bytes.NewReader(b)), nil
+}
+
+func (m *memObjects) Delete(_ context.Context, key string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.objs, key)
+	return nil
+}
+
+type fixture struct {
+	st   *store.Store
+	s    *Storage
+	obj  *memObjects
+	dir  string
+	now  time.Time
+	mu   sync.Mutex
+	ctx  context.Context
+	sess map[string]store.Session
+}
+
+func (fx *fixture) clock() time.Time {
+	fx.mu.Lock()
+	defer fx.mu.Unlock()
+	return fx.now
+}
+
+func (fx *fixture) advance(d time.Duration) {
+	fx.mu.Lock()
+	fx.now = fx.now.Add(d)
+	fx.mu.Unlock()
+}
+
+func newFixture(t *testing.T, remote bool) *fixture {
+	t.Helper()
+	dir := t.TempDir()
+	fx := &fixture{dir: dir, now: time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC), ctx: context.Background(), sess: map[string]store.Session{}}
+	st, err := store.Open(fx.ctx, filepath.Join(dir, "jms.db"), store.Options{Now: fx.clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	fx.st = st
+	o := Options{DataDir: dir, RecordingsDir: filepath.Join(dir, "recordings"), Prefix: "rec/", Now: fx.clock,
+		RetryBase: time.Second, RetryMax: 8 * time.Second}
+	if remote {
+		fx.obj = newMem()
+		o.Objects = fx.obj
+	}
+	fx.s = New(st, o)
+	return fx
+}
+
+// session makes an ended session whose recording holds content.
+func (fx *fixture) session(t *testing.T, id, content string) store.Session {
+	t.Helper()
+	rel := filepath.Join("recordings", "2026-11-27", id+".cast")
+	p := filepath.Join(fx.dir, rel)
+	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := fx.st.StartSession(fx.ctx, store.NewSession{ID: id, User: "alice", Asset: "web1", RecordingPath: rel}); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256([]byte(content))
+	if err := fx.st.EndSession(fx.ctx, id, store.SessionEnd{Status: store.StatusClosed, RecordingSize: int64(len(content)),
+		RecordingSHA256: hex.EncodeToString(sum[:])}); err != nil {
+		t.Fatal(err)
+	}
+	ss, err := fx.st.GetSession(fx.ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ss
+}
+
+func (fx *fixture) file(t *testing.T, id string) store.RecordingFile {
+	t.Helper()
+	fs, err := fx.st.RecordingFiles(fx.ctx, id)
+	if err != nil || len(fs) == 0 {
+		t.Fatalf("files of %s: %v %v", id, fs, err)
+	}
+	return fs[0]
+}
+
+// step registers and uploads what is due, once, and waits for it.
+func (fx *fixture) step(t *testing.T) {
+	t.Helper()
+	if _, err := fx.s.RegisterEnded(fx.ctx); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	fx.s.startDue(fx.ctx, &wg, make(chan struct{}, 8))
+	wg.Wait()
+}
+
+const cast = "{\"version\":2,\"width\":80,\"height\":24}\n[0.5,\"o\",\"hello\\r\\n\"]\n"
+
+func TestUploadRetriesWithBackoffThenStores(t *testing.T) {
+	fx := newFixture(t, true)
+	id := "0a0a0a0a-0000-4000-8000-000000000001"
+	fx.session(t, id, cast)
+	fx.obj.failPuts = 2
+
+	fx.step(t)
+	f := fx.file(t, id)
+	if f.State != store.RecordingSpool || f.Attempts != 1 || !strings.Contains(f.LastError, "cannot be reached") {
+		t.Fatalf("after a failed upload: %+v", f)
+	}
+	wait := f.NextAttemptAt.Sub(fx.clock())
+	if wait <= 0 || wait > time.Second {
+		t.Fatalf("first retry in %v, want within RetryBase", wait)
+	}
+	fx.step(t) // not due yet: nothing happens
+	if fx.obj.puts != 1 {
+		t.Fatalf("an upload ran before its retry was due (%d puts)", fx.obj.puts)
+	}
+	fx.advance(time.Second)
+	fx.step(t)
+	f = fx.file(t, id)
+	if f.Attempts != 2 || f.NextAttemptAt.Sub(fx.clock()) <= time.Second*8/10 {
+		t.Fatalf("second retry: %+v, want ~2 s away", f)
+	}
+	fx.advance(2 * time.Second)
+	fx.step(t)
+	f = fx.file(t, id)
+	if f.State != store.RecordingStored || f.ObjectKey != "rec/2026/11/27/"+id+".cast.gz" {
+		t.Fatalf("after the upload: %+v", f)
+	}
+	if _, err := os.Stat(filepath.Join(fx.dir, f.LocalPath)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the spool copy is still there: %v", err)
+	}
+	ss, _ := fx.st.GetSession(fx.ctx, id)
+	if ss.RecordingState != store.RecordingStored {
+		t.Fatalf("session's recording state %q", ss.RecordingState)
+	}
+	rc, err := fx.s.Open(fx.ctx, ss)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(rc)
+	rc.Close()
+	if string(b) != cast {
+		t.Fatalf("read back %q", b)
+	}
+}
+
+func TestBackoffDoublesUpToMax(t *testing.T) {
+	s := New(nil, Options{RetryBase: time.Second, RetryMax: 8 * time.Second})
+	for _, tc := range []struct {
+		attempts int
+		max      time.Duration
+	}{{0, time.Second}, {1, 2 * time.Second}, {2, 4 * time.Second}, {3, 8 * time.Second}, {10, 8 * time.Second}, {1000, 8 * time.Second}} {
+		got := s.backoff(tc.attempts)
+		if got > tc.max || got < tc.max*4/5 {
+			t.Errorf("backoff(%d) = %v, want within [%v, %v]", tc.attempts, got, tc.max*4/5, tc.max)
+		}
+	}
+}
+
+func TestUploadRefusesAChangedSpoolCopy(t *testing.T) {
+	fx := newFixture(t, true)
+	id := "0a0a0a0a-0000-4000-8000-000000000002"
+	ss := fx.session(t, id, cast)
+	os.WriteFile(filepath.Join(fx.dir, ss.RecordingPath), []byte(strings.Replace(cast, "hello", "HELLO", 1)), 0o600)
+	fx.step(t)
+	f := fx.file(t, id)
+	if f.State != store.RecordingSpool || !strings.Contains(f.LastError, "was changed") {
+		t.Fatalf("%+v", f)
+	}
+	if _, err := os.Stat(filepath.Join(fx.dir, ss.RecordingPath)); err != nil {
+		t.Fatalf("the changed copy must stay for inspection: %v", err)
+	}
+}
+
+func TestVerifyFindsChangedTruncatedAndMissing(t *testing.T) {
+	fx := newFixture(t, true)
+	ids := []string{"0a0a0a0a-0000-4000-8000-000000000003", "0a0a0a0a-0000-4000-8000-000000000004",
+		"0a0a0a0a-0000-4000-8000-000000000005", "0a0a0a0a-0000-4000-8000-000000000006"}
+	for _, id := range ids {
+		fx.session(t, id, cast)
+	}
+	fx.step(t)
+	gz := func(s string) []byte {
+		var b bytes.Buffer
+		w := gzip.NewWriter(&b)
+		w.Write([]byte(s))
+		w.Close()
+		return b.Bytes()
+	}
+	fx.obj.objs[fx.file(t, ids[1]).ObjectKey] = gz(strings.Replace(cast, "hello", "HELLO", 1))
+	full := fx.obj.objs[fx.file(t, ids[2]).ObjectKey]
+	fx.obj.objs[fx.file(t, ids[2]).ObjectKey] = full[:len(full)-12]
+	delete(fx.obj.objs, fx.file(t, ids[3]).ObjectKey)
+	want := []string{VerifyOK, VerifyChanged, VerifyTruncated, VerifyMissing}
+	for i, id := range ids {
+		ss, _ := fx.st.GetSession(fx.ctx, id)
+		vs, err := fx.s.Verify(fx.ctx, ss)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(vs) != 1 || vs[0].Result != want[i] {
+			t.Errorf("session %d: %+v, want %s", i, vs, want[i])
+		}
+	}
+}
+
+func TestVerifyLocal(t *testing.T) {
+	fx := newFixture(t, false)
+	id := "0a0a0a0a-0000-4000-8000-000000000007"
+	ss := fx.session(t, id, cast)
+	fx.step(t)
+	if f := fx.file(t, id); f.State != store.RecordingLocal {
+		t.Fatalf("%+v", f)
+	}
+	vs, _ := fx.s.Verify(fx.ctx, ss)
+	if vs[0].Result != VerifyOK {
+		t.Fatalf("%+v", vs)
+	}
+	os.WriteFile(filepath.Join(fx.dir, ss.RecordingPath), []byte(cast[:20]), 0o600)
+	vs, _ = fx.s.Verify(fx.ctx, ss)
+	if vs[0].Result != VerifyTruncated {
+		t.Fatalf("%+v", vs)
+	}
+}
+
+func TestPruneDeletesOnlyExpired(t *testing.T) {
+	fx := newFixture(t, true)
+	old := "0a0a0a0a-0000-4000-8000-000000000008"
+	oldLocal := "0a0a0a0a-0000-4000-8000-000000000009"
+	fx.session(t, old, cast)
+	fx.step(t) // stored
+	fx.session(t, oldLocal, cast)
+	fx.s.RegisterEnded(fx.ctx) // stays in the spool
+	fx.advance(48 * time.Hour)
+	recent := "0a0a0a0a-0000-4000-8000-00000000000a"
+	fx.session(t, recent, cast)
+	fx.s.RegisterEnded(fx.ctx)
+	fx.s.uploadOne(fx.ctx, fx.file(t, recent))
+
+	dry, err := fx.s.Prune(fx.ctx, fx.clock().Add(-24*time.Hour), "test", true)
+	if err != nil || len(dry) != 2 {
+		t.Fatalf("dry run: %d sessions, %v", len(dry), err)
+	}
+	if len(fx.obj.objs) != 2 {
+		t.Fatalf("the dry run deleted: %d objects", len(fx.obj.objs))
+	}
+	pruned, err := fx.s.Prune(store.WithActor(fx.ctx, "test"), fx.clock().Add(-24*time.Hour), "test", false)
+	if err != nil || len(pruned) != 2 {
+		t.Fatalf("prune: %d sessions, %v", len(pruned), err)
+	}
+	if len(fx.obj.objs) != 1 {
+		t.Fatalf("objects left: %v", fx.obj.objs)
+	}
+	if _, ok := fx.obj.objs[fx.file(t, recent).ObjectKey]; !ok {
+		t.Fatal("the recent recording was deleted")
+	}
+	for _, id := range []string{old, oldLocal} {
+		ss, _ := fx.st.GetSession(fx.ctx, id)
+		if ss.RecordingState != store.RecordingExpired {
+			t.Errorf("%s: %q", id, ss.RecordingState)
+		}
+		if _, err := fx.s.Open(fx.ctx, ss); err == nil || !strings.Contains(err.Error(), "recording expired") {
+			t.Errorf("open an expired recording: %v", err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(fx.dir, fx.file(t, oldLocal).LocalPath)); !errors.Is(err, os.ErrNotExist) {
+		t.Error("the spooled copy of an expired recording is still there")
+	}
+}
