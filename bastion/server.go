@@ -63,8 +63,11 @@ type Deps struct {
 	Proxy Proxy
 	// Transfer serves SFTP and forwarded channels; nil refuses both.
 	Transfer Transfer
-	Logger   *slog.Logger     // slog.Default() when nil
-	Now      func() time.Time // time.Now when nil; grants are checked at Now()
+	// Recordings opens ended sessions' recordings wherever they are
+	// (spool or object store); nil reads the local file.
+	Recordings Recordings
+	Logger     *slog.Logger     // slog.Default() when nil
+	Now        func() time.Time // time.Now when nil; grants are checked at Now()
 	// Argon2 are the password hashing parameters a login upgrades weaker
 	// hashes to; store.DefaultArgon2 when zero.
 	Argon2 store.Argon2Params
@@ -76,6 +79,7 @@ type Server struct {
 	st       Store
 	proxy    Proxy
 	transfer Transfer
+	recs     Recordings
 	log      *slog.Logger
 	now      func() time.Time
 
@@ -144,6 +148,7 @@ func newServer(cfg config.Config, deps Deps) (*Server, error) {
 		st:       deps.Store,
 		proxy:    deps.Proxy,
 		transfer: deps.Transfer,
+		recs:     deps.Recordings,
 		log:      cmp.Or(deps.Logger, slog.Default()),
 		now:      deps.Now,
 		argon:    deps.Argon2,

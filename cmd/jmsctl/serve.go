@@ -34,7 +34,12 @@ environment variables, then flags. An empty data directory is initialised
 first, and the admin's password is printed once. serve locks the data
 directory (serve.lock): a second serve on the same directory exits with an
 error and changes nothing. On start, sessions a crash left active are closed
-as interrupted, with the size and SHA-256 of the recording each left.`,
+as interrupted, with the size and SHA-256 of the recording each left.
+serve registers each ended session's recording files with their size and
+SHA-256; with recording_storage: s3://bucket/prefix it uploads them in the
+background (the spool left by a previous run first), and with
+recording_retention it deletes expired recordings every hour (see
+docs/recordings.md).`,
 		Example: `  jmsctl serve
   jmsctl serve --listen 127.0.0.1:2222 --data-dir /var/lib/jms`,
 		Args: cobra.NoArgs,
@@ -75,6 +80,17 @@ as interrupted, with the size and SHA-256 of the recording each left.`,
 			if err := closeInterrupted(ctx, st, cfg.DataDir, logger); err != nil {
 				return err
 			}
+			recs, err := newRecordings(cfg, st, logger.With("component", "recordings"))
+			if err != nil {
+				return err
+			}
+			if err := recs.Check(ctx); err != nil {
+				logger.Warn("the object store cannot be used now: recordings wait in the spool", "err", err)
+			}
+			rctx, stopRecs := context.WithCancel(ctx)
+			recsDone := make(chan struct{})
+			go func() { defer close(recsDone); recs.Run(rctx) }()
+			defer func() { stopRecs(); <-recsDone }()
 			px := proxy.New(proxy.Config{
 				RecordingsDir:    cfg.RecordingsDir(),
 				DataDir:          cfg.DataDir,
@@ -83,10 +99,11 @@ as interrupted, with the size and SHA-256 of the recording each left.`,
 				Keepalive:        cfg.Keepalive,
 				RecordInput:      cfg.RecordInput,
 				RecordingFailure: cfg.RecordingFailure,
+				SpoolFull:        recs.SpoolFull,
 				ReviewTimeout:    cfg.ReviewTimeout,
 			}, st, logger.With("component", "proxy"))
 			xfer := transfer.New(st, px, logger.With("component", "transfer"), nil)
-			srv, err := bastion.New(cfg, bastion.Deps{Store: st, Proxy: px, Transfer: xfer, Logger: logger})
+			srv, err := bastion.New(cfg, bastion.Deps{Store: st, Proxy: px, Transfer: xfer, Recordings: recs, Logger: logger})
 			if err != nil {
 				return err
 			}

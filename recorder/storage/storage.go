@@ -218,3 +218,15 @@ func (g gunzipped) Close() error {
 	g.Reader.Close()
 	return g.c.Close()
 }
+
+// Check reports whether the object store can be reached with the
+// credentials; it is nil for local storage.
+func (s *Storage) Check(ctx context.Context) error {
+	c, ok := s.o.Objects.(interface{ Check(context.Context) error })
+	if !ok {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	return c.Check(ctx)
+}
