@@ -241,7 +241,7 @@ not ok or expired.`,
 		Example: `  jmsctl recording verify 3f2a
   jmsctl recording verify --all -o json`,
 		Args: func(cmd *cobra.Command, args []string) error {
-			if all == (len(args) == 1) && len(args) <= 1 {
+			if (all && len(args) == 0) || (!all && len(args) == 1) {
 				return nil
 			}
 			return errors.New("give one session ID, or --all")

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/url"
 	"strings"
 
@@ -153,12 +154,16 @@ func (s *S3) explain(err error, key string) error {
 		return fmt.Errorf("%s: the object store at %s cannot be reached: %w", where, s.endpoint, err)
 	}
 	resp := minio.ToErrorResponse(err)
+	if resp.StatusCode == http.StatusForbidden {
+		resp.Code = "AccessDenied"
+	}
 	switch resp.Code {
 	case "NoSuchKey", "NotFound":
 		return fmt.Errorf("%s: %w", where, ErrNoObject)
 	case "NoSuchBucket":
 		return fmt.Errorf("%s at %s: no such bucket", s.Where(), s.endpoint)
-	case "InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "InvalidToken", "ExpiredToken":
+	case "InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied", "InvalidToken", "ExpiredToken",
+		"XAdminUserNotFound": // versitygw's answer to an unknown access key
 		return fmt.Errorf("%s at %s: access refused (%s): check the credentials (AWS_ACCESS_KEY_ID, s3_credentials_file) and the bucket's policy",
 			s.Where(), s.endpoint, resp.Code)
 	case "":
