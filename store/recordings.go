@@ -79,10 +79,17 @@ func (s *Store) queryRecordingFiles(ctx context.Context, where string, args ...a
 }
 
 // UnregisteredRecordings returns up to limit ended sessions whose
-// recording's files have not been registered yet, oldest first.
-func (s *Store) UnregisteredRecordings(ctx context.Context, limit int) ([]Session, error) {
+// recording's files have not been registered yet, by start and id, after
+// the session after (none when zero: from the first).
+func (s *Store) UnregisteredRecordings(ctx context.Context, after Session, limit int) ([]Session, error) {
+	start := ""
+	if !after.StartedAt.IsZero() {
+		start = formatTime(after.StartedAt)
+	}
 	rows, err := s.db.QueryContext(ctx, `SELECT `+sessionColumns+` FROM sessions
-		WHERE recording_state = '' AND status <> ? AND recording_path <> '' ORDER BY started_at LIMIT ?`, StatusActive, limit)
+		WHERE recording_state = '' AND status <> ? AND recording_path <> ''
+		AND (started_at > ? OR (started_at = ? AND id > ?)) ORDER BY started_at, id LIMIT ?`,
+		StatusActive, start, start, after.ID, limit)
 	if err != nil {
 		return nil, wrapError(err)
 	}
@@ -111,7 +118,7 @@ func (s *Store) RegisterRecording(ctx context.Context, sessionID, state string, 
 		if n, err := res.RowsAffected(); err != nil {
 			return wrapError(err)
 		} else if n != 1 {
-			return fmt.Errorf("session %s: its recording is registered already", sessionID)
+			return fmt.Errorf("session %s: its recording is registered already: %w", sessionID, ErrConflict)
 		}
 		for _, f := range files {
 			if _, err := q.ExecContext(ctx, `INSERT INTO recording_files (session_id, name, local_path, size, sha256, state,

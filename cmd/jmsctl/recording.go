@@ -62,7 +62,7 @@ func recordingState(s store.Session) string {
 	case s.RecordingState == "" && s.Status == store.StatusActive:
 		return "recording"
 	case s.RecordingState == "":
-		return "local (not registered yet)"
+		return "not registered yet"
 	}
 	return s.RecordingState
 }
@@ -102,8 +102,7 @@ func newRecordingStatusCmd(a *app) *cobra.Command {
 		Short: "Show where recordings are and what waits for upload, and why",
 		Long: `status counts the registered recording files by state (local: kept on this
 disk; spool: waiting for upload; stored: in the object store; expired:
-deleted under the retention policy; missing: gone before they were
-registered), then lists the files waiting in the spool with their attempts,
+deleted under the retention policy), then lists the files waiting in the spool with their attempts,
 the next attempt and the last error. CSV lists the waiting files only.`,
 		Example: `  jmsctl recording status
   jmsctl recording status -o json`,

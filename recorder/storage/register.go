@@ -40,34 +40,40 @@ func escapeGlob(p string) string {
 
 // RegisterEnded registers the recordings of the sessions that ended since
 // the last look: each file with its size and SHA-256, in the spool (to
-// upload) or kept local. It returns how many sessions it registered.
+// upload) or kept local. A session whose recording is not on this node's
+// disk is left for the node that has it. It returns how many sessions it
+// registered.
 func (s *Storage) RegisterEnded(ctx context.Context) (int, error) {
 	n := 0
+	var after store.Session
 	for {
-		list, err := s.st.UnregisteredRecordings(ctx, registerBatch)
+		list, err := s.st.UnregisteredRecordings(ctx, after, registerBatch)
 		if err != nil {
 			return n, fmt.Errorf("find ended sessions' recordings: %w", err)
 		}
 		for _, ss := range list {
-			if err := s.register(ctx, ss); err != nil {
+			ok, err := s.register(ctx, ss)
+			if err != nil {
 				return n, err
 			}
-			n++
+			if ok {
+				n++
+			}
 		}
 		if len(list) < registerBatch {
 			return n, nil
 		}
+		after = list[len(list)-1]
 	}
 }
 
-// register registers one ended session's recording. The asciicast's size
-// and hash are those the session row took as it ended; other files are
-// hashed now.
-func (s *Storage) register(ctx context.Context, ss store.Session) error {
+// register registers one ended session's recording, when its asciicast is
+// on this node's disk. The asciicast's size and hash are those the
+// session row took as it ended; other files are hashed now.
+func (s *Storage) register(ctx context.Context, ss store.Session) (bool, error) {
 	cast := s.abs(ss.RecordingPath)
 	if _, err := os.Stat(cast); errors.Is(err, fs.ErrNotExist) {
-		s.log.Warn("a session's recording is missing from the spool", "session", ss.ID, "path", cast)
-		return s.st.RegisterRecording(ctx, ss.ID, store.RecordingMissing, nil)
+		return false, nil // another node's, or gone: verify says which
 	}
 	state := store.RecordingLocal
 	if s.Remote() {
@@ -82,14 +88,18 @@ func (s *Storage) register(ctx context.Context, ss store.Session) error {
 		} else {
 			size, sum, err := recorder.Digest(p)
 			if err != nil {
-				return fmt.Errorf("session %s: %w", ss.ID, err)
+				return false, fmt.Errorf("session %s: %w", ss.ID, err)
 			}
 			f.Size, f.SHA256 = size, sum
 		}
 		files = append(files, f)
 	}
-	if err := s.st.RegisterRecording(ctx, ss.ID, state, files); err != nil {
-		return fmt.Errorf("session %s: register its recording: %w", ss.ID, err)
+	err := s.st.RegisterRecording(ctx, ss.ID, state, files)
+	if errors.Is(err, store.ErrConflict) {
+		return false, nil // another node (or jmsctl) was first
 	}
-	return nil
+	if err != nil {
+		return false, fmt.Errorf("session %s: register its recording: %w", ss.ID, err)
+	}
+	return true, nil
 }

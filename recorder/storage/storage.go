@@ -43,7 +43,7 @@ type Objects interface {
 
 // Store is what storage needs of the store (*store.Store satisfies it).
 type Store interface {
-	UnregisteredRecordings(ctx context.Context, limit int) ([]store.Session, error)
+	UnregisteredRecordings(ctx context.Context, after store.Session, limit int) ([]store.Session, error)
 	RegisterRecording(ctx context.Context, sessionID, state string, files []store.RecordingFile) error
 	RecordingFiles(ctx context.Context, sessionID string) ([]store.RecordingFile, error)
 	DueUploads(ctx context.Context, now time.Time, limit int) ([]store.RecordingFile, error)

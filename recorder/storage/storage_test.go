@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -325,5 +326,43 @@ func TestPruneDeletesOnlyExpired(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(fx.dir, fx.file(t, oldLocal).LocalPath)); !errors.Is(err, os.ErrNotExist) {
 		t.Error("the spooled copy of an expired recording is still there")
+	}
+}
+
+func TestRegisterSkipsRecordingsNotOnThisDisk(t *testing.T) {
+	fx := newFixture(t, true)
+	var ids []string
+	for i := 0; i < registerBatch+3; i++ {
+		id := "0b0b0b0b-0000-4000-8000-" + strings.Repeat("0", 9) + strconv.Itoa(100+i)
+		ss := fx.session(t, id, cast)
+		if i < registerBatch+1 { // another node's: not here
+			os.Remove(filepath.Join(fx.dir, ss.RecordingPath))
+		}
+		ids = append(ids, id)
+	}
+	n, err := fx.s.RegisterEnded(fx.ctx)
+	if err != nil || n != 2 {
+		t.Fatalf("registered %d, %v; want the 2 on this disk", n, err)
+	}
+	if ss, _ := fx.st.GetSession(fx.ctx, ids[0]); ss.RecordingState != "" {
+		t.Fatalf("another node's session was registered here: %q", ss.RecordingState)
+	}
+	if ss, _ := fx.st.GetSession(fx.ctx, ids[len(ids)-1]); ss.RecordingState != store.RecordingSpool {
+		t.Fatalf("a session past a full page of others' was not registered: %q", ss.RecordingState)
+	}
+}
+
+func TestSpoolFull(t *testing.T) {
+	fx := newFixture(t, true)
+	fx.s.o.SpoolMax = int64(len(cast)) + 1
+	fx.session(t, "0c0c0c0c-0000-4000-8000-000000000001", cast)
+	fx.s.measureSpool()
+	if err := fx.s.SpoolFull(); err != nil {
+		t.Fatalf("one recording under spool_max: %v", err)
+	}
+	fx.session(t, "0c0c0c0c-0000-4000-8000-000000000002", cast)
+	fx.s.measureSpool()
+	if err := fx.s.SpoolFull(); err == nil || !strings.Contains(err.Error(), "the recording spool is full") {
+		t.Fatalf("over spool_max: %v", err)
 	}
 }
