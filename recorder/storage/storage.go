@@ -8,7 +8,6 @@
 package storage
 
 import (
-	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
@@ -22,6 +21,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/klauspost/compress/gzip"
 
 	"github.com/jms-bastion/jms/store"
 )

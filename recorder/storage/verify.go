@@ -1,13 +1,14 @@
 package storage
 
 import (
-	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
+
+	"github.com/klauspost/compress/gzip"
 
 	"github.com/jms-bastion/jms/store"
 )
