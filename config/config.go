@@ -87,6 +87,11 @@ type Config struct {
 	S3Profile         string `yaml:"s3_profile"`
 	// UploadConcurrency bounds the uploads running at once.
 	UploadConcurrency int `yaml:"upload_concurrency"`
+	// UploadPartInterval and UploadPartSize upload a running session's
+	// recording in parts: what it recorded since the last part, once that
+	// is this old or this big (e.g. "16MiB"); 0 turns each off.
+	UploadPartInterval time.Duration `yaml:"upload_part_interval"`
+	UploadPartSize     string        `yaml:"upload_part_size"`
 	// SpoolMax bounds the spool (recordings/, e.g. "20GiB"); when it is
 	// full, new sessions follow RecordingFailure. Empty: no bound.
 	SpoolMax string `yaml:"spool_max"`
@@ -158,6 +163,8 @@ func Default(dataDir string) Config {
 		RecordingStorage:      "local",
 		S3Addressing:          "auto",
 		UploadConcurrency:     2,
+		UploadPartInterval:    5 * time.Minute,
+		UploadPartSize:        "16MiB",
 		ReviewTimeout:         5 * time.Minute,
 		PasswordMinLength:     8,
 		IdleTimeout:           30 * time.Minute,

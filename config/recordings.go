@@ -48,6 +48,19 @@ func (c Config) SpoolMaxBytes() (int64, error) {
 	return int64(n), nil
 }
 
+// PartSizeBytes is upload_part_size in bytes; 0 turns it off.
+func (c Config) PartSizeBytes() (int64, error) {
+	v := strings.TrimSpace(c.UploadPartSize)
+	if v == "" || v == "0" {
+		return 0, nil
+	}
+	n, err := humanize.ParseBytes(v)
+	if err != nil || n > 1<<40 {
+		return 0, fmt.Errorf("upload_part_size %q: want a size such as 16MiB", v)
+	}
+	return int64(n), nil
+}
+
 // Retention is recording_retention; 0 keeps recordings for ever.
 func (c Config) Retention() (time.Duration, error) {
 	v := strings.TrimSpace(c.RecordingRetention)
@@ -105,6 +118,12 @@ func (c Config) validateRecordingStorage() []error {
 	}
 	if _, err := c.SpoolMaxBytes(); err != nil {
 		errs = append(errs, err)
+	}
+	if _, err := c.PartSizeBytes(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.UploadPartInterval < 0 {
+		errs = append(errs, fmt.Errorf("upload_part_interval must not be negative, is %s (0 turns it off)", c.UploadPartInterval))
 	}
 	if _, err := c.Retention(); err != nil {
 		errs = append(errs, err)

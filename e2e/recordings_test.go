@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -273,5 +274,38 @@ func TestRecordingRetentionDeletesOnlyExpired(t *testing.T) {
 	}
 	if out := e.b.MustRun(t, "", "replay", recent.ID, "--cat"); !strings.Contains(out, "marker-new-") {
 		t.Fatalf("the recent recording: %q", out)
+	}
+}
+
+func TestRecordingPartsOutliveALostNode(t *testing.T) {
+	t.Parallel()
+	requireBinaries(t, "tmux")
+	e := newRecEnv(t, "upload_part_interval: 1s\n")
+	l := e.b.Login("alice@web1")
+	l.KeyFile = e.key.Path
+	term := termSSH(t, l, TermOptions{})
+	term.waitForScreen(regexp.MustCompile(`\$ ?$`), 15*time.Second)
+	id := activeSession(t, e.b)
+	term.Line("echo part-$((6*7))")
+	term.waitForScreen(regexp.MustCompile(`part-42`), 10*time.Second)
+	// Wait until a part holding the output is in the store.
+	if !pollUntil(60*time.Second, 300*time.Millisecond, func() bool {
+		for _, k := range e.s3.Objects(t, recBucket, "rec/") {
+			if strings.Contains(k, id+".cast.gz.part-") && strings.Contains(e.s3.GetGunzip(t, recBucket, k), "part-42") {
+				return true
+			}
+		}
+		return false
+	}) {
+		t.Fatalf("no part of the running session holds its output: %v", e.s3.Objects(t, recBucket, "rec/"))
+	}
+	// The node is lost with its disk: only the object store is left.
+	e.b.Kill()
+	if err := os.RemoveAll(filepath.Join(e.b.DataDir, "recordings")); err != nil {
+		t.Fatal(err)
+	}
+	e.b.Start()
+	if out := e.b.MustRun(t, "", "replay", id, "--cat"); !strings.Contains(out, "part-42") {
+		t.Fatalf("replay from the parts: %q", out)
 	}
 }

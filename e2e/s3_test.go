@@ -4,8 +4,10 @@ package e2e
 // local folder, started on a free loopback port.
 
 import (
+	"compress/gzip"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -149,6 +151,24 @@ func (s *S3Server) Put(t testing.TB, bucket, key string, data []byte) {
 	if _, err := s.client().PutObject(ctx, bucket, key, strings.NewReader(string(data)), int64(len(data)), minio.PutObjectOptions{}); err != nil {
 		t.Fatalf("put s3://%s/%s: %v", bucket, key, err)
 	}
+}
+
+// GetGunzip returns an object's content, gunzipped.
+func (s *S3Server) GetGunzip(t testing.TB, bucket, key string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	o, err := s.client().GetObject(ctx, bucket, key, minio.GetObjectOptions{})
+	if err != nil {
+		t.Fatalf("get s3://%s/%s: %v", bucket, key, err)
+	}
+	defer o.Close()
+	zr, err := gzip.NewReader(o)
+	if err != nil {
+		return ""
+	}
+	b, _ := io.ReadAll(zr)
+	return string(b)
 }
 
 // JmsConfig is the jms.yaml lines that send recordings to bucket/prefix on this gateway.

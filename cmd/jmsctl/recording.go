@@ -40,8 +40,13 @@ func newRecordings(cfg config.Config, st *store.Store, logger *slog.Logger) (*st
 	if err != nil {
 		return nil, err
 	}
+	partSize, err := cfg.PartSizeBytes()
+	if err != nil {
+		return nil, err
+	}
 	o := storage.Options{DataDir: cfg.DataDir, RecordingsDir: cfg.RecordingsDir(), Prefix: loc.Prefix,
-		Concurrency: cfg.UploadConcurrency, SpoolMax: spoolMax, Retention: retention, Logger: logger}
+		Concurrency: cfg.UploadConcurrency, SpoolMax: spoolMax, Retention: retention,
+		PartInterval: cfg.UploadPartInterval, PartSize: partSize, Logger: logger}
 	if remote {
 		obj, err := storage.NewS3(cfg, loc)
 		if err != nil {

@@ -57,7 +57,13 @@ func (s *Storage) deleteRecording(ctx context.Context, ss store.Session) error {
 	if err != nil {
 		return fmt.Errorf("session %s: %w", ss.ID, err)
 	}
-	if len(files) == 0 { // not registered: the files beside the row's path
+	if len(files) == 0 { // not registered: the files beside the row's path, and any parts
+		if s.o.Objects != nil {
+			f, _ := s.castFile(ctx, ss)
+			if err := s.deleteParts(ctx, s.key(f)); err != nil {
+				return fmt.Errorf("session %s: %w", ss.ID, err)
+			}
+		}
 		for _, p := range sessionFiles(s.abs(ss.RecordingPath)) {
 			if err := removeFile(p); err != nil {
 				return fmt.Errorf("session %s: %w", ss.ID, err)
@@ -68,6 +74,11 @@ func (s *Storage) deleteRecording(ctx context.Context, ss store.Session) error {
 	for _, f := range files {
 		if s.uploading(f.ID) {
 			return fmt.Errorf("session %s: %s is being uploaded: pruned at the next run", ss.ID, f.Name)
+		}
+		if s.o.Objects != nil {
+			if err := s.deleteParts(ctx, s.key(f)); err != nil {
+				return fmt.Errorf("session %s: %w", ss.ID, err)
+			}
 		}
 		if f.State == store.RecordingStored {
 			if s.o.Objects == nil {

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"sort"
 	"strings"
 
 	"github.com/minio/minio-go/v7"
@@ -110,6 +111,19 @@ func (s *S3) Delete(ctx context.Context, key string) error {
 		return nil
 	}
 	return s.explain(err, key)
+}
+
+// List returns the keys that begin with prefix, in order.
+func (s *S3) List(ctx context.Context, prefix string) ([]string, error) {
+	var keys []string
+	for o := range s.c.ListObjects(ctx, s.bucket, minio.ListObjectsOptions{Prefix: prefix, Recursive: true}) {
+		if o.Err != nil {
+			return nil, s.explain(o.Err, prefix)
+		}
+		keys = append(keys, o.Key)
+	}
+	sort.Strings(keys)
+	return keys, nil
 }
 
 // Check reports whether the bucket can be reached with the credentials.

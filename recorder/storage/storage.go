@@ -40,6 +40,8 @@ type Objects interface {
 	Get(ctx context.Context, key string) (io.ReadCloser, error)
 	// Delete removes key; a missing key is not an error.
 	Delete(ctx context.Context, key string) error
+	// List returns the keys that begin with prefix, in order.
+	List(ctx context.Context, prefix string) ([]string, error)
 }
 
 // Store is what storage needs of the store (*store.Store satisfies it).
@@ -54,6 +56,7 @@ type Store interface {
 	ExpiringRecordings(ctx context.Context, before time.Time, limit int) ([]store.Session, error)
 	ExpireRecording(ctx context.Context, sessionID, policy string) error
 	GetSession(ctx context.Context, idOrPrefix string) (store.Session, error)
+	ListSessions(ctx context.Context, sq store.SessionQuery) ([]store.Session, error)
 }
 
 // Options configure Storage. Zero values take the defaults noted.
@@ -74,6 +77,11 @@ type Options struct {
 	// 0 never. RetentionEvery is how often the job runs (default 1 h).
 	Retention      time.Duration
 	RetentionEvery time.Duration
+	// PartInterval and PartSize upload a running session's recording in
+	// parts, once what it recorded since the last part is this old or
+	// this big; 0 turns each off.
+	PartInterval time.Duration
+	PartSize     int64
 	// Poll is how often ended sessions are looked for (default 2 s).
 	Poll time.Duration
 	// RetryBase and RetryMax bound the backoff between attempts of one
@@ -96,6 +104,7 @@ type Storage struct {
 	mu         sync.Mutex
 	inFlight   map[int64]bool // files being uploaded
 	lastBehind time.Time      // the last "falling behind" warning
+	parts      partsTracker   // running sessions' uploads in parts
 }
 
 // New returns a Storage over st.
@@ -125,7 +134,7 @@ func New(st Store, o Options) *Storage {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	o.Prefix = strings.Trim(o.Prefix, "/")
-	return &Storage{st: st, o: o, log: o.Logger, inFlight: map[int64]bool{}}
+	return &Storage{st: st, o: o, log: o.Logger, inFlight: map[int64]bool{}, parts: partsTracker{m: map[string]*partState{}}}
 }
 
 // Remote reports whether recordings go to an object store.
@@ -171,7 +180,17 @@ func (s *Storage) Open(ctx context.Context, ss store.Session) (io.ReadCloser, er
 		if err == nil {
 			return rc, nil
 		}
-		if !errors.Is(err, fs.ErrNotExist) || try > 0 || s.o.Objects == nil {
+		if !errors.Is(err, fs.ErrNotExist) || s.o.Objects == nil {
+			return nil, fmt.Errorf("session %s: its recording is missing: %w", short, err)
+		}
+		if try > 0 {
+			// Lost with its node: what was uploaded in parts, if any.
+			if prc, found, perr := s.openParts(ctx, f); found || perr != nil {
+				if perr != nil {
+					return nil, fmt.Errorf("session %s: its recording is missing here, and its parts cannot be read: %w", short, perr)
+				}
+				return prc, nil
+			}
 			return nil, fmt.Errorf("session %s: its recording is missing: %w", short, err)
 		}
 		// Uploaded and removed between the two looks: look again.

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -56,6 +57,19 @@ func (m *memObjects) Get(_ context.Context, key string) (io.ReadCloser, error) {
 		return nil, ErrNoObject
 	}
 	return io.NopCloser(bytes.NewReader(b)), nil
+}
+
+func (m *memObjects) List(_ context.Context, prefix string) ([]string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var keys []string
+	for k := range m.objs {
+		if strings.HasPrefix(k, prefix) {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	return keys, nil
 }
 
 func (m *memObjects) Delete(_ context.Context, key string) error {
@@ -364,5 +378,81 @@ func TestSpoolFull(t *testing.T) {
 	fx.s.measureSpool()
 	if err := fx.s.SpoolFull(); err == nil || !strings.Contains(err.Error(), "the recording spool is full") {
 		t.Fatalf("over spool_max: %v", err)
+	}
+}
+
+func TestPartsOfARunningSession(t *testing.T) {
+	fx := newFixture(t, true)
+	fx.s.o.PartInterval = time.Minute
+	id := "0d0d0d0d-0000-4000-8000-000000000001"
+	rel := filepath.Join("recordings", "2026-11-27", id+".cast")
+	p := filepath.Join(fx.dir, rel)
+	os.MkdirAll(filepath.Dir(p), 0o700)
+	line1 := "{\"version\":2,\"width\":80,\"height\":24}\n[0.5,\"o\",\"one\\r\\n\"]\n"
+	os.WriteFile(p, []byte(line1+"[0.7,\"o\",\"tw"), 0o600) // an event half written
+	if _, err := fx.st.StartSession(fx.ctx, store.NewSession{ID: id, User: "alice", Asset: "web1", RecordingPath: rel}); err != nil {
+		t.Fatal(err)
+	}
+	check := func() {
+		var wg sync.WaitGroup
+		fx.s.checkpoint(fx.ctx, &wg, make(chan struct{}, 2))
+		wg.Wait()
+	}
+	check()
+	fx.advance(30 * time.Second)
+	check()
+	if n := len(fx.obj.objs); n != 0 {
+		t.Fatalf("%d parts before the interval", n)
+	}
+	fx.advance(31 * time.Second)
+	check()
+	key := "rec/2026/11/27/" + id + ".cast.gz"
+	if _, ok := fx.obj.objs[key+".part-00001"]; !ok || len(fx.obj.objs) != 1 {
+		t.Fatalf("objects after the interval: %v", fx.obj.objs)
+	}
+	full := line1 + "[0.7,\"o\",\"two\\r\\n\"]\n"
+	os.WriteFile(p, []byte(full), 0o600)
+	fx.advance(61 * time.Second)
+	check()
+	if _, ok := fx.obj.objs[key+".part-00002"]; !ok {
+		t.Fatalf("no second part: %v", fx.obj.objs)
+	}
+
+	// The node is lost with its spool: the parts still replay.
+	os.Rename(p, p+".away")
+	ss, _ := fx.st.GetSession(fx.ctx, id)
+	rc, err := fx.s.Open(fx.ctx, ss)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(rc)
+	rc.Close()
+	if string(b) != full {
+		t.Fatalf("from the parts: %q, want %q", b, full)
+	}
+
+	// It was not lost after all: the session ends, the whole recording is
+	// uploaded, and the parts go.
+	os.Rename(p+".away", p)
+	sum := sha256.Sum256([]byte(full))
+	fx.st.EndSession(fx.ctx, id, store.SessionEnd{Status: store.StatusClosed, RecordingSize: int64(len(full)), RecordingSHA256: hex.EncodeToString(sum[:])})
+	fx.step(t)
+	if len(fx.obj.objs) != 1 || fx.obj.objs[key] == nil {
+		t.Fatalf("objects after the whole upload: %v", fx.obj.objs)
+	}
+}
+
+func TestLastLineEnd(t *testing.T) {
+	for _, tc := range []struct {
+		in         string
+		from, want int64
+	}{
+		{"", 0, 0}, {"abc", 0, 0}, {"a\nb", 0, 2}, {"a\nb\n", 0, 4}, {"a\nbc", 2, 2},
+		{strings.Repeat("x", 200<<10) + "\n" + strings.Repeat("y", 100<<10), 0, 200<<10 + 1},
+	} {
+		got, err := lastLineEnd(strings.NewReader(tc.in), tc.from, int64(len(tc.in)))
+		if err != nil || got != tc.want {
+			t.Errorf("lastLineEnd(%.10q…, %d) = %d, %v; want %d", tc.in, tc.from, got, err, tc.want)
+		}
 	}
 }

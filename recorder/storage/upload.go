@@ -37,6 +37,7 @@ func (s *Storage) Run(ctx context.Context) {
 		}
 		s.measureSpool()
 		if s.Remote() {
+			s.checkpoint(ctx, &wg, sem)
 			s.startDue(ctx, &wg, sem)
 			s.warnIfBehind(ctx)
 		}
@@ -62,8 +63,8 @@ func (s *Storage) startDue(ctx context.Context, wg *sync.WaitGroup, sem chan str
 		return
 	}
 	for _, f := range due {
-		if !s.claim(f.ID) {
-			continue
+		if s.partBusy(f.SessionID) || !s.claim(f.ID) {
+			continue // a part of it is still on its way: after that, or the part would outlive the whole
 		}
 		select {
 		case sem <- struct{}{}:
@@ -129,6 +130,9 @@ func (s *Storage) uploadOne(ctx context.Context, f store.RecordingFile) {
 		log.Warn("removing the uploaded spool copy", "err", err)
 	}
 	os.Remove(filepath.Dir(local)) // the day's folder, once empty
+	if err := s.deleteParts(ctx, key); err != nil {
+		log.Warn("deleting the parts uploaded while the session ran", "err", err)
+	}
 	log.Info("recording uploaded", "object", s.o.Objects.Where()+"/"+key, "bytes", f.Size, "stored_bytes", size)
 }
 
