@@ -309,3 +309,42 @@ func TestRecordingPartsOutliveALostNode(t *testing.T) {
 		t.Fatalf("replay from the parts: %q", out)
 	}
 }
+
+func TestRecordingUploadKilledMidwayResumes(t *testing.T) {
+	t.Parallel()
+	e := newRecEnv(t, "log_level: debug\n")
+	l := e.b.Login("alice")
+	l.KeyFile = e.key.Path
+	// About 100 MB of recording: its upload takes a while.
+	if res := runSSH(t, l, nil, "web1", "head -c 75000000 /dev/zero | base64 -w 76; echo big-done"); res.ExitCode != 0 || !strings.Contains(res.Stdout, "big-done") {
+		t.Fatalf("ssh web1: exit %d, %d bytes, stderr %q", res.ExitCode, len(res.Stdout), res.Stderr)
+	}
+	id := activeOrLastSession(t, e)
+	if !pollUntil(60*time.Second, 20*time.Millisecond, func() bool {
+		return strings.Contains(e.b.Log(), `msg="recording upload started" component=recordings session=`+id)
+	}) {
+		t.Fatal("the upload did not start")
+	}
+	e.b.Kill()
+	if st := e.show(t, id).RecordingState; st != "spool" {
+		t.Fatalf("the upload finished before the kill (state %q): the test needs a bigger recording", st)
+	}
+	e.b.Start()
+	e.waitState(t, id, "stored", 180*time.Second)
+	if out := e.b.MustRun(t, "", "recording", "verify", id); !strings.Contains(out, " ok ") {
+		t.Fatalf("verify after the resumed upload: %s", out)
+	}
+	if keys := e.s3.Objects(t, recBucket, "rec/"); len(keys) != 1 {
+		t.Fatalf("objects: %v, want the one recording", keys)
+	}
+}
+
+// activeOrLastSession is the id of the latest session.
+func activeOrLastSession(t *testing.T, e *recEnv) string {
+	t.Helper()
+	var rows []recSession
+	if err := json.Unmarshal([]byte(e.b.MustRun(t, "", "session", "list", "-o", "json")), &rows); err != nil || len(rows) == 0 {
+		t.Fatalf("session list: %v", err)
+	}
+	return rows[len(rows)-1].ID
+}

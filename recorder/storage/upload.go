@@ -108,6 +108,7 @@ func (s *Storage) uploading(id int64) bool {
 // the spool copy removed), or failed with the next attempt's time.
 func (s *Storage) uploadOne(ctx context.Context, f store.RecordingFile) {
 	log := s.log.With("session", f.SessionID, "file", f.Name)
+	log.Debug("recording upload started", "attempt", f.Attempts+1, "bytes", f.Size)
 	key, size, sum, err := s.Upload(ctx, f)
 	if err != nil {
 		if ctx.Err() != nil {
