@@ -209,7 +209,6 @@ func TestRecordingWaitsWhileStoreIsDownAcrossAKill(t *testing.T) {
 
 func TestRecordingWrongCredentialsSayWhichBucket(t *testing.T) {
 	t.Parallel()
-	requireVersitygw(t)
 	e := newRecEnv(t, "", "AWS_ACCESS_KEY_ID=wrong", "AWS_SECRET_ACCESS_KEY=wrong-secret-000")
 	r := e.run(t, "marker-creds-"+randomToken(4))
 	var st struct {
