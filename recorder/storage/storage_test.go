@@ -242,6 +242,9 @@ func TestUploadRefusesAChangedSpoolCopy(t *testing.T) {
 	if f.State != store.RecordingSpool || !strings.Contains(f.LastError, "was changed") {
 		t.Fatalf("%+v", f)
 	}
+	if fx.obj.puts != 0 || len(fx.obj.objs) != 0 {
+		t.Fatalf("a changed spool copy was sent: %d puts", fx.obj.puts)
+	}
 	if _, err := os.Stat(filepath.Join(fx.dir, ss.RecordingPath)); err != nil {
 		t.Fatalf("the changed copy must stay for inspection: %v", err)
 	}

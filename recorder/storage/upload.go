@@ -17,6 +17,7 @@ import (
 
 	"github.com/klauspost/compress/gzip"
 
+	"github.com/jms-bastion/jms/recorder"
 	"github.com/jms-bastion/jms/store"
 )
 
@@ -155,6 +156,13 @@ func (s *Storage) backoff(attempts int) time.Duration {
 // it (its size and SHA-256 on the row). It returns the object's key, size
 // and SHA-256.
 func (s *Storage) Upload(ctx context.Context, f store.RecordingFile) (key string, size int64, sum string, err error) {
+	// A changed spool copy is not sent at all; a change during the upload
+	// is caught after it, and the object deleted.
+	if n, sum, err := recorder.Digest(s.abs(f.LocalPath)); err != nil {
+		return "", 0, "", fmt.Errorf("the spool copy: %w", err)
+	} else if n != f.Size || sum != f.SHA256 {
+		return "", 0, "", changedError(f, n, sum)
+	}
 	in, err := os.Open(s.abs(f.LocalPath))
 	if err != nil {
 		return "", 0, "", fmt.Errorf("the spool copy: %w", err)
@@ -181,13 +189,20 @@ func (s *Storage) Upload(ctx context.Context, f store.RecordingFile) (key string
 		return "", 0, "", err
 	}
 	if plain.n != f.Size || plain.sum() != f.SHA256 {
-		return "", 0, "", fmt.Errorf("the spool copy %s (%d bytes, SHA-256 %.12s…) is not the recording the session left (%d bytes, %.12s…): it was changed, so it stays in the spool",
-			f.LocalPath, plain.n, plain.sum(), f.Size, f.SHA256)
+		if derr := s.o.Objects.Delete(context.WithoutCancel(ctx), key); derr != nil {
+			s.log.Warn("deleting the upload of a changed spool copy", "object", key, "err", derr)
+		}
+		return "", 0, "", changedError(f, plain.n, plain.sum())
 	}
 	if err := s.readBack(ctx, key, packed.n, packed.sum()); err != nil {
 		return "", 0, "", err
 	}
 	return key, packed.n, packed.sum(), nil
+}
+
+func changedError(f store.RecordingFile, n int64, sum string) error {
+	return fmt.Errorf("the spool copy %s (%d bytes, SHA-256 %.12s…) is not the recording the session left (%d bytes, %.12s…): it was changed, so it stays in the spool",
+		f.LocalPath, n, sum, f.Size, f.SHA256)
 }
 
 // readBack checks that the object key holds size bytes hashing to sum.
