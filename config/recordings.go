@@ -28,11 +28,28 @@ func (c Config) ObjectStorage() (S3Location, bool, error) {
 	if err != nil || u.Scheme != "s3" || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
 		return S3Location{}, false, fmt.Errorf("recording_storage %q: want local or s3://bucket/prefix", v)
 	}
+	if !validBucket(u.Host) {
+		return S3Location{}, false, fmt.Errorf("recording_storage %q: bucket %q: want 3 to 63 of a-z, 0-9, . and -, starting and ending with a letter or digit", v, u.Host)
+	}
 	prefix := strings.Trim(u.Path, "/")
 	if strings.Contains(prefix, "//") || strings.Contains("/"+prefix+"/", "/../") || strings.Contains("/"+prefix+"/", "/./") {
 		return S3Location{}, false, fmt.Errorf("recording_storage %q: the prefix must not hold empty, . or .. parts", v)
 	}
 	return S3Location{Bucket: u.Host, Prefix: prefix}, true, nil
+}
+
+// validBucket applies S3's rules for bucket names.
+func validBucket(b string) bool {
+	if len(b) < 3 || len(b) > 63 {
+		return false
+	}
+	for i, r := range b {
+		alnum := r >= 'a' && r <= 'z' || r >= '0' && r <= '9'
+		if !alnum && ((r != '.' && r != '-') || i == 0 || i == len(b)-1) {
+			return false
+		}
+	}
+	return true
 }
 
 // SpoolMaxBytes is spool_max in bytes; 0 means no bound.

@@ -84,9 +84,6 @@ docs/recordings.md).`,
 			if err != nil {
 				return err
 			}
-			if err := recs.Check(ctx); err != nil {
-				logger.Warn("the object store cannot be used now: recordings wait in the spool", "err", err)
-			}
 			rctx, stopRecs := context.WithCancel(ctx)
 			recsDone := make(chan struct{})
 			go func() { defer close(recsDone); recs.Run(rctx) }()

@@ -21,7 +21,8 @@ import (
 	"github.com/jms-bastion/jms/store"
 )
 
-// Run registers ended sessions' recordings, uploads the spool with at most
+// Run checks that the object store answers (a warning when not), then
+// registers ended sessions' recordings, uploads the spool with at most
 // Concurrency uploads at once, measures the spool and runs the retention
 // job, until ctx is done; then it waits for the uploads it started (they
 // stop with ctx, and resume at the next start).
@@ -32,6 +33,9 @@ func (s *Storage) Run(ctx context.Context) {
 	tick := time.NewTicker(s.o.Poll)
 	defer tick.Stop()
 	var nextRetention time.Time
+	if err := s.Check(ctx); err != nil && ctx.Err() == nil {
+		s.log.Warn("the object store cannot be used now: recordings wait in the spool", "err", err)
+	}
 	for {
 		if _, err := s.RegisterEnded(ctx); err != nil && ctx.Err() == nil {
 			s.log.Error("registering recordings", "err", err)
