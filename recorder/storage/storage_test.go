@@ -459,3 +459,25 @@ func TestLastLineEnd(t *testing.T) {
 		}
 	}
 }
+
+// FuzzLastLineEnd: whatever a session wrote, a part ends just past a
+// newline inside its range, or is empty.
+func FuzzLastLineEnd(f *testing.F) {
+	f.Add([]byte("a\nb"), int64(0))
+	f.Add([]byte(strings.Repeat("x", 70<<10)+"\n"), int64(3))
+	f.Fuzz(func(t *testing.T, b []byte, from int64) {
+		if from < 0 || from > int64(len(b)) {
+			return
+		}
+		end, err := lastLineEnd(bytes.NewReader(b), from, int64(len(b)))
+		if err != nil || end < from || end > int64(len(b)) {
+			t.Fatalf("lastLineEnd = %d, %v (from %d, len %d)", end, err, from, len(b))
+		}
+		if end > from && b[end-1] != '\n' {
+			t.Fatalf("a part ends at %d, not past a newline", end)
+		}
+		if bytes.IndexByte(b[end:], '\n') >= 0 {
+			t.Fatalf("a newline after %d was left out", end)
+		}
+	})
+}
