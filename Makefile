@@ -71,3 +71,9 @@ cover:
 
 clean:
 	rm -rf bin coverage.out
+
+# --- recordings in object storage (issue 14): the proxy's throughput while an upload runs
+.PHONY: bench-recordings
+bench-recordings: build
+	./scripts/bench-recordings.sh
+# --- end of recordings in object storage

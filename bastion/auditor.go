@@ -10,7 +10,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"slices"
 	"time"
@@ -119,6 +121,29 @@ func (s *Server) recordingFile(ss store.Session) (string, error) {
 	return filepath.Join(s.cfg.DataDir, ss.RecordingPath), nil
 }
 
+// Recordings opens session recordings wherever they are
+// (*storage.Storage satisfies it).
+type Recordings interface {
+	Open(ctx context.Context, ss store.Session) (io.ReadCloser, error)
+}
+
+// openRecording opens an ended session's recording, through Recordings
+// when the server has one, else from the local file.
+func (s *Server) openRecording(ctx context.Context, ss store.Session) (io.ReadCloser, error) {
+	if s.recs != nil {
+		return s.recs.Open(ctx, ss)
+	}
+	path, err := s.recordingFile(ss)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("session %s: its recording is missing: %w", store.ShortSessionID(ss.ID), err)
+	}
+	return f, nil
+}
+
 // watchSession follows a live session's recording on the auditor's
 // terminal until the session ends or she presses q (or Ctrl-C). It only
 // reads the recording: nothing she types reaches the session, and her
@@ -185,15 +210,15 @@ func (s *Server) replaySession(ctx context.Context, term *terminal, id string, l
 	if err != nil {
 		return err.Error()
 	}
-	path, err := s.recordingFile(ss)
+	rc, err := s.openRecording(ctx, ss)
 	if err != nil {
 		return err.Error()
 	}
-	r, err := recorder.Open(path)
+	defer rc.Close()
+	r, err := recorder.NewReader(rc)
 	if err != nil {
 		return fmt.Sprintf("Session %s: %v", store.ShortSessionID(ss.ID), err)
 	}
-	defer r.Close()
 	p, err := recorder.NewPlayer(r)
 	if err != nil {
 		return fmt.Sprintf("Session %s: %v", store.ShortSessionID(ss.ID), err)

@@ -68,8 +68,11 @@ type Deps struct {
 	Proxy Proxy
 	// Transfer serves SFTP and forwarded channels; nil refuses both.
 	Transfer Transfer
-	Logger   *slog.Logger     // slog.Default() when nil
-	Now      func() time.Time // time.Now when nil; grants are checked at Now()
+	// Recordings opens ended sessions' recordings wherever they are
+	// (spool or object store); nil reads the local file.
+	Recordings Recordings
+	Logger     *slog.Logger     // slog.Default() when nil
+	Now        func() time.Time // time.Now when nil; grants are checked at Now()
 	// Argon2 are the password hashing parameters a login upgrades weaker
 	// hashes to; store.DefaultArgon2 when zero.
 	Argon2 store.Argon2Params
@@ -90,6 +93,7 @@ type Server struct {
 	proxy    Proxy
 	transfer Transfer
 	reset    PasswordReset
+	recs     Recordings
 	log      *slog.Logger
 	now      func() time.Time
 
@@ -169,6 +173,7 @@ func newServer(cfg config.Config, deps Deps) (*Server, error) {
 		proxy:    deps.Proxy,
 		transfer: deps.Transfer,
 		reset:    deps.Reset,
+		recs:     deps.Recordings,
 		log:      cmp.Or(deps.Logger, slog.Default()),
 		now:      deps.Now,
 		argon:    deps.Argon2,

@@ -77,6 +77,38 @@ type Config struct {
 	// cannot be written) or "continue".
 	RecordingFailure string `yaml:"recording_failure"`
 
+	// RecordingStorage is where finished recordings are kept: "local"
+	// (the default: they stay in recordings/) or "s3://bucket/prefix"
+	// (recordings/ is a spool, drained to that S3-compatible bucket).
+	RecordingStorage string `yaml:"recording_storage"`
+	// S3Endpoint is the object store's host[:port], or a URL whose
+	// http:// scheme turns TLS off; empty means AWS S3 (s3.amazonaws.com).
+	S3Endpoint string `yaml:"s3_endpoint"`
+	// S3Region is the bucket's region (us-east-1 when empty).
+	S3Region string `yaml:"s3_region"`
+	// S3Addressing is "auto", "path" (http://host/bucket/key) or
+	// "virtual" (http://bucket.host/key).
+	S3Addressing string `yaml:"s3_addressing"`
+	// S3CredentialsFile is an AWS shared credentials file read after the
+	// AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY environment and before the
+	// instance's role; S3Profile picks its profile (default "default").
+	// Keys are never written in jms.yaml.
+	S3CredentialsFile string `yaml:"s3_credentials_file"`
+	S3Profile         string `yaml:"s3_profile"`
+	// UploadConcurrency bounds the uploads running at once.
+	UploadConcurrency int `yaml:"upload_concurrency"`
+	// UploadPartInterval and UploadPartSize upload a running session's
+	// recording in parts: what it recorded since the last part, once that
+	// is this old or this big (e.g. "16MiB"); 0 turns each off.
+	UploadPartInterval time.Duration `yaml:"upload_part_interval"`
+	UploadPartSize     string        `yaml:"upload_part_size"`
+	// SpoolMax bounds the spool (recordings/, e.g. "20GiB"); when it is
+	// full, new sessions follow RecordingFailure. Empty: no bound.
+	SpoolMax string `yaml:"spool_max"`
+	// RecordingRetention deletes recordings of sessions that ended longer
+	// ago (e.g. "180d"); empty keeps them for ever.
+	RecordingRetention string `yaml:"recording_retention"`
+
 	// ReviewTimeout is how long a command held for review waits for an
 	// admin's decision before it is dropped.
 	ReviewTimeout time.Duration `yaml:"review_timeout"`
@@ -174,6 +206,11 @@ func Default(dataDir string) Config {
 		// Room for 100 parallel Ansible forks through the bastion.
 		MaxConnectionsPerUser: 200,
 		RecordingFailure:      "close",
+		RecordingStorage:      "local",
+		S3Addressing:          "auto",
+		UploadConcurrency:     2,
+		UploadPartInterval:    5 * time.Minute,
+		UploadPartSize:        "16MiB",
 		ReviewTimeout:         5 * time.Minute,
 		PasswordMinLength:     8,
 		IdleTimeout:           30 * time.Minute,
@@ -317,6 +354,7 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("metrics_listen %q: %w", c.MetricsListen, err))
 		}
 	}
+	errs = append(errs, c.validateRecordingStorage()...)
 	positive := func(name string, d time.Duration) {
 		if d <= 0 {
 			errs = append(errs, fmt.Errorf("%s must be positive, is %s", name, d))

@@ -195,15 +195,15 @@ func TestWatchReplayKill(t *testing.T) {
 	}
 	term.Wait(10 * time.Second)
 
-	// Replay: --cat, --text; watch of an ended session says so.
+	// Replay: --cat, --text; watch of an ended session plays its recording.
 	if cat := e.b.MustRun(t, "", "replay", id, "--cat"); !strings.Contains(cat, "watched-42") {
 		t.Fatalf("replay --cat:\n%s", cat)
 	}
 	if text := e.b.MustRun(t, "", "replay", id, "--text"); !strings.Contains(text, "watched-42") || strings.Contains(text, "\x1b") {
 		t.Fatalf("replay --text:\n%q", text)
 	}
-	if _, stderr, err := e.b.Run(t, "session", "watch", id); err == nil || !strings.Contains(stderr, "jmsctl replay") {
-		t.Fatalf("watch of an ended session: %v %q", err, stderr)
+	if stdout, stderr, err := e.b.Run(t, "session", "watch", id); err != nil || !strings.Contains(stderr, "has ended") || !strings.Contains(stdout, "watched-42") {
+		t.Fatalf("watch of an ended session: %v %q %q", err, stderr, stdout)
 	}
 
 	// Kill: within seconds, the reason shown, the asset's connection closed.

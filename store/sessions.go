@@ -53,6 +53,9 @@ type Session struct {
 	// Node is the bastion node that runs the session; "" for sessions
 	// older than the cluster.
 	Node string `json:"node" yaml:"node"`
+	// RecordingState is where the recording is: "" until its files are
+	// registered after the session, then one of the Recording* states.
+	RecordingState string `json:"recording_state" yaml:"recording_state"`
 }
 
 // Duration returns how long the session lasted, or has lasted by now.
@@ -246,7 +249,8 @@ func (s *Store) CloseInterruptedSessions(ctx context.Context, node string, diges
 }
 
 const sessionColumns = `id, kind, user_name, asset_name, account, source, command, started_at, ended_at, status,
-	exit_status, end_reason, recording_path, recording_size, recording_sha256, target, bytes_in, bytes_out, node`
+	exit_status, end_reason, recording_path, recording_size, recording_sha256, target, bytes_in, bytes_out, node,
+	recording_state`
 
 func scanSession(sc interface{ Scan(...any) error }) (Session, error) {
 	var ss Session
@@ -255,7 +259,7 @@ func scanSession(sc interface{ Scan(...any) error }) (Session, error) {
 	var exit sql.NullInt64
 	err := sc.Scan(&ss.ID, &ss.Kind, &ss.User, &ss.Asset, &ss.Account, &ss.Source, &ss.Command, &started, &ended,
 		&ss.Status, &exit, &ss.EndReason, &ss.RecordingPath, &ss.RecordingSize, &ss.RecordingSHA256,
-		&ss.Target, &ss.BytesIn, &ss.BytesOut, &ss.Node)
+		&ss.Target, &ss.BytesIn, &ss.BytesOut, &ss.Node, &ss.RecordingState)
 	if err != nil {
 		return ss, wrapError(err)
 	}

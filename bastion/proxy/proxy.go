@@ -99,6 +99,10 @@ type Config struct {
 	// RecordingFailure is "close" (default: end the session when its
 	// recording cannot be written) or "continue".
 	RecordingFailure string
+	// SpoolFull, when set, says why no new recording may begin (the
+	// recording spool is over spool_max); a new session then follows
+	// RecordingFailure as when its recording cannot be created.
+	SpoolFull func() error
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// Metrics count relayed and recorded bytes and verdicts; nil none.

@@ -672,6 +672,32 @@ func TestRecordingFailure(t *testing.T) {
 	})
 }
 
+// TestSpoolFull: over spool_max, a new session follows recording_failure
+// as when its recording cannot be created.
+func TestSpoolFull(t *testing.T) {
+	full := func() error { return errors.New("the recording spool is full (2 GiB of spool_max 2 GiB)") }
+	t.Run("close", func(t *testing.T) {
+		h := newHarness(t, harnessOptions{cfg: Config{SpoolFull: full}})
+		got := h.exec("echo hi", nil)
+		if got.stderr != "jms: recording failed (the recording spool is full (2 GiB of spool_max 2 GiB)): session not started\n" || got.stdout != "" {
+			t.Fatalf("got %+v", got)
+		}
+		if h.asset.conns.Load() != 0 {
+			t.Fatal("the asset was dialed")
+		}
+	})
+	t.Run("continue", func(t *testing.T) {
+		h := newHarness(t, harnessOptions{cfg: Config{SpoolFull: full, RecordingFailure: "continue"}})
+		got := h.exec("echo hi", nil)
+		if got.stdout != "hi\n" || got.code != 0 {
+			t.Fatalf("got %+v", got)
+		}
+		if ss := h.lastSession(); ss.RecordingPath != "" {
+			t.Fatalf("row %+v: want no recording", ss)
+		}
+	})
+}
+
 func TestKeepaliveEndsDeadAsset(t *testing.T) {
 	h := newHarness(t, harnessOptions{cfg: Config{Keepalive: 50 * time.Millisecond}})
 	h.asset.silent.Store(true)

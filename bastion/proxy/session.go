@@ -240,6 +240,11 @@ func (s *session) outcome(ctx context.Context, exit int, exited bool, err error)
 // kept in the row.
 func (s *session) openRecording(start time.Time) (string, error) {
 	cfg := s.p.cfg
+	if cfg.SpoolFull != nil {
+		if err := cfg.SpoolFull(); err != nil {
+			return "", err
+		}
+	}
 	path := filepath.Join(cfg.RecordingsDir, start.UTC().Format("2006-01-02"), s.id+".cast")
 	w, h := recorder.DefaultWidth, recorder.DefaultHeight
 	env := map[string]string{}

@@ -75,15 +75,15 @@ Recordings are asciicast v2 files: 'asciinema play' takes them too.`,
 			if err != nil {
 				return err
 			}
-			path, err := a.recordingPath(cmd, args[0])
+			rc, err := a.openRecording(cmd, args[0])
 			if err != nil {
 				return err
 			}
-			r, err := recorder.Open(path)
+			defer rc.Close()
+			r, err := recorder.NewReader(rc)
 			if err != nil {
 				return err
 			}
-			defer r.Close()
 			if n := countTrue(cat, text, scr); n > 1 {
 				return errors.New("--cat, --text and --screen: choose one")
 			}
@@ -234,37 +234,53 @@ func parseAt(s string) (time.Duration, error) {
 	return d, nil
 }
 
-// recordingPath finds the recording of a session id (or prefix), or takes
-// arg as the path of a .cast file.
-func (a *app) recordingPath(cmd *cobra.Command, arg string) (string, error) {
+// openRecording opens the recording of a session id (or prefix) wherever
+// it is (the spool or the object store), or takes arg as the path of a
+// .cast file.
+func (a *app) openRecording(cmd *cobra.Command, arg string) (io.ReadCloser, error) {
 	if strings.HasSuffix(arg, ".cast") {
-		if _, err := os.Stat(arg); err == nil {
-			return arg, nil
+		if f, err := os.Open(arg); err == nil {
+			return f, nil
 		}
 	}
 	s, err := a.openStore(cmd.Context())
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	ss, err := s.GetSession(cmd.Context(), arg)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	return a.sessionRecording(ss)
+	if err := noRecording(ss); err != nil {
+		return nil, err
+	}
+	stg, err := a.recordings(s, nil)
+	if err != nil {
+		return nil, err
+	}
+	return stg.Open(cmd.Context(), ss)
+}
+
+// noRecording says why a session has no recording, or returns nil.
+func noRecording(ss store.Session) error {
+	if ss.RecordingPath != "" {
+		return nil
+	}
+	switch {
+	case ss.Kind == store.SessionForward:
+		return fmt.Errorf("session %s is a port forward to %s: forwards carry no terminal to record (see 'jmsctl session show %s' for its bytes)", store.ShortSessionID(ss.ID), ss.Target, store.ShortSessionID(ss.ID))
+	case ss.Kind == store.SessionSFTP:
+		return fmt.Errorf("session %s is an SFTP session: its files are in 'jmsctl audit transfers'", store.ShortSessionID(ss.ID))
+	case ss.EndReason != "":
+		return fmt.Errorf("session %s has no recording (%s)", ss.ID, ss.EndReason)
+	}
+	return fmt.Errorf("session %s has no recording", ss.ID)
 }
 
 // sessionRecording returns the path of a session's recording file.
 func (a *app) sessionRecording(ss store.Session) (string, error) {
-	if ss.RecordingPath == "" {
-		switch {
-		case ss.Kind == store.SessionForward:
-			return "", fmt.Errorf("session %s is a port forward to %s: forwards carry no terminal to record (see 'jmsctl session show %s' for its bytes)", store.ShortSessionID(ss.ID), ss.Target, store.ShortSessionID(ss.ID))
-		case ss.Kind == store.SessionSFTP:
-			return "", fmt.Errorf("session %s is an SFTP session: its files are in 'jmsctl audit transfers'", store.ShortSessionID(ss.ID))
-		case ss.EndReason != "":
-			return "", fmt.Errorf("session %s has no recording (%s)", ss.ID, ss.EndReason)
-		}
-		return "", fmt.Errorf("session %s has no recording", ss.ID)
+	if err := noRecording(ss); err != nil {
+		return "", err
 	}
 	path := ss.RecordingPath
 	if !filepath.IsAbs(path) {

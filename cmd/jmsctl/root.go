@@ -56,7 +56,7 @@ grants, command filters, sessions and the audit.`,
 		c.GroupID = "access"
 		root.AddCommand(c)
 	}
-	for _, c := range []*cobra.Command{newSessionCmd(a), newReplayCmd(a), newAuditCmd(a)} {
+	for _, c := range []*cobra.Command{newSessionCmd(a), newReplayCmd(a), newRecordingCmd(a), newAuditCmd(a)} {
 		c.GroupID = "audit"
 		root.AddCommand(c)
 	}

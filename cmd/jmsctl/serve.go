@@ -17,6 +17,7 @@ import (
 	"github.com/jms-bastion/jms/bastion/transfer"
 	"github.com/jms-bastion/jms/config"
 	"github.com/jms-bastion/jms/metrics"
+	"github.com/jms-bastion/jms/recorder/storage"
 	"github.com/jms-bastion/jms/store"
 )
 
@@ -40,7 +41,13 @@ SIGTERM (or SIGINT) drains the server: it accepts no new connection,
 until it ends or drain_timeout (default 1h) is over; then the sessions
 left are ended, their recordings and rows closed. A second SIGTERM or
 SIGINT ends them at once. metrics_listen serves Prometheus metrics,
-/healthz and /readyz (see docs/operations.md).`,
+/healthz and /readyz (see docs/operations.md).
+
+serve registers each ended session's recording files with their size and
+SHA-256; with recording_storage: s3://bucket/prefix it uploads them in the
+background (the spool left by a previous run first), and with
+recording_retention it deletes expired recordings every hour (see
+docs/recordings.md).`,
 		Example: `  jmsctl serve
   jmsctl serve --listen 127.0.0.1:2222 --data-dir /var/lib/jms
   JMS_METRICS_LISTEN=127.0.0.1:9100 jmsctl serve   # Prometheus metrics, /healthz, /readyz
@@ -85,13 +92,21 @@ SIGINT ends them at once. metrics_listen serves Prometheus metrics,
 			if err != nil {
 				return err
 			}
+			recs, err := newRecordings(cfg, st, logger.With("component", "recordings"))
+			if err != nil {
+				return err
+			}
+			rctx, stopRecs := context.WithCancel(ctx)
+			recsDone := make(chan struct{})
+			go func() { defer close(recsDone); recs.Run(rctx) }()
+			defer func() { stopRecs(); <-recsDone }()
 			resetter, stopNotify := startNotify(ctx, cfg, st, logger.With("component", "notify"))
 			defer stopNotify()
 			hostKey, err := clusterHostKey(ctx, cfg, st, logger)
 			if err != nil {
 				return err
 			}
-			srv, mx, err := buildServer(cfg, st, logger, serverParts{node: nodeName, hostKey: hostKey, reset: resetter})
+			srv, mx, err := buildServer(cfg, st, logger, serverParts{node: nodeName, hostKey: hostKey, reset: resetter, recs: recs})
 			if err != nil {
 				return err
 			}
@@ -121,13 +136,14 @@ SIGINT ends them at once. metrics_listen serves Prometheus metrics,
 	return cmd
 }
 
-// serverParts are what the cluster and the notifications give the server:
-// the node name its session rows carry, the cluster's host key and the
-// password resets.
+// serverParts are what the cluster, the notifications and the recording
+// storage give the server: the node name its session rows carry, the
+// cluster's host key, the password resets and where recordings are.
 type serverParts struct {
 	node    string
 	hostKey []byte
 	reset   bastion.PasswordReset
+	recs    *storage.Storage
 }
 
 // buildServer assembles the bastion: the proxy, the transfers and the
@@ -146,13 +162,14 @@ func buildServer(cfg config.Config, st *store.Store, logger *slog.Logger, parts 
 		RecordInput:      cfg.RecordInput,
 		RecordingFailure: cfg.RecordingFailure,
 		ReviewTimeout:    cfg.ReviewTimeout,
+		SpoolFull:        parts.recs.SpoolFull,
 		Metrics:          mx,
 	}, ast, logger.With("component", "proxy"))
 	xfer := transfer.New(ast, px, logger.With("component", "transfer"), nil)
 	xfer.SetMetrics(mx)
 	xfer.SetNode(parts.node)
 	srv, err := bastion.New(cfg, bastion.Deps{Store: ast, Proxy: px, Transfer: xfer, Logger: logger, Metrics: mx,
-		HostKey: parts.hostKey, Reset: parts.reset})
+		HostKey: parts.hostKey, Reset: parts.reset, Recordings: parts.recs})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -135,6 +135,7 @@ func newSessionShowCmd(a *app) *cobra.Command {
 				column[store.Session]{"ended_at", func(s store.Session) string { return fmtTimePtr(s.EndedAt) }},
 				column[store.Session]{"end_reason", func(s store.Session) string { return s.EndReason }},
 				column[store.Session]{"recording", func(s store.Session) string { return s.RecordingPath }},
+				column[store.Session]{"recording_state", func(s store.Session) string { return recordingState(s) }},
 				column[store.Session]{"recording_size", func(s store.Session) string { return strconv.FormatInt(s.RecordingSize, 10) }},
 				column[store.Session]{"recording_sha256", func(s store.Session) string { return s.RecordingSHA256 }},
 				column[store.Session]{"bytes_in", func(s store.Session) string { return strconv.FormatInt(s.BytesIn, 10) }},

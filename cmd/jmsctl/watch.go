@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/charmbracelet/x/term"
 	"github.com/muesli/cancelreader"
@@ -31,9 +32,11 @@ size, and it draws the session through a terminal emulator, as replay does:
 nothing the asset writes can make your terminal act or answer. In a terminal
 it takes the keyboard: what you type is discarded, q or Ctrl-C stops
 watching, and your terminal is restored however watch ends. It ends by itself
-when the session ends. A session that has ended is for 'jmsctl replay'.
-A session another node of the cluster runs is streamed from that node
-through the database (docs/cluster.md).`,
+when the session ends. A session another node of the cluster runs is
+streamed from that node through the database (docs/cluster.md). A session that
+has ended is played from its recording, wherever it is (the spool or the object
+store), at its pace with pauses cut to 2 s, as 'jmsctl replay --plain' does;
+replay has more ways to play it.`,
 		Example: `  jmsctl session watch 3f2a`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -46,7 +49,7 @@ through the database (docs/cluster.md).`,
 				return err
 			}
 			if ss.Status != store.StatusActive {
-				return fmt.Errorf("session %s has ended (%s): replay it with 'jmsctl replay %s'", ss.ID, ss.Status, ss.ID)
+				return a.playEnded(cmd, s, ss)
 			}
 			path, err := a.sessionRecording(ss)
 			if err != nil && (ss.RecordingPath == "" || ss.Node == "") {
@@ -58,6 +61,39 @@ through the database (docs/cluster.md).`,
 			return a.watch(ctx, s, ss, path)
 		},
 	}
+}
+
+// playEnded plays the recording of an ended session at its pace, wherever
+// the recording is.
+func (a *app) playEnded(cmd *cobra.Command, s *store.Store, ss store.Session) error {
+	if err := noRecording(ss); err != nil {
+		return err
+	}
+	stg, err := a.recordings(s, nil)
+	if err != nil {
+		return err
+	}
+	rc, err := stg.Open(cmd.Context(), ss)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	r, err := recorder.NewReader(rc)
+	if err != nil {
+		return err
+	}
+	p, err := recorder.NewPlayer(r)
+	if err != nil {
+		return err
+	}
+	p.IdleLimit = 2 * time.Second
+	fmt.Fprintf(a.stderr, "jms: session %s has ended (%s): playing its recording\n", store.ShortSessionID(ss.ID), ss.Status)
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	defer stop()
+	if err := p.PlayFrom(ctx, recorder.NewTerminalFilter(a.stdout), 0); err != nil && ctx.Err() == nil {
+		return err
+	}
+	return nil
 }
 
 // watch follows the session ss, recorded at path, on the app's terminal.
