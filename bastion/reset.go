@@ -23,7 +23,7 @@ import (
 )
 
 // ResetLogin is the login name that starts a password reset.
-const ResetLogin = "reset"
+const ResetLogin = store.ReservedResetLogin
 
 // PasswordReset issues and checks reset codes (notify.Resetter).
 type PasswordReset interface {

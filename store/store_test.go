@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 )
@@ -76,6 +77,10 @@ func TestUsers(t *testing.T) {
 	}
 	if _, err := s.AddUser(ctx, NewUser{Name: "alice"}); !errors.Is(err, ErrConflict) {
 		t.Fatalf("duplicate add: got %v, want ErrConflict", err)
+	}
+	// "reset" logs in to the password reset dialogue: nobody may be it.
+	if _, err := s.AddUser(ctx, NewUser{Name: ReservedResetLogin}); err == nil || !strings.Contains(err.Error(), "reserved") {
+		t.Fatalf("adding the user %q: got %v, want a refusal saying it is reserved", ReservedResetLogin, err)
 	}
 	if _, err := s.AddUser(ctx, NewUser{Name: "bob", Keys: []string{key}}); !errors.Is(err, ErrConflict) {
 		t.Fatalf("shared key: got %v, want ErrConflict", err)

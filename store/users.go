@@ -32,6 +32,10 @@ func ValidName(kind, name string) error {
 	return nil
 }
 
+// ReservedResetLogin is the login name that starts a self-service
+// password reset over SSH: no person may have it.
+const ReservedResetLogin = "reset"
+
 // ValidRole checks a role name.
 func ValidRole(role string) error {
 	switch role {
@@ -98,6 +102,9 @@ func scanUser(sc interface{ Scan(...any) error }) (User, error) {
 func (s *Store) AddUser(ctx context.Context, nu NewUser) (User, error) {
 	if err := ValidName("user", nu.Name); err != nil {
 		return User{}, err
+	}
+	if nu.Name == ReservedResetLogin {
+		return User{}, fmt.Errorf("user name %q is reserved: 'ssh %s@bastion' starts a self-service password reset", nu.Name, nu.Name)
 	}
 	if nu.Role == "" {
 		nu.Role = RoleUser
