@@ -42,6 +42,19 @@ type Reader struct {
 // stdout and stderr come as output events and its stdin as input events,
 // so that players and transcripts show a session without a PTY too.
 func Open(path string) (*Reader, error) {
+	r, err := OpenCast(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.attachRaw(RawPath(path)); err != nil {
+		r.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+// OpenCast is Open without the raw stream file: the cast's own events.
+func OpenCast(path string) (*Reader, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("recording: %w", err)
@@ -52,10 +65,6 @@ func Open(path string) (*Reader, error) {
 		return nil, fmt.Errorf("%w (%s)", err, path)
 	}
 	r.c = f
-	if err := r.attachRaw(RawPath(path)); err != nil {
-		f.Close()
-		return nil, err
-	}
 	return r, nil
 }
 
