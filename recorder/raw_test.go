@@ -307,3 +307,42 @@ func TestOpenRawTruncated(t *testing.T) {
 		t.Fatalf("got %q, truncated %v", out.String(), r.Truncated())
 	}
 }
+
+// OutputHeld keeps events in memory until Flush, another event or Close,
+// in order.
+func TestOutputHeld(t *testing.T) {
+	var buf bytes.Buffer
+	w, err := NewWriter(&buf, Header{Width: 80, Height: 24}, Options{Now: rawClock(time.Millisecond)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hdr := buf.Len()
+	w.OutputHeld([]byte("a"))
+	w.OutputHeld([]byte("b"))
+	if buf.Len() != hdr {
+		t.Fatalf("held output was written: %q", buf.String()[hdr:])
+	}
+	w.Flush()
+	if got := strings.Count(buf.String()[hdr:], "\n"); got != 2 {
+		t.Fatalf("after Flush, %d events written", got)
+	}
+	w.OutputHeld([]byte("c"))
+	w.Resize(100, 30) // writes the held event first
+	w.OutputHeld([]byte("d"))
+	size := w.Size()
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if int64(buf.Len()) != w.Size() || w.Size() <= size {
+		t.Fatalf("Close did not write the held event: size %d, buffer %d", w.Size(), buf.Len())
+	}
+	r, _ := NewReader(&buf)
+	evs, _ := r.ReadAll()
+	var got []string
+	for _, ev := range evs {
+		got = append(got, ev.Data)
+	}
+	if strings.Join(got, ",") != "a,b,c,100x30,d" {
+		t.Fatalf("events %q", got)
+	}
+}

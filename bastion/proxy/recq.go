@@ -15,9 +15,10 @@ import (
 //
 // A session with a PTY records into its asciicast; one without records
 // its streams' bytes into the raw stream file beside it (recorder.RawWriter),
-// and only the bastion's notices into the cast. The raw file is flushed
-// whenever the queue runs empty, so that what the session has shown is in
-// the file.
+// and only the bastion's notices into the cast. Both hold what they record
+// in memory until the queue runs empty (or 256 KiB gather), so that what
+// the session has shown is in the files as soon as the recorder catches up,
+// and a recorder starved of CPU writes many chunks per system call.
 //
 // The price: a recording failure is seen up to recQueueLen chunks after
 // the bytes concerned reached the person (at most 512 KiB), where a
@@ -69,12 +70,22 @@ func (q *recQueue) run() {
 		if it.buf != nil {
 			bigPool.Put(it.buf)
 		}
-		if s.raw != nil && len(q.ch) == 0 && s.recOK.Load() {
-			if err := s.raw.Flush(); err != nil {
+		if len(q.ch) == 0 && s.recOK.Load() {
+			if err := q.flush(); err != nil {
 				s.recordFailed(err)
 			}
 		}
 	}
+}
+
+// flush writes what the recording holds in memory.
+func (q *recQueue) flush() error {
+	if q.s.raw != nil {
+		if err := q.s.raw.Flush(); err != nil {
+			return err
+		}
+	}
+	return q.s.rec.Flush()
 }
 
 func (q *recQueue) record(it recItem) error {
@@ -87,7 +98,7 @@ func (q *recQueue) record(it recItem) error {
 	case it.kind == recData && it.stream == recorder.StreamStdin:
 		return s.rec.Input((*it.buf)[:it.n])
 	}
-	return s.rec.Output((*it.buf)[:it.n])
+	return s.rec.OutputHeld((*it.buf)[:it.n])
 }
 
 func (q *recQueue) send(it recItem) {
