@@ -222,7 +222,7 @@ one_run() {
 		return
 	fi
 	awk -v b="$BYTES" -v us="$total" 'BEGIN { printf "%.0f/", b / us }' >&2 # bytes/µs = MB/s
-	awk -v b="$BYTES" -v us="$xfer" 'BEGIN { printf "%.0f", b / us }'
+	awk -v b="$BYTES" -v us="$xfer" 'BEGIN { printf "%.1f", b / us }'
 }
 
 throughput() { # LABEL KIND ARG CONFIG
