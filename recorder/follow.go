@@ -53,6 +53,13 @@ func Follow(ctx context.Context, path string, w io.Writer, opts FollowOptions) e
 	}
 	defer f.Close()
 	v := &liveView{w: w, opts: opts}
+	// A session without a PTY writes its output to its raw stream file.
+	if v.raw, err = openRawTail(RawPath(path)); err != nil {
+		return err
+	}
+	if v.raw != nil {
+		defer v.raw.close()
+	}
 	if err := v.follow(ctx, bufio.NewReaderSize(f, 64<<10)); err != nil {
 		return fmt.Errorf("%w (%s)", err, path)
 	}
@@ -64,9 +71,10 @@ func Follow(ctx context.Context, path string, w io.Writer, opts FollowOptions) e
 type liveView struct {
 	w     io.Writer
 	opts  FollowOptions
-	scr   *Screen // nil until the header is read
-	line  int     // lines of the recording read
-	dirty bool    // the screen changed since the last frame
+	scr   *Screen  // nil until the header is read
+	line  int      // lines of the recording read
+	dirty bool     // the screen changed since the last frame
+	raw   *rawTail // the raw stream file of a session without a PTY; nil without one
 }
 
 // follow reads the recording until the session ends or ctx is done,
@@ -78,6 +86,11 @@ func (v *liveView) follow(ctx context.Context, br *bufio.Reader) error {
 		var err error
 		if partial, err = v.readLines(ctx, br, partial); err != nil {
 			return err
+		}
+		if v.raw != nil && v.scr != nil {
+			if err := v.raw.read(func(ev Event) { v.scr.Apply(ev); v.dirty = true }); err != nil {
+				return err
+			}
 		}
 		if err := v.draw(); err != nil {
 			return err

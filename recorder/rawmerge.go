@@ -1,6 +1,7 @@
 package recorder
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -48,20 +49,9 @@ func (e *rawEvents) next() (Event, error) {
 		if err != nil {
 			return Event{}, err
 		}
-		c := &e.carry[fr.Stream]
-		p := fr.Data
-		if len(*c) > 0 {
-			p = append(*c, p...)
-			*c = nil
+		if ev, ok := frameEvent(&e.carry, fr); ok {
+			return ev, nil
 		}
-		if n := incompleteTail(p); n > 0 {
-			*c = append([]byte(nil), p[len(p)-n:]...)
-			p = p[:len(p)-n]
-		}
-		if len(p) == 0 {
-			continue
-		}
-		return Event{Time: fr.Time.Seconds(), Type: streamType(fr.Stream), Data: strings.ToValidUTF8(string(p), "\uFFFD")}, nil
 	}
 	if len(e.pending) > 0 {
 		ev := e.pending[0]
@@ -69,6 +59,26 @@ func (e *rawEvents) next() (Event, error) {
 		return ev, nil
 	}
 	return Event{}, io.EOF
+}
+
+// frameEvent turns a frame into an event in valid UTF-8, holding back in
+// carry the start of a rune cut at its end for the stream's next frame. It
+// returns false when nothing is left to show.
+func frameEvent(carry *[3][]byte, fr RawFrame) (Event, bool) {
+	c := &carry[fr.Stream]
+	p := fr.Data
+	if len(*c) > 0 {
+		p = append(*c, p...)
+		*c = nil
+	}
+	if n := incompleteTail(p); n > 0 {
+		*c = append([]byte(nil), p[len(p)-n:]...)
+		p = p[:len(p)-n]
+	}
+	if len(p) == 0 {
+		return Event{}, false
+	}
+	return Event{Time: fr.Time.Seconds(), Type: streamType(fr.Stream), Data: strings.ToValidUTF8(string(p), "\uFFFD")}, true
 }
 
 // flushCarries turns the bytes held back at the end into events.
@@ -130,3 +140,60 @@ func (r *Reader) nextMerged() (Event, error) {
 	}
 	return Event{}, io.EOF
 }
+
+// rawTail reads the whole frames a growing raw stream file has gained
+// since the last call, for Follow.
+type rawTail struct {
+	f     *os.File
+	off   int64
+	lastT uint64
+	carry [3][]byte
+}
+
+// openRawTail opens the raw stream file at path and checks its header; it
+// returns nil when there is none (a session with a PTY).
+func openRawTail(path string) (*rawTail, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("recording: %w", err)
+	}
+	if _, err := NewRawReader(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%w (%s)", err, path)
+	}
+	return &rawTail{f: f, off: int64(rawHdrLen)}, nil
+}
+
+// read passes the events of the whole frames written since the last call
+// to apply; a frame still being written waits for the next call.
+func (t *rawTail) read(apply func(Event)) error {
+	fi, err := t.f.Stat()
+	if err != nil {
+		return fmt.Errorf("recording: %w", err)
+	}
+	if fi.Size() <= t.off {
+		return nil
+	}
+	rd := &RawReader{br: bufio.NewReaderSize(io.NewSectionReader(t.f, t.off, fi.Size()-t.off), 64<<10), off: t.off, lastT: t.lastT}
+	for {
+		fr, err := rd.Next()
+		if err == io.EOF || errors.Is(err, ErrRawTruncated) {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("%w (%s)", err, t.f.Name())
+		}
+		if fr.Stream != StreamStdin {
+			if ev, ok := frameEvent(&t.carry, fr); ok {
+				apply(ev)
+			}
+		}
+	}
+	t.off, t.lastT = rd.off, rd.lastT
+	return nil
+}
+
+func (t *rawTail) close() { t.f.Close() }
