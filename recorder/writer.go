@@ -377,6 +377,9 @@ func (w *Writer) eventLocked(typ string, head, data []byte) error {
 		d = w.lastT // keep times monotonic even if the clock steps back
 	}
 	w.lastT = d
+	if w.buf == nil {
+		w.buf = (*castBufs.Get().(*[]byte))[:0]
+	}
 	b := w.buf
 	b = append(b, '[')
 	b = strconv.AppendFloat(b, float64(d.Microseconds())/1e6, 'f', 6, 64)
@@ -395,8 +398,13 @@ func (w *Writer) eventLocked(typ string, head, data []byte) error {
 // holdMax is how much held output is written at once.
 const holdMax = 256 << 10
 
-// maxKeptBuf bounds the buffer kept between events after a huge chunk.
-const maxKeptBuf = 1 << 20
+// maxKeptBuf bounds the buffer a Writer keeps between events: a bigger
+// one (bulk output, held events) goes back to castBufs when written, so
+// that a session idle after a burst holds little.
+const maxKeptBuf = 4 << 10
+
+// castBufs holds event buffers between bursts of output.
+var castBufs = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
 
 // writebackEvery is how many bytes are written between requests to the
 // kernel to start writing them to disk. Without them, a bulk session's
@@ -422,6 +430,10 @@ func (w *Writer) flushLocked() error {
 	}
 	w.buf = w.buf[:0]
 	if cap(w.buf) > maxKeptBuf {
+		if cap(w.buf) <= 2*holdMax {
+			b := w.buf
+			castBufs.Put(&b)
+		}
 		w.buf = nil
 	}
 	if err != nil {
