@@ -135,7 +135,7 @@ func (s *Server) watchSession(ctx context.Context, term *terminal, id string, lo
 	if err != nil {
 		return err.Error()
 	}
-	log.Info("watching a session", "session", ss.ID, "of", ss.User, "asset", ss.Asset)
+	log.Info("watching a session", "session", ss.ID, "of", ss.User, "asset", ss.Asset, "node", ss.Node)
 	wctx, stop := context.WithCancel(ctx)
 	defer stop()
 	v := term.attach()
@@ -161,7 +161,7 @@ func (s *Server) watchSession(ctx context.Context, term *terminal, id string, lo
 	}
 	// Follow draws the session through a terminal emulator: nothing the
 	// asset writes can make the auditor's terminal act or answer.
-	err = recorder.Follow(wctx, path, term.sess, recorder.FollowOptions{Stop: ended, Size: term.window,
+	err = FollowSession(wctx, s.st, ss, path, term.sess, recorder.FollowOptions{Stop: ended, Size: term.window,
 		Title: fmt.Sprintf(" jms: watching %s@%s as %s, session %s started %s; read-only, q stops ",
 			ss.User, ss.Asset, ss.Account, store.ShortSessionID(ss.ID), ss.StartedAt.Local().Format("2006-01-02 15:04"))})
 	v.detach()

@@ -331,10 +331,18 @@ func (cn *conns) loggedInCount() int {
 }
 
 // acceptConn runs for every TCP connection before the handshake: it
+// reads the PROXY header of a trusted load balancer (proxyheader.go),
 // takes the connection's unauthenticated slot (memory only), then
 // refuses a throttled source. Nothing is written for a refused
 // connection but aggregated audit rows and log lines.
 func (s *Server) acceptConn(ctx ssh.Context, c net.Conn) net.Conn {
+	peer := hostOf(c.RemoteAddr())
+	refused := func(err error) { s.refuseProxyHeader(peer, err) }
+	c, err := s.edge.accept(c, refused)
+	if err != nil {
+		refused(err)
+		return nil
+	}
 	source := hostOf(c.RemoteAddr())
 	cs := &connState{source: source, key: store.SourceKey(source), globalReqs: bucket{capacity: 64, perSecond: 2}}
 	if !s.unauth.acquire(cs.key) {

@@ -47,13 +47,17 @@ const (
 // liveSession is one session in the registry.
 type liveSession struct {
 	id      string
+	kind    string // store.SessionShell, SessionExec …, for the metrics
 	user    string
 	asset   string
 	assetID int64
-	account string   // "" for a forward, made as no account
-	port    int      // a forward's port, which a grant must open
-	source  string   // the client's address, for the login rules
-	needs   []string // the actions the session needs of its grant
+	account string // "" for a forward, made as no account
+	port    int    // a forward's port, which a grant must open
+	source  string // the client's address, for the login rules
+	// recording is the recording's file, for watchers on other nodes
+	// (watchstream.go); "" when there is none.
+	recording string
+	needs     []string // the actions the session needs of its grant
 	// needsNow, when set, adds the actions the session needs at this
 	// moment (an SFTP session: those of its open files).
 	needsNow func() []string
@@ -102,8 +106,11 @@ const (
 
 // revokeInterval is how often a live session's grant and user are
 // checked again: less often than kill requests, since each check reads
-// the authorization of one session.
-const revokeInterval = 2 * time.Second
+// the authorization of one session. With the poll's own pollInterval, a
+// change made by any node or jmsctl (a grant removed or expired, a user
+// disabled, locked or removed, a login rule) ends the session within
+// pollInterval+revokeInterval = 2 s, plus the query (docs/cluster.md).
+const revokeInterval = 1500 * time.Millisecond
 
 // liveSessions is the registry.
 type liveSessions struct {
@@ -146,6 +153,17 @@ func (l *liveSessions) remove(id string) {
 	}
 }
 
+// byKind returns how many sessions of each kind are registered.
+func (l *liveSessions) byKind() map[string]int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := map[string]int{}
+	for _, ls := range l.m {
+		out[ls.kind]++
+	}
+	return out
+}
+
 // list returns the registered sessions.
 func (l *liveSessions) list() []*liveSession {
 	l.mu.Lock()
@@ -155,6 +173,20 @@ func (l *liveSessions) list() []*liveSession {
 		out = append(out, ls)
 	}
 	return out
+}
+
+// count returns how many sessions are registered.
+func (l *liveSessions) count() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.m)
+}
+
+// endAll ends every registered session with cause.
+func (l *liveSessions) endAll(cause error) {
+	for _, ls := range l.list() {
+		ls.cancel(cause)
+	}
 }
 
 // stopped returns a channel closed once no poller runs.
@@ -238,6 +270,7 @@ func (s *Server) checkLive(ctx context.Context, list []*liveSession) {
 		}
 		s.warnExpiry(ctx, ls, now)
 	}
+	s.publishWatches(ctx, byID)
 }
 
 // warnExpiry tells the person once, expiryWarning ahead, that her grant
@@ -328,7 +361,7 @@ func (s *Server) runProxy(ctx context.Context, down proxy.Downstream, req proxy.
 		kctx, cancel = context.WithTimeoutCause(kctx, d, errMaxDuration)
 		defer cancel()
 	}
-	var id string
+	var id, recording string
 	var notify func(string)
 	if n, ok := down.(interface{ notice(string) }); ok {
 		notify = n.notice
@@ -343,12 +376,16 @@ func (s *Server) runProxy(ctx context.Context, down proxy.Downstream, req proxy.
 		if err != nil {
 			source = req.Source
 		}
-		s.live.add(&liveSession{id: row.ID, user: req.User, asset: req.Asset.Name, assetID: req.Asset.ID,
-			account: req.Account.Username, source: source, needs: needs, cancel: kill, notify: notify})
+		if row.RecordingPath != "" {
+			recording, _ = s.recordingFile(row)
+		}
+		s.register(&liveSession{id: row.ID, kind: row.Kind, user: req.User, asset: req.Asset.Name, assetID: req.Asset.ID,
+			account: req.Account.Username, source: source, needs: needs, cancel: kill, notify: notify, recording: recording})
 	}
 	defer func() {
 		if id != "" {
 			s.live.remove(id)
+			s.finishWatches(id, recording)
 		}
 	}()
 	return s.proxy.Run(kctx, down, req)

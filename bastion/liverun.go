@@ -33,7 +33,7 @@ func (s *Server) newLiveRun(parent context.Context) *liveRun {
 func (r *liveRun) join(ls *liveSession, last func() time.Time) {
 	r.id = ls.id
 	ls.cancel = r.kill
-	r.s.live.add(ls)
+	r.s.register(ls)
 	r.stopIdle = r.s.watchActivity(r.ctx, r.kill, last)
 }
 

@@ -641,6 +641,7 @@ func (s *Server) auditEvent(ctx context.Context, e store.LoginEvent) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	e.At = s.now()
+	s.metrics.Login(e.Method, e.Result, e.Count)
 	if err := s.st.AddLoginEvent(ctx, e); err != nil {
 		s.log.Error("recording a login event", "user", e.User, "source", e.Source, "err", err)
 	}

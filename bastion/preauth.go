@@ -332,6 +332,9 @@ func (s *Server) preAuthRefusal(cs *connState, user, method, reason string) {
 // connection's source, and throttles it at the threshold.
 func (s *Server) countRefusal(cs *connState) {
 	now := s.now()
+	if sh := s.share.Load(); sh != nil {
+		sh.add(cs.key)
+	}
 	n, reached := s.guard.refused(cs.key, now)
 	if !reached {
 		return

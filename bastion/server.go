@@ -13,6 +13,7 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"charm.land/ssh"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/jms-bastion/jms/bastion/proxy"
 	"github.com/jms-bastion/jms/config"
+	"github.com/jms-bastion/jms/metrics"
 	"github.com/jms-bastion/jms/store"
 )
 
@@ -49,6 +51,9 @@ type Store interface {
 	// The auditor menu (auditor.go).
 	ListSessions(ctx context.Context, q store.SessionQuery) ([]store.Session, error)
 	GetSession(ctx context.Context, idOrPrefix string) (store.Session, error)
+	// Watching across nodes (watchstream.go).
+	WatchStore
+	watchPublisher
 }
 
 // Proxy runs one authorized session against an asset; *proxy.Proxy
@@ -68,6 +73,14 @@ type Deps struct {
 	// Argon2 are the password hashing parameters a login upgrades weaker
 	// hashes to; store.DefaultArgon2 when zero.
 	Argon2 store.Argon2Params
+	// HostKey is the host key (PEM, ed25519) to show: the cluster's, from
+	// the database. Nil reads the data directory's.
+	HostKey []byte
+	// Reset runs self-service password resets (login name "reset",
+	// reset.go); nil turns them off.
+	Reset PasswordReset
+	// Metrics count logins; nil counts nothing.
+	Metrics *metrics.Metrics
 }
 
 // Server is the bastion's SSH server.
@@ -76,6 +89,7 @@ type Server struct {
 	st       Store
 	proxy    Proxy
 	transfer Transfer
+	reset    PasswordReset
 	log      *slog.Logger
 	now      func() time.Time
 
@@ -84,16 +98,20 @@ type Server struct {
 	hashSem   chan struct{} // caps concurrent argon2 hashes (64 MiB each by default)
 	hashMem   *idleRelease  // returns their memory to the OS after a burst
 	unauth    *unauthLimiter
-	guard     *sourceGuard  // pre-auth refusals and throttles per source (preauth.go)
-	refusals  *refusalAudit // pre-auth refusals, audited in aggregate
-	users     *userConns    // logged-in connections per user
+	guard     *sourceGuard                 // pre-auth refusals and throttles per source (preauth.go)
+	share     atomic.Pointer[refusalShare] // the same, shared with the cluster (refusalshare.go)
+	refusals  *refusalAudit                // pre-auth refusals, audited in aggregate
+	users     *userConns                   // logged-in connections per user
 	conns     conns
 	live      *liveSessions // the proxied sessions running now
+	edge      *proxyEdge    // the PROXY protocol; nil: off
+	metrics   *metrics.Metrics
 
 	srv *ssh.Server
 
 	lmu       sync.Mutex
 	closing   bool
+	drainEnd  time.Time // when a drain ends its sessions; zero: not draining
 	listeners []net.Listener
 }
 
@@ -125,8 +143,14 @@ func New(cfg config.Config, deps Deps) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	pem, err := readHostKey(cfg)
-	if err != nil {
+	pem := deps.HostKey
+	if pem == nil {
+		pem, err = os.ReadFile(cfg.HostKeyPath())
+		if err != nil {
+			return nil, fmt.Errorf("bastion host key: %w (run 'jmsctl init')", err)
+		}
+	}
+	if err := CheckHostKey(pem); err != nil {
 		return nil, err
 	}
 	s.srv, err = wish.NewServer(s.options(pem)...)
@@ -144,6 +168,7 @@ func newServer(cfg config.Config, deps Deps) (*Server, error) {
 		st:       deps.Store,
 		proxy:    deps.Proxy,
 		transfer: deps.Transfer,
+		reset:    deps.Reset,
 		log:      cmp.Or(deps.Logger, slog.Default()),
 		now:      deps.Now,
 		argon:    deps.Argon2,
@@ -151,10 +176,16 @@ func newServer(cfg config.Config, deps Deps) (*Server, error) {
 		unauth:   newUnauthLimiter(cfg.MaxUnauthPerSource, cfg.MaxUnauth),
 		guard:    newSourceGuard(cfg.ThrottleFailures, cfg.LockoutWindow),
 		users:    &userConns{max: cfg.MaxConnectionsPerUser},
+		metrics:  deps.Metrics,
 	}
 	if s.now == nil {
 		s.now = time.Now
 	}
+	edge, err := newProxyEdge(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s.edge = edge
 	if s.argon == (store.Argon2Params{}) {
 		s.argon = store.DefaultArgon2
 	}
@@ -182,20 +213,16 @@ func hashSlots(p store.Argon2Params, cpus int) int {
 	return max(1, cpus/max(1, int(p.Threads)))
 }
 
-// readHostKey reads the bastion's ed25519 host key (PEM).
-func readHostKey(cfg config.Config) ([]byte, error) {
-	pem, err := os.ReadFile(cfg.HostKeyPath())
-	if err != nil {
-		return nil, fmt.Errorf("bastion host key: %w (run 'jmsctl init')", err)
-	}
+// CheckHostKey checks that pem is an ed25519 private key.
+func CheckHostKey(pem []byte) error {
 	signer, err := gossh.ParsePrivateKey(pem)
 	if err != nil {
-		return nil, fmt.Errorf("bastion host key %s: %w", cfg.HostKeyPath(), err)
+		return fmt.Errorf("bastion host key: %w", err)
 	}
 	if signer.PublicKey().Type() != gossh.KeyAlgoED25519 {
-		return nil, fmt.Errorf("bastion host key %s: want ed25519, found %s", cfg.HostKeyPath(), signer.PublicKey().Type())
+		return fmt.Errorf("bastion host key: want ed25519, found %s", signer.PublicKey().Type())
 	}
-	return pem, nil
+	return nil
 }
 
 // options are the wish server's options: identity, authentication,
@@ -252,6 +279,10 @@ func (s *Server) configure(srv *ssh.Server) error {
 			Config:                    algs,
 			VerifiedPublicKeyCallback: s.verifiedPublicKey(ctx),
 			PasswordCallback:          s.passwordCallback(ctx),
+			// Only the login name "reset" (a password reset, reset.go)
+			// gets a prompt; other names are refused at once and go on
+			// to their key or password.
+			KeyboardInteractiveCallback: s.resetCallback(ctx),
 			// Keeps the connection's banner sender, for MFA enrolment
 			// (login.go).
 			PreAuthConnCallback: func(c gossh.ServerPreAuthConn) { ctx.SetValue(preAuthKey{}, c) },
@@ -330,6 +361,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.conns.close()
 	s.hashMem.stop()
+	s.stopShare()
 	defer s.refusals.flush(true)
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
@@ -352,8 +384,16 @@ func (s *Server) Close() error {
 	s.lmu.Unlock()
 	s.conns.close()
 	s.hashMem.stop()
+	s.stopShare()
 	defer s.refusals.flush(true)
 	return s.srv.Close()
+}
+
+// stopShare stops sharing refusal counts with the cluster.
+func (s *Server) stopShare() {
+	if sh := s.share.Load(); sh != nil {
+		sh.stop()
+	}
 }
 
 // printfLogger adapts slog to the recover middleware.

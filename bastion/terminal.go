@@ -151,16 +151,20 @@ func (t *terminal) setNotify(f func(string)) {
 }
 
 // notice tells the person msg: in the menu's status line while it runs,
-// as a line of its own otherwise (over an asset's screen).
+// as a line of its own otherwise (over an asset's screen), on stderr
+// without a PTY (stdout is a command's data: rsync, scp, a pipe).
 func (t *terminal) notice(msg string) {
 	t.mu.Lock()
 	f := t.notify
 	t.mu.Unlock()
-	if f != nil {
+	switch {
+	case f != nil:
 		f(msg)
-		return
+	case !t.hasPty:
+		_, _ = io.WriteString(t.sess.Stderr(), msg+"\n")
+	default:
+		_, _ = io.WriteString(t.sess, t.newline()+msg+t.newline())
 	}
-	_, _ = io.WriteString(t.sess, t.newline()+msg+t.newline())
 }
 
 // Write writes to the client's stdout, unchanged.

@@ -64,7 +64,7 @@ func (s *Server) sftpHandler(sess ssh.Session) {
 	run := s.newLiveRun(sess.Context())
 	defer run.done()
 	req.OnStart = func(f transfer.SFTPSession) {
-		run.join(&liveSession{id: f.ID, user: t.User, asset: f.Asset, assetID: f.AssetID, account: f.Account,
+		run.join(&liveSession{id: f.ID, kind: store.SessionSFTP, user: t.User, asset: f.Asset, assetID: f.AssetID, account: f.Account,
 			source: source, needsNow: f.Needs}, f.LastActive)
 	}
 	err = s.transfer.ServeSFTP(run.ctx, sess, req)
@@ -112,7 +112,7 @@ func (s *Server) directTCPIP(_ *ssh.Server, conn *gossh.ServerConn, nc gossh.New
 	defer run.done()
 	req := transfer.ForwardRequest{User: user, Source: conn.RemoteAddr().String(), Host: host, Port: port}
 	req.OnStart = func(f transfer.ForwardSession) {
-		run.join(&liveSession{id: f.ID, user: user, asset: f.Asset, assetID: f.AssetID, port: f.Port,
+		run.join(&liveSession{id: f.ID, kind: store.SessionForward, user: user, asset: f.Asset, assetID: f.AssetID, port: f.Port,
 			source: hostOf(conn.RemoteAddr()), needs: []string{store.ActionForward}}, f.LastActive)
 	}
 	s.transfer.Forward(run.ctx, nc, req)

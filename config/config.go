@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -29,8 +30,17 @@ type Config struct {
 	// DataDir holds jms.db, secret.key, the host key and recordings.
 	DataDir string `yaml:"-"`
 
+	// Database is where the store lives: empty for the SQLite file
+	// jms.db in the data directory (the default), or a PostgreSQL URL
+	// (postgres://jms@db1/jms?sslmode=verify-full) for a cluster. Its
+	// password belongs in a passfile (PGPASSFILE), not here.
+	Database string `yaml:"database"`
+
 	// Listen is the bastion's SSH address.
 	Listen string `yaml:"listen"`
+	// NodeName names this server among the nodes of a cluster (jmsctl
+	// server list, the node of each session); the host name when empty.
+	NodeName string `yaml:"node_name"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `yaml:"log_level"`
 
@@ -110,6 +120,42 @@ type Config struct {
 	// LockoutWindow refuse that address for LockoutDuration; 0 never.
 	// An IPv6 address counts as its /64 here and in every lockout.
 	ThrottleFailures int `yaml:"throttle_failures"`
+
+	// --- notifications (notify) ---
+	// NotifyLanguage is the language of mails: en or zh-CN.
+	NotifyLanguage string `yaml:"notify_language"`
+	// NotifyRetry is the wait before the first retry of a mail or webhook
+	// post that failed; it doubles at each attempt, up to an hour.
+	NotifyRetry time.Duration `yaml:"notify_retry"`
+	// NotifyMaxAttempts attempts at a message make it failed.
+	NotifyMaxAttempts int `yaml:"notify_max_attempts"`
+	// NotifyPoll is how often serve looks for messages queued by other
+	// processes (jmsctl on the command line, other nodes).
+	NotifyPoll time.Duration `yaml:"notify_poll"`
+	// NotifyPublicAddress is how people reach the bastion
+	// ("bastion.example.com:2222"), for the lines mails tell them to type.
+	NotifyPublicAddress string `yaml:"notify_public_address"`
+	// NotifyDigest is the period of digest mails (notify rule mode digest).
+	NotifyDigest time.Duration `yaml:"notify_digest"`
+	// InviteTTL is how long an invitation's one-time password works.
+	InviteTTL time.Duration `yaml:"invite_ttl"`
+	// --- end notifications ---
+	// TrustedProxies are the addresses and CIDR ranges of the TCP load
+	// balancers whose PROXY protocol (v1 or v2) header names the client;
+	// empty (the default) turns the PROXY protocol off. A header from
+	// any other address is refused and audited.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+	// ProxyProtocol is "required" (a trusted proxy must send a header:
+	// a connection from it without one is refused) or "optional" (a
+	// trusted address may also connect directly, as itself).
+	ProxyProtocol string `yaml:"proxy_protocol"`
+	// DrainTimeout is how long SIGTERM lets the sessions of a draining
+	// server run before it ends them; a second SIGTERM or SIGINT ends
+	// them at once.
+	DrainTimeout time.Duration `yaml:"drain_timeout"`
+	// MetricsListen is the address of the Prometheus metrics and health
+	// endpoints (/metrics, /healthz, /readyz); empty (the default) off.
+	MetricsListen string `yaml:"metrics_listen"`
 }
 
 // Default returns the built-in defaults for dataDir.
@@ -140,6 +186,15 @@ func Default(dataDir string) Config {
 		LockoutUserThreshold: 20,
 		ThrottleNames:        20,
 		ThrottleFailures:     100,
+		// notifications
+		NotifyLanguage:    "en",
+		NotifyRetry:       30 * time.Second,
+		NotifyMaxAttempts: 10,
+		NotifyPoll:        10 * time.Second,
+		InviteTTL:         72 * time.Hour,
+		NotifyDigest:      time.Hour,
+		ProxyProtocol:     "required",
+		DrainTimeout:      time.Hour,
 	}
 }
 
@@ -244,10 +299,24 @@ func (c Config) Validate() error {
 		}
 		errs = append(errs, fmt.Errorf("%s %q: want one of %s", name, v, strings.Join(allowed, ", ")))
 	}
+	if err := checkDatabase(c.Database); err != nil {
+		errs = append(errs, err)
+	}
 	oneOf("log_level", c.LogLevel, "debug", "info", "warn", "error")
 	oneOf("host_key_policy", c.HostKeyPolicy, "tofu", "require")
 	oneOf("recording_failure", c.RecordingFailure, "close", "continue")
 	oneOf("mfa", c.MFA, "optional", "required")
+	oneOf("proxy_protocol", c.ProxyProtocol, "required", "optional")
+	for _, p := range c.TrustedProxies {
+		if _, err := ParseTrustedProxy(p); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if c.MetricsListen != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsListen); err != nil {
+			errs = append(errs, fmt.Errorf("metrics_listen %q: %w", c.MetricsListen, err))
+		}
+	}
 	positive := func(name string, d time.Duration) {
 		if d <= 0 {
 			errs = append(errs, fmt.Errorf("%s must be positive, is %s", name, d))
@@ -256,6 +325,7 @@ func (c Config) Validate() error {
 	positive("connect_timeout", c.ConnectTimeout)
 	positive("pre_auth_timeout", c.PreAuthTimeout)
 	positive("review_timeout", c.ReviewTimeout)
+	positive("drain_timeout", c.DrainTimeout)
 	if c.MaxUnauthPerSource < 1 || c.MaxUnauth < 1 || c.MaxChannels < 1 {
 		errs = append(errs, errors.New("max_unauth_per_source, max_unauth and max_channels must be at least 1"))
 	}
@@ -286,10 +356,75 @@ func (c Config) Validate() error {
 	known("ciphers", c.Ciphers, supported.Ciphers)
 	known("key_exchanges", c.KeyExchanges, supported.KeyExchanges)
 	known("macs", c.MACs, supported.MACs)
+	// notifications
+	oneOf("notify_language", c.NotifyLanguage, "en", "zh-CN")
+	positive("notify_retry", c.NotifyRetry)
+	positive("notify_poll", c.NotifyPoll)
+	positive("invite_ttl", c.InviteTTL)
+	positive("notify_digest", c.NotifyDigest)
+	if c.NotifyMaxAttempts < 1 {
+		errs = append(errs, errors.New("notify_max_attempts must be at least 1"))
+	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("invalid configuration: %w", err)
 	}
 	return nil
+}
+
+// Node returns the node name: NodeName, or the host name.
+func (c Config) Node() (string, error) {
+	if c.NodeName != "" {
+		return c.NodeName, nil
+	}
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		return "", fmt.Errorf("node name: the host name is unknown (%v): set node_name", err)
+	}
+	if i := strings.IndexByte(h, '.'); i > 0 {
+		h = h[:i]
+	}
+	return h, nil
+}
+
+// checkDatabase checks the kind of a database location; the store reads
+// the rest. It never quotes a URL, which may hold a password.
+func checkDatabase(db string) error {
+	scheme, _, ok := strings.Cut(db, "://")
+	if db == "" || !ok {
+		return nil
+	}
+	switch strings.ToLower(scheme) {
+	case "postgres", "postgresql", "sqlite":
+		return nil
+	}
+	return fmt.Errorf("database: unknown kind %q (want postgres://…, sqlite://PATH or empty for jms.db in the data directory)", scheme)
+}
+
+// StoreLocation is where the store lives: the database URL, or the
+// SQLite file of the data directory.
+func (c Config) StoreLocation() string {
+	if c.Database != "" {
+		return c.Database
+	}
+	return c.DBPath()
+}
+
+// EmbeddedDB reports whether the store is the SQLite file of the data
+// directory (no database setting).
+func (c Config) EmbeddedDB() bool { return c.Database == "" }
+
+// ParseTrustedProxy parses one entry of trusted_proxies: an address
+// (10.0.0.5, a /32 or /128) or a CIDR range (10.0.0.0/24).
+func ParseTrustedProxy(s string) (netip.Prefix, error) {
+	if p, err := netip.ParsePrefix(s); err == nil {
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("trusted_proxies %q: want an address or a CIDR range such as 10.0.0.0/24", s)
+	}
+	a = a.Unmap()
+	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
 // Paths of the data directory.
@@ -297,3 +432,6 @@ func (c Config) DBPath() string        { return filepath.Join(c.DataDir, "jms.db
 func (c Config) HostKeyPath() string   { return filepath.Join(c.DataDir, "ssh_host_ed25519_key") }
 func (c Config) RecordingsDir() string { return filepath.Join(c.DataDir, "recordings") }
 func (c Config) KeyPath() string       { return filepath.Join(c.DataDir, "secret.key") }
+
+// TemplatesDir holds mail templates that override the built-in ones.
+func (c Config) TemplatesDir() string { return filepath.Join(c.DataDir, "templates") }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -74,6 +75,10 @@ type BastionOptions struct {
 	Config        string   // written to DATA/jms.yaml before serve, when not empty
 	Env           []string // extra environment for init, serve and Run (e.g. "JMS_…=…")
 	ServeArgs     []string // extra flags for serve
+	// Postgres puts the store on PostgreSQL (JMS_TEST_POSTGRES, a schema of
+	// its own) instead of DATA/jms.db; so does JMS_E2E_ENGINE=postgres for
+	// every bastion. See postgres_test.go.
+	Postgres bool
 }
 
 // Bastion is a `jmsctl serve` subprocess on 127.0.0.1 with its own data dir.
@@ -85,6 +90,7 @@ type Bastion struct {
 	Banner        string // the server's SSH identification line
 	AdminUser     string // "admin"
 	AdminPassword string
+	Database      string // the PostgreSQL URL of the store; "" for DATA/jms.db
 
 	t    testing.TB
 	opts BastionOptions
@@ -111,6 +117,10 @@ func startBastion(t testing.TB, opts BastionOptions) *Bastion {
 	}
 	if b.AdminPassword == "" {
 		b.AdminPassword = "adm-" + randomToken(10)
+	}
+	if opts.Postgres || os.Getenv("JMS_E2E_ENGINE") == "postgres" {
+		b.Database = newPostgresSchema(t)
+		b.opts.Env = append(slices.Clip(b.opts.Env), "JMS_DATABASE="+b.Database)
 	}
 	if _, stderr, err := b.RunStdin(t, b.AdminPassword+"\n", "init", "--admin", b.AdminUser, "--admin-password-stdin"); err != nil {
 		t.Fatalf("jmsctl init: %v\n%s", err, stderr)
@@ -171,14 +181,51 @@ func (b *Bastion) Start() {
 	b.Banner = banner
 }
 
-// Stop ends the server: SIGTERM, then SIGKILL after 10 s. It is safe to call twice.
+// Stop ends the server: SIGTERM (it drains), a second SIGTERM half a second later when it
+// still runs (it ends its sessions now), then SIGKILL after 10 s. It is safe to call twice.
 func (b *Bastion) Stop() {
 	b.mu.Lock()
 	cmd, exited := b.cmd, b.exited
 	b.cmd = nil
 	b.mu.Unlock()
-	if cmd != nil {
-		stopProcess(cmd, exited, 10*time.Second)
+	if cmd == nil {
+		return
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-exited:
+	case <-time.After(500 * time.Millisecond):
+	}
+	stopProcess(cmd, exited, 10*time.Second)
+}
+
+// Signal sends sig to the running server.
+func (b *Bastion) Signal(sig os.Signal) {
+	b.t.Helper()
+	b.mu.Lock()
+	cmd := b.cmd
+	b.mu.Unlock()
+	if cmd == nil {
+		b.t.Fatal("the server is not running")
+	}
+	if err := cmd.Process.Signal(sig); err != nil {
+		b.t.Fatalf("signalling the server: %v", err)
+	}
+}
+
+// WaitExit waits until the server has exited by itself, and forgets it.
+func (b *Bastion) WaitExit(timeout time.Duration) {
+	b.t.Helper()
+	b.mu.Lock()
+	exited := b.exited
+	b.mu.Unlock()
+	select {
+	case <-exited:
+		b.mu.Lock()
+		b.cmd = nil
+		b.mu.Unlock()
+	case <-time.After(timeout):
+		b.t.Fatalf("the server did not exit within %v; log:\n%s", timeout, b.Log())
 	}
 }
 

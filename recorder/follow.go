@@ -52,18 +52,37 @@ func Follow(ctx context.Context, path string, w io.Writer, opts FollowOptions) e
 		return fmt.Errorf("recording: %w", err)
 	}
 	defer f.Close()
-	v := &liveView{w: w, opts: opts}
 	// A session without a PTY writes its output to its raw stream file.
-	if v.raw, err = openRawTail(RawPath(path)); err != nil {
+	raw, err := openRawTail(RawPath(path))
+	if err != nil {
 		return err
 	}
-	if v.raw != nil {
-		defer v.raw.close()
+	if raw != nil {
+		defer raw.close()
 	}
-	if err := v.follow(ctx, bufio.NewReaderSize(f, 64<<10)); err != nil {
+	if err := followWith(ctx, f, w, opts, raw); err != nil {
 		return fmt.Errorf("%w (%s)", err, path)
 	}
 	return nil
+}
+
+// FollowReader is Follow for a recording read from r, which returns
+// io.EOF when no more bytes are there yet (as a growing file does) and
+// more on a later Read: a recording streamed from another node.
+// (The output of a session without a PTY, in its raw stream file, is not
+// in such a stream: only the cast's events are.)
+func FollowReader(ctx context.Context, r io.Reader, w io.Writer, opts FollowOptions) error {
+	return followWith(ctx, r, w, opts, nil)
+}
+
+// followWith follows the cast read from r and, when raw is not nil, the
+// raw stream file beside it.
+func followWith(ctx context.Context, r io.Reader, w io.Writer, opts FollowOptions, raw *rawTail) error {
+	if opts.interval <= 0 {
+		opts.interval = followInterval
+	}
+	v := &liveView{w: w, opts: opts, raw: raw}
+	return v.follow(ctx, bufio.NewReaderSize(r, 64<<10))
 }
 
 // liveView is the watcher's side of Follow: the emulator fed with the

@@ -13,8 +13,14 @@ import (
 // through her group), plus 50 unrelated grants.
 func benchInventory(b *testing.B) *Store {
 	b.Helper()
+	return benchInventoryOn(b, testEngine)
+}
+
+// benchInventoryOn is benchInventory on the engine e.
+func benchInventoryOn(b *testing.B, e Engine) *Store {
+	b.Helper()
 	ctx := WithActor(context.Background(), "os:bench")
-	s := newTestStore(b)
+	s := newTestStoreOn(b, e)
 	if _, err := s.AddUser(ctx, NewUser{Name: "alice"}); err != nil {
 		b.Fatal(err)
 	}
@@ -150,4 +156,34 @@ func BenchmarkWhoCan(b *testing.B) {
 			b.Fatalf("%v %+v", err, w)
 		}
 	}
+}
+
+// BenchmarkAuthorizedAssets10kEngines is BenchmarkAuthorizedAssets10k
+// (warm) on SQLite and PostgreSQL in turns, each iteration one query on
+// each, so that both see the same load: it reports each engine's time
+// per query and their ratio (the bar: PostgreSQL on loopback within 2x
+// of SQLite). It needs JMS_TEST_POSTGRES and runs in the first pass.
+func BenchmarkAuthorizedAssets10kEngines(b *testing.B) {
+	if pgAdmin.db == nil || testEngine != SQLite {
+		b.Skip("needs JMS_TEST_POSTGRES; runs once, in the first pass")
+	}
+	ctx := context.Background()
+	stores := map[Engine]*Store{SQLite: benchInventoryOn(b, SQLite), PostgreSQL: benchInventoryOn(b, PostgreSQL)}
+	spent := map[Engine]time.Duration{}
+	b.ResetTimer()
+	for b.Loop() {
+		for _, e := range []Engine{SQLite, PostgreSQL} {
+			s := stores[e]
+			start := time.Now()
+			acc, err := s.AuthorizedAssets(ctx, "alice", s.now())
+			spent[e] += time.Since(start)
+			if err != nil || len(acc) != 10000 {
+				b.Fatalf("%s: %v, %d assets", e, err, len(acc))
+			}
+		}
+	}
+	n := float64(b.N)
+	b.ReportMetric(spent[SQLite].Seconds()*1000/n, "ms-sqlite/op")
+	b.ReportMetric(spent[PostgreSQL].Seconds()*1000/n, "ms-postgres/op")
+	b.ReportMetric(float64(spent[PostgreSQL])/float64(spent[SQLite]), "postgres/sqlite")
 }

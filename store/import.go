@@ -207,12 +207,6 @@ func (s *Store) ImportAssets(ctx context.Context, rows []ImportAsset, opts Impor
 		if err != nil {
 			return err
 		}
-		ins, err := prepare(ctx, q, `INSERT INTO assets (name, address, port, platform, node_id, comment, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`)
-		if err != nil {
-			return err
-		}
-		defer ins.Close()
 		upd, err := prepare(ctx, q, `UPDATE assets SET address = ?, port = ?, platform = ?, node_id = ?, comment = ?, updated_at = ? WHERE id = ?`)
 		if err != nil {
 			return err
@@ -223,35 +217,40 @@ func (s *Store) ImportAssets(ctx context.Context, rows []ImportAsset, opts Impor
 			return err
 		}
 		defer delLabels.Close()
-		insLabel, err := prepare(ctx, q, `INSERT INTO asset_labels (asset_id, key, value) VALUES (?, ?, ?)`)
-		if err != nil {
-			return err
-		}
-		defer insLabel.Close()
+		var adds []newAssetRow
 		for _, c := range changes {
 			r := c.row
 			node, err := nodes.id(r.Node)
 			if err != nil {
 				return rowErr(r.At, &FieldError{"node", err})
 			}
+			if c.id == 0 {
+				adds = append(adds, newAssetRow{row: r, node: node})
+				continue
+			}
+			if _, err := upd.ExecContext(ctx, r.Address, r.Port, r.Platform, node, r.Comment, now, c.id); err != nil {
+				return rowErr(r.At, wrapError(err))
+			}
+			if _, err := delLabels.ExecContext(ctx, c.id); err != nil {
+				return rowErr(r.At, wrapError(err))
+			}
+		}
+		added, err := insertAssets(ctx, q, adds, now)
+		if err != nil {
+			return err
+		}
+		var labels [][3]any
+		for _, c := range changes {
 			id := c.id
 			if id == 0 {
-				if err := ins.QueryRowContext(ctx, r.Name, r.Address, r.Port, r.Platform, node, r.Comment, now, now).Scan(&id); err != nil {
-					return rowErr(r.At, wrapError(err))
-				}
-			} else {
-				if _, err := upd.ExecContext(ctx, r.Address, r.Port, r.Platform, node, r.Comment, now, id); err != nil {
-					return rowErr(r.At, wrapError(err))
-				}
-				if _, err := delLabels.ExecContext(ctx, id); err != nil {
-					return rowErr(r.At, wrapError(err))
-				}
+				id = added[c.row.Name]
 			}
-			for _, k := range sortedKeys(r.Labels) {
-				if _, err := insLabel.ExecContext(ctx, id, k, r.Labels[k]); err != nil {
-					return rowErr(r.At, wrapError(err))
-				}
+			for _, k := range sortedKeys(c.row.Labels) {
+				labels = append(labels, [3]any{id, k, c.row.Labels[k]})
 			}
+		}
+		if err := insertLabelRows(ctx, q, labels); err != nil {
+			return err
 		}
 		return s.recordOp(ctx, q, "asset.import", opts.Source, map[string]any{
 			"added": res.Added, "updated": res.Updated, "unchanged": len(res.Unchanged), "changes": res.Changes})

@@ -14,7 +14,9 @@ import (
 // Every change made through the store records an operation in the same
 // transaction (recordOp), so the newest row of the operations table is
 // an exact change counter, and a cheap one: whatever process commits a
-// change, the next reader sees a new version and rebuilds. Session and
+// change, the next reader sees a new version and rebuilds (on
+// PostgreSQL, transactions take turns so that ids commit in order: see
+// lockWriters). Session and
 // audit events do not record operations and leave the snapshot alone.
 type inventory struct {
 	version  opVersion

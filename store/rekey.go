@@ -135,6 +135,10 @@ func syncDir(dir string) error {
 var sealedColumns = []struct{ table, column, refColumn string }{
 	{"accounts", "secret", "secret_ref"},
 	{"users", "mfa_seed", "mfa_seed_ref"},
+	{"cluster_host_key", "private_key", "key_ref"},
+	{"mail_settings", "password", "password_ref"},
+	{"webhooks", "secret", "secret_ref"},
+	{"outbox", "payload", "payload_ref"},
 }
 
 // sealedValue is one sealed value in the database.
@@ -190,6 +194,9 @@ func (s *Store) Rekey(ctx context.Context, next *Sealer) (int, error) {
 	}
 	var n int
 	err := s.withTx(ctx, func(q querier) error {
+		if err := s.lockKeyRow(ctx, q, cur.KeyID()); err != nil {
+			return err
+		}
 		todo, err := sealedValues(ctx, q)
 		if err != nil {
 			return err

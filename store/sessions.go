@@ -50,6 +50,9 @@ type Session struct {
 	RecordingPath   string     `json:"recording_path" yaml:"recording_path"`
 	RecordingSize   int64      `json:"recording_size" yaml:"recording_size"`
 	RecordingSHA256 string     `json:"recording_sha256" yaml:"recording_sha256"`
+	// Node is the bastion node that runs the session; "" for sessions
+	// older than the cluster.
+	Node string `json:"node" yaml:"node"`
 }
 
 // Duration returns how long the session lasted, or has lasted by now.
@@ -82,6 +85,8 @@ type NewSession struct {
 	RecordingPath string
 	// StartedAt is the start; the store's clock when zero.
 	StartedAt time.Time
+	// Node is the bastion node that runs it (see servers.go).
+	Node string
 }
 
 // SessionEnd is how a session ended.
@@ -139,8 +144,9 @@ func (s *Store) StartSession(ctx context.Context, ns NewSession) (Session, error
 		start = s.now()
 	}
 	_, err := s.db.ExecContext(ctx, `INSERT INTO sessions (id, kind, user_name, asset_name, account, source, command,
-		target, started_at, status, recording_path) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		ns.ID, ns.Kind, ns.User, ns.Asset, ns.Account, ns.Source, ns.Command, ns.Target, formatTime(start), StatusActive, ns.RecordingPath)
+		target, started_at, status, recording_path, node) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		ns.ID, ns.Kind, ns.User, ns.Asset, ns.Account, ns.Source, ns.Command, ns.Target, formatTime(start), StatusActive,
+		ns.RecordingPath, ns.Node)
 	if err != nil {
 		return Session{}, nameTaken(err, "session", ns.ID)
 	}
@@ -185,20 +191,18 @@ func (s *Store) EndSession(ctx context.Context, id string, end SessionEnd) error
 // session row names (its recording_path, as stored).
 type RecordingDigest func(recordingPath string) (size int64, sha256 string, err error)
 
-// CloseInterruptedSessions marks the sessions left active by a bastion
-// that stopped without ending them (a crash, a kill -9) as interrupted,
-// ended now, with the size and SHA-256 of the recording each left
-// (through digest, when not nil). Only the process that holds the data
-// directory's lock may call it, before it accepts connections: another
-// server's sessions would be closed under it. It returns how many it
-// marked.
-//
-// With several servers on one database (the cluster), each will close
-// only the rows it started: that needs a node column on sessions and a
-// node filter here.
-func (s *Store) CloseInterruptedSessions(ctx context.Context, digest RecordingDigest) (int, error) {
+// CloseInterruptedSessions marks the sessions that node left active
+// when it stopped without ending them (a crash, a kill -9) as
+// interrupted, ended now, with the size and SHA-256 of the recording each
+// left (through digest, when not nil). Sessions older than the cluster
+// (no node) count as every node's. Only node itself may call it, holding
+// its data directory's lock, before it accepts connections: the sessions
+// of another node that is alive are never touched here (a gone node's
+// are closed by ReapServers). It returns how many it marked.
+func (s *Store) CloseInterruptedSessions(ctx context.Context, node string, digest RecordingDigest) (int, error) {
 	type left struct{ id, path string }
-	rows, err := s.db.QueryContext(ctx, `SELECT id, recording_path FROM sessions WHERE status = ?`, StatusActive)
+	rows, err := s.db.QueryContext(ctx, `SELECT id, recording_path FROM sessions WHERE status = ? AND (node = ? OR node = '')`,
+		StatusActive, node)
 	if err != nil {
 		return 0, wrapError(err)
 	}
@@ -242,7 +246,7 @@ func (s *Store) CloseInterruptedSessions(ctx context.Context, digest RecordingDi
 }
 
 const sessionColumns = `id, kind, user_name, asset_name, account, source, command, started_at, ended_at, status,
-	exit_status, end_reason, recording_path, recording_size, recording_sha256, target, bytes_in, bytes_out`
+	exit_status, end_reason, recording_path, recording_size, recording_sha256, target, bytes_in, bytes_out, node`
 
 func scanSession(sc interface{ Scan(...any) error }) (Session, error) {
 	var ss Session
@@ -251,7 +255,7 @@ func scanSession(sc interface{ Scan(...any) error }) (Session, error) {
 	var exit sql.NullInt64
 	err := sc.Scan(&ss.ID, &ss.Kind, &ss.User, &ss.Asset, &ss.Account, &ss.Source, &ss.Command, &started, &ended,
 		&ss.Status, &exit, &ss.EndReason, &ss.RecordingPath, &ss.RecordingSize, &ss.RecordingSHA256,
-		&ss.Target, &ss.BytesIn, &ss.BytesOut)
+		&ss.Target, &ss.BytesIn, &ss.BytesOut, &ss.Node)
 	if err != nil {
 		return ss, wrapError(err)
 	}

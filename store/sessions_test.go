@@ -179,7 +179,7 @@ func TestListSessionsFilters(t *testing.T) {
 		})
 	}
 
-	n, err := s.CloseInterruptedSessions(ctx, nil)
+	n, err := s.CloseInterruptedSessions(ctx, "", nil)
 	if err != nil || n != 2 {
 		t.Fatalf("CloseInterruptedSessions = %d, %v; want 2", n, err)
 	}
@@ -190,7 +190,7 @@ func TestListSessionsFilters(t *testing.T) {
 	if done, _ := s.GetSession(ctx, a1); done.Status != StatusClosed {
 		t.Fatalf("closed session changed: %+v", done)
 	}
-	if n, _ := s.CloseInterruptedSessions(ctx, nil); n != 0 {
+	if n, _ := s.CloseInterruptedSessions(ctx, "", nil); n != 0 {
 		t.Fatalf("second run marked %d", n)
 	}
 }
@@ -241,7 +241,7 @@ func TestCloseInterruptedSessionsDigestsRecordings(t *testing.T) {
 		}
 		return 0, "", errors.New("no such file")
 	}
-	if n, err := s.CloseInterruptedSessions(ctx, digest); err != nil || n != 3 {
+	if n, err := s.CloseInterruptedSessions(ctx, "", digest); err != nil || n != 3 {
 		t.Fatalf("CloseInterruptedSessions = %d, %v; want 3", n, err)
 	}
 	for _, tc := range []struct {

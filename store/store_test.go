@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"testing"
 	"time"
 )
@@ -11,6 +10,12 @@ import (
 // newTestStore opens a migrated SQLite store in a temp dir, with a key
 // and a fixed clock.
 func newTestStore(t testing.TB) *Store {
+	t.Helper()
+	return newTestStoreOn(t, testEngine)
+}
+
+// newTestStoreOn is newTestStore on the engine e.
+func newTestStoreOn(t testing.TB, e Engine) *Store {
 	t.Helper()
 	raw, err := GenerateKeyBytes()
 	if err != nil {
@@ -21,7 +26,7 @@ func newTestStore(t testing.TB) *Store {
 		t.Fatal(err)
 	}
 	now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
-	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "jms.db"), Options{
+	s, err := Open(context.Background(), testDatabaseOn(t, e, t.TempDir()), Options{
 		Sealer: NewSealer(k),
 		Now:    func() time.Time { return now },
 	})
@@ -34,7 +39,7 @@ func newTestStore(t testing.TB) *Store {
 
 func TestOpenMigratesOnceAndReopens(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "jms.db")
+	path := testDatabase(t, t.TempDir())
 	s, err := Open(ctx, path, Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -287,7 +287,7 @@ func (s *Store) SetPasswordHash(ctx context.Context, name, hash string, mustChan
 	return s.withTx(ctx, func(q querier) error {
 		now := formatTime(s.now())
 		if err := execOne(ctx, q, "user", name, `UPDATE users SET password_hash = ?, password_changed_at = ?,
-			must_change_password = ?, updated_at = ? WHERE name = ?`, hash, now, mustChange, now, name); err != nil {
+			must_change_password = ?, invite_expires_at = NULL, updated_at = ? WHERE name = ?`, hash, now, mustChange, now, name); err != nil {
 			return err
 		}
 		return s.recordOp(ctx, q, "user.passwd", name, map[string]any{"must_change": mustChange})
@@ -302,14 +302,20 @@ func (s *Store) RehashPassword(ctx context.Context, name, oldHash, newHash strin
 	return wrapError(err)
 }
 
-// PasswordHash returns a user with her stored password hash, for login.
+// PasswordHash returns a user with her stored password hash, for login:
+// "" when she has none, or when it is an invitation's one-time password
+// whose time is over (see InviteUser).
 func (s *Store) PasswordHash(ctx context.Context, name string) (User, string, error) {
 	u, err := s.GetUser(ctx, name)
 	if err != nil {
 		return u, "", err
 	}
 	var h string
-	err = s.db.QueryRowContext(ctx, `SELECT password_hash FROM users WHERE id = ?`, u.ID).Scan(&h)
+	var invite sql.NullString
+	err = s.db.QueryRowContext(ctx, `SELECT password_hash, invite_expires_at FROM users WHERE id = ?`, u.ID).Scan(&h, &invite)
+	if exp := parseNullTime(invite); exp != nil && u.MustChangePassword && !s.now().Before(*exp) {
+		h = ""
+	}
 	return u, h, wrapError(err)
 }
 

@@ -274,6 +274,7 @@ func (s *session) pumpOut(stream recorder.Stream, src io.Reader, dst io.Writer, 
 				s.endWith(errClientGone, nil)
 				return
 			}
+			s.p.cfg.Metrics.RelayedOut(n)
 			if tr != nil {
 				tr.Output(buf[:n])
 			}
@@ -311,6 +312,7 @@ func (s *session) pumpIn(src io.Reader, dst io.WriteCloser, q *recQueue) {
 			if _, werr := dst.Write(buf[:n]); werr != nil {
 				return
 			}
+			s.p.cfg.Metrics.RelayedIn(n)
 			if toRaw && s.recOK.Load() {
 				// Into the raw file, after the asset has it: the
 				// buffer goes to the queue rather than a copy.
@@ -341,9 +343,10 @@ func (s *session) recordInput(q *recQueue, p []byte) bool {
 		q.dataCopy(recorder.StreamStdin, p)
 		return true
 	}
-	if rerr := s.rec.Input(p); rerr != nil && !s.recordFailed(rerr) {
-		return false
+	if rerr := s.rec.Input(p); rerr != nil {
+		return s.recordFailed(rerr)
 	}
+	s.p.cfg.Metrics.Recorded(len(p))
 	return true
 }
 

@@ -98,6 +98,7 @@ func (s *session) audit(ctx context.Context, line, verdict string, v filter.Verd
 	if v.Rule != nil {
 		name = v.Rule.Name
 	}
+	s.p.cfg.Metrics.Verdict(verdict)
 	now := s.p.cfg.Now()
 	e := store.CommandEvent{SessionID: s.id, At: now, OffsetMS: max(0, now.Sub(s.start).Milliseconds()),
 		User: s.req.User, Asset: s.req.Asset.Name, Account: s.req.Account.Username,

@@ -20,6 +20,7 @@ import (
 	"charm.land/ssh"
 
 	"github.com/jms-bastion/jms/bastion/sessionerr"
+	"github.com/jms-bastion/jms/metrics"
 	"github.com/jms-bastion/jms/recorder"
 	"github.com/jms-bastion/jms/store"
 )
@@ -79,6 +80,8 @@ type Store interface {
 type Config struct {
 	// RecordingsDir holds the recordings, one folder per day.
 	RecordingsDir string
+	// Node is the cluster node name the session rows carry.
+	Node string
 	// DataDir, when set and holding RecordingsDir, makes the recording
 	// paths kept in session rows relative to it.
 	DataDir string
@@ -98,6 +101,8 @@ type Config struct {
 	RecordingFailure string
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Metrics count relayed and recorded bytes and verdicts; nil none.
+	Metrics *metrics.Metrics
 
 	// EchoSettle is how long the asset must be quiet after echoing a line
 	// before the line is read off the screen and judged, when filters

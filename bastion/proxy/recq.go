@@ -61,10 +61,14 @@ func (s *session) startRecQueue() *recQueue {
 func (q *recQueue) run() {
 	defer close(q.done)
 	s := q.s
+	m := s.p.cfg.Metrics
 	for it := range q.ch {
+		m.Queued(-1)
 		if s.recOK.Load() {
 			if err := q.record(it); err != nil {
 				s.recordFailed(err)
+			} else {
+				m.Recorded(it.n)
 			}
 		}
 		if it.buf != nil {
@@ -110,6 +114,7 @@ func (q *recQueue) send(it recItem) {
 		}
 		return
 	}
+	q.s.p.cfg.Metrics.Queued(1) // the queue's depth in the metrics, until run takes it
 	q.ch <- it
 }
 

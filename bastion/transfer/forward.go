@@ -17,6 +17,7 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/jms-bastion/jms/bastion/sessionerr"
+	"github.com/jms-bastion/jms/metrics"
 	"github.com/jms-bastion/jms/store"
 )
 
@@ -120,7 +121,7 @@ func (s *Service) Forward(ctx context.Context, nc gossh.NewChannel, req ForwardR
 // transfer audit (ev).
 func (s *Service) runForward(ctx context.Context, nc gossh.NewChannel, up net.Conn, req ForwardRequest, asset store.Asset, ev store.TransferEvent, log *slog.Logger) {
 	ns := store.NewSession{ID: ev.SessionID, Kind: store.SessionForward, User: req.User, Asset: asset.Name, Account: ev.Account,
-		Source: req.Source, Target: ev.Path, Command: "forward " + ev.Path + " (" + up.RemoteAddr().String() + ")", StartedAt: s.now()}
+		Source: req.Source, Target: ev.Path, Command: "forward " + ev.Path + " (" + up.RemoteAddr().String() + ")", StartedAt: s.now(), Node: s.node}
 	if _, err := s.st.StartSession(ctx, ns); err != nil {
 		log.Error("cannot record the start of the forward", "err", err)
 		_ = nc.Reject(gossh.ConnectionFailed, "jms: internal error")
@@ -134,6 +135,7 @@ func (s *Service) runForward(ctx context.Context, nc gossh.NewChannel, up net.Co
 	go gossh.DiscardRequests(reqs)
 	log.Info("forward open", "asset", asset.Name, "addr", up.RemoteAddr().String(), "source", req.Source)
 	m := newMeter(time.Now) // activity is measured on the real clock, as the idle watch reads it
+	m.mx = s.metrics
 	if req.OnStart != nil {
 		req.OnStart(ForwardSession{ID: ns.ID, AssetID: asset.ID, Asset: asset.Name, Port: req.Port, LastActive: m.lastActive})
 	}
@@ -231,6 +233,7 @@ type meter struct {
 	now      func() time.Time
 	in, out  atomic.Int64 // from the client, to it
 	lastNano atomic.Int64
+	mx       *metrics.Metrics // counts the relayed bytes too; nil: not
 }
 
 func newMeter(now func() time.Time) *meter {
@@ -243,15 +246,21 @@ func (m *meter) lastActive() time.Time { return time.Unix(0, m.lastNano.Load()) 
 
 // counted is a writer that adds what it writes to n and notes the time.
 type counted struct {
-	w io.Writer
-	n *atomic.Int64
-	m *meter
+	w  io.Writer
+	n  *atomic.Int64
+	m  *meter
+	in bool // from the client, for the metrics
 }
 
 func (c counted) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
 	c.n.Add(int64(n))
 	c.m.lastNano.Store(c.m.now().UnixNano())
+	if c.in {
+		c.m.mx.RelayedIn(n)
+	} else {
+		c.m.mx.RelayedOut(n)
+	}
 	return n, err
 }
 
@@ -262,7 +271,7 @@ func pipe(ctx context.Context, ch gossh.Channel, up net.Conn, m *meter) {
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		_, _ = io.Copy(counted{w: up, n: &m.in, m: m}, ch)
+		_, _ = io.Copy(counted{w: up, n: &m.in, m: m, in: true}, ch)
 		if tc, ok := up.(interface{ CloseWrite() error }); ok {
 			_ = tc.CloseWrite()
 		} else {

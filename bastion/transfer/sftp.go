@@ -158,7 +158,7 @@ func (s *Service) newVFS(ctx context.Context, req SFTPRequest) (*vfs, store.NewS
 	if v.stderr == nil {
 		v.stderr = io.Discard
 	}
-	ns := store.NewSession{ID: v.id, Kind: SessionSFTP, User: req.User, Source: req.Source, StartedAt: v.started, Command: "sftp"}
+	ns := store.NewSession{ID: v.id, Kind: SessionSFTP, User: req.User, Source: req.Source, StartedAt: v.started, Command: "sftp", Node: s.node}
 	if req.Asset != nil {
 		ga, err := directAccount(req.User, *req.Asset, req.Account)
 		if err != nil {

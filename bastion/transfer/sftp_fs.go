@@ -282,6 +282,7 @@ func (tf *transferFile) ReadAt(p []byte, off int64) (int, error) {
 		n, err = tf.f.ReadAt(p, off)
 	}
 	tf.read.Add(int64(n))
+	tf.v.s.metrics.RelayedOut(n)
 	if err != nil && !errors.Is(err, io.EOF) {
 		err = mapError(err)
 	}
@@ -298,6 +299,7 @@ func (tf *transferFile) WriteAt(p []byte, off int64) (int, error) {
 	}
 	n, err := tf.f.WriteAt(p, off)
 	tf.written.Add(int64(n))
+	tf.v.s.metrics.RelayedIn(n)
 	if err != nil {
 		err = mapError(err)
 		tf.TransferError(err)

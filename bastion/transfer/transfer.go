@@ -17,6 +17,7 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/jms-bastion/jms/bastion/sessionerr"
+	"github.com/jms-bastion/jms/metrics"
 	"github.com/jms-bastion/jms/store"
 )
 
@@ -47,7 +48,17 @@ type Service struct {
 	// recheck is how long the grant check of an open file holds before
 	// its I/O checks again (defaultRecheck).
 	recheck time.Duration
+	node    string           // the cluster node name the session rows carry
+	metrics *metrics.Metrics // relayed bytes; nil counts nothing
 }
+
+// SetNode names the cluster node whose session rows the service
+// writes. Call it before serving.
+func (s *Service) SetNode(name string) { s.node = name }
+
+// SetMetrics makes the service count the bytes it moves (SFTP reads
+// and writes, forwarded bytes) in m. Call it before serving.
+func (s *Service) SetMetrics(m *metrics.Metrics) { s.metrics = m }
 
 // New returns a Service. A nil logger discards; a nil now is time.Now.
 func New(st Store, d Dialer, logger *slog.Logger, now func() time.Time) *Service {

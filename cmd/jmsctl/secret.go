@@ -13,7 +13,7 @@ import (
 func newSecretCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "secret",
-		Short: "The key that seals account secrets and MFA seeds",
+		Short: "The key that seals account secrets, MFA seeds and the cluster's host key",
 		Example: `  jmsctl secret status
   jmsctl secret rekey`,
 	}
@@ -26,7 +26,8 @@ func newSecretRekeyCmd(a *app) *cobra.Command {
 		Use:   "rekey",
 		Short: "Re-seal every secret under a new key and replace secret.key",
 		Long: `rekey makes a new key in secret.key.new (0600), re-seals every account
-secret and MFA seed under it and records it in the database as the key to
+secret, MFA seed and the cluster's SSH host key under it and records it in
+the database as the key to
 seal with, in one transaction; then it keeps the old key in secret.key.old
 and renames secret.key.new over secret.key. If it is interrupted, nothing
 becomes unreadable: secret.key.new and secret.key.old are loaded as well,

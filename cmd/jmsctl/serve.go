@@ -2,12 +2,12 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"os"
-	"path/filepath"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -15,13 +15,10 @@ import (
 	"github.com/jms-bastion/jms/bastion"
 	"github.com/jms-bastion/jms/bastion/proxy"
 	"github.com/jms-bastion/jms/bastion/transfer"
-	"github.com/jms-bastion/jms/recorder"
+	"github.com/jms-bastion/jms/config"
+	"github.com/jms-bastion/jms/metrics"
 	"github.com/jms-bastion/jms/store"
 )
-
-// shutdownGrace is how long serve waits for open sessions after SIGINT
-// or SIGTERM before it closes them.
-const shutdownGrace = 5 * time.Second
 
 func newServeCmd(a *app) *cobra.Command {
 	var listen string
@@ -33,10 +30,21 @@ from the defaults, then jms.yaml in the data directory, then JMS_*
 environment variables, then flags. An empty data directory is initialised
 first, and the admin's password is printed once. serve locks the data
 directory (serve.lock): a second serve on the same directory exits with an
-error and changes nothing. On start, sessions a crash left active are closed
-as interrupted, with the size and SHA-256 of the recording each left.`,
+error and changes nothing. serve registers as a node of the cluster under
+node_name (the host name by default; see jmsctl server list). On start,
+sessions this node left active in a crash are closed as interrupted, with the
+size and SHA-256 of the recording each left.
+
+SIGTERM (or SIGINT) drains the server: it accepts no new connection,
+/readyz answers 503, every session is warned at its terminal and runs
+until it ends or drain_timeout (default 1h) is over; then the sessions
+left are ended, their recordings and rows closed. A second SIGTERM or
+SIGINT ends them at once. metrics_listen serves Prometheus metrics,
+/healthz and /readyz (see docs/operations.md).`,
 		Example: `  jmsctl serve
-  jmsctl serve --listen 127.0.0.1:2222 --data-dir /var/lib/jms`,
+  jmsctl serve --listen 127.0.0.1:2222 --data-dir /var/lib/jms
+  JMS_METRICS_LISTEN=127.0.0.1:9100 jmsctl serve   # Prometheus metrics, /healthz, /readyz
+  systemctl stop jms   # SIGTERM: drains, sessions run up to drain_timeout`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
@@ -72,64 +80,129 @@ as interrupted, with the size and SHA-256 of the recording each left.`,
 				return err
 			}
 			logger := a.logger(cfg.LogLevel)
-			if err := closeInterrupted(ctx, st, cfg.DataDir, logger); err != nil {
-				return err
-			}
-			px := proxy.New(proxy.Config{
-				RecordingsDir:    cfg.RecordingsDir(),
-				DataDir:          cfg.DataDir,
-				HostKeyPolicy:    cfg.HostKeyPolicy,
-				ConnectTimeout:   cfg.ConnectTimeout,
-				Keepalive:        cfg.Keepalive,
-				RecordInput:      cfg.RecordInput,
-				RecordingFailure: cfg.RecordingFailure,
-				ReviewTimeout:    cfg.ReviewTimeout,
-			}, st, logger.With("component", "proxy"))
-			xfer := transfer.New(st, px, logger.With("component", "transfer"), nil)
-			srv, err := bastion.New(cfg, bastion.Deps{Store: st, Proxy: px, Transfer: xfer, Logger: logger})
+			logger.Info("store opened", "engine", st.Engine(), "database", st.Location().String())
+			nodeName, err := cfg.Node()
 			if err != nil {
 				return err
 			}
+			resetter, stopNotify := startNotify(ctx, cfg, st, logger.With("component", "notify"))
+			defer stopNotify()
+			hostKey, err := clusterHostKey(ctx, cfg, st, logger)
+			if err != nil {
+				return err
+			}
+			srv, mx, err := buildServer(cfg, st, logger, serverParts{node: nodeName, hostKey: hostKey, reset: resetter})
+			if err != nil {
+				return err
+			}
+			node, err := joinCluster(ctx, cfg, st, srv, nodeName, logger)
+			if err != nil {
+				return err
+			}
+			defer node.leave(logger)
 			l, err := net.Listen("tcp", cfg.Listen)
 			if err != nil {
 				return fmt.Errorf("listen: %w", err)
 			}
+			if cfg.MetricsListen != "" {
+				ms, err := serveMetrics(mx, cfg.MetricsListen, st, srv, logger)
+				if err != nil {
+					l.Close()
+					return err
+				}
+				defer ms.Close()
+				fmt.Fprintf(a.stderr, "jms metrics on http://%s/metrics\n", ms.Addr())
+			}
 			fmt.Fprintf(a.stderr, "jms listening on %s\n", l.Addr())
-			errc := make(chan error, 1)
-			go func() { errc <- srv.Serve(l) }()
-			select {
-			case err := <-errc:
-				return err
-			case <-ctx.Done():
-			}
-			logger.Info("shutting down", "grace", shutdownGrace)
-			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)
-			defer cancel()
-			if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
-				return err
-			}
-			return <-errc
+			return serveUntilSignalled(ctx, srv, l, cfg.DrainTimeout, func() { node.drain(ctx) }, logger)
 		},
 	}
 	cmd.Flags().StringVar(&listen, "listen", ":2222", "address to listen on (jms.yaml listen, env JMS_LISTEN)")
 	return cmd
 }
 
-// closeInterrupted closes the sessions a previous run of this server left
-// active, with the size and SHA-256 of the recordings they left. Only the
-// holder of the data directory's lock calls it, before it listens.
-func closeInterrupted(ctx context.Context, st *store.Store, dataDir string, logger *slog.Logger) error {
-	n, err := st.CloseInterruptedSessions(ctx, func(path string) (int64, string, error) {
-		if !filepath.IsAbs(path) {
-			path = filepath.Join(dataDir, path)
-		}
-		return recorder.Digest(path)
-	})
+// serverParts are what the cluster and the notifications give the server:
+// the node name its session rows carry, the cluster's host key and the
+// password resets.
+type serverParts struct {
+	node    string
+	hostKey []byte
+	reset   bastion.PasswordReset
+}
+
+// buildServer assembles the bastion: the proxy, the transfers and the
+// server, counting in the metrics when metrics_listen is set.
+func buildServer(cfg config.Config, st *store.Store, logger *slog.Logger, parts serverParts) (*bastion.Server, *metrics.Metrics, error) {
+	var srv *bastion.Server
+	mx := newMetrics(cfg, st, func() *bastion.Server { return srv })
+	ast := instrument(st, mx)
+	px := proxy.New(proxy.Config{
+		Node:             parts.node,
+		RecordingsDir:    cfg.RecordingsDir(),
+		DataDir:          cfg.DataDir,
+		HostKeyPolicy:    cfg.HostKeyPolicy,
+		ConnectTimeout:   cfg.ConnectTimeout,
+		Keepalive:        cfg.Keepalive,
+		RecordInput:      cfg.RecordInput,
+		RecordingFailure: cfg.RecordingFailure,
+		ReviewTimeout:    cfg.ReviewTimeout,
+		Metrics:          mx,
+	}, ast, logger.With("component", "proxy"))
+	xfer := transfer.New(ast, px, logger.With("component", "transfer"), nil)
+	xfer.SetMetrics(mx)
+	xfer.SetNode(parts.node)
+	srv, err := bastion.New(cfg, bastion.Deps{Store: ast, Proxy: px, Transfer: xfer, Logger: logger, Metrics: mx,
+		HostKey: parts.hostKey, Reset: parts.reset})
 	if err != nil {
-		return fmt.Errorf("close the sessions a previous run left active: %w", err)
+		return nil, nil, err
 	}
-	if n > 0 {
-		logger.Warn("closed sessions left active by a previous run", "sessions", n)
+	return srv, mx, nil
+}
+
+// serveUntilSignalled serves l until SIGTERM or SIGINT, then drains the
+// server (drain_timeout, or until a second signal).
+func serveUntilSignalled(ctx context.Context, srv *bastion.Server, l net.Listener, drainTimeout time.Duration, onDrain func(), logger *slog.Logger) error {
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(l) }()
+	// Signals are counted here: the first drains, the second ends the
+	// sessions at once.
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	select {
+	case err := <-errc:
+		return err
+	case <-sigs:
+	case <-ctx.Done():
+		// main's signal context saw the first signal before sigs did:
+		// take it off sigs, so that it is not taken for the second.
+		select {
+		case <-sigs:
+		case <-time.After(time.Second):
+		}
 	}
-	return nil
+	onDrain()
+	drain(srv, drainTimeout, sigs, logger)
+	return <-errc
+}
+
+// drain drains srv: it accepts no connection and is not ready any more,
+// its sessions are warned and run until they end or timeout is over,
+// or until a second signal on sigs; then those left are ended, their
+// rows and recordings closed.
+func drain(srv *bastion.Server, timeout time.Duration, sigs <-chan os.Signal, logger *slog.Logger) {
+	logger.Info("draining: no new connections; sessions run until they end or the drain is over (signal again to end them now)",
+		"drain_timeout", timeout)
+	now, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-sigs:
+			logger.Warn("second signal: ending the sessions now")
+			cancel()
+		case <-now.Done():
+		}
+	}()
+	n := srv.Drain(now, timeout)
+	logger.Info("drained", "sessions_ended", n)
 }

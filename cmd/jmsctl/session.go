@@ -23,6 +23,7 @@ func sessionColumns(now time.Time) []column[store.Session] {
 		{"duration", func(s store.Session) string { return fmtDuration(s.Duration(now)) }},
 		{"status", func(s store.Session) string { return s.Status }},
 		{"exit", func(s store.Session) string { return fmtExit(s.ExitStatus) }},
+		{"node", func(s store.Session) string { return s.Node }},
 	}
 }
 

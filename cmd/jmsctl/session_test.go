@@ -62,7 +62,7 @@ func TestSessionListShowReplay(t *testing.T) {
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	if len(lines) != 3 ||
-		!regexp.MustCompile(`^aaaa1111\s+alice\s+web1\s+root\s+shell\s+2023-11-14T22:13:20Z\s+10s\s+closed\s+0$`).MatchString(lines[1]) ||
+		!regexp.MustCompile(`^aaaa1111\s+alice\s+web1\s+root\s+shell\s+2023-11-14T22:13:20Z\s+10s\s+closed\s+0\s*$`).MatchString(lines[1]) ||
 		!regexp.MustCompile(`^bbbb2222\s+bob\s+db1\s+postgres\s+exec\s.*\sactive\s*$`).MatchString(lines[2]) {
 		t.Fatalf("list:\n%s", out)
 	}

@@ -53,13 +53,13 @@ func newUserCmd(a *app) *cobra.Command {
 	cmd.AddCommand(newUserAddCmd(a), newUserListCmd(a), newUserShowCmd(a), newUserRmCmd(a),
 		newUserLockCmd(a), newUserUnlockCmd(a), newUserLocksCmd(a),
 		newUserPasswdCmd(a), newUserSetCmd(a), newUserKeyCmd(a), newUserMFACmd(a),
-		newUserImportCmd(a), newUserExportCmd(a))
+		newUserImportCmd(a), newUserExportCmd(a), newUserInviteCmd(a))
 	return cmd
 }
 
 func newUserAddCmd(a *app) *cobra.Command {
 	var nu store.NewUser
-	var passwordStdin, oneTime bool
+	var passwordStdin, oneTime, invite bool
 	var keyFiles []string
 	cmd := &cobra.Command{
 		Use:   "add NAME",
@@ -70,10 +70,12 @@ comes from stdin, never from the command line; a user without a password
 logs in by key. --one-time-password makes a random password, printed once,
 that she must replace at her first SSH login (she is asked for a new one
 before anything else); --password-stdin with --must-change does the same
-with a password you choose.`,
+with a password you choose. --invite mails her such a password (valid
+invite_ttl) with how to log in, through the outbox.`,
 		Example: `  jmsctl user add alice --key alice.pub
   printf '%s\n' "$PW" | jmsctl user add bob --role admin --email bob@example.com --password-stdin
-  jmsctl user add carol --one-time-password`,
+  jmsctl user add carol --one-time-password
+  jmsctl user add dave --email dave@example.com --invite`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := a.actorContext(cmd.Context())
@@ -106,6 +108,10 @@ with a password you choose.`,
 			switch {
 			case passwordStdin && oneTime:
 				return fmt.Errorf("give --password-stdin or --one-time-password, not both")
+			case invite && (passwordStdin || oneTime):
+				return fmt.Errorf("--invite makes her password: give no --password-stdin or --one-time-password")
+			case invite && nu.Email == "":
+				return fmt.Errorf("--invite mails her: give --email")
 			case passwordStdin:
 				if nu.PasswordHash, err = a.hashNewPassword(); err != nil {
 					return err
@@ -127,6 +133,9 @@ with a password you choose.`,
 			if oneTime {
 				fmt.Fprintf(a.stdout, "One-time password (shown only now; %s must change it at first login): %s\n", u.Name, string(otp))
 			}
+			if invite {
+				return a.invite(ctx, s, u.Name)
+			}
 			return nil
 		},
 	}
@@ -136,6 +145,7 @@ with a password you choose.`,
 	cmd.Flags().BoolVar(&passwordStdin, "password-stdin", false, "read the password from stdin")
 	cmd.Flags().BoolVar(&nu.MustChangePassword, "must-change", false, "make the user choose a new password at first login")
 	cmd.Flags().BoolVar(&oneTime, "one-time-password", false, "make a random password, printed once, to be changed at first login")
+	cmd.Flags().BoolVar(&invite, "invite", false, "mail her a one-time password (valid invite_ttl) and how to log in")
 	cmd.Flags().StringArrayVar(&keyFiles, "key", nil, "OpenSSH public key file (repeatable; every key in the file)")
 	return cmd
 }

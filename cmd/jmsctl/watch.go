@@ -14,6 +14,7 @@ import (
 	"github.com/muesli/cancelreader"
 	"github.com/spf13/cobra"
 
+	"github.com/jms-bastion/jms/bastion"
 	"github.com/jms-bastion/jms/printable"
 	"github.com/jms-bastion/jms/recorder"
 	"github.com/jms-bastion/jms/store"
@@ -30,7 +31,9 @@ size, and it draws the session through a terminal emulator, as replay does:
 nothing the asset writes can make your terminal act or answer. In a terminal
 it takes the keyboard: what you type is discarded, q or Ctrl-C stops
 watching, and your terminal is restored however watch ends. It ends by itself
-when the session ends. A session that has ended is for 'jmsctl replay'.`,
+when the session ends. A session that has ended is for 'jmsctl replay'.
+A session another node of the cluster runs is streamed from that node
+through the database (docs/cluster.md).`,
 		Example: `  jmsctl session watch 3f2a`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -46,9 +49,10 @@ when the session ends. A session that has ended is for 'jmsctl replay'.`,
 				return fmt.Errorf("session %s has ended (%s): replay it with 'jmsctl replay %s'", ss.ID, ss.Status, ss.ID)
 			}
 			path, err := a.sessionRecording(ss)
-			if err != nil {
+			if err != nil && (ss.RecordingPath == "" || ss.Node == "") {
 				return err
 			}
+			// Not on this machine: streamed from the node holding it.
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 			defer stop()
 			return a.watch(ctx, s, ss, path)
@@ -72,7 +76,7 @@ func (a *app) watch(ctx context.Context, s *store.Store, ss store.Session, path 
 	opts := recorder.FollowOptions{Stop: ended, Size: vt.size,
 		Title: fmt.Sprintf(" jms: watching %s@%s as %s, session %s started %s; read-only, q quits ",
 			ss.User, ss.Asset, ss.Account, store.ShortSessionID(ss.ID), fmtTime(ss.StartedAt))}
-	err = recorder.Follow(ctx, path, a.stdout, opts)
+	err = bastion.FollowSession(ctx, s, ss, path, a.stdout, opts)
 	vt.restore()
 	switch {
 	case err == nil:
