@@ -80,7 +80,7 @@ const (
 	// uvarints, crc.
 	maxFrameHdr = 1 + 2*binary.MaxVarintLen64 + 4
 	// rawFlushAt is how much the writer gathers before writing to the file.
-	rawFlushAt = 256 << 10
+	rawFlushAt = MaxHeld
 )
 
 var crcTable = crc32.MakeTable(crc32.Castagnoli)

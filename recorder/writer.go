@@ -396,7 +396,12 @@ func (w *Writer) eventLocked(typ string, head, data []byte) error {
 }
 
 // holdMax is how much held output is written at once.
-const holdMax = 256 << 10
+const holdMax = MaxHeld
+
+// MaxHeld is the most a Writer (OutputHeld) or a RawWriter keeps in
+// memory before it writes: a write failure (a full disk) shows that much
+// later, at most.
+const MaxHeld = 128 << 10
 
 // maxKeptBuf bounds the buffer a Writer keeps between events: a bigger
 // one (bulk output, held events) goes back to castBufs when written, so

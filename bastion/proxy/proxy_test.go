@@ -675,9 +675,9 @@ func TestRecordingFailure(t *testing.T) {
 			t.Fatalf("got stderr %q code %d, want %q", got.stderr, got.code, want)
 		}
 		// The recording queue lets at most its length of chunks through,
-		// plus the chunk in flight and what was recorded before the disk
-		// filled up.
-		if len(got.stdout) > (recQueueLen+2)*bigBuf {
+		// plus the chunk in flight, what the recorder held in memory and
+		// what was recorded before the disk filled up.
+		if len(got.stdout) > (recQueueLen+2)*bigBuf+recorder.MaxHeld {
 			t.Fatalf("%d bytes went through unrecorded", len(got.stdout))
 		}
 		ss := h.lastSession()

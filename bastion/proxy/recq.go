@@ -16,13 +16,14 @@ import (
 // A session with a PTY records into its asciicast; one without records
 // its streams' bytes into the raw stream file beside it (recorder.RawWriter),
 // and only the bastion's notices into the cast. Both hold what they record
-// in memory until the queue runs empty (or 256 KiB gather), so that what
+// in memory until the queue runs empty (or recorder.MaxHeld gathers), so that what
 // the session has shown is in the files as soon as the recorder catches up,
 // and a recorder starved of CPU writes many chunks per system call.
 //
-// The price: a recording failure is seen up to recQueueLen chunks after
-// the bytes concerned reached the person (at most 512 KiB), where a
-// synchronous recorder would stop at the failing chunk.
+// The price: a recording failure is seen up to recQueueLen chunks and
+// recorder.MaxHeld bytes after the bytes concerned reached the person (at
+// most 640 KiB), where a synchronous recorder would stop at the failing
+// chunk.
 const recQueueLen = 8
 
 type recKind uint8
