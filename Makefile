@@ -9,7 +9,7 @@ LISTEN   ?= :2222
 PKGS     := ./...
 
 .PHONY: test-postgres bench-store
-.PHONY: all build run test test-short bench bench-go bench-ssh bench-sftp bench-logins lint fmt tidy cover clean
+.PHONY: all build run test test-short bench bench-all bench-go bench-ssh bench-sftp bench-logins lint fmt tidy cover clean
 
 all: build
 
@@ -29,13 +29,17 @@ test-short:
 	$(GO) test -short -count=1 $(PKGS)
 
 # Figures and method: docs/performance.md.
-bench: bench-go bench-ssh bench-sftp bench-logins
+# >>> bench: one table of ratios against ProxyJump and direct sftp (scripts/bench-ssh.sh, as root)
+bench: bench-ssh
+
+bench-all: bench-go bench bench-logins
+# <<< bench
 
 BENCHTIME ?= 1s
 bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) $$($(GO) list $(PKGS) | grep -v /e2e)
 
-# Side-by-side with OpenSSH on this machine (needs sshd and ssh, as root).
+# Side-by-side with OpenSSH ProxyJump and direct sftp on this machine (needs sshd and ssh, as root).
 bench-ssh: build
 	./scripts/bench-ssh.sh
 

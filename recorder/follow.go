@@ -52,7 +52,15 @@ func Follow(ctx context.Context, path string, w io.Writer, opts FollowOptions) e
 		return fmt.Errorf("recording: %w", err)
 	}
 	defer f.Close()
-	if err := FollowReader(ctx, f, w, opts); err != nil {
+	// A session without a PTY writes its output to its raw stream file.
+	raw, err := openRawTail(RawPath(path))
+	if err != nil {
+		return err
+	}
+	if raw != nil {
+		defer raw.close()
+	}
+	if err := followWith(ctx, f, w, opts, raw); err != nil {
 		return fmt.Errorf("%w (%s)", err, path)
 	}
 	return nil
@@ -61,11 +69,19 @@ func Follow(ctx context.Context, path string, w io.Writer, opts FollowOptions) e
 // FollowReader is Follow for a recording read from r, which returns
 // io.EOF when no more bytes are there yet (as a growing file does) and
 // more on a later Read: a recording streamed from another node.
+// (The output of a session without a PTY, in its raw stream file, is not
+// in such a stream: only the cast's events are.)
 func FollowReader(ctx context.Context, r io.Reader, w io.Writer, opts FollowOptions) error {
+	return followWith(ctx, r, w, opts, nil)
+}
+
+// followWith follows the cast read from r and, when raw is not nil, the
+// raw stream file beside it.
+func followWith(ctx context.Context, r io.Reader, w io.Writer, opts FollowOptions, raw *rawTail) error {
 	if opts.interval <= 0 {
 		opts.interval = followInterval
 	}
-	v := &liveView{w: w, opts: opts}
+	v := &liveView{w: w, opts: opts, raw: raw}
 	return v.follow(ctx, bufio.NewReaderSize(r, 64<<10))
 }
 
@@ -74,9 +90,10 @@ func FollowReader(ctx context.Context, r io.Reader, w io.Writer, opts FollowOpti
 type liveView struct {
 	w     io.Writer
 	opts  FollowOptions
-	scr   *Screen // nil until the header is read
-	line  int     // lines of the recording read
-	dirty bool    // the screen changed since the last frame
+	scr   *Screen  // nil until the header is read
+	line  int      // lines of the recording read
+	dirty bool     // the screen changed since the last frame
+	raw   *rawTail // the raw stream file of a session without a PTY; nil without one
 }
 
 // follow reads the recording until the session ends or ctx is done,
@@ -88,6 +105,11 @@ func (v *liveView) follow(ctx context.Context, br *bufio.Reader) error {
 		var err error
 		if partial, err = v.readLines(ctx, br, partial); err != nil {
 			return err
+		}
+		if v.raw != nil && v.scr != nil {
+			if err := v.raw.read(func(ev Event) { v.scr.Apply(ev); v.dirty = true }); err != nil {
+				return err
+			}
 		}
 		if err := v.draw(); err != nil {
 			return err

@@ -301,3 +301,47 @@ func FuzzFollow(f *testing.F) {
 		checkFrames(t, out.String())
 	})
 }
+
+// A session without a PTY: Follow shows the output from its raw stream
+// file as frames are written whole (a frame seen in part waits), not its
+// input.
+func TestFollowRawStreams(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "live.cast")
+	cw, err := Create(path, Header{Width: 80, Height: 24})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cw.Close()
+	var frames bytes.Buffer
+	rw, _ := NewRawWriter(&frames, time.Now(), nil)
+	rw.Write(StreamStdout, []byte("hel"))
+	rw.Write(StreamStdin, []byte("secret"))
+	rw.Write(StreamStdout, []byte("lo \xc3"))
+	rw.Write(StreamStdout, []byte("\xa9!"))
+	rw.Write(StreamStderr, []byte("?"))
+	rw.Close()
+	f, err := os.OpenFile(RawPath(path), os.O_WRONLY|os.O_CREATE, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	data := frames.Bytes()
+	f.Write(data[:rawHdrLen])
+
+	var out syncBuffer
+	var ended atomic.Bool
+	errc := make(chan error, 1)
+	go func() { errc <- Follow(context.Background(), path, &out, fast(ended.Load)) }()
+	for i := rawHdrLen; i < len(data); i += 5 {
+		f.Write(data[i:min(i+5, len(data))])
+		time.Sleep(time.Millisecond)
+	}
+	ended.Store(true)
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+	if got := viewerScreen(out.String(), 80, 24); got != "hello é!?\n" {
+		t.Errorf("followed %q", got)
+	}
+}

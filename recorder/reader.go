@@ -33,11 +33,28 @@ type Reader struct {
 	line      int  // number of the last line read
 	truncated bool // the last line was cut short (a crash) and skipped
 	err       error
+	raw       *rawEvents // the session's raw stream file, merged in; nil without one
+	merge     mergeState
 }
 
 // Open opens a recording file and reads its header. Close the Reader when
-// done.
+// done. When the session's raw stream file is beside it (see RawPath), its
+// stdout and stderr come as output events and its stdin as input events,
+// so that players and transcripts show a session without a PTY too.
 func Open(path string) (*Reader, error) {
+	r, err := OpenCast(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.attachRaw(RawPath(path)); err != nil {
+		r.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+// OpenCast is Open without the raw stream file: the cast's own events.
+func OpenCast(path string) (*Reader, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("recording: %w", err)
@@ -78,6 +95,9 @@ func NewReader(r io.Reader) (*Reader, error) {
 
 // Close closes the file opened by Open; it does nothing for NewReader.
 func (r *Reader) Close() error {
+	if r.raw != nil {
+		r.raw.rr.Close()
+	}
 	if r.c == nil {
 		return nil
 	}
@@ -87,13 +107,23 @@ func (r *Reader) Close() error {
 }
 
 // Truncated reports whether the reader met a cut-off last line (as a crash
-// leaves) and skipped it.
-func (r *Reader) Truncated() bool { return r.truncated }
+// leaves) and skipped it, in the cast or in its raw stream file.
+func (r *Reader) Truncated() bool { return r.truncated || (r.raw != nil && r.raw.truncated) }
 
 // Next returns the next event, or io.EOF at the end. A last line that is
 // cut short and does not parse is skipped (see Truncated); a bad line
-// anywhere else is an error naming its line number.
+// anywhere else is an error naming its line number. A recording with a
+// raw stream file (see Open) gives its frames as events too, in time
+// order.
 func (r *Reader) Next() (Event, error) {
+	if r.raw == nil {
+		return r.nextCast()
+	}
+	return r.nextMerged()
+}
+
+// nextCast returns the next event of the cast.
+func (r *Reader) nextCast() (Event, error) {
 	if r.err != nil {
 		return Event{}, r.err
 	}

@@ -69,6 +69,7 @@ type Writer struct {
 	buf     []byte
 	carryO  []byte // incomplete UTF-8 tail of the last output chunk
 	carryI  []byte // same for input
+	hold    bool   // the event being written may stay in buf (OutputHeld)
 	sum     hash.Hash
 	size    int64
 	synced  int64 // bytes handed to the kernel's writeback (see flushLocked)
@@ -191,6 +192,29 @@ func (w *Writer) Output(p []byte) error {
 	return w.dataLocked(TypeOutput, &w.carryO, p)
 }
 
+// OutputHeld records output like Output, but may keep it in memory until
+// Flush, Close, the next call of any other method, or enough output
+// follows it. A caller that records chunk after chunk (the proxy's
+// recording queue) uses it and flushes whenever it runs out of chunks,
+// so that a session starved of CPU writes many events per system call.
+func (w *Writer) OutputHeld(p []byte) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.hold = true
+	defer func() { w.hold = false }()
+	return w.dataLocked(TypeOutput, &w.carryO, p)
+}
+
+// Flush writes the events OutputHeld kept in memory.
+func (w *Writer) Flush() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.usableLocked(); err != nil {
+		return err
+	}
+	return w.flushLocked()
+}
+
 // Input records bytes typed by the user. It does nothing unless the Writer
 // was created with Options.RecordInput.
 func (w *Writer) Input(p []byte) error {
@@ -245,6 +269,9 @@ func (w *Writer) Close() error {
 		if len(w.carryI) > 0 && w.err == nil {
 			w.eventLocked(TypeInput, nil, w.carryI)
 			w.carryI = nil
+		}
+		if w.err == nil {
+			w.flushLocked() // held output
 		}
 	}
 	err := w.err
@@ -341,15 +368,19 @@ func runeLen(b byte) int {
 	return 1
 }
 
-// eventLocked encodes one event line into the reusable buffer and writes it
-// with a single call.
+// eventLocked encodes one event line after any held ones in the reusable
+// buffer and writes them with a single call (unless w.hold, while the
+// buffer holds less than holdMax).
 func (w *Writer) eventLocked(typ string, head, data []byte) error {
 	d := w.now().Sub(w.start)
 	if d < w.lastT {
 		d = w.lastT // keep times monotonic even if the clock steps back
 	}
 	w.lastT = d
-	b := w.buf[:0]
+	if w.buf == nil {
+		w.buf = (*castBufs.Get().(*[]byte))[:0]
+	}
+	b := w.buf
 	b = append(b, '[')
 	b = strconv.AppendFloat(b, float64(d.Microseconds())/1e6, 'f', 6, 64)
 	b = append(b, ", \""...)
@@ -358,11 +389,27 @@ func (w *Writer) eventLocked(typ string, head, data []byte) error {
 	b = appendJSONString(b, head, data)
 	b = append(b, ']', '\n')
 	w.buf = b
+	if w.hold && len(b) < holdMax {
+		return nil
+	}
 	return w.flushLocked()
 }
 
-// maxKeptBuf bounds the buffer kept between events after a huge chunk.
-const maxKeptBuf = 1 << 20
+// holdMax is how much held output is written at once.
+const holdMax = MaxHeld
+
+// MaxHeld is the most a Writer (OutputHeld) or a RawWriter keeps in
+// memory before it writes: a write failure (a full disk) shows that much
+// later, at most.
+const MaxHeld = 128 << 10
+
+// maxKeptBuf bounds the buffer a Writer keeps between events: a bigger
+// one (bulk output, held events) goes back to castBufs when written, so
+// that a session idle after a burst holds little.
+const maxKeptBuf = 4 << 10
+
+// castBufs holds event buffers between bursts of output.
+var castBufs = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
 
 // writebackEvery is how many bytes are written between requests to the
 // kernel to start writing them to disk. Without them, a bulk session's
@@ -371,6 +418,9 @@ const maxKeptBuf = 1 << 20
 const writebackEvery = 8 << 20
 
 func (w *Writer) flushLocked() error {
+	if len(w.buf) == 0 {
+		return nil
+	}
 	n, err := w.w.Write(w.buf)
 	if err == nil && n < len(w.buf) {
 		err = io.ErrShortWrite
@@ -383,7 +433,12 @@ func (w *Writer) flushLocked() error {
 			w.synced = w.size
 		}
 	}
+	w.buf = w.buf[:0]
 	if cap(w.buf) > maxKeptBuf {
+		if cap(w.buf) <= 2*holdMax {
+			b := w.buf
+			castBufs.Put(&b)
+		}
 		w.buf = nil
 	}
 	if err != nil {

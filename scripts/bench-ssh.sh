@@ -7,18 +7,22 @@
 #   BENCH_MB=100 BENCH_REPS=1 scripts/bench-ssh.sh   # quicker, noisier
 #   BENCH_ONLY=memory,echo scripts/bench-ssh.sh      # some parts only
 #   JMSCTL=/tmp/jmsctl scripts/bench-ssh.sh         # another build of jmsctl
+#   BENCH_ROWS='PTY|stdin' scripts/bench-ssh.sh      # the throughput rows whose label matches
 #
 # What it measures (docs/performance.md explains the method):
-#   throughput  `head -c 300M /dev/zero`, and `cat` of 300 MB of base64 text, through an exec
-#               session; bastion (recording on, the default) vs ssh -J; with the client's default
-#               ciphers (OpenSSH prefers chacha20-poly1305, which the bastion does not offer: it gets
-#               aes128-gcm) and with aes128-gcm everywhere. MB/s from the first byte to the end,
-#               median of BENCH_REPS.
+#   throughput  300 MB through an exec session's stdout (`head -c 300M /dev/zero`, `cat` of random
+#               bytes, `cat` of base64 text), its stdin (random bytes to scripts/rate on the asset),
+#               and a PTY session's output (the text, `stty raw -echo; cat`); bastion (recording
+#               on, input too) vs ssh -J, with the client's default ciphers (OpenSSH prefers
+#               chacha20-poly1305, which the bastion does not offer: it gets aes128-gcm).
+#               BENCH_AES=1 adds rows with aes128-gcm everywhere, BENCH_PTY_ZEROS=1 NULs through
+#               a PTY. MB/s from the first byte to the end, median of BENCH_REPS.
 #   setup       `ssh … echo x`, start to exit, median of 20.
 #   memory      RSS added to a fresh `jmsctl serve` per idle PTY session (50 sessions running
 #               `sleep`), against the PSS the jump host's sshd processes add per session.
 #   echo        keystroke round trip through a PTY to a raw-mode cat (scripts/echolat),
 #               median and p95 of 500 keystrokes, median of 3 runs.
+#   sftp        scripts/bench-sftp.sh: a download through the bastion against direct sftp.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -55,7 +59,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # want PART: whether BENCH_ONLY (default: every part) names PART.
-want() { [[ ",${BENCH_ONLY:-throughput,setup,echo,memory}," == *",$1,"* ]]; }
+want() { [[ ",${BENCH_ONLY:-throughput,setup,echo,memory,sftp}," == *",$1,"* ]]; }
 now_us() { echo $(($(date +%s%N) / 1000)); }
 median() { sort -n | awk '{a[NR]=$1} END {if (NR == 0) print 0; else print a[int((NR + 1) / 2)]}'; }
 
@@ -103,7 +107,7 @@ start_sshd jump "$JUMP_PORT"
 JUMP_PID=${PIDS[-1]}
 
 # --- the bastion ---------------------------------------------------------------------------------
-# No JMS_* setting of the caller's environment applies: defaults only (recording on).
+# No JMS_* setting of the caller's environment applies: defaults (recording on) and record_input.
 # (JMS_PPROF passes, for a build with -tags jmspprof: docs/performance.md.)
 read -ra UNSET <<<"$(env | awk -F= '/^JMS_/ && $1 != "JMS_PPROF" {printf "-u %s ", $1}')"
 jms() { env "${UNSET[@]}" "$JMSCTL" --data-dir "$T/data" "$@"; }
@@ -112,6 +116,9 @@ jms user add alice --key "$T/client_key.pub" >/dev/null
 jms asset add web1 --address 127.0.0.1 --port "$ASSET_PORT" >/dev/null
 jms account add web1 root --key "$T/client_key" >/dev/null
 jms grant add bench --user alice --asset web1 --account @all >/dev/null
+# Input is recorded too, so that the stdin upload is measured with its bytes recorded (the
+# default, record_input: false, records no input at all).
+echo "record_input: true" >"$T/data/jms.yaml"
 BASTION_PORT=$(free_port)
 SERVE_PID=
 start_serve() {
@@ -180,37 +187,53 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "-"; else printf "%
 BYTES=$((MB << 20))
 (cd "$ROOT" && go build -o "$T/rate" ./scripts/rate && go build -o "$T/echolat" ./scripts/echolat)
 if want throughput; then
-log "making $MB MB of base64 text…"
-head -c $((BYTES * 3 / 4)) /dev/urandom | base64 -w 76 >"$T/text"
+log "making $MB MB of random bytes and of base64 text…"
+head -c "$BYTES" /dev/urandom >"$T/random"
+head -c $((BYTES * 3 / 4)) "$T/random" | base64 -w 76 >"$T/text"
 truncate -s "$BYTES" "$T/text"
+chmod 644 "$T/random" "$T/text"
 
-# one_run PATH CONFIG CMD: prints the MB/s of one session, from the first byte to the end (the
-# setup is measured apart), and logs the rate counting the setup too.
-one_run() {
-	local path=$1 conf=$2 cmd=$3 n total xfer
+# via PATH CONFIG ARGS...: an ssh command through the bastion or ssh -J.
+via() {
+	local path=$1 conf=$2
+	shift 2
 	if [ "$path" = bastion ]; then
-		read -r n total xfer < <(ssh -F "$conf" bastion "$cmd" | "$T/rate")
+		ssh -F "$conf" "${@:1:$#-1}" bastion "${@: -1}"
 	else
-		read -r n total xfer < <(ssh -F "$conf" -J jump asset "$cmd" | "$T/rate")
+		ssh -F "$conf" -J jump "${@:1:$#-1}" asset "${@: -1}"
 	fi
-	rm -rf "$T/data/recordings" # 6x the bytes for NULs: do not fill the disk
+}
+
+# one_run PATH CONFIG KIND ARG: prints the MB/s of one session, from the first byte to the end
+# (the setup is measured apart), and logs the rate counting the setup too. KIND: out (ARG is the
+# command whose output is read), in (ARG is the file sent to the asset's stdin; scripts/rate
+# runs on the asset, which is this machine), pty (the command, run in a PTY in raw mode).
+one_run() {
+	local path=$1 conf=$2 kind=$3 arg=$4 n total xfer
+	case $kind in
+	out) read -r n total xfer < <(via "$path" "$conf" "$arg" | "$T/rate") ;;
+	in) read -r n total xfer < <(via "$path" "$conf" "$T/rate" <"$arg") ;;
+	pty) read -r n total xfer < <(via "$path" "$conf" -tt "stty raw -echo; $arg" </dev/null 2>/dev/null | "$T/rate") ;;
+	esac
+	rm -rf "$T/data/recordings" # do not fill the disk
 	if [ "$n" != "$BYTES" ]; then
 		log "$path: got $n bytes of $BYTES"
 		echo 0
 		return
 	fi
 	awk -v b="$BYTES" -v us="$total" 'BEGIN { printf "%.0f/", b / us }' >&2 # bytes/µs = MB/s
-	awk -v b="$BYTES" -v us="$xfer" 'BEGIN { printf "%.0f", b / us }'
+	awk -v b="$BYTES" -v us="$xfer" 'BEGIN { printf "%.1f", b / us }'
 }
 
-throughput() { # LABEL CMD CONFIG
-	local label=$1 cmd=$2 conf=$3 bs=() js=() b j
+throughput() { # LABEL KIND ARG CONFIG
+	local label=$1 kind=$2 arg=$3 conf=$4 bs=() js=() b j
+	[[ "$label" =~ ${BENCH_ROWS:-.} ]] || return 0
 	log "  $label:"
 	for _ in $(seq "$REPS"); do # interleaved, so that both see the same load
 		printf '    bastion ' >&2
-		bs+=("$(one_run bastion "$conf" "$cmd")")
+		bs+=("$(one_run bastion "$conf" "$kind" "$arg")")
 		printf '%s MB/s (with setup/without)\n    ssh -J  ' "${bs[-1]}" >&2
-		js+=("$(one_run jump "$conf" "$cmd")")
+		js+=("$(one_run jump "$conf" "$kind" "$arg")")
 		printf '%s MB/s\n' "${js[-1]}" >&2
 	done
 	b=$(printf '%s\n' "${bs[@]}" | median)
@@ -220,11 +243,19 @@ throughput() { # LABEL CMD CONFIG
 cipher_of() { ssh -v "$@" true 2>&1 | awk '/kex: server->client cipher:/ {c = $5} END {print c}'; }
 log "throughput ($REPS runs each); default ciphers: bastion $(cipher_of -F "$T/ssh_config" bastion)," \
 	"ssh -J $(cipher_of -F "$T/ssh_config" -J jump asset) (the client's order wins; the bastion offers AES-GCM only)"
-throughput "zeros ${MB}M, default ciphers" "head -c ${MB}M /dev/zero" "$T/ssh_config"
-throughput "zeros ${MB}M, aes128-gcm" "head -c ${MB}M /dev/zero" "$T/ssh_config_aes"
-throughput "base64 ${MB}M, default ciphers" "cat $T/text" "$T/ssh_config"
-throughput "base64 ${MB}M, aes128-gcm" "cat $T/text" "$T/ssh_config_aes"
-rm -f "$T/text"
+throughput "exec stdout, zeros ${MB}M" out "head -c ${MB}M /dev/zero" "$T/ssh_config"
+throughput "exec stdout, random ${MB}M" out "cat $T/random" "$T/ssh_config"
+throughput "exec stdout, base64 text ${MB}M" out "cat $T/text" "$T/ssh_config"
+throughput "exec stdin upload, random ${MB}M" in "$T/random" "$T/ssh_config"
+throughput "PTY stream, base64 text ${MB}M" pty "cat $T/text" "$T/ssh_config"
+if [ -n "${BENCH_AES:-}" ]; then # the same with aes128-gcm on every hop (OpenSSL on ssh -J's)
+	throughput "exec stdout, zeros ${MB}M, aes128-gcm" out "head -c ${MB}M /dev/zero" "$T/ssh_config_aes"
+	throughput "exec stdout, base64 text ${MB}M, aes128-gcm" out "cat $T/text" "$T/ssh_config_aes"
+fi
+if [ -n "${BENCH_PTY_ZEROS:-}" ]; then # binary through a PTY: asciicast's worst case
+	throughput "PTY stream, zeros ${MB}M" pty "head -c ${MB}M /dev/zero" "$T/ssh_config"
+fi
+rm -f "$T/text" "$T/random"
 fi
 
 # --- b. connection setup --------------------------------------------------------------------------
@@ -350,6 +381,18 @@ row "memory per idle session (KiB)" "$b" "$j" "$(ratio "$b" "$j")" "<= 128 KiB"
 row "  same, RSS settled (KiB)" "$bs" "-" "-" "<= 128 KiB"
 fi
 
+# --- e. sftp download against direct sftp (scripts/bench-sftp.sh: its own bastion and asset) ------
+if want sftp; then
+log "sftp download ($MB MB, scripts/bench-sftp.sh)…"
+if line=$(JMS_BENCH_SFTP_MB=$MB scripts/bench-sftp.sh 2>&1 | grep '^sftp download'); then
+	log "  $line"
+	read -r d b r < <(sed -E 's/.*direct [^(]*\(([0-9.]+) MB\/s\).*bastion [^(]*\(([0-9.]+) MB\/s\).*ratio ([0-9.]+).*/\1 \2 \3/' <<<"$line")
+	row "sftp download ${MB}M vs direct sftp (MB/s)" "$b" "$d" "$r" ">= 0.80"
+else
+	log "  bench-sftp.sh gave no figure"
+fi
+fi
+
 # --- report ---------------------------------------------------------------------------------------
 echo
 echo "bastion vs OpenSSH ProxyJump on $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg); $(ssh -V 2>&1 | cut -d, -f1)"
@@ -357,5 +400,6 @@ echo "bastion vs OpenSSH ProxyJump on $(nproc) cores, load $(cut -d' ' -f1-3 /pr
 	printf 'metric\tbastion\topenssh\tratio\tgoal\n'
 	printf '%s\n' "${ROWS[@]}"
 } | column -t -s $'\t'
-echo "ratio = bastion / openssh. Memory: the bastion's RSS added per session, against the PSS the jump host's sshd adds."
+echo "ratio = bastion / openssh (medians of $REPS interleaved runs; setup of $SETUP_N; echo of 3). Memory: the bastion's RSS"
+echo "added per session, against the PSS the jump host's sshd adds. sftp: against direct sftp to the asset, best of 3 each."
 exit 0

@@ -14,6 +14,7 @@ import (
 
 	"github.com/jms-bastion/jms/bastion/filter"
 	"github.com/jms-bastion/jms/bastion/sessionerr"
+	"github.com/jms-bastion/jms/recorder"
 )
 
 // Buffers: each copier starts with a small buffer, so that an idle session
@@ -181,8 +182,8 @@ func (s *session) carry(ctx context.Context, client *gossh.Client, r *remote, q 
 	}
 	var out sync.WaitGroup
 	out.Add(2)
-	go func() { defer out.Done(); s.pumpOut(r.stdout, s.down, q, s.tracker, outMu) }()
-	go func() { defer out.Done(); s.pumpOut(r.stderr, s.down.Stderr(), q, nil, nil) }()
+	go func() { defer out.Done(); s.pumpOut(recorder.StreamStdout, r.stdout, s.down, q, s.tracker, outMu) }()
+	go func() { defer out.Done(); s.pumpOut(recorder.StreamStderr, r.stderr, s.down.Stderr(), q, nil, nil) }()
 
 	s.inDone = make(chan struct{})
 	go func() {
@@ -196,7 +197,7 @@ func (s *session) carry(ctx context.Context, client *gossh.Client, r *remote, q 
 			// input is judged command by command.
 			s.pumpInLines(ctx, s.down, r.stdin, q)
 		default:
-			s.pumpIn(s.down, r.stdin)
+			s.pumpIn(s.down, r.stdin, q)
 		}
 	}()
 
@@ -248,11 +249,11 @@ func (s *session) result(ctx context.Context, werr error) (status int, exited bo
 	return status, exited, nil
 }
 
-// pumpOut copies the asset's output to the person and queues it for the
-// recording. It returns at the end of src or when the person's side fails.
-// With a tracker, the output also goes to it once the person has it; mu,
-// when not nil, is held around each write to the person.
-func (s *session) pumpOut(src io.Reader, dst io.Writer, q *recQueue, tr *filter.LineTracker, mu *sync.Mutex) {
+// pumpOut copies the asset's output (stream) to the person and queues it
+// for the recording. It returns at the end of src or when the person's
+// side fails. With a tracker, the output also goes to it once the person
+// has it; mu, when not nil, is held around each write to the person.
+func (s *session) pumpOut(stream recorder.Stream, src io.Reader, dst io.Writer, q *recQueue, tr *filter.LineTracker, mu *sync.Mutex) {
 	var b buffer
 	defer b.release()
 	for {
@@ -279,9 +280,9 @@ func (s *session) pumpOut(src io.Reader, dst io.Writer, q *recQueue, tr *filter.
 			}
 			if q != nil && s.recOK.Load() {
 				if b.big != nil {
-					q.output(b.take(), n)
+					q.data(stream, b.take(), n)
 				} else {
-					q.outputCopy(buf[:n])
+					q.dataCopy(stream, buf[:n])
 				}
 			}
 		}
@@ -294,10 +295,10 @@ func (s *session) pumpOut(src io.Reader, dst io.Writer, q *recQueue, tr *filter.
 
 // pumpIn copies the person's input to the asset and closes the asset's
 // stdin at the person's EOF.
-func (s *session) pumpIn(src io.Reader, dst io.WriteCloser) {
+func (s *session) pumpIn(src io.Reader, dst io.WriteCloser, q *recQueue) {
 	var b buffer
 	defer b.release()
-	recordInput := s.p.cfg.RecordInput
+	toRaw := s.p.cfg.RecordInput && s.raw != nil && q != nil
 	for {
 		buf := b.bytes()
 		n, err := src.Read(buf)
@@ -305,16 +306,22 @@ func (s *session) pumpIn(src io.Reader, dst io.WriteCloser) {
 			if s.done.Load() {
 				return // the session ended while this read waited
 			}
-			if recordInput && s.recOK.Load() {
-				if rerr := s.rec.Input(buf[:n]); rerr != nil && !s.recordFailed(rerr) {
-					return
-				}
-				s.p.cfg.Metrics.Recorded(n)
+			if !toRaw && !s.recordInput(q, buf[:n]) {
+				return
 			}
 			if _, werr := dst.Write(buf[:n]); werr != nil {
 				return
 			}
 			s.p.cfg.Metrics.RelayedIn(n)
+			if toRaw && s.recOK.Load() {
+				// Into the raw file, after the asset has it: the
+				// buffer goes to the queue rather than a copy.
+				if b.big != nil {
+					q.data(recorder.StreamStdin, b.take(), n)
+				} else {
+					q.dataCopy(recorder.StreamStdin, buf[:n])
+				}
+			}
 		}
 		if err != nil {
 			dst.Close()
@@ -322,6 +329,25 @@ func (s *session) pumpIn(src io.Reader, dst io.WriteCloser) {
 		}
 		b.adapt(n)
 	}
+}
+
+// recordInput records a chunk of the person's input when input is
+// recorded: into the raw stream file through the queue for a session that
+// has one, into the cast otherwise. It reports whether the session goes
+// on.
+func (s *session) recordInput(q *recQueue, p []byte) bool {
+	if !s.p.cfg.RecordInput || !s.recOK.Load() {
+		return true
+	}
+	if s.raw != nil && q != nil {
+		q.dataCopy(recorder.StreamStdin, p)
+		return true
+	}
+	if rerr := s.rec.Input(p); rerr != nil {
+		return s.recordFailed(rerr)
+	}
+	s.p.cfg.Metrics.Recorded(len(p))
+	return true
 }
 
 // control carries window changes and signals to the asset and sends

@@ -132,13 +132,13 @@ func (s *session) notice(q *recQueue, msg string) {
 		_, _ = s.down.Write(b)
 		s.outMu.Unlock()
 		if q != nil && s.recOK.Load() {
-			q.outputCopy(b)
+			q.notice(b)
 		}
 		return
 	}
 	_, _ = io.WriteString(s.down.Stderr(), msg+nl)
 	if q != nil && s.recOK.Load() {
-		q.outputCopy([]byte(msg + "\r\n"))
+		q.notice([]byte(msg + "\r\n"))
 	} else if q == nil {
 		s.recordNotice(msg)
 	}

@@ -36,7 +36,6 @@ func (s *session) pumpInLines(ctx context.Context, src io.Reader, dst io.WriteCl
 	var b buffer
 	defer b.release()
 	g := &lineGate{s: s, q: q, dst: dst}
-	recordInput := s.p.cfg.RecordInput
 	for {
 		buf := b.bytes()
 		n, err := src.Read(buf)
@@ -44,10 +43,8 @@ func (s *session) pumpInLines(ctx context.Context, src io.Reader, dst io.WriteCl
 			if s.done.Load() {
 				return
 			}
-			if recordInput && s.recOK.Load() {
-				if rerr := s.rec.Input(buf[:n]); rerr != nil && !s.recordFailed(rerr) {
-					return
-				}
+			if !s.recordInput(q, buf[:n]) {
+				return
 			}
 			g.feed(ctx, buf[:n])
 		}

@@ -161,6 +161,9 @@ type Proxy struct {
 	// createRecording makes a session's recording; tests replace it to
 	// inject write failures.
 	createRecording func(path string, h recorder.Header, o recorder.Options) (*recorder.Writer, error)
+	// createRaw makes the raw stream file of a session without a PTY;
+	// tests replace it too.
+	createRaw func(path string, start time.Time, now func() time.Time) (*recorder.RawWriter, error)
 }
 
 // New returns a Proxy. A nil logger discards.
@@ -195,5 +198,5 @@ func New(cfg Config, st Store, logger *slog.Logger) *Proxy {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Proxy{cfg: cfg, st: st, log: logger, createRecording: recorder.CreateWith}
+	return &Proxy{cfg: cfg, st: st, log: logger, createRecording: recorder.CreateWith, createRaw: recorder.CreateRaw}
 }

@@ -57,6 +57,7 @@ type harnessOptions struct {
 	pinned    string // the asset's pinned host key line
 	badSecret bool   // the account's secret is wrong
 	create    func(path string, h recorder.Header, o recorder.Options) (*recorder.Writer, error)
+	createRaw func(path string, start time.Time, now func() time.Time) (*recorder.RawWriter, error)
 }
 
 func newHarness(t testing.TB, o harnessOptions) *harness {
@@ -126,6 +127,9 @@ func newHarness(t testing.TB, o harnessOptions) *harness {
 	h.px = New(cfg, st, nil)
 	if o.create != nil {
 		h.px.createRecording = o.create
+	}
+	if o.createRaw != nil {
+		h.px.createRaw = o.createRaw
 	}
 
 	srv := &ssh.Server{Handler: h.handle, PtyHandler: RawPtyHandler}
@@ -261,15 +265,44 @@ func (h *harness) recording(ss store.Session) (recorder.Header, []recorder.Event
 	if hex.EncodeToString(sum[:]) != ss.RecordingSHA256 {
 		h.t.Errorf("recording sha256 differs from the row's")
 	}
-	r, err := recorder.NewReader(bytes.NewReader(b))
+	h.checkRaw(path, b)
+	r, err := recorder.Open(path) // with the raw stream file merged in
 	if err != nil {
 		h.t.Fatal(err)
 	}
+	defer r.Close()
 	evs, err := r.ReadAll()
 	if err != nil {
 		h.t.Fatal(err)
 	}
 	return r.Header, evs
+}
+
+// checkRaw checks the raw stream file beside the cast, if any, against
+// the size and hash that end the cast.
+func (h *harness) checkRaw(castPath string, cast []byte) {
+	h.t.Helper()
+	raw, err := os.ReadFile(recorder.RawPath(castPath))
+	if errors.Is(err, os.ErrNotExist) {
+		return
+	}
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(cast)), "\n")
+	ev, err := recorder.NewReader(strings.NewReader(lines[0] + "\n" + lines[len(lines)-1] + "\n"))
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	last, err := ev.Next()
+	if err != nil {
+		h.t.Fatalf("last event of the cast: %v", err)
+	}
+	size, sha, ok := recorder.ParseRawMarker(last.Data)
+	sum := sha256.Sum256(raw)
+	if last.Type != recorder.TypeMarker || !ok || size != int64(len(raw)) || sha != hex.EncodeToString(sum[:]) {
+		h.t.Fatalf("the cast does not end with the raw file's size and hash: %+v", last)
+	}
 }
 
 func outputOf(evs []recorder.Event) string {
@@ -621,6 +654,12 @@ func (f *failingFile) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+func failingRaw(limit int) func(string, time.Time, func() time.Time) (*recorder.RawWriter, error) {
+	return func(path string, start time.Time, now func() time.Time) (*recorder.RawWriter, error) {
+		return recorder.NewRawWriter(&failingFile{limit: limit}, start, now)
+	}
+}
+
 func failingRecorder(limit int) func(string, recorder.Header, recorder.Options) (*recorder.Writer, error) {
 	return func(path string, h recorder.Header, o recorder.Options) (*recorder.Writer, error) {
 		return recorder.NewWriter(&failingFile{limit: limit}, h, o)
@@ -629,16 +668,16 @@ func failingRecorder(limit int) func(string, recorder.Header, recorder.Options) 
 
 func TestRecordingFailure(t *testing.T) {
 	t.Run("close", func(t *testing.T) {
-		h := newHarness(t, harnessOptions{create: failingRecorder(4096)})
+		h := newHarness(t, harnessOptions{create: failingRecorder(4096), createRaw: failingRaw(4096)})
 		got := h.exec("zero 10000000", nil)
 		want := "jms: recording failed (no space left on device): session ended\n"
 		if got.stderr != want || got.code != ExitLost {
 			t.Fatalf("got stderr %q code %d, want %q", got.stderr, got.code, want)
 		}
 		// The recording queue lets at most its length of chunks through,
-		// plus the chunk in flight and what was recorded before the disk
-		// filled up.
-		if len(got.stdout) > (recQueueLen+2)*bigBuf {
+		// plus the chunk in flight, what the recorder held in memory and
+		// what was recorded before the disk filled up.
+		if len(got.stdout) > (recQueueLen+2)*bigBuf+recorder.MaxHeld {
 			t.Fatalf("%d bytes went through unrecorded", len(got.stdout))
 		}
 		ss := h.lastSession()
@@ -648,7 +687,7 @@ func TestRecordingFailure(t *testing.T) {
 		h.waitNoAssetConns()
 	})
 	t.Run("continue", func(t *testing.T) {
-		h := newHarness(t, harnessOptions{create: failingRecorder(4096), cfg: Config{RecordingFailure: "continue"}})
+		h := newHarness(t, harnessOptions{create: failingRecorder(4096), createRaw: failingRaw(4096), cfg: Config{RecordingFailure: "continue"}})
 		got := h.exec("zero 1000000", nil)
 		if len(got.stdout) != 1000000 || got.code != 0 || got.stderr != "" {
 			t.Fatalf("got %d bytes, code %d, stderr %q", len(got.stdout), got.code, got.stderr)

@@ -35,6 +35,10 @@ type session struct {
 	isPty bool
 
 	rec *recorder.Writer // nil when not recording
+	// raw holds the bytes of the streams of a session without a PTY,
+	// beside rec (which then holds only the bastion's notices); nil for a
+	// session with a PTY.
+	raw *recorder.RawWriter
 
 	start   time.Time           // when the session (and its recording) began
 	rules   *filter.RuleSet     // the command filters in scope
@@ -105,6 +109,9 @@ func (s *session) begin(ctx context.Context) (recErr, err error) {
 		s.closeRecording()
 		if s.rec != nil {
 			os.Remove(s.rec.Path())
+		}
+		if s.raw != nil {
+			os.Remove(s.raw.Path())
 		}
 		return nil, fmt.Errorf("session %s: record its start: %w", s.id, err)
 	}
@@ -268,6 +275,15 @@ func (s *session) openRecording(start time.Time) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if !s.isPty {
+		raw, err := s.p.createRaw(recorder.RawPath(path), start, cfg.Now)
+		if err != nil {
+			rec.Close()
+			os.Remove(path)
+			return "", err
+		}
+		s.raw = raw
+	}
 	s.rec = rec
 	s.recOK.Store(true)
 	if cfg.DataDir != "" {
@@ -287,6 +303,15 @@ func (s *session) closeRecording() (int64, string) {
 	if s.rec == nil {
 		return 0, ""
 	}
+	if s.raw != nil {
+		rerr := s.raw.Close()
+		// The cast ends with the raw file's size and hash, so that the
+		// hash of the cast in the session's row covers both.
+		merr := s.rec.Marker(recorder.RawMarker(s.raw.Size(), s.raw.SHA256()))
+		if err := errors.Join(rerr, merr); err != nil && s.recStateEmpty() {
+			s.log.Error("recording incomplete", "err", err)
+		}
+	}
 	if err := s.rec.Close(); err != nil {
 		s.mu.Lock()
 		seen := s.recState != ""
@@ -296,6 +321,12 @@ func (s *session) closeRecording() (int64, string) {
 		}
 	}
 	return s.rec.Size(), s.rec.SHA256()
+}
+
+func (s *session) recStateEmpty() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.recState == ""
 }
 
 // recordNotice writes a message the person got on stderr into the

@@ -24,6 +24,7 @@ func newReplayCmd(a *app) *cobra.Command {
 		scr       bool
 		plain     bool
 		raw       bool
+		stream    string
 		speed     float64
 		idleLimit string
 		atFlag    string
@@ -41,6 +42,12 @@ What reaches your terminal is only what draws (text, colours, cursor
 moves): queries, titles, clipboard and mouse sequences from the asset are
 dropped, so a recording cannot make your terminal type into your shell.
 --raw writes the recorded bytes exactly, and only to a file or a pipe.
+A session without a PTY (an exec command such as 'ssh bastion web1 tar c
+/data') keeps the bytes of its stdin, stdout and stderr apart and exactly,
+binary or not: --raw writes its stdout (--stream stderr or stdin for the
+others; stdin is there when record_input is on) and checks the file against
+the hash sealed in the recording at the session's end; the other ways
+show its stdout and stderr as text.
 --text prints the whole session as plain text, line by line, through a
 terminal emulator, for grep and less: every line as it scrolled off the
 screen or was cleared, then the last screen (what full-screen programs such
@@ -61,7 +68,9 @@ Recordings are asciicast v2 files: 'asciinema play' takes them too.`,
   jmsctl replay 3f2a --cat | less -R
   jmsctl replay 3f2a --text | grep -i error
   jmsctl replay 3f2a --screen --at 1m30s
-  jmsctl replay 3f2a --cat --at 95.5`,
+  jmsctl replay 3f2a --cat --at 95.5
+  jmsctl replay 9c1e --raw > backup.tar
+  jmsctl replay 9c1e --raw --stream stderr > errors.log`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			idle, err := parseIdleLimit(idleLimit)
@@ -75,12 +84,32 @@ Recordings are asciicast v2 files: 'asciinema play' takes them too.`,
 			if err != nil {
 				return err
 			}
-			rc, err := a.openRecording(cmd, args[0])
+			path, done, err := a.recordingPath(cmd, args[0])
 			if err != nil {
 				return err
 			}
-			defer rc.Close()
-			r, err := recorder.NewReader(rc)
+			defer done()
+			if raw && hasRaw(path) && !cat && !text && !scr {
+				// A session without a PTY: its bytes, exactly.
+				st, err := recorder.ParseStream(stream)
+				if err != nil {
+					return fmt.Errorf("--stream: %w", err)
+				}
+				if at > 0 {
+					return errors.New("--at: --raw writes a stream's bytes from the start (use --cat --at for the output from a time on)")
+				}
+				if isTerminal(a.stdout) {
+					return errors.New("--raw writes the recorded bytes as they are: send them to a file or a pipe, not a terminal")
+				}
+				return a.replayRaw(path, st)
+			}
+			if cmd.Flags().Changed("stream") {
+				if !raw || !hasRaw(path) {
+					return errors.New("--stream: only with --raw, for a session without a PTY (exec commands): its streams are recorded apart")
+				}
+				return errors.New("--stream: not with --cat, --text or --screen, which show stdout and stderr together")
+			}
+			r, err := recorder.Open(path)
 			if err != nil {
 				return err
 			}
@@ -167,7 +196,8 @@ Recordings are asciicast v2 files: 'asciinema play' takes them too.`,
 	fl.BoolVar(&text, "text", false, "print the whole session as plain text, line by line (for grep)")
 	fl.BoolVar(&scr, "screen", false, "print the final screen (with --at: the screen then) as plain text")
 	fl.BoolVar(&plain, "plain", false, "write the output at its pace, without the player")
-	fl.BoolVar(&raw, "raw", false, "with --cat or --plain: the recorded bytes exactly, unfiltered (not to a terminal)")
+	fl.BoolVar(&raw, "raw", false, "the recorded bytes exactly, unfiltered, not to a terminal: a stream of a session without a PTY, else with --cat or --plain")
+	fl.StringVar(&stream, "stream", "stdout", "with --raw, for a session without a PTY: stdout, stderr or stdin")
 	fl.Float64Var(&speed, "speed", 1, "play this many times faster")
 	fl.StringVar(&idleLimit, "idle-limit", "", "cut pauses longer than this (seconds, or a duration like 500ms)")
 	fl.StringVar(&atFlag, "at", "", "start this far into the recording: seconds (90), a duration (1m30s) or [h:]m:s (1:30)")
@@ -259,6 +289,48 @@ func (a *app) openRecording(cmd *cobra.Command, arg string) (io.ReadCloser, erro
 		return nil, err
 	}
 	return stg.Open(cmd.Context(), ss)
+}
+
+// recordingPath finds the recording of a session id (or prefix) as a
+// file, with its raw stream file beside it when it has one, or takes arg
+// as the path of a .cast (or .raw) file. A recording in the object store
+// is fetched into a private temporary folder that done removes.
+func (a *app) recordingPath(cmd *cobra.Command, arg string) (path string, done func(), err error) {
+	done = func() {}
+	if strings.HasSuffix(arg, ".raw") {
+		arg = strings.TrimSuffix(arg, ".raw") + ".cast"
+	}
+	if strings.HasSuffix(arg, ".cast") {
+		if _, err := os.Stat(arg); err == nil {
+			return arg, done, nil
+		}
+	}
+	s, err := a.openStore(cmd.Context())
+	if err != nil {
+		return "", done, err
+	}
+	ss, err := s.GetSession(cmd.Context(), arg)
+	if err != nil {
+		return "", done, err
+	}
+	if err := noRecording(ss); err != nil {
+		return "", done, err
+	}
+	stg, err := a.recordings(s, nil)
+	if err != nil {
+		return "", done, err
+	}
+	dir, err := os.MkdirTemp("", "jms-replay-")
+	if err != nil {
+		return "", done, fmt.Errorf("a folder for the recording: %w", err)
+	}
+	done = func() { os.RemoveAll(dir) }
+	path, err = stg.LocalCopy(cmd.Context(), ss, dir)
+	if err != nil {
+		done()
+		return "", func() {}, err
+	}
+	return path, done, nil
 }
 
 // noRecording says why a session has no recording, or returns nil.

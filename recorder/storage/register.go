@@ -7,8 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
-	"strings"
 
 	"github.com/jms-bastion/jms/recorder"
 	"github.com/jms-bastion/jms/store"
@@ -18,24 +16,15 @@ import (
 const registerBatch = 100
 
 // sessionFiles returns the files of the recording whose asciicast is
-// cast: the asciicast first, then the files beside it named for the same
-// session with another extension (<session>.raw), by name.
+// cast (recorder.SessionFiles: the cast, then its raw stream file when it
+// has one). When they cannot be listed it returns every name they may
+// have, for the caller to find which exist.
 func sessionFiles(cast string) []string {
-	base := strings.TrimSuffix(cast, filepath.Ext(cast))
-	more, _ := filepath.Glob(escapeGlob(base) + ".*")
-	sort.Strings(more)
-	out := []string{cast}
-	for _, m := range more {
-		if m != cast {
-			out = append(out, m)
-		}
+	files, err := recorder.SessionFiles(cast)
+	if err != nil {
+		return []string{cast, recorder.RawPath(cast)}
 	}
-	return out
-}
-
-func escapeGlob(p string) string {
-	r := strings.NewReplacer(`\`, `\\`, `*`, `\*`, `?`, `\?`, `[`, `\[`)
-	return r.Replace(p)
+	return files
 }
 
 // RegisterEnded registers the recordings of the sessions that ended since
