@@ -16,6 +16,9 @@ import (
 // then cat on the open stdin (idle until the session closes).
 const execCommand = "echo ready; exec cat"
 
+// openWait bounds the wait for a session's first output.
+const openWait = 3 * time.Minute
+
 type client struct {
 	addr string
 	cfg  *ssh.ClientConfig
@@ -98,19 +101,22 @@ func start(conn *ssh.Client, pty bool) (*held, error) {
 		if err != nil {
 			return nil, fmt.Errorf("no output from the session: %w", err)
 		}
-	case <-time.After(60 * time.Second):
-		return nil, fmt.Errorf("no output from the session within 60 s")
+	case <-time.After(openWait):
+		return nil, fmt.Errorf("no output from the session within %s", openWait)
 	}
 	return h, nil
 }
 
+// maxOpenFailures ends openMany early: past it the figures mean nothing.
+const maxOpenFailures = 20
+
 // openMany opens n sessions, c at a time; the first pty of them (in the
-// order they are started) are PTY shells.
-func (c *client) openMany(n, par, pty int) ([]*held, error) {
+// order they are started) are PTY shells. It returns the sessions open
+// and how many could not be opened (each failure is logged); it stops
+// with an error after maxOpenFailures.
+func (c *client) openMany(n, par, pty int) ([]*held, int, error) {
 	out := make([]*held, n)
-	var next atomic.Int64
-	var firstErr error
-	var mu sync.Mutex
+	var next, failed atomic.Int64
 	var wg sync.WaitGroup
 	for range par {
 		wg.Go(func() {
@@ -121,13 +127,12 @@ func (c *client) openMany(n, par, pty int) ([]*held, error) {
 				}
 				h, err := c.open(i < pty)
 				if err != nil {
-					mu.Lock()
-					if firstErr == nil {
-						firstErr = fmt.Errorf("session %d of %d: %w", i+1, n, err)
+					logf("session %d of %d (pty %v): %v", i+1, n, i < pty, err)
+					if failed.Add(1) >= maxOpenFailures {
+						next.Store(int64(n))
+						return
 					}
-					mu.Unlock()
-					next.Store(int64(n))
-					return
+					continue
 				}
 				out[i] = h
 				if (i+1)%100 == 0 {
@@ -137,7 +142,12 @@ func (c *client) openMany(n, par, pty int) ([]*held, error) {
 		})
 	}
 	wg.Wait()
-	return slices.DeleteFunc(out, func(h *held) bool { return h == nil }), firstErr
+	f := int(failed.Load())
+	var err error
+	if f >= maxOpenFailures {
+		err = fmt.Errorf("%d sessions could not be opened: giving up", f)
+	}
+	return slices.DeleteFunc(out, func(h *held) bool { return h == nil }), f, err
 }
 
 // probe times m new logins, one after the other, each running `true` as

@@ -72,18 +72,32 @@ func run(o options) error {
 	if err != nil {
 		return err
 	}
+	if o.probes > 0 {
+		// The same new logins before any session is open: what the machine's
+		// load alone costs a login, to compare with the figure under load.
+		logf("timing %d new logins with no session open…", o.probes)
+		p50, p99, failed := cl.probe(o.probes)
+		r.add("new_login_alone_p50", p50.Seconds()*1000, "ms")
+		r.add("new_login_alone_p99", p99.Seconds()*1000, "ms")
+		r.add("new_login_alone_failed", float64(failed), "count")
+		if before, err = srv.snapshot(o.settleMax); err != nil {
+			return err
+		}
+	}
 	cpu0, err := srv.cpu()
 	if err != nil {
 		return err
 	}
 	logf("opening %d sessions, %d at a time…", o.n, o.c)
 	start := time.Now()
-	held, err := cl.openMany(o.n, o.c, int(float64(o.n)*o.ptyShare+0.5))
+	held, failed, err := cl.openMany(o.n, o.c, int(float64(o.n)*o.ptyShare+0.5))
 	openTime := time.Since(start)
-	defer closeAll(held)
+	defer func() { closeAll(held) }()
 	if err != nil {
 		return err
 	}
+	r.add("sessions_failed_to_open", float64(failed), "count")
+	o.n = len(held) // the figures per session are per session open
 	cpu1, _ := srv.cpu()
 	rssOpen, _ := srv.rss()
 	r.add("sessions_open", float64(o.n), "count")
