@@ -7,4 +7,4 @@
 #   JMS_BENCH_SFTP_MB=100 scripts/bench-sftp.sh
 set -eu
 cd "$(dirname "$0")/.."
-JMS_E2E=1 go test -count=1 -run '^$' -bench '^BenchmarkSFTPRatio$' -benchtime 1x -timeout 60m ./e2e/ | grep -E '^(sftp |Benchmark|ok|FAIL)'
+JMS_E2E=1 go test -count=1 -run '^$' -bench '^BenchmarkSFTPRatio$' -benchtime 1x -timeout 60m ./e2e/ | grep -E '^(sftp|Benchmark|ok|FAIL)'
