@@ -2,7 +2,7 @@
 # bench-idle.sh: the RSS an idle proxied session costs `jmsctl serve` (goal: at most 128 KiB),
 # with 100 and with 1,000 sessions open, half PTY shells and half exec sessions. It is a report,
 # not a test: it exits 0 whatever the figures (non-zero only when it cannot measure).
-# Needs openssh-server, and root (the sshd asset logs in root). About 5 minutes.
+# Needs openssh-server, and root (the sshd asset logs in root). 5 to 15 minutes (the load).
 #
 #   scripts/bench-idle.sh
 #   BENCH_IDLE_N="100" BENCH_IDLE_RUNS=3 scripts/bench-idle.sh
