@@ -59,6 +59,16 @@ bench-store:
 	JMS_TEST_POSTGRES="$${JMS_TEST_POSTGRES:-$$(./scripts/ensure-postgres.sh)}" $(GO) test -run '^$$' -bench 'AuthorizedAssets10k|AuthorizedAsset10k|Import10k' -benchmem -benchtime $(BENCHTIME) ./store
 # --- end PostgreSQL
 
+# --- h-memory: idle memory per session and 1,000 sessions (docs/performance.md) ---
+.PHONY: bench-idle bench-load
+# RSS per idle proxied session, 100 and 1,000 open (needs sshd and root).
+bench-idle:
+	./scripts/bench-idle.sh
+# 1,000 concurrent sessions: open time, RSS, CPU, new-login p99, rows and recordings checked.
+bench-load:
+	./scripts/bench-load.sh
+# --- end h-memory ---
+
 lint:
 	@test -z "$$(gofmt -l .)" || (echo "gofmt needed:"; gofmt -l .; exit 1)
 	$(GO) vet $(PKGS)

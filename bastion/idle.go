@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -63,34 +64,41 @@ func (s *Server) watchQuiet(ctx context.Context, cancel context.CancelCauseFunc,
 		return func() {}
 	}
 	every := min(max(timeout/50, 20*time.Millisecond), time.Second)
-	done := make(chan struct{})
-	finished := make(chan struct{})
-	go func() {
-		defer close(finished)
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-done:
-				return
-			case <-t.C:
-			}
-			at := last()
-			idle := time.Since(at)
-			if idle >= timeout {
-				log.Debug("idle timeout reached", "idle", idle.Round(time.Second))
-				cancel(errIdle)
-				return
-			}
-			if tick != nil {
-				tick(at, idle)
-			}
+	// A timer, not a goroutine, between two looks: an idle session costs
+	// no stack for its watch. mu orders the looks with stop.
+	var (
+		mu      sync.Mutex
+		stopped bool
+		t       *time.Timer
+	)
+	look := func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if stopped || ctx.Err() != nil {
+			return
 		}
-	}()
+		at := last()
+		idle := time.Since(at)
+		if idle >= timeout {
+			log.Debug("idle timeout reached", "idle", idle.Round(time.Second))
+			stopped = true
+			cancel(errIdle)
+			return
+		}
+		if tick != nil {
+			tick(at, idle)
+		}
+		t.Reset(every)
+	}
+	mu.Lock()
+	t = time.AfterFunc(every, look)
+	mu.Unlock()
+	stopCtx := context.AfterFunc(ctx, func() { t.Stop() })
 	return func() {
-		close(done)
-		<-finished
+		stopCtx()
+		mu.Lock()
+		defer mu.Unlock()
+		stopped = true
+		t.Stop()
 	}
 }

@@ -37,45 +37,59 @@ func (s *Server) keepalives(ctx context.Context, cs *connState, conn keepaliveSe
 		return
 	}
 	cs.keepaliveOnce.Do(func() {
-		go func() {
-			t := time.NewTicker(s.cfg.Keepalive)
-			defer t.Stop()
-			runKeepalives(ctx, conn, t.C, func() {
-				s.log.Info("closing a connection whose client stopped answering keepalives", "source", cs.source)
-			})
-		}()
+		startKeepalives(ctx, conn, s.cfg.Keepalive, func() {
+			s.log.Info("closing a connection whose client stopped answering keepalives", "source", cs.source)
+		})
 	})
 }
 
-// runKeepalives sends a keepalive now and at every tick, until ctx ends
-// or keepaliveMisses of them in a row are unanswered at a tick: then it
-// calls onDead and closes conn.
-func runKeepalives(ctx context.Context, conn keepaliveSender, tick <-chan time.Time, onDead func()) {
-	var unanswered atomic.Int32
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	for {
-		if unanswered.Load() >= keepaliveMisses {
-			onDead()
-			_ = conn.Close()
-			return
-		}
-		unanswered.Add(1)
-		// SendRequest blocks until the reply; run it aside so that a
-		// silent client is counted by the ticker, not waited for.
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if _, _, err := conn.SendRequest("keepalive@openssh.com", true, nil); err == nil {
-				unanswered.Store(0)
-			}
-		}()
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick:
-		}
+// startKeepalives sends a keepalive now and one every interval until ctx
+// ends or the client is found gone. Between two beats it holds a timer,
+// not a goroutine: an idle connection costs no stack for its keepalives.
+func startKeepalives(ctx context.Context, conn keepaliveSender, every time.Duration, onDead func()) {
+	k := &keepaliver{conn: conn, onDead: onDead}
+	if !k.beat() {
+		return
 	}
+	var mu sync.Mutex // orders the timer's creation before its first beat
+	mu.Lock()
+	defer mu.Unlock()
+	var t *time.Timer
+	t = time.AfterFunc(every, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if ctx.Err() == nil && k.beat() {
+			t.Reset(every)
+		}
+	})
+	context.AfterFunc(ctx, func() { t.Stop() })
+}
+
+// keepaliver counts the keepalives of one connection that have no reply.
+type keepaliver struct {
+	conn       keepaliveSender
+	onDead     func()
+	unanswered atomic.Int32
+	sending    sync.WaitGroup // keepalives waiting for their reply
+}
+
+// beat is one tick: once keepaliveMisses keepalives in a row have no
+// reply, it calls onDead, closes the connection and reports false;
+// otherwise it sends one more, aside (SendRequest blocks until the reply,
+// and a silent client is counted by the ticks, not waited for).
+func (k *keepaliver) beat() bool {
+	if k.unanswered.Load() >= keepaliveMisses {
+		k.onDead()
+		_ = k.conn.Close()
+		return false
+	}
+	k.unanswered.Add(1)
+	k.sending.Go(func() {
+		if _, _, err := k.conn.SendRequest("keepalive@openssh.com", true, nil); err == nil {
+			k.unanswered.Store(0)
+		}
+	})
+	return true
 }
 
 // loginConn is the SSH connection of a login as keepalives need it: at

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -44,50 +45,68 @@ func (f *fakeKeepaliveConn) Close() error {
 
 func TestKeepalives(t *testing.T) {
 	t.Run("answering client stays", func(t *testing.T) {
-		ctx, cancel := context.WithCancel(context.Background())
 		c := newFakeKeepaliveConn(true)
-		ticks := make(chan time.Time)
-		done := make(chan struct{})
-		go func() { runKeepalives(ctx, c, ticks, func() {}); close(done) }()
+		k := &keepaliver{conn: c, onDead: func() { t.Error("onDead called for a client that answers") }}
 		for range 10 {
-			ticks <- time.Now()
-			time.Sleep(2 * time.Millisecond) // let the reply land
+			if !k.beat() {
+				t.Fatal("a client that answers was found gone")
+			}
+			k.sending.Wait() // let the reply land
 		}
 		select {
 		case <-c.closed:
 			t.Fatal("a client that answers was closed")
 		default:
 		}
-		if c.sent.Load() < 10 {
-			t.Fatalf("only %d keepalives sent", c.sent.Load())
+		if c.sent.Load() != 10 {
+			t.Fatalf("%d keepalives sent, want 10", c.sent.Load())
 		}
-		cancel()
-		<-done
 	})
 	t.Run("silent client is closed at the third miss", func(t *testing.T) {
 		c := newFakeKeepaliveConn(false)
-		ticks := make(chan time.Time, 1)
-		dead, done := make(chan struct{}), make(chan struct{})
-		go func() { runKeepalives(context.Background(), c, ticks, func() { close(dead) }); close(done) }()
-		// One keepalive at once, one per tick: the third tick finds
-		// three unanswered and closes.
+		dead := make(chan struct{})
+		k := &keepaliver{conn: c, onDead: func() { close(dead) }}
+		// One keepalive at once, one per tick: the tick after the third
+		// finds three unanswered and closes.
 		for i := 1; i <= keepaliveMisses; i++ {
-			select {
-			case <-c.closed:
-				t.Fatalf("closed after %d ticks, want %d", i-1, keepaliveMisses)
-			default:
+			if !k.beat() {
+				t.Fatalf("found gone after %d beats, want %d", i, keepaliveMisses+1)
 			}
-			ticks <- time.Now()
 		}
 		select {
 		case <-c.closed:
-		case <-time.After(5 * time.Second):
-			t.Fatalf("a silent client was not closed after %d ticks", keepaliveMisses)
+			t.Fatal("closed before the misses were counted")
+		default:
 		}
+		if k.beat() {
+			t.Fatalf("a silent client was not found gone after %d misses", keepaliveMisses)
+		}
+		<-c.closed
 		<-dead
-		<-done // every keepalive sent has returned
+		k.sending.Wait() // every keepalive sent has returned
 		if n := c.sent.Load(); n != keepaliveMisses {
 			t.Fatalf("closed after %d keepalives, want %d", n, keepaliveMisses)
+		}
+	})
+	t.Run("timer chain stops with the connection", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		c := newFakeKeepaliveConn(true)
+		startKeepalives(ctx, c, time.Millisecond, func() { t.Error("onDead called for a client that answers") })
+		for c.sent.Load() < 5 {
+			runtime.Gosched()
+		}
+		cancel()
+		// A beat already running may still send one; after that, none.
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			n := c.sent.Load()
+			time.Sleep(20 * time.Millisecond)
+			if c.sent.Load() == n {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("keepalives go on after the connection ended")
+			}
 		}
 	})
 }

@@ -257,32 +257,53 @@ func (s *Server) checkLive(ctx context.Context, list []*liveSession) {
 		ls.cancel(cause)
 		delete(byID, ls.id)
 	}
-	now := time.Now()
+	now, at := time.Now(), s.now()
+	memo := pollMemo{}
 	for _, ls := range byID {
 		if now.Before(ls.nextCheck) {
 			continue
 		}
 		ls.nextCheck = now.Add(revokeInterval)
-		if cause := s.revoked(ctx, ls, s.now()); cause != nil {
+		if cause := memo.revoked(ctx, s, ls, at); cause != nil {
 			s.log.Info("ending a session", "session", ls.id, "user", ls.user, "asset", ls.asset, "reason", cause.Error())
 			ls.cancel(cause)
 			continue
 		}
-		s.warnExpiry(ctx, ls, now)
+		s.warnExpiry(ctx, memo, ls, now, at)
 	}
 	s.publishWatches(ctx, byID)
+}
+
+// pollMemo shares one answer among the sessions of a poll that ask the
+// store the same question (the same user, asset, account, port, source
+// and actions at the same moment): a person's ten sessions on one asset
+// cost one check, not ten. SFTP sessions, whose actions change with their
+// open files, are always asked on their own.
+type pollMemo map[string]error
+
+func (m pollMemo) revoked(ctx context.Context, s *Server, ls *liveSession, at time.Time) error {
+	if ls.needsNow != nil {
+		return s.revoked(ctx, ls, at)
+	}
+	key := fmt.Sprintf("%q %d %q %d %q %q %d", ls.user, ls.assetID, ls.account, ls.port, ls.source, ls.needs, at.UnixNano())
+	if cause, ok := m[key]; ok {
+		return cause
+	}
+	cause := s.revoked(ctx, ls, at)
+	m[key] = cause
+	return cause
 }
 
 // warnExpiry tells the person once, expiryWarning ahead, that her grant
 // ends: the session would be ended then without notice. Only the grant's
 // validity can end it at a known time, so a check that far ahead finds
 // exactly that.
-func (s *Server) warnExpiry(ctx context.Context, ls *liveSession, now time.Time) {
+func (s *Server) warnExpiry(ctx context.Context, memo pollMemo, ls *liveSession, now, at time.Time) {
 	if ls.warned || ls.notify == nil || ls.assetID == 0 || now.Before(ls.nextAhead) {
 		return
 	}
 	ls.nextAhead = now.Add(aheadInterval)
-	if s.revoked(ctx, ls, s.now().Add(expiryWarning)) == nil {
+	if memo.revoked(ctx, s, ls, at.Add(expiryWarning)) == nil {
 		return
 	}
 	ls.warned = true

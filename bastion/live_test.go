@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jms-bastion/jms/store"
 )
@@ -54,5 +55,58 @@ func TestRevokedAsksAuthorize(t *testing.T) {
 				t.Errorf("revoked = %v, want %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// countingStore counts the authorization questions the poller asks.
+type countingStore struct {
+	Store
+	authorize int
+}
+
+func (c *countingStore) Authorize(ctx context.Context, q store.AuthzQuery) (store.Access, error) {
+	c.authorize++
+	return c.Store.Authorize(ctx, q)
+}
+
+// TestPollMemoSharesAnswers: sessions of one poll that ask the same
+// question share one answer (and one trip to the store); another account,
+// another time or an SFTP session asks again.
+func TestPollMemoSharesAnswers(t *testing.T) {
+	f := newFixture(t, nil)
+	ctx := store.WithActor(context.Background(), "test")
+	web1, err := f.st.GetAsset(ctx, "web1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := &countingStore{Store: f.srv.st}
+	f.srv.st = cs
+	at := f.srv.now()
+	shell := func(id, account string) *liveSession {
+		return &liveSession{id: id, user: "alice", asset: "web1", assetID: web1.ID, account: account,
+			source: "127.0.0.1", needs: []string{store.ActionConnect}}
+	}
+	sftp := &liveSession{id: "s", user: "alice", asset: "web1", assetID: web1.ID, account: "deploy",
+		source: "127.0.0.1", needsNow: func() []string { return nil }}
+	memo := pollMemo{}
+	steps := []struct {
+		ls   *liveSession
+		at   time.Time
+		want int // Authorize calls so far
+	}{
+		{shell("a", "deploy"), at, 1},
+		{shell("b", "deploy"), at, 1},
+		{shell("c", "root"), at, 2},
+		{shell("d", "deploy"), at.Add(expiryWarning), 3},
+		{sftp, at, 4},
+		{sftp, at, 5},
+	}
+	for i, st := range steps {
+		if err := memo.revoked(ctx, f.srv, st.ls, st.at); err != nil {
+			t.Fatalf("step %d: revoked = %v", i, err)
+		}
+		if cs.authorize != st.want {
+			t.Fatalf("step %d: %d Authorize calls, want %d", i, cs.authorize, st.want)
+		}
 	}
 }

@@ -58,8 +58,21 @@ func newTerminal(sess ssh.Session, ch *channel) *terminal {
 
 func (t *terminal) stop() { close(t.quit) }
 
+// Input buffers: keystrokes fit the small one, which every terminal has;
+// a read that fills it (a paste, a file piped to an exec session) moves the
+// pump to a pooled big one until reads are small again, so that an idle
+// session holds 256 bytes rather than 32 KiB.
+const (
+	pumpSmall = 256
+	pumpBig   = 32 << 10
+)
+
+var pumpPool = sync.Pool{New: func() any { b := make([]byte, pumpBig); return &b }}
+
 func (t *terminal) pump() {
-	buf := make([]byte, 32<<10)
+	var small [pumpSmall]byte
+	var big *[]byte // back to the pool only once the reader is done with it
+	buf := small[:]
 	for {
 		n, err := t.sess.Read(buf)
 		if n > 0 {
@@ -76,9 +89,20 @@ func (t *terminal) pump() {
 			}
 		}
 		if err != nil {
+			if big != nil {
+				pumpPool.Put(big)
+			}
 			t.err = err
 			close(t.data)
 			return
+		}
+		switch { // the reader is done with buf (ack): pick the next one
+		case big == nil && n == pumpSmall:
+			big = pumpPool.Get().(*[]byte)
+			buf = *big
+		case big != nil && n < pumpSmall:
+			pumpPool.Put(big)
+			big, buf = nil, small[:]
 		}
 	}
 }

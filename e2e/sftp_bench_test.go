@@ -4,15 +4,19 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
 )
 
-// BenchmarkSFTPDownloadRatio downloads one file (JMS_BENCH_SFTP_MB megabytes, 500 by default)
-// with OpenSSH sftp straight from the sshd asset and then through the bastion, and prints the
-// ratio of the two speeds (goal: at least 0.8). scripts/bench-sftp.sh runs it with -benchtime 1x.
-func BenchmarkSFTPDownloadRatio(tb *testing.B) {
+// BenchmarkSFTPRatio moves one file (JMS_BENCH_SFTP_MB megabytes, 500 by default) with OpenSSH
+// sftp straight to and from the sshd asset and through the bastion, download and upload, and
+// prints the ratio of the speeds each way (goal: at least 0.8). The runs are interleaved (direct
+// download, bastion download, direct upload, bastion upload, three times) so that both paths see
+// the same load, and each figure is the median of three. scripts/bench-sftp.sh runs it with
+// -benchtime 1x.
+func BenchmarkSFTPRatio(tb *testing.B) {
 	var t testing.TB = tb
 	mb := 500
 	if v, err := strconv.Atoi(os.Getenv("JMS_BENCH_SFTP_MB")); err == nil && v > 0 {
@@ -23,48 +27,78 @@ func BenchmarkSFTPDownloadRatio(tb *testing.B) {
 	if c := os.Getenv("JMS_BENCH_SFTP_CIPHER"); c != "" {
 		cipher = []string{"-c", c}
 	}
-	e.b.MustRun(t, "", "grant", "add", "files", "--user", "alice", "--asset", "web1", "--actions", "download")
+	e.b.MustRun(t, "", "grant", "add", "files", "--user", "alice", "--asset", "web1", "--actions", "download,upload")
 	src, sum := bigFile(t, e.dir, int64(mb)<<20)
-	dst := filepath.Join(t.TempDir(), "dst.bin")
-	batch := filepath.Join(t.TempDir(), "batch")
-	if err := os.WriteFile(batch, []byte(fmt.Sprintf("get %s %s\n", src, dst)), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	direct := func() time.Duration {
+	local := filepath.Join(t.TempDir(), "local.bin")
+	remote := filepath.Join(e.dir, "up.bin")
+	get := fmt.Sprintf("get %s %s\n", src, local)
+	put := fmt.Sprintf("put %s %s\n", src, remote)
+	direct := func(batch string) time.Duration {
+		f := filepath.Join(t.TempDir(), "batch")
+		if err := os.WriteFile(f, []byte(batch), 0o600); err != nil {
+			t.Fatal(err)
+		}
 		args := append(append(append([]string{}, cipher...), sshBaseOptions...), "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes",
-			"-i", e.s.KeyFile, "-b", batch, "-P", strconv.Itoa(e.s.Port), "-o", "User="+e.acct, "127.0.0.1")
-		os.Remove(dst)
+			"-i", e.s.KeyFile, "-b", f, "-P", strconv.Itoa(e.s.Port), "-o", "User="+e.acct, "127.0.0.1")
+		os.Remove(local)
 		start := time.Now()
 		if _, stderr, code := run(t, 10*time.Minute, "sftp", args...); code != 0 {
 			t.Fatalf("direct sftp: exit %d, %s", code, stderr)
 		}
 		return time.Since(start)
 	}
-	bastion := func() time.Duration {
-		os.Remove(dst)
+	bastion := func(batch string) time.Duration {
+		os.Remove(local)
 		start := time.Now()
-		if _, stderr, code := e.sftpWith(t, cipher, "alice@web1", fmt.Sprintf("get %s %s\n", src, dst)); code != 0 {
+		if _, stderr, code := e.sftpWith(t, cipher, "alice@web1", batch); code != 0 {
 			t.Fatalf("sftp through the bastion: exit %d, %s", code, stderr)
 		}
 		return time.Since(start)
 	}
-	// Warm the page cache and the host key pin, then take the best of three of each.
-	direct()
-	bastion()
-	best := func(f func() time.Duration) time.Duration {
-		b := time.Duration(1<<63 - 1)
-		for range 3 {
-			b = min(b, f())
+	// Warm the page cache and the host key pin.
+	direct(get)
+	bastion(get)
+	var dd, bd, du, bu []time.Duration
+	for range 3 {
+		dd = append(dd, direct(get))
+		bd = append(bd, bastion(get))
+		if got := fileSHA(t, local); got != sum {
+			t.Fatalf("downloaded sha256 %s, want %s", got, sum)
 		}
-		return b
-	}
-	d, b := best(direct), best(bastion)
-	if got := fileSHA(t, dst); got != sum {
-		t.Fatalf("downloaded sha256 %s, want %s", got, sum)
+		du = append(du, direct(put))
+		bu = append(bu, bastion(put))
+		if got := fileSHA(t, remote); got != sum {
+			t.Fatalf("uploaded sha256 %s, want %s", got, sum)
+		}
 	}
 	size := float64(int64(mb) << 20)
-	ratio := d.Seconds() / b.Seconds()
-	tb.ReportMetric(ratio, "ratio")
-	fmt.Printf("sftp download of %d MB: direct %s (%.0f MB/s), through the bastion %s (%.0f MB/s): ratio %.2f\n",
-		mb, d.Round(time.Millisecond), size/1e6/d.Seconds(), b.Round(time.Millisecond), size/1e6/b.Seconds(), ratio)
+	report := func(what string, d, b []time.Duration) {
+		md, mb2 := median(d), median(b)
+		ratio := md.Seconds() / mb2.Seconds()
+		tb.ReportMetric(ratio, what+"-ratio")
+		fmt.Printf("sftp %s of %d MB, medians of 3: direct %s (%.0f MB/s; runs %s), through the bastion %s (%.0f MB/s; runs %s): ratio %.2f\n",
+			what, mb, md.Round(time.Millisecond), size/1e6/md.Seconds(), durs(d), mb2.Round(time.Millisecond), size/1e6/mb2.Seconds(), durs(b), ratio)
+	}
+	report("download", dd, bd)
+	report("upload", du, bu)
+	// The machine-readable summary (name value unit) for the bench table.
+	fmt.Printf("sftp_download_ratio %.2f ratio\nsftp_upload_ratio %.2f ratio\n",
+		median(dd).Seconds()/median(bd).Seconds(), median(du).Seconds()/median(bu).Seconds())
+}
+
+func median(d []time.Duration) time.Duration {
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+func durs(d []time.Duration) string {
+	out := ""
+	for i, x := range d {
+		if i > 0 {
+			out += " "
+		}
+		out += x.Round(10 * time.Millisecond).String()
+	}
+	return out
 }

@@ -18,9 +18,10 @@ import (
 )
 
 // Buffers: each copier starts with a small buffer, so that an idle session
-// costs little, and takes a big pooled one while data comes in bulk.
+// costs little (three copiers hold 1.5 KiB), and takes a big pooled one
+// while data comes in bulk, or for any read that fills the small one.
 const (
-	smallBuf = 4 << 10
+	smallBuf = 512
 	bigBuf   = 64 << 10
 )
 
@@ -180,10 +181,8 @@ func (s *session) carry(ctx context.Context, client *gossh.Client, r *remote, q 
 	if s.isPty {
 		outMu = &s.outMu
 	}
-	var out sync.WaitGroup
-	out.Add(2)
-	go func() { defer out.Done(); s.pumpOut(recorder.StreamStdout, r.stdout, s.down, q, s.tracker, outMu) }()
-	go func() { defer out.Done(); s.pumpOut(recorder.StreamStderr, r.stderr, s.down.Stderr(), q, nil, nil) }()
+	var stderrDone sync.WaitGroup
+	stderrDone.Go(func() { s.pumpOut(recorder.StreamStderr, r.stderr, s.down.Stderr(), q, nil, nil) })
 
 	s.inDone = make(chan struct{})
 	go func() {
@@ -206,7 +205,10 @@ func (s *session) carry(ctx context.Context, client *gossh.Client, r *remote, q 
 	s.ctlDone = make(chan struct{})
 	go func() { defer close(s.ctlDone); s.control(ctx, client, r.us, sigs, q) }()
 
-	out.Wait()
+	// stdout is copied here, in the session's own goroutine: one goroutine
+	// fewer per session.
+	s.pumpOut(recorder.StreamStdout, r.stdout, s.down, q, s.tracker, outMu)
+	stderrDone.Wait()
 	return r.us.Wait()
 }
 

@@ -5,12 +5,19 @@ package main
 // A build for profiling only (go build -tags jmspprof): with JMS_PPROF set
 // to an address, serve also answers net/http/pprof there. Normal builds
 // leave this file out, so no release binary carries a profiling listener.
+//
+// /debug/jms/free runs a full collection, returns the free pages to the OS
+// (debug.FreeOSMemory) and answers "goroutines N" and "heap_kib N": the
+// memory benches read the settled RSS right after it (docs/performance.md).
 
 import (
+	"fmt"
 	"log/slog"
 	"net/http"
 	_ "net/http/pprof"
 	"os"
+	"runtime"
+	"runtime/debug"
 )
 
 func init() {
@@ -18,6 +25,12 @@ func init() {
 	if addr == "" {
 		return
 	}
+	http.HandleFunc("/debug/jms/free", func(w http.ResponseWriter, _ *http.Request) {
+		debug.FreeOSMemory()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		fmt.Fprintf(w, "goroutines %d\nheap_kib %d\n", runtime.NumGoroutine(), ms.HeapAlloc/1024)
+	})
 	go func() {
 		if err := http.ListenAndServe(addr, nil); err != nil {
 			slog.Error("pprof listener", "err", err)

@@ -1,0 +1,127 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// serve reads the figures of the jmsctl serve process from /proc and, with
+// debug set, from a -tags jmspprof build's debug listener.
+type serve struct {
+	pid   int
+	debug string
+}
+
+// snapshot is the serve's memory at one moment.
+type snapshot struct {
+	rss        int64 // KiB, once it stopped moving
+	forced     int64 // KiB, right after /debug/jms/free (0 without debug)
+	heap       int64 // KiB of live heap after that collection
+	goroutines int
+}
+
+// clkTck is the kernel's USER_HZ, 100 on Linux everywhere that matters.
+const clkTck = 100
+
+func (s serve) rss() (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.pid))
+	if err != nil {
+		return 0, fmt.Errorf("read the serve's status: %w", err)
+	}
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			f := strings.Fields(v)
+			if len(f) > 0 {
+				return strconv.ParseInt(f[0], 10, 64)
+			}
+		}
+	}
+	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", s.pid)
+}
+
+// cpu returns the serve's user+system CPU time so far.
+func (s serve) cpu() (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.pid))
+	if err != nil {
+		return 0, fmt.Errorf("read the serve's stat: %w", err)
+	}
+	// Fields after the command name, which ends at the last ')'.
+	rest := string(b[strings.LastIndexByte(string(b), ')')+2:])
+	f := strings.Fields(rest)
+	if len(f) < 13 {
+		return 0, fmt.Errorf("short /proc/%d/stat", s.pid)
+	}
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(u+st) * time.Second / clkTck, nil
+}
+
+// settle waits until the RSS holds within 256 KiB for 3 s (at most max)
+// and returns it.
+func (s serve) settle(max time.Duration) (int64, error) {
+	last, err := s.rss()
+	if err != nil {
+		return 0, err
+	}
+	cur, same := last, 0
+	for end := time.Now().Add(max); time.Now().Before(end) && same < 3; {
+		time.Sleep(time.Second)
+		if cur, err = s.rss(); err != nil {
+			return 0, err
+		}
+		if d := cur - last; d < 256 && d > -256 {
+			same++
+		} else {
+			same, last = 0, cur
+		}
+	}
+	return cur, nil
+}
+
+func (s serve) snapshot(max time.Duration) (snapshot, error) {
+	var sn snapshot
+	var err error
+	if sn.rss, err = s.settle(max); err != nil {
+		return sn, err
+	}
+	if s.debug == "" {
+		return sn, nil
+	}
+	if err := s.free(&sn); err != nil {
+		return sn, err
+	}
+	sn.forced, err = s.rss()
+	return sn, err
+}
+
+// free asks the debug listener to collect and return free memory to the
+// OS; it answers with "goroutines N" and "heap_kib N" lines.
+func (s serve) free(sn *snapshot) error {
+	resp, err := http.Get("http://" + s.debug + "/debug/jms/free")
+	if err != nil {
+		return fmt.Errorf("the serve's debug listener: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 200))
+		return fmt.Errorf("the serve's debug listener: %s: %s", resp.Status, b)
+	}
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		k, v, _ := strings.Cut(sc.Text(), " ")
+		n, _ := strconv.ParseInt(v, 10, 64)
+		switch k {
+		case "goroutines":
+			sn.goroutines = int(n)
+		case "heap_kib":
+			sn.heap = n
+		}
+	}
+	return sc.Err()
+}
