@@ -135,6 +135,7 @@ func syncDir(dir string) error {
 var sealedColumns = []struct{ table, column, refColumn string }{
 	{"accounts", "secret", "secret_ref"},
 	{"users", "mfa_seed", "mfa_seed_ref"},
+	{"account_templates", "secret", "secret_ref"},
 }
 
 // sealedValue is one sealed value in the database.
