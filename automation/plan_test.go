@@ -40,7 +40,13 @@ func TestPlan(t *testing.T) {
 			d := base
 			d.passwordOK, d.groups = true, []string{"adm", "docker"}
 			return d
-		}(), st: func() userState { s := okState; s.shell = "/bin/sh"; s.groups = []string{"deploy", "adm"}; s.missingGroups = []string{"docker"}; return s }(),
+		}(), st: func() userState {
+			s := okState
+			s.shell = "/bin/sh"
+			s.groups = []string{"deploy", "adm"}
+			s.missingGroups = []string{"docker"}
+			return s
+		}(),
 			want: []string{"groupadd docker", "usermod -s /bin/bash deploy", "usermod -a -G docker deploy"}},
 		{name: "new key user", d: withKey, st: userState{},
 			want: []string{"useradd -m -d /home/deploy -s /bin/bash -p '*' -c 'managed by jms' deploy",
