@@ -33,7 +33,8 @@ file, never from the command line, and no command prints them.`,
   jmsctl account set web1 deploy --privileged=false
   jmsctl account list web1`,
 	}
-	cmd.AddCommand(newAccountAddCmd(a), newAccountListCmd(a), newAccountShowCmd(a), newAccountRmCmd(a), newAccountPasswdCmd(a), newAccountSetCmd(a))
+	cmd.AddCommand(newAccountAddCmd(a), newAccountListCmd(a), newAccountShowCmd(a), newAccountRmCmd(a), newAccountPasswdCmd(a), newAccountSetCmd(a),
+		newAccountTemplateCmd(a), newAccountPushCmd(a))
 	return cmd
 }
 

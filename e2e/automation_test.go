@@ -1,0 +1,151 @@
+package e2e
+
+// Account automation against a real sshd on this machine: the asset IS
+// this machine, so every test makes Unix users named jmsauto-<random>
+// and deletes them (home and sudoers drop-in too) when it ends.
+
+import (
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+)
+
+// autoEnv is a bastion with asset web1 (this machine's sshd, reading
+// ~/.ssh/authorized_keys like a real asset) under /prod, whose root is
+// its privileged account.
+type autoEnv struct {
+	s *SSHD
+	b *Bastion
+}
+
+func newAutoEnv(t *testing.T) autoEnv {
+	t.Helper()
+	requireRoot(t, "account automation creates Unix users: run the e2e tests as root")
+	requireBinaries(t, "useradd", "usermod", "userdel", "chpasswd", "visudo", "runuser", "getent")
+	s := startSSHDWith(t, sshdOptions{HomeKeys: true})
+	b := startBastion(t, BastionOptions{})
+	b.MustRun(t, "", "asset", "add", "web1", "--address", "127.0.0.1", "--port", strconv.Itoa(s.Port), "--node", "/prod")
+	b.MustRun(t, "", "account", "add", "web1", "root", "--key", s.KeyFile, "--privileged")
+	return autoEnv{s: s, b: b}
+}
+
+// autoUser returns a fresh user name and removes that user from this
+// machine when the test ends.
+func autoUser(t *testing.T) string {
+	t.Helper()
+	name := "jmsauto-" + randomToken(4)
+	t.Cleanup(func() {
+		_ = exec.Command("userdel", "-r", "-f", name).Run()
+		_ = os.Remove("/etc/sudoers.d/jms-" + name)
+		_ = os.Remove("/etc/sudoers.d/.jms-" + name + ".new")
+		_ = exec.Command("groupdel", name).Run()
+	})
+	return name
+}
+
+func userExists(name string) bool {
+	return exec.Command("getent", "passwd", name).Run() == nil
+}
+
+func TestAccountPushCreatesAUserThatLogsInThroughTheBastion(t *testing.T) {
+	t.Parallel()
+	e := newAutoEnv(t)
+	b := e.b
+	name := autoUser(t)
+	b.MustRun(t, "", "account", "template", "add", name, "--secret", "generate-key", "--home", "--shell", "/bin/bash",
+		"--sudo", "ALL", "--node", "/prod", "--push")
+
+	// A dry run reads the asset, prints the commands and changes nothing.
+	out := b.MustRun(t, "", "account", "push", "--template", name, "--dry-run")
+	for _, want := range []string{"web1: " + name + " (template " + name + "): would change", "useradd -m -d /home/" + name,
+		"visudo -c -q -f /etc/sudoers.d/.jms-" + name + ".new", "<<< [authorized_keys]"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("dry run lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "PRIVATE KEY") || userExists(name) {
+		t.Fatalf("the dry run leaked a key or made the user:\n%s", out)
+	}
+
+	out = b.MustRun(t, "", "account", "push", "--template", name)
+	if !strings.Contains(out, "changed") || !userExists(name) {
+		t.Fatalf("push did not make %s:\n%s", name, out)
+	}
+	checkMode(t, "/etc/sudoers.d/jms-"+name, 0o440, 0)
+	home := "/home/" + name
+	u, err := user.Lookup(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	checkMode(t, filepath.Join(home, ".ssh"), 0o700|os.ModeDir, uid)
+	checkMode(t, filepath.Join(home, ".ssh", "authorized_keys"), 0o600, uid)
+	if out := b.MustRun(t, "", "asset", "show", "web1"); !strings.Contains(out, "debian") {
+		t.Errorf("asset show lacks the detected facts:\n%s", out)
+	}
+
+	// Idempotent: the second push changes nothing.
+	out = b.MustRun(t, "", "account", "push", "web1")
+	if !strings.Contains(out, " ok") || strings.Contains(out, "changed") {
+		t.Fatalf("second push:\n%s", out)
+	}
+
+	// A person logs in through the bastion as the pushed account, with
+	// the generated key she never sees, and has the template's sudo.
+	key := writeKey(t, t.TempDir(), "alice", "alice")
+	b.MustRun(t, "", "user", "add", "alice", "--key", key.PubPath)
+	b.MustRun(t, "", "grant", "add", "g", "--user", "alice", "--asset", "web1", "--account", name)
+	l := b.Login("alice@" + name + "@web1")
+	l.KeyFile = key.Path
+	res := runSSH(t, l, nil, "id -un; sudo -n id -u")
+	if res.ExitCode != 0 || res.Stdout != name+"\n0\n" {
+		t.Fatalf("login through the bastion as %s: exit %d\nstdout %q\nstderr %q", name, res.ExitCode, res.Stdout, res.Stderr)
+	}
+	if out := b.MustRun(t, "", "audit", "operations"); !strings.Contains(out, "account.push") {
+		t.Errorf("the push is not in the operations audit:\n%s", out)
+	}
+}
+
+func TestAccountPushRefusesUnsafeValues(t *testing.T) {
+	t.Parallel()
+	b := startBastion(t, BastionOptions{})
+	for _, args := range [][]string{
+		{"x", "--username", "x;rm -rf /", "--secret", "generate-password"},
+		{"y", "--username", "-o", "--secret", "generate-password"},
+		{"z", "--secret", "generate-password", "--shell", "/bin/sh -c id"},
+		{"w", "--secret", "generate-password", "--groups", "adm,$(id)"},
+		{"v", "--secret", "generate-password", "--sudo", "/bin/sh -c id"},
+		{"u", "--secret", "generate-password", "--sudo", "/usr/bin/vi *"},
+		{"rootish", "--username", "root", "--secret", "generate-password"},
+	} {
+		_, errOut, err := b.Run(t, append([]string{"account", "template", "add"}, args...)...)
+		if err == nil || !strings.HasPrefix(errOut, "Error: ") || strings.Count(errOut, "\n") != 1 {
+			t.Errorf("template add %v: err %v, stderr %q", args, err, errOut)
+		}
+	}
+	if out := b.MustRun(t, "", "account", "template", "list"); strings.Contains(out, "x;") {
+		t.Errorf("a refused template was stored:\n%s", out)
+	}
+}
+
+// checkMode checks a file's mode and, when uid >= 0, its owner.
+func checkMode(t *testing.T, path string, mode os.FileMode, uid int) {
+	t.Helper()
+	fi, err := os.Lstat(path)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	if fi.Mode() != mode {
+		t.Errorf("%s: mode %v, want %v", path, fi.Mode(), mode)
+	}
+	if uid >= 0 {
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) != uid {
+			t.Errorf("%s: owner %d, want %d", path, st.Uid, uid)
+		}
+	}
+}
