@@ -147,18 +147,24 @@ func keySteps(d desired, st userState, home string) ([]step, error) {
 	if want == st.authorizedKeys {
 		return nil, nil
 	}
+	return keyWriteSteps(d.user, home, want), nil
+}
+
+// keyWriteSteps write content as user's authorized_keys, as the user,
+// through a temporary file renamed over it.
+func keyWriteSteps(user, home, content string) []step {
 	dir := home + "/.ssh"
 	file := authorizedKeysPath(home)
 	tmp := file + ".jms-new"
-	as := func(args ...string) command { return command{mutates: true, asUser: d.user, args: args} }
+	as := func(args ...string) command { return command{mutates: true, asUser: user, args: args} }
 	return []step{
 		{what: "authorized_keys written", cmd: as("mkdir", "-p", dir)},
 		{what: "authorized_keys written", cmd: as("chmod", "0700", dir)},
-		{what: "authorized_keys written", cmd: command{mutates: true, asUser: d.user, args: []string{"tee", tmp},
-			stdin: []byte(want), shownStdin: "[authorized_keys]"}},
+		{what: "authorized_keys written", cmd: command{mutates: true, asUser: user, args: []string{"tee", tmp},
+			stdin: []byte(content), shownStdin: "[authorized_keys]"}},
 		{what: "authorized_keys written", cmd: as("chmod", "0600", tmp), undo: ptr(as("rm", "-f", tmp))},
 		{what: "authorized_keys written", cmd: as("mv", "-f", tmp, file), undo: ptr(as("rm", "-f", tmp))},
-	}, nil
+	}
 }
 
 // sudoersContent is the drop-in for d ("" when it allows nothing).

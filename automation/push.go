@@ -167,8 +167,8 @@ func (r *Runner) storedSecret(ctx context.Context, asset, user, kind string) (st
 }
 
 // desiredFor builds what the template wants on this asset, with the
-// secret to push: the template's own, or the one stored for the asset,
-// or a new one. fresh says the secret is not the stored one.
+// secret to push: the one stored for the asset, else the template's own
+// or a new one. fresh says the secret is not stored yet.
 func (r *Runner) desiredFor(ctx context.Context, asset store.Asset, family string, tm store.AccountTemplate) (d desired, fresh bool, err error) {
 	if err := CheckTemplate(tm); err != nil {
 		return d, false, fmt.Errorf("template %s: %w", tm.Name, err)
@@ -180,21 +180,19 @@ func (r *Runner) desiredFor(ctx context.Context, asset store.Asset, family strin
 	if err != nil {
 		return d, false, err
 	}
-	var secret store.Secret
-	switch tm.SecretPolicy {
-	case store.PolicyPassword, store.PolicyKey:
-		if secret, err = r.st.TemplateSecret(ctx, tm.ID); err != nil {
-			return d, false, err
+	// The stored secret wins: a rotated account keeps its own. The
+	// template's secret, or a new one, seeds an account jms lacks.
+	secret, fresh := stored, false
+	if secret == nil {
+		fresh = true
+		switch tm.SecretPolicy {
+		case store.PolicyPassword, store.PolicyKey:
+			secret, err = r.st.TemplateSecret(ctx, tm.ID)
+		default:
+			secret, err = newSecret(d.kind, tm.Username+"@"+asset.Name+" (jms)")
 		}
-		fresh = !bytes.Equal(secret, stored)
-		clear(stored)
-	default:
-		secret, fresh = stored, false
-		if secret == nil {
-			if secret, err = newSecret(d.kind, tm.Username+"@"+asset.Name+" (jms)"); err != nil {
-				return d, false, err
-			}
-			fresh = true
+		if err != nil {
+			return d, false, err
 		}
 	}
 	if d.kind == store.SecretKey {
@@ -224,7 +222,10 @@ func (r *Runner) pushOne(ctx context.Context, rem remote, asset store.Asset, fam
 	if err != nil {
 		return failed("read the account: %v", err)
 	}
-	if d.kind == store.SecretPassword && st.exists && !fresh {
+	// A password the asset already takes is not set again (a generated
+	// one that is not stored yet cannot be).
+	generated := tm.SecretPolicy == store.PolicyGeneratePassword || tm.SecretPolicy == store.PolicyGenerateKey
+	if d.kind == store.SecretPassword && st.exists && !(fresh && generated) {
 		ok, err := r.tryLogin(ctx, asset, d.user, d.kind, d.secret)
 		if err != nil {
 			s, detail := dialFailure(err)
@@ -268,6 +269,9 @@ func (r *Runner) pushOne(ctx context.Context, rem remote, asset store.Asset, fam
 		return failed("store the account: %v", err)
 	}
 	row.Status, row.Detail = StatusChanged, joinChanges(changes)
+	if len(changes) == 0 {
+		row.Detail = "secret stored (the asset already had it)"
+	}
 	return row
 }
 

@@ -55,36 +55,36 @@ func New(st *store.Store, cfg Config) *Runner {
 		dial: sshdial.Dialer{Keys: st, Policy: cfg.HostKeyPolicy, Timeout: cfg.ConnectTimeout, Log: log}}
 }
 
-// forEach runs fn on each item, at most Parallel at once, and returns
-// the rows in the items' order.
+// forEach runs fn on each item, at most Parallel at once, started in
+// the items' order, and returns the rows in that order.
 func forEach[T any](ctx context.Context, r *Runner, items []T, fn func(context.Context, T) []Result) []Result {
 	out := make([][]Result, len(items))
-	sem := make(chan struct{}, r.cfg.Parallel)
+	next := make(chan int)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
-	for i, it := range items {
+	for range min(r.cfg.Parallel, len(items)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			select {
-			case sem <- struct{}{}:
-			case <-ctx.Done():
-				return
-			}
-			defer func() { <-sem }()
-			actx, cancel := context.WithTimeout(ctx, r.cfg.AssetTimeout)
-			defer cancel()
-			rows := fn(actx, it)
-			out[i] = rows
-			if r.cfg.Progress != nil {
-				mu.Lock()
-				for _, row := range rows {
-					r.cfg.Progress(row)
+			for i := range next {
+				actx, cancel := context.WithTimeout(ctx, r.cfg.AssetTimeout)
+				rows := fn(actx, items[i])
+				cancel()
+				out[i] = rows
+				if r.cfg.Progress != nil {
+					mu.Lock()
+					for _, row := range rows {
+						r.cfg.Progress(row)
+					}
+					mu.Unlock()
 				}
-				mu.Unlock()
 			}
 		}()
 	}
+	for i := range items {
+		next <- i
+	}
+	close(next)
 	wg.Wait()
 	var all []Result
 	for _, rows := range out {

@@ -149,3 +149,91 @@ func checkMode(t *testing.T, path string, mode os.FileMode, uid int) {
 		}
 	}
 }
+
+// sshpassLogin says whether user logs in to the sshd directly with pw.
+func sshpassLogin(t *testing.T, s *SSHD, user, pw string) bool {
+	t.Helper()
+	res := runSSH(t, Login{Port: s.Port, User: user, Password: pw}, nil, "true")
+	return res.ExitCode == 0
+}
+
+func TestAccountVerifyAndRotatePasswords(t *testing.T) {
+	t.Parallel()
+	requireBinaries(t, "sshpass")
+	e := newAutoEnv(t)
+	b := e.b
+	name := autoUser(t)
+	// web2 is the same machine through an sshd whose root sessions find a
+	// failing chpasswd first on PATH: a rotation there fails midway.
+	fake := t.TempDir()
+	if err := os.Chmod(fake, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(fake, "chpasswd"), []byte("#!/bin/sh\necho 'chpasswd: simulated failure' >&2\nexit 1\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s2 := startSSHDWith(t, sshdOptions{HomeKeys: true,
+		ExtraConfig: "SetEnv PATH=" + fake + ":/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n"})
+	b.MustRun(t, "", "asset", "add", "web2", "--address", "127.0.0.1", "--port", strconv.Itoa(s2.Port), "--node", "/prod")
+	b.MustRun(t, "", "account", "add", "web2", "root", "--key", s2.KeyFile, "--privileged")
+
+	// The template's password seeds the account on web1 and web2 (the
+	// same machine: pushed once, found as it should be the second time).
+	p0 := "P0-" + randomToken(8)
+	b.MustRun(t, p0+"\n", "account", "template", "add", name, "--password-stdin", "--shell", "/bin/bash", "--home", "--node", "/prod", "--push")
+	out := b.MustRun(t, "", "account", "push", "--template", name, "--parallel", "1")
+	if !strings.Contains(out, "changed") || !sshpassLogin(t, e.s, name, p0) {
+		t.Fatalf("push did not set the password:\n%s", out)
+	}
+	out = b.MustRun(t, "", "account", "verify", "--node", "/prod")
+	if strings.Count(out, " ok ") < 4 {
+		t.Fatalf("verify after push:\n%s", out)
+	}
+
+	// A password changed behind the bastion's back: verify says so.
+	cmd := exec.Command("chpasswd")
+	cmd.Stdin = strings.NewReader(name + ":behind-" + randomToken(6) + "\n")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("chpasswd: %v %s", err, out)
+	}
+	out, _, err := b.Run(t, "account", "verify", "web1", name)
+	if err == nil || !strings.Contains(out, "auth-failed") {
+		t.Fatalf("verify missed a changed password: err %v\n%s", err, out)
+	}
+	// A push puts the stored password back.
+	if out := b.MustRun(t, "", "account", "push", "web1"); !strings.Contains(out, "password set") || !sshpassLogin(t, e.s, name, p0) {
+		t.Fatalf("push did not restore the password:\n%s", out)
+	}
+
+	// A rotation that fails midway leaves the old password working on the
+	// asset and in the store.
+	out, _, err = b.Run(t, "account", "rotate", "web2", name)
+	if err == nil || !strings.Contains(out, "failed: set: chpasswd: chpasswd: simulated failure") {
+		t.Fatalf("the failing rotation: err %v\n%s", err, out)
+	}
+	if !sshpassLogin(t, e.s, name, p0) {
+		t.Fatal("the old password stopped working after a failed rotation")
+	}
+	b.MustRun(t, "", "account", "verify", "web2", name)
+
+	// A rotation: the old password fails, the new one (which nobody
+	// sees) works through the bastion.
+	out = b.MustRun(t, "", "account", "rotate", "web1", name)
+	if !strings.Contains(out, "changed") {
+		t.Fatalf("rotate:\n%s", out)
+	}
+	if sshpassLogin(t, e.s, name, p0) {
+		t.Fatal("the old password still works after the rotation")
+	}
+	key := writeKey(t, t.TempDir(), "alice", "alice")
+	b.MustRun(t, "", "user", "add", "alice", "--key", key.PubPath)
+	b.MustRun(t, "", "grant", "add", "g", "--user", "alice", "--asset", "web1", "--account", name)
+	l := b.Login("alice@" + name + "@web1")
+	l.KeyFile = key.Path
+	if res := runSSH(t, l, nil, "id -un"); res.ExitCode != 0 || res.Stdout != name+"\n" {
+		t.Fatalf("login with the rotated password: exit %d %q %q", res.ExitCode, res.Stdout, res.Stderr)
+	}
+	if out := b.MustRun(t, "", "audit", "operations"); !strings.Contains(out, "account.rotate") {
+		t.Errorf("the rotation is not audited:\n%s", out)
+	}
+}

@@ -45,7 +45,8 @@ type SSHD struct {
 	config  string
 	keysDir string
 	// homeKeys: ~/.ssh/authorized_keys counts as well (sshdOptions).
-	homeKeys bool
+	homeKeys    bool
+	extraConfig string
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
@@ -63,13 +64,15 @@ type sshdOptions struct {
 	// HomeKeys makes sshd read each user's ~/.ssh/authorized_keys too, as
 	// a real asset does (account push writes keys there).
 	HomeKeys bool
+	// ExtraConfig is appended to sshd_config (e.g. a SetEnv).
+	ExtraConfig string
 }
 
 // startSSHDWith is startSSHD with options.
 func startSSHDWith(t testing.TB, opts sshdOptions) *SSHD {
 	t.Helper()
 	requireBinaries(t, "sshd", "ssh-keygen")
-	s := &SSHD{t: t, homeKeys: opts.HomeKeys}
+	s := &SSHD{t: t, homeKeys: opts.HomeKeys, extraConfig: opts.ExtraConfig}
 
 	// Not t.TempDir: that is 0700, and sshd reads authorized_keys as the logging-in user.
 	dir, err := os.MkdirTemp("", "jms-e2e-sshd-")
@@ -266,7 +269,7 @@ MaxAuthTries 10
 LoginGraceTime 30
 LogLevel VERBOSE
 Subsystem sftp internal-sftp
-`, s.Port, filepath.Join(s.dir, "ssh_host_ed25519_key"), keyFiles)
+`, s.Port, filepath.Join(s.dir, "ssh_host_ed25519_key"), keyFiles) + s.extraConfig
 	if err := os.WriteFile(s.config, []byte(conf), 0o644); err != nil {
 		s.t.Fatal(err)
 	}

@@ -93,3 +93,23 @@ func (s *Store) PrivilegedAccount(ctx context.Context, asset string) (Account, e
 	}
 	return c, err
 }
+
+// TemplateAccounts returns the accounts made from a template, sorted by
+// asset.
+func (s *Store) TemplateAccounts(ctx context.Context, templateID int64) ([]Account, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+accountColumns+` FROM accounts c JOIN assets a ON a.id = c.asset_id
+		WHERE c.template_id = ? ORDER BY a.name, c.username`, templateID)
+	if err != nil {
+		return nil, wrapError(err)
+	}
+	defer rows.Close()
+	var out []Account
+	for rows.Next() {
+		c, err := scanAccount(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, wrapError(rows.Err())
+}

@@ -34,7 +34,7 @@ file, never from the command line, and no command prints them.`,
   jmsctl account list web1`,
 	}
 	cmd.AddCommand(newAccountAddCmd(a), newAccountListCmd(a), newAccountShowCmd(a), newAccountRmCmd(a), newAccountPasswdCmd(a), newAccountSetCmd(a),
-		newAccountTemplateCmd(a), newAccountPushCmd(a))
+		newAccountTemplateCmd(a), newAccountPushCmd(a), newAccountVerifyCmd(a), newAccountRotateCmd(a))
 	return cmd
 }
 
