@@ -129,7 +129,9 @@ func (r *Runner) rotateOne(ctx context.Context, rem remote, asset store.Asset, a
 		if err := editKeys(ctx, rem, acc.Username, home, []string{newLine}, nil); err != nil {
 			return failed("set", err)
 		}
-		undo = func() error { return editKeys(context.WithoutCancel(ctx), rem, acc.Username, home, nil, []string{newLine}) }
+		undo = func() error {
+			return editKeys(context.WithoutCancel(ctx), rem, acc.Username, home, nil, []string{newLine})
+		}
 		defer func() {
 			// The old key goes once the new one is stored (row changed).
 			if row.Status == StatusChanged {
