@@ -109,6 +109,19 @@ func TestAccountPushCreatesAUserThatLogsInThroughTheBastion(t *testing.T) {
 	if out := b.MustRun(t, "", "audit", "operations"); !strings.Contains(out, "account.push") {
 		t.Errorf("the push is not in the operations audit:\n%s", out)
 	}
+
+	// A key rotation: the new key logs in, the old one is gone.
+	before, _ := os.ReadFile(filepath.Join(home, ".ssh", "authorized_keys"))
+	if out := b.MustRun(t, "", "account", "rotate", "web1", name); !strings.Contains(out, "changed") {
+		t.Fatalf("rotate:\n%s", out)
+	}
+	after, _ := os.ReadFile(filepath.Join(home, ".ssh", "authorized_keys"))
+	if strings.Count(string(after), "jms-managed") != 1 || string(after) == string(before) {
+		t.Fatalf("authorized_keys after the rotation:\n%s\nbefore:\n%s", after, before)
+	}
+	if res := runSSH(t, l, nil, "id -un"); res.ExitCode != 0 || res.Stdout != name+"\n" {
+		t.Fatalf("login with the rotated key: exit %d %q %q", res.ExitCode, res.Stdout, res.Stderr)
+	}
 }
 
 func TestAccountPushRefusesUnsafeValues(t *testing.T) {
