@@ -80,6 +80,7 @@ func (s *Store) AddTemplate(ctx context.Context, nt NewAccountTemplate) (Account
 	if err != nil {
 		return AccountTemplate{}, err
 	}
+	nt.Node = node
 	err = s.withTx(ctx, func(q querier) error {
 		now := formatTime(s.now())
 		var nodeRef any
@@ -107,6 +108,9 @@ func (s *Store) AddTemplate(ctx context.Context, nt NewAccountTemplate) (Account
 			if _, err := q.ExecContext(ctx, `UPDATE account_templates SET secret = ?, secret_ref = ? WHERE id = ?`, env, ref, id); err != nil {
 				return wrapError(err)
 			}
+		}
+		if err := s.templateJobs(ctx, q, id, nt.AccountTemplate); err != nil {
+			return err
 		}
 		return s.recordOp(ctx, q, "template.add", nt.Name, map[string]any{"username": nt.Username,
 			"secret_policy": nt.SecretPolicy, "node": node, "push": nt.Push, "sudo": nt.Sudo})

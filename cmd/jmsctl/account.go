@@ -218,18 +218,19 @@ func newAccountPasswdCmd(a *app) *cobra.Command {
 
 func newAccountSetCmd(a *app) *cobra.Command {
 	var privileged bool
-	var comment string
+	var comment, rotateEvery string
 	cmd := &cobra.Command{
-		Use:   "set ASSET USERNAME [--privileged=true|false] [--comment C]",
+		Use:   "set ASSET USERNAME [--privileged=true|false] [--comment C] [--rotate-every 30d]",
 		Short: "Mark an account privileged or not, or change its comment",
 		Long: `set changes an account's privileged mark and its comment. Its secret
 changes with 'jmsctl account passwd' only, which reads it from stdin.`,
 		Example: `  jmsctl account set web1 root --privileged
-  jmsctl account set web1 deploy --privileged=false --comment "CI deploys"`,
+  jmsctl account set web1 deploy --privileged=false --comment "CI deploys"
+  jmsctl account set web1 app --rotate-every 30d`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := a.actorContext(cmd.Context())
-			flags := []string{"privileged", "comment"}
+			flags := []string{"privileged", "comment", "rotate-every"}
 			if len(changedFlags(cmd, flags...)) == 0 {
 				return nothingToChange(flags...)
 			}
@@ -240,9 +241,22 @@ changes with 'jmsctl account passwd' only, which reads it from stdin.`,
 			if cmd.Flags().Changed("comment") {
 				au.Comment = &comment
 			}
+			every, err := parseEvery(rotateEvery)
+			if err != nil {
+				return err
+			}
 			s, err := a.openStore(ctx)
 			if err != nil {
 				return err
+			}
+			if cmd.Flags().Changed("rotate-every") {
+				if err := s.SetAccountRotation(ctx, args[0], args[1], every); err != nil {
+					return err
+				}
+				if len(changedFlags(cmd, "privileged", "comment")) == 0 {
+					fmt.Fprintf(a.stdout, "Rotation of %s@%s: %s\n", args[1], args[0], orNone(fmtEvery(every)))
+					return nil
+				}
 			}
 			c, err := s.UpdateAccount(ctx, args[0], args[1], au)
 			if err != nil {
@@ -254,5 +268,6 @@ changes with 'jmsctl account passwd' only, which reads it from stdin.`,
 	}
 	cmd.Flags().BoolVar(&privileged, "privileged", false, "true marks an administrative account such as root; false unmarks it")
 	cmd.Flags().StringVar(&comment, "comment", "", "free text")
+	cmd.Flags().StringVar(&rotateEvery, "rotate-every", "", "rotate the secret on this period (30d, 12h; 0 stops), a job run by serve")
 	return cmd
 }

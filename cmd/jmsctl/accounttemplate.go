@@ -192,10 +192,10 @@ func newTemplateRmCmd(a *app) *cobra.Command {
 	}
 }
 
-// parseEvery reads a period: 30d, 12h, 90m ("" is none).
+// parseEvery reads a period: 30d, 12h, 90m ("" or 0 is none).
 func parseEvery(s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
-	if s == "" {
+	if s == "" || s == "0" {
 		return 0, nil
 	}
 	if n, ok := strings.CutSuffix(s, "d"); ok {
@@ -217,4 +217,12 @@ func fmtEvery(d time.Duration) string {
 		return strconv.Itoa(int(d/(24*time.Hour))) + "d"
 	}
 	return d.String()
+}
+
+// orNone is s, or "none" when it is empty.
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
 }

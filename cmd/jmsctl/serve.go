@@ -97,6 +97,8 @@ as interrupted, with the size and SHA-256 of the recording each left.`,
 			fmt.Fprintf(a.stderr, "jms listening on %s\n", l.Addr())
 			errc := make(chan error, 1)
 			go func() { errc <- srv.Serve(l) }()
+			stopJobs := startAutomationJobs(ctx, cfg, st, logger)
+			defer stopJobs()
 			select {
 			case err := <-errc:
 				return err

@@ -1,7 +1,8 @@
 -- 0011: account automation. Templates that give every asset under a node
 -- an account (created through the asset's privileged account when push
 -- is set), the facts learnt about an asset's platform, and scheduled
--- jobs (rotation) with a lease so that one node of a cluster runs each.
+-- jobs (rotation; pushing a template to assets added later) with a
+-- lease so that one node of a cluster runs each.
 
 -- secret_policy: generate-key and generate-password make a new secret per
 -- asset; password and key give every asset the template's own secret,
@@ -45,7 +46,7 @@ CREATE TABLE asset_facts (
 CREATE TABLE automation_jobs (
     id INTEGER PRIMARY KEY,
     name TEXT NOT NULL UNIQUE,
-    kind TEXT NOT NULL CHECK (kind IN ('rotate')),
+    kind TEXT NOT NULL CHECK (kind IN ('rotate', 'push')),
     template_id BIGINT REFERENCES account_templates (id) ON DELETE CASCADE,
     account_id BIGINT REFERENCES accounts (id) ON DELETE CASCADE,
     every_s BIGINT NOT NULL,
