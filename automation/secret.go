@@ -3,6 +3,7 @@ package automation
 import (
 	"crypto/ed25519"
 	"crypto/rand"
+	"encoding/hex"
 	"encoding/pem"
 	"fmt"
 	"strings"
@@ -67,4 +68,11 @@ func newSecret(kind, comment string) (store.Secret, error) {
 		return newKey(comment)
 	}
 	return newPassword()
+}
+
+// randomHex returns n random bytes in hex.
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
 }

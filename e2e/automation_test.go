@@ -250,3 +250,54 @@ func TestAccountVerifyAndRotatePasswords(t *testing.T) {
 		t.Errorf("the rotation is not audited:\n%s", out)
 	}
 }
+
+func TestAccountDiscoverReportsAPlantedUID0AndRevokes(t *testing.T) {
+	t.Parallel()
+	e := newAutoEnv(t)
+	b := e.b
+	evil := autoUser(t)
+	if out, err := exec.Command("useradd", "-o", "-u", "0", "-g", "0", "-M", "-d", "/home/"+evil, "-s", "/bin/bash", evil).CombinedOutput(); err != nil {
+		t.Fatalf("planting a uid-0 user: %v %s", err, out)
+	}
+	name := autoUser(t)
+	b.MustRun(t, "", "account", "template", "add", name, "--secret", "generate-password", "--shell", "/bin/bash", "--node", "/prod", "--push")
+	b.MustRun(t, "", "account", "push", "web1")
+
+	out := b.MustRun(t, "", "account", "discover", "web1", "-o", "csv")
+	row := func(user string) string {
+		for _, l := range strings.Split(out, "\n") {
+			if strings.HasPrefix(l, "web1,"+user+",") {
+				return l
+			}
+		}
+		t.Fatalf("discover does not list %s:\n%s", user, out)
+		return ""
+	}
+	if r := row(evil); !strings.Contains(r, ",0,") || !strings.Contains(r, "unknown") || !strings.Contains(r, "uid 0") {
+		t.Errorf("the planted uid-0 account: %s", r)
+	}
+	if r := row(name); !strings.Contains(r, ",set,") || !strings.Contains(r, "managed") {
+		t.Errorf("the pushed account: %s", r)
+	}
+	if r := row("root"); strings.Contains(r, "uid 0") {
+		t.Errorf("root is flagged: %s", r)
+	}
+
+	// Adopted as an account without a secret.
+	out = b.MustRun(t, "", "account", "discover", "web1", "--add", evil)
+	if !strings.Contains(out, "adopted "+evil) {
+		t.Errorf("--add:\n%s", out)
+	}
+	if out := b.MustRun(t, "", "account", "list", "web1"); !strings.Contains(out, evil) {
+		t.Errorf("the adopted account is not listed:\n%s", out)
+	}
+
+	// Revoked on the asset, then removed.
+	b.MustRun(t, "", "account", "rm", "web1", name, "--remove-from-asset", "delete")
+	if userExists(name) {
+		t.Errorf("%s still exists on the asset", name)
+	}
+	if _, errOut, err := b.Run(t, "account", "rm", "web1", evil, "--remove-from-asset", "delete"); err == nil || !strings.Contains(errOut, "system account") {
+		t.Errorf("revoking a uid-0 account: err %v, %s", err, errOut)
+	}
+}

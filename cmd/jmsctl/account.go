@@ -34,7 +34,8 @@ file, never from the command line, and no command prints them.`,
   jmsctl account list web1`,
 	}
 	cmd.AddCommand(newAccountAddCmd(a), newAccountListCmd(a), newAccountShowCmd(a), newAccountRmCmd(a), newAccountPasswdCmd(a), newAccountSetCmd(a),
-		newAccountTemplateCmd(a), newAccountPushCmd(a), newAccountVerifyCmd(a), newAccountRotateCmd(a))
+		newAccountTemplateCmd(a), newAccountPushCmd(a), newAccountVerifyCmd(a), newAccountRotateCmd(a),
+		newAccountDiscoverCmd(a))
 	return cmd
 }
 
@@ -160,17 +161,36 @@ func newAccountShowCmd(a *app) *cobra.Command {
 }
 
 func newAccountRmCmd(a *app) *cobra.Command {
-	return &cobra.Command{
-		Use:     "rm ASSET USERNAME",
+	var revoke string
+	cmd := &cobra.Command{
+		Use:     "rm ASSET USERNAME [--remove-from-asset lock|delete]",
 		Aliases: []string{"remove"},
 		Short:   "Remove an account and its secret",
-		Example: `  jmsctl account rm web1 deploy`,
-		Args:    cobra.ExactArgs(2),
+		Long: `rm removes the account and its secret from jms. With --remove-from-asset
+the user is first revoked on the asset through its privileged account:
+lock (usermod -L -e 1: no password or key login) or delete (userdel -r),
+and its jms sudoers drop-in removed; when that fails the account is kept.`,
+		Example: `  jmsctl account rm web1 deploy
+  jmsctl account rm web1 deploy --remove-from-asset lock
+  jmsctl account rm web1 olduser --remove-from-asset delete`,
+		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := a.actorContext(cmd.Context())
 			s, err := a.openStore(ctx)
 			if err != nil {
 				return err
+			}
+			if _, err := s.GetAccount(ctx, args[0], args[1]); err != nil {
+				return err
+			}
+			if revoke != "" {
+				r, err := a.runner(s, 1, nil)
+				if err != nil {
+					return err
+				}
+				if err := r.RemoveFromAsset(ctx, args[0], args[1], revoke); err != nil {
+					return err
+				}
 			}
 			if err := s.RemoveAccount(ctx, args[0], args[1]); err != nil {
 				return err
@@ -179,6 +199,8 @@ func newAccountRmCmd(a *app) *cobra.Command {
 			return nil
 		},
 	}
+	cmd.Flags().StringVar(&revoke, "remove-from-asset", "", "lock or delete the user on the asset first")
+	return cmd
 }
 
 func newAccountPasswdCmd(a *app) *cobra.Command {
