@@ -110,8 +110,10 @@ func detailSuffix(r Result) string {
 	return " (" + r.Detail + ")"
 }
 
-// PushNew pushes a template to the assets under its node that have no
-// account of its username yet: assets added since the last push.
+// PushNew gives the template's account to the assets under its node
+// that have none yet (assets added since): pushed through the privileged
+// account when the template pushes, else stored with the template's own
+// secret (an account that exists on the assets already).
 func (r *Runner) PushNew(ctx context.Context, template string) ([]Result, error) {
 	jobs, err := r.pushJobs(ctx, Target{Template: template})
 	if err != nil {
@@ -123,7 +125,38 @@ func (r *Runner) PushNew(ctx context.Context, template string) ([]Result, error)
 			kept = append(kept, j)
 		}
 	}
+	if len(kept) == 0 {
+		return nil, nil
+	}
+	tm := kept[0].templates[0]
+	if !tm.Push {
+		return r.storeTemplateAccounts(ctx, tm, kept)
+	}
 	return forEach(ctx, r, kept, func(ctx context.Context, j pushJob) []Result {
 		return r.pushAsset(ctx, j, false)
 	}), nil
+}
+
+// storeTemplateAccounts stores the account of a template that does not
+// push, with the template's secret, on each asset.
+func (r *Runner) storeTemplateAccounts(ctx context.Context, tm store.AccountTemplate, jobs []pushJob) ([]Result, error) {
+	if tm.SecretPolicy != store.PolicyPassword && tm.SecretPolicy != store.PolicyKey {
+		return nil, fmt.Errorf("template %s generates its secrets: only a push can set them (add --push)", tm.Name)
+	}
+	secret, err := r.st.TemplateSecret(ctx, tm.ID)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(secret)
+	rows := make([]Result, 0, len(jobs))
+	for _, j := range jobs {
+		row := Result{Asset: j.asset.Name, Account: tm.Username, Template: tm.Name, Status: StatusChanged, Detail: "stored (not pushed)"}
+		if _, err := r.st.SaveManagedAccount(ctx, store.ManagedAccount{Asset: j.asset.Name, Username: tm.Username, TemplateID: tm.ID,
+			SecretKind: tm.SecretKind(), Secret: secret, Action: "account.add",
+			Detail: map[string]any{"template": tm.Name, "secret_kind": tm.SecretKind()}}); err != nil {
+			row.Status, row.Detail = StatusFailed, firstLine(err.Error())
+		}
+		rows = append(rows, row)
+	}
+	return rows, nil
 }

@@ -12,7 +12,7 @@ import (
 // Kinds of scheduled job.
 const (
 	JobRotate = "rotate" // rotate the secrets of a template's accounts, or of one account
-	JobPush   = "push"   // push a template to the assets under its node that lack its account
+	JobPush   = "push"   // give a template's account to the assets under its node that lack it
 )
 
 // PushSweepEvery is how often a template with push set is pushed to the
@@ -65,12 +65,14 @@ func (s *Store) upsertJob(ctx context.Context, q querier, name, kind string, tem
 }
 
 // templateJobs makes the jobs of a new template: its rotation and, when
-// it pushes to a node, the sweep that pushes it to assets added later.
+// it is on a node, the sweep that gives its account to assets added
+// there later (pushed, or stored with the template's secret).
 func (s *Store) templateJobs(ctx context.Context, q querier, id int64, t AccountTemplate) error {
 	if err := s.upsertJob(ctx, q, "rotate template "+t.Name, JobRotate, id, 0, t.RotateEvery); err != nil {
 		return err
 	}
-	if t.Push && t.Node != "" {
+	shared := t.SecretPolicy == PolicyPassword || t.SecretPolicy == PolicyKey
+	if t.Node != "" && (t.Push || shared) {
 		return s.upsertJob(ctx, q, "push template "+t.Name, JobPush, id, 0, PushSweepEvery)
 	}
 	return nil

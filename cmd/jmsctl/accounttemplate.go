@@ -126,8 +126,23 @@ anything is stored: nothing reaches an asset's shell unvalidated.`,
 				fmt.Fprintf(a.stdout, ", node %s", t.Node)
 			}
 			fmt.Fprintln(a.stdout, ")")
-			if t.Push && t.Node != "" {
+			switch {
+			case t.Push && t.Node != "":
 				fmt.Fprintf(a.stdout, "Push it now with: jmsctl account push --template %s\n", t.Name)
+			case t.Node != "" && (t.SecretPolicy == store.PolicyPassword || t.SecretPolicy == store.PolicyKey):
+				// Not pushed: the account exists on the assets already.
+				r, err := a.runner(s, 1, nil)
+				if err != nil {
+					return err
+				}
+				rows, err := r.PushNew(ctx, t.Name)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(a.stdout, "Stored account %s on %d assets under %s\n", t.Username, len(rows), t.Node)
+				if automation.AnyFailed(rows) {
+					return a.renderResults(rows, "template add")
+				}
 			}
 			return nil
 		},
