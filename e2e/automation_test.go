@@ -229,6 +229,22 @@ func TestAccountVerifyAndRotatePasswords(t *testing.T) {
 	}
 	b.MustRun(t, "", "account", "verify", "web2", name)
 
+	// web3: the same machine through an sshd that refuses the account's
+	// logins. The new password is set, the fresh login fails, the old
+	// password is put back, and the store keeps it.
+	s3 := startSSHDWith(t, sshdOptions{HomeKeys: true, ExtraConfig: "DenyUsers " + name + "\n"})
+	b.MustRun(t, "", "asset", "add", "web3", "--address", "127.0.0.1", "--port", strconv.Itoa(s3.Port))
+	b.MustRun(t, "", "account", "add", "web3", "root", "--key", s3.KeyFile, "--privileged")
+	b.MustRun(t, p0+"\n", "account", "add", "web3", name, "--password-stdin")
+	out, _, err = b.Run(t, "account", "rotate", "web3", name)
+	if err == nil || !strings.Contains(out, "failed: verify: ") || !strings.Contains(out, "(the old secret stays)") {
+		t.Fatalf("a rotation whose fresh login fails: err %v\n%s", err, out)
+	}
+	if !sshpassLogin(t, e.s, name, p0) {
+		t.Fatal("the old password was not put back after the failed verification")
+	}
+	b.MustRun(t, "", "account", "verify", "web1", name)
+
 	// A rotation: the old password fails, the new one (which nobody
 	// sees) works through the bastion.
 	out = b.MustRun(t, "", "account", "rotate", "web1", name)
