@@ -2,6 +2,7 @@ package automation
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path"
 	"strconv"
@@ -71,65 +72,116 @@ func sudoersPath(user string) string { return "/etc/sudoers.d/jms-" + user }
 
 func authorizedKeysPath(home string) string { return path.Join(home, ".ssh", "authorized_keys") }
 
+// userProbeScript reads, in one session, what probeUser needs. It is
+// fixed text: the user and the groups come as arguments, already
+// checked; each section ends with the exit status of its command.
+const userProbeScript = `m=$1; u=$2; shift 2
+sec() { printf '\n%s %s\n' "$m" "$1"; }
+sec passwd; getent passwd "$u"; sec "rc $?"
+for g do sec "group"; getent group "$g" >/dev/null; sec "rc $?"; done
+sec sudoers; cat "/etc/sudoers.d/jms-$u" 2>/dev/null; sec "rc $?"
+if getent passwd "$u" >/dev/null; then
+  h=$(getent passwd "$u" | cut -d: -f6)
+  sec groups; id -nG "$u"; sec "rc $?"
+  sec shadow; getent shadow "$u" | cut -d: -f2; sec "rc $?"
+  sec home; test -d "$h"; sec "rc $?"
+  sec keys; runuser -u "$u" -- cat "$h/.ssh/authorized_keys" 2>/dev/null; sec "rc $?"
+fi
+sec end`
+
+// probeSection is one section of the probe's output.
+type probeSection struct {
+	name, text string
+	rc         int
+}
+
+// parseProbe splits the probe's output on the marker. ok is false when
+// the output was cut short (no end section).
+func parseProbe(out, mark string) (sections []probeSection, ok bool) {
+	var cur *probeSection
+	var b strings.Builder
+	for _, l := range strings.SplitAfter(out, "\n") {
+		rest, isMark := strings.CutPrefix(strings.TrimSuffix(l, "\n"), mark+" ")
+		if !isMark {
+			b.WriteString(l)
+			continue
+		}
+		switch {
+		case rest == "end":
+			return sections, true
+		case strings.HasPrefix(rest, "rc "):
+			if cur != nil {
+				cur.rc, _ = strconv.Atoi(strings.TrimPrefix(rest, "rc "))
+				// The section's text ends with the newline sec printed.
+				cur.text = strings.TrimSuffix(b.String(), "\n")
+				sections = append(sections, *cur)
+				cur = nil
+			}
+		default:
+			cur = &probeSection{name: rest}
+		}
+		b.Reset()
+	}
+	return sections, false
+}
+
 // probeUser reads the state of user and the wanted groups, changing
-// nothing. A missing user is not an error.
+// nothing, in one session. A missing user is not an error.
 func probeUser(ctx context.Context, r remote, user string, groups []string) (userState, error) {
 	var st userState
-	out, err := r.run(ctx, command{args: []string{"getent", "passwd", user}})
-	switch {
-	case exitStatus(err) == 2:
-	case err != nil:
-		return st, fmt.Errorf("getent passwd: %w", err)
-	default:
-		pe, err := parsePasswd(firstLine(out))
-		if err != nil {
-			return st, err
+	mark := "jms-" + randomHex(8)
+	out, err := r.run(ctx, command{args: append([]string{"sh", "-c", userProbeScript, "sh", mark, user}, groups...)})
+	if err != nil {
+		return st, fmt.Errorf("read the account: %w", err)
+	}
+	sections, ok := parseProbe(out, mark)
+	if !ok {
+		return st, errors.New("read the account: the output was cut short")
+	}
+	gi := 0
+	for _, sec := range sections {
+		switch sec.name {
+		case "passwd":
+			switch sec.rc {
+			case 0:
+				pe, err := parsePasswd(firstLine(sec.text))
+				if err != nil {
+					return st, err
+				}
+				st.exists, st.uid, st.gid, st.home, st.shell = true, pe.uid, pe.gid, pe.home, pe.shell
+			case 2: // no such user
+			default:
+				return st, fmt.Errorf("getent passwd exited with status %d", sec.rc)
+			}
+		case "group":
+			if gi < len(groups) && sec.rc == 2 {
+				st.missingGroups = append(st.missingGroups, groups[gi])
+			} else if sec.rc != 0 {
+				return st, fmt.Errorf("getent group exited with status %d", sec.rc)
+			}
+			gi++
+		case "sudoers":
+			if sec.rc == 0 {
+				st.sudoers = sec.text
+			}
+		case "groups":
+			st.groups = strings.Fields(sec.text)
+		case "shadow":
+			if f := strings.TrimSpace(sec.text); sec.rc == 0 {
+				st.locked = strings.HasPrefix(f, "!")
+				pw := strings.TrimLeft(f, "!")
+				st.hasPassword = pw != "" && !strings.HasPrefix(pw, "*")
+			}
+		case "home":
+			st.homeExists = sec.rc == 0
+		case "keys":
+			if sec.rc == 0 {
+				st.authorizedKeys = sec.text
+			}
 		}
-		st.exists, st.uid, st.gid, st.home, st.shell = true, pe.uid, pe.gid, pe.home, pe.shell
 	}
-	for _, g := range groups {
-		if _, err := r.run(ctx, command{args: []string{"getent", "group", g}}); exitStatus(err) == 2 {
-			st.missingGroups = append(st.missingGroups, g)
-		} else if err != nil {
-			return st, fmt.Errorf("getent group: %w", err)
-		}
-	}
-	if sd, err := r.run(ctx, command{args: []string{"cat", sudoersPath(user)}}); err == nil {
-		st.sudoers = sd
-	} else if exitStatus(err) < 0 {
-		return st, err
-	}
-	if !st.exists {
-		return st, nil
-	}
-	if out, err = r.run(ctx, command{args: []string{"id", "-nG", user}}); err != nil {
-		return st, fmt.Errorf("id -nG: %w", err)
-	}
-	st.groups = strings.Fields(out)
-	if out, err = r.run(ctx, command{args: []string{"getent", "shadow", user}}); err == nil {
-		f := strings.SplitN(strings.TrimSpace(out), ":", 3)
-		if len(f) >= 2 {
-			st.locked = strings.HasPrefix(f[1], "!")
-			pw := strings.TrimLeft(f[1], "!")
-			st.hasPassword = pw != "" && pw != "*" && !strings.HasPrefix(pw, "*")
-		}
-	} else if exitStatus(err) < 0 {
-		return st, err
-	}
-	if st.home != "" && path.IsAbs(st.home) {
-		if _, err := r.run(ctx, command{args: []string{"test", "-d", st.home}}); err == nil {
-			st.homeExists = true
-		} else if exitStatus(err) < 0 {
-			return st, err
-		}
-	}
-	if st.homeExists {
-		keys, err := r.run(ctx, command{asUser: user, args: []string{"cat", authorizedKeysPath(st.home)}})
-		if err == nil {
-			st.authorizedKeys = keys
-		} else if exitStatus(err) < 0 {
-			return st, err
-		}
+	if gi != len(groups) {
+		return st, errors.New("read the account: the groups were not all read")
 	}
 	return st, nil
 }
