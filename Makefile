@@ -8,6 +8,7 @@ DATA_DIR ?= ./jms-data
 LISTEN   ?= :2222
 PKGS     := ./...
 
+.PHONY: test-postgres bench-store
 .PHONY: all build run test test-short bench bench-go bench-ssh bench-sftp bench-logins lint fmt tidy cover clean
 
 all: build
@@ -44,6 +45,15 @@ bench-sftp:
 # RSS a burst of 100 password logins leaves in a fresh serve (no root needed).
 bench-logins: build
 	./scripts/bench-logins.sh
+
+# --- PostgreSQL (issue 13): the store's tests and benchmarks on a local
+# PostgreSQL (started, or installed, by scripts/ensure-postgres.sh).
+test-postgres:
+	JMS_TEST_POSTGRES="$${JMS_TEST_POSTGRES:-$$(./scripts/ensure-postgres.sh)}" $(GO) test -race -count=1 ./store
+
+bench-store:
+	JMS_TEST_POSTGRES="$${JMS_TEST_POSTGRES:-$$(./scripts/ensure-postgres.sh)}" $(GO) test -run '^$$' -bench 'Engines' -benchmem -benchtime $(BENCHTIME) ./store
+# --- end PostgreSQL
 
 lint:
 	@test -z "$$(gofmt -l .)" || (echo "gofmt needed:"; gofmt -l .; exit 1)

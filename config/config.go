@@ -29,6 +29,12 @@ type Config struct {
 	// DataDir holds jms.db, secret.key, the host key and recordings.
 	DataDir string `yaml:"-"`
 
+	// Database is where the store lives: empty for the SQLite file
+	// jms.db in the data directory (the default), or a PostgreSQL URL
+	// (postgres://jms@db1/jms?sslmode=verify-full) for a cluster. Its
+	// password belongs in a passfile (PGPASSFILE), not here.
+	Database string `yaml:"database"`
+
 	// Listen is the bastion's SSH address.
 	Listen string `yaml:"listen"`
 	// LogLevel is debug, info, warn or error.
@@ -244,6 +250,9 @@ func (c Config) Validate() error {
 		}
 		errs = append(errs, fmt.Errorf("%s %q: want one of %s", name, v, strings.Join(allowed, ", ")))
 	}
+	if err := checkDatabase(c.Database); err != nil {
+		errs = append(errs, err)
+	}
 	oneOf("log_level", c.LogLevel, "debug", "info", "warn", "error")
 	oneOf("host_key_policy", c.HostKeyPolicy, "tofu", "require")
 	oneOf("recording_failure", c.RecordingFailure, "close", "continue")
@@ -291,6 +300,33 @@ func (c Config) Validate() error {
 	}
 	return nil
 }
+
+// checkDatabase checks the kind of a database location; the store reads
+// the rest. It never quotes a URL, which may hold a password.
+func checkDatabase(db string) error {
+	scheme, _, ok := strings.Cut(db, "://")
+	if db == "" || !ok {
+		return nil
+	}
+	switch strings.ToLower(scheme) {
+	case "postgres", "postgresql", "sqlite":
+		return nil
+	}
+	return fmt.Errorf("database: unknown kind %q (want postgres://…, sqlite://PATH or empty for jms.db in the data directory)", scheme)
+}
+
+// StoreLocation is where the store lives: the database URL, or the
+// SQLite file of the data directory.
+func (c Config) StoreLocation() string {
+	if c.Database != "" {
+		return c.Database
+	}
+	return c.DBPath()
+}
+
+// EmbeddedDB reports whether the store is the SQLite file of the data
+// directory (no database setting).
+func (c Config) EmbeddedDB() bool { return c.Database == "" }
 
 // Paths of the data directory.
 func (c Config) DBPath() string        { return filepath.Join(c.DataDir, "jms.db") }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -74,6 +75,10 @@ type BastionOptions struct {
 	Config        string   // written to DATA/jms.yaml before serve, when not empty
 	Env           []string // extra environment for init, serve and Run (e.g. "JMS_…=…")
 	ServeArgs     []string // extra flags for serve
+	// Postgres puts the store on PostgreSQL (JMS_TEST_POSTGRES, a schema of
+	// its own) instead of DATA/jms.db; so does JMS_E2E_ENGINE=postgres for
+	// every bastion. See postgres_test.go.
+	Postgres bool
 }
 
 // Bastion is a `jmsctl serve` subprocess on 127.0.0.1 with its own data dir.
@@ -85,6 +90,7 @@ type Bastion struct {
 	Banner        string // the server's SSH identification line
 	AdminUser     string // "admin"
 	AdminPassword string
+	Database      string // the PostgreSQL URL of the store; "" for DATA/jms.db
 
 	t    testing.TB
 	opts BastionOptions
@@ -111,6 +117,10 @@ func startBastion(t testing.TB, opts BastionOptions) *Bastion {
 	}
 	if b.AdminPassword == "" {
 		b.AdminPassword = "adm-" + randomToken(10)
+	}
+	if opts.Postgres || os.Getenv("JMS_E2E_ENGINE") == "postgres" {
+		b.Database = newPostgresSchema(t)
+		b.opts.Env = append(slices.Clip(b.opts.Env), "JMS_DATABASE="+b.Database)
 	}
 	if _, stderr, err := b.RunStdin(t, b.AdminPassword+"\n", "init", "--admin", b.AdminUser, "--admin-password-stdin"); err != nil {
 		t.Fatalf("jmsctl init: %v\n%s", err, stderr)

@@ -12,6 +12,7 @@ import (
 // A "#", "?", "%" or space in the data directory must not move the
 // database: it is made at the exact path, private, with its pragmas.
 func TestOpenPathWithURICharacters(t *testing.T) {
+	sqliteOnly(t)
 	ctx := context.Background()
 	for _, name := range []string{"d#x", "d?x=1", "d%41x", "d%x", "with space", "a#b?c%d e"} {
 		t.Run(name, func(t *testing.T) {

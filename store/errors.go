@@ -34,14 +34,10 @@ func wrapError(err error) error {
 	if errors.As(err, &ce) {
 		return err
 	}
-	msg := err.Error()
-	switch {
-	case strings.Contains(msg, "FOREIGN KEY constraint failed"),
-		strings.Contains(msg, "violates foreign key constraint"):
+	switch violationOf(err) {
+	case foreignKeyViolation:
 		return &conflictError{err: err, reference: true}
-	case strings.Contains(msg, "UNIQUE constraint failed"),
-		strings.Contains(msg, "PRIMARY KEY constraint failed"),
-		strings.Contains(msg, "duplicate key value"):
+	case uniqueViolation:
 		return &conflictError{err: err}
 	}
 	return err

@@ -73,8 +73,18 @@ func TestStillUsed(t *testing.T) {
 // refusal says what still uses the row.
 func TestRestrictedByMatchesSchema(t *testing.T) {
 	s := newTestStore(t)
-	rows, err := s.db.QueryContext(context.Background(), `SELECT m.name, p."table", p."from", p.on_delete
-		FROM sqlite_master m, pragma_foreign_key_list(m.name) p WHERE m.type = 'table'`)
+	foreignKeys := `SELECT m.name, p."table", p."from", p.on_delete
+		FROM sqlite_master m, pragma_foreign_key_list(m.name) p WHERE m.type = 'table'`
+	if testEngine == PostgreSQL {
+		foreignKeys = `SELECT k.table_name, u.table_name, k.column_name, r.delete_rule
+			FROM information_schema.referential_constraints r
+			JOIN information_schema.key_column_usage k
+				ON k.constraint_schema = r.constraint_schema AND k.constraint_name = r.constraint_name
+			JOIN information_schema.constraint_column_usage u
+				ON u.constraint_schema = r.constraint_schema AND u.constraint_name = r.constraint_name
+			WHERE r.constraint_schema = current_schema()`
+	}
+	rows, err := s.db.QueryContext(context.Background(), foreignKeys)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -163,11 +163,7 @@ func TestInventorySnapshotFollowsChanges(t *testing.T) {
 	if got := names(); !slices.Equal(got, []string{"bare/admin", "web1/deploy+root", "web2/root"}) {
 		t.Fatalf("after account add: %q", got)
 	}
-	var file string
-	if err := s.db.QueryRowContext(ctx, `SELECT file FROM pragma_database_list WHERE name = 'main'`).Scan(&file); err != nil {
-		t.Fatal(err)
-	}
-	other, err := Open(ctx, file, Options{Now: s.now})
+	other, err := Open(ctx, s.loc.raw(), Options{Now: s.now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -50,13 +50,19 @@ func migrations() ([]migration, error) {
 }
 
 // migrate applies every pending migration in one transaction and records
-// each in schema_migrations.
+// each in schema_migrations. On PostgreSQL the transaction holds an
+// advisory lock, so that two processes never apply the same migration.
 func (s *Store) migrate(ctx context.Context) error {
 	ms, err := migrations()
 	if err != nil {
 		return err
 	}
 	return s.withTx(ctx, func(q querier) error {
+		// Nodes starting together on one PostgreSQL database take turns:
+		// the first applies, the others then find nothing pending.
+		if err := s.db.d.lock(ctx, q, lockMigrations); err != nil {
+			return err
+		}
 		if _, err := q.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 			version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`); err != nil {
 			return err
@@ -72,7 +78,7 @@ func (s *Store) migrate(ctx context.Context) error {
 			if m.version <= current {
 				continue
 			}
-			if _, err := q.ExecContext(ctx, m.sql); err != nil {
+			if _, err := q.ExecContext(ctx, s.db.d.migrationSQL(m.sql)); err != nil {
 				return fmt.Errorf("migration %s: %w", m.name, err)
 			}
 			if _, err := q.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,

@@ -46,6 +46,13 @@ func (s *Store) recordOp(ctx context.Context, q querier, action, target string, 
 		}
 		d = string(b)
 	}
+	// Operation ids must be committed in the order they are taken: the
+	// newest id is the inventory's change counter (inventory.go), and on
+	// PostgreSQL a lower id committed after a higher one was read would
+	// go unseen. Changes to the inventory take turns here.
+	if err := s.db.d.lock(ctx, q, lockOperations); err != nil {
+		return wrapError(err)
+	}
 	_, err := q.ExecContext(ctx, `INSERT INTO operations (at, actor, action, target, detail) VALUES (?, ?, ?, ?, ?)`,
 		formatTime(s.now()), actorFrom(ctx), action, target, d)
 	return wrapError(err)

@@ -191,6 +191,9 @@ func (s *Store) Rekey(ctx context.Context, next *Sealer) (int, error) {
 	}
 	var n int
 	err := s.withTx(ctx, func(q querier) error {
+		if err := s.lockKeyRow(ctx, q, cur.KeyID()); err != nil {
+			return err
+		}
 		todo, err := sealedValues(ctx, q)
 		if err != nil {
 			return err

@@ -34,7 +34,7 @@ func openDataDir(t *testing.T, dir string) *Store {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := Open(context.Background(), filepath.Join(dir, "jms.db"), Options{Sealer: sealer})
+	s, err := Open(context.Background(), testDatabase(t, dir), Options{Sealer: sealer})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,6 +77,9 @@ func TestAccountSecretNeverInClear(t *testing.T) {
 		}
 	}
 	// nor anywhere else in the database file, audit included
+	if testEngine != SQLite {
+		return // PostgreSQL's files are the server's
+	}
 	s.db.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`)
 	var path string
 	s.db.QueryRowContext(ctx, `SELECT file FROM pragma_database_list WHERE name = 'main'`).Scan(&path)
@@ -158,7 +161,7 @@ func TestRekeyDataDir(t *testing.T) {
 	s2 := openDataDir(t, dir)
 	defer s2.Close()
 	checkSecrets(t, s2, want)
-	old, _ := Open(ctx, filepath.Join(dir, "jms.db"), Options{Sealer: NewSealer(k2)})
+	old, _ := Open(ctx, testDatabase(t, dir), Options{Sealer: NewSealer(k2)})
 	defer old.Close()
 	for id := range want {
 		if _, _, err := old.AccountSecret(ctx, id); err == nil {
@@ -170,7 +173,7 @@ func TestRekeyDataDir(t *testing.T) {
 func TestRekeyRefusesEnvKey(t *testing.T) {
 	raw, _ := GenerateKeyBytes()
 	k, _ := NewKey(raw, KeySourceEnv)
-	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "jms.db"), Options{Sealer: NewSealer(k)})
+	s, err := Open(context.Background(), testDatabase(t, t.TempDir()), Options{Sealer: NewSealer(k)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,7 +20,7 @@ func TestRekeyByAnotherProcessReloadsKey(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s, err := Open(ctx, filepath.Join(dir, "jms.db"), Options{
+		s, err := Open(ctx, testDatabase(t, dir), Options{
 			Sealer:       sealer,
 			ReloadSealer: func() (*Sealer, error) { return LoadSealer(dir, "") },
 		})

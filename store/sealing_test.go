@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"crypto/rand"
-	"database/sql"
 	"encoding/base64"
 	"errors"
 	"os"
@@ -45,7 +44,7 @@ func openServer(t *testing.T, dir string) *Store {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := Open(context.Background(), filepath.Join(dir, "jms.db"), Options{
+	s, err := Open(context.Background(), testDatabase(t, dir), Options{
 		Sealer:       sealer,
 		ReloadSealer: func() (*Sealer, error) { return LoadSealer(dir, "") },
 	})
@@ -121,7 +120,7 @@ func TestSealRefusesKeyTheDatabaseDoesNotName(t *testing.T) {
 	s.Close()
 	raw, _ := GenerateKeyBytes()
 	other, _ := NewKey(raw, KeySourceEnv)
-	s2, err := Open(ctx, filepath.Join(dir, "jms.db"), Options{Sealer: NewSealer(other)})
+	s2, err := Open(ctx, testDatabase(t, dir), Options{Sealer: NewSealer(other)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -237,12 +236,9 @@ func TestSetAccountSecretDuringRekeys(t *testing.T) {
 func TestV1DatabaseOpensAfterUpgrade(t *testing.T) {
 	ctx := context.Background()
 	dir, k := newKeyDir(t)
-	path := filepath.Join(dir, "jms.db")
+	path := testDatabase(t, dir)
 	makeSchema2Database(t, path)
-	raw, err := sql.Open("sqlite", "file:"+escapeURIPath(path))
-	if err != nil {
-		t.Fatal(err)
-	}
+	raw := rawTestDB(t, path)
 	now := "2026-01-01T00:00:00.000000Z"
 	for _, q := range []struct {
 		sql  string
@@ -311,27 +307,26 @@ func makeSchema2Database(t *testing.T, path string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := sql.Open("sqlite", "file:"+escapeURIPath(path))
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := rawTestDB(t, path)
 	defer db.Close()
-	if _, err := db.Exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`); err != nil {
+	if _, err := db.ExecContext(context.Background(), `CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`); err != nil {
 		t.Fatal(err)
 	}
 	for _, m := range ms {
 		if m.version > 2 {
 			break
 		}
-		if _, err := db.Exec(m.sql); err != nil {
+		if _, err := db.ExecContext(context.Background(), db.d.migrationSQL(m.sql)); err != nil {
 			t.Fatalf("%s: %v", m.name, err)
 		}
-		if _, err := db.Exec(`INSERT INTO schema_migrations VALUES (?, ?, '2026-01-01T00:00:00.000000Z')`, m.version, m.name); err != nil {
+		if _, err := db.ExecContext(context.Background(), `INSERT INTO schema_migrations VALUES (?, ?, '2026-01-01T00:00:00.000000Z')`, m.version, m.name); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := os.Chmod(path, 0o600); err != nil {
-		t.Fatal(err)
+	if testEngine == SQLite {
+		if err := os.Chmod(path, 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
@@ -422,12 +417,9 @@ func FuzzSealerOpen(f *testing.F) {
 func TestWrongKeyCannotBecomeCurrentInUpgradedDatabase(t *testing.T) {
 	ctx := context.Background()
 	dir, k := newKeyDir(t)
-	path := filepath.Join(dir, "jms.db")
+	path := testDatabase(t, dir)
 	makeSchema2Database(t, path)
-	raw, err := sql.Open("sqlite", "file:"+escapeURIPath(path))
-	if err != nil {
-		t.Fatal(err)
-	}
+	raw := rawTestDB(t, path)
 	now := "2026-01-01T00:00:00.000000Z"
 	if _, err := raw.ExecContext(ctx, `INSERT INTO users (id, name, mfa_seed, created_at, updated_at) VALUES (1, 'alice', ?, ?, ?), (2, 'bob', NULL, ?, ?)`,
 		sealV1(t, k, "JBSWY3DPEHPK3PXP", "users:1:mfa_seed"), now, now, now, now); err != nil {

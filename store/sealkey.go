@@ -12,9 +12,14 @@ import (
 // (new, or made before migration 0003) records the key most sealed
 // values name, or primary when there are none: a process started with
 // a wrong key cannot make its key the current one.
-func currentKeyID(ctx context.Context, q querier, primary string, now string) (string, error) {
+//
+// The read takes the row FOR SHARE on PostgreSQL: until the transaction
+// that seals with the key commits, a rekey (which takes it FOR UPDATE)
+// waits, and a seal never interleaves with one.
+func (s *Store) currentKeyID(ctx context.Context, q querier, primary string, now string) (string, error) {
 	var id string
-	err := q.QueryRowContext(ctx, `SELECT key_id FROM sealing_key WHERE id = 1`).Scan(&id)
+	keyRow := `SELECT key_id FROM sealing_key WHERE id = 1` + s.db.d.forShare()
+	err := q.QueryRowContext(ctx, keyRow).Scan(&id)
 	if err = wrapError(err); err == nil || !errors.Is(err, ErrNotFound) {
 		return id, err
 	}
@@ -29,8 +34,23 @@ func currentKeyID(ctx context.Context, q querier, primary string, now string) (s
 		ON CONFLICT (id) DO NOTHING`, first, now); err != nil {
 		return "", wrapError(err)
 	}
-	err = q.QueryRowContext(ctx, `SELECT key_id FROM sealing_key WHERE id = 1`).Scan(&id)
+	err = q.QueryRowContext(ctx, keyRow).Scan(&id)
 	return id, wrapError(err)
+}
+
+// lockKeyRow takes the row of the current key for writing until the
+// transaction ends (FOR UPDATE on PostgreSQL; SQLite's write transaction
+// holds the whole database), making it first when the database records
+// none: a seal that reads the key (FOR SHARE) waits for a rekey to
+// commit, and a rekey for the seals under way.
+func (s *Store) lockKeyRow(ctx context.Context, q querier, keyID string) error {
+	if _, err := q.ExecContext(ctx, `INSERT INTO sealing_key (id, key_id, changed_at) VALUES (1, ?, ?)
+		ON CONFLICT (id) DO NOTHING`, keyID, formatTime(s.now())); err != nil {
+		return wrapError(err)
+	}
+	var id string
+	err := q.QueryRowContext(ctx, `SELECT key_id FROM sealing_key WHERE id = 1`+s.db.d.forUpdate()).Scan(&id)
+	return wrapError(err)
 }
 
 // mostNamedKey returns the key id most sealed values name, "" if none.
@@ -112,7 +132,7 @@ func (s *Store) sealIn(ctx context.Context, q querier, plain Secret, b binding) 
 	if cur == nil {
 		return "", "", ErrNoKey
 	}
-	keyID, err := currentKeyID(ctx, q, cur.KeyID(), formatTime(s.now()))
+	keyID, err := s.currentKeyID(ctx, q, cur.KeyID(), formatTime(s.now()))
 	if err != nil {
 		return "", "", err
 	}

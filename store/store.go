@@ -20,7 +20,8 @@ import (
 
 // Store is the jms database. It is safe for concurrent use.
 type Store struct {
-	db  *sql.DB
+	db  *db
+	loc Location
 	now func() time.Time
 
 	sealerMu sync.RWMutex
@@ -50,9 +51,38 @@ type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// Open opens (creating if needed) the SQLite database at path, with WAL,
-// foreign keys and a busy timeout, and applies pending migrations.
-func Open(ctx context.Context, path string, opts Options) (*Store, error) {
+// Open opens the database at where, applying pending migrations: a
+// PostgreSQL URL (postgres://…, postgresql://…), a sqlite:// URL, or the
+// path of a SQLite file (made if needed, with WAL, foreign keys and a
+// busy timeout). Errors name a URL with its password redacted.
+func Open(ctx context.Context, where string, opts Options) (*Store, error) {
+	loc, err := ParseLocation(where)
+	if err != nil {
+		return nil, err
+	}
+	var pool *sql.DB
+	if loc.Engine == PostgreSQL {
+		pool, err = openPostgres(ctx, loc)
+	} else {
+		pool, err = openSQLite(ctx, loc.Path)
+	}
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{db: &db{DB: pool, d: newDialect(loc.Engine)}, loc: loc,
+		sealer: opts.Sealer, reload: opts.ReloadSealer, now: opts.Now}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if err := s.migrate(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("migrate database %s: %w", loc, loc.scrub(err))
+	}
+	return s, nil
+}
+
+// openSQLite opens the SQLite file at path, made private if new.
+func openSQLite(ctx context.Context, path string) (*sql.DB, error) {
 	// The database holds password hashes: make it private before SQLite
 	// creates it (its -wal and -shm files take the same mode).
 	if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
@@ -70,25 +100,17 @@ func Open(ctx context.Context, path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
-	db, err := sql.Open("sqlite", dsn)
+	pool, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
-	db.SetMaxOpenConns(8)
-	db.SetConnMaxIdleTime(time.Minute)
-	if err := db.PingContext(ctx); err != nil {
-		db.Close()
+	pool.SetMaxOpenConns(8)
+	pool.SetConnMaxIdleTime(time.Minute)
+	if err := pool.PingContext(ctx); err != nil {
+		pool.Close()
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
-	s := &Store{db: db, sealer: opts.Sealer, reload: opts.ReloadSealer, now: opts.Now}
-	if s.now == nil {
-		s.now = time.Now
-	}
-	if err := s.migrate(ctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("migrate database %s: %w", path, err)
-	}
-	return s, nil
+	return pool, nil
 }
 
 // sqliteDSN builds the URI filename SQLite opens: the absolute path,

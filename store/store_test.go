@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"testing"
 	"time"
 )
@@ -21,7 +20,7 @@ func newTestStore(t testing.TB) *Store {
 		t.Fatal(err)
 	}
 	now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
-	s, err := Open(context.Background(), filepath.Join(t.TempDir(), "jms.db"), Options{
+	s, err := Open(context.Background(), testDatabase(t, t.TempDir()), Options{
 		Sealer: NewSealer(k),
 		Now:    func() time.Time { return now },
 	})
@@ -34,7 +33,7 @@ func newTestStore(t testing.TB) *Store {
 
 func TestOpenMigratesOnceAndReopens(t *testing.T) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "jms.db")
+	path := testDatabase(t, t.TempDir())
 	s, err := Open(ctx, path, Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -2,11 +2,9 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"os/user"
 	"strings"
 
@@ -23,6 +21,7 @@ type app struct {
 	environ        []string
 
 	dataDir   string
+	database  string // --database: overrides the database setting
 	output    string // table, json, yaml or csv
 	wide      bool   // -o wide: a table with every column, whole
 	noHeaders bool
@@ -53,6 +52,12 @@ func (a *app) config() (config.Config, error) {
 	if err != nil {
 		return c, err
 	}
+	if a.database != "" {
+		if err := noPasswordInArgs("--database", a.database); err != nil {
+			return c, err
+		}
+		c.Database = a.database
+	}
 	a.cfg = &c
 	return c, nil
 }
@@ -67,18 +72,15 @@ func (a *app) openStore(ctx context.Context) (*store.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := os.Stat(cfg.DBPath()); err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("no jms data in %s (run 'jmsctl init' or 'jmsctl serve', or pass --data-dir)", cfg.DataDir)
-		}
-		return nil, err
+	if !isInitialised(cfg) {
+		return nil, fmt.Errorf("no jms data in %s (run 'jmsctl init' or 'jmsctl serve', or pass --data-dir)", cfg.DataDir)
 	}
 	sealer, err := store.LoadSealer(cfg.DataDir, a.getenv(store.KeySourceEnv))
 	if err != nil {
 		return nil, err
 	}
 	envKey := a.getenv(store.KeySourceEnv)
-	s, err := store.Open(ctx, cfg.DBPath(), store.Options{
+	s, err := store.Open(ctx, cfg.StoreLocation(), store.Options{
 		Sealer: sealer,
 		// A `jmsctl secret rekey` in another process replaces the key
 		// file: reload it when a secret names a key we do not hold.

@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 
 	gossh "golang.org/x/crypto/ssh"
 
@@ -23,12 +24,21 @@ type initResult struct {
 	Admin           string
 	GeneratedSecret store.Secret // the admin password, when it was generated
 	HostKey         string       // SHA256 fingerprint of the bastion's host key
+	Joined          string       // the shared database this node joined, its admin made before
 }
 
-// isInitialised reports whether dataDir already holds a database.
+// isInitialised reports whether the data directory was made: it holds
+// the database, or (the database being elsewhere) the host key.
 func isInitialised(cfg config.Config) bool {
-	_, err := os.Stat(cfg.DBPath())
+	_, err := os.Stat(initMarker(cfg))
 	return err == nil
+}
+
+func initMarker(cfg config.Config) string {
+	if cfg.EmbeddedDB() {
+		return cfg.DBPath()
+	}
+	return cfg.HostKeyPath()
 }
 
 // initDataDir makes the data directory: the secret key (unless
@@ -37,7 +47,7 @@ func isInitialised(cfg config.Config) bool {
 // failure half-way it removes what it made.
 func initDataDir(ctx context.Context, cfg config.Config, envKey, admin string, password store.Secret, minLen int) (res initResult, err error) {
 	if isInitialised(cfg) {
-		return res, fmt.Errorf("%s is already initialised (%s exists); nothing changed", cfg.DataDir, filepath.Base(cfg.DBPath()))
+		return res, fmt.Errorf("%s is already initialised (%s exists); nothing changed", cfg.DataDir, filepath.Base(initMarker(cfg)))
 	}
 	if err := store.ValidName("user", admin); err != nil {
 		return res, err
@@ -93,18 +103,42 @@ func initDataDir(ctx context.Context, cfg config.Config, envKey, admin string, p
 	if err != nil {
 		return res, err
 	}
-	made = append(made, cfg.DBPath(), cfg.DBPath()+"-wal", cfg.DBPath()+"-shm")
-	s, err := store.Open(ctx, cfg.DBPath(), store.Options{Sealer: sealer})
+	if cfg.EmbeddedDB() {
+		made = append(made, cfg.DBPath(), cfg.DBPath()+"-wal", cfg.DBPath()+"-shm")
+	}
+	s, err := store.Open(ctx, cfg.StoreLocation(), store.Options{Sealer: sealer})
 	if err != nil {
 		return res, err
 	}
 	defer s.Close()
+	if !cfg.EmbeddedDB() {
+		if joined, err := joinDatabase(ctx, s, cfg, slices.Contains(made, cfg.KeyPath())); joined || err != nil {
+			res.Joined = s.Location().String()
+			return res, err
+		}
+	}
 	if _, err := s.AddUser(ctx, store.NewUser{Name: admin, Role: store.RoleAdmin, PasswordHash: hash,
 		Comment: "first admin, made by jmsctl init"}); err != nil {
 		return res, err
 	}
 	res.Admin = admin
 	return res, nil
+}
+
+// joinDatabase reports whether the shared database of a new node's data
+// directory already holds people: the node then joins it, its first
+// admin made long ago. A node that made its own secret key cannot join
+// (the key would open nothing): it fails, and its files are removed.
+func joinDatabase(ctx context.Context, s *store.Store, cfg config.Config, madeKey bool) (bool, error) {
+	users, err := s.ListUsers(ctx)
+	if err != nil || len(users) == 0 {
+		return false, err
+	}
+	if madeKey {
+		return true, fmt.Errorf("database %s already holds jms data, sealed with the cluster's key: copy secret.key from a node into %s (or set %s) and run this again; nothing changed",
+			s.Location(), cfg.DataDir, store.KeySourceEnv)
+	}
+	return true, nil
 }
 
 // writeHostKey writes a new ed25519 host key in OpenSSH format (0600)

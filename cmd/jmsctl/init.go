@@ -52,10 +52,13 @@ a directory that is already initialised and then changes nothing.`,
 func printInit(a *app, dir string, res initResult) {
 	fmt.Fprintf(a.stdout, "Initialised %s\n", dir)
 	fmt.Fprintf(a.stdout, "  host key: %s\n", res.HostKey)
-	if res.GeneratedSecret != nil {
+	switch {
+	case res.Joined != "":
+		fmt.Fprintf(a.stdout, "  joined the database %s, which already holds jms data (no admin made)\n", res.Joined)
+	case res.GeneratedSecret != nil:
 		fmt.Fprintf(a.stdout, "  admin %q, password (shown once): %s\n", res.Admin, string(res.GeneratedSecret))
 		fmt.Fprintf(a.stdout, "  change it with: jmsctl user passwd %s --password-stdin\n", res.Admin)
-	} else {
+	default:
 		fmt.Fprintf(a.stdout, "  admin %q with the password from stdin\n", res.Admin)
 	}
 }
