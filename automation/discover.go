@@ -88,6 +88,8 @@ func (r *Runner) Discover(ctx context.Context, t Target, add []string) ([]Discov
 		idx[i] = i
 	}
 	forEach(ctx, r, idx, func(ctx context.Context, i int) []Result {
+		ctx, cancel := r.bounded(ctx)
+		defer cancel()
 		out[i] = r.discoverAsset(ctx, assets[i], add)
 		return nil
 	})

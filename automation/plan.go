@@ -150,21 +150,31 @@ func keySteps(d desired, st userState, home string) ([]step, error) {
 	return keyWriteSteps(d.user, home, want), nil
 }
 
+// keyWriteScript writes stdin as $1/.ssh/authorized_keys through a
+// temporary file renamed over it, removed if a step fails. It runs as
+// the user.
+const keyWriteScript = `set -e
+d=$1/.ssh; f=$d/authorized_keys; t=$f.jms-new
+trap 'rm -f "$t"' EXIT
+mkdir -p "$d"; chmod 0700 "$d"
+cat > "$t"; chmod 0600 "$t"
+mv -f "$t" "$f"`
+
 // keyWriteSteps write content as user's authorized_keys, as the user,
-// through a temporary file renamed over it.
+// in one session.
 func keyWriteSteps(user, home, content string) []step {
 	dir := home + "/.ssh"
 	file := authorizedKeysPath(home)
 	tmp := file + ".jms-new"
-	as := func(args ...string) command { return command{mutates: true, asUser: user, args: args} }
-	return []step{
-		{what: "authorized_keys written", cmd: as("mkdir", "-p", dir)},
-		{what: "authorized_keys written", cmd: as("chmod", "0700", dir)},
-		{what: "authorized_keys written", cmd: command{mutates: true, asUser: user, args: []string{"tee", tmp},
-			stdin: []byte(content), shownStdin: "[authorized_keys]"}},
-		{what: "authorized_keys written", cmd: as("chmod", "0600", tmp), undo: ptr(as("rm", "-f", tmp))},
-		{what: "authorized_keys written", cmd: as("mv", "-f", tmp, file), undo: ptr(as("rm", "-f", tmp))},
+	as := func(args ...string) string {
+		return commandLine(append([]string{"runuser", "-u", user, "--"}, args...))
 	}
+	c := script("write authorized_keys", keyWriteScript, []string{
+		as("mkdir", "-p", dir), as("chmod", "0700", dir), as("tee", tmp) + " <<< [authorized_keys]",
+		as("chmod", "0600", tmp), as("mv", "-f", tmp, file),
+	}, home)
+	c.asUser, c.stdin = user, []byte(content)
+	return []step{{what: "authorized_keys written", cmd: c}}
 }
 
 // sudoersContent is the drop-in for d ("" when it allows nothing).
@@ -175,9 +185,19 @@ func sudoersContent(d desired) string {
 	return "# managed by jms (template " + d.template + "): the next push rewrites this file\n" + d.sudo.sudoersLine(d.user) + "\n"
 }
 
+// sudoersScript installs stdin as the drop-in $2 once visudo accepted
+// it as $1, a temporary file that is removed if a step fails. A file
+// with a "." in its name is ignored by sudo's includedir, so the
+// temporary one never counts.
+const sudoersScript = `set -e
+t=$1; f=$2
+trap 'rm -f "$t"' EXIT
+cat > "$t"; chmod 0440 "$t"
+visudo -c -q -f "$t"
+mv -f "$t" "$f"`
+
 // sudoSteps installs the drop-in after visudo accepted it, or removes it
-// when the template gives no sudo. A file with a "." in its name is
-// ignored by sudo's includedir, so the temporary one never counts.
+// when the template gives no sudo.
 func sudoSteps(d desired, st userState) []step {
 	want := sudoersContent(d)
 	final := sudoersPath(d.user)
@@ -188,13 +208,11 @@ func sudoSteps(d desired, st userState) []step {
 		return []step{{what: "sudo removed", cmd: command{mutates: true, args: []string{"rm", "-f", final}}}}
 	}
 	tmp := "/etc/sudoers.d/.jms-" + d.user + ".new"
-	rm := &command{mutates: true, args: []string{"rm", "-f", tmp}}
-	return []step{
-		{what: "sudo " + d.sudo.String(), cmd: command{mutates: true, args: []string{"tee", tmp}, stdin: []byte(want), shownStdin: "[sudoers rule]"}, undo: rm},
-		{what: "sudo " + d.sudo.String(), cmd: command{mutates: true, args: []string{"chmod", "0440", tmp}}, undo: rm},
-		{what: "sudo " + d.sudo.String(), cmd: command{mutates: true, args: []string{"visudo", "-c", "-q", "-f", tmp}}, undo: rm},
-		{what: "sudo " + d.sudo.String(), cmd: command{mutates: true, args: []string{"mv", "-f", tmp, final}}, undo: rm},
-	}
+	c := script("install the sudoers drop-in", sudoersScript, []string{
+		commandLine([]string{"tee", tmp}) + " <<< [sudoers rule]", commandLine([]string{"chmod", "0440", tmp}),
+		commandLine([]string{"visudo", "-c", "-q", "-f", tmp}), commandLine([]string{"mv", "-f", tmp, final}),
+	}, tmp, final)
+	c.stdin = []byte(want)
+	return []step{{what: "sudo " + d.sudo.String(), cmd: c}}
 }
 
-func ptr[T any](v T) *T { return &v }

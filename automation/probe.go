@@ -11,21 +11,32 @@ import (
 	"github.com/jms-bastion/jms/store"
 )
 
+// factsScript reads the platform in one session (fixed text).
+const factsScript = `m=$1
+sec() { printf '\n%s %s\n' "$m" "$1"; }
+sec os-release; cat /etc/os-release; sec "rc $?"
+sec arch; uname -m; sec "rc $?"
+sec hostname; uname -n; sec "rc $?"
+sec end`
+
 // gatherFacts asks the asset what it runs.
 func gatherFacts(ctx context.Context, r remote) (store.AssetFacts, error) {
-	osr, err := r.run(ctx, command{args: []string{"cat", "/etc/os-release"}})
-	if err != nil && exitStatus(err) < 0 {
+	mark := "jms-" + randomHex(8)
+	out, err := r.run(ctx, command{args: []string{"sh", "-c", factsScript, "sh", mark}})
+	if err != nil {
 		return store.AssetFacts{}, err
 	}
-	arch, err := r.run(ctx, command{args: []string{"uname", "-m"}})
-	if err != nil {
-		return store.AssetFacts{}, fmt.Errorf("uname -m: %w", err)
+	sections, ok := parseProbe(out, mark)
+	if !ok {
+		return store.AssetFacts{}, errors.New("the output was cut short")
 	}
-	host, err := r.run(ctx, command{args: []string{"uname", "-n"}})
-	if err != nil {
-		return store.AssetFacts{}, fmt.Errorf("uname -n: %w", err)
+	got := map[string]string{}
+	for _, sec := range sections {
+		if sec.rc == 0 {
+			got[sec.name] = sec.text
+		}
 	}
-	return factsFrom(osr, arch, host), nil
+	return factsFrom(got["os-release"], got["arch"], got["hostname"]), nil
 }
 
 // userState is what an asset has of a managed user.

@@ -114,12 +114,14 @@ func (r *Runner) pushAsset(ctx context.Context, j pushJob, dryRun bool) []Result
 		}
 		return rows
 	}
-	p, st, detail := r.connectPrivileged(ctx, j.asset)
+	cctx, cancel := r.bounded(ctx)
+	defer cancel()
+	p, st, detail := r.connectPrivileged(cctx, j.asset)
 	if p == nil {
 		return fail(st, detail)
 	}
 	defer p.client.Close()
-	f, err := r.facts(ctx, j.asset, p.remote)
+	f, err := r.facts(cctx, j.asset, p.remote)
 	if err != nil {
 		return fail(StatusFailed, firstLine(err.Error()))
 	}
@@ -127,7 +129,9 @@ func (r *Runner) pushAsset(ctx context.Context, j pushJob, dryRun bool) []Result
 		return fail(StatusUnsupported, "os "+f.OSID+" "+f.OSVersion)
 	}
 	for i, tm := range j.templates {
-		rows[i] = r.pushOne(ctx, p.remote, j.asset, f.OSFamily, tm, dryRun)
+		octx, cancel := r.bounded(ctx)
+		rows[i] = r.pushOne(octx, p.remote, j.asset, f.OSFamily, tm, dryRun)
+		cancel()
 		if !dryRun && rows[i].Status != StatusOK {
 			if rows[i].Failed() {
 				r.audit(ctx, "account.push", rows[i])
@@ -220,7 +224,7 @@ func (r *Runner) pushOne(ctx context.Context, rem remote, asset store.Asset, fam
 	}
 	st, err := probeUser(ctx, rem, d.user, d.groups)
 	if err != nil {
-		return failed("read the account: %v", err)
+		return failed("%v", err)
 	}
 	// A password the asset already takes is not set again (a generated
 	// one that is not stored yet cannot be).
@@ -244,7 +248,7 @@ func (r *Runner) pushOne(ctx context.Context, rem remote, asset store.Asset, fam
 			row.Status = StatusChanged
 		}
 		for _, s := range steps {
-			row.Commands = append(row.Commands, s.cmd.String())
+			row.Commands = append(row.Commands, s.cmd.lines()...)
 		}
 		return row
 	}
@@ -284,7 +288,7 @@ func runSteps(ctx context.Context, rem remote, steps []step) ([]string, error) {
 			if s.undo != nil {
 				_, _ = rem.run(context.WithoutCancel(ctx), *s.undo)
 			}
-			return changes, fmt.Errorf("%s: %w", s.cmd.args[0], err)
+			return changes, fmt.Errorf("%s: %w", s.cmd.errName(), err)
 		}
 		if !slices.Contains(changes, s.what) {
 			changes = append(changes, s.what)

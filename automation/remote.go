@@ -23,6 +23,17 @@ type command struct {
 	shownStdin string
 	// mutates is false for the probes that only read.
 	mutates bool
+	// name names a fixed script (sh -c) in errors, and shown lists the
+	// commands it runs, as a dry run prints them.
+	name  string
+	shown []string
+}
+
+// script makes a command that runs a fixed script with arguments: the
+// script is constant text, the arguments checked values, so several
+// commands cost one session.
+func script(name, text string, shown []string, args ...string) command {
+	return command{mutates: true, name: name, shown: shown, args: append([]string{"sh", "-c", text, "sh"}, args...)}
 }
 
 // argv is the full argument list, runuser included (sudo is the
@@ -32,6 +43,26 @@ func (c command) argv() []string {
 		return c.args
 	}
 	return append([]string{"runuser", "-u", c.asUser, "--"}, c.args...)
+}
+
+// label names the command in an error: its command line, or for a
+// fixed script "the <name> script", not its text.
+func (c command) label() string {
+	switch {
+	case c.name != "":
+		return c.name
+	case len(c.args) > 2 && c.args[0] == "sh" && c.args[1] == "-c":
+		return "the jms probe script"
+	}
+	return commandLine(c.argv())
+}
+
+// lines are the commands a dry run prints for c.
+func (c command) lines() []string {
+	if c.shown != nil {
+		return c.shown
+	}
+	return []string{c.String()}
 }
 
 // String is the command as a dry run prints it: never a secret, which
@@ -104,14 +135,14 @@ func (r *sshRemote) run(ctx context.Context, c command) (string, error) {
 	line := commandLine(argv)
 	err = sess.Run(line)
 	if ctx.Err() != nil {
-		return "", fmt.Errorf("%s: %w", commandLine(c.argv()), context.Cause(ctx))
+		return "", fmt.Errorf("%s: %w", c.label(), context.Cause(ctx))
 	}
 	var ee *gossh.ExitError
 	if errors.As(err, &ee) {
-		return stdout.String(), &cmdError{argv: commandLine(c.argv()), status: ee.ExitStatus(), stderr: firstLine(stderr.String())}
+		return stdout.String(), &cmdError{argv: c.label(), status: ee.ExitStatus(), stderr: firstLine(stderr.String())}
 	}
 	if err != nil {
-		return "", fmt.Errorf("%s: %w", commandLine(c.argv()), err)
+		return "", fmt.Errorf("%s: %w", c.label(), err)
 	}
 	return stdout.String(), nil
 }
@@ -154,4 +185,12 @@ func firstLine(s string) string {
 		return b.String()
 	}
 	return ""
+}
+
+// errName is the command's program, or the script's name, for a failure.
+func (c command) errName() string {
+	if c.name != "" {
+		return c.name
+	}
+	return c.args[0]
 }

@@ -67,7 +67,9 @@ func (r *Runner) rotateJobs(ctx context.Context, jobs []assetAccounts) []Result 
 		for i, acc := range j.accounts {
 			rows[i] = Result{Asset: j.asset.Name, Account: acc.Username}
 		}
-		p, st, detail := r.connectPrivileged(ctx, j.asset)
+		cctx, cancel := r.bounded(ctx)
+		defer cancel()
+		p, st, detail := r.connectPrivileged(cctx, j.asset)
 		if p == nil {
 			for i := range rows {
 				rows[i].Status, rows[i].Detail = st, "connect: "+detail
@@ -77,7 +79,9 @@ func (r *Runner) rotateJobs(ctx context.Context, jobs []assetAccounts) []Result 
 		}
 		defer p.client.Close()
 		for i, acc := range j.accounts {
-			rows[i] = r.rotateOne(ctx, p.remote, j.asset, acc)
+			octx, cancel := r.bounded(ctx)
+			rows[i] = r.rotateOne(octx, p.remote, j.asset, acc)
+			cancel()
 			if rows[i].Failed() {
 				r.audit(ctx, "account.rotate", rows[i])
 			}
@@ -226,7 +230,7 @@ func editKeys(ctx context.Context, rem remote, user, home string, add, remove []
 			if s.undo != nil {
 				_, _ = rem.run(context.WithoutCancel(ctx), *s.undo)
 			}
-			return fmt.Errorf("%s: %w", s.cmd.args[0], err)
+			return fmt.Errorf("%s: %w", s.cmd.errName(), err)
 		}
 	}
 	return nil

@@ -20,8 +20,9 @@ type Config struct {
 	// HostKeyPolicy and ConnectTimeout are the bastion's (config.go).
 	HostKeyPolicy  string
 	ConnectTimeout time.Duration
-	// AssetTimeout bounds all the work on one asset (default 2 min): a
-	// slow asset ends failed without holding up the others.
+	// AssetTimeout bounds each part of the work on an asset (default
+	// 2 min): the login and platform detection, then each account's
+	// work. A slow asset ends failed without holding up the others.
 	AssetTimeout time.Duration
 	// Parallel is how many assets are worked on at once (default 20).
 	Parallel int
@@ -67,9 +68,7 @@ func forEach[T any](ctx context.Context, r *Runner, items []T, fn func(context.C
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				actx, cancel := context.WithTimeout(ctx, r.cfg.AssetTimeout)
-				rows := fn(actx, items[i])
-				cancel()
+				rows := fn(ctx, items[i])
 				out[i] = rows
 				if r.cfg.Progress != nil {
 					mu.Lock()
@@ -91,6 +90,11 @@ func forEach[T any](ctx context.Context, r *Runner, items []T, fn func(context.C
 		all = append(all, rows...)
 	}
 	return all
+}
+
+// bounded returns ctx bounded by the AssetTimeout.
+func (r *Runner) bounded(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, r.cfg.AssetTimeout)
 }
 
 // dialFailure is the row of a failed dial.

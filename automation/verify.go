@@ -73,7 +73,9 @@ func (r *Runner) Verify(ctx context.Context, sel Selection) ([]Result, error) {
 	return forEach(ctx, r, jobs, func(ctx context.Context, j assetAccounts) []Result {
 		rows := make([]Result, 0, len(j.accounts))
 		for _, acc := range j.accounts {
-			rows = append(rows, r.verifyOne(ctx, j.asset, acc))
+			octx, cancel := r.bounded(ctx)
+			rows = append(rows, r.verifyOne(octx, j.asset, acc))
+			cancel()
 		}
 		return rows
 	}), nil

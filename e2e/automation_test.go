@@ -122,6 +122,13 @@ func TestAccountPushCreatesAUserThatLogsInThroughTheBastion(t *testing.T) {
 	if res := runSSH(t, l, nil, "id -un"); res.ExitCode != 0 || res.Stdout != name+"\n" {
 		t.Fatalf("login with the rotated key: exit %d %q %q", res.ExitCode, res.Stdout, res.Stderr)
 	}
+
+	// The asset's host key changes: push refuses it, a row says why.
+	e.s.RestartWithNewHostKey()
+	out, errOut, err := b.Run(t, "account", "push", "web1")
+	if err == nil || !strings.Contains(out, "host-key-mismatch") || !strings.Contains(errOut, "Error: push: 1 of 1 failed") {
+		t.Fatalf("push to a changed host key: err %v\n%s\n%s", err, out, errOut)
+	}
 }
 
 func TestAccountPushRefusesUnsafeValues(t *testing.T) {

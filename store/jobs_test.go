@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -16,7 +15,7 @@ func TestJobsLeaseOneOwnerAtATime(t *testing.T) {
 	now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
-	s, err := Open(ctx, filepath.Join(t.TempDir(), "jms.db"), Options{Sealer: NewSealer(k), Now: clock})
+	s, err := Open(ctx, testDatabase(t, t.TempDir()), Options{Sealer: NewSealer(k), Now: clock})
 	if err != nil {
 		t.Fatal(err)
 	}
