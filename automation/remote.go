@@ -135,14 +135,14 @@ func (r *sshRemote) run(ctx context.Context, c command) (string, error) {
 	line := commandLine(argv)
 	err = sess.Run(line)
 	if ctx.Err() != nil {
-		return "", fmt.Errorf("%s: %w", c.label(), context.Cause(ctx))
+		return "", context.Cause(ctx) // the caller names the command
 	}
 	var ee *gossh.ExitError
 	if errors.As(err, &ee) {
 		return stdout.String(), &cmdError{argv: c.label(), status: ee.ExitStatus(), stderr: firstLine(stderr.String())}
 	}
 	if err != nil {
-		return "", fmt.Errorf("%s: %w", c.label(), err)
+		return "", err // the caller names the command
 	}
 	return stdout.String(), nil
 }

@@ -219,7 +219,7 @@ func homeOf(ctx context.Context, rem remote, user string) (string, error) {
 func editKeys(ctx context.Context, rem remote, user, home string, add, remove []string) error {
 	cur, err := rem.run(ctx, command{asUser: user, args: []string{"cat", authorizedKeysPath(home)}})
 	if err != nil && exitStatus(err) < 0 {
-		return err
+		return fmt.Errorf("read authorized_keys: %w", err)
 	}
 	want := rewriteKeys(cur, add, remove)
 	if want == cur {
