@@ -215,4 +215,3 @@ func sudoSteps(d desired, st userState) []step {
 	c.stdin = []byte(want)
 	return []step{{what: "sudo " + d.sudo.String(), cmd: c}}
 }
-
