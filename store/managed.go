@@ -39,16 +39,12 @@ func (s *Store) SaveManagedAccount(ctx context.Context, m ManagedAccount) (Accou
 			return fmt.Errorf("asset %q: %w", m.Asset, wrapError(err))
 		}
 		now := formatTime(s.now())
-		var tmpl any
-		if m.TemplateID != 0 {
-			tmpl = m.TemplateID
-		}
 		var id int64
 		err := q.QueryRowContext(ctx, `SELECT id FROM accounts WHERE asset_id = ? AND username = ?`, assetID, m.Username).Scan(&id)
 		switch err = wrapError(err); {
 		case errors.Is(err, ErrNotFound):
-			err = q.QueryRowContext(ctx, `INSERT INTO accounts (asset_id, username, secret_kind, comment, template_id, created_at, updated_at)
-				VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`, assetID, m.Username, m.SecretKind, "managed by jms", tmpl, now, now).Scan(&id)
+			err = q.QueryRowContext(ctx, `INSERT INTO accounts (asset_id, username, secret_kind, comment, created_at, updated_at)
+				VALUES (?, ?, ?, ?, ?, ?) RETURNING id`, assetID, m.Username, m.SecretKind, "managed by jms", now, now).Scan(&id)
 			if err != nil {
 				return nameTaken(err, "account", target)
 			}
@@ -62,9 +58,15 @@ func (s *Store) SaveManagedAccount(ctx context.Context, m ManagedAccount) (Accou
 				return err
 			}
 		}
-		if _, err := q.ExecContext(ctx, `UPDATE accounts SET secret_kind = ?, secret = ?, secret_ref = ?, template_id = COALESCE(?, template_id), updated_at = ? WHERE id = ?`,
-			m.SecretKind, env, ref, tmpl, now, id); err != nil {
+		if _, err := q.ExecContext(ctx, `UPDATE accounts SET secret_kind = ?, secret = ?, secret_ref = ?, updated_at = ? WHERE id = ?`,
+			m.SecretKind, env, ref, now, id); err != nil {
 			return wrapError(err)
+		}
+		if m.TemplateID != 0 {
+			if _, err := q.ExecContext(ctx, `INSERT INTO template_accounts (account_id, template_id) VALUES (?, ?)
+				ON CONFLICT (account_id) DO UPDATE SET template_id = excluded.template_id`, id, m.TemplateID); err != nil {
+				return wrapError(err)
+			}
 		}
 		return s.recordOp(ctx, q, m.Action, target, m.Detail)
 	})
@@ -98,7 +100,8 @@ func (s *Store) PrivilegedAccount(ctx context.Context, asset string) (Account, e
 // asset.
 func (s *Store) TemplateAccounts(ctx context.Context, templateID int64) ([]Account, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT `+accountColumns+` FROM accounts c JOIN assets a ON a.id = c.asset_id
-		WHERE c.template_id = ? ORDER BY a.name, c.username`, templateID)
+		JOIN template_accounts ta ON ta.account_id = c.id
+		WHERE ta.template_id = ? ORDER BY a.name, c.username`, templateID)
 	if err != nil {
 		return nil, wrapError(err)
 	}

@@ -57,6 +57,9 @@ func TestTemplatesAndManagedAccounts(t *testing.T) {
 	if err != nil || string(got) != "pw2" {
 		t.Fatalf("managed secret: %q, %v", got, err)
 	}
+	if accs, err := s.TemplateAccounts(ctx, tm.ID); err != nil || len(accs) != 1 || accs[0].Username != "deploy" {
+		t.Fatalf("the template's accounts: %+v %v", accs, err)
+	}
 	if err := s.RemoveTemplate(ctx, "deploy"); err != nil {
 		t.Fatal(err)
 	}

@@ -27,8 +27,14 @@ CREATE TABLE account_templates (
     updated_at TEXT NOT NULL
 );
 
--- The template an account was made from, if any.
-ALTER TABLE accounts ADD COLUMN template_id BIGINT REFERENCES account_templates (id) ON DELETE SET NULL;
+-- The template an account was made from, if any (a table of its own, made
+-- after both, so that a copy can fill the tables in the order they are
+-- made). Removing the template unties its accounts; they stay.
+CREATE TABLE template_accounts (
+    account_id BIGINT PRIMARY KEY REFERENCES accounts (id) ON DELETE CASCADE,
+    template_id BIGINT NOT NULL REFERENCES account_templates (id) ON DELETE CASCADE
+);
+CREATE INDEX template_accounts_template ON template_accounts (template_id);
 
 -- What a push learnt about an asset's platform, once.
 CREATE TABLE asset_facts (
