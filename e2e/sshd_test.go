@@ -44,6 +44,9 @@ type SSHD struct {
 	dir     string // config, host key, authorized_keys/, log; mode 0755 for the users
 	config  string
 	keysDir string
+	// homeKeys: ~/.ssh/authorized_keys counts as well (sshdOptions).
+	homeKeys    bool
+	extraConfig string
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
@@ -54,10 +57,22 @@ type SSHD struct {
 // startSSHD starts an sshd on a free loopback port with its own config, host key and
 // authorized keys, and stops it (with every session process) when the test ends. Its log
 // (sshd -e) goes to the test log when the test fails.
-func startSSHD(t testing.TB) *SSHD {
+func startSSHD(t testing.TB) *SSHD { return startSSHDWith(t, sshdOptions{}) }
+
+// sshdOptions tune startSSHDWith.
+type sshdOptions struct {
+	// HomeKeys makes sshd read each user's ~/.ssh/authorized_keys too, as
+	// a real asset does (account push writes keys there).
+	HomeKeys bool
+	// ExtraConfig is appended to sshd_config (e.g. a SetEnv).
+	ExtraConfig string
+}
+
+// startSSHDWith is startSSHD with options.
+func startSSHDWith(t testing.TB, opts sshdOptions) *SSHD {
 	t.Helper()
 	requireBinaries(t, "sshd", "ssh-keygen")
-	s := &SSHD{t: t}
+	s := &SSHD{t: t, homeKeys: opts.HomeKeys, extraConfig: opts.ExtraConfig}
 
 	// Not t.TempDir: that is 0700, and sshd reads authorized_keys as the logging-in user.
 	dir, err := os.MkdirTemp("", "jms-e2e-sshd-")
@@ -226,12 +241,16 @@ func (s *SSHD) newHostKey() {
 func (s *SSHD) writeConfig() {
 	s.t.Helper()
 	s.config = filepath.Join(s.dir, "sshd_config")
+	keyFiles := filepath.Join(s.keysDir, "%u")
+	if s.homeKeys {
+		keyFiles += " .ssh/authorized_keys"
+	}
 	conf := fmt.Sprintf(`# written by the jms e2e tests
 ListenAddress 127.0.0.1:%d
 HostKey %s
 PidFile none
 UsePAM no
-AuthorizedKeysFile %s/%%u
+AuthorizedKeysFile %s
 StrictModes no
 PubkeyAuthentication yes
 PasswordAuthentication yes
@@ -250,7 +269,7 @@ MaxAuthTries 10
 LoginGraceTime 30
 LogLevel VERBOSE
 Subsystem sftp internal-sftp
-`, s.Port, filepath.Join(s.dir, "ssh_host_ed25519_key"), s.keysDir)
+`, s.Port, filepath.Join(s.dir, "ssh_host_ed25519_key"), keyFiles) + s.extraConfig
 	if err := os.WriteFile(s.config, []byte(conf), 0o644); err != nil {
 		s.t.Fatal(err)
 	}

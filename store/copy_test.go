@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // copySource makes a SQLite install with a bit of everything: people
@@ -42,6 +43,17 @@ func copySource(t *testing.T, sealer *Sealer) (string, map[string]int64) {
 	must(err)
 	_, err = s.AddGrant(ctx, NewGrant{Name: "ops-web", Groups: []string{"ops"}, Nodes: []string{"/prod"}, Accounts: []string{AllAccounts}})
 	must(err)
+	// account automation: a template (its secret sealed), an account made
+	// from it (tied to it in a later table than accounts), facts, jobs
+	tm, err := s.AddTemplate(ctx, NewAccountTemplate{AccountTemplate: AccountTemplate{Name: "deploy", Username: "deploy",
+		SecretPolicy: PolicyPassword, Push: true, Node: "/prod", RotateEvery: 24 * time.Hour}, Secret: Secret("tmpl-pw")})
+	must(err)
+	_, err = s.SaveManagedAccount(ctx, ManagedAccount{Asset: "web1", Username: "deploy", TemplateID: tm.ID,
+		SecretKind: SecretPassword, Secret: Secret("deploy-pw"), Action: "account.push"})
+	must(err)
+	web1, err := s.GetAsset(ctx, "web1")
+	must(err)
+	must(s.SetAssetFacts(ctx, web1.ID, AssetFacts{OSID: "debian", OSFamily: "debian", OSVersion: "12"}))
 	ss, err := s.StartSession(ctx, NewSession{User: "alice", Asset: "web1", Account: "root", Source: "127.0.0.1"})
 	must(err)
 	must(s.EndSession(ctx, ss.ID, SessionEnd{Status: StatusClosed, Reason: "exit"}))
@@ -64,7 +76,8 @@ func TestCopyDB(t *testing.T) {
 	for _, tc := range rep.Tables {
 		byTable[tc.Table] = tc
 	}
-	if byTable["users"].Rows != 2 || byTable["accounts"].Rows != 1 || byTable["sessions"].Rows != 1 || byTable["sealing_key"].Rows != 1 {
+	if byTable["users"].Rows != 2 || byTable["accounts"].Rows != 2 || byTable["sessions"].Rows != 1 || byTable["sealing_key"].Rows != 1 ||
+		byTable["account_templates"].Rows != 1 || byTable["template_accounts"].Rows != 1 || byTable["automation_jobs"].Rows != 2 || byTable["asset_facts"].Rows != 1 {
 		t.Fatalf("report: %+v", rep.Tables)
 	}
 	if _, ok := byTable["schema_migrations"]; ok {
@@ -79,6 +92,13 @@ func TestCopyDB(t *testing.T) {
 	// Sealed values are bound to their ids: kept ids open them.
 	if _, sec, err := s.AccountSecret(ctx, ids["account"]); err != nil || string(sec) != "root-pw" {
 		t.Fatalf("account secret after the copy: %q %v", sec, err)
+	}
+	if tm, err := s.GetTemplate(ctx, "deploy"); err != nil {
+		t.Fatal(err)
+	} else if sec, err := s.TemplateSecret(ctx, tm.ID); err != nil || string(sec) != "tmpl-pw" {
+		t.Fatalf("template secret after the copy: %q %v", sec, err)
+	} else if accs, err := s.TemplateAccounts(ctx, tm.ID); err != nil || len(accs) != 1 {
+		t.Fatalf("template accounts after the copy: %+v %v", accs, err)
 	}
 	if u, err := s.GetUser(ctx, "bob"); err != nil || !u.MustChangePassword {
 		t.Fatalf("bob: %+v %v", u, err)

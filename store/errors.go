@@ -106,7 +106,10 @@ type reference struct {
 // from being deleted. A migration that adds an ON DELETE RESTRICT
 // reference adds it here (TestRestrictedByMatchesSchema checks).
 var restrictedBy = map[string][]reference{
-	"nodes": {{table: "assets", column: "node_id", nameColumn: "name", noun: "asset"}},
+	"nodes": {
+		{table: "assets", column: "node_id", nameColumn: "name", noun: "asset"},
+		{table: "account_templates", column: "node_id", nameColumn: "name", noun: "account template"},
+	},
 }
 
 // stillUsed returns the error of deleting the kind called name, the row

@@ -124,7 +124,7 @@ func nodeLess(a, b string) bool {
 }
 
 // PruneNodes removes nodes that hold no asset, have no descendant that
-// does and are named by no grant or filter.
+// does and are named by no grant, filter or account template.
 func (s *Store) PruneNodes(ctx context.Context) (int, error) {
 	var removed int
 	err := s.withTx(ctx, func(q querier) error {
@@ -133,7 +133,8 @@ func (s *Store) PruneNodes(ctx context.Context) (int, error) {
 				NOT EXISTS (SELECT 1 FROM assets a WHERE a.node_id = nodes.id)
 				AND NOT EXISTS (SELECT 1 FROM nodes c WHERE c.path LIKE nodes.path || '/%')
 				AND NOT EXISTS (SELECT 1 FROM grant_nodes g WHERE g.node_id = nodes.id)
-				AND NOT EXISTS (SELECT 1 FROM filter_nodes f WHERE f.node_id = nodes.id)`)
+				AND NOT EXISTS (SELECT 1 FROM filter_nodes f WHERE f.node_id = nodes.id)
+				AND NOT EXISTS (SELECT 1 FROM account_templates t WHERE t.node_id = nodes.id)`)
 			if err != nil {
 				return wrapError(err)
 			}

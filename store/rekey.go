@@ -139,6 +139,7 @@ var sealedColumns = []struct{ table, column, refColumn string }{
 	{"mail_settings", "password", "password_ref"},
 	{"webhooks", "secret", "secret_ref"},
 	{"outbox", "payload", "payload_ref"},
+	{"account_templates", "secret", "secret_ref"},
 }
 
 // sealedValue is one sealed value in the database.

@@ -33,7 +33,9 @@ file, never from the command line, and no command prints them.`,
   jmsctl account set web1 deploy --privileged=false
   jmsctl account list web1`,
 	}
-	cmd.AddCommand(newAccountAddCmd(a), newAccountListCmd(a), newAccountShowCmd(a), newAccountRmCmd(a), newAccountPasswdCmd(a), newAccountSetCmd(a))
+	cmd.AddCommand(newAccountAddCmd(a), newAccountListCmd(a), newAccountShowCmd(a), newAccountRmCmd(a), newAccountPasswdCmd(a), newAccountSetCmd(a),
+		newAccountTemplateCmd(a), newAccountPushCmd(a), newAccountVerifyCmd(a), newAccountRotateCmd(a),
+		newAccountDiscoverCmd(a))
 	return cmd
 }
 
@@ -159,17 +161,36 @@ func newAccountShowCmd(a *app) *cobra.Command {
 }
 
 func newAccountRmCmd(a *app) *cobra.Command {
-	return &cobra.Command{
-		Use:     "rm ASSET USERNAME",
+	var revoke string
+	cmd := &cobra.Command{
+		Use:     "rm ASSET USERNAME [--remove-from-asset lock|delete]",
 		Aliases: []string{"remove"},
 		Short:   "Remove an account and its secret",
-		Example: `  jmsctl account rm web1 deploy`,
-		Args:    cobra.ExactArgs(2),
+		Long: `rm removes the account and its secret from jms. With --remove-from-asset
+the user is first revoked on the asset through its privileged account:
+lock (usermod -L -e 1: no password or key login) or delete (userdel -r),
+and its jms sudoers drop-in removed; when that fails the account is kept.`,
+		Example: `  jmsctl account rm web1 deploy
+  jmsctl account rm web1 deploy --remove-from-asset lock
+  jmsctl account rm web1 olduser --remove-from-asset delete`,
+		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := a.actorContext(cmd.Context())
 			s, err := a.openStore(ctx)
 			if err != nil {
 				return err
+			}
+			if _, err := s.GetAccount(ctx, args[0], args[1]); err != nil {
+				return err
+			}
+			if revoke != "" {
+				r, err := a.runner(s, 1, nil)
+				if err != nil {
+					return err
+				}
+				if err := r.RemoveFromAsset(ctx, args[0], args[1], revoke); err != nil {
+					return err
+				}
 			}
 			if err := s.RemoveAccount(ctx, args[0], args[1]); err != nil {
 				return err
@@ -178,6 +199,8 @@ func newAccountRmCmd(a *app) *cobra.Command {
 			return nil
 		},
 	}
+	cmd.Flags().StringVar(&revoke, "remove-from-asset", "", "lock or delete the user on the asset first")
+	return cmd
 }
 
 func newAccountPasswdCmd(a *app) *cobra.Command {
@@ -217,18 +240,19 @@ func newAccountPasswdCmd(a *app) *cobra.Command {
 
 func newAccountSetCmd(a *app) *cobra.Command {
 	var privileged bool
-	var comment string
+	var comment, rotateEvery string
 	cmd := &cobra.Command{
-		Use:   "set ASSET USERNAME [--privileged=true|false] [--comment C]",
+		Use:   "set ASSET USERNAME [--privileged=true|false] [--comment C] [--rotate-every 30d]",
 		Short: "Mark an account privileged or not, or change its comment",
 		Long: `set changes an account's privileged mark and its comment. Its secret
 changes with 'jmsctl account passwd' only, which reads it from stdin.`,
 		Example: `  jmsctl account set web1 root --privileged
-  jmsctl account set web1 deploy --privileged=false --comment "CI deploys"`,
+  jmsctl account set web1 deploy --privileged=false --comment "CI deploys"
+  jmsctl account set web1 app --rotate-every 30d`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := a.actorContext(cmd.Context())
-			flags := []string{"privileged", "comment"}
+			flags := []string{"privileged", "comment", "rotate-every"}
 			if len(changedFlags(cmd, flags...)) == 0 {
 				return nothingToChange(flags...)
 			}
@@ -239,9 +263,22 @@ changes with 'jmsctl account passwd' only, which reads it from stdin.`,
 			if cmd.Flags().Changed("comment") {
 				au.Comment = &comment
 			}
+			every, err := parseEvery(rotateEvery)
+			if err != nil {
+				return err
+			}
 			s, err := a.openStore(ctx)
 			if err != nil {
 				return err
+			}
+			if cmd.Flags().Changed("rotate-every") {
+				if err := s.SetAccountRotation(ctx, args[0], args[1], every); err != nil {
+					return err
+				}
+				if len(changedFlags(cmd, "privileged", "comment")) == 0 {
+					fmt.Fprintf(a.stdout, "Rotation of %s@%s: %s\n", args[1], args[0], orNone(fmtEvery(every)))
+					return nil
+				}
 			}
 			c, err := s.UpdateAccount(ctx, args[0], args[1], au)
 			if err != nil {
@@ -253,5 +290,6 @@ changes with 'jmsctl account passwd' only, which reads it from stdin.`,
 	}
 	cmd.Flags().BoolVar(&privileged, "privileged", false, "true marks an administrative account such as root; false unmarks it")
 	cmd.Flags().StringVar(&comment, "comment", "", "free text")
+	cmd.Flags().StringVar(&rotateEvery, "rotate-every", "", "rotate the secret on this period (30d, 12h; 0 stops), a job run by serve")
 	return cmd
 }

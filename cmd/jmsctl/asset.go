@@ -226,7 +226,7 @@ func newAssetShowCmd(a *app) *cobra.Command {
 				{"created_at", func(x store.Asset) string { return fmtTime(x.CreatedAt) }},
 				{"updated_at", func(x store.Asset) string { return fmtTime(x.UpdatedAt) }},
 			}
-			return renderOne(a.listing(), x, fields)
+			return a.renderAssetWithFacts(cmd.Context(), s, x, fields)
 		},
 	}
 }

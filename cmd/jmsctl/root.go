@@ -48,7 +48,7 @@ grants, command filters, sessions and the audit.`,
 		c.GroupID = "run"
 		root.AddCommand(c)
 	}
-	for _, c := range []*cobra.Command{newUserCmd(a), newGroupCmd(a), newAssetCmd(a), newNodeCmd(a), newAccountCmd(a)} {
+	for _, c := range []*cobra.Command{newUserCmd(a), newGroupCmd(a), newAssetCmd(a), newNodeCmd(a), newAccountCmd(a), newJobCmd(a)} {
 		c.GroupID = "inventory"
 		root.AddCommand(c)
 	}

@@ -129,6 +129,8 @@ docs/recordings.md).`,
 				fmt.Fprintf(a.stderr, "jms metrics on http://%s/metrics\n", ms.Addr())
 			}
 			fmt.Fprintf(a.stderr, "jms listening on %s\n", l.Addr())
+			stopJobs := startAutomationJobs(ctx, cfg, st, logger)
+			defer stopJobs()
 			return serveUntilSignalled(ctx, srv, l, cfg.DrainTimeout, func() { node.drain(ctx) }, logger)
 		},
 	}
