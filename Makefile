@@ -91,3 +91,9 @@ clean:
 bench-recordings: build
 	./scripts/bench-recordings.sh
 # --- end of recordings in object storage
+
+# --- h-rolling: 200 concurrent logins over two nodes on PostgreSQL (issue 13, docs/performance.md) ---
+.PHONY: bench-cluster-logins
+bench-cluster-logins: build
+	./scripts/bench-cluster-logins.sh
+# --- end h-rolling
