@@ -304,7 +304,8 @@ func cloneData(d map[string]any) map[string]any {
 
 // notifiedActions are the operations a Pump reads.
 var notifiedActions = []string{"ticket.open", "ticket.approve", "ticket.reject", "user.lock", "login.lock",
-	"user.mfa.disable", "session.kill"}
+	"user.mfa.disable", "session.kill", "account.push", "account.rotate", "server.gone",
+	"recording.upload.failing", "recording.upload.behind"}
 
 func (p *Pump) notice(ctx context.Context, op store.Operation) (notice, error) {
 	detail := map[string]any{}
@@ -353,6 +354,13 @@ func (p *Pump) notice(ctx context.Context, op store.Operation) (notice, error) {
 	case "session.kill":
 		return notice{event: EventSessionKilled, template: "session_killed", users: []string{str("user")},
 			data: map[string]any{"User": str("user"), "Session": op.Target, "Asset": str("asset"), "Reason": str("reason")}}, nil
+	case "account.push", "account.rotate":
+		return accountNotice(op, str), nil
+	case "server.gone":
+		return notice{event: EventNodeGone, template: "node_gone", roles: []string{store.RoleAdmin},
+			data: map[string]any{"Node": op.Target, "Reason": str("reason"), "Sessions": num(detail["sessions"])}}, nil
+	case "recording.upload.failing", "recording.upload.behind":
+		return uploadNotice(op, str, detail), nil
 	}
 	return notice{}, nil
 }
