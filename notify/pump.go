@@ -51,7 +51,8 @@ const pumpBatch = 50
 
 // Pump turns what happened (the operations audit: a command held for
 // review, a ticket decided, a user locked, MFA disabled, a session
-// killed) into mails and webhook posts in the outbox. It reads the audit
+// killed, an account push or rotation failed, recording uploads failing
+// or behind, a node gone) into mails and webhook posts in the outbox. It reads the audit
 // rather than being called by the bastion, so that changes made by
 // jmsctl, over SSH or on another node are notified alike, each once.
 type Pump struct {
