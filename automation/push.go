@@ -145,6 +145,9 @@ func (r *Runner) pushAsset(ctx context.Context, j pushJob, dryRun bool) []Result
 // recorded with the secret it stored.
 func (r *Runner) audit(ctx context.Context, action string, row Result) {
 	detail := map[string]any{"result": row.Summary()}
+	if row.Status != StatusFailed && row.Detail != "" {
+		detail["detail"] = row.Detail // why it was unreachable, refused…: Summary leaves it out
+	}
 	if row.Template != "" {
 		detail["template"] = row.Template
 	}

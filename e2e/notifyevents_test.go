@@ -84,3 +84,41 @@ func TestReviewTicketMailApproveLine(t *testing.T) {
 		t.Errorf("%d ticket mails, want 1", n)
 	}
 }
+
+// TestRotationFailureMailsTheAdmins: a rotation that fails on a real
+// asset (its sshd, through the privileged account: the account is not on
+// the machine, so setting its password fails) is mailed, through a real
+// mailpit, to the admin with the asset, the account, the failing step and
+// the line to run again; the people who are not admins get nothing.
+func TestRotationFailureMailsTheAdmins(t *testing.T) {
+	mp := startMailpit(t, MailpitOptions{})
+	e := newAutoEnv(t)
+	b := e.b
+	useNotifyConfig(t, b)
+	b.MustRun(t, "", "user", "set", "admin", "--email", "admin@example.com")
+	b.MustRun(t, "", "user", "add", "alice", "--email", "alice@example.com")
+	mailSet(t, b, "", "--host", "127.0.0.1", "--port", fmt.Sprint(mp.SMTPPort), "--no-tls", "--from", "jms@example.com")
+
+	name := autoUser(t) // never created: the rotation's set step fails
+	b.MustRun(t, "an-old-password-1\n", "account", "add", "web1", name, "--password-stdin")
+	out, _, err := b.Run(t, "account", "rotate", "web1", name)
+	if err == nil || !strings.Contains(out, "failed: set: ") {
+		t.Fatalf("rotating an account the asset lacks: err %v\n%s", err, out)
+	}
+	msg := mp.WaitMessage(t, "admin@example.com", "rotation failed for "+name+" on web1", 60*time.Second)
+	for _, want := range []string{"What failed: failed: set: ", "old secret stays valid", "jmsctl account rotate web1 " + name} {
+		if !strings.Contains(msg.Text, want) {
+			t.Errorf("the mail lacks %q:\n%s", want, msg.Text)
+		}
+	}
+	if strings.Contains(msg.Text, "an-old-password-1") {
+		t.Errorf("the mail holds the account's secret:\n%s", msg.Text)
+	}
+	for _, m := range mp.Messages(t) {
+		for _, to := range m.To {
+			if to.Address != "admin@example.com" {
+				t.Errorf("%q went to %s", m.Subject, to.Address)
+			}
+		}
+	}
+}

@@ -51,7 +51,8 @@ const pumpBatch = 50
 
 // Pump turns what happened (the operations audit: a command held for
 // review, a ticket decided, a user locked, MFA disabled, a session
-// killed) into mails and webhook posts in the outbox. It reads the audit
+// killed, an account push or rotation failed, recording uploads failing
+// or behind, a node gone) into mails and webhook posts in the outbox. It reads the audit
 // rather than being called by the bastion, so that changes made by
 // jmsctl, over SSH or on another node are notified alike, each once.
 type Pump struct {
@@ -304,7 +305,8 @@ func cloneData(d map[string]any) map[string]any {
 
 // notifiedActions are the operations a Pump reads.
 var notifiedActions = []string{"ticket.open", "ticket.approve", "ticket.reject", "user.lock", "login.lock",
-	"user.mfa.disable", "session.kill"}
+	"user.mfa.disable", "session.kill", "account.push", "account.rotate", "server.gone",
+	"recording.upload.failing", "recording.upload.behind"}
 
 func (p *Pump) notice(ctx context.Context, op store.Operation) (notice, error) {
 	detail := map[string]any{}
@@ -353,6 +355,13 @@ func (p *Pump) notice(ctx context.Context, op store.Operation) (notice, error) {
 	case "session.kill":
 		return notice{event: EventSessionKilled, template: "session_killed", users: []string{str("user")},
 			data: map[string]any{"User": str("user"), "Session": op.Target, "Asset": str("asset"), "Reason": str("reason")}}, nil
+	case "account.push", "account.rotate":
+		return accountNotice(op, str), nil
+	case "server.gone":
+		return notice{event: EventNodeGone, template: "node_gone", roles: []string{store.RoleAdmin},
+			data: map[string]any{"Node": op.Target, "Reason": str("reason"), "Sessions": num(detail["sessions"])}}, nil
+	case "recording.upload.failing", "recording.upload.behind":
+		return uploadNotice(op, str, detail), nil
 	}
 	return notice{}, nil
 }

@@ -147,9 +147,12 @@ func TestEveryTemplateRenders(t *testing.T) {
 	data := map[string]any{"Ticket": "7", "User": "alice", "Asset": "web1", "Account": "root", "Command": "ls",
 		"Filter": "f", "Session": "s", "Approve": "jmsctl ticket approve 7", "Reject": "jmsctl ticket reject 7",
 		"Status": "approved", "DecidedBy": "boss", "Reason": "", "Until": "", "Bastion": "", "At": "now", "Actor": "os:root",
-		"Name": "alice", "To": "a@example.com", "Source": "192.0.2.1", "Method": "password"}
+		"Name": "alice", "To": "a@example.com", "Source": "192.0.2.1", "Method": "password",
+		"Action": "rotation", "Template": "", "Result": "failed: set: x", "Retry": "jmsctl account rotate web1 root",
+		"Node": "node-a", "Sessions": "2", "Store": "s3://rec", "Error": "", "Waiting": "16m0s", "SpoolBytes": "1"}
 	for _, lang := range Languages {
-		for _, name := range []string{"test", "ticket_open", "ticket_decided", "user_locked", "mfa_reset", "session_killed", "login_new_source"} {
+		for _, name := range []string{"test", "ticket_open", "ticket_decided", "user_locked", "mfa_reset", "session_killed", "login_new_source",
+			"account_failed", "node_gone", "upload_failing", "upload_behind"} {
 			m, err := Templates{Language: lang}.Render(name, "a@example.com", data)
 			if err != nil {
 				t.Errorf("%s/%s: %v", lang, name, err)

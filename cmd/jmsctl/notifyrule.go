@@ -42,7 +42,8 @@ func newNotifyRuleSetCmd(a *app) *cobra.Command {
 		Short: "Turn an event's mail on, off or to a digest for a user or a role",
 		Example: `  jmsctl notify rule set ticket.open --user bob --off
   jmsctl notify rule set user.locked --role auditor --on
-  jmsctl notify rule set login.new_source --role admin --digest`,
+  jmsctl notify rule set login.new_source --role admin --digest
+  jmsctl notify rule set account.rotate_failed --role admin --digest`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			r := store.NotifyRule{Event: args[0], Mode: store.NotifyOn}

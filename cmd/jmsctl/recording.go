@@ -47,6 +47,7 @@ func newRecordings(cfg config.Config, st *store.Store, logger *slog.Logger) (*st
 	o := storage.Options{DataDir: cfg.DataDir, RecordingsDir: cfg.RecordingsDir(), Prefix: loc.Prefix,
 		Concurrency: cfg.UploadConcurrency, SpoolMax: spoolMax, Retention: retention,
 		PartInterval: cfg.UploadPartInterval, PartSize: partSize, Logger: logger}
+	o.Node, _ = cfg.Node() // unknown: the operations name the object store
 	if remote {
 		obj, err := storage.NewS3(cfg, loc)
 		if err != nil {

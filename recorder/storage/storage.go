@@ -57,6 +57,7 @@ type Store interface {
 	ExpireRecording(ctx context.Context, sessionID, policy string) error
 	GetSession(ctx context.Context, idOrPrefix string) (store.Session, error)
 	ListSessions(ctx context.Context, sq store.SessionQuery) ([]store.Session, error)
+	RecordOperation(ctx context.Context, action, target string, detail map[string]any) error
 }
 
 // Options configure Storage. Zero values take the defaults noted.
@@ -90,8 +91,11 @@ type Options struct {
 	// BehindAfter is how long a file may wait in the spool before a
 	// warning says uploads are falling behind (default 15 min).
 	BehindAfter time.Duration
-	Now         func() time.Time
-	Logger      *slog.Logger
+	// Node names this server in the operations that say uploads fail or
+	// fall behind ("" names the object store instead).
+	Node   string
+	Now    func() time.Time
+	Logger *slog.Logger
 }
 
 // Storage keeps recordings. It is safe for concurrent use.
@@ -104,6 +108,8 @@ type Storage struct {
 	mu         sync.Mutex
 	inFlight   map[int64]bool // files being uploaded
 	lastBehind time.Time      // the last "falling behind" warning
+	failing    bool           // the last upload failed (health.go)
+	behind     bool           // the spool is falling behind (health.go)
 	parts      partsTracker   // running sessions' uploads in parts
 }
 

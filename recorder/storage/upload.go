@@ -125,8 +125,10 @@ func (s *Storage) uploadOne(ctx context.Context, f store.RecordingFile) {
 		if ferr := s.st.RecordingUploadFailed(context.WithoutCancel(ctx), f.ID, err.Error(), next); ferr != nil {
 			log.Error("recording the failed upload", "err", ferr)
 		}
+		s.uploadFailed(ctx, f, err)
 		return
 	}
+	s.uploadWorked()
 	if err := s.st.RecordingStored(context.WithoutCancel(ctx), f.ID, key, size, sum); err != nil {
 		log.Error("recording the upload: the spool copy stays, and is uploaded again", "err", err)
 		return
@@ -243,13 +245,19 @@ func (d *digest) sum() string { return hex.EncodeToString(d.h.Sum(nil)) }
 
 // warnIfBehind logs, at most every BehindAfter, when the oldest file in
 // the spool has waited longer than BehindAfter.
+// It records the state in the operations audit when it changes (health.go).
 func (s *Storage) warnIfBehind(ctx context.Context) {
 	now := s.o.Now()
-	if now.Sub(s.lastBehind) < s.o.BehindAfter {
+	oldest, err := s.st.RecordingFilesIn(ctx, store.RecordingSpool, 1)
+	if err != nil {
 		return
 	}
-	oldest, err := s.st.RecordingFilesIn(ctx, store.RecordingSpool, 1)
-	if err != nil || len(oldest) == 0 || now.Sub(oldest[0].CreatedAt) < s.o.BehindAfter {
+	if len(oldest) == 0 || now.Sub(oldest[0].CreatedAt) < s.o.BehindAfter {
+		s.noteBehind(ctx, false, 0, "")
+		return
+	}
+	s.noteBehind(ctx, true, now.Sub(oldest[0].CreatedAt), oldest[0].LastError)
+	if now.Sub(s.lastBehind) < s.o.BehindAfter {
 		return
 	}
 	s.lastBehind = now
