@@ -324,3 +324,76 @@ func TestAccountDiscoverReportsAPlantedUID0AndRevokes(t *testing.T) {
 		t.Errorf("revoking a uid-0 account: err %v, %s", err, errOut)
 	}
 }
+
+// shadowLocked says whether name's password is locked on this machine.
+func shadowLocked(t *testing.T, name string) bool {
+	t.Helper()
+	out, err := exec.Command("getent", "shadow", name).Output()
+	if err != nil {
+		t.Fatalf("getent shadow %s: %v", name, err)
+	}
+	fields := strings.Split(string(out), ":")
+	return len(fields) > 1 && strings.HasPrefix(fields[1], "!")
+}
+
+func TestAccountTemplateRmRevokesItsAccounts(t *testing.T) {
+	t.Parallel()
+	requireBinaries(t, "sshpass")
+	e := newAutoEnv(t)
+	b := e.b
+	name := autoUser(t)
+	// web2 is this machine again, through a second sshd: the account is
+	// pushed to both.
+	s2 := startSSHDWith(t, sshdOptions{HomeKeys: true})
+	b.MustRun(t, "", "asset", "add", "web2", "--address", "127.0.0.1", "--port", strconv.Itoa(s2.Port), "--node", "/prod")
+	b.MustRun(t, "", "account", "add", "web2", "root", "--key", s2.KeyFile, "--privileged")
+	p0 := "P0-" + randomToken(8)
+	b.MustRun(t, p0+"\n", "account", "template", "add", name, "--password-stdin", "--shell", "/bin/bash", "--sudo", "ALL", "--node", "/prod", "--push")
+	if out := b.MustRun(t, "", "account", "push", "--template", name, "--parallel", "1"); !sshpassLogin(t, e.s, name, p0) {
+		t.Fatalf("push did not make %s:\n%s", name, out)
+	}
+
+	// web2's privileged key no longer works: its revocation fails, web1's
+	// is done, and nothing leaves the store (the template is kept).
+	wrong := writeKey(t, t.TempDir(), "wrong", "wrong")
+	b.MustRun(t, "", "account", "passwd", "web2", "root", "--key", wrong.Path)
+	out, errOut, err := b.Run(t, "account", "template", "rm", name, "--remove-from-asset", "lock", "--parallel", "1")
+	if err == nil || !strings.Contains(out, "web1") || !strings.Contains(out, "locked") || !strings.Contains(out, "auth-failed") ||
+		!strings.Contains(errOut, "template rm: 1 of 2 failed: template "+name+" kept") {
+		t.Fatalf("rm with a failing revocation: err %v\n%s\n%s", err, out, errOut)
+	}
+	if !shadowLocked(t, name) || sshpassLogin(t, e.s, name, p0) {
+		t.Fatalf("%s is not locked on the asset", name)
+	}
+	if _, err := os.Stat("/etc/sudoers.d/jms-" + name); !os.IsNotExist(err) {
+		t.Errorf("the sudoers drop-in stayed: %v", err)
+	}
+	if out := b.MustRun(t, "", "account", "template", "list"); !strings.Contains(out, name) {
+		t.Fatalf("the template went although a revocation failed:\n%s", out)
+	}
+	if out := b.MustRun(t, "", "account", "list", "web1"); !strings.Contains(out, name) {
+		t.Fatalf("the locked account left jms although the template was kept:\n%s", out)
+	}
+
+	// Fixed and run again: deleted on web1, gone already on web2 (the same
+	// machine); the template and both accounts leave the store.
+	b.MustRun(t, "", "account", "passwd", "web2", "root", "--key", s2.KeyFile)
+	out = b.MustRun(t, "", "account", "template", "rm", name, "--remove-from-asset", "delete", "--parallel", "1", "-o", "csv")
+	if !strings.Contains(out, "web1,"+name+","+name+",changed,deleted") || !strings.Contains(out, "web2,"+name+","+name+",ok,gone already") {
+		t.Fatalf("rm --remove-from-asset delete:\n%s", out)
+	}
+	if userExists(name) {
+		t.Fatalf("%s still exists on the asset", name)
+	}
+	for _, asset := range []string{"web1", "web2"} {
+		if out := b.MustRun(t, "", "account", "list", asset); strings.Contains(out, name) {
+			t.Errorf("the revoked account stayed in jms on %s:\n%s", asset, out)
+		}
+	}
+	if out := b.MustRun(t, "", "account", "template", "list"); strings.Contains(out, name) {
+		t.Errorf("the template stayed:\n%s", out)
+	}
+	if out := b.MustRun(t, "", "audit", "operations"); !strings.Contains(out, "account.revoke") || !strings.Contains(out, "template.rm") {
+		t.Errorf("the revocation is not audited:\n%s", out)
+	}
+}
