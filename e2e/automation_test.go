@@ -13,6 +13,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // autoEnv is a bastion with asset web1 (this machine's sshd, reading
@@ -25,10 +26,15 @@ type autoEnv struct {
 
 func newAutoEnv(t *testing.T) autoEnv {
 	t.Helper()
+	return newAutoEnvWith(t, BastionOptions{})
+}
+
+func newAutoEnvWith(t *testing.T, opts BastionOptions) autoEnv {
+	t.Helper()
 	requireRoot(t, "account automation creates Unix users: run the e2e tests as root")
 	requireBinaries(t, "useradd", "usermod", "userdel", "chpasswd", "visudo", "runuser", "getent")
 	s := startSSHDWith(t, sshdOptions{HomeKeys: true})
-	b := startBastion(t, BastionOptions{})
+	b := startBastion(t, opts)
 	b.MustRun(t, "", "asset", "add", "web1", "--address", "127.0.0.1", "--port", strconv.Itoa(s.Port), "--node", "/prod")
 	b.MustRun(t, "", "account", "add", "web1", "root", "--key", s.KeyFile, "--privileged")
 	return autoEnv{s: s, b: b}
@@ -395,5 +401,75 @@ func TestAccountTemplateRmRevokesItsAccounts(t *testing.T) {
 	}
 	if out := b.MustRun(t, "", "audit", "operations"); !strings.Contains(out, "account.revoke") || !strings.Contains(out, "template.rm") {
 		t.Errorf("the revocation is not audited:\n%s", out)
+	}
+}
+
+// The scheduler inside serve rotates a template's accounts on its period:
+// job list shows the run, the old key is gone from the asset and the new
+// one logs in through the bastion.
+func TestServeRotatesOnSchedule(t *testing.T) {
+	t.Parallel()
+	// Due jobs are looked for every 200 ms rather than every 30 s; the
+	// period is the shortest a user can give, 1 min.
+	e := newAutoEnvWith(t, BastionOptions{Env: []string{"JMS_TEST_JOB_TICK=200ms"}})
+	b := e.b
+	name := autoUser(t)
+	b.MustRun(t, "", "account", "template", "add", name, "--secret", "generate-key", "--home", "--shell", "/bin/bash",
+		"--node", "/prod", "--push", "--rotate-every", "1m")
+	b.MustRun(t, "", "account", "push", "--template", name)
+	keys := filepath.Join("/home", name, ".ssh", "authorized_keys")
+	before, err := os.ReadFile(keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	job := "rotate template " + name
+	out := b.MustRun(t, "", "job", "list", "-o", "csv")
+	if !strings.Contains(out, job+",rotate,1m0s,") {
+		t.Fatalf("job list lacks the rotation:\n%s", out)
+	}
+
+	key := writeKey(t, t.TempDir(), "alice", "alice")
+	b.MustRun(t, "", "user", "add", "alice", "--key", key.PubPath)
+	b.MustRun(t, "", "grant", "add", "g", "--user", "alice", "--asset", "web1", "--account", name)
+	l := b.Login("alice@" + name + "@web1")
+	l.KeyFile = key.Path
+	if res := runSSH(t, l, nil, "id -un"); res.ExitCode != 0 || res.Stdout != name+"\n" {
+		t.Fatalf("login before the rotation: exit %d %q %q", res.ExitCode, res.Stdout, res.Stderr)
+	}
+
+	// serve logs each job it has run (and recorded).
+	done := func() bool {
+		for _, line := range strings.Split(b.Log(), "\n") {
+			if strings.Contains(line, "automation job done") && strings.Contains(line, `job="`+job+`"`) {
+				return true
+			}
+		}
+		return false
+	}
+	if !waitUntil(3*time.Minute, done) {
+		t.Fatalf("serve did not run %q within 3 minutes; serve's log:\n%s", job, b.Log())
+	}
+	out = b.MustRun(t, "", "job", "list", "-o", "csv")
+	var row string
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, job+",") {
+			row = l
+		}
+	}
+	if f := strings.Split(row, ","); len(f) < 7 || f[4] == "" || f[5] != "ok (1)" || f[6] != "" {
+		t.Fatalf("job list after the run (want a last run, ok (1), no failures):\n%s", out)
+	}
+	after, err := os.ReadFile(keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Count(string(after), "jms-managed") != 1 || string(after) == string(before) {
+		t.Fatalf("authorized_keys after the scheduled rotation:\n%s\nbefore:\n%s", after, before)
+	}
+	if res := runSSH(t, l, nil, "id -un"); res.ExitCode != 0 || res.Stdout != name+"\n" {
+		t.Fatalf("login with the rotated key: exit %d %q %q", res.ExitCode, res.Stdout, res.Stderr)
+	}
+	if out := b.MustRun(t, "", "audit", "operations"); !strings.Contains(out, "account.rotate") || !strings.Contains(out, "job.run") {
+		t.Errorf("the scheduled rotation is not audited:\n%s", out)
 	}
 }
