@@ -13,6 +13,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // autoEnv is a bastion with asset web1 (this machine's sshd, reading
@@ -25,10 +26,15 @@ type autoEnv struct {
 
 func newAutoEnv(t *testing.T) autoEnv {
 	t.Helper()
+	return newAutoEnvWith(t, BastionOptions{})
+}
+
+func newAutoEnvWith(t *testing.T, opts BastionOptions) autoEnv {
+	t.Helper()
 	requireRoot(t, "account automation creates Unix users: run the e2e tests as root")
 	requireBinaries(t, "useradd", "usermod", "userdel", "chpasswd", "visudo", "runuser", "getent")
 	s := startSSHDWith(t, sshdOptions{HomeKeys: true})
-	b := startBastion(t, BastionOptions{})
+	b := startBastion(t, opts)
 	b.MustRun(t, "", "asset", "add", "web1", "--address", "127.0.0.1", "--port", strconv.Itoa(s.Port), "--node", "/prod")
 	b.MustRun(t, "", "account", "add", "web1", "root", "--key", s.KeyFile, "--privileged")
 	return autoEnv{s: s, b: b}
@@ -322,5 +328,148 @@ func TestAccountDiscoverReportsAPlantedUID0AndRevokes(t *testing.T) {
 	}
 	if _, errOut, err := b.Run(t, "account", "rm", "web1", evil, "--remove-from-asset", "delete"); err == nil || !strings.Contains(errOut, "system account") {
 		t.Errorf("revoking a uid-0 account: err %v, %s", err, errOut)
+	}
+}
+
+// shadowLocked says whether name's password is locked on this machine.
+func shadowLocked(t *testing.T, name string) bool {
+	t.Helper()
+	out, err := exec.Command("getent", "shadow", name).Output()
+	if err != nil {
+		t.Fatalf("getent shadow %s: %v", name, err)
+	}
+	fields := strings.Split(string(out), ":")
+	return len(fields) > 1 && strings.HasPrefix(fields[1], "!")
+}
+
+func TestAccountTemplateRmRevokesItsAccounts(t *testing.T) {
+	t.Parallel()
+	requireBinaries(t, "sshpass")
+	e := newAutoEnv(t)
+	b := e.b
+	name := autoUser(t)
+	// web2 is this machine again, through a second sshd: the account is
+	// pushed to both.
+	s2 := startSSHDWith(t, sshdOptions{HomeKeys: true})
+	b.MustRun(t, "", "asset", "add", "web2", "--address", "127.0.0.1", "--port", strconv.Itoa(s2.Port), "--node", "/prod")
+	b.MustRun(t, "", "account", "add", "web2", "root", "--key", s2.KeyFile, "--privileged")
+	p0 := "P0-" + randomToken(8)
+	b.MustRun(t, p0+"\n", "account", "template", "add", name, "--password-stdin", "--shell", "/bin/bash", "--sudo", "ALL", "--node", "/prod", "--push")
+	if out := b.MustRun(t, "", "account", "push", "--template", name, "--parallel", "1"); !sshpassLogin(t, e.s, name, p0) {
+		t.Fatalf("push did not make %s:\n%s", name, out)
+	}
+
+	// web2's privileged key no longer works: its revocation fails, web1's
+	// is done, and nothing leaves the store (the template is kept).
+	wrong := writeKey(t, t.TempDir(), "wrong", "wrong")
+	b.MustRun(t, "", "account", "passwd", "web2", "root", "--key", wrong.Path)
+	out, errOut, err := b.Run(t, "account", "template", "rm", name, "--remove-from-asset", "lock", "--parallel", "1")
+	if err == nil || !strings.Contains(out, "web1") || !strings.Contains(out, "locked") || !strings.Contains(out, "auth-failed") ||
+		!strings.Contains(errOut, "template rm: 1 of 2 failed: template "+name+" kept") {
+		t.Fatalf("rm with a failing revocation: err %v\n%s\n%s", err, out, errOut)
+	}
+	if !shadowLocked(t, name) || sshpassLogin(t, e.s, name, p0) {
+		t.Fatalf("%s is not locked on the asset", name)
+	}
+	if _, err := os.Stat("/etc/sudoers.d/jms-" + name); !os.IsNotExist(err) {
+		t.Errorf("the sudoers drop-in stayed: %v", err)
+	}
+	if out := b.MustRun(t, "", "account", "template", "list"); !strings.Contains(out, name) {
+		t.Fatalf("the template went although a revocation failed:\n%s", out)
+	}
+	if out := b.MustRun(t, "", "account", "list", "web1"); !strings.Contains(out, name) {
+		t.Fatalf("the locked account left jms although the template was kept:\n%s", out)
+	}
+
+	// Fixed and run again: deleted on web1, gone already on web2 (the same
+	// machine); the template and both accounts leave the store.
+	b.MustRun(t, "", "account", "passwd", "web2", "root", "--key", s2.KeyFile)
+	out = b.MustRun(t, "", "account", "template", "rm", name, "--remove-from-asset", "delete", "--parallel", "1", "-o", "csv")
+	if !strings.Contains(out, "web1,"+name+","+name+",changed,deleted") || !strings.Contains(out, "web2,"+name+","+name+",ok,gone already") {
+		t.Fatalf("rm --remove-from-asset delete:\n%s", out)
+	}
+	if userExists(name) {
+		t.Fatalf("%s still exists on the asset", name)
+	}
+	for _, asset := range []string{"web1", "web2"} {
+		if out := b.MustRun(t, "", "account", "list", asset); strings.Contains(out, name) {
+			t.Errorf("the revoked account stayed in jms on %s:\n%s", asset, out)
+		}
+	}
+	if out := b.MustRun(t, "", "account", "template", "list"); strings.Contains(out, name) {
+		t.Errorf("the template stayed:\n%s", out)
+	}
+	if out := b.MustRun(t, "", "audit", "operations"); !strings.Contains(out, "account.revoke") || !strings.Contains(out, "template.rm") {
+		t.Errorf("the revocation is not audited:\n%s", out)
+	}
+}
+
+// The scheduler inside serve rotates a template's accounts on its period:
+// job list shows the run, the old key is gone from the asset and the new
+// one logs in through the bastion.
+func TestServeRotatesOnSchedule(t *testing.T) {
+	t.Parallel()
+	// Due jobs are looked for every 200 ms rather than every 30 s; the
+	// period is the shortest a user can give, 1 min.
+	e := newAutoEnvWith(t, BastionOptions{Env: []string{"JMS_TEST_JOB_TICK=200ms"}})
+	b := e.b
+	name := autoUser(t)
+	b.MustRun(t, "", "account", "template", "add", name, "--secret", "generate-key", "--home", "--shell", "/bin/bash",
+		"--node", "/prod", "--push", "--rotate-every", "1m")
+	b.MustRun(t, "", "account", "push", "--template", name)
+	keys := filepath.Join("/home", name, ".ssh", "authorized_keys")
+	before, err := os.ReadFile(keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	job := "rotate template " + name
+	out := b.MustRun(t, "", "job", "list", "-o", "csv")
+	if !strings.Contains(out, job+",rotate,1m0s,") {
+		t.Fatalf("job list lacks the rotation:\n%s", out)
+	}
+
+	key := writeKey(t, t.TempDir(), "alice", "alice")
+	b.MustRun(t, "", "user", "add", "alice", "--key", key.PubPath)
+	b.MustRun(t, "", "grant", "add", "g", "--user", "alice", "--asset", "web1", "--account", name)
+	l := b.Login("alice@" + name + "@web1")
+	l.KeyFile = key.Path
+	if res := runSSH(t, l, nil, "id -un"); res.ExitCode != 0 || res.Stdout != name+"\n" {
+		t.Fatalf("login before the rotation: exit %d %q %q", res.ExitCode, res.Stdout, res.Stderr)
+	}
+
+	// serve logs each job it has run (and recorded).
+	done := func() bool {
+		for _, line := range strings.Split(b.Log(), "\n") {
+			if strings.Contains(line, "automation job done") && strings.Contains(line, `job="`+job+`"`) {
+				return true
+			}
+		}
+		return false
+	}
+	if !waitUntil(3*time.Minute, done) {
+		t.Fatalf("serve did not run %q within 3 minutes; serve's log:\n%s", job, b.Log())
+	}
+	out = b.MustRun(t, "", "job", "list", "-o", "csv")
+	var row string
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, job+",") {
+			row = l
+		}
+	}
+	if f := strings.Split(row, ","); len(f) < 7 || f[4] == "" || f[5] != "ok (1)" || f[6] != "" {
+		t.Fatalf("job list after the run (want a last run, ok (1), no failures):\n%s", out)
+	}
+	after, err := os.ReadFile(keys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Count(string(after), "jms-managed") != 1 || string(after) == string(before) {
+		t.Fatalf("authorized_keys after the scheduled rotation:\n%s\nbefore:\n%s", after, before)
+	}
+	if res := runSSH(t, l, nil, "id -un"); res.ExitCode != 0 || res.Stdout != name+"\n" {
+		t.Fatalf("login with the rotated key: exit %d %q %q", res.ExitCode, res.Stdout, res.Stderr)
+	}
+	if out := b.MustRun(t, "", "audit", "operations"); !strings.Contains(out, "account.rotate") || !strings.Contains(out, "job.run") {
+		t.Errorf("the scheduled rotation is not audited:\n%s", out)
 	}
 }

@@ -181,7 +181,23 @@ func (s *Store) ListTemplates(ctx context.Context) ([]AccountTemplate, error) {
 // RemoveTemplate deletes a template. The accounts made from it stay, no
 // longer tied to it.
 func (s *Store) RemoveTemplate(ctx context.Context, name string) error {
+	return s.RemoveTemplateWithAccounts(ctx, name, nil)
+}
+
+// RemoveTemplateWithAccounts deletes a template and, in the same
+// transaction, the accounts listed (those revoked on their assets); the
+// other accounts made from it stay, no longer tied to it.
+func (s *Store) RemoveTemplateWithAccounts(ctx context.Context, name string, accounts []Account) error {
 	return s.withTx(ctx, func(q querier) error {
+		for _, c := range accounts {
+			target := c.Username + "@" + c.Asset
+			if err := execOne(ctx, q, "account", target, `DELETE FROM accounts WHERE id = ?`, c.ID); err != nil {
+				return err
+			}
+			if err := s.recordOp(ctx, q, "account.rm", target, map[string]any{"template": name}); err != nil {
+				return err
+			}
+		}
 		if err := execOne(ctx, q, "template", name, `DELETE FROM account_templates WHERE name = ?`, name); err != nil {
 			return err
 		}

@@ -85,3 +85,47 @@ func TestTemplatesAndManagedAccounts(t *testing.T) {
 		t.Fatalf("facts: %+v %v %v", got, ok, err)
 	}
 }
+
+// Removing a template with the accounts revoked on their assets takes
+// those accounts with it, in one transaction; the others stay.
+func TestRemoveTemplateWithAccounts(t *testing.T) {
+	ctx := context.Background()
+	s := newTestStore(t)
+	nt := NewAccountTemplate{AccountTemplate: AccountTemplate{Name: "deploy", Username: "deploy", SecretPolicy: PolicyGeneratePassword,
+		Push: true, Node: "/prod"}}
+	tm, err := s.AddTemplate(ctx, nt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var accs []Account
+	for _, asset := range []string{"web1", "web2"} {
+		if _, err := s.AddAsset(ctx, NewAsset{Name: asset, Address: "10.0.0.1", Node: "/prod"}); err != nil {
+			t.Fatal(err)
+		}
+		acc, err := s.SaveManagedAccount(ctx, ManagedAccount{Asset: asset, Username: "deploy", TemplateID: tm.ID,
+			SecretKind: SecretPassword, Secret: Secret("pw-" + asset), Action: "account.push"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		accs = append(accs, acc)
+	}
+	// A template that is not there: nothing is removed.
+	if err := s.RemoveTemplateWithAccounts(ctx, "nope", accs[:1]); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("removing a missing template: %v, want not found", err)
+	}
+	if _, err := s.GetAccount(ctx, "web1", "deploy"); err != nil {
+		t.Fatalf("the failed removal took an account: %v", err)
+	}
+	if err := s.RemoveTemplateWithAccounts(ctx, "deploy", accs[:1]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetAccount(ctx, "web1", "deploy"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("the revoked account stayed: %v", err)
+	}
+	if _, err := s.GetAccount(ctx, "web2", "deploy"); err != nil {
+		t.Fatalf("the account not revoked went: %v", err)
+	}
+	if _, err := s.GetTemplate(ctx, "deploy"); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("the template stayed: %v", err)
+	}
+}

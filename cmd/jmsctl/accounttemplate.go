@@ -186,25 +186,80 @@ func newTemplateListCmd(a *app) *cobra.Command {
 }
 
 func newTemplateRmCmd(a *app) *cobra.Command {
-	return &cobra.Command{
-		Use:     "rm NAME",
+	var revoke string
+	var force bool
+	var parallel int
+	cmd := &cobra.Command{
+		Use:     "rm NAME [--remove-from-asset lock|delete [--force] [--parallel 20]]",
 		Aliases: []string{"remove"},
-		Short:   "Remove an account template (the accounts made from it stay)",
-		Example: `  jmsctl account template rm deploy`,
-		Args:    cobra.ExactArgs(1),
+		Short:   "Remove an account template, and with --remove-from-asset revoke its accounts",
+		Long: `rm removes the template. Without --remove-from-asset the accounts made
+from it stay, on their assets and in jms, no longer tied to it (their
+rotation job goes with the template).
+
+With --remove-from-asset each account made from the template is first
+revoked on its asset through the asset's privileged account, as
+'jmsctl account rm --remove-from-asset' does: lock (usermod -L -e 1: no
+password or key login) or delete (userdel -r), and its jms sudoers drop-in
+removed. A row per asset says how it went (changed, ok when the user was
+gone already, or why it failed). When every revocation succeeded the
+template and its accounts are removed from jms. When any failed, nothing
+is removed (the template is kept, so that running rm again retries) and
+the exit status is non-zero; --force removes the template and the revoked
+accounts anyway, keeping the accounts that could not be revoked.`,
+		Example: `  jmsctl account template rm deploy
+  jmsctl account template rm deploy --remove-from-asset lock
+  jmsctl account template rm deploy --remove-from-asset delete --force -o json`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := a.actorContext(cmd.Context())
+			if revoke == "" && (force || cmd.Flags().Changed("parallel")) {
+				return errors.New("--force and --parallel go with --remove-from-asset lock|delete")
+			}
+			if revoke != "" {
+				if err := automation.CheckRevokeMode(revoke); err != nil {
+					return err
+				}
+			}
+			if parallel < 1 || parallel > 500 {
+				return fmt.Errorf("--parallel %d: want 1-500", parallel)
+			}
 			s, err := a.openStore(ctx)
 			if err != nil {
 				return err
 			}
-			if err := s.RemoveTemplate(ctx, args[0]); err != nil {
+			if revoke == "" {
+				if err := s.RemoveTemplate(ctx, args[0]); err != nil {
+					return err
+				}
+				fmt.Fprintf(a.stdout, "Removed template %s (its accounts stay)\n", args[0])
+				return nil
+			}
+			progress, done := a.progress("revoke")
+			r, err := a.runner(s, parallel, progress)
+			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.stdout, "Removed template %s\n", args[0])
-			return nil
+			rows, removed, err := r.RemoveTemplate(ctx, args[0], revoke, force)
+			done()
+			if err != nil {
+				return err
+			}
+			rerr := a.renderResults(rows, "template rm")
+			if !removed {
+				return fmt.Errorf("%w: template %s kept (run rm again to retry, or add --force)", rerr, args[0])
+			}
+			if a.output == "table" {
+				fmt.Fprintf(a.stdout, "Removed template %s\n", args[0])
+			}
+			return rerr
 		},
 	}
+	f := cmd.Flags()
+	f.StringVar(&revoke, "remove-from-asset", "", "lock or delete the template's accounts on their assets first")
+	f.BoolVar(&force, "force", false, "remove the template even when some revocations failed")
+	f.IntVar(&parallel, "parallel", 20, "assets worked on at once")
+	return cmd
 }
 
 // parseEvery reads a period: 30d, 12h, 90m ("" or 0 is none).
