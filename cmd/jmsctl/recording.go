@@ -24,10 +24,12 @@ func (a *app) recordings(st *store.Store, logger *slog.Logger) (*storage.Storage
 	if err != nil {
 		return nil, err
 	}
-	return newRecordings(cfg, st, logger)
+	return newRecordings(cfg, st, logger, nil)
 }
 
-func newRecordings(cfg config.Config, st *store.Store, logger *slog.Logger) (*storage.Storage, error) {
+// newRecordings returns the recording storage of cfg over st; obs (nil:
+// none) is told how the spool and the uploads go.
+func newRecordings(cfg config.Config, st *store.Store, logger *slog.Logger, obs storage.Observer) (*storage.Storage, error) {
 	loc, remote, err := cfg.ObjectStorage()
 	if err != nil {
 		return nil, err
@@ -46,7 +48,7 @@ func newRecordings(cfg config.Config, st *store.Store, logger *slog.Logger) (*st
 	}
 	o := storage.Options{DataDir: cfg.DataDir, RecordingsDir: cfg.RecordingsDir(), Prefix: loc.Prefix,
 		Concurrency: cfg.UploadConcurrency, SpoolMax: spoolMax, Retention: retention,
-		PartInterval: cfg.UploadPartInterval, PartSize: partSize, Logger: logger}
+		PartInterval: cfg.UploadPartInterval, PartSize: partSize, Logger: logger, Observer: obs}
 	if remote {
 		obj, err := storage.NewS3(cfg, loc)
 		if err != nil {

@@ -51,6 +51,7 @@ type Store interface {
 	RecordingFiles(ctx context.Context, sessionID string) ([]store.RecordingFile, error)
 	DueUploads(ctx context.Context, now time.Time, limit int) ([]store.RecordingFile, error)
 	RecordingFilesIn(ctx context.Context, state string, limit int) ([]store.RecordingFile, error)
+	RecordingSpoolSummary(ctx context.Context) (store.SpoolSummary, error)
 	RecordingUploadFailed(ctx context.Context, id int64, why string, next time.Time) error
 	RecordingStored(ctx context.Context, id int64, key string, size int64, sum string) error
 	ExpiringRecordings(ctx context.Context, before time.Time, limit int) ([]store.Session, error)
@@ -90,8 +91,10 @@ type Options struct {
 	// BehindAfter is how long a file may wait in the spool before a
 	// warning says uploads are falling behind (default 15 min).
 	BehindAfter time.Duration
-	Now         func() time.Time
-	Logger      *slog.Logger
+	// Observer is told how the spool and the uploads go (nil: nobody).
+	Observer Observer
+	Now      func() time.Time
+	Logger   *slog.Logger
 }
 
 // Storage keeps recordings. It is safe for concurrent use.
@@ -129,6 +132,9 @@ func New(st Store, o Options) *Storage {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.Observer == nil {
+		o.Observer = nopObserver{}
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
