@@ -108,6 +108,7 @@ type Server struct {
 	users     *userConns                   // logged-in connections per user
 	conns     conns
 	live      *liveSessions // the proxied sessions running now
+	feeds     watchFeeds    // the streams of watches from other nodes (watchfeed.go)
 	edge      *proxyEdge    // the PROXY protocol; nil: off
 	metrics   *metrics.Metrics
 

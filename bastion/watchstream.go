@@ -1,7 +1,9 @@
 package bastion
 
 // Watching across nodes (see store/watches.go): the node holding a
-// session publishes its recording's bytes for each watch, at each poll of
+// session publishes its recording's bytes (and, for a session without a
+// PTY, its raw stream's output as cast events: watchfeed.go) for each
+// watch, at each poll of
 // its live sessions; a watcher on another node, or jmsctl on another
 // machine, reads them with RemoteRecording. The stream goes through the
 // database, sealed under the shared secret key: it is authenticated as
@@ -11,7 +13,6 @@ package bastion
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -54,11 +55,16 @@ func (s *Server) publishWatches(ctx context.Context, byID map[string]*liveSessio
 		s.log.Error("live sessions: reading watch requests", "err", err)
 		return
 	}
+	open := make(map[int64]bool, len(reqs))
 	for _, r := range reqs {
+		open[r.ID] = true
 		if ls := byID[r.SessionID]; ls != nil && r.Pending < store.MaxWatchPending {
 			s.publishWatch(ctx, r, ls.recording, store.MaxWatchChunk, false)
 		}
 	}
+	// The feeds of watches dropped (closed, or stale) while their
+	// session runs.
+	s.feeds.drop(func(id int64, f *watchFeed) bool { return open[id] || byID[f.session] == nil })
 }
 
 // finishWatches publishes the rest of an ended session's recording to
@@ -77,41 +83,50 @@ func (s *Server) finishWatches(id, recording string) {
 	for _, r := range reqs {
 		s.publishWatch(ctx, r, recording, maxFinalWatch, true)
 	}
+	s.feeds.drop(func(_ int64, f *watchFeed) bool { return f.session != id })
 }
 
-// publishWatch publishes up to limit bytes of the recording at path from
-// where r is, in chunks, and completes the stream when done.
+// publishWatch publishes up to limit bytes of the stream of the recording
+// at path (watchfeed.go) from where r is, in chunks, and completes the
+// stream when done.
 func (s *Server) publishWatch(ctx context.Context, r store.WatchRequest, path string, limit int, done bool) {
+	fail := func(err error) { s.log.Error("publishing a watched recording", "session", r.SessionID, "err", err) }
+	feed := s.feeds.get(r.ID, r.SessionID)
+	feed.mu.Lock()
+	defer feed.mu.Unlock()
+	if feed.closed || feed.sent != r.Sent {
+		fail(fmt.Errorf("the watch is at byte %d, this node's stream of it at %d: it is not continued", r.Sent, feed.sent))
+		return
+	}
 	f, err := os.Open(path)
 	if err != nil {
-		s.log.Error("publishing a watched recording", "session", r.SessionID, "err", err)
+		fail(err)
 		return
 	}
 	defer f.Close()
-	buf := make([]byte, store.MaxWatchChunk)
 	for published := 0; ; {
-		want := min(len(buf), limit-published)
-		n, err := f.ReadAt(buf[:want], r.Sent)
-		if err != nil && !errors.Is(err, io.EOF) {
-			s.log.Error("publishing a watched recording", "session", r.SessionID, "err", err)
+		c, err := feed.next(f, path, min(store.MaxWatchChunk, limit-published))
+		if err != nil {
+			fail(err)
 			return
 		}
-		atEnd := n < want || published+n >= limit // all there is now, or all we may
-		if n == 0 && !done {
+		atEnd := !c.more || published+len(c.data) >= limit // all there is now, or all we may
+		if len(c.data) == 0 && !done {
 			return
 		}
-		if err := s.st.PublishWatch(ctx, r, buf[:n], done && atEnd); err != nil {
+		if err := s.st.PublishWatch(ctx, r, c.data, done && atEnd); err != nil {
 			if !store.IsWatchMoved(err) {
-				s.log.Error("publishing a watched recording", "session", r.SessionID, "err", err)
+				fail(err)
 			}
 			return
 		}
+		feed.commit(c)
 		if atEnd || !done { // a live session: one chunk per poll
 			return
 		}
-		r.Sent += int64(n)
+		r.Sent += int64(len(c.data))
 		r.NextSeq++
-		published += n
+		published += len(c.data)
 	}
 }
 

@@ -7,8 +7,11 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
+	"github.com/jms-bastion/jms/recorder"
 	"github.com/jms-bastion/jms/store"
 )
 
@@ -117,5 +120,108 @@ func TestWatchChunksAreSealed(t *testing.T) {
 	data, _, err := st.ReadWatch(ctx, w1)
 	if err != nil || string(data) != "s3cret output" {
 		t.Fatalf("read %q, %v", data, err)
+	}
+}
+
+// outputOf returns the output events of a streamed recording, joined.
+func outputOf(t *testing.T, stream []byte) string {
+	t.Helper()
+	r, err := recorder.NewReader(bytes.NewReader(stream))
+	if err != nil {
+		t.Fatalf("the stream is no recording: %v", err)
+	}
+	evs, err := r.ReadAll()
+	if err != nil {
+		t.Fatalf("the stream: %v", err)
+	}
+	var out strings.Builder
+	for _, ev := range evs {
+		if ev.Type == recorder.TypeOutput {
+			out.WriteString(ev.Data)
+		}
+	}
+	return out.String()
+}
+
+// A session without a PTY writes its output to its raw stream file: a
+// watcher on another node gets it as output events between the cast's
+// lines (stdout and stderr, not stdin), as a local watch shows it.
+func TestWatchAcrossNodesWithoutPTY(t *testing.T) {
+	ctx := context.Background()
+	st, _ := newClusterStore(t)
+	holder := &Server{st: st, log: slog.New(slog.DiscardHandler)}
+	path := filepath.Join(t.TempDir(), "s.cast")
+	header := `{"version": 2, "width": 80, "height": 24}` + "\n"
+	if err := os.WriteFile(path, []byte(header), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := recorder.CreateRaw(recorder.RawPath(path), time.Now(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	ss, err := st.StartSession(ctx, store.NewSession{User: "alice", Asset: "web1", Node: "a", RecordingPath: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rr, err := OpenRemoteRecording(ctx, st, ss)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rr.Close()
+	rr.interval = 0
+	live := map[string]*liveSession{ss.ID: {id: ss.ID, recording: path}}
+	write := func(s recorder.Stream, p string) {
+		t.Helper()
+		if err := raw.Write(s, []byte(p)); err != nil {
+			t.Fatal(err)
+		}
+		if err := raw.Flush(); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	write(recorder.StreamStdin, "typed secret\n")
+	write(recorder.StreamStdout, "total 8\n")
+	write(recorder.StreamStderr, "ls: cannot open\n")
+	holder.publishWatches(ctx, live)
+	got := readAll(t, rr)
+
+	// More output, a cast line (a notice) between, and one frame larger
+	// than a chunk: its line is cut across chunks, the cast line after it.
+	write(recorder.StreamStdout, "\xff\xfebinary\n")
+	f, _ := os.OpenFile(path, os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString(`[0.5, "o", "[jms] notice\r\n"]` + "\n")
+	f.Close()
+	big := strings.Repeat("x", store.MaxWatchChunk+100)
+	write(recorder.StreamStdout, big)
+	for range 4 {
+		holder.publishWatches(ctx, live)
+		got = append(got, readAll(t, rr)...)
+	}
+	raw.Close()
+	if err := st.EndSession(ctx, ss.ID, store.SessionEnd{Status: store.StatusClosed}); err != nil {
+		t.Fatal(err)
+	}
+	holder.finishWatches(ss.ID, path)
+	got = append(got, readAll(t, rr)...)
+	if !rr.Ended() {
+		t.Fatal("the stream did not end")
+	}
+
+	out := outputOf(t, got)
+	// As a local watch: each poll's cast lines, then its raw output;
+	// invalid UTF-8 shows as U+FFFD.
+	want := "total 8\nls: cannot open\n[jms] notice\r\n\uFFFDbinary\n" + big
+	if out != want {
+		t.Fatalf("the watcher saw %d bytes of output:\n%.200q\nwant %d:\n%.200q", len(out), out, len(want), want)
+	}
+	if strings.Contains(string(got), "typed secret") {
+		t.Fatal("stdin reached the watcher")
+	}
+	holder.feeds.mu.Lock()
+	defer holder.feeds.mu.Unlock()
+	if len(holder.feeds.m) != 0 {
+		t.Fatalf("feeds left behind: %d", len(holder.feeds.m))
 	}
 }

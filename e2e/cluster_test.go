@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -230,6 +231,44 @@ func TestClusterTwoNodes(t *testing.T) {
 		aud.waitForScreen(regexp.MustCompile(`Session \S+ ended`), 20*time.Second)
 		aud.Type("q")
 		aud.Wait(20 * time.Second)
+	})
+
+	t.Run("a watch on B shows a command without a PTY on A", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		cmd := e.keyLogin(e.a, "alice").Command(ctx, "web1", "echo exec-started; read x; echo exec-out-$((6*7)); echo exec-err-$((6*7)) >&2; read y || true")
+		stdin, err := cmd.StdinPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var stdout, stderr syncBuffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		if !waitUntil(20*time.Second, func() bool { return strings.Contains(stdout.String(), "exec-started") }) {
+			t.Fatalf("the command did not start: %q %q", stdout.String(), stderr.String())
+		}
+		id := activeSession(t, e.b)
+		if row := clusterSession(t, e.b, id); row["node"] != "node-a" {
+			t.Fatalf("session %s runs on %v, want node-a", id, row["node"])
+		}
+		watchEnv := []string{"JMS_SECRET_KEY=" + envOf(e.b, "JMS_SECRET_KEY")}
+		if db := envOf(e.b, "JMS_DATABASE"); db != "" {
+			watchEnv = append(watchEnv, "JMS_DATABASE="+db)
+		}
+		watch := startTerminal(t, TermOptions{Env: watchEnv}, e.b.Bin, "--data-dir", e.b.DataDir, "session", "watch", id)
+		watch.waitForScreen(regexp.MustCompile(`exec-started`), 20*time.Second)
+		io.WriteString(stdin, "go\n")
+		watch.waitForScreen(regexp.MustCompile(`exec-out-42`), 20*time.Second)
+		watch.waitForScreen(regexp.MustCompile(`exec-err-42`), 20*time.Second)
+		stdin.Close() // the command reads its end, and ends
+		if err := cmd.Wait(); err != nil {
+			t.Fatalf("the command: %v (%q)", err, stderr.String())
+		}
+		if code := watch.Wait(20 * time.Second); code != 0 {
+			t.Errorf("the watch exited %d when the session ended", code)
+		}
 	})
 
 	t.Run("grant removed through B ends the session on A", func(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -119,6 +120,12 @@ func objectKey(r recSession) string {
 	return "rec/" + strings.ReplaceAll(day, "-", "/") + "/" + r.ID + ".cast.gz"
 }
 
+// sessionObjects are the objects of an exec session's recording, sorted:
+// its asciicast and its raw stream file (which holds the output).
+func sessionObjects(r recSession) []string {
+	return []string{objectKey(r), strings.TrimSuffix(objectKey(r), ".cast.gz") + ".raw.gz"}
+}
+
 func TestRecordingUploadedReplayedFromStoreAndVerified(t *testing.T) {
 	t.Parallel()
 	e := newRecEnv(t, "")
@@ -128,9 +135,11 @@ func TestRecordingUploadedReplayedFromStoreAndVerified(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(e.b.DataDir, r.RecordingPath)); !os.IsNotExist(err) {
 		t.Fatalf("the spool copy is still there after the upload: %v", err)
 	}
+	// An exec session: its cast and its raw stream file (the output).
 	keys := e.s3.Objects(t, recBucket, "rec/")
-	if len(keys) != 1 || keys[0] != objectKey(r) {
-		t.Fatalf("objects %v, want [%s]", keys, objectKey(r))
+	slices.Sort(keys)
+	if want := sessionObjects(r); !slices.Equal(keys, want) {
+		t.Fatalf("objects %v, want %v", keys, want)
 	}
 	out := e.b.MustRun(t, "", "replay", r.ID, "--cat")
 	if !strings.Contains(out, strings.TrimPrefix(r.Command, "echo ")) {
@@ -161,7 +170,7 @@ func TestRecordingUploadedReplayedFromStoreAndVerified(t *testing.T) {
 	zw.Close()
 	e.s3.Put(t, recBucket, objectKey(r), gz.Bytes())
 	stdout, stderr, err := e.b.Run(t, "recording", "verify", "--all")
-	if err == nil || !strings.Contains(stdout, "changed") || !strings.Contains(stderr, "1 of 1 recording files failed verification") {
+	if err == nil || !strings.Contains(stdout, "changed") || !strings.Contains(stderr, "1 of 2 recording files failed verification") {
 		t.Fatalf("verify of a changed object: err %v\nstdout: %s\nstderr: %s", err, stdout, stderr)
 	}
 }
@@ -181,7 +190,8 @@ func TestRecordingWaitsWhileStoreIsDownAcrossAKill(t *testing.T) {
 	}
 	if !pollUntil(60*time.Second, 300*time.Millisecond, func() bool {
 		json.Unmarshal([]byte(e.b.MustRun(t, "", "recording", "status", "-o", "json")), &st)
-		return len(st.Pending) == 1 && st.Pending[0].Attempts > 0
+		// Its asciicast and its raw stream file.
+		return len(st.Pending) == 2 && st.Pending[0].Attempts > 0 && st.Pending[1].Attempts > 0
 	}) {
 		t.Fatalf("recording status while the store is down: %+v", st)
 	}
@@ -218,7 +228,8 @@ func TestRecordingWrongCredentialsSayWhichBucket(t *testing.T) {
 	}
 	if !pollUntil(60*time.Second, 300*time.Millisecond, func() bool {
 		json.Unmarshal([]byte(e.b.MustRun(t, "", "recording", "status", "-o", "json")), &st)
-		return len(st.Pending) == 1 && st.Pending[0].LastError != ""
+		// Its asciicast and its raw stream file.
+		return len(st.Pending) == 2 && st.Pending[0].LastError != "" && st.Pending[1].LastError != ""
 	}) {
 		t.Fatalf("recording status with wrong credentials: %+v", st)
 	}
@@ -254,13 +265,14 @@ func TestRecordingRetentionDeletesOnlyExpired(t *testing.T) {
 	if !strings.Contains(dry, old.ID) || strings.Contains(dry, recent.ID) {
 		t.Fatalf("prune --dry-run --older-than %s:\n%s", cut, dry)
 	}
-	if n := len(e.s3.Objects(t, recBucket, "rec/")); n != 2 {
+	if n := len(e.s3.Objects(t, recBucket, "rec/")); n != 4 { // two sessions, a cast and a raw file each
 		t.Fatalf("the dry run deleted objects: %d left", n)
 	}
 	e.b.MustRun(t, "", "recording", "prune", "--older-than", cutoff())
 	keys := e.s3.Objects(t, recBucket, "rec/")
-	if len(keys) != 1 || keys[0] != objectKey(recent) {
-		t.Fatalf("objects after prune: %v, want only %s", keys, objectKey(recent))
+	slices.Sort(keys)
+	if !slices.Equal(keys, sessionObjects(recent)) {
+		t.Fatalf("objects after prune: %v, want only %v", keys, sessionObjects(recent))
 	}
 	if st := e.show(t, old.ID).RecordingState; st != "expired" {
 		t.Fatalf("the pruned session's recording state: %q", st)
@@ -333,8 +345,8 @@ func TestRecordingUploadKilledMidwayResumes(t *testing.T) {
 	if out := e.b.MustRun(t, "", "recording", "verify", id); !strings.Contains(out, " ok ") {
 		t.Fatalf("verify after the resumed upload: %s", out)
 	}
-	if keys := e.s3.Objects(t, recBucket, "rec/"); len(keys) != 1 {
-		t.Fatalf("objects: %v, want the one recording", keys)
+	if keys := e.s3.Objects(t, recBucket, "rec/"); len(keys) != 2 {
+		t.Fatalf("objects: %v, want the one recording (its cast and raw file)", keys)
 	}
 }
 

@@ -29,6 +29,7 @@ type Metrics struct {
 	recordingQueue prometheus.Gauge
 	verdicts       *prometheus.CounterVec
 	authz          *prometheus.HistogramVec
+	uploads        uploads
 }
 
 // Sources are what the metrics read at each scrape.
@@ -70,12 +71,14 @@ func New(src Sources) *Metrics {
 			Help:    "Time the store takes to answer an authorization question: one asset (authorize) or the menu's list (authorized_assets).",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5}},
 			[]string{"query"}),
+		uploads: newUploads(),
 	}
 	m.bytesIn = m.relayed.WithLabelValues("in")
 	m.bytesOut = m.relayed.WithLabelValues("out")
 	m.reg.MustRegister(m.logins, m.relayed, m.recordingBytes, m.recordingQueue, m.verdicts, m.authz,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		buildInfo(src.Version), &liveCollector{src: src})
+	m.reg.MustRegister(m.uploads.collectors()...)
 	if src.DBStats != nil {
 		m.reg.MustRegister(dbCollector{src.DBStats})
 	}

@@ -23,6 +23,9 @@ func TestNilMetricsCountNothing(t *testing.T) {
 	m.Queued(1)
 	m.Verdict("deny")
 	m.Authorization("authorize", time.Now())
+	m.UploadStored(1)
+	m.UploadFailed()
+	m.SpoolMeasured(Spool{Files: 1})
 }
 
 func TestCounts(t *testing.T) {
@@ -43,6 +46,10 @@ func TestCounts(t *testing.T) {
 	m.Queued(-1)
 	m.Verdict("deny")
 	m.Authorization("authorize", time.Now().Add(-3*time.Millisecond))
+	m.UploadFailed()
+	m.UploadFailed()
+	m.UploadStored(300)
+	m.SpoolMeasured(Spool{Files: 3, Failed: 2, Oldest: 90 * time.Second, Bytes: 4096})
 	tests := []struct {
 		name string
 		got  float64
@@ -55,6 +62,13 @@ func TestCounts(t *testing.T) {
 		{"recorded", testutil.ToFloat64(m.recordingBytes), 100},
 		{"queue", testutil.ToFloat64(m.recordingQueue), 1},
 		{"deny", testutil.ToFloat64(m.verdicts.WithLabelValues("deny")), 1},
+		{"uploads failed", testutil.ToFloat64(m.uploads.attempts.WithLabelValues("failed")), 2},
+		{"uploads stored", testutil.ToFloat64(m.uploads.attempts.WithLabelValues("stored")), 1},
+		{"uploaded bytes", testutil.ToFloat64(m.uploads.bytes), 300},
+		{"spool files", testutil.ToFloat64(m.uploads.spoolFiles), 3},
+		{"spool failed files", testutil.ToFloat64(m.uploads.spoolFailed), 2},
+		{"spool oldest", testutil.ToFloat64(m.uploads.spoolOldest), 90},
+		{"spool bytes", testutil.ToFloat64(m.uploads.spoolBytes), 4096},
 	}
 	for _, tt := range tests {
 		if tt.got != tt.want {
@@ -67,6 +81,8 @@ func TestCounts(t *testing.T) {
 		`jms_draining 0`, `jms_connections 4`, `jms_db_open_connections 3`, `jms_db_in_use_connections 1`,
 		`jms_build_info{goversion="go`, `version="v1.2.3"} 1`,
 		`jms_authorization_seconds_count{query="authorize"} 1`,
+		`jms_recording_uploads_total{result="failed"} 2`, `jms_recording_uploaded_bytes_total 300`,
+		`jms_recording_spool_files 3`, `jms_recording_spool_oldest_seconds 90`,
 		`go_goroutines`, `process_open_fds`,
 	} {
 		if !strings.Contains(body, want) {

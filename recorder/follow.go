@@ -69,8 +69,8 @@ func Follow(ctx context.Context, path string, w io.Writer, opts FollowOptions) e
 // FollowReader is Follow for a recording read from r, which returns
 // io.EOF when no more bytes are there yet (as a growing file does) and
 // more on a later Read: a recording streamed from another node.
-// (The output of a session without a PTY, in its raw stream file, is not
-// in such a stream: only the cast's events are.)
+// (The output of a session without a PTY, in its raw stream file, comes
+// in such a stream as output events: see RawCastTail.)
 func FollowReader(ctx context.Context, r io.Reader, w io.Writer, opts FollowOptions) error {
 	return followWith(ctx, r, w, opts, nil)
 }

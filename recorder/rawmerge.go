@@ -169,7 +169,11 @@ func openRawTail(path string) (*rawTail, error) {
 
 // read passes the events of the whole frames written since the last call
 // to apply; a frame still being written waits for the next call.
-func (t *rawTail) read(apply func(Event)) error {
+func (t *rawTail) read(apply func(Event)) error { return t.readUntil(apply, nil) }
+
+// readUntil is read that stops after the frame at which full (when not
+// nil) reports true; the frames after it wait for the next call.
+func (t *rawTail) readUntil(apply func(Event), full func() bool) error {
 	fi, err := t.f.Stat()
 	if err != nil {
 		return fmt.Errorf("recording: %w", err)
@@ -190,6 +194,9 @@ func (t *rawTail) read(apply func(Event)) error {
 			if ev, ok := frameEvent(&t.carry, fr); ok {
 				apply(ev)
 			}
+		}
+		if full != nil && full() {
+			break
 		}
 	}
 	t.off, t.lastT = rd.off, rd.lastT

@@ -214,6 +214,32 @@ func (s *Store) RecordingCounts(ctx context.Context) ([]RecordingCount, error) {
 	return out, wrapError(rows.Err())
 }
 
+// SpoolSummary is the recording files waiting in the spool for their
+// upload, all nodes sharing the database together.
+type SpoolSummary struct {
+	// Files wait for their upload; Failed of them failed their last
+	// attempt.
+	Files, Failed int
+	// Oldest is when the longest-waiting file was registered (zero
+	// with none).
+	Oldest time.Time
+}
+
+// RecordingSpoolSummary counts the files waiting in the spool.
+func (s *Store) RecordingSpoolSummary(ctx context.Context) (SpoolSummary, error) {
+	var sum SpoolSummary
+	var oldest sql.NullString
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(CASE WHEN attempts > 0 THEN 1 ELSE 0 END), 0), MIN(created_at)
+		FROM recording_files WHERE state = ?`, RecordingSpool).Scan(&sum.Files, &sum.Failed, &oldest)
+	if err != nil {
+		return sum, wrapError(err)
+	}
+	if oldest.Valid {
+		sum.Oldest = parseTime(oldest.String)
+	}
+	return sum, nil
+}
+
 // ExpiringRecordings returns up to limit ended sessions that ended before
 // before and still have a recording (anywhere), the oldest first.
 func (s *Store) ExpiringRecordings(ctx context.Context, before time.Time, limit int) ([]Session, error) {

@@ -65,6 +65,9 @@ func TestRecordingFilesLifecycle(t *testing.T) {
 	if due, _ := s.DueUploads(ctx, now, 10); len(due) != 1 {
 		t.Fatalf("a failed upload is due again before its time: %+v", due)
 	}
+	if sum, err := s.RecordingSpoolSummary(ctx); err != nil || sum.Files != 2 || sum.Failed != 1 || sum.Oldest.IsZero() || sum.Oldest.After(now) {
+		t.Fatalf("spool summary: %+v %v", sum, err)
+	}
 	if err := s.RecordingStored(ctx, due[1].ID, "k.raw.gz", 7, "ef"); err != nil {
 		t.Fatal(err)
 	}
@@ -80,6 +83,9 @@ func TestRecordingFilesLifecycle(t *testing.T) {
 	fs, _ := s.RecordingFiles(ctx, a.ID)
 	if len(fs) != 2 || fs[0].Attempts != 1 || fs[0].ObjectKey != "k.cast.gz" || fs[0].StoredAt == nil {
 		t.Fatalf("files: %+v", fs)
+	}
+	if sum, err := s.RecordingSpoolSummary(ctx); err != nil || sum != (SpoolSummary{}) {
+		t.Fatalf("spool summary with nothing waiting: %+v %v", sum, err)
 	}
 	counts, err := s.RecordingCounts(ctx)
 	if err != nil || len(counts) != 1 || counts[0] != (RecordingCount{State: RecordingStored, Files: 2, Bytes: 15}) {

@@ -11,6 +11,7 @@ import (
 	"github.com/jms-bastion/jms/bastion/transfer"
 	"github.com/jms-bastion/jms/config"
 	"github.com/jms-bastion/jms/metrics"
+	"github.com/jms-bastion/jms/recorder/storage"
 	"github.com/jms-bastion/jms/store"
 )
 
@@ -37,6 +38,22 @@ func newMetrics(cfg config.Config, st *store.Store, srv func() *bastion.Server) 
 		DBStats:  st.PoolStats,
 		Draining: func() bool { s := srv(); return s != nil && s.Draining() },
 	})
+}
+
+// uploadObserver returns what tells m how the recording spool and
+// uploads go; nil when m is (nothing is counted).
+func uploadObserver(m *metrics.Metrics) storage.Observer {
+	if m == nil {
+		return nil
+	}
+	return spoolMetrics{m}
+}
+
+// spoolMetrics is the metrics as recording storage's observer.
+type spoolMetrics struct{ *metrics.Metrics }
+
+func (s spoolMetrics) SpoolMeasured(st storage.SpoolStatus) {
+	s.Metrics.SpoolMeasured(metrics.Spool{Files: st.Files, Failed: st.Failed, Oldest: st.Oldest, Bytes: st.Bytes})
 }
 
 // serveMetrics serves /metrics, /healthz and /readyz on addr: ready

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/jms-bastion/jms/config"
+	"github.com/jms-bastion/jms/recorder"
 	"github.com/jms-bastion/jms/recorder/storage"
 	"github.com/jms-bastion/jms/store"
 )
@@ -24,10 +25,12 @@ func (a *app) recordings(st *store.Store, logger *slog.Logger) (*storage.Storage
 	if err != nil {
 		return nil, err
 	}
-	return newRecordings(cfg, st, logger)
+	return newRecordings(cfg, st, logger, nil)
 }
 
-func newRecordings(cfg config.Config, st *store.Store, logger *slog.Logger) (*storage.Storage, error) {
+// newRecordings returns the recording storage of cfg over st; obs (nil:
+// none) is told how the spool and the uploads go.
+func newRecordings(cfg config.Config, st *store.Store, logger *slog.Logger, obs storage.Observer) (*storage.Storage, error) {
 	loc, remote, err := cfg.ObjectStorage()
 	if err != nil {
 		return nil, err
@@ -46,7 +49,7 @@ func newRecordings(cfg config.Config, st *store.Store, logger *slog.Logger) (*st
 	}
 	o := storage.Options{DataDir: cfg.DataDir, RecordingsDir: cfg.RecordingsDir(), Prefix: loc.Prefix,
 		Concurrency: cfg.UploadConcurrency, SpoolMax: spoolMax, Retention: retention,
-		PartInterval: cfg.UploadPartInterval, PartSize: partSize, Logger: logger}
+		PartInterval: cfg.UploadPartInterval, PartSize: partSize, Logger: logger, Observer: obs}
 	o.Node, _ = cfg.Node() // unknown: the operations name the object store
 	if remote {
 		obj, err := storage.NewS3(cfg, loc)
@@ -178,7 +181,10 @@ func newRecordingGetCmd(a *app) *cobra.Command {
 4 characters) as plain asciicast v2, uncompressed, from the spool or the
 object store: to stdout, or to the file --file names (made 0600).
 'asciinema play' plays it. The bytes are the recording's exactly: send them
-to a file or a pipe, not to a terminal (use 'jmsctl replay' there).`,
+to a file or a pipe, not to a terminal (use 'jmsctl replay' there). A
+session without a PTY keeps its output byte for byte in a raw stream file
+beside its cast: get merges it in as output events, so that players show it
+('jmsctl replay ID --raw' gives the exact bytes).`,
 		Example: `  jmsctl recording get 3f2a -f 3f2a.cast
   jmsctl recording get 3f2a | asciinema play -`,
 		Args: cobra.ExactArgs(1),
@@ -186,7 +192,12 @@ to a file or a pipe, not to a terminal (use 'jmsctl replay' there).`,
 			if file == "" && isTerminal(a.stdout) {
 				return errors.New("get writes the recorded bytes as they are: give --file or send them to a pipe, not a terminal")
 			}
-			rc, err := a.openRecording(cmd, args[0])
+			path, done, err := a.recordingPath(cmd, args[0])
+			if err != nil {
+				return err
+			}
+			defer done()
+			rc, err := plainCast(path)
 			if err != nil {
 				return err
 			}
@@ -370,4 +381,28 @@ func pruneColumns() []column[store.Session] {
 		{"ended_at", func(s store.Session) string { return fmtTimePtr(s.EndedAt) }},
 		{"was", func(s store.Session) string { return recordingState(s) }},
 	}
+}
+
+// plainCast reads the recording whose cast is at path as one plain
+// asciicast: the file itself, or, for a session without a PTY, the cast
+// with its raw stream file's output merged in.
+func plainCast(path string) (io.ReadCloser, error) {
+	if !hasRaw(path) {
+		f, err := os.Open(path)
+		if err != nil {
+			return nil, fmt.Errorf("recording: %w", err)
+		}
+		return f, nil
+	}
+	r, err := recorder.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	pr, pw := io.Pipe()
+	go func() {
+		err := recorder.WritePlain(pw, r)
+		r.Close()
+		pw.CloseWithError(err)
+	}()
+	return pr, nil
 }

@@ -264,33 +264,6 @@ func parseAt(s string) (time.Duration, error) {
 	return d, nil
 }
 
-// openRecording opens the recording of a session id (or prefix) wherever
-// it is (the spool or the object store), or takes arg as the path of a
-// .cast file.
-func (a *app) openRecording(cmd *cobra.Command, arg string) (io.ReadCloser, error) {
-	if strings.HasSuffix(arg, ".cast") {
-		if f, err := os.Open(arg); err == nil {
-			return f, nil
-		}
-	}
-	s, err := a.openStore(cmd.Context())
-	if err != nil {
-		return nil, err
-	}
-	ss, err := s.GetSession(cmd.Context(), arg)
-	if err != nil {
-		return nil, err
-	}
-	if err := noRecording(ss); err != nil {
-		return nil, err
-	}
-	stg, err := a.recordings(s, nil)
-	if err != nil {
-		return nil, err
-	}
-	return stg.Open(cmd.Context(), ss)
-}
-
 // recordingPath finds the recording of a session id (or prefix) as a
 // file, with its raw stream file beside it when it has one, or takes arg
 // as the path of a .cast (or .raw) file. A recording in the object store

@@ -92,7 +92,9 @@ docs/recordings.md).`,
 			if err != nil {
 				return err
 			}
-			recs, err := newRecordings(cfg, st, logger.With("component", "recordings"))
+			var srv *bastion.Server
+			mx := newMetrics(cfg, st, func() *bastion.Server { return srv })
+			recs, err := newRecordings(cfg, st, logger.With("component", "recordings"), uploadObserver(mx))
 			if err != nil {
 				return err
 			}
@@ -106,7 +108,7 @@ docs/recordings.md).`,
 			if err != nil {
 				return err
 			}
-			srv, mx, err := buildServer(cfg, st, logger, serverParts{node: nodeName, hostKey: hostKey, reset: resetter, recs: recs})
+			srv, err = buildServer(cfg, st, logger, serverParts{node: nodeName, hostKey: hostKey, reset: resetter, recs: recs, mx: mx})
 			if err != nil {
 				return err
 			}
@@ -138,21 +140,22 @@ docs/recordings.md).`,
 	return cmd
 }
 
-// serverParts are what the cluster, the notifications and the recording
-// storage give the server: the node name its session rows carry, the
-// cluster's host key, the password resets and where recordings are.
+// serverParts are what the cluster, the notifications, the recording
+// storage and the metrics give the server: the node name its session rows
+// carry, the cluster's host key, the password resets, where recordings
+// are, and what counts (nil: nothing).
 type serverParts struct {
 	node    string
 	hostKey []byte
 	reset   bastion.PasswordReset
 	recs    *storage.Storage
+	mx      *metrics.Metrics
 }
 
 // buildServer assembles the bastion: the proxy, the transfers and the
 // server, counting in the metrics when metrics_listen is set.
-func buildServer(cfg config.Config, st *store.Store, logger *slog.Logger, parts serverParts) (*bastion.Server, *metrics.Metrics, error) {
-	var srv *bastion.Server
-	mx := newMetrics(cfg, st, func() *bastion.Server { return srv })
+func buildServer(cfg config.Config, st *store.Store, logger *slog.Logger, parts serverParts) (*bastion.Server, error) {
+	mx := parts.mx
 	ast := instrument(st, mx)
 	px := proxy.New(proxy.Config{
 		Node:             parts.node,
@@ -170,12 +173,8 @@ func buildServer(cfg config.Config, st *store.Store, logger *slog.Logger, parts 
 	xfer := transfer.New(ast, px, logger.With("component", "transfer"), nil)
 	xfer.SetMetrics(mx)
 	xfer.SetNode(parts.node)
-	srv, err := bastion.New(cfg, bastion.Deps{Store: ast, Proxy: px, Transfer: xfer, Logger: logger, Metrics: mx,
+	return bastion.New(cfg, bastion.Deps{Store: ast, Proxy: px, Transfer: xfer, Logger: logger, Metrics: mx,
 		HostKey: parts.hostKey, Reset: parts.reset, Recordings: parts.recs})
-	if err != nil {
-		return nil, nil, err
-	}
-	return srv, mx, nil
 }
 
 // serveUntilSignalled serves l until SIGTERM or SIGINT, then drains the

@@ -9,9 +9,10 @@ import (
 )
 
 // measureSpool adds up the files in the spool (recordings being written
-// and waiting for upload), when the spool has a bound.
+// and waiting for upload), when the spool has a bound or is observed.
 func (s *Storage) measureSpool() {
-	if s.o.SpoolMax <= 0 || s.o.RecordingsDir == "" {
+	_, unobserved := s.o.Observer.(nopObserver)
+	if s.o.SpoolMax <= 0 && (unobserved || !s.Remote()) || s.o.RecordingsDir == "" {
 		return
 	}
 	var total int64
@@ -40,5 +41,6 @@ func (s *Storage) SpoolFull() error {
 	return nil
 }
 
-// SpoolBytes is the spool's size at the last measure (0 without spool_max).
+// SpoolBytes is the spool's size at the last measure (0 without spool_max
+// or an observer).
 func (s *Storage) SpoolBytes() int64 { return s.spoolBytes.Load() }

@@ -51,6 +51,7 @@ type Store interface {
 	RecordingFiles(ctx context.Context, sessionID string) ([]store.RecordingFile, error)
 	DueUploads(ctx context.Context, now time.Time, limit int) ([]store.RecordingFile, error)
 	RecordingFilesIn(ctx context.Context, state string, limit int) ([]store.RecordingFile, error)
+	RecordingSpoolSummary(ctx context.Context) (store.SpoolSummary, error)
 	RecordingUploadFailed(ctx context.Context, id int64, why string, next time.Time) error
 	RecordingStored(ctx context.Context, id int64, key string, size int64, sum string) error
 	ExpiringRecordings(ctx context.Context, before time.Time, limit int) ([]store.Session, error)
@@ -93,9 +94,11 @@ type Options struct {
 	BehindAfter time.Duration
 	// Node names this server in the operations that say uploads fail or
 	// fall behind ("" names the object store instead).
-	Node   string
-	Now    func() time.Time
-	Logger *slog.Logger
+	Node string
+	// Observer is told how the spool and the uploads go (nil: nobody).
+	Observer Observer
+	Now      func() time.Time
+	Logger   *slog.Logger
 }
 
 // Storage keeps recordings. It is safe for concurrent use.
@@ -135,6 +138,9 @@ func New(st Store, o Options) *Storage {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.Observer == nil {
+		o.Observer = nopObserver{}
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

@@ -44,6 +44,7 @@ func (s *Storage) Run(ctx context.Context) {
 		if s.Remote() {
 			s.checkpoint(ctx, &wg, sem)
 			s.startDue(ctx, &wg, sem)
+			s.observeSpool(ctx)
 			s.warnIfBehind(ctx)
 		}
 		if now := s.o.Now(); s.o.Retention > 0 && !now.Before(nextRetention) {
@@ -120,6 +121,7 @@ func (s *Storage) uploadOne(ctx context.Context, f store.RecordingFile) {
 			log.Info("recording upload stopped: it resumes at the next start", "err", err)
 			return
 		}
+		s.o.Observer.UploadFailed()
 		next := s.o.Now().Add(s.backoff(f.Attempts))
 		log.Warn("recording upload failed: will retry", "attempt", f.Attempts+1, "next", next.UTC().Format(time.RFC3339), "err", err)
 		if ferr := s.st.RecordingUploadFailed(context.WithoutCancel(ctx), f.ID, err.Error(), next); ferr != nil {
@@ -133,6 +135,7 @@ func (s *Storage) uploadOne(ctx context.Context, f store.RecordingFile) {
 		log.Error("recording the upload: the spool copy stays, and is uploaded again", "err", err)
 		return
 	}
+	s.o.Observer.UploadStored(size)
 	local := s.abs(f.LocalPath)
 	if err := os.Remove(local); err != nil && !errors.Is(err, os.ErrNotExist) {
 		log.Warn("removing the uploaded spool copy", "err", err)
