@@ -209,8 +209,10 @@ func TestClusterTwoNodes(t *testing.T) {
 		aud.Keys("Enter")
 		aud.waitForScreen(regexp.MustCompile(`watching alice@web1`), 20*time.Second)
 		shell.Line("echo seen-from-$((1+1))-nodes")
-		watch.waitForScreen(regexp.MustCompile(`seen-from-2-nodes`), 20*time.Second)
-		aud.waitForScreen(regexp.MustCompile(`seen-from-2-nodes`), 20*time.Second)
+		// Through the database: a loaded machine (the whole suite under
+		// -race) has taken over 20 s here.
+		watch.waitForScreen(regexp.MustCompile(`seen-from-2-nodes`), 60*time.Second)
+		aud.waitForScreen(regexp.MustCompile(`seen-from-2-nodes`), 60*time.Second)
 
 		// Killed from B's CLI, the session on A ends within 2 s.
 		e.b.MustRun(t, "", "session", "kill", id, "--reason", "cluster test")
