@@ -205,6 +205,10 @@ func TestSetAccountSecretDuringRekeys(t *testing.T) {
 				errc <- err
 				return
 			}
+			// A breath between writes: SQLite's busy handler is not fair,
+			// and a writer that takes the lock again at once starved the
+			// rekey past its 10 s busy timeout on a loaded machine.
+			time.Sleep(200 * time.Microsecond)
 		}
 	}()
 	go func() {
