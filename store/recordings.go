@@ -86,23 +86,10 @@ func (s *Store) UnregisteredRecordings(ctx context.Context, after Session, limit
 	if !after.StartedAt.IsZero() {
 		start = formatTime(after.StartedAt)
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT `+sessionColumns+` FROM sessions
+	return s.querySessions(ctx, `SELECT `+sessionColumns+` FROM sessions
 		WHERE recording_state = '' AND status <> ? AND recording_path <> ''
 		AND (started_at > ? OR (started_at = ? AND id > ?)) ORDER BY started_at, id LIMIT ?`,
 		StatusActive, start, start, after.ID, limit)
-	if err != nil {
-		return nil, wrapError(err)
-	}
-	defer rows.Close()
-	var out []Session
-	for rows.Next() {
-		ss, err := scanSession(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, ss)
-	}
-	return out, wrapError(rows.Err())
 }
 
 // RegisterRecording records the files of an ended session's recording
@@ -243,23 +230,10 @@ func (s *Store) RecordingSpoolSummary(ctx context.Context) (SpoolSummary, error)
 // ExpiringRecordings returns up to limit ended sessions that ended before
 // before and still have a recording (anywhere), the oldest first.
 func (s *Store) ExpiringRecordings(ctx context.Context, before time.Time, limit int) ([]Session, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+sessionColumns+` FROM sessions
+	return s.querySessions(ctx, `SELECT `+sessionColumns+` FROM sessions
 		WHERE status <> ? AND ended_at IS NOT NULL AND ended_at < ? AND recording_path <> ''
 		AND recording_state <> ? AND recording_state <> ? ORDER BY ended_at, id LIMIT ?`,
 		StatusActive, formatTime(before), RecordingExpired, RecordingMissing, limit)
-	if err != nil {
-		return nil, wrapError(err)
-	}
-	defer rows.Close()
-	var out []Session
-	for rows.Next() {
-		ss, err := scanSession(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, ss)
-	}
-	return out, wrapError(rows.Err())
 }
 
 // ExpireRecording marks a session's recording (each of its files) as

@@ -310,21 +310,9 @@ func (s *Store) GetSession(ctx context.Context, idOrPrefix string) (Session, err
 	if len(p) < MinSessionPrefix {
 		return Session{}, fmt.Errorf("session %q: give at least %d characters of its id", idOrPrefix, MinSessionPrefix)
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id LIKE ? ORDER BY started_at LIMIT 6`, p+"%")
+	found, err := s.querySessions(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id LIKE ? ORDER BY started_at LIMIT 6`, p+"%")
 	if err != nil {
-		return Session{}, wrapError(err)
-	}
-	defer rows.Close()
-	var found []Session
-	for rows.Next() {
-		ss, err := scanSession(rows)
-		if err != nil {
-			return Session{}, err
-		}
-		found = append(found, ss)
-	}
-	if err := rows.Err(); err != nil {
-		return Session{}, wrapError(err)
+		return Session{}, err
 	}
 	switch len(found) {
 	case 0:
@@ -369,6 +357,17 @@ func (s *Store) ListSessions(ctx context.Context, sq SessionQuery) ([]Session, e
 	}
 	query += ` ORDER BY started_at DESC, id DESC LIMIT ?`
 	args = append(args, limit)
+	out, err := s.querySessions(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	reverse(out)
+	return out, nil
+}
+
+// querySessions runs a query that selects sessionColumns and scans every
+// row it returns.
+func (s *Store) querySessions(ctx context.Context, query string, args ...any) ([]Session, error) {
 	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, wrapError(err)
@@ -382,9 +381,5 @@ func (s *Store) ListSessions(ctx context.Context, sq SessionQuery) ([]Session, e
 		}
 		out = append(out, ss)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, wrapError(err)
-	}
-	reverse(out)
-	return out, nil
+	return out, wrapError(rows.Err())
 }
