@@ -154,7 +154,7 @@ func (s *Store) AddAsset(ctx context.Context, na NewAsset) (Asset, error) {
 		return Asset{}, err
 	}
 	err := s.withTx(ctx, func(q querier) error {
-		if _, err := insertAsset(ctx, q, na, formatTime(s.now())); err != nil {
+		if _, err := s.insertAsset(ctx, q, na, formatTime(s.now())); err != nil {
 			return err
 		}
 		return s.recordOp(ctx, q, "asset.add", na.Name, na)
@@ -166,10 +166,10 @@ func (s *Store) AddAsset(ctx context.Context, na NewAsset) (Asset, error) {
 }
 
 // insertAsset inserts a normalised asset and its labels.
-func insertAsset(ctx context.Context, q querier, na NewAsset, now string) (int64, error) {
+func (s *Store) insertAsset(ctx context.Context, q querier, na NewAsset, now string) (int64, error) {
 	var node any
 	if na.Node != "" {
-		id, err := ensureNode(ctx, q, na.Node, now)
+		id, err := s.ensureNode(ctx, q, na.Node, now)
 		if err != nil {
 			return 0, err
 		}
@@ -387,17 +387,17 @@ func (s *Store) UpdateAsset(ctx context.Context, name string, au AssetUpdate) er
 		active = *au.Active
 	}
 	return s.withTx(ctx, func(q querier) error {
-		if err := updateAsset(ctx, q, cur.ID, na, active, formatTime(s.now())); err != nil {
+		if err := s.updateAsset(ctx, q, cur.ID, na, active, formatTime(s.now())); err != nil {
 			return err
 		}
 		return s.recordOp(ctx, q, "asset.set", name, map[string]any{"asset": na, "active": active})
 	})
 }
 
-func updateAsset(ctx context.Context, q querier, id int64, na NewAsset, active bool, now string) error {
+func (s *Store) updateAsset(ctx context.Context, q querier, id int64, na NewAsset, active bool, now string) error {
 	var node any
 	if na.Node != "" {
-		nid, err := ensureNode(ctx, q, na.Node, now)
+		nid, err := s.ensureNode(ctx, q, na.Node, now)
 		if err != nil {
 			return err
 		}

@@ -36,7 +36,7 @@ func benchInventoryOn(b *testing.B, e Engine) *Store {
 	now := formatTime(s.now())
 	err := s.withTx(ctx, func(q querier) error {
 		for n := 0; n < 100; n++ {
-			nodeID, err := ensureNode(ctx, q, fmt.Sprintf("/bench/n%02d", n), now)
+			nodeID, err := s.ensureNode(ctx, q, fmt.Sprintf("/bench/n%02d", n), now)
 			if err != nil {
 				return err
 			}

@@ -52,6 +52,8 @@ var ErrTargetNotEmpty = errors.New("the target database is not empty")
 // or nothing is changed. Sealed secrets are copied as they are: the
 // target needs the source's secret key. Stop every serve on the source
 // first: its changes made during the copy would not be carried over.
+//
+// unscoped: a copy moves the whole database.
 func CopyDB(ctx context.Context, from, to string, opts CopyOptions) (CopyReport, error) {
 	var rep CopyReport
 	src, dst, err := openCopyEnds(ctx, from, to)
@@ -148,8 +150,10 @@ var (
 // copiedTables lists the tables of the migrations in the order they are
 // made, which is an order their references allow (a table can only
 // refer to one made before it): schema_migrations is the target's own.
+// PostgreSQL's migrations say it: SQLite's rebuild some tables under
+// another name on the way.
 func copiedTables() ([]string, error) {
-	ms, err := migrations()
+	ms, err := migrations(PostgreSQL)
 	if err != nil {
 		return nil, err
 	}
@@ -163,17 +167,21 @@ func copiedTables() ([]string, error) {
 			out = slices.DeleteFunc(out, func(t string) bool { return t == strings.ToLower(d[1]) })
 		}
 	}
-	return out, nil
+	// orgs came late, but the inventory's tables refer to it: it goes first.
+	out = slices.DeleteFunc(out, func(t string) bool { return t == "orgs" })
+	return append([]string{"orgs"}, out...), nil
 }
 
 // seededTables are filled by a migration itself (notify_cursors start at
-// the audit's end): their rows are part of an empty schema, not data, and
+// the audit's end, orgs with the default organization): their rows are part of an empty schema, not data, and
 // the copy replaces them with the source's.
-var seededTables = map[string]bool{"notify_cursors": true}
+var seededTables = map[string]bool{"notify_cursors": true, "orgs": true}
 
 // clearTarget refuses a target that holds rows, naming the tables, or
 // with force deletes them (children first). The rows of seeded tables
 // are deleted either way.
+//
+// unscoped: a copy moves the whole database.
 func (s *Store) clearTarget(ctx context.Context, q querier, tables []string, force bool) error {
 	var full []string
 	for _, t := range tables {
@@ -204,6 +212,8 @@ func (s *Store) clearTarget(ctx context.Context, q querier, tables []string, for
 
 // copyTable reads table t through src and inserts its rows, ids and
 // all, through q.
+//
+// unscoped: a copy moves the whole database.
 func copyTable(ctx context.Context, src, q querier, t string) error {
 	rows, err := src.QueryContext(ctx, `SELECT * FROM `+t)
 	if err != nil {
@@ -245,6 +255,8 @@ func copyTable(ctx context.Context, src, q querier, t string) error {
 }
 
 // boolColumns says which of cols are boolean in the target's table t.
+//
+// unscoped: a copy moves the whole database.
 func boolColumns(ctx context.Context, q querier, t string, cols []string) ([]bool, error) {
 	rows, err := q.QueryContext(ctx, `SELECT `+strings.Join(cols, ", ")+` FROM `+t+` WHERE 1 = 0`)
 	if err != nil {
@@ -304,6 +316,7 @@ func tableSums(ctx context.Context, q querier, tables []string) (map[string]tabl
 	return out, nil
 }
 
+// unscoped: a copy moves the whole database.
 func tableChecksum(ctx context.Context, q querier, t string) (tableSum, error) {
 	var sum tableSum
 	cols, err := columnsOf(ctx, q, t)
@@ -342,6 +355,8 @@ func tableChecksum(ctx context.Context, q querier, t string) (tableSum, error) {
 }
 
 // columnsOf returns the columns of table t, sorted by name.
+//
+// unscoped: a copy moves the whole database.
 func columnsOf(ctx context.Context, q querier, t string) ([]string, error) {
 	rows, err := q.QueryContext(ctx, `SELECT * FROM `+t+` WHERE 1 = 0`)
 	if err != nil {

@@ -58,7 +58,7 @@ func InspectDB(ctx context.Context, where string) (DBStatus, error) {
 	if st.Applied, err = appliedMigrations(ctx, x); err != nil {
 		return st, fmt.Errorf("database %s: %w", loc, loc.scrub(err))
 	}
-	ms, err := migrations()
+	ms, err := migrations(loc.Engine)
 	if err != nil {
 		return st, err
 	}

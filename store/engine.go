@@ -170,6 +170,8 @@ func (d *dialect) forShare() string {
 }
 
 // forUpdate is the clause that makes a read take a row for writing.
+//
+// unscoped: it names no table of its own.
 func (d *dialect) forUpdate() string {
 	if d.engine == PostgreSQL {
 		return " FOR UPDATE"
@@ -237,6 +239,8 @@ func (d *dialect) snapshot() *sql.TxOptions {
 // resetIDs moves every identity column's sequence past the ids its
 // table holds, after rows were inserted with their ids (a copy). SQLite
 // takes max(id)+1 by itself.
+//
+// unscoped: it resets every table's id sequence.
 func (d *dialect) resetIDs(ctx context.Context, q querier) error {
 	if d.engine != PostgreSQL {
 		return nil

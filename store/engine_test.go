@@ -119,7 +119,7 @@ func TestConcurrentOpensMigrateOnce(t *testing.T) {
 		}
 		defer stores[i].Close()
 	}
-	ms, err := migrations()
+	ms, err := migrations(stores[0].db.d.engine)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -110,6 +110,18 @@ var restrictedBy = map[string][]reference{
 		{table: "assets", column: "node_id", nameColumn: "name", noun: "asset"},
 		{table: "account_templates", column: "node_id", nameColumn: "name", noun: "account template"},
 	},
+	// An organization is removed by marking it (orgs.removed_at), never
+	// deleted; these hold should a row be deleted by hand.
+	"orgs": {
+		{table: "groups", column: "org_id", nameColumn: "name", noun: "group"},
+		{table: "nodes", column: "org_id", nameColumn: "path", noun: "node"},
+		{table: "assets", column: "org_id", nameColumn: "name", noun: "asset"},
+		{table: "grants", column: "org_id", nameColumn: "name", noun: "grant"},
+		{table: "filters", column: "org_id", nameColumn: "name", noun: "filter"},
+		{table: "login_rules", column: "org_id", nameColumn: "name", noun: "login rule"},
+		{table: "account_templates", column: "org_id", nameColumn: "name", noun: "account template"},
+		{table: "automation_jobs", column: "org_id", nameColumn: "name", noun: "job"},
+	},
 }
 
 // stillUsed returns the error of deleting the kind called name, the row

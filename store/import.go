@@ -203,7 +203,7 @@ func (s *Store) ImportAssets(ctx context.Context, rows []ImportAsset, opts Impor
 			return nil
 		}
 		now := formatTime(s.now())
-		nodes, err := newNodeCache(ctx, q, now)
+		nodes, err := s.newNodeCache(ctx, q, now)
 		if err != nil {
 			return err
 		}
@@ -324,19 +324,20 @@ func sameAsset(a, b NewAsset) bool {
 
 // nodeCache finds or makes node ids once per path.
 type nodeCache struct {
+	s   *Store
 	ctx context.Context
 	q   querier
 	now string
 	ids map[string]int64
 }
 
-func newNodeCache(ctx context.Context, q querier, now string) (*nodeCache, error) {
-	rows, err := q.QueryContext(ctx, `SELECT id, path FROM nodes`)
+func (s *Store) newNodeCache(ctx context.Context, q querier, now string) (*nodeCache, error) {
+	rows, err := q.QueryContext(ctx, `SELECT id, path FROM nodes n WHERE `+s.orgCond("n"))
 	if err != nil {
 		return nil, wrapError(err)
 	}
 	defer rows.Close()
-	c := &nodeCache{ctx: ctx, q: q, now: now, ids: map[string]int64{}}
+	c := &nodeCache{s: s, ctx: ctx, q: q, now: now, ids: map[string]int64{}}
 	for rows.Next() {
 		var id int64
 		var p string
@@ -356,7 +357,7 @@ func (c *nodeCache) id(p string) (any, error) {
 	if id, ok := c.ids[p]; ok {
 		return id, nil
 	}
-	id, err := ensureNode(c.ctx, c.q, p, c.now)
+	id, err := c.s.ensureNode(c.ctx, c.q, p, c.now)
 	if err != nil {
 		return nil, err
 	}

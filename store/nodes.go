@@ -34,24 +34,29 @@ func CleanNodePath(p string) (string, error) {
 }
 
 // ensureNode returns the id of the node at path p (already clean,
-// non-empty), making it and its ancestors as needed.
-func ensureNode(ctx context.Context, q querier, p, now string) (int64, error) {
+// non-empty) in the scope's organization, making it and its ancestors
+// as needed.
+func (s *Store) ensureNode(ctx context.Context, q querier, p, now string) (int64, error) {
+	org, err := s.writeOrg()
+	if err != nil {
+		return 0, err
+	}
 	segs := strings.Split(p[1:], "/")
 	var id int64
 	for i := range segs {
 		cur := "/" + strings.Join(segs[:i+1], "/")
-		if _, err := q.ExecContext(ctx, `INSERT INTO nodes (path, created_at) VALUES (?, ?) ON CONFLICT (path) DO NOTHING`, cur, now); err != nil {
+		if _, err := q.ExecContext(ctx, `INSERT INTO nodes (path, created_at, org_id) VALUES (?, ?, ?) ON CONFLICT (org_id, path) DO NOTHING`, cur, now, org); err != nil {
 			return 0, wrapError(err)
 		}
-		if err := q.QueryRowContext(ctx, `SELECT id FROM nodes WHERE path = ?`, cur).Scan(&id); err != nil {
+		if err := q.QueryRowContext(ctx, `SELECT id FROM nodes WHERE path = ? AND org_id = ?`, cur, org).Scan(&id); err != nil {
 			return 0, wrapError(err)
 		}
 	}
 	return id, nil
 }
 
-// nodeID returns the id of an existing node.
-func nodeID(ctx context.Context, q querier, p string) (int64, error) {
+// nodeID returns the id of an existing node of the scope.
+func (s *Store) nodeID(ctx context.Context, q querier, p string) (int64, error) {
 	clean, err := CleanNodePath(p)
 	if err != nil {
 		return 0, err
@@ -60,7 +65,7 @@ func nodeID(ctx context.Context, q querier, p string) (int64, error) {
 		return 0, fmt.Errorf("the root node / cannot be named here (it holds every asset)")
 	}
 	var id int64
-	if err := q.QueryRowContext(ctx, `SELECT id FROM nodes WHERE path = ?`, clean).Scan(&id); err != nil {
+	if err := q.QueryRowContext(ctx, `SELECT id FROM nodes n WHERE path = ? AND `+s.orgCond("n"), clean).Scan(&id); err != nil {
 		return 0, fmt.Errorf("node %q: %w", clean, wrapError(err))
 	}
 	return id, nil

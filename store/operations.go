@@ -33,6 +33,8 @@ type Operation struct {
 
 // recordOp writes one operation in the transaction of the change it
 // describes. detail is encoded as JSON; it must never hold a secret.
+//
+// unscoped: it writes the scope's own organization (0 across organizations).
 func (s *Store) recordOp(ctx context.Context, q querier, action, target string, detail any) error {
 	var d string
 	switch v := detail.(type) {
@@ -46,8 +48,10 @@ func (s *Store) recordOp(ctx context.Context, q querier, action, target string, 
 		}
 		d = string(b)
 	}
-	_, err := q.ExecContext(ctx, `INSERT INTO operations (at, actor, action, target, detail) VALUES (?, ?, ?, ?, ?)`,
-		formatTime(s.now()), actorFrom(ctx), action, target, d)
+	// The organization of the scope the change was made in; 0 for a
+	// change made across organizations (people, settings, the cluster).
+	_, err := q.ExecContext(ctx, `INSERT INTO operations (at, actor, action, target, detail, org_id) VALUES (?, ?, ?, ?, ?, ?)`,
+		formatTime(s.now()), actorFrom(ctx), action, target, d, s.scope.org)
 	return wrapError(err)
 }
 

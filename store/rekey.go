@@ -149,6 +149,8 @@ type sealedValue struct {
 }
 
 // sealedValues returns every sealed value in the database.
+//
+// unscoped: a rekey reseals every secret of the database.
 func sealedValues(ctx context.Context, q querier) ([]sealedValue, error) {
 	var out []sealedValue
 	for _, c := range sealedColumns {
@@ -220,6 +222,7 @@ func (s *Store) Rekey(ctx context.Context, next *Sealer) (int, error) {
 	return n, nil
 }
 
+// unscoped: a rekey reseals every secret of the database.
 func resealOne(ctx context.Context, q querier, cur, next *Sealer, v sealedValue) error {
 	plain, err := cur.Open(v.env, v.b.aad(EnvelopeVersion(v.env)))
 	if err != nil {

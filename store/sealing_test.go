@@ -307,7 +307,7 @@ func TestV1DatabaseOpensAfterUpgrade(t *testing.T) {
 // it before migration 0003.
 func makeSchema2Database(t *testing.T, path string) {
 	t.Helper()
-	ms, err := migrations()
+	ms, err := migrations(SQLite)
 	if err != nil {
 		t.Fatal(err)
 	}

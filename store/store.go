@@ -18,8 +18,16 @@ import (
 	_ "modernc.org/sqlite" // the pure-Go SQLite driver
 )
 
-// Store is the jms database. It is safe for concurrent use.
+// Store is the jms database seen from one organization scope (see
+// scope.go): Open gives the default organization's; InOrg and AllOrgs
+// give other views of the same database. It is safe for concurrent use.
 type Store struct {
+	*shared
+	scope orgScope
+}
+
+// shared is what every view of one database has in common.
+type shared struct {
 	db  *db
 	loc Location
 	now func() time.Time
@@ -69,8 +77,8 @@ func Open(ctx context.Context, where string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Store{db: &db{DB: pool, d: newDialect(loc.Engine)}, loc: loc,
-		sealer: opts.Sealer, reload: opts.ReloadSealer, now: opts.Now}
+	s := &Store{shared: &shared{db: &db{DB: pool, d: newDialect(loc.Engine)}, loc: loc,
+		sealer: opts.Sealer, reload: opts.ReloadSealer, now: opts.Now}, scope: orgScope{org: DefaultOrgID}}
 	if s.now == nil {
 		s.now = time.Now
 	}

@@ -85,7 +85,7 @@ func (s *Store) AddTemplate(ctx context.Context, nt NewAccountTemplate) (Account
 		now := formatTime(s.now())
 		var nodeRef any
 		if node != "" {
-			id, err := ensureNode(ctx, q, node, now)
+			id, err := s.ensureNode(ctx, q, node, now)
 			if err != nil {
 				return err
 			}

@@ -28,6 +28,22 @@ type app struct {
 
 	cfg   *config.Config
 	store *store.Store
+
+	// caller is the person running the command over SSH (jmsctl inside
+	// the bastion, see remote.go); nil for the local CLI, which is root
+	// on the database and may do everything.
+	caller *caller
+	// org is --org (env JMS_ORG): the organization commands work in;
+	// allOrgs is --all-orgs, for listings across every organization.
+	org     string
+	allOrgs bool
+}
+
+// caller is who runs a command over SSH.
+type caller struct {
+	user   string // the person's login name
+	role   string // the person's system role: admin, auditor or user
+	source string // the client's address
 }
 
 func newApp(stdin io.Reader, stdout, stderr io.Writer, environ []string) *app {
