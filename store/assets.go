@@ -371,6 +371,9 @@ type AssetUpdate struct {
 
 // UpdateAsset changes an asset.
 func (s *Store) UpdateAsset(ctx context.Context, name string, au AssetUpdate) error {
+	if _, err := s.writeOrg(); err != nil {
+		return err
+	}
 	cur, err := s.GetAsset(ctx, name)
 	if err != nil {
 		return err
@@ -464,6 +467,9 @@ func (e *HostKeyMismatchError) Is(target error) bool { return target == ErrHostK
 // operator is never overwritten. When a key is pinned already, it
 // returns nil if it is key and a *HostKeyMismatchError otherwise.
 func (s *Store) PinHostKey(ctx context.Context, name, key string) error {
+	if _, err := s.writeOrg(); err != nil {
+		return err
+	}
 	return s.withTx(ctx, func(q querier) error {
 		res, err := q.ExecContext(ctx, `UPDATE assets SET host_key = ?, host_key_pinned_at = ? WHERE name = ? AND host_key = '' AND `+s.orgCond("assets"),
 			key, formatTime(s.now()), name)
@@ -492,6 +498,9 @@ func (s *Store) PinHostKey(ctx context.Context, name, key string) error {
 // TrustHostKey pins key as an asset's host key whatever was pinned
 // before: an operator's `asset trust --key`, audited as such.
 func (s *Store) TrustHostKey(ctx context.Context, name, key string) error {
+	if _, err := s.writeOrg(); err != nil {
+		return err
+	}
 	return s.withTx(ctx, func(q querier) error {
 		if err := execOne(ctx, q, "asset", name, `UPDATE assets SET host_key = ?, host_key_pinned_at = ? WHERE name = ? AND `+s.orgCond("assets"),
 			key, formatTime(s.now()), name); err != nil {
@@ -536,6 +545,9 @@ func (s *Store) CountAssets(ctx context.Context) (int, error) {
 // connection pins the key the asset then offers. It returns the key
 // that was pinned ("" if none).
 func (s *Store) UnpinHostKey(ctx context.Context, name string) (string, error) {
+	if _, err := s.writeOrg(); err != nil {
+		return "", err
+	}
 	var old string
 	err := s.withTx(ctx, func(q querier) error {
 		if err := q.QueryRowContext(ctx, `SELECT host_key FROM assets WHERE name = ? AND `+s.orgCond("assets"), name).Scan(&old); err != nil {
