@@ -39,25 +39,11 @@ var pendingScope = map[string]bool{
 	"assets.go:UnpinHostKey":                  true, // h-orgstore1
 	"assets.go:insertAsset":                   true, // h-orgstore1
 	"assets.go:updateAsset":                   true, // h-orgstore1
-	"audit.go:AddCommandEvent":                true, // h-orgstore2
-	"audit.go:AddTransferEvent":               true, // h-orgstore2
-	"audit.go:ListCommandEvents":              true, // h-orgstore2
-	"audit.go:ListTransferEvents":             true, // h-orgstore2
 	"authz.go:liveGrants":                     true, // h-orgmenu
 	"authz.go:loadCoverage":                   true, // h-orgmenu
 	"errors.go:stillUsed":                     true, // h-orgstore1
-	"filters.go:AddFilter":                    true, // h-orgstore2
-	"filters.go:SetFilterActive":              true, // h-orgstore2
-	"filters.go:UpdateFilter":                 true, // h-orgstore2
-	"filters.go:listFilters":                  true, // h-orgstore2
 	"forward.go:forwardGrantPorts":            true, // h-orgmenu
 	"grantcheck.go:accountsOnNone":            true, // h-orgstore1
-	"grants.go:AddGrant":                      true, // h-orgstore2
-	"grants.go:apply":                         true, // h-orgstore2
-	"grants.go:checkWindow":                   true, // h-orgstore2
-	"grants.go:listGrants":                    true, // h-orgstore2
-	"grants.go:loadScopes":                    true, // h-orgstore2
-	"grants.go:write":                         true, // h-orgstore2
 	"groups.go:AddMembers":                    true, // h-orgstore1
 	"groups.go:GetGroup":                      true, // h-orgstore1
 	"groups.go:ListGroups":                    true, // h-orgstore1
@@ -76,48 +62,19 @@ var pendingScope = map[string]bool{
 	"jobs.go:FinishJob":                       true, // h-orgstore1
 	"jobs.go:ListJobs":                        true, // h-orgstore1
 	"jobs.go:upsertJob":                       true, // h-orgstore1
-	"kill.go:PendingKills":                    true, // h-orgstore2
-	"kill.go:RequestKill":                     true, // h-orgstore2
-	"loginrules.go:AddLoginRule":              true, // h-orgstore2
-	"loginrules.go:GetLoginRule":              true, // h-orgstore2
-	"loginrules.go:ListLoginRules":            true, // h-orgstore2
-	"loginrules.go:SetLoginRuleActive":        true, // h-orgstore2
-	"loginrules.go:UpdateLoginRule":           true, // h-orgstore2
 	"mail.go:SetMailSettings":                 true, // h-orgstore1
 	"managed.go:PrivilegedAccount":            true, // h-orgstore1
 	"managed.go:SaveManagedAccount":           true, // h-orgstore1
 	"managed.go:TemplateAccounts":             true, // h-orgstore1
 	"nodes.go:ListNodes":                      true, // h-orgstore1
 	"nodes.go:PruneNodes":                     true, // h-orgstore1
-	"notifyevents.go:GrantsExpiring":          true, // h-orgstore2
-	"notifyevents.go:OperationsAfter":         true, // h-orgstore2
-	"operations.go:ListOperations":            true, // h-orgstore2
-	"recordings.go:ExpireRecording":           true, // h-orgstore2
-	"recordings.go:ExpiringRecordings":        true, // h-orgstore2
-	"recordings.go:RecordingStored":           true, // h-orgstore2
-	"recordings.go:RegisterRecording":         true, // h-orgstore2
-	"recordings.go:UnregisteredRecordings":    true, // h-orgstore2
-	"recordings.go:queryRecordingFiles":       true, // h-orgstore2
 	"remove.go:removeNamed":                   true, // h-orgstore1
-	"servers.go:closeSessionsOfGone":          true, // h-orgstore2
-	"servers.go:reapServer":                   true, // h-orgstore2
-	"sessions.go:CloseInterruptedSessions":    true, // h-orgstore2
-	"sessions.go:EndSession":                  true, // h-orgstore2
-	"sessions.go:GetSession":                  true, // h-orgstore2
-	"sessions.go:ListSessions":                true, // h-orgstore2
-	"sessions.go:StartSession":                true, // h-orgstore2
-	"sessions.go:getSession":                  true, // h-orgstore2
 	"templates.go:AddTemplate":                true, // h-orgstore1
 	"templates.go:GetTemplate":                true, // h-orgstore1
 	"templates.go:GetTemplateByID":            true, // h-orgstore1
 	"templates.go:ListTemplates":              true, // h-orgstore1
 	"templates.go:RemoveTemplateWithAccounts": true, // h-orgstore1
 	"templates.go:TemplateSecret":             true, // h-orgstore1
-	"tickets.go:AddTicket":                    true, // h-orgstore2
-	"tickets.go:GetTicket":                    true, // h-orgstore2
-	"tickets.go:ListTickets":                  true, // h-orgstore2
-	"tickets.go:TicketStatus":                 true, // h-orgstore2
-	"tickets.go:closeTicket":                  true, // h-orgstore2
 	"users.go:ListUsers":                      true, // h-orgstore1
 	"users.go:userGroups":                     true, // h-orgstore1
 }
