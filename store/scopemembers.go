@@ -116,12 +116,16 @@ func (s *Store) applyMembers(ctx context.Context, q querier, kind string, id int
 // organization org names are its members and its groups are in it.
 func (r memberResolver) checkRuleMembers(ctx context.Context, users, groups []string) error {
 	for _, u := range users {
-		if _, err := r.user(ctx, u, true); err != nil {
+		if _, err := r.user(ctx, u, true); errors.Is(err, ErrNotFound) {
+			return fmt.Errorf("user %q: %w", u, ErrNotFound)
+		} else if err != nil {
 			return err
 		}
 	}
 	for _, g := range groups {
-		if _, err := r.inOrg(ctx, "group", "groups", "name", g, ""); err != nil {
+		if _, err := r.inOrg(ctx, "group", "groups", "name", g, ""); errors.Is(err, ErrNotFound) {
+			return fmt.Errorf("group %q: %w", g, ErrNotFound)
+		} else if err != nil {
 			return err
 		}
 	}
