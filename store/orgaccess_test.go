@@ -241,7 +241,7 @@ func TestLoginRulesOfEveryOrgOfThePerson(t *testing.T) {
 		v *Store
 		r LoginRule
 	}{
-		{f.a, LoginRule{Name: "ops-out", Action: LoginRuleDeny, Groups: []string{"ops"}}},              // A's ops: alice
+		{f.a, LoginRule{Name: "ops-out", Action: LoginRuleDeny, Groups: []string{"ops"}}},               // A's ops: alice
 		{f.b, LoginRule{Name: "ops-out", Action: LoginRuleDeny, Priority: 10, Groups: []string{"ops"}}}, // B's ops: bob, carol
 		{f.b, LoginRule{Name: "night", Action: LoginRuleAllow, Priority: 5, Sources: []string{"10.0.0.0/8"}}},
 	}
@@ -283,5 +283,179 @@ func TestLoginRulesOfEveryOrgOfThePerson(t *testing.T) {
 	rule, matched := DecideLogin(rs, LoginAttempt{User: "carol", At: testNow})
 	if !matched || rule.Name != "ops-out" || rule.Action != LoginRuleDeny {
 		t.Fatalf("carol outside 10/8: %+v %v, want B's ops-out to deny her", rule, matched)
+	}
+}
+
+func TestHistoryKeepsToTheAssetsOrg(t *testing.T) {
+	f := newOrgFixture(t)
+	ctx := WithActor(context.Background(), "os:tester")
+	all := f.s.AllOrgs()
+	// The bastion starts sessions from the all-orgs view, naming the
+	// asset by id; a view of one org does the same for another's asset.
+	sa, err := all.StartSession(ctx, NewSession{User: "alice", AssetID: f.assets["A/web1"], Asset: "web1", Account: "root"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb, err := f.a.StartSession(ctx, NewSession{User: "bob", AssetID: f.assets["B/web1"], Asset: "web1", Account: "root"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sa.OrgID != DefaultOrgID || sb.OrgID != f.bID {
+		t.Fatalf("session orgs %d and %d, want %d and %d", sa.OrgID, sb.OrgID, DefaultOrgID, f.bID)
+	}
+	if _, err := all.StartSession(ctx, NewSession{User: "alice", Asset: "web1"}); err == nil || !strings.Contains(err.Error(), "in 2 organizations") {
+		t.Fatalf("a session on an ambiguous asset name across orgs: %v", err)
+	}
+	if _, err := all.AddCommandEvent(ctx, CommandEvent{SessionID: sb.ID, User: "bob", Asset: "web1", Command: "halt", Verdict: VerdictAllow}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := all.AddTransferEvent(ctx, TransferEvent{SessionID: sb.ID, User: "bob", Operation: "upload", Result: "ok"}); err != nil {
+		t.Fatal(err)
+	}
+	tk, err := all.AddTicket(ctx, NewTicket{SessionID: sb.ID, User: "bob", Asset: "web1", Command: "halt"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	type seen struct {
+		sessions, commands, transfers, tickets int
+		ticketOps                              int
+	}
+	count := func(v *Store) seen {
+		t.Helper()
+		var n seen
+		ss, err1 := v.ListSessions(ctx, SessionQuery{})
+		ce, err2 := v.ListCommandEvents(ctx, AuditQuery{})
+		te, err3 := v.ListTransferEvents(ctx, AuditQuery{})
+		tks, err4 := v.ListTickets(ctx, "all")
+		ops, err5 := v.ListOperations(ctx, AuditQuery{})
+		if err := errors.Join(err1, err2, err3, err4, err5); err != nil {
+			t.Fatal(err)
+		}
+		n.sessions, n.commands, n.transfers, n.tickets = len(ss), len(ce), len(te), len(tks)
+		for _, o := range ops {
+			if o.Action == "ticket.open" {
+				n.ticketOps++
+			}
+		}
+		return n
+	}
+	views := []struct {
+		name string
+		v    *Store
+		want seen
+	}{
+		{"A", f.a, seen{sessions: 1}},
+		{"B", f.b, seen{1, 1, 1, 1, 1}},
+		{"all", all, seen{2, 1, 1, 1, 1}},
+	}
+	for _, vw := range views {
+		t.Run("view "+vw.name, func(t *testing.T) {
+			if got := count(vw.v); got != vw.want {
+				t.Fatalf("sees %+v, want %+v", got, vw.want)
+			}
+		})
+	}
+	refused := []struct {
+		name string
+		err  error
+	}{
+		{"get", func() error { _, err := f.a.GetSession(ctx, sb.ID); return err }()},
+		{"get by prefix", func() error { _, err := f.a.GetSession(ctx, sb.ID[:8]); return err }()},
+		{"kill", func() error { _, err := f.a.RequestKill(ctx, sb.ID, "no"); return err }()},
+		{"ticket", func() error { _, err := f.a.GetTicket(ctx, tk.ID); return err }()},
+		{"decide ticket", func() error { _, err := f.a.DecideTicket(ctx, tk.ID, true, "admin", ""); return err }()},
+	}
+	for _, r := range refused {
+		t.Run("A refused: "+r.name, func(t *testing.T) {
+			if !errors.Is(r.err, ErrNotFound) {
+				t.Fatalf("got %v, want not found", r.err)
+			}
+		})
+	}
+	if _, err := f.b.RequestKill(ctx, sb.ID, "maintenance"); err != nil {
+		t.Fatalf("B kills its own session: %v", err)
+	}
+	if ks, err := f.a.PendingKills(ctx, []string{sb.ID}); err != nil || len(ks) != 1 {
+		t.Fatalf("the bastion polls kills across orgs: %+v %v", ks, err)
+	}
+	if _, err := f.b.DecideTicket(ctx, tk.ID, false, "admin", "no"); err != nil {
+		t.Fatalf("B decides its ticket: %v", err)
+	}
+	if d, err := f.a.TicketStatus(ctx, tk.ID); err != nil || d.Status != TicketRejected {
+		t.Fatalf("the bastion polls its ticket across orgs: %+v %v", d, err)
+	}
+	ops, err := f.b.ListOperations(ctx, AuditQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var actions []string
+	for _, o := range ops {
+		actions = append(actions, o.Action)
+	}
+	for _, want := range []string{"ticket.open", "session.kill", "ticket.reject"} {
+		if !slices.Contains(actions, want) {
+			t.Fatalf("B's operations %v lack %s", actions, want)
+		}
+	}
+	if slices.Contains(actions, "user.add") {
+		t.Fatalf("B's operations %v hold a change across orgs", actions)
+	}
+	if err := all.EndSession(ctx, sb.ID, SessionEnd{Status: StatusKilled}); err != nil {
+		t.Fatalf("the bastion ends a session of any org: %v", err)
+	}
+}
+
+func TestAllOrgsOperationsHoldTheChangesAcrossOrgs(t *testing.T) {
+	f := newOrgFixture(t)
+	ctx := WithActor(context.Background(), "os:tester")
+	all, err := f.s.AllOrgs().ListOperations(ctx, AuditQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine, err := f.a.ListOperations(ctx, AuditQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	has := func(ops []Operation, action string) bool {
+		return slices.ContainsFunc(ops, func(o Operation) bool { return o.Action == action })
+	}
+	// The fixture's people were added across orgs (org 0); team-b was
+	// added in its own org.
+	if !has(all, "user.add") || !has(all, "org.add") {
+		t.Fatalf("all-orgs operations lack the changes across orgs: %+v", all)
+	}
+	if has(mine, "user.add") || has(mine, "org.add") {
+		t.Fatalf("default's operations hold changes of no org or of team-b: %+v", mine)
+	}
+}
+
+func TestSFTPRootTransfersTakeTheAssetsOrg(t *testing.T) {
+	f := newOrgFixture(t)
+	ctx := WithActor(context.Background(), "os:tester")
+	all := f.s.AllOrgs()
+	root, err := all.StartSession(ctx, NewSession{User: "carol", Kind: SessionSFTP, Command: "sftp"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if root.OrgID != 0 {
+		t.Fatalf("the SFTP root session across orgs is of org %d, want 0", root.OrgID)
+	}
+	for _, a := range []string{"A/onlya", "B/dbb"} {
+		if _, err := all.AddTransferEvent(ctx, TransferEvent{SessionID: root.ID, User: "carol", AssetID: f.assets[a],
+			Asset: strings.TrimPrefix(a[1:], "/"), Operation: "upload", Result: "ok"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tt := range []struct {
+		v    *Store
+		want string
+	}{{f.a, "onlya"}, {f.b, "dbb"}} {
+		te, err := tt.v.ListTransferEvents(ctx, AuditQuery{})
+		if err != nil || len(te) != 1 || te[0].Asset != tt.want {
+			t.Fatalf("transfers %+v, %v: want the one on %s", te, err, tt.want)
+		}
+	}
+	if ss, err := f.a.ListSessions(ctx, SessionQuery{}); err != nil || len(ss) != 0 {
+		t.Fatalf("the root session across orgs in default's view: %+v %v", ss, err)
 	}
 }
