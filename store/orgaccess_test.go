@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // orgFixture is two organizations: default (A: alice, carol; assets
@@ -457,5 +458,27 @@ func TestSFTPRootTransfersTakeTheAssetsOrg(t *testing.T) {
 	}
 	if ss, err := f.a.ListSessions(ctx, SessionQuery{}); err != nil || len(ss) != 0 {
 		t.Fatalf("the root session across orgs in default's view: %+v %v", ss, err)
+	}
+}
+
+// TestGrantsExpiringTellMembersOnly: the notice of a grant's end goes
+// to the people it reaches, members of its org; one who left the org is
+// not told.
+func TestGrantsExpiringTellMembersOnly(t *testing.T) {
+	f := newOrgFixture(t)
+	ctx := WithActor(context.Background(), "os:tester")
+	until := testNow.Add(time.Hour)
+	if _, err := f.b.AddGrant(ctx, NewGrant{Name: "g", Users: []string{"bob", "carol"}, Assets: []string{"dbb"}, ValidUntil: &until, Force: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.s.RemoveOrgMember(ctx, "team-b", "carol"); err != nil {
+		t.Fatal(err)
+	}
+	gs, err := f.s.AllOrgs().GrantsExpiring(ctx, 2*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(gs) != 1 || !slices.Equal(gs[0].Users, []string{"bob"}) {
+		t.Fatalf("expiring grants %+v: want g telling bob only", gs)
 	}
 }
