@@ -111,7 +111,7 @@ func TestGrantsFiltersRulesKeepToTheirOrg(t *testing.T) {
 		{"grant of A naming an asset of B", func() error {
 			_, err := f.a.AddGrant(ctx, NewGrant{Name: "g3", Users: []string{"alice"}, Assets: []string{"dbb"}, Force: true})
 			return err
-		}, `asset "dbb" is in organization "team-b", not "default"`},
+		}, `asset "dbb" does not exist in organization "default"`},
 		{"grant update of A adding a user of B only", func() error {
 			_, err := f.a.UpdateGrant(ctx, "g", GrantUpdate{AddUsers: []string{"bob"}})
 			return err
@@ -131,7 +131,7 @@ func TestGrantsFiltersRulesKeepToTheirOrg(t *testing.T) {
 		{"filter of A naming an asset of B", func() error {
 			_, err := f.a.AddFilter(ctx, NewFilter{Name: "f2", Action: FilterDeny, Commands: []string{"x"}, Assets: []string{"dbb"}})
 			return err
-		}, `asset "dbb" is in organization "team-b"`},
+		}, `asset "dbb" does not exist in organization "default"`},
 		{"filter update of B naming a user of A only", func() error {
 			_, err := f.b.UpdateFilter(ctx, "f", FilterUpdate{AddUsers: []string{"alice"}})
 			return err
