@@ -6,16 +6,16 @@ import "strings"
 type tokKind int
 
 const (
-	tSpace    tokKind = iota + 1
-	tComment          // --, # (MySQL), /* */
-	tString           // '…', "…", `…`, E'…', $tag$…$tag$
-	tWord             // keywords, identifiers, numbers
-	tSemi             // ;
-	tOpen             // (
-	tClose            // )
-	tOther            // operators and other punctuation
-	tExecOpen         // MySQL /*!NNNNN or /*M!NNNNNN: the comment's body is code
-	tExecClose        // the */ that ends an executable comment
+	tSpace     tokKind = iota + 1
+	tComment           // --, # (MySQL), /* */
+	tString            // '…', "…", `…`, E'…', $tag$…$tag$
+	tWord              // keywords, identifiers, numbers
+	tSemi              // ;
+	tOpen              // (
+	tClose             // )
+	tOther             // operators and other punctuation
+	tExecOpen          // MySQL /*!NNNNN or /*M!NNNNNN: the comment's body is code
+	tExecClose         // the */ that ends an executable comment
 )
 
 // token is one lexical token of the input: s[start:end].
