@@ -88,7 +88,9 @@ func TestRuleJudgeReview(t *testing.T) {
 		{"no reviewer", nil, filter.Deny},
 		{"approved", func(context.Context, Statement, Verdict) (bool, int64, error) { return true, 7, nil }, filter.Allow},
 		{"rejected", func(context.Context, Statement, Verdict) (bool, int64, error) { return false, 7, nil }, filter.Deny},
-		{"error", func(context.Context, Statement, Verdict) (bool, int64, error) { return true, 0, errors.New("cancelled") }, filter.Deny},
+		{"error", func(context.Context, Statement, Verdict) (bool, int64, error) {
+			return true, 0, errors.New("cancelled")
+		}, filter.Deny},
 	}
 	for _, tt := range tests {
 		v := RuleJudge{Rules: rs, Review: tt.review}.Judge(context.Background(), st)
