@@ -54,7 +54,7 @@ ORDER BY a.attnum`, pgLiteral(name)), nil
 	for i, p := range parts {
 		parts[i] = "`" + strings.ReplaceAll(strings.Trim(p, "`"), "`", "``") + "`"
 	}
-	return "SHOW FULL COLUMNS FROM " + strings.Join(parts, "."), nil
+	return "SHOW COLUMNS FROM " + strings.Join(parts, "."), nil
 }
 
 // pgLiteral quotes s as an escape string, which reads the same whatever
