@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"database/sql"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -18,6 +19,20 @@ type pgBackend struct {
 }
 
 func dialPostgres(ctx context.Context, t Target, tlsCfg *tls.Config) (*pgBackend, error) {
+	cfg, err := postgresConfig(t, tlsCfg, nil)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := pgconn.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &pgBackend{conn: conn}, nil
+}
+
+// postgresConfig is the pgconn configuration for t, with extra run-time
+// parameters (application_name …) sent at startup.
+func postgresConfig(t Target, tlsCfg *tls.Config, params map[string]string) (*pgconn.Config, error) {
 	// An empty connection string would read PG* variables and ~/.pgpass:
 	// every field that matters is set here instead.
 	cfg, err := pgconn.ParseConfig("sslmode=disable")
@@ -32,11 +47,40 @@ func dialPostgres(ctx context.Context, t Target, tlsCfg *tls.Config) (*pgBackend
 	if cfg.Database == "" {
 		cfg.Database = t.User
 	}
-	conn, err := pgconn.ConnectConfig(ctx, cfg)
+	for k, v := range params {
+		cfg.RuntimeParams[k] = v
+	}
+	return cfg, nil
+}
+
+// DialPostgres logs in to a PostgreSQL target and returns the raw
+// connection, for a wire-protocol proxy. database, when not empty,
+// overrides the target's; params are sent as run-time parameters.
+func DialPostgres(ctx context.Context, t Target, database string, params map[string]string) (*pgconn.PgConn, error) {
+	if err := t.Validate(); err != nil {
+		return nil, err
+	}
+	if t.Engine != PostgreSQL {
+		return nil, fmt.Errorf("%s is a %s target, not postgresql", t, t.Engine)
+	}
+	if database != "" {
+		t.Database = database
+	}
+	tlsCfg, err := t.tlsConfig()
 	if err != nil {
 		return nil, err
 	}
-	return &pgBackend{conn: conn}, nil
+	cfg, err := postgresConfig(t, tlsCfg, params)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, t.connectTimeout())
+	defer cancel()
+	conn, err := pgconn.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("logging in to %s as %s: %w", t.HostPort(), t.User, serverError(err))
+	}
+	return conn, nil
 }
 
 func portOf(t Target) string {
