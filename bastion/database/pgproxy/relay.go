@@ -218,4 +218,3 @@ func (r *relay) denial(m *pgproto3.ErrorResponse) ([]byte, bool) {
 func errorText(m *pgproto3.ErrorResponse) string {
 	return fmt.Sprintf("%s:  %s", m.Severity, m.Message)
 }
-

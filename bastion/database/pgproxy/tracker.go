@@ -149,4 +149,3 @@ func (t *tracker) denied(input string, v database.Verdict) {
 	}
 	t.p.Audit.Statement(context.Background(), rec)
 }
-
