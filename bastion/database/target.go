@@ -154,6 +154,10 @@ func (t Target) LogValue() slog.Value {
 	return slog.StringValue(t.String())
 }
 
+// TLSConfig builds the client TLS configuration for the target's mode;
+// nil for disable.
+func (t Target) TLSConfig() (*tls.Config, error) { return t.tlsConfig() }
+
 // tlsConfig builds the client TLS configuration for the target's mode; nil
 // for disable.
 func (t Target) tlsConfig() (*tls.Config, error) {
