@@ -39,7 +39,9 @@ func (a *auditLog) find(text string) (database.StatementRecord, bool) {
 	return database.StatementRecord{}, false
 }
 
-func serve(t *testing.T, p *Proxy) int {
+func serve(t *testing.T, p *Proxy) int { return serveB(t, p) }
+
+func serveB(t testing.TB, p *Proxy) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -42,7 +42,9 @@ func (a *auditLog) find(text string) (database.StatementRecord, bool) {
 
 // serve runs p on a fresh local port, as the SSH forward would hand it
 // connections, and returns the port.
-func serve(t *testing.T, p *Proxy) int {
+func serve(t *testing.T, p *Proxy) int { return serveB(t, p) }
+
+func serveB(t testing.TB, p *Proxy) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
