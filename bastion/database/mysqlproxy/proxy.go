@@ -55,9 +55,15 @@ func (p *Proxy) defaults() {
 }
 
 // Serve handles one client connection until either side ends it. It closes
-// client.
+// client. Serve may run for many connections at once: each works on its
+// own copy of p with the defaults filled in.
 func (p *Proxy) Serve(ctx context.Context, client net.Conn) error {
-	p.defaults()
+	q := *p
+	q.defaults()
+	return q.serve(ctx, client)
+}
+
+func (p *Proxy) serve(ctx context.Context, client net.Conn) error {
 	defer client.Close()
 	cc := &conn{r: bufio.NewReaderSize(client, 32<<10), w: bufio.NewWriterSize(client, 32<<10)}
 	s, caps, err := p.handshake(ctx, client, cc)

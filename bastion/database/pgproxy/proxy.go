@@ -49,9 +49,15 @@ func (p *Proxy) defaults() {
 }
 
 // Serve handles one client connection until either side ends it. It closes
-// client.
+// client. Serve may run for many connections at once: each works on its
+// own copy of p with the defaults filled in.
 func (p *Proxy) Serve(ctx context.Context, client net.Conn) error {
-	p.defaults()
+	q := *p
+	q.defaults()
+	return q.serve(ctx, client)
+}
+
+func (p *Proxy) serve(ctx context.Context, client net.Conn) error {
 	defer client.Close()
 	st, err := p.startup(ctx, client)
 	if err != nil || st == nil {
