@@ -66,6 +66,11 @@ func (c *Console) Loop(ctx context.Context, lr LineReader) error {
 	for {
 		lr.SetPrompt(c.Prompt())
 		line, err := lr.ReadLine()
+		if errors.Is(err, ErrInterrupt) {
+			c.reset()
+			fmt.Fprintln(c.out, "^C")
+			continue
+		}
 		if errors.Is(err, io.EOF) {
 			fmt.Fprintln(c.out, "Bye")
 			return nil

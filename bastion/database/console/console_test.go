@@ -128,7 +128,7 @@ func TestExec(t *testing.T) {
 // would: carriage returns end lines, output gets \r\n.
 func TestLineEditor(t *testing.T) {
 	s := session(t, "postgresql")
-	in := strings.NewReader("SELECT 40 +\r2 AS answer;\r\\q\r")
+	in := strings.NewReader("SELECT 40 +\r2 AS answer;\rSELECT 'dropped\x03SELECT 'kept' AS k;\r\\q\r")
 	var out bytes.Buffer
 	ed := NewLineEditor(struct {
 		io.Reader
@@ -138,7 +138,8 @@ func TestLineEditor(t *testing.T) {
 	if err := c.Loop(context.Background(), ed); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out.String(), " answer\r\n--------\r\n 42\r\n") {
+	if !strings.Contains(out.String(), " answer\r\n--------\r\n 42\r\n") || !strings.Contains(out.String(), "^C") ||
+		!strings.Contains(out.String(), " kept\r\n") || strings.Contains(out.String(), "dropped'") {
 		t.Errorf("output %q", out.String())
 	}
 }
