@@ -10,6 +10,9 @@ type backend interface {
 	version(ctx context.Context) (string, error)
 	// run sends one statement and reads its result, keeping maxRows rows.
 	run(ctx context.Context, stmt Statement, maxRows int) (*Result, error)
+	// interrupt stops the statement running now, if any, leaving the
+	// connection usable; it may be called while run is in progress.
+	interrupt(ctx context.Context) error
 	close() error
 }
 

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"database/sql"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -16,8 +17,10 @@ import (
 // multi-statements: each statement is sent alone, so what runs is what was
 // judged.
 type mysqlBackend struct {
-	db   *sql.DB
-	conn *sql.Conn
+	db     *sql.DB
+	conn   *sql.Conn
+	target Target
+	id     int64 // the server's connection id, for KILL QUERY
 }
 
 // quietLogger keeps the driver's own log lines (which go to stderr by
@@ -48,7 +51,28 @@ func dialMySQL(ctx context.Context, t Target, tlsCfg *tls.Config) (*mysqlBackend
 		_ = db.Close()
 		return nil, err
 	}
-	return &mysqlBackend{db: db, conn: conn}, nil
+	b := &mysqlBackend{db: db, conn: conn, target: t}
+	if err := conn.QueryRowContext(ctx, "SELECT CONNECTION_ID()").Scan(&b.id); err != nil {
+		_ = b.close()
+		return nil, err
+	}
+	return b, nil
+}
+
+// interrupt kills the running statement from a second connection (a
+// cancelled context would make the driver drop the connection instead).
+func (b *mysqlBackend) interrupt(ctx context.Context) error {
+	tlsCfg, err := b.target.tlsConfig()
+	if err != nil {
+		return err
+	}
+	other, err := dialMySQL(ctx, b.target, tlsCfg)
+	if err != nil {
+		return err
+	}
+	defer other.close()
+	_, err = other.conn.ExecContext(ctx, fmt.Sprintf("KILL QUERY %d", b.id))
+	return serverError(err)
 }
 
 func (b *mysqlBackend) version(ctx context.Context) (string, error) {

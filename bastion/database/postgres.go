@@ -94,6 +94,11 @@ func (b *pgBackend) version(context.Context) (string, error) {
 	return b.conn.ParameterStatus("server_version"), nil
 }
 
+// interrupt sends the server a cancel request for the running statement.
+func (b *pgBackend) interrupt(ctx context.Context) error {
+	return b.conn.CancelRequest(ctx)
+}
+
 func (b *pgBackend) close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

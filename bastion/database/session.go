@@ -77,6 +77,17 @@ func (s *Session) Dialect() sqlsplit.Dialect { return s.target.Engine.Dialect() 
 // Version returns the server's version.
 func (s *Session) Version(ctx context.Context) (string, error) { return s.be.version(ctx) }
 
+// Interrupt stops the statement running now (Ctrl-C in the console): a
+// cancel request on PostgreSQL, KILL QUERY from a second connection on
+// MySQL. The statement fails with the server's error and the session stays
+// usable. It may be called from another goroutine while Run runs.
+func (s *Session) Interrupt(ctx context.Context) error {
+	if err := s.be.interrupt(ctx); err != nil {
+		return fmt.Errorf("interrupting the statement on %s: %w", s.target.HostPort(), err)
+	}
+	return nil
+}
+
 // Close logs out.
 func (s *Session) Close() error { return s.be.close() }
 

@@ -198,3 +198,43 @@ func TestHelpers(t *testing.T) {
 		}
 	})
 }
+
+// TestInterrupt stops a long statement from another goroutine, as Ctrl-C in
+// the console does; the session stays usable.
+func TestInterrupt(t *testing.T) {
+	engines(t, func(t *testing.T, e Engine) {
+		tg := fixture(t, e)
+		s := open(t, tg, Options{})
+		q := map[Engine]string{MySQL: "SELECT SLEEP(60)", PostgreSQL: "SELECT pg_sleep(60)"}[e]
+		done := make(chan []Outcome)
+		go func() { done <- s.Run(context.Background(), q) }()
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		var outs []Outcome
+	wait:
+		for {
+			select {
+			case outs = <-done:
+				break wait
+			case <-tick.C:
+				// Until the statement is running, an interrupt finds nothing to stop.
+				if err := s.Interrupt(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		switch e {
+		case PostgreSQL:
+			if outs[0].Err == nil || !strings.Contains(outs[0].Err.Error(), "canceling statement") {
+				t.Errorf("outcome %+v", outs[0])
+			}
+		case MySQL: // SLEEP() interrupted returns 1 rather than failing
+			if outs[0].Err == nil && outs[0].Result.Rows[0][0].String != "1" {
+				t.Errorf("outcome %+v", outs[0])
+			}
+		}
+		if got := mustRun(t, s, "SELECT 5").Rows[0][0].String; got != "5" {
+			t.Errorf("after the interrupt: %s", got)
+		}
+	})
+}
