@@ -35,7 +35,8 @@ func FuzzMessages(f *testing.F) {
 		rules := database.NewRuleSet([]database.Rule{{ID: 1, Name: "d", Action: filter.Deny, Priority: 1, Statements: []string{"DROP"}}})
 		p := &Proxy{Judge: database.RuleJudge{Rules: rules}}
 		p.defaults()
-		r := newRelay(p, nil)
+		var sink bytes.Buffer
+		r := newRelay(p, &started{cw: bufio.NewWriter(&sink)})
 		_, _ = readStartup(bufio.NewReader(bytes.NewReader(data)))
 		br := bufio.NewReader(bytes.NewReader(data))
 		for {

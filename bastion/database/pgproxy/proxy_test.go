@@ -74,6 +74,7 @@ func setup(t *testing.T) (*Proxy, *auditLog, dbtest.Server) {
 	audit := &auditLog{}
 	rules := database.NewRuleSet([]database.Rule{
 		{ID: 1, Name: "no-drop", Action: filter.Deny, Priority: 50, Statements: []string{"DROP", "TRUNCATE"}},
+		{ID: 2, Name: "updates", Action: filter.Warn, Priority: 50, Statements: []string{"UPDATE"}},
 	})
 	p := &Proxy{
 		Target: database.Target{Engine: database.PostgreSQL, Address: s.Host, Port: s.Port, User: s.User, Password: s.Password, Database: s.Database},
@@ -125,6 +126,10 @@ func TestPsqlThroughTheProxy(t *testing.T) {
 	out, err = psql(t, port, "disable", nil, "-c", "SELECT count(*) FROM t")
 	if err != nil || strings.TrimSpace(out) != "2" {
 		t.Fatalf("the table changed: %v\n%s", err, out)
+	}
+	out, err = psql(t, port, "disable", nil, "-c", "UPDATE t SET id = id")
+	if err != nil || !strings.Contains(out, `WARNING:  jms: UPDATE statement flagged by filter "updates"`) || !strings.Contains(out, "UPDATE 2") {
+		t.Fatalf("UPDATE: %v\n%s", err, out)
 	}
 	if r, ok := audit.find("DROP TABLE t"); !ok || r.Ran || r.Verdict.Action != filter.Deny || r.Source != "pg-proxy" {
 		t.Errorf("audit of the DROP: %+v %v", r, ok)

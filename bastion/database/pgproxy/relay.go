@@ -20,6 +20,8 @@ type relay struct {
 
 	mu      sync.Mutex
 	markers map[string]database.Verdict // marker → the denial it stands for
+
+	cwMu sync.Mutex // the client's writer: server messages and the proxy's notices
 }
 
 func newRelay(p *Proxy, st *started) *relay {
@@ -90,6 +92,9 @@ func (r *relay) fromClient(ctx context.Context, frame []byte) ([]byte, error) {
 			return r.marker(v, false, "")
 		}
 		r.tr.query(q.String, v)
+		if err := r.warn(v); err != nil {
+			return nil, err
+		}
 	case 'P':
 		var m pgproto3.Parse
 		if err := m.Decode(frame[5:]); err != nil {
@@ -100,6 +105,9 @@ func (r *relay) fromClient(ctx context.Context, frame []byte) ([]byte, error) {
 			return r.marker(v, true, m.Name)
 		}
 		r.tr.parse(m.Name, m.Query, v)
+		if err := r.warn(v); err != nil {
+			return nil, err
+		}
 	case 'B':
 		var m pgproto3.Bind
 		if err := m.Decode(frame[5:]); err == nil {
@@ -157,15 +165,37 @@ func (r *relay) serverToClient() error {
 		}
 		buf = frame
 		out := r.fromServer(frame)
-		if _, err := r.st.cw.Write(out); err != nil {
+		if err := r.toClient(out, r.st.sr.Buffered() == 0); err != nil {
 			return err
 		}
-		if r.st.sr.Buffered() == 0 {
-			if err := r.st.cw.Flush(); err != nil {
-				return err
-			}
-		}
 	}
+}
+
+// toClient writes to the client, flushing when asked.
+func (r *relay) toClient(b []byte, flush bool) error {
+	r.cwMu.Lock()
+	defer r.cwMu.Unlock()
+	if _, err := r.st.cw.Write(b); err != nil {
+		return err
+	}
+	if flush {
+		return r.st.cw.Flush()
+	}
+	return nil
+}
+
+// warn tells the client that a statement ran under a warn filter: a
+// NoticeResponse, which a client shows whenever it arrives.
+func (r *relay) warn(v database.Verdict) error {
+	if v.Action != filter.Warn || v.Message == "" {
+		return nil
+	}
+	b, err := (&pgproto3.NoticeResponse{Severity: "WARNING", SeverityUnlocalized: "WARNING", Code: "01000",
+		Message: "jms: " + v.Message}).Encode(nil)
+	if err != nil {
+		return err
+	}
+	return r.toClient(b, true)
 }
 
 func (r *relay) fromServer(frame []byte) []byte {
