@@ -17,6 +17,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/rand"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"io"
@@ -35,7 +36,12 @@ type Proxy struct {
 	Target database.Target
 	Judge  database.Judge   // nil: allow all
 	Audit  database.Auditor // nil: no audit
-	Logger *slog.Logger
+	// ClientAuth checks the client's password (a short-lived token, say);
+	// nil accepts any. The password never crosses the wire in clear: the
+	// hook gets matches, which tells whether a secret is the one the
+	// client's scrambled answer was made from.
+	ClientAuth func(ctx context.Context, user string, matches func(secret string) bool) error
+	Logger     *slog.Logger
 	Now    func() time.Time
 }
 
@@ -112,7 +118,7 @@ func (p *Proxy) handshake(ctx context.Context, client net.Conn, cc *conn) (*serv
 		p.refuse(cc, 0, 2003, "08S01", "jms: the database speaks a protocol older than 4.1")
 		return nil, 0, errors.Join(err, errors.New("the database does not speak protocol 4.1"))
 	}
-	ok, caps, seq, err := p.login(cc, s, h, &ours)
+	ok, caps, seq, err := p.login(ctx, cc, s, h, &ours)
 	if err != nil {
 		s.nc.Close()
 		return nil, 0, err
@@ -127,7 +133,7 @@ func (p *Proxy) handshake(ctx context.Context, client net.Conn, cc *conn) (*serv
 
 // login shows the client the proxy's handshake, reads its response and
 // logs in to the server with the account in its place.
-func (p *Proxy) login(cc *conn, s *server, h, ours *serverHandshake) ([]byte, uint32, byte, error) {
+func (p *Proxy) login(ctx context.Context, cc *conn, s *server, h, ours *serverHandshake) ([]byte, uint32, byte, error) {
 	if _, err := cc.writePacket(0, ours.encode()); err != nil {
 		return nil, 0, 0, err
 	}
@@ -141,6 +147,10 @@ func (p *Proxy) login(cc *conn, s *server, h, ours *serverHandshake) ([]byte, ui
 	cr, err := parseClientResponse(pk.payload)
 	if err != nil {
 		p.refuse(cc, pk.seq+1, 1043, "08S01", "jms: "+err.Error()+"; connect without TLS (--ssl-mode=DISABLED or --skip-ssl): the SSH tunnel already encrypts the connection")
+		return nil, 0, 0, err
+	}
+	if err := p.checkClient(ctx, cr, ours.scramble); err != nil {
+		p.refuse(cc, pk.seq+1, 1045, "28000", fmt.Sprintf("jms: access denied for user '%s'", cr.user))
 		return nil, 0, 0, err
 	}
 	caps := cr.caps & ours.caps
@@ -166,6 +176,31 @@ func (p *Proxy) login(cc *conn, s *server, h, ours *serverHandshake) ([]byte, ui
 		return nil, 0, 0, fmt.Errorf("logging in to %s: %w", p.Target, err)
 	}
 	return ok, caps, pk.seq + 1, nil
+}
+
+// checkClient runs the ClientAuth hook, if any, on the client's answer to
+// the proxy's scramble (mysql_native_password, or caching_sha2_password's
+// fast answer when that is the client's default).
+func (p *Proxy) checkClient(ctx context.Context, cr *clientResponse, scramble []byte) error {
+	if p.ClientAuth == nil {
+		return nil
+	}
+	matches := func(secret string) bool {
+		var want []byte
+		switch cr.plugin {
+		case nativePassword, "":
+			want = scrambleNative(scramble, secret)
+		case cachingSHA2Password:
+			want = scrambleSHA2(scramble, secret)
+		default:
+			return false
+		}
+		return len(want) > 0 && subtle.ConstantTimeCompare(want, cr.auth) == 1
+	}
+	if err := p.ClientAuth(ctx, cr.user, matches); err != nil {
+		return fmt.Errorf("client authentication of %q: %w", cr.user, err)
+	}
+	return nil
 }
 
 // refuse sends the client an ERR packet (best effort).

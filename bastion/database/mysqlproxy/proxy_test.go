@@ -231,3 +231,26 @@ func TestInteractiveClient(t *testing.T) {
 		}
 	}
 }
+
+func TestClientAuthHook(t *testing.T) {
+	needMysql(t)
+	p, _, _ := setup(t)
+	p.ClientAuth = func(_ context.Context, user string, matches func(string) bool) error {
+		if user == "alice" && matches("token-123") {
+			return nil
+		}
+		return fmt.Errorf("bad token")
+	}
+	port := serve(t, p)
+	run := func(pw string) (string, error) {
+		base := []string{"--no-defaults", "--protocol=tcp", "-h", "127.0.0.1", "-P", fmt.Sprint(port), "-u", "alice", "-p" + pw, "-N", "-B"}
+		out, err := exec.Command("mysql", append(base, "-e", "SELECT 7")...).CombinedOutput()
+		return string(out), err
+	}
+	if out, err := run("token-123"); err != nil || strings.TrimSpace(out) != "7" {
+		t.Errorf("good token: %v\n%s", err, out)
+	}
+	if out, err := run("nope"); err == nil || !strings.Contains(out, "ERROR 1045 (28000): jms: access denied for user 'alice'") {
+		t.Errorf("bad token: %v\n%s", err, out)
+	}
+}
