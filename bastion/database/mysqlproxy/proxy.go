@@ -42,7 +42,7 @@ type Proxy struct {
 	// client's scrambled answer was made from.
 	ClientAuth func(ctx context.Context, user string, matches func(secret string) bool) error
 	Logger     *slog.Logger
-	Now    func() time.Time
+	Now        func() time.Time
 }
 
 func (p *Proxy) defaults() {
