@@ -5,7 +5,10 @@
 //	JMS_TEST_MYSQL=mysql://root@127.0.0.1:3306/
 //	JMS_TEST_POSTGRES=postgres://root@127.0.0.1:5432/test?sslmode=disable
 //
-// Without the variable a test skips, saying so; under JMS_E2E=1 it fails.
+// Without the variable a test skips, saying so; under JMS_E2E=1 it first
+// tries the server's usual local address (the URLs above) and skips only
+// when nothing answers there. A server named in the variable that does not
+// answer fails the test.
 package dbtest
 
 import (
@@ -16,6 +19,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"os/exec"
 	"strconv"
 	"testing"
 	"time"
@@ -46,10 +50,10 @@ func Admin(t testing.TB, engine string) Server {
 	}
 	raw := os.Getenv(env)
 	if raw == "" {
-		if os.Getenv("JMS_E2E") == "1" {
-			t.Fatalf("JMS_E2E=1 and %s is not set", env)
+		raw = localDefault(engine)
+		if raw == "" {
+			t.Skipf("set %s to run this test against a real %s server", env, engine)
 		}
-		t.Skipf("set %s to run this test against a real %s server", env, engine)
 	}
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -66,6 +70,39 @@ func Admin(t testing.TB, engine string) Server {
 		db = u.Path[1:]
 	}
 	return Server{Engine: engine, Host: host, Port: p, User: u.User.Username(), Password: pw, Database: db}
+}
+
+// localDefault is the engine's usual local test server under JMS_E2E=1
+// when it answers, else "".
+func localDefault(engine string) string {
+	if os.Getenv("JMS_E2E") != "1" {
+		return ""
+	}
+	url, addr := "mysql://root@127.0.0.1:3306/", "127.0.0.1:3306"
+	if engine == "postgresql" {
+		url, addr = "postgres://root@127.0.0.1:5432/test?sslmode=disable", "127.0.0.1:5432"
+	}
+	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+	if err != nil {
+		return ""
+	}
+	c.Close()
+	return url
+}
+
+// Client skips the test when a database client program is missing,
+// failing instead when the harness named the engine's server (then its
+// client is expected too).
+func Client(t testing.TB, program, engine, install string) {
+	t.Helper()
+	if _, err := exec.LookPath(program); err == nil {
+		return
+	}
+	env := map[string]string{"mysql": "JMS_TEST_MYSQL", "postgresql": "JMS_TEST_POSTGRES"}[engine]
+	if os.Getenv("JMS_E2E") == "1" && os.Getenv(env) != "" {
+		t.Fatalf("%s is not installed (%s)", program, install)
+	}
+	t.Skipf("%s is not installed (%s)", program, install)
 }
 
 // Name returns a fresh name for a database or account.

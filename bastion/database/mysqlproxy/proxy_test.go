@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"net"
-	"os"
 	"os/exec"
 	"strings"
 	"sync"
@@ -83,12 +82,7 @@ func setup(t *testing.T) (*Proxy, *auditLog, dbtest.Server) {
 
 func needMysql(t *testing.T) {
 	t.Helper()
-	if _, err := exec.LookPath("mysql"); err != nil {
-		if os.Getenv("JMS_E2E") == "1" {
-			t.Fatal("mysql is not installed (apt-get install -y mariadb-client)")
-		}
-		t.Skip("mysql is not installed (apt-get install -y mariadb-client)")
-	}
+	dbtest.Client(t, "mysql", "mysql", "apt-get install -y mariadb-client")
 }
 
 // mysqlCLI runs the real client against the proxy, as alice with any password.

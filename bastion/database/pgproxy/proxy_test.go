@@ -87,12 +87,7 @@ func setup(t *testing.T) (*Proxy, *auditLog, dbtest.Server) {
 
 func needPsql(t *testing.T) {
 	t.Helper()
-	if _, err := exec.LookPath("psql"); err != nil {
-		if os.Getenv("JMS_E2E") == "1" {
-			t.Fatal("psql is not installed (apt-get install -y postgresql-client)")
-		}
-		t.Skip("psql is not installed (apt-get install -y postgresql-client)")
-	}
+	dbtest.Client(t, "psql", "postgresql", "apt-get install -y postgresql-client")
 }
 
 // psql runs the real client against the proxy: any user, any password.
