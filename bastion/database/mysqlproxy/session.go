@@ -78,40 +78,9 @@ func (ss *session) run(ctx context.Context) error {
 func (ss *session) command(ctx context.Context, pk packet) error {
 	switch cmd := pk.payload[0]; cmd {
 	case comQuery, comStmtPrepare:
-		text := string(pk.payload[1:])
-		v, _ := database.JudgeInput(ctx, ss.p.Judge, sqlsplit.MySQL, text)
-		if !v.Runs() {
-			ss.audit(ss.record(text, v), false)
-			return ss.deny(pk.seq, v.Message)
-		}
-		if err := ss.send(pk); err != nil {
-			return err
-		}
-		if cmd == comStmtPrepare {
-			return ss.relayPrepare(text, v)
-		}
-		var recs []*database.StatementRecord
-		for _, st := range sqlsplit.Split(sqlsplit.MySQL, text) {
-			recs = append(recs, ss.record(st.Text, v))
-		}
-		return ss.relayResults(recs, false)
+		return ss.statement(ctx, pk)
 	case comStmtExecute:
-		var recs []*database.StatementRecord
-		if len(pk.payload) >= 5 {
-			if st, ok := ss.stmts[binary.LittleEndian.Uint32(pk.payload[1:5])]; ok {
-				recs = append(recs, ss.record(st.text, st.v))
-			}
-		}
-		if err := ss.send(pk); err != nil {
-			return err
-		}
-		return ss.relayResults(recs, true)
-	case comStmtFetch:
-		if err := ss.send(pk); err != nil {
-			return err
-		}
-		_, err := ss.relayRows()
-		return err
+		return ss.execute(pk)
 	case comStmtClose, comStmtSendLongData:
 		if cmd == comStmtClose && len(pk.payload) >= 5 {
 			delete(ss.stmts, binary.LittleEndian.Uint32(pk.payload[1:5]))
@@ -125,15 +94,54 @@ func (ss *session) command(ctx context.Context, pk packet) error {
 			return err
 		}
 		return ss.relayOne()
-	case comFieldList:
+	case comFieldList, comStmtFetch:
 		if err := ss.send(pk); err != nil {
 			return err
 		}
 		_, err := ss.relayRows()
+		if isServerErr(err) {
+			return nil // the client has the ERR packet
+		}
 		return err
 	default:
 		return ss.deny(pk.seq, fmt.Sprintf("jms: the MySQL command 0x%02x is not allowed through the bastion", cmd))
 	}
+}
+
+// statement judges a COM_QUERY or COM_STMT_PREPARE: denied, it is answered
+// with an ERR packet and never sent.
+func (ss *session) statement(ctx context.Context, pk packet) error {
+	text := string(pk.payload[1:])
+	v, _ := database.JudgeInput(ctx, ss.p.Judge, sqlsplit.MySQL, text)
+	if !v.Runs() {
+		ss.audit(ss.record(text, v), false)
+		return ss.deny(pk.seq, v.Message)
+	}
+	if err := ss.send(pk); err != nil {
+		return err
+	}
+	if pk.payload[0] == comStmtPrepare {
+		return ss.relayPrepare(text, v)
+	}
+	var recs []*database.StatementRecord
+	for _, st := range sqlsplit.Split(sqlsplit.MySQL, text) {
+		recs = append(recs, ss.record(st.Text, v))
+	}
+	return ss.relayResults(recs, false)
+}
+
+// execute runs a prepared statement (judged when it was prepared).
+func (ss *session) execute(pk packet) error {
+	var recs []*database.StatementRecord
+	if len(pk.payload) >= 5 {
+		if st, ok := ss.stmts[binary.LittleEndian.Uint32(pk.payload[1:5])]; ok {
+			recs = append(recs, ss.record(st.text, st.v))
+		}
+	}
+	if err := ss.send(pk); err != nil {
+		return err
+	}
+	return ss.relayResults(recs, true)
 }
 
 // deny answers a command with an ERR packet; nothing reaches the server.
@@ -273,6 +281,10 @@ func (ss *session) oneResult(pk packet, rec *database.StatementRecord, binaryRow
 		return false, errors.New("the server asked for a LOCAL INFILE, which the proxy never agreed to")
 	}
 	if _, err := ss.relayRows(); err != nil { // column definitions
+		if isServerErr(err) {
+			ss.done(rec, 0, err.Error())
+			return false, nil
+		}
 		return false, err
 	}
 	eof := ss.lastEOF
