@@ -13,8 +13,8 @@ type Statement = sqlsplit.Statement
 
 // Verdict is the decision on one statement. A Judge resolves reviews
 // itself: it returns Allow (or Warn) once a reviewer approved and Deny when
-// one rejected or the wait ended; a Session treats an unresolved Review as
-// Deny.
+// one rejected or the wait ended; a Session and the proxies treat an
+// unresolved Review, and the zero Action, as Deny.
 type Verdict struct {
 	Action  filter.Action // Allow when nothing matched
 	Rule    string        // the deciding filter's name; empty when none matched

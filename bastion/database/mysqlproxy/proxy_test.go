@@ -248,3 +248,23 @@ func TestClientAuthHook(t *testing.T) {
 		t.Errorf("bad token: %v\n%s", err, out)
 	}
 }
+
+// TestReviewThroughTheProxy: approved, the held statement runs; rejected,
+// the client gets the denial.
+func TestReviewThroughTheProxy(t *testing.T) {
+	needMysql(t)
+	p, _, _ := setup(t)
+	p.Judge = database.RuleJudge{
+		Rules: database.NewRuleSet([]database.Rule{{ID: 3, Name: "deletes", Action: filter.Review, Priority: 1, Statements: []string{"DELETE"}}}),
+		Review: func(_ context.Context, st database.Statement, _ database.Verdict) (bool, int64, error) {
+			return st.Text == "DELETE FROM t WHERE id = 1", 42, nil
+		},
+	}
+	port := serve(t, p)
+	if out, err := mysqlCLI(t, port, "-e", "DELETE FROM t WHERE id = 1; SELECT count(*) FROM t"); err != nil || strings.TrimSpace(out) != "1" {
+		t.Fatalf("approved: %v\n%s", err, out)
+	}
+	if out, err := mysqlCLI(t, port, "-e", "DELETE FROM t"); err == nil || !strings.Contains(out, "rejected (ticket 42)") {
+		t.Fatalf("rejected: %v\n%s", err, out)
+	}
+}

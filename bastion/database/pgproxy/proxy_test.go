@@ -223,3 +223,27 @@ func TestExtendedProtocol(t *testing.T) {
 		t.Errorf("audit of the extended select: %+v %v", r, ok)
 	}
 }
+
+// TestReviewThroughTheProxy: a statement a review filter holds waits for
+// the reviewer; approved it runs, rejected it fails as a denial.
+func TestReviewThroughTheProxy(t *testing.T) {
+	needPsql(t)
+	p, audit, _ := setup(t)
+	approve := map[string]bool{"DELETE FROM t WHERE id = 1": true}
+	p.Judge = database.RuleJudge{
+		Rules: database.NewRuleSet([]database.Rule{{ID: 3, Name: "deletes", Action: filter.Review, Priority: 1, Statements: []string{"DELETE"}}}),
+		Review: func(_ context.Context, st database.Statement, _ database.Verdict) (bool, int64, error) {
+			return approve[st.Text], 42, nil
+		},
+	}
+	port := serve(t, p)
+	if out, err := psql(t, port, "disable", nil, "-c", "DELETE FROM t WHERE id = 1"); err != nil || !strings.Contains(out, "DELETE 1") {
+		t.Fatalf("approved: %v\n%s", err, out)
+	}
+	if out, err := psql(t, port, "disable", nil, "-c", "DELETE FROM t"); err == nil || !strings.Contains(out, "rejected (ticket 42)") {
+		t.Fatalf("rejected: %v\n%s", err, out)
+	}
+	if r, ok := audit.find("DELETE FROM t WHERE id = 1"); !ok || !r.Ran || r.Rows != 1 || r.Verdict.Ticket != 42 {
+		t.Errorf("audit of the approved DELETE: %+v %v", r, ok)
+	}
+}
