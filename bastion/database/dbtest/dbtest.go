@@ -51,8 +51,11 @@ func Admin(t testing.TB, engine string) Server {
 	raw := os.Getenv(env)
 	if raw == "" {
 		raw = localDefault(engine)
+		if raw == "" && os.Getenv("JMS_E2E") == "1" {
+			t.Fatalf("JMS_E2E=1 but no %s server answers on its usual local port: set %s (scripts/ensure-mariadb.sh, scripts/ensure-postgres.sh start one)", engine, env)
+		}
 		if raw == "" {
-			t.Skipf("set %s to run this test against a real %s server", env, engine)
+			t.Skipf("set %s to run this test against a real %s server (or run scripts/ensure-mariadb.sh / scripts/ensure-postgres.sh)", env, engine)
 		}
 	}
 	u, err := url.Parse(raw)
