@@ -143,3 +143,12 @@ func (s *Store) fillDatabase(ctx context.Context, a *Asset) error {
 	a.Database = &d
 	return nil
 }
+
+// checkDatabaseSecret refuses a key for an account on a database asset:
+// database users log in with passwords.
+func checkDatabaseSecret(platform, asset, kind string) error {
+	if IsDatabasePlatform(platform) && kind == SecretKey {
+		return fmt.Errorf("asset %s is a %s database: its accounts are database users with passwords (--password-stdin), not keys", asset, platform)
+	}
+	return nil
+}
