@@ -281,6 +281,9 @@ func (s *Server) session(ctx context.Context, term *terminal, t Target, acc stor
 		return 1, s.refusal(ctx, term, t.User, err, log)
 	}
 	g := now.Accounts[0]
+	if store.IsDatabasePlatform(now.Asset.Platform) {
+		return s.databaseSession(ctx, term, t, now, g, log) // dbsession.go
+	}
 	if isX {
 		return s.runTransfer(ctx, term, t, now, g, x, log), ""
 	}
