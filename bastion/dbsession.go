@@ -124,7 +124,7 @@ func (d *dbSession) work(target database.Target, judge database.Judge, winch <-c
 	if !interactive {
 		format, input := execFormat(d.t.Command)
 		status := console.Exec(ctx, sess, input, format, out, &recordedWriter{w: d.v.Stderr(), d: d})
-		return status, d.cause(ctx)
+		return d.ended(ctx, status)
 	}
 	w, h := d.v.t.window()
 	ed := console.NewLineEditor(struct {
@@ -136,7 +136,16 @@ func (d *dbSession) work(target database.Target, judge database.Judge, winch <-c
 	if err := c.Loop(ctx, ed); err != nil && ctx.Err() == nil {
 		d.log.Warn("console", "err", err)
 	}
-	return 0, d.cause(ctx)
+	return d.ended(ctx, 0)
+}
+
+// ended is the exit status and the line to tell: status, or 1 and why
+// when the session was ended from outside.
+func (d *dbSession) ended(ctx context.Context, status int) (int, string) {
+	if msg := d.cause(ctx); msg != "" {
+		return 1, msg
+	}
+	return status, ""
 }
 
 // cause is the line that says why the session was ended from outside, or "".
