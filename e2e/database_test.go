@@ -6,7 +6,10 @@ package e2e
 // password, the command audit with rows and errors, and the recording replayed.
 
 import (
+	"context"
 	"encoding/json"
+	"net"
+	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
@@ -22,9 +25,11 @@ import (
 // (The test PostgreSQL trusts loopback logins: there db2's account is a role that does not
 // exist, the other login failure a stored account can meet.)
 type dbEnv struct {
-	b    *Bastion
-	key  *Key
-	good string
+	b      *Bastion
+	key    *Key
+	good   string
+	engine string
+	fx     dbtest.Server
 }
 
 func newDBEnv(t *testing.T, engine string) *dbEnv {
@@ -33,7 +38,7 @@ func newDBEnv(t *testing.T, engine string) *dbEnv {
 	fx := dbtest.Fixture(t, engine)
 	dbtest.Exec(t, fx, "CREATE TABLE items (id INT, name VARCHAR(20))", "INSERT INTO items VALUES (1, 'apple'), (2, 'pear')")
 	b := startBastion(t, BastionOptions{})
-	e := &dbEnv{b: b, key: ClientKey(t), good: fx.User}
+	e := &dbEnv{b: b, key: ClientKey(t), good: fx.User, engine: engine, fx: fx}
 	b.MustRun(t, "", "user", "add", "alice", "--key", e.key.PubPath)
 	b.MustRun(t, "", "asset", "add", "db1", "--platform", engine, "--address", fx.Host, "--port", strconv.Itoa(fx.Port),
 		"--database", fx.Database)
@@ -46,6 +51,7 @@ func newDBEnv(t *testing.T, engine string) *dbEnv {
 	}
 	b.MustRun(t, "not-"+fx.Password+"\n", "account", "add", "db2", wrong, "--password-stdin")
 	b.MustRun(t, "", "grant", "add", "alice-db", "--user", "alice", "--asset", "db1", "--asset", "db2", "--account", "@all")
+	b.MustRun(t, "", "grant", "add", "alice-fwd", "--user", "alice", "--asset", "db1", "--account", "@all", "--actions", "forward")
 	b.MustRun(t, "", "filter", "add", "no-drop", "--sql", "--action", "deny", "--statement", "DROP,TRUNCATE")
 	return e
 }
@@ -64,6 +70,7 @@ func TestDatabaseAssets(t *testing.T) {
 			testDatabaseAssetTest(t, e)
 			testDatabaseExec(t, e)
 			testDatabaseConsole(t, e)
+			testDatabaseForward(t, e)
 			testDatabaseAudit(t, e)
 		})
 	}
@@ -167,11 +174,64 @@ func testDatabaseAudit(t *testing.T, e *dbEnv) {
 			errs++
 		}
 	}
-	if selects != 2 || drops != 2 || errs != 1 {
-		t.Errorf("audit: %d selects, %d drops, %d errors; want 2, 2, 1:\n%s", selects, drops, errs, out)
+	if selects != 2 || drops != 3 || errs != 1 {
+		t.Errorf("audit: %d selects, %d drops, %d errors; want 2, 3, 1:\n%s", selects, drops, errs, out)
 	}
 	table := e.b.MustRun(t, "", "audit", "commands", "--asset", "db1")
 	if !regexp.MustCompile(`(?m)^AT .* ROWS +DURATION +ERROR$`).MatchString(table) {
 		t.Errorf("audit table:\n%s", table)
+	}
+}
+
+// testDatabaseForward runs the engine's own client (mysql, psql) through ssh -L to db1: it logs
+// in with a made-up user and password (the bastion logs in with the stored account), reads the
+// table, and is refused the DROP.
+func testDatabaseForward(t *testing.T, e *dbEnv) {
+	program := map[string]string{"mysql": "mysql", "postgresql": "psql"}[e.engine]
+	dbtest.Client(t, program, e.engine, "apt-get install mariadb-client postgresql-client")
+	local := freePort(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	l := e.login()
+	args := sshArgs(l)
+	args = append(args[:len(args)-5], "-N", "-o", "ExitOnForwardFailure=yes",
+		"-L", "127.0.0.1:"+strconv.Itoa(local)+":db1:"+strconv.Itoa(e.fx.Port), "-p", strconv.Itoa(l.Port), "-l", "alice", "127.0.0.1")
+	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
+	cmd.Env = sshEnv(l)
+	cmd.WaitDelay = 5 * time.Second
+	stderr := &syncBuffer{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cancel(); _ = cmd.Wait() }()
+	addr := "127.0.0.1:" + strconv.Itoa(local)
+	if !waitUntil(30*time.Second, func() bool {
+		c, err := net.Dial("tcp", addr)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	}) {
+		t.Fatalf("the forward did not open: %s", stderr.String())
+	}
+	run := func(stmt string) (string, error) {
+		var c *exec.Cmd
+		if e.engine == "mysql" {
+			c = exec.CommandContext(ctx, "mysql", "-h", "127.0.0.1", "-P", strconv.Itoa(local), "-u", "anyone", "-pmade-up",
+				"-D", e.fx.Database, "--batch", "-e", stmt)
+		} else {
+			c = exec.CommandContext(ctx, "psql", "host=127.0.0.1 port="+strconv.Itoa(local)+" user=anyone dbname="+e.fx.Database+
+				" sslmode=disable", "-X", "-A", "-t", "-c", stmt)
+			c.Env = append(c.Environ(), "PGPASSWORD=made-up")
+		}
+		out, err := c.CombinedOutput()
+		return string(out), err
+	}
+	if out, err := run("SELECT name FROM items ORDER BY id"); err != nil || !strings.Contains(out, "apple\npear") {
+		t.Errorf("%s through the forward: %v\n%s", program, err, out)
+	}
+	if out, err := run("DROP TABLE items"); err == nil || !strings.Contains(out, `jms: DROP statement denied by filter "no-drop"`) {
+		t.Errorf("%s DROP through the forward: %v\n%s", program, err, out)
 	}
 }
