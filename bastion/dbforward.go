@@ -81,7 +81,9 @@ func (s *Server) serveDatabaseForward(run *liveRun, st databaseStore, nc gossh.N
 		_ = nc.Reject(gossh.ConnectionFailed, "jms: "+err.Error())
 		return
 	}
-	judge, err := dbwire.Judge(ctx, st, f.user, asset.ID, g.Username)
+	review := dbwire.Review{St: st, Session: f.id, User: f.user, Asset: asset.Name, Account: g.Username,
+		Timeout: s.cfg.ReviewTimeout, Log: log}
+	judge, err := dbwire.Judge(ctx, st, f.user, asset.ID, g.Username, review.Reviewer())
 	if err != nil {
 		log.Error("database filters", "err", err)
 		_ = nc.Reject(gossh.ConnectionFailed, "jms: internal error")

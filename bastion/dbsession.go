@@ -60,16 +60,27 @@ func (s *Server) databaseSession(ctx context.Context, term *terminal, t Target, 
 		log.Warn("database target", "asset", now.Asset.Name, "err", err)
 		return 1, "jms: " + err.Error()
 	}
-	judge, err := dbwire.Judge(ctx, st, t.User, now.Asset.ID, g.Username)
-	if err != nil {
-		log.Error("database filters", "asset", now.Asset.Name, "err", err)
-		return 1, "jms: internal error (the bastion's log has the details)"
-	}
 	v := term.attach()
 	defer v.detach()
 	d := &dbSession{s: s, st: st, v: v, t: t, asset: now.Asset, acc: g, id: uuid.NewString(),
 		log: log.With("asset", now.Asset.Name, "account", g.Username)}
+	judge, err := dbwire.Judge(ctx, st, t.User, now.Asset.ID, g.Username, d.review().Reviewer())
+	if err != nil {
+		log.Error("database filters", "asset", now.Asset.Name, "err", err)
+		return 1, "jms: internal error (the bastion's log has the details)"
+	}
 	return d.serve(ctx, target, judge)
+}
+
+// review holds the session's statements for review with tickets; the
+// person is told on stderr (exec) or the terminal (console).
+func (d *dbSession) review() dbwire.Review {
+	notice := func(msg string) { _, _ = fmt.Fprintln(&recordedWriter{w: d.v.Stderr(), d: d}, msg) }
+	if _, _, isPty := d.v.Pty(); isPty {
+		notice = func(msg string) { _, _ = fmt.Fprint(&recordedWriter{w: d.v, d: d}, msg+"\r\n") }
+	}
+	return dbwire.Review{St: d.st, Session: d.id, User: d.t.User, Asset: d.asset.Name, Account: d.acc.Username,
+		Timeout: d.s.cfg.ReviewTimeout, Notice: notice, Log: d.log}
 }
 
 // serve opens the session row, the recording and the database session,

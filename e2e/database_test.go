@@ -52,6 +52,7 @@ func newDBEnv(t *testing.T, engine string) *dbEnv {
 	b.MustRun(t, "not-"+fx.Password+"\n", "account", "add", "db2", wrong, "--password-stdin")
 	b.MustRun(t, "", "grant", "add", "alice-db", "--user", "alice", "--asset", "db1", "--asset", "db2", "--account", "@all")
 	b.MustRun(t, "", "grant", "add", "alice-fwd", "--user", "alice", "--asset", "db1", "--account", "@all", "--actions", "forward")
+	b.MustRun(t, "", "filter", "add", "deletes", "--sql", "--action", "review", "--statement", "DELETE")
 	b.MustRun(t, "", "filter", "add", "no-drop", "--sql", "--action", "deny", "--statement", "DROP,TRUNCATE")
 	return e
 }
@@ -71,6 +72,7 @@ func TestDatabaseAssets(t *testing.T) {
 			testDatabaseExec(t, e)
 			testDatabaseConsole(t, e)
 			testDatabaseForward(t, e)
+			testDatabaseReview(t, e)
 			testDatabaseAudit(t, e)
 		})
 	}
@@ -163,7 +165,7 @@ func testDatabaseAudit(t *testing.T, e *dbEnv) {
 	if err := json.Unmarshal([]byte(out), &events); err != nil {
 		t.Fatal(err)
 	}
-	var selects, drops, errs int
+	var selects, drops, errs, reviews int
 	for _, ev := range events {
 		switch {
 		case ev.Command == "SELECT id, name FROM items ORDER BY id" && ev.Verdict == "allow" && ev.Rows != nil && *ev.Rows == 2:
@@ -172,10 +174,12 @@ func testDatabaseAudit(t *testing.T, e *dbEnv) {
 			drops++
 		case ev.Command == "SELECT * FROM nosuch" && strings.Contains(ev.Error, "nosuch"):
 			errs++
+		case strings.HasPrefix(ev.Command, "DELETE") && ev.Verdict == "review:approved" && ev.Rows != nil && *ev.Rows == 1:
+			reviews++
 		}
 	}
-	if selects != 2 || drops != 3 || errs != 1 {
-		t.Errorf("audit: %d selects, %d drops, %d errors; want 2, 3, 1:\n%s", selects, drops, errs, out)
+	if selects != 2 || drops != 3 || errs != 1 || reviews != 1 {
+		t.Errorf("audit: %d selects, %d drops, %d errors, %d reviews; want 2, 3, 1, 1:\n%s", selects, drops, errs, reviews, out)
 	}
 	table := e.b.MustRun(t, "", "audit", "commands", "--asset", "db1")
 	if !regexp.MustCompile(`(?m)^AT .* ROWS +DURATION +ERROR$`).MatchString(table) {
@@ -233,5 +237,40 @@ func testDatabaseForward(t *testing.T, e *dbEnv) {
 	}
 	if out, err := run("DROP TABLE items"); err == nil || !strings.Contains(out, `jms: DROP statement denied by filter "no-drop"`) {
 		t.Errorf("%s DROP through the forward: %v\n%s", program, err, out)
+	}
+}
+
+// testDatabaseReview holds a DELETE for review: the one-shot statement waits for its ticket,
+// which jmsctl approves, and then runs.
+func testDatabaseReview(t *testing.T, e *dbEnv) {
+	done := make(chan SSHResult, 1)
+	go func() { done <- runSSH(t, e.login(), nil, "db1", "DELETE FROM items WHERE id = 1") }()
+	var id int64
+	if !waitUntil(30*time.Second, func() bool {
+		var tickets []struct {
+			ID     int64  `json:"id"`
+			Status string `json:"status"`
+		}
+		out, _, err := e.b.Run(t, "ticket", "list", "-o", "json")
+		if err != nil || json.Unmarshal([]byte(out), &tickets) != nil {
+			return false
+		}
+		for _, tk := range tickets {
+			if tk.Status == "pending" {
+				id = tk.ID
+				return true
+			}
+		}
+		return false
+	}) {
+		t.Fatal("no review ticket for the DELETE")
+	}
+	e.b.MustRun(t, "", "ticket", "approve", strconv.FormatInt(id, 10))
+	res := <-done
+	if res.ExitCode != 0 || !strings.Contains(res.Stderr, "approved") {
+		t.Errorf("reviewed DELETE: %+v", res)
+	}
+	if res := runSSH(t, e.login(), nil, "db1", "SELECT COUNT(*) AS n FROM items"); res.Stdout != "n\n1\n" {
+		t.Errorf("after the approved DELETE: %+v", res)
 	}
 }

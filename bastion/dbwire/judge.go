@@ -31,9 +31,8 @@ func Rules(fs []store.Filter) ([]database.Rule, error) {
 
 // Judge is the judge of a session of user on the asset with id assetID
 // as account: the SQL filters of the asset's organization that cover
-// them. A statement a review filter holds is denied (review over the
-// console and the proxies is not wired yet; the message says so).
-func Judge(ctx context.Context, st Store, user string, assetID int64, account string) (database.Judge, error) {
+// them, with review (nil: a statement a review filter holds is denied).
+func Judge(ctx context.Context, st Store, user string, assetID int64, account string, review database.Reviewer) (database.Judge, error) {
 	fs, err := st.SQLFiltersFor(ctx, user, assetID, account)
 	if err != nil {
 		return nil, fmt.Errorf("reading the statement filters: %w", err)
@@ -42,5 +41,5 @@ func Judge(ctx context.Context, st Store, user string, assetID int64, account st
 	if err != nil {
 		return nil, err
 	}
-	return database.RuleJudge{Rules: database.NewRuleSet(rules)}, nil
+	return database.RuleJudge{Rules: database.NewRuleSet(rules), Review: review}, nil
 }

@@ -15,6 +15,9 @@ type Store interface {
 	AccountSecret(ctx context.Context, id int64) (store.Account, store.Secret, error)
 	SQLFiltersFor(ctx context.Context, user string, assetID int64, account string) ([]store.Filter, error)
 	AddCommandEvent(ctx context.Context, e store.CommandEvent) (int64, error)
+	AddTicket(ctx context.Context, nt store.NewTicket) (store.Ticket, error)
+	TicketStatus(ctx context.Context, id int64) (store.TicketDecision, error)
+	CancelTicket(ctx context.Context, id int64, why string) (store.Ticket, error)
 }
 
 // Target is the database target of the account with id accountID on the
