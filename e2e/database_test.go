@@ -74,6 +74,7 @@ func TestDatabaseAssets(t *testing.T) {
 			testDatabaseForward(t, e)
 			testDatabaseReview(t, e)
 			testDatabaseAudit(t, e)
+			testDatabaseRevoked(t, e)
 		})
 	}
 }
@@ -272,5 +273,19 @@ func testDatabaseReview(t *testing.T, e *dbEnv) {
 	}
 	if res := runSSH(t, e.login(), nil, "db1", "SELECT COUNT(*) AS n FROM items"); res.Stdout != "n\n1\n" {
 		t.Errorf("after the approved DELETE: %+v", res)
+	}
+}
+
+// testDatabaseRevoked removes alice's grants while her console is open: the console ends and
+// says why.
+func testDatabaseRevoked(t *testing.T, e *dbEnv) {
+	l := e.b.Login("alice@db1")
+	l.KeyFile, l.TTY = e.key.Path, true
+	term := termSSH(t, l, TermOptions{Width: 100, Height: 30})
+	term.waitForScreen(regexp.MustCompile(`(?m)^db1> ?$`), 30*time.Second)
+	e.b.MustRun(t, "", "grant", "rm", "alice-db", "alice-fwd")
+	term.waitForScreen(regexp.MustCompile(`jms: session ended: .*revoked`), 60*time.Second)
+	if status := term.Wait(30 * time.Second); status == 0 {
+		t.Errorf("a console ended by a revoked grant exited 0")
 	}
 }
