@@ -123,7 +123,7 @@ func (d *dbSession) work(target database.Target, judge database.Judge, winch <-c
 	audit := dbwire.Auditor{St: d.st, Session: d.id, Start: d.s.now(), User: d.t.User, Asset: d.asset.Name,
 		Account: d.acc.Username, Log: d.log}
 	sess, err := database.Open(ctx, target, database.Options{Judge: judge, Audit: audit, Source: source,
-		Logger: d.log})
+		MaxRows: d.s.cfg.SQLMaxRows, Logger: d.log})
 	if err != nil {
 		d.log.Warn("database login", "err", err)
 		return 1, fmt.Sprintf("jms: the bastion could not log in to %s: %s", d.asset.Name, strings.Join(strings.Fields(err.Error()), " "))
