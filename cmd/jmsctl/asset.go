@@ -243,6 +243,9 @@ func newAssetShowCmd(a *app) *cobra.Command {
 				{"created_at", func(x store.Asset) string { return fmtTime(x.CreatedAt) }},
 				{"updated_at", func(x store.Asset) string { return fmtTime(x.UpdatedAt) }},
 			}
+			if store.IsDatabasePlatform(x.Platform) {
+				fields = withoutHostKey(fields) // a database server has no SSH host key
+			}
 			return a.renderAssetWithFacts(cmd.Context(), s, x, fields)
 		},
 	}

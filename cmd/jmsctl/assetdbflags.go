@@ -85,3 +85,14 @@ func databaseLine(d *store.AssetDatabase) string {
 	}
 	return out
 }
+
+// withoutHostKey drops the host key rows of asset show.
+func withoutHostKey(fields []column[store.Asset]) []column[store.Asset] {
+	out := fields[:0:0]
+	for _, f := range fields {
+		if f.name != "host_key" && f.name != "host_key_pinned_at" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
