@@ -20,7 +20,9 @@ type fakeStore struct {
 	db     store.AssetDatabase
 }
 
-func (f fakeStore) GetAssetDatabase(context.Context, int64) (store.AssetDatabase, error) { return f.db, nil }
+func (f fakeStore) GetAssetDatabase(context.Context, int64) (store.AssetDatabase, error) {
+	return f.db, nil
+}
 
 func (f fakeStore) AccountSecret(_ context.Context, id int64) (store.Account, store.Secret, error) {
 	return store.Account{ID: id, Username: "app", SecretKind: f.kind}, store.Secret(f.secret), nil
