@@ -43,14 +43,11 @@ var pendingScope = map[string]bool{
 	"audit.go:AddTransferEvent":               true, // h-orgstore2
 	"audit.go:ListCommandEvents":              true, // h-orgstore2
 	"audit.go:ListTransferEvents":             true, // h-orgstore2
-	"authz.go:liveGrants":                     true, // h-orgmenu
-	"authz.go:loadCoverage":                   true, // h-orgmenu
 	"errors.go:stillUsed":                     true, // h-orgstore1
 	"filters.go:AddFilter":                    true, // h-orgstore2
 	"filters.go:SetFilterActive":              true, // h-orgstore2
 	"filters.go:UpdateFilter":                 true, // h-orgstore2
 	"filters.go:listFilters":                  true, // h-orgstore2
-	"forward.go:forwardGrantPorts":            true, // h-orgmenu
 	"grantcheck.go:accountsOnNone":            true, // h-orgstore1
 	"grants.go:AddGrant":                      true, // h-orgstore2
 	"grants.go:apply":                         true, // h-orgstore2

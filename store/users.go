@@ -138,6 +138,9 @@ func (s *Store) AddUser(ctx context.Context, nu NewUser) (User, error) {
 				return err
 			}
 		}
+		if err := s.joinScopeOrg(ctx, q, id, now); err != nil {
+			return err
+		}
 		return s.recordOp(ctx, q, "user.add", nu.Name, map[string]any{
 			"role": nu.Role, "email": nu.Email, "password": nu.PasswordHash != "", "keys": len(keys)})
 	})
