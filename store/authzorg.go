@@ -137,3 +137,27 @@ func (s *Store) sessionOrgs(ctx context.Context, ids []any, out map[string]int64
 	}
 	return wrapError(rows.Err())
 }
+
+// AuditOrgs returns the organizations whose sessions the person may
+// audit through her membership (org-auditor or org-admin), by name,
+// with their ids. System auditors and admins audit every org: that is
+// their role, not a membership.
+func (s *Store) AuditOrgs(ctx context.Context, user string) (map[int64]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT o.id, o.name FROM org_members m JOIN orgs o ON o.id = m.org_id
+		JOIN users u ON u.id = m.user_id WHERE u.name = ? AND o.removed_at IS NULL AND m.role IN (?, ?)`,
+		user, RoleOrgAuditor, RoleOrgAdmin)
+	if err != nil {
+		return nil, wrapError(err)
+	}
+	defer rows.Close()
+	out := map[int64]string{}
+	for rows.Next() {
+		var id int64
+		var name string
+		if err := rows.Scan(&id, &name); err != nil {
+			return nil, wrapError(err)
+		}
+		out[id] = name
+	}
+	return out, wrapError(rows.Err())
+}
