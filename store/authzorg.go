@@ -71,19 +71,6 @@ func (s *Store) assetOrg(ctx context.Context, id int64) (int64, error) {
 	return org, wrapError(err)
 }
 
-// joinScopeOrg makes the person userID, just created, a member (role
-// user) of the view's organization: a person created in an org's scope
-// belongs to it. The all-organizations view adds no membership.
-func (s *Store) joinScopeOrg(ctx context.Context, q querier, userID int64, now string) error {
-	org, one := s.ScopeOrg()
-	if !one {
-		return nil
-	}
-	_, err := q.ExecContext(ctx, `INSERT INTO org_members (org_id, user_id, role, created_at) VALUES (?, ?, ?, ?)`,
-		org, userID, RoleOrgUser, now)
-	return wrapError(err)
-}
-
 // orgMemberSet returns the ids of the people who are members of org.
 func (s *Store) orgMemberSet(ctx context.Context, org int64) (map[int64]bool, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT user_id FROM org_members WHERE org_id = ?`, org)
