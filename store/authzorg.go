@@ -60,9 +60,9 @@ func (s *Store) assetsOutsideOrg(ctx context.Context, org int64) (map[int64]int6
 	return out, wrapError(rows.Err())
 }
 
-// assetOrg returns the organization of the asset id; 0 when the view
+// orgOfAsset returns the organization of the asset id; 0 when the view
 // does not see it.
-func (s *Store) assetOrg(ctx context.Context, id int64) (int64, error) {
+func (s *Store) orgOfAsset(ctx context.Context, id int64) (int64, error) {
 	var org int64
 	err := s.db.QueryRowContext(ctx, `SELECT a.org_id FROM assets a WHERE `+s.orgCond("a")+` AND a.id = ?`, id).Scan(&org)
 	if errors.Is(err, sql.ErrNoRows) {
