@@ -45,7 +45,7 @@ func TestAssetsOfTwoOrgs(t *testing.T) {
 	menu.waitForScreen(regexp.MustCompile(`team-b +web1 +127\.0\.0\.1`), 5*time.Second)
 	menu.waitForScreen(regexp.MustCompile(`o next org`), 5*time.Second)
 	menu.Type("o")
-	menu.waitForScreen(regexp.MustCompile(`org default 2/3`), 5*time.Second)
+	menu.waitForScreen(regexp.MustCompile(`org default 1/2`), 5*time.Second)
 	menu.Type("q")
 	if code := menu.Wait(10 * time.Second); code != 0 {
 		t.Fatalf("menu quit: %d", code)
