@@ -97,7 +97,7 @@ func newOrgListCmd(a *app) *cobra.Command {
 
 // orgDetail is what org show prints: the organization and its members.
 type orgDetail struct {
-	store.Org `yaml:",inline"`
+	store.Org  `yaml:",inline"`
 	MemberList []store.OrgMember `json:"member_list" yaml:"member_list"`
 }
 
