@@ -40,7 +40,7 @@ func inOrgs[T any](ctx context.Context, a *app, s *store.Store, list func(*store
 		items, err := list(s)
 		return tagOrg(items, a.orgName), err
 	}
-	orgs, err := s.ListOrgs(ctx, "")
+	orgs, err := allOrgs(ctx, s)
 	if err != nil {
 		return nil, err
 	}
@@ -53,6 +53,28 @@ func inOrgs[T any](ctx context.Context, a *app, s *store.Store, list func(*store
 		out = append(out, tagOrg(items, o.Name)...)
 	}
 	return out, nil
+}
+
+// allOrgs is every organization by name, then the removed ones (whose
+// history stays) as "NAME (removed)".
+func allOrgs(ctx context.Context, s *store.Store) ([]store.Org, error) {
+	orgs, err := s.ListOrgs(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	removed, err := s.RemovedOrgIDs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range removed {
+		o, err := s.GetOrgByID(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		o.Name += " (removed)"
+		orgs = append(orgs, o)
+	}
+	return orgs, nil
 }
 
 func tagOrg[T any](items []T, org string) []inOrg[T] {
