@@ -73,7 +73,8 @@ func (a AuditQuery) limit() int {
 }
 
 // ListOperations returns the operations audit, oldest first. User
-// matches the actor's name (with or without its "os:"/"ssh:" prefix).
+// matches the actor's name (with or without its "os:"/"ssh:" prefix,
+// and with the " from ADDRESS" of a change made over SSH).
 func (s *Store) ListOperations(ctx context.Context, aq AuditQuery) ([]Operation, error) {
 	query := `SELECT id, at, actor, action, target, detail FROM operations WHERE 1=1`
 	var args []any
@@ -82,8 +83,8 @@ func (s *Store) ListOperations(ctx context.Context, aq AuditQuery) ([]Operation,
 		args = append(args, formatTime(aq.Since))
 	}
 	if aq.User != "" {
-		query += ` AND (actor = ? OR actor LIKE ?)`
-		args = append(args, aq.User, "%:"+aq.User)
+		query += ` AND (actor = ? OR actor LIKE ? OR actor LIKE ?)`
+		args = append(args, aq.User, "%:"+aq.User, "%:"+aq.User+" from %")
 	}
 	if aq.Asset != "" {
 		query += ` AND target = ?`

@@ -28,6 +28,9 @@ type app struct {
 
 	cfg   *config.Config
 	store *store.Store
+	// sharedStore says that store belongs to someone else (jmsctl serve,
+	// for a command over SSH: remote.go): close leaves it open.
+	sharedStore bool
 
 	// caller is the person running the command over SSH (jmsctl inside
 	// the bastion, see remote.go); nil for the local CLI, which is root
@@ -110,15 +113,18 @@ func (a *app) openStore(ctx context.Context) (*store.Store, error) {
 }
 
 func (a *app) close() {
-	if a.store != nil {
+	if a.store != nil && !a.sharedStore {
 		a.store.Close()
 		a.store = nil
 	}
 }
 
 // actorContext marks ctx so that changes are audited as made by the OS
-// user running jmsctl.
+// user running jmsctl, or by the person running it over SSH.
 func (a *app) actorContext(ctx context.Context) context.Context {
+	if a.caller != nil {
+		return store.WithActor(ctx, a.caller.actor())
+	}
 	return store.WithActor(ctx, osActor(a.getenv("SUDO_USER")))
 }
 
