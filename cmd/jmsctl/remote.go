@@ -30,7 +30,7 @@ func remoteAdmin(cfg config.Config, st *store.Store) bastion.AdminRunner {
 // process's (JMS_DATA_DIR, JMS_SECRET_KEY …) leaks into the command.
 func runRemote(ctx context.Context, cfg config.Config, st *store.Store, req bastion.AdminRequest) int {
 	a := newApp(req.Stdin, req.Stdout, req.Stderr, nil)
-	a.cfg, a.store, a.sharedStore = &cfg, st, true
+	a.cfg, a.base, a.sharedStore = &cfg, st, true
 	a.caller = &caller{user: req.User, role: req.Role, source: req.Source}
 	defer a.close()
 	root := newRootCmd(a)
