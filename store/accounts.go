@@ -102,7 +102,10 @@ func (s *Store) AddAccount(ctx context.Context, na NewAccount) (Account, error) 
 	var id int64
 	err := s.withTx(ctx, func(q querier) error {
 		var assetID int64
-		if err := q.QueryRowContext(ctx, `SELECT id FROM assets WHERE name = ?`, na.Asset).Scan(&assetID); err != nil {
+		if _, err := s.writeOrg(); err != nil {
+			return err
+		}
+		if err := q.QueryRowContext(ctx, `SELECT id FROM assets a WHERE name = ? AND `+s.orgCond("a"), na.Asset).Scan(&assetID); err != nil {
 			return fmt.Errorf("asset %q: %w", na.Asset, wrapError(err))
 		}
 		now := formatTime(s.now())
@@ -132,6 +135,9 @@ func (s *Store) AddAccount(ctx context.Context, na NewAccount) (Account, error) 
 // SetAccountSecret replaces an account's secret. The secret is sealed
 // inside the transaction that finds the row, bound to it.
 func (s *Store) SetAccountSecret(ctx context.Context, asset, username, kind string, secret Secret) error {
+	if _, err := s.writeOrg(); err != nil {
+		return err
+	}
 	if err := CheckAccountSecret(kind, secret); err != nil {
 		return err
 	}
@@ -139,12 +145,8 @@ func (s *Store) SetAccountSecret(ctx context.Context, asset, username, kind stri
 		return ErrNoKey
 	}
 	return s.withTx(ctx, func(q querier) error {
-		var id int64
-		err := q.QueryRowContext(ctx, `SELECT c.id FROM accounts c JOIN assets a ON a.id = c.asset_id
-			WHERE a.name = ? AND c.username = ?`, asset, username).Scan(&id)
-		if err = wrapError(err); errors.Is(err, ErrNotFound) {
-			return fmt.Errorf("account %s@%s: %w", username, asset, ErrNotFound)
-		} else if err != nil {
+		id, err := s.accountID(ctx, q, asset, username)
+		if err != nil {
 			return err
 		}
 		var env any
@@ -177,7 +179,7 @@ func scanAccount(sc interface{ Scan(...any) error }) (Account, error) {
 // GetAccount returns the account username on asset.
 func (s *Store) GetAccount(ctx context.Context, asset, username string) (Account, error) {
 	c, err := scanAccount(s.db.QueryRowContext(ctx, `SELECT `+accountColumns+` FROM accounts c JOIN assets a ON a.id = c.asset_id
-		WHERE a.name = ? AND c.username = ?`, asset, username))
+		WHERE a.name = ? AND c.username = ? AND `+s.orgCond("a"), asset, username))
 	if errors.Is(err, ErrNotFound) {
 		return c, fmt.Errorf("account %s@%s: %w", username, asset, ErrNotFound)
 	}
@@ -187,13 +189,13 @@ func (s *Store) GetAccount(ctx context.Context, asset, username string) (Account
 // ListAccounts lists the accounts on asset, or on every asset when
 // asset is "", sorted by asset and username.
 func (s *Store) ListAccounts(ctx context.Context, asset string) ([]Account, error) {
-	query := `SELECT ` + accountColumns + ` FROM accounts c JOIN assets a ON a.id = c.asset_id`
+	query := `SELECT ` + accountColumns + ` FROM accounts c JOIN assets a ON a.id = c.asset_id WHERE ` + s.orgCond("a")
 	var args []any
 	if asset != "" {
 		if _, err := s.GetAsset(ctx, asset); err != nil {
 			return nil, err
 		}
-		query += ` WHERE a.name = ?`
+		query += ` AND a.name = ?`
 		args = append(args, asset)
 	}
 	rows, err := s.db.QueryContext(ctx, query+` ORDER BY a.name, c.username`, args...)
@@ -214,6 +216,9 @@ func (s *Store) ListAccounts(ctx context.Context, asset string) ([]Account, erro
 
 // RemoveAccount deletes an account and its secret.
 func (s *Store) RemoveAccount(ctx context.Context, asset, username string) error {
+	if _, err := s.writeOrg(); err != nil {
+		return err
+	}
 	acc, err := s.GetAccount(ctx, asset, username)
 	if err != nil {
 		return err
@@ -230,7 +235,7 @@ func (s *Store) RemoveAccount(ctx context.Context, asset, username string) error
 // key or a tampered row is an error naming the key's source.
 func (s *Store) AccountSecret(ctx context.Context, id int64) (Account, Secret, error) {
 	c, err := scanAccount(s.db.QueryRowContext(ctx, `SELECT `+accountColumns+` FROM accounts c JOIN assets a ON a.id = c.asset_id
-		WHERE c.id = ?`, id))
+		WHERE c.id = ? AND `+s.orgCond("a"), id))
 	if err != nil {
 		return c, nil, fmt.Errorf("account #%d: %w", id, err)
 	}
@@ -265,13 +270,12 @@ type AccountUpdate struct {
 // UpdateAccount changes whether an account is privileged and its comment.
 func (s *Store) UpdateAccount(ctx context.Context, asset, username string, au AccountUpdate) (Account, error) {
 	target := username + "@" + asset
+	if _, err := s.writeOrg(); err != nil {
+		return Account{}, err
+	}
 	err := s.withTx(ctx, func(q querier) error {
-		var id int64
-		err := q.QueryRowContext(ctx, `SELECT c.id FROM accounts c JOIN assets a ON a.id = c.asset_id
-			WHERE a.name = ? AND c.username = ?`, asset, username).Scan(&id)
-		if err = wrapError(err); errors.Is(err, ErrNotFound) {
-			return fmt.Errorf("account %s: %w", target, ErrNotFound)
-		} else if err != nil {
+		id, err := s.accountID(ctx, q, asset, username)
+		if err != nil {
 			return err
 		}
 		detail := map[string]any{}
@@ -294,4 +298,16 @@ func (s *Store) UpdateAccount(ctx context.Context, asset, username string, au Ac
 		return Account{}, err
 	}
 	return s.GetAccount(ctx, asset, username)
+}
+
+// accountID returns the id of the account username on asset in the
+// scope.
+func (s *Store) accountID(ctx context.Context, q querier, asset, username string) (int64, error) {
+	var id int64
+	err := q.QueryRowContext(ctx, `SELECT c.id FROM accounts c JOIN assets a ON a.id = c.asset_id
+		WHERE a.name = ? AND c.username = ? AND `+s.orgCond("a"), asset, username).Scan(&id)
+	if err = wrapError(err); errors.Is(err, ErrNotFound) {
+		return 0, fmt.Errorf("account %s@%s: %w", username, asset, ErrNotFound)
+	}
+	return id, err
 }

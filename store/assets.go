@@ -58,6 +58,8 @@ func ValidLabel(k, v string) error {
 type Asset struct {
 	ID              int64             `json:"id" yaml:"id"`
 	Name            string            `json:"name" yaml:"name"`
+	OrgID           int64             `json:"org_id" yaml:"org_id"`
+	Org             string            `json:"org" yaml:"org"`
 	Address         string            `json:"address" yaml:"address"`
 	Port            int               `json:"port" yaml:"port"`
 	Platform        string            `json:"platform" yaml:"platform"`
@@ -97,7 +99,7 @@ func (na *NewAsset) Normalize() error {
 	if na.Name == "" {
 		return &FieldError{"name", errors.New("required")}
 	}
-	if err := ValidName("asset", na.Name); err != nil {
+	if err := ValidAssetName(na.Name); err != nil {
 		return &FieldError{"name", err}
 	}
 	if err := ValidAddress(na.Address); err != nil {
@@ -128,16 +130,32 @@ func (na *NewAsset) Normalize() error {
 	return nil
 }
 
-const assetColumns = `a.id, a.name, a.address, a.port, a.platform, COALESCE(n.path, ''), a.comment, a.active,
+// ReservedAssetName is the target name that runs jmsctl over SSH
+// (`ssh admin@bastion jmsctl ...`): no asset may have it.
+const ReservedAssetName = "jmsctl"
+
+// ValidAssetName checks an asset name: a name (ValidName) other than the
+// reserved "jmsctl".
+func ValidAssetName(name string) error {
+	if err := ValidName("asset", name); err != nil {
+		return err
+	}
+	if name == ReservedAssetName {
+		return fmt.Errorf("asset name %q is reserved: 'ssh USER@bastion %s ...' runs the admin commands", name, name)
+	}
+	return nil
+}
+
+const assetColumns = `a.id, a.name, a.org_id, COALESCE(o.name, ''), a.address, a.port, a.platform, COALESCE(n.path, ''), a.comment, a.active,
 	a.host_key, a.host_key_pinned_at, a.created_at, a.updated_at`
 
-const assetFrom = ` FROM assets a LEFT JOIN nodes n ON n.id = a.node_id`
+const assetFrom = ` FROM assets a LEFT JOIN nodes n ON n.id = a.node_id LEFT JOIN orgs o ON o.id = a.org_id`
 
 func scanAsset(sc interface{ Scan(...any) error }) (Asset, error) {
 	var a Asset
 	var pinned sql.NullString
 	var created, updated string
-	err := sc.Scan(&a.ID, &a.Name, &a.Address, &a.Port, &a.Platform, &a.Node, &a.Comment, &a.Active,
+	err := sc.Scan(&a.ID, &a.Name, &a.OrgID, &a.Org, &a.Address, &a.Port, &a.Platform, &a.Node, &a.Comment, &a.Active,
 		&a.HostKey, &pinned, &created, &updated)
 	if err != nil {
 		return a, wrapError(err)
@@ -175,9 +193,13 @@ func (s *Store) insertAsset(ctx context.Context, q querier, na NewAsset, now str
 		}
 		node = id
 	}
+	org, err := s.writeOrg()
+	if err != nil {
+		return 0, err
+	}
 	var id int64
-	err := q.QueryRowContext(ctx, `INSERT INTO assets (name, address, port, platform, node_id, comment, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, na.Name, na.Address, na.Port, na.Platform, node, na.Comment, now, now).Scan(&id)
+	err = q.QueryRowContext(ctx, `INSERT INTO assets (org_id, name, address, port, platform, node_id, comment, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, org, na.Name, na.Address, na.Port, na.Platform, node, na.Comment, now, now).Scan(&id)
 	if err != nil {
 		return 0, nameTaken(err, "asset", na.Name)
 	}
@@ -204,7 +226,7 @@ func sortedKeys(m map[string]string) []string {
 
 // GetAsset returns the asset called name.
 func (s *Store) GetAsset(ctx context.Context, name string) (Asset, error) {
-	a, err := scanAsset(s.db.QueryRowContext(ctx, `SELECT `+assetColumns+assetFrom+` WHERE a.name = ?`, name))
+	a, err := scanAsset(s.db.QueryRowContext(ctx, `SELECT `+assetColumns+assetFrom+` WHERE a.name = ? AND `+s.orgCond("a"), name))
 	if errors.Is(err, ErrNotFound) {
 		return a, fmt.Errorf("asset %q: %w", name, ErrNotFound)
 	}
@@ -216,7 +238,7 @@ func (s *Store) GetAsset(ctx context.Context, name string) (Asset, error) {
 
 // GetAssetByID returns the asset with this id.
 func (s *Store) GetAssetByID(ctx context.Context, id int64) (Asset, error) {
-	a, err := scanAsset(s.db.QueryRowContext(ctx, `SELECT `+assetColumns+assetFrom+` WHERE a.id = ?`, id))
+	a, err := scanAsset(s.db.QueryRowContext(ctx, `SELECT `+assetColumns+assetFrom+` WHERE a.id = ? AND `+s.orgCond("a"), id))
 	if errors.Is(err, ErrNotFound) {
 		return a, fmt.Errorf("asset #%d: %w", id, ErrNotFound)
 	}
@@ -267,7 +289,7 @@ type AssetQuery struct {
 
 // ListAssets returns the assets that match aq, sorted by name.
 func (s *Store) ListAssets(ctx context.Context, aq AssetQuery) ([]Asset, error) {
-	query := `SELECT ` + assetColumns + assetFrom + ` WHERE 1=1`
+	query := `SELECT ` + assetColumns + assetFrom + ` WHERE ` + s.orgCond("a")
 	var args []any
 	if aq.Node != "" {
 		node, err := CleanNodePath(aq.Node)
@@ -349,6 +371,9 @@ type AssetUpdate struct {
 
 // UpdateAsset changes an asset.
 func (s *Store) UpdateAsset(ctx context.Context, name string, au AssetUpdate) error {
+	if _, err := s.writeOrg(); err != nil {
+		return err
+	}
 	cur, err := s.GetAsset(ctx, name)
 	if err != nil {
 		return err
@@ -404,7 +429,7 @@ func (s *Store) updateAsset(ctx context.Context, q querier, id int64, na NewAsse
 		node = nid
 	}
 	if _, err := q.ExecContext(ctx, `UPDATE assets SET address = ?, port = ?, platform = ?, node_id = ?, comment = ?,
-		active = ?, updated_at = ? WHERE id = ?`, na.Address, na.Port, na.Platform, node, na.Comment, active, now, id); err != nil {
+		active = ?, updated_at = ? WHERE id = ? AND `+s.orgCond("assets"), na.Address, na.Port, na.Platform, node, na.Comment, active, now, id); err != nil {
 		return wrapError(err)
 	}
 	if _, err := q.ExecContext(ctx, `DELETE FROM asset_labels WHERE asset_id = ?`, id); err != nil {
@@ -442,8 +467,11 @@ func (e *HostKeyMismatchError) Is(target error) bool { return target == ErrHostK
 // operator is never overwritten. When a key is pinned already, it
 // returns nil if it is key and a *HostKeyMismatchError otherwise.
 func (s *Store) PinHostKey(ctx context.Context, name, key string) error {
+	if _, err := s.writeOrg(); err != nil {
+		return err
+	}
 	return s.withTx(ctx, func(q querier) error {
-		res, err := q.ExecContext(ctx, `UPDATE assets SET host_key = ?, host_key_pinned_at = ? WHERE name = ? AND host_key = ''`,
+		res, err := q.ExecContext(ctx, `UPDATE assets SET host_key = ?, host_key_pinned_at = ? WHERE name = ? AND host_key = '' AND `+s.orgCond("assets"),
 			key, formatTime(s.now()), name)
 		if err != nil {
 			return wrapError(err)
@@ -454,7 +482,7 @@ func (s *Store) PinHostKey(ctx context.Context, name, key string) error {
 			return s.recordOp(ctx, q, "asset.trust", name, map[string]any{"host_key": hostKeyFingerprint(key), "first_use": true})
 		}
 		var pinned string
-		if err := q.QueryRowContext(ctx, `SELECT host_key FROM assets WHERE name = ?`, name).Scan(&pinned); err != nil {
+		if err := q.QueryRowContext(ctx, `SELECT host_key FROM assets WHERE name = ? AND `+s.orgCond("assets"), name).Scan(&pinned); err != nil {
 			if err = wrapError(err); errors.Is(err, ErrNotFound) {
 				return fmt.Errorf("asset %q: %w", name, ErrNotFound)
 			}
@@ -470,8 +498,11 @@ func (s *Store) PinHostKey(ctx context.Context, name, key string) error {
 // TrustHostKey pins key as an asset's host key whatever was pinned
 // before: an operator's `asset trust --key`, audited as such.
 func (s *Store) TrustHostKey(ctx context.Context, name, key string) error {
+	if _, err := s.writeOrg(); err != nil {
+		return err
+	}
 	return s.withTx(ctx, func(q querier) error {
-		if err := execOne(ctx, q, "asset", name, `UPDATE assets SET host_key = ?, host_key_pinned_at = ? WHERE name = ?`,
+		if err := execOne(ctx, q, "asset", name, `UPDATE assets SET host_key = ?, host_key_pinned_at = ? WHERE name = ? AND `+s.orgCond("assets"),
 			key, formatTime(s.now()), name); err != nil {
 			return err
 		}
@@ -503,10 +534,10 @@ func likeEscape(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
-// CountAssets returns how many assets there are.
+// CountAssets returns how many assets the scope holds.
 func (s *Store) CountAssets(ctx context.Context) (int, error) {
 	var n int
-	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM assets`).Scan(&n)
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM assets a WHERE `+s.orgCond("a")).Scan(&n)
 	return n, wrapError(err)
 }
 
@@ -514,15 +545,18 @@ func (s *Store) CountAssets(ctx context.Context) (int, error) {
 // connection pins the key the asset then offers. It returns the key
 // that was pinned ("" if none).
 func (s *Store) UnpinHostKey(ctx context.Context, name string) (string, error) {
+	if _, err := s.writeOrg(); err != nil {
+		return "", err
+	}
 	var old string
 	err := s.withTx(ctx, func(q querier) error {
-		if err := q.QueryRowContext(ctx, `SELECT host_key FROM assets WHERE name = ?`, name).Scan(&old); err != nil {
+		if err := q.QueryRowContext(ctx, `SELECT host_key FROM assets WHERE name = ? AND `+s.orgCond("assets"), name).Scan(&old); err != nil {
 			if err = wrapError(err); errors.Is(err, ErrNotFound) {
 				return fmt.Errorf("asset %q: %w", name, ErrNotFound)
 			}
 			return err
 		}
-		if _, err := q.ExecContext(ctx, `UPDATE assets SET host_key = '', host_key_pinned_at = NULL WHERE name = ?`, name); err != nil {
+		if _, err := q.ExecContext(ctx, `UPDATE assets SET host_key = '', host_key_pinned_at = NULL WHERE name = ? AND `+s.orgCond("assets"), name); err != nil {
 			return wrapError(err)
 		}
 		fp := ""

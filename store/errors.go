@@ -125,7 +125,7 @@ var restrictedBy = map[string][]reference{
 }
 
 // stillUsed returns the error of deleting the kind called name, the row
-// of table whose key column is name: a foreign-key refusal reads `node
+// of table (in the scope's organization) whose key column is name: a foreign-key refusal reads `node
 // "/prod" is still used by 2 assets (web1, web2)`; any other error is
 // returned as wrapError makes it. It reads through s.db: the refused
 // statement may have ended the transaction (PostgreSQL).
@@ -135,10 +135,14 @@ func (s *Store) stillUsed(ctx context.Context, err error, kind, table, key, name
 	if !errors.As(err, &ce) || !ce.reference || ce.msg != "" {
 		return err
 	}
+	cond := "1 = 1"
+	if !globalTables[table] {
+		cond = s.orgCond("t")
+	}
 	var users []string
 	for _, r := range restrictedBy[table] {
 		names, qerr := queryNames(ctx, s.db, `SELECT r.`+r.nameColumn+` FROM `+r.table+` r WHERE r.`+r.column+
-			` = (SELECT id FROM `+table+` WHERE `+key+` = ?) ORDER BY r.`+r.nameColumn, name)
+			` = (SELECT t.id FROM `+table+` t WHERE t.`+key+` = ? AND `+cond+`) ORDER BY r.`+r.nameColumn, name)
 		if qerr != nil || len(names) == 0 {
 			continue
 		}

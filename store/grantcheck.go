@@ -18,12 +18,12 @@ func NodeCovers(node, assetNode string) bool {
 // givesNothing returns why a new grant would give nothing: a window
 // already over, accounts (names, checked) on none of the assets it
 // covers.
-func givesNothing(ctx context.Context, q querier, ng NewGrant, names []string, now time.Time) ([]string, error) {
+func (s *Store) givesNothing(ctx context.Context, q querier, ng NewGrant, names []string, now time.Time) ([]string, error) {
 	var problems []string
 	if ng.ValidUntil != nil && !ng.ValidUntil.After(now) {
 		problems = append(problems, fmt.Sprintf("its window ended at %s, so it would never apply", ng.ValidUntil.UTC().Format(time.RFC3339)))
 	}
-	missing, err := accountsOnNone(ctx, q, ng.Assets, ng.Nodes, names)
+	missing, err := s.accountsOnNone(ctx, q, ng.Assets, ng.Nodes, names)
 	if err != nil {
 		return nil, err
 	}
@@ -37,8 +37,9 @@ func givesNothing(ctx context.Context, q querier, ng NewGrant, names []string, n
 // accountsOnNone returns, of the account usernames given (@all is
 // checked already), those that exist on none of the assets named or under the
 // nodes: a grant giving them would give nothing. Names and paths are
-// those of a NewGrant, before it is stored.
-func accountsOnNone(ctx context.Context, q querier, assets, nodes, accounts []string) ([]string, error) {
+// those of a NewGrant, before it is stored; the assets are those of the
+// scope's organization (the grant's).
+func (s *Store) accountsOnNone(ctx context.Context, q querier, assets, nodes, accounts []string) ([]string, error) {
 	names := make([]any, len(accounts))
 	for i, a := range accounts {
 		names[i] = a
@@ -54,7 +55,7 @@ func accountsOnNone(ctx context.Context, q querier, assets, nodes, accounts []st
 	}
 	rows, err := q.QueryContext(ctx, `SELECT ac.username, a.name, COALESCE(n.path, '')
 		FROM accounts ac JOIN assets a ON a.id = ac.asset_id LEFT JOIN nodes n ON n.id = a.node_id
-		WHERE ac.username IN (`+placeholders(len(names))+`)`, names...)
+		WHERE `+s.orgCond("a")+` AND ac.username IN (`+placeholders(len(names))+`)`, names...)
 	if err != nil {
 		return nil, wrapError(err)
 	}

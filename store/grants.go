@@ -193,7 +193,7 @@ func (s *Store) AddGrant(ctx context.Context, ng NewGrant) (Grant, error) {
 		if err := m.insert(ctx, q, "grant", id); err != nil {
 			return err
 		}
-		if warnings, err = givesNothing(ctx, q, ng, names, s.now()); err != nil {
+		if warnings, err = s.givesNothing(ctx, q, ng, names, s.now()); err != nil {
 			return err
 		}
 		if len(warnings) > 0 && !ng.Force {

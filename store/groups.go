@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
 	"time"
 )
 
@@ -13,6 +14,7 @@ import (
 type Group struct {
 	ID        int64     `json:"id" yaml:"id"`
 	Name      string    `json:"name" yaml:"name"`
+	OrgID     int64     `json:"org_id" yaml:"org_id"`
 	Comment   string    `json:"comment" yaml:"comment"`
 	Members   []string  `json:"members" yaml:"members"`
 	CreatedAt time.Time `json:"created_at" yaml:"created_at"`
@@ -24,7 +26,7 @@ func (s *Store) AddGroup(ctx context.Context, name, comment string) (Group, erro
 		return Group{}, err
 	}
 	err := s.withTx(ctx, func(q querier) error {
-		if _, err := insertGroup(ctx, q, name, comment, formatTime(s.now())); err != nil {
+		if _, err := s.insertGroup(ctx, q, name, comment, formatTime(s.now())); err != nil {
 			return err
 		}
 		return s.recordOp(ctx, q, "group.add", name, map[string]any{"comment": comment})
@@ -35,10 +37,14 @@ func (s *Store) AddGroup(ctx context.Context, name, comment string) (Group, erro
 	return s.GetGroup(ctx, name)
 }
 
-func insertGroup(ctx context.Context, q querier, name, comment, now string) (int64, error) {
+func (s *Store) insertGroup(ctx context.Context, q querier, name, comment, now string) (int64, error) {
+	org, err := s.writeOrg()
+	if err != nil {
+		return 0, err
+	}
 	var id int64
-	err := q.QueryRowContext(ctx, `INSERT INTO groups (name, comment, created_at) VALUES (?, ?, ?) RETURNING id`,
-		name, comment, now).Scan(&id)
+	err = q.QueryRowContext(ctx, `INSERT INTO groups (org_id, name, comment, created_at) VALUES (?, ?, ?, ?) RETURNING id`,
+		org, name, comment, now).Scan(&id)
 	if err != nil {
 		return 0, nameTaken(err, "group", name)
 	}
@@ -55,8 +61,8 @@ func (s *Store) RemoveGroup(ctx context.Context, names ...string) error {
 func (s *Store) GetGroup(ctx context.Context, name string) (Group, error) {
 	var g Group
 	var created string
-	err := s.db.QueryRowContext(ctx, `SELECT id, name, comment, created_at FROM groups WHERE name = ?`, name).
-		Scan(&g.ID, &g.Name, &g.Comment, &created)
+	err := s.db.QueryRowContext(ctx, `SELECT id, name, org_id, comment, created_at FROM groups g WHERE name = ? AND `+s.orgCond("g"), name).
+		Scan(&g.ID, &g.Name, &g.OrgID, &g.Comment, &created)
 	if err = wrapError(err); errors.Is(err, ErrNotFound) {
 		return g, fmt.Errorf("group %q: %w", name, ErrNotFound)
 	} else if err != nil {
@@ -72,9 +78,10 @@ func (s *Store) groupMembers(ctx context.Context, groupID int64) ([]string, erro
 		WHERE m.group_id = ? ORDER BY u.name`, groupID)
 }
 
-// ListGroups returns every group sorted by name, with its members.
+// ListGroups returns the scope's groups sorted by name, with their
+// members.
 func (s *Store) ListGroups(ctx context.Context) ([]Group, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, name, comment, created_at FROM groups ORDER BY name`)
+	rows, err := s.db.QueryContext(ctx, `SELECT id, name, org_id, comment, created_at FROM groups g WHERE `+s.orgCond("g")+` ORDER BY name, org_id`)
 	if err != nil {
 		return nil, wrapError(err)
 	}
@@ -83,7 +90,7 @@ func (s *Store) ListGroups(ctx context.Context) ([]Group, error) {
 	for rows.Next() {
 		var g Group
 		var created string
-		if err := rows.Scan(&g.ID, &g.Name, &g.Comment, &created); err != nil {
+		if err := rows.Scan(&g.ID, &g.Name, &g.OrgID, &g.Comment, &created); err != nil {
 			rows.Close()
 			return nil, wrapError(err)
 		}
@@ -114,21 +121,28 @@ func (s *Store) ListGroups(ctx context.Context) ([]Group, error) {
 	return out, wrapError(mrows.Err())
 }
 
-// AddMembers puts users in a group, all or none: an unknown user fails
-// the whole change. Users already in the group are left as they are.
-// It returns the users that were added.
+// AddMembers puts users in a group, all or none: an unknown user, or
+// one who is not a member of the group's organization, fails the whole
+// change. Users already in the group are left as they are. It returns
+// the users that were added.
 func (s *Store) AddMembers(ctx context.Context, group string, users []string) ([]string, error) {
+	org, err := s.writeOrg()
+	if err != nil {
+		return nil, err
+	}
 	var added []string
-	err := s.withTx(ctx, func(q querier) error {
-		gid, err := lookupID(ctx, q, "group", `SELECT id FROM groups WHERE name = ?`, group)
+	err = s.withTx(ctx, func(q querier) error {
+		gid, err := lookupID(ctx, q, "group", `SELECT id FROM groups g WHERE name = ? AND `+s.orgCond("g"), group)
 		if err != nil {
 			return err
 		}
-		for _, u := range dedupe(users) {
-			uid, err := lookupID(ctx, q, "user", `SELECT id FROM users WHERE name = ?`, u)
-			if err != nil {
-				return err
-			}
+		users = dedupe(users)
+		ids, err := orgMemberIDs(ctx, q, org, "group "+strconv.Quote(group), users)
+		if err != nil {
+			return err
+		}
+		for i, u := range users {
+			uid := ids[i]
 			res, err := q.ExecContext(ctx, `INSERT INTO group_members (group_id, user_id) VALUES (?, ?)
 				ON CONFLICT (group_id, user_id) DO NOTHING`, gid, uid)
 			if err != nil {
@@ -152,8 +166,11 @@ func (s *Store) AddMembers(ctx context.Context, group string, users []string) ([
 // RemoveMembers takes users out of a group, all or none: a user who is
 // not a member fails the whole change.
 func (s *Store) RemoveMembers(ctx context.Context, group string, users []string) error {
+	if _, err := s.writeOrg(); err != nil {
+		return err
+	}
 	return s.withTx(ctx, func(q querier) error {
-		gid, err := lookupID(ctx, q, "group", `SELECT id FROM groups WHERE name = ?`, group)
+		gid, err := lookupID(ctx, q, "group", `SELECT id FROM groups g WHERE name = ? AND `+s.orgCond("g"), group)
 		if err != nil {
 			return err
 		}
@@ -222,8 +239,11 @@ func (s *Store) UpdateGroup(ctx context.Context, name string, gu GroupUpdate) (G
 		}
 		newName = *gu.Name
 	}
+	if _, err := s.writeOrg(); err != nil {
+		return Group{}, err
+	}
 	err := s.withTx(ctx, func(q querier) error {
-		cur, err := lookupID(ctx, q, "group", `SELECT id FROM groups WHERE name = ?`, name)
+		cur, err := lookupID(ctx, q, "group", `SELECT id FROM groups g WHERE name = ? AND `+s.orgCond("g"), name)
 		if err != nil {
 			return err
 		}
@@ -232,7 +252,7 @@ func (s *Store) UpdateGroup(ctx context.Context, name string, gu GroupUpdate) (G
 			if _, err := q.ExecContext(ctx, `UPDATE groups SET name = ? WHERE id = ?`, newName, cur); err != nil {
 				return nameTaken(err, "group", newName)
 			}
-			if err := renameRuleGroup(ctx, q, name, newName); err != nil {
+			if err := s.renameRuleGroup(ctx, q, name, newName); err != nil {
 				return err
 			}
 			detail["name"] = newName
@@ -252,9 +272,10 @@ func (s *Store) UpdateGroup(ctx context.Context, name string, gu GroupUpdate) (G
 }
 
 // renameRuleGroup rewrites the group name from to to in every login
-// rule that names it.
-func renameRuleGroup(ctx context.Context, q querier, from, to string) error {
-	rows, err := q.QueryContext(ctx, `SELECT id, groups FROM login_rules`)
+// rule of the scope's organization that names it (a rule names the
+// groups of its own organization).
+func (s *Store) renameRuleGroup(ctx context.Context, q querier, from, to string) error {
+	rows, err := q.QueryContext(ctx, `SELECT id, groups FROM login_rules r WHERE `+s.orgCond("r"))
 	if err != nil {
 		return wrapError(err)
 	}

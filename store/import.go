@@ -147,13 +147,16 @@ type existingAsset struct {
 // transaction: any bad row fails the whole import and nothing changes.
 func (s *Store) ImportAssets(ctx context.Context, rows []ImportAsset, opts ImportOptions) (ImportResult, error) {
 	res := ImportResult{Added: []string{}, Updated: []string{}, Unchanged: []string{}, Changes: map[string]map[string]FieldChange{}}
+	if _, err := s.writeOrg(); err != nil {
+		return res, err
+	}
 	seen := make(map[string]string, len(rows))
 	for i := range rows {
 		r := &rows[i]
 		if r.Name == "" {
 			return res, rowErr(r.At, &FieldError{"name", errors.New("required")})
 		}
-		if err := ValidName("asset", r.Name); err != nil {
+		if err := ValidAssetName(r.Name); err != nil {
 			return res, rowErr(r.At, &FieldError{"name", err})
 		}
 		if prev, ok := seen[r.Name]; ok {
@@ -165,7 +168,7 @@ func (s *Store) ImportAssets(ctx context.Context, rows []ImportAsset, opts Impor
 		}
 	}
 	err := s.withTx(ctx, func(q querier) error {
-		existing, err := loadAssetsForImport(ctx, q)
+		existing, err := s.loadAssetsForImport(ctx, q)
 		if err != nil {
 			return err
 		}
@@ -235,7 +238,7 @@ func (s *Store) ImportAssets(ctx context.Context, rows []ImportAsset, opts Impor
 				return rowErr(r.At, wrapError(err))
 			}
 		}
-		added, err := insertAssets(ctx, q, adds, now)
+		added, err := s.insertAssets(ctx, q, adds, now)
 		if err != nil {
 			return err
 		}
@@ -258,8 +261,9 @@ func (s *Store) ImportAssets(ctx context.Context, rows []ImportAsset, opts Impor
 	return res, err
 }
 
-func loadAssetsForImport(ctx context.Context, q querier) (map[string]*existingAsset, error) {
-	rows, err := q.QueryContext(ctx, `SELECT a.id, a.name, a.address, a.port, a.platform, COALESCE(n.path, ''), a.comment`+assetFrom)
+func (s *Store) loadAssetsForImport(ctx context.Context, q querier) (map[string]*existingAsset, error) {
+	rows, err := q.QueryContext(ctx, `SELECT a.id, a.name, a.address, a.port, a.platform, COALESCE(n.path, ''), a.comment`+assetFrom+
+		` WHERE `+s.orgCond("a"))
 	if err != nil {
 		return nil, wrapError(err)
 	}
@@ -278,7 +282,7 @@ func loadAssetsForImport(ctx context.Context, q querier) (map[string]*existingAs
 	if err := rows.Err(); err != nil {
 		return nil, wrapError(err)
 	}
-	lrows, err := q.QueryContext(ctx, `SELECT asset_id, key, value FROM asset_labels`)
+	lrows, err := q.QueryContext(ctx, `SELECT l.asset_id, l.key, l.value FROM asset_labels l JOIN assets a ON a.id = l.asset_id WHERE `+s.orgCond("a"))
 	if err != nil {
 		return nil, wrapError(err)
 	}
@@ -437,16 +441,20 @@ type existingUser struct {
 // not give keep their value.
 func (s *Store) ImportUsers(ctx context.Context, rows []ImportUser, opts ImportOptions) (ImportResult, error) {
 	res := ImportResult{Added: []string{}, Updated: []string{}, Unchanged: []string{}, Changes: map[string]map[string]FieldChange{}}
+	org, err := s.writeOrg()
+	if err != nil {
+		return res, err
+	}
 	parsed, err := checkUserRows(rows)
 	if err != nil {
 		return res, err
 	}
 	err = s.withTx(ctx, func(q querier) error {
-		existing, owners, err := loadUsersForImport(ctx, q)
+		existing, owners, err := s.loadUsersForImport(ctx, q)
 		if err != nil {
 			return err
 		}
-		groups, err := loadGroupIDs(ctx, q)
+		groups, err := s.loadGroupIDs(ctx, q)
 		if err != nil {
 			return err
 		}
@@ -456,14 +464,14 @@ func (s *Store) ImportUsers(ctx context.Context, rows []ImportUser, opts ImportO
 		}
 		now := formatTime(s.now())
 		for _, g := range res.GroupsCreated {
-			id, err := insertGroup(ctx, q, g, "made by user import", now)
+			id, err := s.insertGroup(ctx, q, g, "made by user import", now)
 			if err != nil {
 				return err
 			}
 			groups[g] = id
 		}
 		for _, c := range changes {
-			if err := writeUser(ctx, q, c, groups, now); err != nil {
+			if err := s.writeUser(ctx, q, org, c, groups, now); err != nil {
 				return rowErr(c.row.At, err)
 			}
 		}
@@ -501,9 +509,9 @@ func checkUserRows(rows []ImportUser) ([][]parsedKey, error) {
 	return parsed, nil
 }
 
-// loadGroupIDs returns the id of every group by name.
-func loadGroupIDs(ctx context.Context, q querier) (map[string]int64, error) {
-	rows, err := q.QueryContext(ctx, `SELECT id, name FROM groups`)
+// loadGroupIDs returns the id of every group of the scope by name.
+func (s *Store) loadGroupIDs(ctx context.Context, q querier) (map[string]int64, error) {
+	rows, err := q.QueryContext(ctx, `SELECT id, name FROM groups g WHERE `+s.orgCond("g"))
 	if err != nil {
 		return nil, wrapError(err)
 	}
@@ -603,9 +611,10 @@ func fillAbsentUser(r *ImportUser, keys []parsedKey, cur *existingUser) ([]parse
 	return keys, nil
 }
 
-// writeUser adds or updates one user: her row, and her groups and keys
-// made exactly those of the import row.
-func writeUser(ctx context.Context, q querier, c userChange, groups map[string]int64, now string) error {
+// writeUser adds or updates one user: her row, her membership of the
+// organization org (a new member is a user; a member keeps her role),
+// and her groups (of org) and keys made exactly those of the import row.
+func (s *Store) writeUser(ctx context.Context, q querier, org int64, c userChange, groups map[string]int64, now string) error {
 	r := c.row
 	var id int64
 	if c.cur == nil {
@@ -616,9 +625,13 @@ func writeUser(ctx context.Context, q querier, c userChange, groups map[string]i
 		}
 	} else {
 		id = c.cur.id
-		if err := clearUserForImport(ctx, q, c, now); err != nil {
+		if err := s.clearUserForImport(ctx, q, c, now); err != nil {
 			return err
 		}
+	}
+	if _, err := q.ExecContext(ctx, `INSERT INTO org_members (org_id, user_id, role, created_at) VALUES (?, ?, ?, ?)
+		ON CONFLICT (org_id, user_id) DO NOTHING`, org, id, RoleOrgUser, now); err != nil {
+		return wrapError(err)
 	}
 	for _, g := range r.Groups {
 		if _, err := q.ExecContext(ctx, `INSERT INTO group_members (group_id, user_id) VALUES (?, ?)`, groups[g], id); err != nil {
@@ -639,14 +652,16 @@ func writeUser(ctx context.Context, q querier, c userChange, groups map[string]i
 }
 
 // clearUserForImport updates an existing user's row, drops her from her
-// groups and removes the keys the import row does not have.
-func clearUserForImport(ctx context.Context, q querier, c userChange, now string) error {
+// groups of the scope's organization and removes the keys the import row
+// does not have.
+func (s *Store) clearUserForImport(ctx context.Context, q querier, c userChange, now string) error {
 	r, id := c.row, c.cur.id
 	if _, err := q.ExecContext(ctx, `UPDATE users SET email = ?, role = ?, comment = ?, updated_at = ? WHERE id = ?`,
 		r.Email, r.Role, r.Comment, now, id); err != nil {
 		return wrapError(err)
 	}
-	if _, err := q.ExecContext(ctx, `DELETE FROM group_members WHERE user_id = ?`, id); err != nil {
+	if _, err := q.ExecContext(ctx, `DELETE FROM group_members WHERE user_id = ?
+		AND group_id IN (SELECT g.id FROM groups g WHERE `+s.orgCond("g")+`)`, id); err != nil {
 		return wrapError(err)
 	}
 	want := map[string]bool{}
@@ -663,7 +678,7 @@ func clearUserForImport(ctx context.Context, q querier, c userChange, now string
 	return nil
 }
 
-func loadUsersForImport(ctx context.Context, q querier) (map[string]*existingUser, map[string]string, error) {
+func (s *Store) loadUsersForImport(ctx context.Context, q querier) (map[string]*existingUser, map[string]string, error) {
 	rows, err := q.QueryContext(ctx, `SELECT id, name, email, role, comment FROM users`)
 	if err != nil {
 		return nil, nil, wrapError(err)
@@ -684,7 +699,8 @@ func loadUsersForImport(ctx context.Context, q querier) (map[string]*existingUse
 	if err := rows.Err(); err != nil {
 		return nil, nil, wrapError(err)
 	}
-	mrows, err := q.QueryContext(ctx, `SELECT m.user_id, g.name FROM group_members m JOIN groups g ON g.id = m.group_id ORDER BY g.name`)
+	mrows, err := q.QueryContext(ctx, `SELECT m.user_id, g.name FROM group_members m JOIN groups g ON g.id = m.group_id
+		WHERE `+s.orgCond("g")+` ORDER BY g.name`)
 	if err != nil {
 		return nil, nil, wrapError(err)
 	}

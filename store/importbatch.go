@@ -17,19 +17,23 @@ type newAssetRow struct {
 	node any
 }
 
-// insertAssets adds rows with multi-row INSERTs and returns their ids by
-// name.
-func insertAssets(ctx context.Context, q querier, rows []newAssetRow, now string) (map[string]int64, error) {
+// insertAssets adds rows to the scope's organization with multi-row
+// INSERTs and returns their ids by name.
+func (s *Store) insertAssets(ctx context.Context, q querier, rows []newAssetRow, now string) (map[string]int64, error) {
+	org, err := s.writeOrg()
+	if err != nil {
+		return nil, err
+	}
 	ids := make(map[string]int64, len(rows))
 	for start := 0; start < len(rows); start += importBatch {
 		batch := rows[start:min(start+importBatch, len(rows))]
-		args := make([]any, 0, 8*len(batch))
+		args := make([]any, 0, 9*len(batch))
 		for _, a := range batch {
 			r := a.row
-			args = append(args, r.Name, r.Address, r.Port, r.Platform, a.node, r.Comment, now, now)
+			args = append(args, org, r.Name, r.Address, r.Port, r.Platform, a.node, r.Comment, now, now)
 		}
-		rs, err := q.QueryContext(ctx, `INSERT INTO assets (name, address, port, platform, node_id, comment, created_at, updated_at)
-			VALUES `+valueRows(len(batch), 8)+` RETURNING id, name`, args...)
+		rs, err := q.QueryContext(ctx, `INSERT INTO assets (org_id, name, address, port, platform, node_id, comment, created_at, updated_at)
+			VALUES `+valueRows(len(batch), 9)+` RETURNING id, name`, args...)
 		if err != nil {
 			return nil, batchErr(batch[0].row.At, batch[len(batch)-1].row.At, wrapError(err))
 		}

@@ -18,10 +18,38 @@ import (
 // PostgreSQL, transactions take turns so that ids commit in order: see
 // lockWriters). Session and
 // audit events do not record operations and leave the snapshot alone.
+//
+// The snapshot holds every organization (each asset with its OrgID),
+// shared by every view; a view of one organization reads the part of
+// it that is its own, made once per snapshot (ofOrg).
 type inventory struct {
 	version  opVersion
 	assets   []Asset             // sorted by name
 	accounts map[int64][]Account // by asset id, sorted by username
+
+	mu    sync.Mutex
+	byOrg map[int64]*inventory // the per-organization parts made so far
+}
+
+// ofOrg returns the part of the snapshot that is the organization's:
+// its assets, and the same accounts map (keyed by asset id).
+func (inv *inventory) ofOrg(org int64) *inventory {
+	inv.mu.Lock()
+	defer inv.mu.Unlock()
+	if part, ok := inv.byOrg[org]; ok {
+		return part
+	}
+	part := &inventory{version: inv.version, accounts: inv.accounts}
+	for _, a := range inv.assets {
+		if a.OrgID == org {
+			part.assets = append(part.assets, a)
+		}
+	}
+	if inv.byOrg == nil {
+		inv.byOrg = map[int64]*inventory{}
+	}
+	inv.byOrg[org] = part
+	return part
 }
 
 type opVersion struct {
@@ -35,6 +63,9 @@ type inventoryCache struct {
 	inv *inventory
 }
 
+// opVersion reads the newest operation.
+//
+// unscoped: the change counter of the whole store, every organization's.
 func (s *Store) opVersion(ctx context.Context) (opVersion, error) {
 	var v opVersion
 	err := s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM operations`).Scan(&v.id)
@@ -47,11 +78,28 @@ func (s *Store) opVersion(ctx context.Context) (opVersion, error) {
 	return v, wrapError(err)
 }
 
-// inventory returns the current snapshot, rebuilding it when an
+// inventory returns the current snapshot as the view sees it: every
+// organization's assets in the all-orgs view, one organization's in its
+// view.
+func (s *Store) inventory(ctx context.Context) (*inventory, error) {
+	whole, err := s.wholeInventory(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if org, one := s.ScopeOrg(); one {
+		return whole.ofOrg(org), nil
+	}
+	return whole, nil
+}
+
+// wholeInventory returns the current snapshot, rebuilding it when an
 // operation was recorded since it was taken. The version is read before
 // the data, so a change that races the rebuild only makes the next
 // reader rebuild again.
-func (s *Store) inventory(ctx context.Context) (*inventory, error) {
+//
+// unscoped: the snapshot holds every organization; inventory gives a
+// view its part.
+func (s *Store) wholeInventory(ctx context.Context) (*inventory, error) {
 	v, err := s.opVersion(ctx)
 	if err != nil {
 		return nil, err

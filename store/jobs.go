@@ -24,6 +24,7 @@ const PushSweepEvery = 10 * time.Minute
 type Job struct {
 	ID           int64         `json:"id" yaml:"id"`
 	Name         string        `json:"name" yaml:"name"`
+	OrgID        int64         `json:"org_id" yaml:"org_id"`
 	Kind         string        `json:"kind" yaml:"kind"`
 	Template     string        `json:"template,omitempty" yaml:"template,omitempty"`
 	Asset        string        `json:"asset,omitempty" yaml:"asset,omitempty"`
@@ -39,13 +40,17 @@ type Job struct {
 // upsertJob makes or updates the job called name in q; every <= 0
 // removes it.
 func (s *Store) upsertJob(ctx context.Context, q querier, name, kind string, templateID, accountID int64, every time.Duration) error {
+	org, err := s.writeOrg()
+	if err != nil {
+		return err
+	}
 	if every <= 0 {
-		_, err := q.ExecContext(ctx, `DELETE FROM automation_jobs WHERE name = ?`, name)
+		_, err := q.ExecContext(ctx, `DELETE FROM automation_jobs WHERE name = ? AND org_id = ?`, name, org)
 		return wrapError(err)
 	}
 	now := s.now()
-	res, err := q.ExecContext(ctx, `UPDATE automation_jobs SET every_s = ?, next_run_at = ? WHERE name = ?`,
-		int64(every/time.Second), formatTime(now.Add(every)), name)
+	res, err := q.ExecContext(ctx, `UPDATE automation_jobs SET every_s = ?, next_run_at = ? WHERE name = ? AND org_id = ?`,
+		int64(every/time.Second), formatTime(now.Add(every)), name, org)
 	if err != nil {
 		return wrapError(err)
 	}
@@ -59,8 +64,8 @@ func (s *Store) upsertJob(ctx context.Context, q querier, name, kind string, tem
 	if accountID != 0 {
 		acc = accountID
 	}
-	_, err = q.ExecContext(ctx, `INSERT INTO automation_jobs (name, kind, template_id, account_id, every_s, next_run_at, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`, name, kind, tmpl, acc, int64(every/time.Second), formatTime(now.Add(every)), formatTime(now))
+	_, err = q.ExecContext(ctx, `INSERT INTO automation_jobs (org_id, name, kind, template_id, account_id, every_s, next_run_at, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, org, name, kind, tmpl, acc, int64(every/time.Second), formatTime(now.Add(every)), formatTime(now))
 	return wrapError(err)
 }
 
@@ -96,7 +101,7 @@ func (s *Store) SetAccountRotation(ctx context.Context, asset, username string, 
 	})
 }
 
-const jobColumns = `j.id, j.name, j.kind, COALESCE(t.name, ''), COALESCE(a.name, ''), COALESCE(c.username, ''),
+const jobColumns = `j.id, j.name, j.org_id, j.kind, COALESCE(t.name, ''), COALESCE(a.name, ''), COALESCE(c.username, ''),
 	j.every_s, j.next_run_at, j.last_run_at, j.last_result, j.last_failures, j.lease_owner`
 
 const jobFrom = ` FROM automation_jobs j
@@ -109,7 +114,7 @@ func scanJob(sc interface{ Scan(...any) error }) (Job, error) {
 	var every int64
 	var next, failures string
 	var last sql.NullString
-	if err := sc.Scan(&j.ID, &j.Name, &j.Kind, &j.Template, &j.Asset, &j.Account, &every, &next, &last,
+	if err := sc.Scan(&j.ID, &j.Name, &j.OrgID, &j.Kind, &j.Template, &j.Asset, &j.Account, &every, &next, &last,
 		&j.LastResult, &failures, &j.LeaseOwner); err != nil {
 		return j, wrapError(err)
 	}
@@ -121,9 +126,9 @@ func scanJob(sc interface{ Scan(...any) error }) (Job, error) {
 	return j, nil
 }
 
-// ListJobs returns every scheduled job, the next due first.
+// ListJobs returns the scope's scheduled jobs, the next due first.
 func (s *Store) ListJobs(ctx context.Context) ([]Job, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+jobColumns+jobFrom+` ORDER BY j.next_run_at, j.name`)
+	rows, err := s.db.QueryContext(ctx, `SELECT `+jobColumns+jobFrom+` WHERE `+s.orgCond("j")+` ORDER BY j.next_run_at, j.name`)
 	if err != nil {
 		return nil, wrapError(err)
 	}
@@ -139,15 +144,17 @@ func (s *Store) ListJobs(ctx context.Context) ([]Job, error) {
 	return out, wrapError(rows.Err())
 }
 
-// ClaimDueJob takes the lease of one due job for owner until lease ends,
-// with a conditional UPDATE: of several nodes asking at once, one gets
-// it. ok is false when no job is due (or another node holds it).
+// ClaimDueJob takes the lease of one due job of the scope (the
+// scheduler's is every organization) for owner until lease ends, with a
+// conditional UPDATE: of several nodes asking at once, one gets it. ok
+// is false when no job is due (or another node holds it). The job runs
+// in its organization's view (Job.OrgID).
 func (s *Store) ClaimDueJob(ctx context.Context, owner string, lease time.Duration) (Job, bool, error) {
 	now := s.now()
 	for range 3 {
 		var id int64
-		err := s.db.QueryRowContext(ctx, `SELECT id FROM automation_jobs
-			WHERE next_run_at <= ? AND (lease_until IS NULL OR lease_until < ?) ORDER BY next_run_at LIMIT 1`,
+		err := s.db.QueryRowContext(ctx, `SELECT id FROM automation_jobs j
+			WHERE `+s.orgCond("j")+` AND next_run_at <= ? AND (lease_until IS NULL OR lease_until < ?) ORDER BY next_run_at LIMIT 1`,
 			formatTime(now), formatTime(now)).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
 			return Job{}, false, nil
@@ -171,12 +178,16 @@ func (s *Store) ClaimDueJob(ctx context.Context, owner string, lease time.Durati
 }
 
 // FinishJob records a run of a job whose lease owner holds, schedules
-// the next and gives the lease back.
+// the next and gives the lease back, auditing the run in the job's
+// organization.
 func (s *Store) FinishJob(ctx context.Context, j Job, owner, result string, failures []string) error {
 	now := s.now()
+	if _, one := s.ScopeOrg(); !one && j.OrgID != 0 {
+		s = s.InOrg(j.OrgID)
+	}
 	return s.withTx(ctx, func(q querier) error {
 		res, err := q.ExecContext(ctx, `UPDATE automation_jobs SET last_run_at = ?, last_result = ?, last_failures = ?,
-			next_run_at = ?, lease_owner = '', lease_until = NULL WHERE id = ? AND lease_owner = ?`,
+			next_run_at = ?, lease_owner = '', lease_until = NULL WHERE id = ? AND lease_owner = ? AND `+s.orgCond("automation_jobs"),
 			formatTime(now), result, strings.Join(failures, "\n"), formatTime(now.Add(j.Every)), j.ID, owner)
 		if err != nil {
 			return wrapError(err)

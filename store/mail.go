@@ -40,6 +40,8 @@ func mailBinding(ref string) binding {
 
 // SetMailSettings stores the mail settings. A nil password keeps the one
 // stored; an empty (non-nil) one removes it.
+//
+// unscoped: the mail settings are the install's, above organizations.
 func (s *Store) SetMailSettings(ctx context.Context, m MailSettings, password Secret) error {
 	if m.Host == "" || m.Port < 1 || m.Port > 65535 || m.From == "" {
 		return errors.New("mail settings need a host, a port (1-65535) and a from address")

@@ -32,10 +32,13 @@ func (s *Store) SaveManagedAccount(ctx context.Context, m ManagedAccount) (Accou
 	if m.SecretKind != SecretNone && s.Sealer() == nil {
 		return Account{}, ErrNoKey
 	}
+	if _, err := s.writeOrg(); err != nil {
+		return Account{}, err
+	}
 	target := m.Username + "@" + m.Asset
 	err := s.withTx(ctx, func(q querier) error {
 		var assetID int64
-		if err := q.QueryRowContext(ctx, `SELECT id FROM assets WHERE name = ?`, m.Asset).Scan(&assetID); err != nil {
+		if err := q.QueryRowContext(ctx, `SELECT id FROM assets a WHERE name = ? AND `+s.orgCond("a"), m.Asset).Scan(&assetID); err != nil {
 			return fmt.Errorf("asset %q: %w", m.Asset, wrapError(err))
 		}
 		now := formatTime(s.now())
@@ -63,7 +66,8 @@ func (s *Store) SaveManagedAccount(ctx context.Context, m ManagedAccount) (Accou
 			return wrapError(err)
 		}
 		if m.TemplateID != 0 {
-			if _, err := q.ExecContext(ctx, `INSERT INTO template_accounts (account_id, template_id) VALUES (?, ?)
+			if _, err := q.ExecContext(ctx, `INSERT INTO template_accounts (account_id, template_id)
+				SELECT ?, t.id FROM account_templates t WHERE t.id = ? AND `+s.orgCond("t")+`
 				ON CONFLICT (account_id) DO UPDATE SET template_id = excluded.template_id`, id, m.TemplateID); err != nil {
 				return wrapError(err)
 			}
@@ -89,7 +93,7 @@ func (s *Store) RecordOperation(ctx context.Context, action, target string, deta
 // when it is privileged, else the first privileged one by name.
 func (s *Store) PrivilegedAccount(ctx context.Context, asset string) (Account, error) {
 	c, err := scanAccount(s.db.QueryRowContext(ctx, `SELECT `+accountColumns+` FROM accounts c JOIN assets a ON a.id = c.asset_id
-		WHERE a.name = ? AND c.privileged = ? ORDER BY CASE WHEN c.username = 'root' THEN 0 ELSE 1 END, c.username LIMIT 1`, asset, true))
+		WHERE a.name = ? AND c.privileged = ? AND `+s.orgCond("a")+` ORDER BY CASE WHEN c.username = 'root' THEN 0 ELSE 1 END, c.username LIMIT 1`, asset, true))
 	if errors.Is(err, ErrNotFound) {
 		return c, fmt.Errorf("asset %s has no privileged account (add one with jmsctl account add %s root --password-stdin --privileged): %w", asset, asset, ErrNotFound)
 	}
@@ -101,7 +105,7 @@ func (s *Store) PrivilegedAccount(ctx context.Context, asset string) (Account, e
 func (s *Store) TemplateAccounts(ctx context.Context, templateID int64) ([]Account, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT `+accountColumns+` FROM accounts c JOIN assets a ON a.id = c.asset_id
 		JOIN template_accounts ta ON ta.account_id = c.id
-		WHERE ta.template_id = ? ORDER BY a.name, c.username`, templateID)
+		WHERE ta.template_id = ? AND `+s.orgCond("a")+` ORDER BY a.name, c.username`, templateID)
 	if err != nil {
 		return nil, wrapError(err)
 	}

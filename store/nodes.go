@@ -74,15 +74,18 @@ func (s *Store) nodeID(ctx context.Context, q querier, p string) (int64, error) 
 // Node is a folder of the asset tree.
 type Node struct {
 	ID     int64  `json:"id" yaml:"id"`
+	OrgID  int64  `json:"org_id" yaml:"org_id"`
 	Path   string `json:"path" yaml:"path"`
 	Assets int    `json:"assets" yaml:"assets"` // directly in this node
 	Total  int    `json:"total" yaml:"total"`   // in this node and below
 }
 
-// ListNodes returns every node sorted by path, with asset counts.
+// ListNodes returns the scope's nodes sorted by path, with asset counts.
+// In the all-orgs view two organizations' nodes may share a path: each
+// has its own counts.
 func (s *Store) ListNodes(ctx context.Context) ([]Node, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT n.id, n.path, (SELECT COUNT(*) FROM assets a WHERE a.node_id = n.id)
-		FROM nodes n ORDER BY n.path`)
+	rows, err := s.db.QueryContext(ctx, `SELECT n.id, n.org_id, n.path, (SELECT COUNT(*) FROM assets a WHERE a.node_id = n.id)
+		FROM nodes n WHERE `+s.orgCond("n")+` ORDER BY n.path, n.org_id`)
 	if err != nil {
 		return nil, wrapError(err)
 	}
@@ -90,7 +93,7 @@ func (s *Store) ListNodes(ctx context.Context) ([]Node, error) {
 	var out []Node
 	for rows.Next() {
 		var n Node
-		if err := rows.Scan(&n.ID, &n.Path, &n.Assets); err != nil {
+		if err := rows.Scan(&n.ID, &n.OrgID, &n.Path, &n.Assets); err != nil {
 			return nil, wrapError(err)
 		}
 		out = append(out, n)
@@ -101,15 +104,19 @@ func (s *Store) ListNodes(ctx context.Context) ([]Node, error) {
 	// Sort by segments ("/prod/web" right after "/prod", before
 	// "/prod-x", which a plain string order would put in between) and
 	// add each node's assets to every ancestor's total.
-	sort.Slice(out, func(i, j int) bool { return nodeLess(out[i].Path, out[j].Path) })
-	idx := make(map[string]int, len(out))
+	sort.SliceStable(out, func(i, j int) bool { return nodeLess(out[i].Path, out[j].Path) })
+	type key struct {
+		org  int64
+		path string
+	}
+	idx := make(map[key]int, len(out))
 	for i := range out {
-		idx[out[i].Path] = i
+		idx[key{out[i].OrgID, out[i].Path}] = i
 		out[i].Total = out[i].Assets
 	}
 	for _, n := range out {
 		for p := path.Dir(n.Path); p != "/" && p != "."; p = path.Dir(p) {
-			if i, ok := idx[p]; ok {
+			if i, ok := idx[key{n.OrgID, p}]; ok {
 				out[i].Total += n.Assets
 			}
 		}
@@ -128,15 +135,19 @@ func nodeLess(a, b string) bool {
 	return len(as) < len(bs)
 }
 
-// PruneNodes removes nodes that hold no asset, have no descendant that
-// does and are named by no grant, filter or account template.
+// PruneNodes removes the scope's nodes that hold no asset, have no
+// descendant that does and are named by no grant, filter or account
+// template.
 func (s *Store) PruneNodes(ctx context.Context) (int, error) {
+	if _, err := s.writeOrg(); err != nil {
+		return 0, err
+	}
 	var removed int
 	err := s.withTx(ctx, func(q querier) error {
 		for {
-			res, err := q.ExecContext(ctx, `DELETE FROM nodes WHERE
-				NOT EXISTS (SELECT 1 FROM assets a WHERE a.node_id = nodes.id)
-				AND NOT EXISTS (SELECT 1 FROM nodes c WHERE c.path LIKE nodes.path || '/%')
+			res, err := q.ExecContext(ctx, `DELETE FROM nodes WHERE `+s.orgCond("nodes")+`
+				AND NOT EXISTS (SELECT 1 FROM assets a WHERE a.node_id = nodes.id)
+				AND NOT EXISTS (SELECT 1 FROM nodes c WHERE c.org_id = nodes.org_id AND c.path LIKE nodes.path || '/%')
 				AND NOT EXISTS (SELECT 1 FROM grant_nodes g WHERE g.node_id = nodes.id)
 				AND NOT EXISTS (SELECT 1 FROM filter_nodes f WHERE f.node_id = nodes.id)
 				AND NOT EXISTS (SELECT 1 FROM account_templates t WHERE t.node_id = nodes.id)`)

@@ -23,6 +23,7 @@ const (
 type AccountTemplate struct {
 	ID           int64         `json:"id" yaml:"id"`
 	Name         string        `json:"name" yaml:"name"`
+	OrgID        int64         `json:"org_id" yaml:"org_id"`
 	Username     string        `json:"username" yaml:"username"`
 	SecretPolicy string        `json:"secret_policy" yaml:"secret_policy"`
 	Sudo         string        `json:"sudo" yaml:"sudo"`
@@ -81,6 +82,10 @@ func (s *Store) AddTemplate(ctx context.Context, nt NewAccountTemplate) (Account
 		return AccountTemplate{}, err
 	}
 	nt.Node = node
+	org, err := s.writeOrg()
+	if err != nil {
+		return AccountTemplate{}, err
+	}
 	err = s.withTx(ctx, func(q querier) error {
 		now := formatTime(s.now())
 		var nodeRef any
@@ -92,10 +97,10 @@ func (s *Store) AddTemplate(ctx context.Context, nt NewAccountTemplate) (Account
 			nodeRef = id
 		}
 		var id int64
-		err := q.QueryRowContext(ctx, `INSERT INTO account_templates (name, username, secret_policy, sudo, shell, make_home,
+		err := q.QueryRowContext(ctx, `INSERT INTO account_templates (org_id, name, username, secret_policy, sudo, shell, make_home,
 			unix_groups, push, node_id, rotate_every_s, comment, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-			nt.Name, nt.Username, nt.SecretPolicy, nt.Sudo, nt.Shell, nt.Home, strings.Join(nt.Groups, ","),
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			org, nt.Name, nt.Username, nt.SecretPolicy, nt.Sudo, nt.Shell, nt.Home, strings.Join(nt.Groups, ","),
 			nt.Push, nodeRef, int64(nt.RotateEvery/time.Second), nt.Comment, now, now).Scan(&id)
 		if err != nil {
 			return nameTaken(err, "template", nt.Name)
@@ -121,7 +126,7 @@ func (s *Store) AddTemplate(ctx context.Context, nt NewAccountTemplate) (Account
 	return s.GetTemplate(ctx, nt.Name)
 }
 
-const templateColumns = `t.id, t.name, t.username, t.secret_policy, t.sudo, t.shell, t.make_home, t.unix_groups,
+const templateColumns = `t.id, t.name, t.org_id, t.username, t.secret_policy, t.sudo, t.shell, t.make_home, t.unix_groups,
 	t.push, COALESCE(n.path, ''), t.rotate_every_s, t.comment, t.created_at, t.updated_at`
 
 const templateFrom = ` FROM account_templates t LEFT JOIN nodes n ON n.id = t.node_id`
@@ -130,7 +135,7 @@ func scanTemplate(sc interface{ Scan(...any) error }) (AccountTemplate, error) {
 	var t AccountTemplate
 	var groups, created, updated string
 	var every int64
-	if err := sc.Scan(&t.ID, &t.Name, &t.Username, &t.SecretPolicy, &t.Sudo, &t.Shell, &t.Home, &groups,
+	if err := sc.Scan(&t.ID, &t.Name, &t.OrgID, &t.Username, &t.SecretPolicy, &t.Sudo, &t.Shell, &t.Home, &groups,
 		&t.Push, &t.Node, &every, &t.Comment, &created, &updated); err != nil {
 		return t, wrapError(err)
 	}
@@ -144,7 +149,7 @@ func scanTemplate(sc interface{ Scan(...any) error }) (AccountTemplate, error) {
 
 // GetTemplate returns the template called name.
 func (s *Store) GetTemplate(ctx context.Context, name string) (AccountTemplate, error) {
-	t, err := scanTemplate(s.db.QueryRowContext(ctx, `SELECT `+templateColumns+templateFrom+` WHERE t.name = ?`, name))
+	t, err := scanTemplate(s.db.QueryRowContext(ctx, `SELECT `+templateColumns+templateFrom+` WHERE t.name = ? AND `+s.orgCond("t"), name))
 	if errors.Is(err, ErrNotFound) {
 		return t, fmt.Errorf("template %q: %w", name, ErrNotFound)
 	}
@@ -153,16 +158,16 @@ func (s *Store) GetTemplate(ctx context.Context, name string) (AccountTemplate, 
 
 // GetTemplateByID returns the template with this id.
 func (s *Store) GetTemplateByID(ctx context.Context, id int64) (AccountTemplate, error) {
-	t, err := scanTemplate(s.db.QueryRowContext(ctx, `SELECT `+templateColumns+templateFrom+` WHERE t.id = ?`, id))
+	t, err := scanTemplate(s.db.QueryRowContext(ctx, `SELECT `+templateColumns+templateFrom+` WHERE t.id = ? AND `+s.orgCond("t"), id))
 	if errors.Is(err, ErrNotFound) {
 		return t, fmt.Errorf("template #%d: %w", id, ErrNotFound)
 	}
 	return t, err
 }
 
-// ListTemplates returns every template, sorted by name.
+// ListTemplates returns the scope's templates, sorted by name.
 func (s *Store) ListTemplates(ctx context.Context) ([]AccountTemplate, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+templateColumns+templateFrom+` ORDER BY t.name`)
+	rows, err := s.db.QueryContext(ctx, `SELECT `+templateColumns+templateFrom+` WHERE `+s.orgCond("t")+` ORDER BY t.name, t.org_id`)
 	if err != nil {
 		return nil, wrapError(err)
 	}
@@ -188,17 +193,21 @@ func (s *Store) RemoveTemplate(ctx context.Context, name string) error {
 // transaction, the accounts listed (those revoked on their assets); the
 // other accounts made from it stay, no longer tied to it.
 func (s *Store) RemoveTemplateWithAccounts(ctx context.Context, name string, accounts []Account) error {
+	if _, err := s.writeOrg(); err != nil {
+		return err
+	}
 	return s.withTx(ctx, func(q querier) error {
 		for _, c := range accounts {
 			target := c.Username + "@" + c.Asset
-			if err := execOne(ctx, q, "account", target, `DELETE FROM accounts WHERE id = ?`, c.ID); err != nil {
+			if err := execOne(ctx, q, "account", target, `DELETE FROM accounts WHERE id = ?
+				AND asset_id IN (SELECT a.id FROM assets a WHERE `+s.orgCond("a")+`)`, c.ID); err != nil {
 				return err
 			}
 			if err := s.recordOp(ctx, q, "account.rm", target, map[string]any{"template": name}); err != nil {
 				return err
 			}
 		}
-		if err := execOne(ctx, q, "template", name, `DELETE FROM account_templates WHERE name = ?`, name); err != nil {
+		if err := execOne(ctx, q, "template", name, `DELETE FROM account_templates WHERE name = ? AND `+s.orgCond("account_templates"), name); err != nil {
 			return err
 		}
 		return s.recordOp(ctx, q, "template.rm", name, nil)
@@ -210,7 +219,7 @@ func (s *Store) RemoveTemplateWithAccounts(ctx context.Context, name string, acc
 func (s *Store) TemplateSecret(ctx context.Context, id int64) (Secret, error) {
 	var env sql.NullString
 	var ref string
-	if err := s.db.QueryRowContext(ctx, `SELECT secret, secret_ref FROM account_templates WHERE id = ?`, id).Scan(&env, &ref); err != nil {
+	if err := s.db.QueryRowContext(ctx, `SELECT secret, secret_ref FROM account_templates t WHERE id = ? AND `+s.orgCond("t"), id).Scan(&env, &ref); err != nil {
 		return nil, fmt.Errorf("template #%d: %w", id, wrapError(err))
 	}
 	if !env.Valid {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -58,10 +59,13 @@ type User struct {
 	LockedUntil        *time.Time `json:"locked_until,omitempty" yaml:"locked_until,omitempty"`
 	MFAEnabled         bool       `json:"mfa_enabled" yaml:"mfa_enabled"`
 	Groups             []string   `json:"groups" yaml:"groups"`
-	Keys               int        `json:"keys" yaml:"keys"`
-	Comment            string     `json:"comment" yaml:"comment"`
-	CreatedAt          time.Time  `json:"created_at" yaml:"created_at"`
-	UpdatedAt          time.Time  `json:"updated_at" yaml:"updated_at"`
+	// OrgRole is her role in the organization of the view that listed
+	// her (ListUsers in one organization's view); "" otherwise.
+	OrgRole   string    `json:"org_role,omitempty" yaml:"org_role,omitempty"`
+	Keys      int       `json:"keys" yaml:"keys"`
+	Comment   string    `json:"comment" yaml:"comment"`
+	CreatedAt time.Time `json:"created_at" yaml:"created_at"`
+	UpdatedAt time.Time `json:"updated_at" yaml:"updated_at"`
 }
 
 // Locked reports whether the user is locked out at now.
@@ -83,12 +87,13 @@ const userColumns = `u.id, u.name, u.email, u.role, u.disabled, u.password_hash 
 	u.password_changed_at, u.locked_until, u.mfa_seed IS NOT NULL, u.comment, u.created_at, u.updated_at,
 	(SELECT COUNT(*) FROM user_keys k WHERE k.user_id = u.id)`
 
-func scanUser(sc interface{ Scan(...any) error }) (User, error) {
+// scanUser scans userColumns and then the extra columns into extra.
+func scanUser(sc interface{ Scan(...any) error }, extra ...any) (User, error) {
 	var u User
 	var changed, locked sql.NullString
 	var created, updated string
-	err := sc.Scan(&u.ID, &u.Name, &u.Email, &u.Role, &u.Disabled, &u.HasPassword, &u.MustChangePassword,
-		&changed, &locked, &u.MFAEnabled, &u.Comment, &created, &updated, &u.Keys)
+	err := sc.Scan(append([]any{&u.ID, &u.Name, &u.Email, &u.Role, &u.Disabled, &u.HasPassword, &u.MustChangePassword,
+		&changed, &locked, &u.MFAEnabled, &u.Comment, &created, &updated, &u.Keys}, extra...)...)
 	if err != nil {
 		return u, wrapError(err)
 	}
@@ -98,7 +103,9 @@ func scanUser(sc interface{ Scan(...any) error }) (User, error) {
 	return u, nil
 }
 
-// AddUser adds a person, with her keys, in one transaction.
+// AddUser adds a person, with her keys, in one transaction. In one
+// organization's view she becomes a member of it as a user; in the
+// all-orgs view, of none.
 func (s *Store) AddUser(ctx context.Context, nu NewUser) (User, error) {
 	if err := ValidName("user", nu.Name); err != nil {
 		return User{}, err
@@ -138,6 +145,12 @@ func (s *Store) AddUser(ctx context.Context, nu NewUser) (User, error) {
 				return err
 			}
 		}
+		if org, one := s.ScopeOrg(); one {
+			if _, err := q.ExecContext(ctx, `INSERT INTO org_members (org_id, user_id, role, created_at) VALUES (?, ?, ?, ?)`,
+				org, id, RoleOrgUser, now); err != nil {
+				return wrapError(err)
+			}
+		}
 		return s.recordOp(ctx, q, "user.add", nu.Name, map[string]any{
 			"role": nu.Role, "email": nu.Email, "password": nu.PasswordHash != "", "keys": len(keys)})
 	})
@@ -160,25 +173,34 @@ func (s *Store) GetUser(ctx context.Context, name string) (User, error) {
 	return u, err
 }
 
+// userGroups names the groups of the scope that the user is in.
 func (s *Store) userGroups(ctx context.Context, userID int64) ([]string, error) {
 	return queryNames(ctx, s.db, `SELECT g.name FROM groups g JOIN group_members m ON m.group_id = g.id
-		WHERE m.user_id = ? ORDER BY g.name`, userID)
+		WHERE m.user_id = ? AND `+s.orgCond("g")+` ORDER BY g.name`, userID)
 }
 
-// ListUsers returns every user sorted by name, with their groups.
+// ListUsers returns the people sorted by name, with their groups: in one
+// organization's view its members (with their role there, OrgRole) and
+// their groups there; in the all-orgs view everyone and every group.
 func (s *Store) ListUsers(ctx context.Context) ([]User, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+userColumns+` FROM users u ORDER BY u.name`)
+	cols, from := userColumns+`, ''`, ` FROM users u`
+	if org, one := s.ScopeOrg(); one {
+		cols, from = userColumns+`, om.role`, ` FROM users u JOIN org_members om ON om.user_id = u.id AND om.org_id = `+strconv.FormatInt(org, 10)
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT `+cols+from+` ORDER BY u.name`)
 	if err != nil {
 		return nil, wrapError(err)
 	}
 	var out []User
 	byID := map[int64]int{}
 	for rows.Next() {
-		u, err := scanUser(rows)
+		var role string
+		u, err := scanUser(rows, &role)
 		if err != nil {
 			rows.Close()
 			return nil, err
 		}
+		u.OrgRole = role
 		byID[u.ID] = len(out)
 		out = append(out, u)
 	}
@@ -186,7 +208,8 @@ func (s *Store) ListUsers(ctx context.Context) ([]User, error) {
 	if err := rows.Err(); err != nil {
 		return nil, wrapError(err)
 	}
-	grows, err := s.db.QueryContext(ctx, `SELECT m.user_id, g.name FROM group_members m JOIN groups g ON g.id = m.group_id ORDER BY g.name`)
+	grows, err := s.db.QueryContext(ctx, `SELECT m.user_id, g.name FROM group_members m JOIN groups g ON g.id = m.group_id
+		WHERE `+s.orgCond("g")+` ORDER BY g.name`)
 	if err != nil {
 		return nil, wrapError(err)
 	}

@@ -1,0 +1,39 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+)
+
+// orgMemberIDs returns the ids of the users named, in order, refusing
+// an unknown user and naming those who are not members of the
+// organization org (what: the group or grant that would hold them).
+func orgMemberIDs(ctx context.Context, q querier, org int64, what string, users []string) ([]int64, error) {
+	ids := make([]int64, len(users))
+	var outsiders []string
+	for i, u := range users {
+		var member bool
+		err := q.QueryRowContext(ctx, `SELECT u.id, EXISTS (SELECT 1 FROM org_members m WHERE m.user_id = u.id AND m.org_id = ?)
+			FROM users u WHERE u.name = ?`, org, u).Scan(&ids[i], &member)
+		if err != nil {
+			return nil, fmt.Errorf("user %q: %w", u, wrapError(err))
+		}
+		if !member {
+			outsiders = append(outsiders, u)
+		}
+	}
+	if len(outsiders) == 0 {
+		return ids, nil
+	}
+	var name string
+	if err := q.QueryRowContext(ctx, `SELECT name FROM orgs WHERE id = ?`, org).Scan(&name); err != nil {
+		return nil, wrapError(err)
+	}
+	who, verb := strings.Join(outsiders, ", "), "is not a member"
+	if len(outsiders) > 1 {
+		verb = "are not members"
+	}
+	return nil, conflict(nil, "%s %s of organization %q, whose %s holds its members only: make %s a member first",
+		who, verb, name, what, who)
+}
