@@ -54,7 +54,7 @@ type AuthStore interface {
 	CountFailures(ctx context.Context, user, source string, since time.Time, reasons []string) (store.FailureCounts, error)
 	LockLogin(ctx context.Context, user, source string, until time.Time, reason string) error
 	LoginLockedUntil(ctx context.Context, user, source string, now time.Time) (time.Time, bool, error)
-	ListLoginRules(ctx context.Context) ([]store.LoginRule, error)
+	LoginRulesFor(ctx context.Context, user string) ([]store.LoginRule, error)
 }
 
 const (
@@ -337,10 +337,12 @@ func (s *Server) checkLoginRules(ctx context.Context, p *pendingLogin) error {
 }
 
 // ruleDenies returns the login rule that denies user (a member of
-// groups) logging in from source now, if one does. The rules are
-// checked at login, for every new channel and for live sessions.
+// groups) logging in from source now, if one does. The rules are those
+// of every organization she is a member of, narrowed to her by the store
+// (LoginRulesFor). They are checked at login, for every new channel and
+// for live sessions.
 func (s *Server) ruleDenies(ctx context.Context, user string, groups []string, source string) (store.LoginRule, bool, error) {
-	rules, err := s.st.ListLoginRules(ctx)
+	rules, err := s.st.LoginRulesFor(ctx, user)
 	if err != nil {
 		return store.LoginRule{}, false, err
 	}

@@ -47,9 +47,15 @@ type TransferEvent struct {
 	Size      int64     `json:"size" yaml:"size"`
 	Result    string    `json:"result" yaml:"result"` // ok, denied, failed
 	Detail    string    `json:"detail" yaml:"detail"`
+	// AssetID is the asset's id, when known: the event belongs to its
+	// organization (else to its session's).
+	AssetID int64 `json:"-" yaml:"-"`
 }
 
-// AddCommandEvent records a command; a zero At is the store's now.
+// AddCommandEvent records a command, in its session's organization; a
+// zero At is the store's now.
+//
+// unscoped: an event takes its organization from its session (eventOrg).
 func (s *Store) AddCommandEvent(ctx context.Context, e CommandEvent) (int64, error) {
 	if e.SessionID == "" || e.User == "" || e.Verdict == "" {
 		return 0, errors.New("a command event needs a session, a user and a verdict")
@@ -57,14 +63,21 @@ func (s *Store) AddCommandEvent(ctx context.Context, e CommandEvent) (int64, err
 	if e.At.IsZero() {
 		e.At = s.now()
 	}
+	org, err := s.eventOrg(ctx, e.SessionID, 0)
+	if err != nil {
+		return 0, err
+	}
 	var id int64
-	err := s.db.QueryRowContext(ctx, `INSERT INTO command_events (session_id, at, offset_ms, user_name, asset_name,
-		account, command, verdict, filter_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		e.SessionID, formatTime(e.At), e.OffsetMS, e.User, e.Asset, e.Account, e.Command, e.Verdict, e.Filter).Scan(&id)
+	err = s.db.QueryRowContext(ctx, `INSERT INTO command_events (session_id, at, offset_ms, user_name, asset_name,
+		account, command, verdict, filter_name, org_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		e.SessionID, formatTime(e.At), e.OffsetMS, e.User, e.Asset, e.Account, e.Command, e.Verdict, e.Filter, org).Scan(&id)
 	return id, wrapError(err)
 }
 
-// AddTransferEvent records a file operation; a zero At is the store's now.
+// AddTransferEvent records a file operation, in the organization of its
+// asset (or session); a zero At is the store's now.
+//
+// unscoped: an event takes its organization from its asset or session (eventOrg).
 func (s *Store) AddTransferEvent(ctx context.Context, e TransferEvent) (int64, error) {
 	if e.User == "" || e.Operation == "" || e.Result == "" {
 		return 0, errors.New("a transfer event needs a user, an operation and a result")
@@ -72,10 +85,14 @@ func (s *Store) AddTransferEvent(ctx context.Context, e TransferEvent) (int64, e
 	if e.At.IsZero() {
 		e.At = s.now()
 	}
+	org, err := s.eventOrg(ctx, e.SessionID, e.AssetID)
+	if err != nil {
+		return 0, err
+	}
 	var id int64
-	err := s.db.QueryRowContext(ctx, `INSERT INTO transfer_events (session_id, at, user_name, asset_name, account,
-		operation, path, size, result, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		e.SessionID, formatTime(e.At), e.User, e.Asset, e.Account, e.Operation, e.Path, e.Size, e.Result, e.Detail).Scan(&id)
+	err = s.db.QueryRowContext(ctx, `INSERT INTO transfer_events (session_id, at, user_name, asset_name, account,
+		operation, path, size, result, detail, org_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		e.SessionID, formatTime(e.At), e.User, e.Asset, e.Account, e.Operation, e.Path, e.Size, e.Result, e.Detail, org).Scan(&id)
 	return id, wrapError(err)
 }
 
@@ -107,12 +124,13 @@ func auditWhere(aq AuditQuery, withSession, withVerdict bool) (string, []any) {
 	return where, args
 }
 
-// ListCommandEvents returns the newest aq.Limit command events that
-// match aq, oldest first.
+// ListCommandEvents returns the newest aq.Limit command events of the
+// scope that match aq, oldest first.
 func (s *Store) ListCommandEvents(ctx context.Context, aq AuditQuery) ([]CommandEvent, error) {
 	where, args := auditWhere(aq, true, true)
+	where += ` AND ` + s.orgCond("e")
 	rows, err := s.db.QueryContext(ctx, `SELECT id, session_id, at, offset_ms, user_name, asset_name, account, command,
-		verdict, filter_name FROM command_events`+where+` ORDER BY at DESC, id DESC LIMIT ?`, append(args, aq.limit())...)
+		verdict, filter_name FROM command_events e`+where+` ORDER BY at DESC, id DESC LIMIT ?`, append(args, aq.limit())...)
 	if err != nil {
 		return nil, wrapError(err)
 	}
@@ -135,16 +153,17 @@ func (s *Store) ListCommandEvents(ctx context.Context, aq AuditQuery) ([]Command
 	return out, nil
 }
 
-// ListTransferEvents returns the newest aq.Limit transfer events that
-// match aq (Verdict matches the result), oldest first.
+// ListTransferEvents returns the newest aq.Limit transfer events of the
+// scope that match aq (Verdict matches the result), oldest first.
 func (s *Store) ListTransferEvents(ctx context.Context, aq AuditQuery) ([]TransferEvent, error) {
 	where, args := auditWhere(aq, true, false)
+	where += ` AND ` + s.orgCond("e")
 	if aq.Verdict != "" {
 		where += ` AND result = ?`
 		args = append(args, aq.Verdict)
 	}
 	rows, err := s.db.QueryContext(ctx, `SELECT id, session_id, at, user_name, asset_name, account, operation, path,
-		size, result, detail FROM transfer_events`+where+` ORDER BY at DESC, id DESC LIMIT ?`, append(args, aq.limit())...)
+		size, result, detail FROM transfer_events e`+where+` ORDER BY at DESC, id DESC LIMIT ?`, append(args, aq.limit())...)
 	if err != nil {
 		return nil, wrapError(err)
 	}

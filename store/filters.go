@@ -123,16 +123,20 @@ func (s *Store) AddFilter(ctx context.Context, nf NewFilter) (Filter, error) {
 		}
 		nodes = append(nodes, c)
 	}
-	err := s.withTx(ctx, func(q querier) error {
+	org, err := s.writeOrg()
+	if err != nil {
+		return Filter{}, err
+	}
+	err = s.withTx(ctx, func(q querier) error {
 		var id int64
-		err := q.QueryRowContext(ctx, `INSERT INTO filters (name, action, priority, regex, commands, comment, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`, nf.Name, nf.Action, nf.Priority, nf.Regex,
-			strings.Join(nf.Commands, "\n"), nf.Comment, formatTime(s.now())).Scan(&id)
+		err := q.QueryRowContext(ctx, `INSERT INTO filters (name, action, priority, regex, commands, comment, created_at, org_id)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, nf.Name, nf.Action, nf.Priority, nf.Regex,
+			strings.Join(nf.Commands, "\n"), nf.Comment, formatTime(s.now()), org).Scan(&id)
 		if err != nil {
 			return nameTaken(err, "filter", nf.Name)
 		}
 		m := grantMembers{users: nf.Users, groups: nf.Groups, assets: nf.Assets, nodes: nodes, accounts: nf.Accounts}
-		if err := m.insert(ctx, q, "filter", id); err != nil {
+		if err := m.insert(ctx, s, q, "filter", id); err != nil {
 			return err
 		}
 		return s.recordOp(ctx, q, "filter.add", nf.Name, map[string]any{
@@ -164,10 +168,10 @@ func (s *Store) GetFilter(ctx context.Context, name string) (Filter, error) {
 }
 
 func (s *Store) listFilters(ctx context.Context, name string) ([]Filter, error) {
-	query := `SELECT id, name, action, priority, regex, commands, active, comment, created_at FROM filters`
+	query := `SELECT id, name, action, priority, regex, commands, active, comment, created_at FROM filters f WHERE ` + s.orgCond("f")
 	var args []any
 	if name != "" {
-		query += ` WHERE name = ?`
+		query += ` AND name = ?`
 		args = append(args, name)
 	}
 	rows, err := s.db.QueryContext(ctx, query+` ORDER BY priority, id`, args...)
@@ -196,7 +200,7 @@ func (s *Store) listFilters(ctx context.Context, name string) ([]Filter, error) 
 	if len(out) == 0 {
 		return out, nil
 	}
-	scopes, err := loadScopes(ctx, s.db, "filter")
+	scopes, err := s.loadScopes(ctx, s.db, "filter")
 	if err != nil {
 		return nil, err
 	}
@@ -220,8 +224,12 @@ func (s *Store) RemoveFilter(ctx context.Context, names ...string) error {
 
 // SetFilterActive turns a filter on or off without removing it.
 func (s *Store) SetFilterActive(ctx context.Context, name string, active bool) error {
+	org, err := s.writeOrg()
+	if err != nil {
+		return err
+	}
 	return s.withTx(ctx, func(q querier) error {
-		if err := execOne(ctx, q, "filter", name, `UPDATE filters SET active = ? WHERE name = ?`, active, name); err != nil {
+		if err := execOne(ctx, q, "filter", name, `UPDATE filters SET active = ? WHERE name = ? AND org_id = ?`, active, name, org); err != nil {
 			return err
 		}
 		action := "filter.disable"
@@ -262,21 +270,29 @@ func (f Filter) Covers(user string, groups []string, asset, node, account string
 
 // FiltersFor returns the active filters whose scope covers user on the
 // asset with id assetID as account, in match order (priority, then id).
-// The bastion turns them into bastion/filter rules.
+// Only the filters of the asset's organization judge its sessions, with
+// the groups of that organization, whatever the view. The bastion turns
+// them into bastion/filter rules.
 func (s *Store) FiltersFor(ctx context.Context, user string, assetID int64, account string) ([]Filter, error) {
+	org, err := s.assetOrg(ctx, assetID)
+	if err != nil {
+		return nil, err
+	}
+	v := s.InOrg(org)
 	var userID int64
 	if err := s.db.QueryRowContext(ctx, `SELECT id FROM users WHERE name = ?`, user).Scan(&userID); err != nil {
 		return nil, fmt.Errorf("user %q: %w", user, wrapError(err))
 	}
-	groups, err := s.userGroups(ctx, userID)
+	groups, err := queryNames(ctx, s.db, `SELECT g.name FROM group_members m JOIN groups g ON g.id = m.group_id
+		WHERE m.user_id = ? AND g.org_id = ? ORDER BY g.name`, userID, org)
 	if err != nil {
 		return nil, err
 	}
-	a, err := s.GetAssetByID(ctx, assetID)
+	a, err := v.GetAssetByID(ctx, assetID)
 	if err != nil {
 		return nil, err
 	}
-	all, err := s.ListFilters(ctx)
+	all, err := v.ListFilters(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -423,6 +439,10 @@ func checkNotWidened(owner string, a, b, a2, b2 []string, all, keep string) erro
 // filter add checks a new one; every user, group, asset and node added
 // must exist.
 func (s *Store) UpdateFilter(ctx context.Context, name string, fu FilterUpdate) (Filter, error) {
+	org, err := s.writeOrg()
+	if err != nil {
+		return Filter{}, err
+	}
 	cur, err := s.GetFilter(ctx, name)
 	if err != nil {
 		return Filter{}, err
@@ -436,14 +456,14 @@ func (s *Store) UpdateFilter(ctx context.Context, name string, fu FilterUpdate) 
 	add := grantMembers{users: minus(nf.Users, cur.Users), groups: minus(nf.Groups, cur.Groups), assets: minus(nf.Assets, cur.Assets),
 		nodes: minus(nf.Nodes, cur.Nodes), accounts: minus(nf.Accounts, cur.Accounts)}
 	err = s.withTx(ctx, func(q querier) error {
-		if err := rm.remove(ctx, q, "filter", cur.ID); err != nil {
+		if err := rm.remove(ctx, s, q, "filter", cur.ID); err != nil {
 			return err
 		}
-		if err := add.insert(ctx, q, "filter", cur.ID); err != nil {
+		if err := add.insert(ctx, s, q, "filter", cur.ID); err != nil {
 			return err
 		}
-		_, err := q.ExecContext(ctx, `UPDATE filters SET action = ?, priority = ?, regex = ?, commands = ?, comment = ? WHERE id = ?`,
-			nf.Action, nf.Priority, nf.Regex, strings.Join(nf.Commands, "\n"), nf.Comment, cur.ID)
+		_, err := q.ExecContext(ctx, `UPDATE filters SET action = ?, priority = ?, regex = ?, commands = ?, comment = ? WHERE id = ? AND org_id = ?`,
+			nf.Action, nf.Priority, nf.Regex, strings.Join(nf.Commands, "\n"), nf.Comment, cur.ID, org)
 		if err != nil {
 			return wrapError(err)
 		}

@@ -102,6 +102,8 @@ func checkActions(actions []string) ([]string, error) {
 }
 
 // checkWindow checks that until comes after from.
+//
+// unscoped: no SQL (its message ends in --from, which reads as SQL).
 func checkWindow(from, until *time.Time) error {
 	if from != nil && until != nil && !until.After(*from) {
 		return fmt.Errorf("the window ends (%s) before it starts (%s): --until must be after --from",
@@ -180,17 +182,21 @@ func (s *Store) AddGrant(ctx context.Context, ng NewGrant) (Grant, error) {
 		return Grant{}, err
 	}
 	actions, all, names, ports := v.actions, v.all, v.names, v.ports
+	org, err := s.writeOrg()
+	if err != nil {
+		return Grant{}, err
+	}
 	var warnings []string
 	err = s.withTx(ctx, func(q querier) error {
 		var id int64
-		err := q.QueryRowContext(ctx, `INSERT INTO grants (name, actions, all_accounts, forward_ports, valid_from, valid_until, comment, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, ng.Name, strings.Join(actions, ","), all, formatPorts(ports),
-			formatTimePtr(ng.ValidFrom), formatTimePtr(ng.ValidUntil), ng.Comment, formatTime(s.now())).Scan(&id)
+		err := q.QueryRowContext(ctx, `INSERT INTO grants (name, actions, all_accounts, forward_ports, valid_from, valid_until, comment, created_at, org_id)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, ng.Name, strings.Join(actions, ","), all, formatPorts(ports),
+			formatTimePtr(ng.ValidFrom), formatTimePtr(ng.ValidUntil), ng.Comment, formatTime(s.now()), org).Scan(&id)
 		if err != nil {
 			return nameTaken(err, "grant", ng.Name)
 		}
 		m := grantMembers{users: ng.Users, groups: ng.Groups, assets: ng.Assets, nodes: ng.Nodes, accounts: names}
-		if err := m.insert(ctx, q, "grant", id); err != nil {
+		if err := m.insert(ctx, s, q, "grant", id); err != nil {
 			return err
 		}
 		if warnings, err = s.givesNothing(ctx, q, ng, names, s.now()); err != nil {
@@ -229,63 +235,12 @@ type grantMembers struct {
 	users, groups, assets, nodes, accounts []string
 }
 
-func (m grantMembers) insert(ctx context.Context, q querier, kind string, id int64) error {
-	return m.apply(ctx, q, kind, id, `INSERT INTO %s (%s_id, %s) VALUES (?, ?) ON CONFLICT DO NOTHING`)
+func (m grantMembers) insert(ctx context.Context, s *Store, q querier, kind string, id int64) error {
+	return s.applyMembers(ctx, q, kind, id, m, `INSERT INTO %s (%s_id, %s) VALUES (?, ?) ON CONFLICT DO NOTHING`, true)
 }
 
-func (m grantMembers) remove(ctx context.Context, q querier, kind string, id int64) error {
-	return m.apply(ctx, q, kind, id, `DELETE FROM %s WHERE %s_id = ? AND %s = ?`)
-}
-
-func (m grantMembers) apply(ctx context.Context, q querier, kind string, id int64, stmt string) error {
-	type part struct {
-		table, column string
-		names         []string
-		resolve       func(string) (any, error)
-	}
-	byName := func(what, table string) func(string) (any, error) {
-		return func(name string) (any, error) {
-			var ref int64
-			err := q.QueryRowContext(ctx, `SELECT id FROM `+table+` WHERE name = ?`, name).Scan(&ref)
-			if err = wrapError(err); errors.Is(err, ErrNotFound) {
-				return nil, fmt.Errorf("%s %q does not exist: %w", what, name, ErrNotFound)
-			}
-			return ref, err
-		}
-	}
-	parts := []part{
-		{kind + "_users", "user_id", m.users, byName("user", "users")},
-		{kind + "_groups", "group_id", m.groups, byName("group", "groups")},
-		{kind + "_assets", "asset_id", m.assets, byName("asset", "assets")},
-		{kind + "_nodes", "node_id", m.nodes, func(p string) (any, error) {
-			clean, err := CleanNodePath(p)
-			if err != nil {
-				return nil, err
-			}
-			if clean == "" {
-				return nil, errors.New("the root node / cannot be named: name the assets or top-level nodes")
-			}
-			var ref int64
-			err = q.QueryRowContext(ctx, `SELECT id FROM nodes WHERE path = ?`, clean).Scan(&ref)
-			if err = wrapError(err); errors.Is(err, ErrNotFound) {
-				return nil, fmt.Errorf("node %q does not exist (nodes come from asset paths; see jmsctl node list): %w", clean, ErrNotFound)
-			}
-			return ref, err
-		}},
-		{kind + "_accounts", "username", m.accounts, func(u string) (any, error) { return u, ValidAccountName(u) }},
-	}
-	for _, p := range parts {
-		for _, name := range p.names {
-			ref, err := p.resolve(name)
-			if err != nil {
-				return err
-			}
-			if _, err := q.ExecContext(ctx, fmt.Sprintf(stmt, p.table, kind, p.column), id, ref); err != nil {
-				return wrapError(err)
-			}
-		}
-	}
-	return nil
+func (m grantMembers) remove(ctx context.Context, s *Store, q querier, kind string, id int64) error {
+	return s.applyMembers(ctx, q, kind, id, m, `DELETE FROM %s WHERE %s_id = ? AND %s = ?`, false)
 }
 
 // scopeNames are the names a grant or filter is scoped by, loaded.
@@ -293,9 +248,11 @@ type scopeNames struct {
 	users, groups, assets, nodes, accounts []string
 }
 
-// loadScopes returns the member names of every grant or filter (kind),
-// keyed by its id, each list sorted.
-func loadScopes(ctx context.Context, q querier, kind string) (map[int64]*scopeNames, error) {
+// loadScopes returns the member names of every grant or filter (kind)
+// of the scope, keyed by its id, each list sorted.
+func (s *Store) loadScopes(ctx context.Context, q querier, kind string) (map[int64]*scopeNames, error) {
+	// The parent rows of the scope: the kind's table is its plural.
+	inScope := ` WHERE x.` + kind + `_id IN (SELECT p.id FROM ` + kind + `s p WHERE ` + s.orgCond("p") + `)`
 	out := map[int64]*scopeNames{}
 	get := func(id int64) *scopeNames {
 		sn := out[id]
@@ -309,15 +266,15 @@ func loadScopes(ctx context.Context, q querier, kind string) (map[int64]*scopeNa
 		query string
 		field func(*scopeNames) *[]string
 	}{
-		{`SELECT x.` + kind + `_id, u.name FROM ` + kind + `_users x JOIN users u ON u.id = x.user_id ORDER BY u.name`,
+		{`SELECT x.` + kind + `_id, u.name FROM ` + kind + `_users x JOIN users u ON u.id = x.user_id` + inScope + ` ORDER BY u.name`,
 			func(s *scopeNames) *[]string { return &s.users }},
-		{`SELECT x.` + kind + `_id, g.name FROM ` + kind + `_groups x JOIN groups g ON g.id = x.group_id ORDER BY g.name`,
+		{`SELECT x.` + kind + `_id, g.name FROM ` + kind + `_groups x JOIN groups g ON g.id = x.group_id` + inScope + ` ORDER BY g.name`,
 			func(s *scopeNames) *[]string { return &s.groups }},
-		{`SELECT x.` + kind + `_id, a.name FROM ` + kind + `_assets x JOIN assets a ON a.id = x.asset_id ORDER BY a.name`,
+		{`SELECT x.` + kind + `_id, a.name FROM ` + kind + `_assets x JOIN assets a ON a.id = x.asset_id` + inScope + ` ORDER BY a.name`,
 			func(s *scopeNames) *[]string { return &s.assets }},
-		{`SELECT x.` + kind + `_id, n.path FROM ` + kind + `_nodes x JOIN nodes n ON n.id = x.node_id ORDER BY n.path`,
+		{`SELECT x.` + kind + `_id, n.path FROM ` + kind + `_nodes x JOIN nodes n ON n.id = x.node_id` + inScope + ` ORDER BY n.path`,
 			func(s *scopeNames) *[]string { return &s.nodes }},
-		{`SELECT x.` + kind + `_id, x.username FROM ` + kind + `_accounts x ORDER BY x.username`,
+		{`SELECT x.` + kind + `_id, x.username FROM ` + kind + `_accounts x` + inScope + ` ORDER BY x.username`,
 			func(s *scopeNames) *[]string { return &s.accounts }},
 	}
 	for _, qq := range queries {
@@ -368,10 +325,11 @@ func (s *Store) GetGrant(ctx context.Context, name string) (Grant, error) {
 }
 
 func (s *Store) listGrants(ctx context.Context, name string) ([]Grant, error) {
-	query := `SELECT id, name, actions, all_accounts, forward_ports, valid_from, valid_until, active, comment, created_at FROM grants`
+	query := `SELECT id, name, actions, all_accounts, forward_ports, valid_from, valid_until, active, comment, created_at
+		FROM grants g WHERE ` + s.orgCond("g")
 	var args []any
 	if name != "" {
-		query += ` WHERE name = ?`
+		query += ` AND name = ?`
 		args = append(args, name)
 	}
 	rows, err := s.db.QueryContext(ctx, query+` ORDER BY name`, args...)
@@ -400,7 +358,7 @@ func (s *Store) listGrants(ctx context.Context, name string) ([]Grant, error) {
 	if len(out) == 0 {
 		return out, nil
 	}
-	scopes, err := loadScopes(ctx, s.db, "grant")
+	scopes, err := s.loadScopes(ctx, s.db, "grant")
 	if err != nil {
 		return nil, err
 	}
@@ -449,7 +407,7 @@ func (s *Store) UpdateGrant(ctx context.Context, name string, gu GrantUpdate) (G
 		return Grant{}, err
 	}
 	err = s.withTx(ctx, func(q querier) error {
-		if err := ch.write(ctx, q, cur.ID); err != nil {
+		if err := s.writeGrantChange(ctx, q, ch, cur.ID); err != nil {
 			return err
 		}
 		return s.recordOp(ctx, q, "grant.set", name, ch.detail(gu))
@@ -595,10 +553,15 @@ func cleanNodePaths(paths []string) ([]string, error) {
 	return out, nil
 }
 
-// write applies the change to the grant id: members removed, then added
-// (with @all, every listed account goes), then its settings.
-func (ch grantChange) write(ctx context.Context, q querier, id int64) error {
-	if err := ch.rm.remove(ctx, q, "grant", id); err != nil {
+// writeGrantChange applies the change to the grant id of the scope's
+// organization: members removed, then added (with @all, every listed
+// account goes), then its settings.
+func (s *Store) writeGrantChange(ctx context.Context, q querier, ch grantChange, id int64) error {
+	org, err := s.writeOrg()
+	if err != nil {
+		return err
+	}
+	if err := ch.rm.remove(ctx, s, q, "grant", id); err != nil {
 		return err
 	}
 	if ch.all {
@@ -606,12 +569,12 @@ func (ch grantChange) write(ctx context.Context, q querier, id int64) error {
 			return wrapError(err)
 		}
 	}
-	if err := ch.add.insert(ctx, q, "grant", id); err != nil {
+	if err := ch.add.insert(ctx, s, q, "grant", id); err != nil {
 		return err
 	}
-	_, err := q.ExecContext(ctx, `UPDATE grants SET actions = ?, all_accounts = ?, forward_ports = ?, valid_from = ?, valid_until = ?,
-		active = ?, comment = ? WHERE id = ?`, strings.Join(ch.actions, ","), ch.all, formatPorts(ch.ports),
-		formatTimePtr(ch.from), formatTimePtr(ch.until), ch.active, ch.comment, id)
+	_, err = q.ExecContext(ctx, `UPDATE grants SET actions = ?, all_accounts = ?, forward_ports = ?, valid_from = ?, valid_until = ?,
+		active = ?, comment = ? WHERE id = ? AND org_id = ?`, strings.Join(ch.actions, ","), ch.all, formatPorts(ch.ports),
+		formatTimePtr(ch.from), formatTimePtr(ch.until), ch.active, ch.comment, id, org)
 	return wrapError(err)
 }
 

@@ -21,8 +21,9 @@ const MaxKillReason = 500
 
 // RequestKill asks the bastion running session idOrPrefix to end it, for
 // reason. The request is audited (session.kill) as done by the context's
-// actor. It returns the session; a session that has already ended is an
-// error that says how it ended.
+// actor, in the session's organization. It returns the session; a
+// session that has already ended is an error that says how it ended, one
+// of another organization than the view's is not found.
 func (s *Store) RequestKill(ctx context.Context, idOrPrefix, reason string) (Session, error) {
 	reason = strings.TrimSpace(strings.ReplaceAll(strings.ReplaceAll(reason, "\r", " "), "\n", " "))
 	if len(reason) > MaxKillReason {
@@ -40,7 +41,7 @@ func (s *Store) RequestKill(ctx context.Context, idOrPrefix, reason string) (Ses
 			WHERE id = ? AND status = ?`, formatTime(s.now()), reason, ss.ID, StatusActive); err != nil {
 			return err
 		}
-		return s.recordOp(ctx, q, "session.kill", ss.ID, map[string]any{"user": ss.User, "asset": ss.Asset, "reason": reason})
+		return s.InOrg(ss.OrgID).recordOp(ctx, q, "session.kill", ss.ID, map[string]any{"user": ss.User, "asset": ss.Asset, "reason": reason})
 	})
 	if err != nil {
 		return ss, err
@@ -50,6 +51,8 @@ func (s *Store) RequestKill(ctx context.Context, idOrPrefix, reason string) (Ses
 
 // PendingKills returns the kill requests of the active sessions among
 // ids (all active sessions when ids is empty), with who asked.
+//
+// unscoped: the bastion polls for the kills of its own sessions, whatever their organization.
 func (s *Store) PendingKills(ctx context.Context, ids []string) ([]KillRequest, error) {
 	query := `SELECT s.id, s.kill_requested_at, s.kill_reason,
 		COALESCE((SELECT o.actor FROM operations o WHERE o.action = 'session.kill' AND o.target = s.id ORDER BY o.id DESC LIMIT 1), '')

@@ -502,26 +502,23 @@ func splitLines(s string) []string {
 	return strings.Split(s, "\n")
 }
 
-// AddLoginRule adds a login rule; the users and groups it names must
-// exist.
+// AddLoginRule adds a login rule to the scope's organization; the users
+// it names must be its members and its groups must be in it.
 func (s *Store) AddLoginRule(ctx context.Context, r LoginRule) (LoginRule, error) {
 	if err := r.Check(); err != nil {
 		return LoginRule{}, err
 	}
-	err := s.withTx(ctx, func(q querier) error {
-		for _, u := range r.Users {
-			if err := mustExist(ctx, q, "user", `SELECT id FROM users WHERE name = ?`, u); err != nil {
-				return err
-			}
+	org, err := s.writeOrg()
+	if err != nil {
+		return LoginRule{}, err
+	}
+	err = s.withTx(ctx, func(q querier) error {
+		if err := (memberResolver{s: s, q: q, org: org}).checkRuleMembers(ctx, r.Users, r.Groups); err != nil {
+			return err
 		}
-		for _, g := range r.Groups {
-			if err := mustExist(ctx, q, "group", `SELECT id FROM groups WHERE name = ?`, g); err != nil {
-				return err
-			}
-		}
-		_, err := q.ExecContext(ctx, `INSERT INTO login_rules (name, action, priority, users, groups, sources, times, tz, comment, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, r.Name, r.Action, r.Priority, joinLines(r.Users), joinLines(r.Groups),
-			joinLines(r.Sources), joinLines(r.Times), r.TZ, r.Comment, formatTime(s.now()))
+		_, err := q.ExecContext(ctx, `INSERT INTO login_rules (name, action, priority, users, groups, sources, times, tz, comment, created_at, org_id)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, r.Name, r.Action, r.Priority, joinLines(r.Users), joinLines(r.Groups),
+			joinLines(r.Sources), joinLines(r.Times), r.TZ, r.Comment, formatTime(s.now()), org)
 		if err != nil {
 			return nameTaken(err, "login rule", r.Name)
 		}
@@ -532,17 +529,6 @@ func (s *Store) AddLoginRule(ctx context.Context, r LoginRule) (LoginRule, error
 		return LoginRule{}, err
 	}
 	return s.GetLoginRule(ctx, r.Name)
-}
-
-func mustExist(ctx context.Context, q querier, kind, query, name string) error {
-	var id int64
-	if err := q.QueryRowContext(ctx, query, name).Scan(&id); err != nil {
-		if err = wrapError(err); errors.Is(err, ErrNotFound) {
-			return fmt.Errorf("%s %q: %w", kind, name, ErrNotFound)
-		}
-		return err
-	}
-	return nil
 }
 
 const loginRuleColumns = `id, name, action, priority, users, groups, sources, times, tz, active, comment, created_at`
@@ -561,16 +547,22 @@ func scanLoginRule(sc interface{ Scan(...any) error }) (LoginRule, error) {
 
 // GetLoginRule returns the login rule called name.
 func (s *Store) GetLoginRule(ctx context.Context, name string) (LoginRule, error) {
-	r, err := scanLoginRule(s.db.QueryRowContext(ctx, `SELECT `+loginRuleColumns+` FROM login_rules WHERE name = ?`, name))
+	r, err := scanLoginRule(s.db.QueryRowContext(ctx, `SELECT `+loginRuleColumns+` FROM login_rules r WHERE name = ? AND `+s.orgCond("r"), name))
 	if errors.Is(err, ErrNotFound) {
 		return r, fmt.Errorf("login rule %q: %w", name, ErrNotFound)
 	}
 	return r, err
 }
 
-// ListLoginRules returns every login rule in the order they are tried.
+// ListLoginRules returns the scope's login rules in the order they are
+// tried.
 func (s *Store) ListLoginRules(ctx context.Context) ([]LoginRule, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+loginRuleColumns+` FROM login_rules ORDER BY priority, id`)
+	return s.queryLoginRules(ctx, `SELECT `+loginRuleColumns+` FROM login_rules r WHERE `+s.orgCond("r")+` ORDER BY priority, id`)
+}
+
+// queryLoginRules runs a query that selects loginRuleColumns.
+func (s *Store) queryLoginRules(ctx context.Context, query string, args ...any) ([]LoginRule, error) {
+	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, wrapError(err)
 	}
@@ -697,6 +689,10 @@ func planLoginRuleUpdate(cur LoginRule, ru LoginRuleUpdate) (LoginRule, error) {
 // UpdateLoginRule changes a login rule in one transaction, checked as
 // acl add checks a new one; users and groups added must exist.
 func (s *Store) UpdateLoginRule(ctx context.Context, name string, ru LoginRuleUpdate) (LoginRule, error) {
+	org, err := s.writeOrg()
+	if err != nil {
+		return LoginRule{}, err
+	}
 	cur, err := s.GetLoginRule(ctx, name)
 	if err != nil {
 		return LoginRule{}, err
@@ -706,19 +702,12 @@ func (s *Store) UpdateLoginRule(ctx context.Context, name string, ru LoginRuleUp
 		return LoginRule{}, err
 	}
 	err = s.withTx(ctx, func(q querier) error {
-		for _, u := range ru.AddUsers {
-			if err := mustExist(ctx, q, "user", `SELECT id FROM users WHERE name = ?`, u); err != nil {
-				return err
-			}
-		}
-		for _, g := range ru.AddGroups {
-			if err := mustExist(ctx, q, "group", `SELECT id FROM groups WHERE name = ?`, g); err != nil {
-				return err
-			}
+		if err := (memberResolver{s: s, q: q, org: org}).checkRuleMembers(ctx, ru.AddUsers, ru.AddGroups); err != nil {
+			return err
 		}
 		if err := execOne(ctx, q, "login rule", name, `UPDATE login_rules SET action = ?, priority = ?, users = ?, groups = ?,
-			sources = ?, times = ?, tz = ?, comment = ? WHERE id = ?`, r.Action, r.Priority, joinLines(r.Users),
-			joinLines(r.Groups), joinLines(r.Sources), joinLines(r.Times), r.TZ, r.Comment, cur.ID); err != nil {
+			sources = ?, times = ?, tz = ?, comment = ? WHERE id = ? AND org_id = ?`, r.Action, r.Priority, joinLines(r.Users),
+			joinLines(r.Groups), joinLines(r.Sources), joinLines(r.Times), r.TZ, r.Comment, cur.ID, org); err != nil {
 			return err
 		}
 		return s.recordOp(ctx, q, "acl.set", name, map[string]any{"action": r.Action, "priority": r.Priority,
@@ -732,8 +721,12 @@ func (s *Store) UpdateLoginRule(ctx context.Context, name string, ru LoginRuleUp
 
 // SetLoginRuleActive turns a login rule on or off without removing it.
 func (s *Store) SetLoginRuleActive(ctx context.Context, name string, active bool) error {
+	org, err := s.writeOrg()
+	if err != nil {
+		return err
+	}
 	return s.withTx(ctx, func(q querier) error {
-		if err := execOne(ctx, q, "login rule", name, `UPDATE login_rules SET active = ? WHERE name = ?`, active, name); err != nil {
+		if err := execOne(ctx, q, "login rule", name, `UPDATE login_rules SET active = ? WHERE name = ? AND org_id = ?`, active, name, org); err != nil {
 			return err
 		}
 		action := "acl.disable"

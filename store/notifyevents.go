@@ -25,6 +25,8 @@ func (s *Store) NotifyCursor(ctx context.Context, name string) (int64, error) {
 
 // OperationsAfter returns up to limit operations after id, oldest first,
 // of the given actions.
+//
+// unscoped: the notifier tells of the changes of every organization.
 func (s *Store) OperationsAfter(ctx context.Context, after int64, actions []string, limit int) ([]Operation, error) {
 	args := []any{after}
 	for _, a := range actions {
@@ -246,7 +248,10 @@ type ExpiringGrant struct {
 
 // GrantsExpiring returns the active grants that end after now and by
 // now+within, and whose end was not notified yet, with the enabled
-// people they reach (directly or through a group).
+// people they reach (directly or through a group, while members of the
+// grant's organization).
+//
+// unscoped: the notifier tells of the grants of every organization.
 func (s *Store) GrantsExpiring(ctx context.Context, within time.Duration) ([]ExpiringGrant, error) {
 	now := s.now()
 	rows, err := s.db.QueryContext(ctx, `SELECT g.id, g.name, g.valid_until FROM grants g
@@ -275,7 +280,8 @@ func (s *Store) GrantsExpiring(ctx context.Context, within time.Duration) ([]Exp
 		users, err := queryNames(ctx, s.db, `SELECT u.name FROM users u WHERE NOT u.disabled AND (
 			u.id IN (SELECT user_id FROM grant_users WHERE grant_id = ?)
 			OR u.id IN (SELECT m.user_id FROM group_members m JOIN grant_groups gg ON gg.group_id = m.group_id WHERE gg.grant_id = ?))
-			ORDER BY u.name`, out[i].ID, out[i].ID)
+			AND u.id IN (SELECT om.user_id FROM org_members om JOIN grants g ON g.org_id = om.org_id WHERE g.id = ?)
+			ORDER BY u.name`, out[i].ID, out[i].ID, out[i].ID)
 		if err != nil {
 			return nil, err
 		}

@@ -72,11 +72,13 @@ func (a AuditQuery) limit() int {
 	return a.Limit
 }
 
-// ListOperations returns the operations audit, oldest first. User
-// matches the actor's name (with or without its "os:"/"ssh:" prefix,
-// and with the " from ADDRESS" of a change made over SSH).
+// ListOperations returns the operations audit of the scope, oldest
+// first: one organization's changes, or (all-orgs view) every change,
+// those made across organizations (org 0) with them. User matches the
+// actor's name (with or without its "os:"/"ssh:" prefix, and with the
+// " from ADDRESS" of a change made over SSH).
 func (s *Store) ListOperations(ctx context.Context, aq AuditQuery) ([]Operation, error) {
-	query := `SELECT id, at, actor, action, target, detail FROM operations WHERE 1=1`
+	query := `SELECT id, at, actor, action, target, detail FROM operations o WHERE ` + s.orgCond("o")
 	var args []any
 	if !aq.Since.IsZero() {
 		query += ` AND at >= ?`

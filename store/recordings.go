@@ -60,6 +60,10 @@ func scanRecordingFile(sc interface{ Scan(...any) error }) (RecordingFile, error
 	return f, nil
 }
 
+// queryRecordingFiles runs a query of recording files with their
+// sessions (as s) and scans them.
+//
+// unscoped: the recording storage of a node works across organizations.
 func (s *Store) queryRecordingFiles(ctx context.Context, where string, args ...any) ([]RecordingFile, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT `+recordingFileColumns+` FROM recording_files f
 		JOIN sessions s ON s.id = f.session_id WHERE `+where, args...)
@@ -81,6 +85,8 @@ func (s *Store) queryRecordingFiles(ctx context.Context, where string, args ...a
 // UnregisteredRecordings returns up to limit ended sessions whose
 // recording's files have not been registered yet, by start and id, after
 // the session after (none when zero: from the first).
+//
+// unscoped: the recording storage of a node works across organizations.
 func (s *Store) UnregisteredRecordings(ctx context.Context, after Session, limit int) ([]Session, error) {
 	start := ""
 	if !after.StartedAt.IsZero() {
@@ -95,6 +101,8 @@ func (s *Store) UnregisteredRecordings(ctx context.Context, after Session, limit
 // RegisterRecording records the files of an ended session's recording
 // and sets the session's recording state, in one transaction. Each file's
 // State is kept; state is the session's.
+//
+// unscoped: the recording storage of a node works across organizations.
 func (s *Store) RegisterRecording(ctx context.Context, sessionID, state string, files []RecordingFile) error {
 	now := formatTime(s.now())
 	return s.withTx(ctx, func(q querier) error {
@@ -151,6 +159,8 @@ func (s *Store) RecordingUploadFailed(ctx context.Context, id int64, why string,
 // RecordingStored records that a file is in the object store, verified,
 // as key; the session's recording is stored once none of its files is
 // left in the spool. One transaction.
+//
+// unscoped: the recording storage of a node works across organizations.
 func (s *Store) RecordingStored(ctx context.Context, id int64, key string, size int64, sum string) error {
 	return s.withTx(ctx, func(q querier) error {
 		var sessionID string
@@ -229,6 +239,8 @@ func (s *Store) RecordingSpoolSummary(ctx context.Context) (SpoolSummary, error)
 
 // ExpiringRecordings returns up to limit ended sessions that ended before
 // before and still have a recording (anywhere), the oldest first.
+//
+// unscoped: the recording storage of a node works across organizations.
 func (s *Store) ExpiringRecordings(ctx context.Context, before time.Time, limit int) ([]Session, error) {
 	return s.querySessions(ctx, `SELECT `+sessionColumns+` FROM sessions
 		WHERE status <> ? AND ended_at IS NOT NULL AND ended_at < ? AND recording_path <> ''
@@ -237,8 +249,11 @@ func (s *Store) ExpiringRecordings(ctx context.Context, before time.Time, limit 
 }
 
 // ExpireRecording marks a session's recording (each of its files) as
-// deleted by the retention policy, and audits it as recording.expire, in
-// one transaction. The caller deletes the files and objects first.
+// deleted by the retention policy, and audits it as recording.expire (in
+// the session's organization), in one transaction. The caller deletes the
+// files and objects first.
+//
+// unscoped: the recording storage of a node works across organizations.
 func (s *Store) ExpireRecording(ctx context.Context, sessionID, policy string) error {
 	return s.withTx(ctx, func(q querier) error {
 		if _, err := q.ExecContext(ctx, `UPDATE recording_files SET state = ? WHERE session_id = ?`, RecordingExpired, sessionID); err != nil {
@@ -252,6 +267,10 @@ func (s *Store) ExpireRecording(ctx context.Context, sessionID, policy string) e
 		if n, err := res.RowsAffected(); err != nil || n == 0 {
 			return wrapError(err)
 		}
-		return s.recordOp(ctx, q, "recording.expire", sessionID, map[string]string{"policy": policy})
+		var org int64
+		if err := q.QueryRowContext(ctx, `SELECT org_id FROM sessions WHERE id = ?`, sessionID).Scan(&org); err != nil {
+			return wrapError(err)
+		}
+		return s.InOrg(org).recordOp(ctx, q, "recording.expire", sessionID, map[string]string{"policy": policy})
 	})
 }

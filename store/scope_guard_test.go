@@ -23,52 +23,9 @@ var scopeCalls = map[string]bool{"orgCond": true, "writeOrg": true, "InOrg": tru
 // as "file:Func" (methods by their name alone). The list only shrinks:
 // the test fails for an entry that is scoped now, so that it is taken out.
 var pendingScope = map[string]bool{
-	"audit.go:AddCommandEvent":             true, // h-orgstore2
-	"audit.go:AddTransferEvent":            true, // h-orgstore2
-	"audit.go:ListCommandEvents":           true, // h-orgstore2
-	"audit.go:ListTransferEvents":          true, // h-orgstore2
-	"authz.go:liveGrants":                  true, // h-orgmenu
-	"authz.go:loadCoverage":                true, // h-orgmenu
-	"filters.go:AddFilter":                 true, // h-orgstore2
-	"filters.go:SetFilterActive":           true, // h-orgstore2
-	"filters.go:UpdateFilter":              true, // h-orgstore2
-	"filters.go:listFilters":               true, // h-orgstore2
-	"forward.go:forwardGrantPorts":         true, // h-orgmenu
-	"grants.go:AddGrant":                   true, // h-orgstore2
-	"grants.go:apply":                      true, // h-orgstore2
-	"grants.go:checkWindow":                true, // h-orgstore2
-	"grants.go:listGrants":                 true, // h-orgstore2
-	"grants.go:loadScopes":                 true, // h-orgstore2
-	"grants.go:write":                      true, // h-orgstore2
-	"kill.go:PendingKills":                 true, // h-orgstore2
-	"kill.go:RequestKill":                  true, // h-orgstore2
-	"loginrules.go:AddLoginRule":           true, // h-orgstore2
-	"loginrules.go:GetLoginRule":           true, // h-orgstore2
-	"loginrules.go:ListLoginRules":         true, // h-orgstore2
-	"loginrules.go:SetLoginRuleActive":     true, // h-orgstore2
-	"loginrules.go:UpdateLoginRule":        true, // h-orgstore2
-	"notifyevents.go:GrantsExpiring":       true, // h-orgstore2
-	"notifyevents.go:OperationsAfter":      true, // h-orgstore2
-	"operations.go:ListOperations":         true, // h-orgstore2
-	"recordings.go:ExpireRecording":        true, // h-orgstore2
-	"recordings.go:ExpiringRecordings":     true, // h-orgstore2
-	"recordings.go:RecordingStored":        true, // h-orgstore2
-	"recordings.go:RegisterRecording":      true, // h-orgstore2
-	"recordings.go:UnregisteredRecordings": true, // h-orgstore2
-	"recordings.go:queryRecordingFiles":    true, // h-orgstore2
-	"servers.go:closeSessionsOfGone":       true, // h-orgstore2
-	"servers.go:reapServer":                true, // h-orgstore2
-	"sessions.go:CloseInterruptedSessions": true, // h-orgstore2
-	"sessions.go:EndSession":               true, // h-orgstore2
-	"sessions.go:GetSession":               true, // h-orgstore2
-	"sessions.go:ListSessions":             true, // h-orgstore2
-	"sessions.go:StartSession":             true, // h-orgstore2
-	"sessions.go:getSession":               true, // h-orgstore2
-	"tickets.go:AddTicket":                 true, // h-orgstore2
-	"tickets.go:GetTicket":                 true, // h-orgstore2
-	"tickets.go:ListTickets":               true, // h-orgstore2
-	"tickets.go:TicketStatus":              true, // h-orgstore2
-	"tickets.go:closeTicket":               true, // h-orgstore2
+	"authz.go:liveGrants":          true, // h-orgmenu
+	"authz.go:loadCoverage":        true, // h-orgmenu
+	"forward.go:forwardGrantPorts": true, // h-orgmenu
 }
 
 // TestEveryOrgOwnedQueryIsScoped walks the store's source: a function

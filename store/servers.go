@@ -202,6 +202,8 @@ func (s *Store) staleServers(ctx context.Context, cutoff string) ([]ReapedServer
 
 // reapServer marks node name gone if its heartbeat is still older than
 // cutoff, and closes its sessions, in one transaction.
+//
+// unscoped: a gone node's sessions are closed whatever their organization.
 func (s *Store) reapServer(ctx context.Context, name, cutoff, reason string, now time.Time) (int, bool, error) {
 	var closed int64
 	marked := false
@@ -227,6 +229,8 @@ func (s *Store) reapServer(ctx context.Context, name, cutoff, reason string, now
 }
 
 // closeSessionsOfGone closes the active sessions whose node is gone.
+//
+// unscoped: a gone node's sessions are closed whatever their organization.
 func (s *Store) closeSessionsOfGone(ctx context.Context, now time.Time) error {
 	_, err := s.db.ExecContext(ctx, `UPDATE sessions SET status = ?, ended_at = ?, end_reason = ?
 		WHERE status = ? AND node <> '' AND node IN (SELECT name FROM servers WHERE state = ?)`,

@@ -56,6 +56,9 @@ type Session struct {
 	// RecordingState is where the recording is: "" until its files are
 	// registered after the session, then one of the Recording* states.
 	RecordingState string `json:"recording_state" yaml:"recording_state"`
+	// OrgID is the organization of the session's asset (0 for a session
+	// across organizations: the SFTP root of every granted asset).
+	OrgID int64 `json:"-" yaml:"-"`
 }
 
 // Duration returns how long the session lasted, or has lasted by now.
@@ -74,9 +77,13 @@ func (s Session) Duration(now time.Time) time.Duration {
 type NewSession struct {
 	// ID is the session's id; empty means a new random UUIDv4. The proxy
 	// picks it itself so that the recording's file name carries it.
-	ID      string
-	Kind    string // SessionShell, SessionExec, SessionSFTP or SessionForward; SessionShell when empty
-	User    string
+	ID   string
+	Kind string // SessionShell, SessionExec, SessionSFTP or SessionForward; SessionShell when empty
+	User string
+	// AssetID is the asset's id: the session belongs to its
+	// organization. Zero: the asset called Asset in the view's
+	// organization (or the one of that name, in the all-orgs view).
+	AssetID int64
 	Asset   string
 	Account string
 	Source  string // the client's address
@@ -146,18 +153,52 @@ func (s *Store) StartSession(ctx context.Context, ns NewSession) (Session, error
 	if start.IsZero() {
 		start = s.now()
 	}
-	_, err := s.db.ExecContext(ctx, `INSERT INTO sessions (id, kind, user_name, asset_name, account, source, command,
-		target, started_at, status, recording_path, node) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	org, err := s.sessionOrg(ctx, ns)
+	if err != nil {
+		return Session{}, err
+	}
+	_, err = s.db.ExecContext(ctx, `INSERT INTO sessions (id, kind, user_name, asset_name, account, source, command,
+		target, started_at, status, recording_path, node, org_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		ns.ID, ns.Kind, ns.User, ns.Asset, ns.Account, ns.Source, ns.Command, ns.Target, formatTime(start), StatusActive,
-		ns.RecordingPath, ns.Node)
+		ns.RecordingPath, ns.Node, org)
 	if err != nil {
 		return Session{}, nameTaken(err, "session", ns.ID)
 	}
-	return s.getSession(ctx, ns.ID)
+	return s.InOrg(org).getSession(ctx, ns.ID)
+}
+
+// sessionOrg is the organization a new session belongs to: its asset's
+// (by id; else the view's organization; else, across organizations, the
+// one asset of that name). A session of no asset in the all-orgs view
+// (the SFTP root of every granted asset) is of none: 0.
+//
+// unscoped: a session takes its organization from its asset.
+func (s *Store) sessionOrg(ctx context.Context, ns NewSession) (int64, error) {
+	if ns.AssetID > 0 {
+		return s.assetOrg(ctx, ns.AssetID)
+	}
+	if org, one := s.ScopeOrg(); one {
+		return org, nil
+	}
+	if ns.Asset == "" {
+		return 0, nil
+	}
+	orgs, err := queryInt64s(ctx, s.db, `SELECT org_id FROM assets WHERE name = ? ORDER BY org_id`, ns.Asset)
+	switch {
+	case err != nil:
+		return 0, err
+	case len(orgs) == 0:
+		return 0, fmt.Errorf("session: asset %q: %w", ns.Asset, ErrNotFound)
+	case len(orgs) > 1:
+		return 0, fmt.Errorf("session: asset %q is in %d organizations: give the asset's id", ns.Asset, len(orgs))
+	}
+	return orgs[0], nil
 }
 
 // EndSession records how a session ended. A session ends once: ending
 // one that has already ended is an error.
+//
+// unscoped: the bastion ends its own sessions, whatever their organization.
 func (s *Store) EndSession(ctx context.Context, id string, end SessionEnd) error {
 	switch end.Status {
 	case StatusClosed, StatusFailed, StatusKilled, StatusInterrupted:
@@ -183,7 +224,7 @@ func (s *Store) EndSession(ctx context.Context, id string, end SessionEnd) error
 	} else if n == 1 {
 		return nil
 	}
-	cur, err := s.getSession(ctx, id)
+	cur, err := s.AllOrgs().getSession(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -202,6 +243,8 @@ type RecordingDigest func(recordingPath string) (size int64, sha256 string, err 
 // its data directory's lock, before it accepts connections: the sessions
 // of another node that is alive are never touched here (a gone node's
 // are closed by ReapServers). It returns how many it marked.
+//
+// unscoped: a node closes the sessions it left, whatever their organization.
 func (s *Store) CloseInterruptedSessions(ctx context.Context, node string, digest RecordingDigest) (int, error) {
 	type left struct{ id, path string }
 	rows, err := s.db.QueryContext(ctx, `SELECT id, recording_path FROM sessions WHERE status = ? AND (node = ? OR node = '')`,
@@ -250,7 +293,7 @@ func (s *Store) CloseInterruptedSessions(ctx context.Context, node string, diges
 
 const sessionColumns = `id, kind, user_name, asset_name, account, source, command, started_at, ended_at, status,
 	exit_status, end_reason, recording_path, recording_size, recording_sha256, target, bytes_in, bytes_out, node,
-	recording_state`
+	recording_state, org_id`
 
 func scanSession(sc interface{ Scan(...any) error }) (Session, error) {
 	var ss Session
@@ -259,7 +302,7 @@ func scanSession(sc interface{ Scan(...any) error }) (Session, error) {
 	var exit sql.NullInt64
 	err := sc.Scan(&ss.ID, &ss.Kind, &ss.User, &ss.Asset, &ss.Account, &ss.Source, &ss.Command, &started, &ended,
 		&ss.Status, &exit, &ss.EndReason, &ss.RecordingPath, &ss.RecordingSize, &ss.RecordingSHA256,
-		&ss.Target, &ss.BytesIn, &ss.BytesOut, &ss.Node, &ss.RecordingState)
+		&ss.Target, &ss.BytesIn, &ss.BytesOut, &ss.Node, &ss.RecordingState, &ss.OrgID)
 	if err != nil {
 		return ss, wrapError(err)
 	}
@@ -273,7 +316,7 @@ func scanSession(sc interface{ Scan(...any) error }) (Session, error) {
 }
 
 func (s *Store) getSession(ctx context.Context, id string) (Session, error) {
-	ss, err := scanSession(s.db.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id = ?`, id))
+	ss, err := scanSession(s.db.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions s WHERE id = ? AND `+s.orgCond("s"), id))
 	if errors.Is(err, ErrNotFound) {
 		return ss, fmt.Errorf("session %s: %w", id, ErrNotFound)
 	}
@@ -310,7 +353,8 @@ func (s *Store) GetSession(ctx context.Context, idOrPrefix string) (Session, err
 	if len(p) < MinSessionPrefix {
 		return Session{}, fmt.Errorf("session %q: give at least %d characters of its id", idOrPrefix, MinSessionPrefix)
 	}
-	found, err := s.querySessions(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id LIKE ? ORDER BY started_at LIMIT 6`, p+"%")
+	found, err := s.querySessions(ctx, `SELECT `+sessionColumns+` FROM sessions s WHERE id LIKE ? AND `+s.orgCond("s")+`
+		ORDER BY started_at LIMIT 6`, p+"%")
 	if err != nil {
 		return Session{}, err
 	}
@@ -331,9 +375,10 @@ func (s *Store) GetSession(ctx context.Context, idOrPrefix string) (Session, err
 	return Session{}, fmt.Errorf("session id prefix %q is ambiguous: it matches %s; give more characters", idOrPrefix, strings.Join(ids, ", "))
 }
 
-// ListSessions returns the latest sessions that match sq, oldest first.
+// ListSessions returns the latest sessions of the scope that match sq,
+// oldest first.
 func (s *Store) ListSessions(ctx context.Context, sq SessionQuery) ([]Session, error) {
-	query := `SELECT ` + sessionColumns + ` FROM sessions WHERE 1=1`
+	query := `SELECT ` + sessionColumns + ` FROM sessions s WHERE ` + s.orgCond("s")
 	var args []any
 	if sq.Active {
 		query += ` AND status = ?`

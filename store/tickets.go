@@ -47,27 +47,33 @@ type NewTicket struct {
 	Filter    string
 }
 
-// AddTicket opens a pending ticket for a held command.
+// AddTicket opens a pending ticket for a held command, in its session's
+// organization.
 func (s *Store) AddTicket(ctx context.Context, nt NewTicket) (Ticket, error) {
 	if nt.SessionID == "" || nt.User == "" || nt.Command == "" {
 		return Ticket{}, errors.New("a ticket needs a session, a user and a command")
 	}
+	org, err := s.eventOrg(ctx, nt.SessionID, 0)
+	if err != nil {
+		return Ticket{}, err
+	}
+	v := s.InOrg(org)
 	var id int64
-	err := s.withTx(ctx, func(q querier) error {
-		err := q.QueryRowContext(ctx, `INSERT INTO tickets (session_id, at, user_name, asset_name, account, command, filter_name, status)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, nt.SessionID, formatTime(s.now()), nt.User, nt.Asset, nt.Account,
-			nt.Command, nt.Filter, TicketPending).Scan(&id)
+	err = s.withTx(ctx, func(q querier) error {
+		err := q.QueryRowContext(ctx, `INSERT INTO tickets (session_id, at, user_name, asset_name, account, command, filter_name, status, org_id)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, nt.SessionID, formatTime(s.now()), nt.User, nt.Asset, nt.Account,
+			nt.Command, nt.Filter, TicketPending, org).Scan(&id)
 		if err != nil {
 			return wrapError(err)
 		}
-		return s.recordOp(ctx, q, "ticket.open", fmt.Sprint(id), map[string]any{
+		return v.recordOp(ctx, q, "ticket.open", fmt.Sprint(id), map[string]any{
 			"session": nt.SessionID, "user": nt.User, "asset": nt.Asset, "account": nt.Account,
 			"command": nt.Command, "filter": nt.Filter})
 	})
 	if err != nil {
 		return Ticket{}, err
 	}
-	return s.GetTicket(ctx, id)
+	return v.GetTicket(ctx, id)
 }
 
 const ticketColumns = `id, session_id, at, user_name, asset_name, account, command, filter_name, status, decided_by, decided_at`
@@ -88,9 +94,9 @@ func scanTicket(sc interface{ Scan(...any) error }) (Ticket, error) {
 	return t, nil
 }
 
-// GetTicket returns ticket id.
+// GetTicket returns ticket id, if it is of the scope.
 func (s *Store) GetTicket(ctx context.Context, id int64) (Ticket, error) {
-	t, err := scanTicket(s.db.QueryRowContext(ctx, `SELECT `+ticketColumns+` FROM tickets WHERE id = ?`, id))
+	t, err := scanTicket(s.db.QueryRowContext(ctx, `SELECT `+ticketColumns+` FROM tickets t WHERE id = ? AND `+s.orgCond("t"), id))
 	if err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return Ticket{}, fmt.Errorf("ticket %d: %w", id, ErrNotFound)
@@ -114,6 +120,8 @@ type TicketDecision struct {
 // polls. Once an admin decided it, the reason given comes with it (kept
 // in the operations audit, searched from the newest entry: the decision
 // was just made).
+//
+// unscoped: the bastion polls the tickets of its own sessions, whatever their organization.
 func (s *Store) TicketStatus(ctx context.Context, id int64) (TicketDecision, error) {
 	var d TicketDecision
 	err := s.db.QueryRowContext(ctx, `SELECT status, decided_by FROM tickets WHERE id = ?`, id).Scan(&d.Status, &d.DecidedBy)
@@ -141,15 +149,15 @@ func (s *Store) TicketStatus(ctx context.Context, id int64) (TicketDecision, err
 	return d, nil
 }
 
-// ListTickets returns tickets oldest first: those with the given status,
-// or all of them when status is "" or "all".
+// ListTickets returns the scope's tickets oldest first: those with the
+// given status, or all of them when status is "" or "all".
 func (s *Store) ListTickets(ctx context.Context, status string) ([]Ticket, error) {
-	query := `SELECT ` + ticketColumns + ` FROM tickets`
+	query := `SELECT ` + ticketColumns + ` FROM tickets t WHERE ` + s.orgCond("t")
 	var args []any
 	switch status {
 	case "", "all":
 	case TicketPending, TicketApproved, TicketRejected, TicketCanceled:
-		query += ` WHERE status = ?`
+		query += ` AND status = ?`
 		args = append(args, status)
 	default:
 		return nil, fmt.Errorf("ticket status %q: want pending, approved, rejected, canceled or all", status)
@@ -186,19 +194,23 @@ func (s *Store) DecideTicket(ctx context.Context, id int64, approve bool, by, re
 }
 
 // CancelTicket closes a pending ticket because the person gave up on it
-// (Ctrl-C, the session ended, the wait timed out); why says which.
+// (Ctrl-C, the session ended, the wait timed out); why says which. The
+// bastion cancels the tickets of its own sessions, whatever the view.
 func (s *Store) CancelTicket(ctx context.Context, id int64, why string) (Ticket, error) {
 	detail := map[string]any{}
 	if why != "" {
 		detail["reason"] = why
 	}
-	return s.closeTicket(ctx, id, TicketCanceled, "", "ticket.cancel", detail)
+	return s.AllOrgs().closeTicket(ctx, id, TicketCanceled, "", "ticket.cancel", detail)
 }
 
+// closeTicket decides ticket id of the scope; the decision is audited in
+// the ticket's organization.
 func (s *Store) closeTicket(ctx context.Context, id int64, status, by, action string, detail map[string]any) (Ticket, error) {
+	var org int64
 	err := s.withTx(ctx, func(q querier) error {
 		var cur, cmd string
-		err := q.QueryRowContext(ctx, `SELECT status, command FROM tickets WHERE id = ?`, id).Scan(&cur, &cmd)
+		err := q.QueryRowContext(ctx, `SELECT status, command, org_id FROM tickets t WHERE id = ? AND `+s.orgCond("t"), id).Scan(&cur, &cmd, &org)
 		if errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("ticket %d: %w", id, ErrNotFound)
 		}
@@ -213,10 +225,10 @@ func (s *Store) closeTicket(ctx context.Context, id int64, status, by, action st
 			return wrapError(err)
 		}
 		detail["command"] = cmd
-		return s.recordOp(ctx, q, action, fmt.Sprint(id), detail)
+		return s.InOrg(org).recordOp(ctx, q, action, fmt.Sprint(id), detail)
 	})
 	if err != nil {
 		return Ticket{}, err
 	}
-	return s.GetTicket(ctx, id)
+	return s.InOrg(org).GetTicket(ctx, id)
 }

@@ -102,7 +102,7 @@ func (p *Proxy) Run(ctx context.Context, down Downstream, req Request) (exitStat
 // admit to apply the recording policy once the row exists.
 func (s *session) begin(ctx context.Context) (recErr, err error) {
 	recPath, recErr := s.openRecording(s.start)
-	ns := store.NewSession{ID: s.id, Kind: s.kind(), User: s.req.User, Asset: s.req.Asset.Name, Account: s.req.Account.Username,
+	ns := store.NewSession{ID: s.id, Kind: s.kind(), User: s.req.User, AssetID: s.req.Asset.ID, Asset: s.req.Asset.Name, Account: s.req.Account.Username,
 		Source: s.req.Source, Command: s.req.Command, RecordingPath: recPath, StartedAt: s.start, Node: s.p.cfg.Node}
 	row, err := s.p.st.StartSession(ctx, ns)
 	if err != nil {

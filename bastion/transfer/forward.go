@@ -84,7 +84,7 @@ func (s *Service) Forward(ctx context.Context, nc gossh.NewChannel, req ForwardR
 	log := s.log.With("session", id, "user", req.User, "dest", dest, "kind", store.SessionForward)
 	ev := store.TransferEvent{SessionID: id, User: req.User, Operation: OpForward, Path: dest}
 	acc, err := s.forwardTarget(ctx, req)
-	ev.Asset, ev.Account = acc.Asset.Name, accountNames(acc)
+	ev.AssetID, ev.Asset, ev.Account = acc.Asset.ID, acc.Asset.Name, accountNames(acc)
 	if err != nil {
 		msg := "jms: internal error"
 		var ue *UserError
@@ -120,7 +120,7 @@ func (s *Service) Forward(ctx context.Context, nc gossh.NewChannel, req ForwardR
 // piped and counted, and its end recorded on the row and in the
 // transfer audit (ev).
 func (s *Service) runForward(ctx context.Context, nc gossh.NewChannel, up net.Conn, req ForwardRequest, asset store.Asset, ev store.TransferEvent, log *slog.Logger) {
-	ns := store.NewSession{ID: ev.SessionID, Kind: store.SessionForward, User: req.User, Asset: asset.Name, Account: ev.Account,
+	ns := store.NewSession{ID: ev.SessionID, Kind: store.SessionForward, User: req.User, AssetID: asset.ID, Asset: asset.Name, Account: ev.Account,
 		Source: req.Source, Target: ev.Path, Command: "forward " + ev.Path + " (" + up.RemoteAddr().String() + ")", StartedAt: s.now(), Node: s.node}
 	if _, err := s.st.StartSession(ctx, ns); err != nil {
 		log.Error("cannot record the start of the forward", "err", err)

@@ -165,7 +165,7 @@ func (s *Service) newVFS(ctx context.Context, req SFTPRequest) (*vfs, store.NewS
 			return nil, ns, err
 		}
 		v.direct = &folder{name: req.Asset.Asset.Name, asset: req.Asset.Asset, account: ga.Username}
-		ns.Asset, ns.Account = req.Asset.Asset.Name, ga.Username
+		ns.AssetID, ns.Asset, ns.Account = req.Asset.Asset.ID, req.Asset.Asset.Name, ga.Username
 		ns.Command = "sftp " + ga.Username + "@" + req.Asset.Asset.Name
 	} else {
 		list, err := s.st.AuthorizedAssets(ctx, req.User, s.now())
@@ -485,7 +485,7 @@ func denied(why string) error { return &deniedError{why: why} }
 func (v *vfs) event(ctx context.Context, f *folder, op, p string, size int64, result, detail string) {
 	e := store.TransferEvent{SessionID: v.id, User: v.user, Operation: op, Path: p, Size: size, Result: result, Detail: detail}
 	if f != nil {
-		e.Asset, e.Account = f.asset.Name, f.account
+		e.AssetID, e.Asset, e.Account = f.asset.ID, f.asset.Name, f.account
 	}
 	v.s.audit(ctx, e)
 }
