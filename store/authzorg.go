@@ -1,0 +1,139 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+)
+
+// The organizations in an authorization: a person's assets come from
+// every org of the view she is a member of, each asset and its access
+// named with its org.
+
+// grantOrgNames returns the names of the organizations of grants, by id.
+func (s *Store) grantOrgNames(ctx context.Context, grants []*liveGrant) (map[int64]string, error) {
+	seen := map[int64]bool{}
+	var ids []any
+	for _, g := range grants {
+		if !seen[g.org] {
+			seen[g.org] = true
+			ids = append(ids, g.org)
+		}
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT id, name FROM orgs WHERE id IN (`+placeholders(len(ids))+`)`, ids...)
+	if err != nil {
+		return nil, wrapError(err)
+	}
+	defer rows.Close()
+	out := make(map[int64]string, len(ids))
+	for rows.Next() {
+		var id int64
+		var name string
+		if err := rows.Scan(&id, &name); err != nil {
+			return nil, wrapError(err)
+		}
+		out[id] = name
+	}
+	return out, wrapError(rows.Err())
+}
+
+// assetsOutsideOrg returns the organization of each asset that is not
+// in org (so that a single-org install reads no rows).
+//
+// unscoped: it only tells the organizations of the inventory's assets;
+// authorized keeps those of the organizations of the view's grants.
+func (s *Store) assetsOutsideOrg(ctx context.Context, org int64) (map[int64]int64, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT a.id, a.org_id FROM assets a WHERE a.org_id <> ?`, org)
+	if err != nil {
+		return nil, wrapError(err)
+	}
+	defer rows.Close()
+	out := map[int64]int64{}
+	for rows.Next() {
+		var id, o int64
+		if err := rows.Scan(&id, &o); err != nil {
+			return nil, wrapError(err)
+		}
+		out[id] = o
+	}
+	return out, wrapError(rows.Err())
+}
+
+// visibleAssetOrg returns the organization of the asset id; 0 when the view
+// does not see it.
+func (s *Store) visibleAssetOrg(ctx context.Context, id int64) (int64, error) {
+	var org int64
+	err := s.db.QueryRowContext(ctx, `SELECT a.org_id FROM assets a WHERE `+s.orgCond("a")+` AND a.id = ?`, id).Scan(&org)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return org, wrapError(err)
+}
+
+// joinScopeOrg makes the person userID, just created, a member (role
+// user) of the view's organization: a person created in an org's scope
+// belongs to it. The all-organizations view adds no membership.
+func (s *Store) joinScopeOrg(ctx context.Context, q querier, userID int64, now string) error {
+	org, one := s.ScopeOrg()
+	if !one {
+		return nil
+	}
+	_, err := q.ExecContext(ctx, `INSERT INTO org_members (org_id, user_id, role, created_at) VALUES (?, ?, ?, ?)`,
+		org, userID, RoleOrgUser, now)
+	return wrapError(err)
+}
+
+// orgMemberSet returns the ids of the people who are members of org.
+func (s *Store) orgMemberSet(ctx context.Context, org int64) (map[int64]bool, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT user_id FROM org_members WHERE org_id = ?`, org)
+	if err != nil {
+		return nil, wrapError(err)
+	}
+	defer rows.Close()
+	out := map[int64]bool{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, wrapError(err)
+		}
+		out[id] = true
+	}
+	return out, wrapError(rows.Err())
+}
+
+// SessionOrgs returns the organization id of each of the sessions ids
+// that the view sees (a session's org is its asset's). The bastion's
+// auditor view keeps an org-auditor to her orgs' sessions with it.
+func (s *Store) SessionOrgs(ctx context.Context, ids []string) (map[string]int64, error) {
+	out := make(map[string]int64, len(ids))
+	for start := 0; start < len(ids); start += 500 {
+		chunk := ids[start:min(start+500, len(ids))]
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		if err := s.sessionOrgs(ctx, args, out); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func (s *Store) sessionOrgs(ctx context.Context, ids []any, out map[string]int64) error {
+	rows, err := s.db.QueryContext(ctx, `SELECT s.id, s.org_id FROM sessions s WHERE `+s.orgCond("s")+
+		` AND s.id IN (`+placeholders(len(ids))+`)`, ids...)
+	if err != nil {
+		return fmt.Errorf("reading the organizations of sessions: %w", wrapError(err))
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var org int64
+		if err := rows.Scan(&id, &org); err != nil {
+			return wrapError(err)
+		}
+		out[id] = org
+	}
+	return wrapError(rows.Err())
+}
