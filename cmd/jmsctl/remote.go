@@ -61,12 +61,10 @@ func (c *caller) actor() string {
 	return "ssh:" + c.user + " from " + c.source
 }
 
-// localAnnotation marks a command as local-only (refused over SSH).
-const localAnnotation = "local"
-
-// refuseLocal refuses, over SSH, a command that runs on the local machine
-// (localOnly, or annotated local, itself or a parent) and the hidden
-// completion helpers (the candidates would be names of every org).
+// refuseLocal refuses, over SSH and before anything of it runs, a command
+// that runs on the local machine (isLocalOnly, or whose role is local in
+// roles.go; itself or a parent), and the hidden completion helpers (their
+// candidates come from no permission check).
 func refuseLocal(root *cobra.Command, args []string) error {
 	cmd, _, err := root.Find(args)
 	if err != nil || cmd == nil {
@@ -76,7 +74,7 @@ func refuseLocal(root *cobra.Command, args []string) error {
 		return errors.New("completion candidates are not served over SSH: complete with a local jmsctl")
 	}
 	for c := cmd; c != nil && c != root; c = c.Parent() {
-		if _, ok := c.Annotations[localAnnotation]; ok || (c.Parent() == root && isLocalOnly(c)) {
+		if c.Annotations[roleAnnotation] == roleLocal || (c.Parent() == root && isLocalOnly(c)) {
 			return fmt.Errorf("%s runs on the bastion machine itself, not over SSH", cmd.CommandPath())
 		}
 	}
@@ -107,4 +105,15 @@ func (f refusedFlag) String() string { return "" }
 func (f refusedFlag) Type() string   { return f.typ }
 func (f refusedFlag) Set(string) error {
 	return fmt.Errorf("--%s is not available over SSH: jmsctl there works on the bastion's own data", f.name)
+}
+
+// localFile refuses, over SSH, a path that names a file on the bastion
+// machine (to read a key or an import, to write a download): the
+// caller's files are on her side of ssh, and serve's are not hers. "-"
+// (stdin, where the command takes it) and the local CLI pass.
+func (a *app) localFile(what, path string) error {
+	if a.caller == nil || path == "" || path == "-" {
+		return nil
+	}
+	return fmt.Errorf("%s %s: over SSH a command reads no file on the bastion machine; give - and pipe the file into ssh (or write stdout to a file on your side)", what, path)
 }
