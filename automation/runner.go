@@ -56,6 +56,14 @@ func New(st *store.Store, cfg Config) *Runner {
 		dial: sshdial.Dialer{Keys: st, Policy: cfg.HostKeyPolicy, Timeout: cfg.ConnectTimeout, Log: log}}
 }
 
+// inOrg returns a copy of r that works in the organization id (a job's).
+func (r *Runner) inOrg(id int64) *Runner {
+	c := *r
+	c.st = r.st.InOrg(id)
+	c.dial.Keys = c.st
+	return &c
+}
+
 // forEach runs fn on each item, at most Parallel at once, started in
 // the items' order, and returns the rows in that order.
 func forEach[T any](ctx context.Context, r *Runner, items []T, fn func(context.Context, T) []Result) []Result {

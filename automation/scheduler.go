@@ -47,10 +47,11 @@ func (s *Scheduler) Run(ctx context.Context) {
 	}
 }
 
-// RunDue runs every job due now, one after the other.
+// RunDue runs every job due now, of every organization, one after the
+// other, each in its organization.
 func (s *Scheduler) RunDue(ctx context.Context) {
 	for ctx.Err() == nil {
-		j, ok, err := s.r.st.ClaimDueJob(ctx, s.owner, s.Lease)
+		j, ok, err := s.r.st.AllOrgs().ClaimDueJob(ctx, s.owner, s.Lease)
 		if err != nil {
 			s.r.log.Warn("automation jobs: cannot read the due jobs", "err", err)
 			return
@@ -63,7 +64,8 @@ func (s *Scheduler) RunDue(ctx context.Context) {
 }
 
 func (s *Scheduler) run(ctx context.Context, j store.Job) {
-	log := s.r.log.With("job", j.Name)
+	r := s.r.inOrg(j.OrgID)
+	log := r.log.With("job", j.Name, "org_id", j.OrgID)
 	log.Info("automation job started")
 	jctx, cancel := context.WithTimeout(store.WithActor(ctx, "job:"+j.Name), s.Lease)
 	defer cancel()
@@ -71,16 +73,16 @@ func (s *Scheduler) run(ctx context.Context, j store.Job) {
 	var err error
 	switch {
 	case j.Kind == store.JobPush:
-		rows, err = s.r.PushNew(jctx, j.Template)
+		rows, err = r.PushNew(jctx, j.Template)
 	case j.Template != "":
-		rows, err = s.r.RotateTemplate(jctx, j.Template)
+		rows, err = r.RotateTemplate(jctx, j.Template)
 	case j.Account != "":
-		rows, err = s.r.Rotate(jctx, Selection{Asset: j.Asset, Account: j.Account})
+		rows, err = r.Rotate(jctx, Selection{Asset: j.Asset, Account: j.Account})
 	default:
 		err = fmt.Errorf("job %q names nothing to run", j.Name)
 	}
 	result, failures := summarize(rows, err)
-	if ferr := s.r.st.FinishJob(context.WithoutCancel(ctx), j, s.owner, result, failures); ferr != nil {
+	if ferr := r.st.FinishJob(context.WithoutCancel(ctx), j, s.owner, result, failures); ferr != nil {
 		log.Warn("automation job: cannot record the run", "err", ferr)
 	}
 	log.Info("automation job done", "result", result, "failures", len(failures))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -22,8 +23,8 @@ type AssetFacts struct {
 // none were gathered yet.
 func (s *Store) AssetFacts(ctx context.Context, assetID int64) (f AssetFacts, ok bool, err error) {
 	var at string
-	err = s.db.QueryRowContext(ctx, `SELECT os_id, os_family, os_version, arch, hostname, gathered_at
-		FROM asset_facts WHERE asset_id = ?`, assetID).Scan(&f.OSID, &f.OSFamily, &f.OSVersion, &f.Arch, &f.Hostname, &at)
+	err = s.db.QueryRowContext(ctx, `SELECT f.os_id, f.os_family, f.os_version, f.arch, f.hostname, f.gathered_at
+		FROM asset_facts f JOIN assets a ON a.id = f.asset_id WHERE f.asset_id = ? AND `+s.orgCond("a"), assetID).Scan(&f.OSID, &f.OSFamily, &f.OSVersion, &f.Arch, &f.Hostname, &at)
 	if errors.Is(err, sql.ErrNoRows) {
 		return f, false, nil
 	}
@@ -34,9 +35,14 @@ func (s *Store) AssetFacts(ctx context.Context, assetID int64) (f AssetFacts, ok
 	return f, true, nil
 }
 
-// SetAssetFacts caches the facts of an asset, replacing earlier ones.
+// SetAssetFacts caches the facts of an asset of the scope, replacing
+// earlier ones.
 func (s *Store) SetAssetFacts(ctx context.Context, assetID int64, f AssetFacts) error {
 	return s.withTx(ctx, func(q querier) error {
+		var id int64
+		if err := q.QueryRowContext(ctx, `SELECT a.id FROM assets a WHERE a.id = ? AND `+s.orgCond("a"), assetID).Scan(&id); err != nil {
+			return fmt.Errorf("asset #%d: %w", assetID, wrapError(err))
+		}
 		if _, err := q.ExecContext(ctx, `DELETE FROM asset_facts WHERE asset_id = ?`, assetID); err != nil {
 			return wrapError(err)
 		}

@@ -30,10 +30,10 @@ func orgMemberIDs(ctx context.Context, q querier, org int64, what string, users 
 	if err := q.QueryRowContext(ctx, `SELECT name FROM orgs WHERE id = ?`, org).Scan(&name); err != nil {
 		return nil, wrapError(err)
 	}
-	who, verb := strings.Join(outsiders, ", "), "is not a member"
+	who, verb, fix := outsiders[0], "is not a member", "make "+outsiders[0]+" a member first"
 	if len(outsiders) > 1 {
-		verb = "are not members"
+		who, verb, fix = strings.Join(outsiders, ", "), "are not members", "make them members first"
 	}
-	return nil, conflict(nil, "%s %s of organization %q, whose %s holds its members only: make %s a member first",
-		who, verb, name, what, who)
+	return nil, conflict(nil, "%s %s of organization %q: %s holds members of its organization only; %s",
+		who, verb, name, what, fix)
 }

@@ -170,7 +170,7 @@ func TestGroupMembersMustBeOrgMembers(t *testing.T) {
 		}
 	}
 	_, err := a.AddMembers(ctx, "ops", []string{"alice", "bob", "carol"})
-	if !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), "bob, carol are not members of organization \"default\"") ||
+	if !errors.Is(err, ErrConflict) || !strings.Contains(err.Error(), "bob, carol are not members of organization \"default\": group \"ops\" holds members of its organization only; make them members first") ||
 		strings.Contains(err.Error(), "alice") {
 		t.Fatalf("outsiders in a group: %v", err)
 	}
@@ -462,5 +462,27 @@ func TestMigrationPutsEverythingInDefaultOrg(t *testing.T) {
 	}
 	if _, err := s.InOrg(org.ID).AddAsset(ctx, NewAsset{Name: "web1", Address: "10.0.0.9", Node: "/prod"}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Asset facts are read and written through the asset's organization.
+func TestAssetFactsFollowTheAssetsOrg(t *testing.T) {
+	ctx := context.Background()
+	a, b := twoOrgs(t)
+	web1, err := a.GetAsset(ctx, "web1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.SetAssetFacts(ctx, web1.ID, AssetFacts{OSID: "debian"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.SetAssetFacts(ctx, web1.ID, AssetFacts{OSID: "rhel"}); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("team-b sets default's facts: %v", err)
+	}
+	if _, ok, err := b.AssetFacts(ctx, web1.ID); ok || err != nil {
+		t.Fatalf("team-b reads default's facts: %v %v", ok, err)
+	}
+	if f, ok, err := a.AssetFacts(ctx, web1.ID); !ok || err != nil || f.OSID != "debian" {
+		t.Fatalf("default's facts: %+v %v %v", f, ok, err)
 	}
 }
