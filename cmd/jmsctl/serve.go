@@ -94,7 +94,8 @@ docs/recordings.md).`,
 			}
 			var srv *bastion.Server
 			mx := newMetrics(cfg, st, func() *bastion.Server { return srv })
-			recs, err := newRecordings(cfg, st, logger.With("component", "recordings"), uploadObserver(mx))
+			// The recordings of every organization's sessions.
+			recs, err := newRecordings(cfg, st.AllOrgs(), logger.With("component", "recordings"), uploadObserver(mx))
 			if err != nil {
 				return err
 			}

@@ -19,7 +19,8 @@ func startNotify(ctx context.Context, cfg config.Config, st *store.Store, logger
 	w := notify.NewWorker(st, notify.WorkerConfig{
 		Poll: cfg.NotifyPoll, RetryBase: cfg.NotifyRetry, MaxAttempts: cfg.NotifyMaxAttempts,
 	}, logger)
-	p := notify.NewPump(st, notify.PumpConfig{
+	// The pump tells of every organization's changes, tickets and grants.
+	p := notify.NewPump(st.AllOrgs(), notify.PumpConfig{
 		Poll: cfg.NotifyPoll, Templates: templates(cfg), Bastion: cfg.NotifyPublicAddress, Wake: w.Wake,
 		Digest: cfg.NotifyDigest,
 	}, logger)
