@@ -159,7 +159,9 @@ type serverParts struct {
 // server, counting in the metrics when metrics_listen is set.
 func buildServer(cfg config.Config, st *store.Store, logger *slog.Logger, parts serverParts) (*bastion.Server, error) {
 	mx := parts.mx
-	ast := instrument(st, mx)
+	// The bastion sees every organization: a person's logins, grants and
+	// sessions span all the orgs she is a member of.
+	ast := instrument(st.AllOrgs(), mx)
 	px := proxy.New(proxy.Config{
 		Node:             parts.node,
 		RecordingsDir:    cfg.RecordingsDir(),
