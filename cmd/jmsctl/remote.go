@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -66,12 +65,15 @@ func (c *caller) actor() string {
 // roles.go; itself or a parent), and the hidden completion helpers (their
 // candidates come from no permission check).
 func refuseLocal(root *cobra.Command, args []string) error {
+	// cobra adds __complete only as it executes: Find cannot see it.
+	if slices.ContainsFunc(args, func(a string) bool {
+		return a == cobra.ShellCompRequestCmd || a == cobra.ShellCompNoDescRequestCmd
+	}) {
+		return errors.New("completion candidates are not served over SSH: complete with a local jmsctl")
+	}
 	cmd, _, err := root.Find(args)
 	if err != nil || cmd == nil {
 		return nil // unknown: the command tree says so itself
-	}
-	if strings.HasPrefix(cmd.Name(), "__complete") {
-		return errors.New("completion candidates are not served over SSH: complete with a local jmsctl")
 	}
 	for c := cmd; c != nil && c != root; c = c.Parent() {
 		if c.Annotations[roleAnnotation] == roleLocal || (c.Parent() == root && isLocalOnly(c)) {
