@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strconv"
 	"strings"
 
 	"github.com/jms-bastion/jms/printable"
@@ -77,13 +78,17 @@ func (s *Server) adminCommand(ctx context.Context, term *terminal, t Target, log
 }
 
 // adminReason is what the login audit says of a command: jmsctl and its
-// words up to the first flag (a flag's value may be anything), at most
+// words up to the first flag (a flag's value may be anything; a word
+// with blanks or quotes is quoted), at most
 // 200 bytes, control characters written out.
 func adminReason(args []string) string {
 	words := []string{AdminCommand}
 	for _, a := range args {
 		if strings.HasPrefix(a, "-") {
 			break
+		}
+		if a == "" || strings.ContainsAny(a, " \t\n\"'") {
+			a = strconv.Quote(a)
 		}
 		words = append(words, a)
 	}
