@@ -15,7 +15,7 @@ import (
 // AdminCommand is the reserved name that runs jmsctl inside the bastion:
 // `ssh carol@bastion jmsctl asset list`, or the login name
 // `carol@jmsctl`. It is never an asset (asset add and import refuse it).
-const AdminCommand = "jmsctl"
+const AdminCommand = store.ReservedAssetName
 
 // methodAdmin is the login audit's method of a jmsctl command over SSH.
 const methodAdmin = "admin"

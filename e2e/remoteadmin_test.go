@@ -257,7 +257,8 @@ func TestRemoteAdminUserIsHerself(t *testing.T) {
 
 // TestRemoteAdminShape: what goes through ssh and what does not: help,
 // completion, exit status, JSON, stdin; no shell, no local commands, no
-// other data directory or database, no file of the bastion machine; a
+// other data directory or database, no file of the bastion machine;
+// completion candidates only of what she may run; a
 // PTY gets the help with its line ends; the login name carol@jmsctl.
 func TestRemoteAdminShape(t *testing.T) {
 	t.Parallel()
@@ -283,7 +284,6 @@ func TestRemoteAdminShape(t *testing.T) {
 		{[]string{"asset", "import", "/etc/passwd", "--format", "csv"}, "reads no file on the bastion machine"},
 		{[]string{"replay", "/var/tmp/x.cast"}, "reads no file on the bastion machine"},
 		{[]string{"asset", "list", "|", "grep", "x"}, `"|" needs a shell`},
-		{[]string{"__complete", "asset", "show", ""}, "not served over SSH"},
 		{[]string{"no-such-command"}, "unknown command"},
 	}
 	for _, r := range refused {
@@ -293,9 +293,20 @@ func TestRemoteAdminShape(t *testing.T) {
 		}
 	}
 
+	// Completion candidates: names of what she may run only.
+	e.importWeb1(t)
+	if out := e.mustJmsctl(t, "carol", "", "__complete", "asset", "show", "''"); !strings.Contains(out, "web1") {
+		t.Errorf("carol's completion of asset show: %q", out)
+	}
+	for _, who := range []string{"alice", "dave"} {
+		if out := e.mustJmsctl(t, who, "", "__complete", "asset", "show", "''"); strings.Contains(out, "web1") {
+			t.Errorf("%s's completion of asset show offers team-a's web1: %q", who, out)
+		}
+	}
+
 	// The login name names the command; the command line is its arguments.
 	res := runSSH(t, e.as("carol@jmsctl"), nil, "asset", "list", "-o", "json")
-	if res.ExitCode != 0 || strings.TrimSpace(res.Stdout) != "[]" {
+	if res.ExitCode != 0 || !strings.Contains(res.Stdout, `"web1"`) {
 		t.Errorf("carol@jmsctl asset list: %+v", res)
 	}
 	res = runSSH(t, e.as("carol@root@jmsctl"), nil, "asset", "list")

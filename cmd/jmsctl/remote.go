@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 
@@ -62,15 +61,9 @@ func (c *caller) actor() string {
 
 // refuseLocal refuses, over SSH and before anything of it runs, a command
 // that runs on the local machine (isLocalOnly, or whose role is local in
-// roles.go; itself or a parent), and the hidden completion helpers (their
-// candidates come from no permission check).
+// roles.go; itself or a parent). (Completion candidates, __complete, pass:
+// they are names only of what the caller may run, complete.go.)
 func refuseLocal(root *cobra.Command, args []string) error {
-	// cobra adds __complete only as it executes: Find cannot see it.
-	if slices.ContainsFunc(args, func(a string) bool {
-		return a == cobra.ShellCompRequestCmd || a == cobra.ShellCompNoDescRequestCmd
-	}) {
-		return errors.New("completion candidates are not served over SSH: complete with a local jmsctl")
-	}
 	cmd, _, err := root.Find(args)
 	if err != nil || cmd == nil {
 		return nil // unknown: the command tree says so itself

@@ -15,7 +15,7 @@ import (
 // TestRunRemote runs commands as the bastion does for `ssh carol@bastion
 // jmsctl …`: on serve's open store, which stays open; with none of the
 // process's environment; refusing local commands, other data, bastion
-// files and completion candidates in one line with status 1; changes
+// files in one line with status 1; changes
 // audited as ssh:carol from her address.
 func TestRunRemote(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
@@ -54,7 +54,6 @@ func TestRunRemote(t *testing.T) {
 		{args: []string{"--data-dir", "/tmp", "user", "list"}, status: 1, inErr: "--data-dir is not available over SSH"},
 		{args: []string{"user", "list", "--database", "sqlite:///tmp/x.db"}, status: 1, inErr: "--database is not available over SSH"},
 		{args: []string{"asset", "import", "/etc/passwd", "--format", "csv"}, status: 1, inErr: "reads no file on the bastion machine"},
-		{args: []string{"__complete", "user", "show", ""}, status: 1, inErr: "not served over SSH"},
 		{args: []string{"asset", "import", "-", "--format", "csv"}, stdin: "name,address\nweb1,10.0.0.1\n", status: 0, out: "1 added"},
 		{args: []string{"-o", "json", "asset", "list"}, status: 0, out: `"name": "web1"`},
 		{args: []string{"audit", "operations", "--user", "carol"}, status: 0, out: "ssh:carol from 10.0.0.5"},
