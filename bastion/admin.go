@@ -67,12 +67,21 @@ func (s *Server) adminCommand(ctx context.Context, term *terminal, t Target, log
 	}
 	source := hostOf(term.sess.RemoteAddr())
 	s.audit(ctx, t.User, source, methodAdmin, store.LoginSuccess, adminReason(args))
-	in := term.attach()
-	defer in.detach()
+	view := term.attach()
+	defer view.detach()
+	var stdin io.Reader = view
+	if term.hasPty {
+		var cancel context.CancelCauseFunc
+		ctx, cancel = context.WithCancelCause(ctx)
+		defer cancel(nil)
+		done := make(chan struct{})
+		defer close(done)
+		stdin = ptyInput(view, done, func() { cancel(errInterrupted) })
+	}
 	width, _ := term.window()
 	return s.admin(ctx, AdminRequest{
 		User: u.Name, Role: u.Role, Source: source, Args: args,
-		Stdin: in, Stdout: adminStream(term, term.hasPty), Stderr: errw,
+		Stdin: stdin, Stdout: adminStream(term, term.hasPty), Stderr: errw,
 		PTY: term.hasPty, Width: width,
 	})
 }

@@ -21,7 +21,12 @@ type fakeAdmin struct {
 	reqs []AdminRequest
 }
 
-func (f *fakeAdmin) run(_ context.Context, req AdminRequest) int {
+func (f *fakeAdmin) run(ctx context.Context, req AdminRequest) int {
+	if len(req.Args) > 0 && req.Args[0] == "wait" { // until Ctrl-C
+		<-ctx.Done()
+		_, _ = io.WriteString(req.Stderr, "ended: "+context.Cause(ctx).Error()+"\n")
+		return 1
+	}
 	in, _ := io.ReadAll(req.Stdin)
 	_, _ = io.WriteString(req.Stdout, "args="+strings.Join(req.Args, "|")+"\nin="+string(in)+"\n")
 	_, _ = io.WriteString(req.Stderr, "err\n")
@@ -104,5 +109,40 @@ func TestAdminCommandOff(t *testing.T) {
 	alice := f.mustDial("alice", gossh.PublicKeys(f.aliceKey))
 	if res := run(t, alice, "jmsctl user list", false, ""); res.status != 1 || !strings.Contains(res.stderr, "not available") {
 		t.Errorf("jmsctl without a runner: %+v", res)
+	}
+}
+
+// TestAdminCommandPTY: with a PTY the bastion does what a line
+// discipline would for the command: Enter is a newline, Ctrl-D ends the
+// input, Ctrl-C ends a command that reads nothing.
+func TestAdminCommandPTY(t *testing.T) {
+	adm := &fakeAdmin{}
+	f := newFixtureDeps(t, nil, func(d *Deps) { d.Admin = adm.run })
+	alice := f.mustDial("alice", gossh.PublicKeys(f.aliceKey))
+	if res := run(t, alice, "jmsctl read", true, "abc\rdef\x04ignored"); res.stdout != "args=read\r\nin=abc\r\ndef\r\n" {
+		t.Errorf("input through the PTY: %q", res.stdout)
+	}
+	res := run(t, alice, "jmsctl wait", true, "\x03")
+	if res.status != 1 || !strings.Contains(res.stdout+res.stderr, "ended: interrupted (Ctrl-C)") {
+		t.Errorf("Ctrl-C: %+v", res)
+	}
+}
+
+func TestDiscipline(t *testing.T) {
+	tests := []struct {
+		in, out          string
+		ended, interrupt bool
+	}{
+		{in: "abc", out: "abc"},
+		{in: "a\rb\r", out: "a\nb\n"},
+		{in: "ab\x04cd", out: "ab", ended: true},
+		{in: "ab\x03cd", out: "ab", interrupt: true},
+		{in: "\x04\x03", ended: true, interrupt: true},
+	}
+	for _, tt := range tests {
+		out, ended, interrupt := discipline([]byte(tt.in))
+		if string(out) != tt.out || ended != tt.ended || interrupt != tt.interrupt {
+			t.Errorf("discipline(%q) = %q, %v, %v; want %q, %v, %v", tt.in, out, ended, interrupt, tt.out, tt.ended, tt.interrupt)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -43,6 +44,9 @@ func runRemote(ctx context.Context, cfg config.Config, st *store.Store, req bast
 	err := refuseLocal(root, req.Args)
 	if err == nil {
 		err = root.ExecuteContext(ctx)
+	}
+	if cause := context.Cause(ctx); cause != nil && errors.Is(err, context.Canceled) {
+		err = cause // the bastion's reason: Ctrl-C, the idle timeout
 	}
 	if err != nil {
 		fmt.Fprintln(req.Stderr, "Error: "+oneLine(err))
