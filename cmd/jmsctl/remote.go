@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 
@@ -45,8 +44,10 @@ func runRemote(ctx context.Context, cfg config.Config, st *store.Store, req bast
 	if err == nil {
 		err = root.ExecuteContext(ctx)
 	}
-	if cause := context.Cause(ctx); cause != nil && errors.Is(err, context.Canceled) {
-		err = cause // the bastion's reason: Ctrl-C, the idle timeout
+	if ctx.Err() != nil {
+		// Ended by the bastion (Ctrl-C, the idle timeout, the channel
+		// closed): what the command made of it is not the news.
+		err = context.Cause(ctx)
 	}
 	if err != nil {
 		fmt.Fprintln(req.Stderr, "Error: "+oneLine(err))
