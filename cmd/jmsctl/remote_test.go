@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/jms-bastion/jms/bastion"
@@ -70,6 +72,22 @@ func TestRunRemote(t *testing.T) {
 			t.Errorf("jmsctl %q: stderr is not one line: %q", tt.args, errOut.String())
 		}
 	}
+	// serve runs the commands of several people at once.
+	var wg sync.WaitGroup
+	for i := range 4 {
+		wg.Go(func() {
+			var out, errOut bytes.Buffer
+			args := []string{"-o", "json", "asset", "list"}
+			if i%2 == 1 {
+				args = []string{"asset", "add", fmt.Sprintf("app%d", i), "--address", "10.0.1.1"}
+			}
+			if status := runRemote(ctx, cfg, st, bastion.AdminRequest{User: "carol", Role: "admin", Source: "10.0.0.5",
+				Args: args, Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errOut}); status != 0 {
+				t.Errorf("jmsctl %q at once: %d %s", args, status, errOut.String())
+			}
+		})
+	}
+	wg.Wait()
 	if _, err := st.ListUsers(ctx); err != nil {
 		t.Errorf("serve's store after the commands: %v", err)
 	}
