@@ -41,7 +41,7 @@ func newAssetCmd(a *app) *cobra.Command {
   jmsctl asset import assets.csv --dry-run`,
 	}
 	cmd.AddCommand(newAssetAddCmd(a), newAssetListCmd(a), newAssetShowCmd(a), newAssetRmCmd(a), newAssetSetCmd(a),
-		newAssetTrustCmd(a), newAssetImportCmd(a), newAssetExportCmd(a), newAssetWhoCanCmd(a), newAssetTestCmd(a))
+		newAssetTrustCmd(a), newAssetImportCmd(a), newAssetExportCmd(a), newAssetWhoCanCmd(a), newAssetTestCmd(a), newAssetMoveCmd(a))
 	cmd.AddCommand(newStateCmds(a, "asset", "web1",
 		[2]string{"Let people connect to assets again", "Stop people connecting to assets (same as set --active=false)"},
 		func(s *store.Store, ctx context.Context, name string, on bool) error {

@@ -62,16 +62,16 @@ var walkArgs = map[string][]string{
 	"group add": {"grp-a"}, "group list": {}, "group rm": {"grp-a"}, "group set": {"grp-a", "--comment", "x"},
 	"group show": {"grp-a"}, "group members add": {"grp-a", "bella"}, "group members rm": {"grp-a", "alice-a"},
 	"asset add": {"web-a", "--address", "127.0.0.1", "--port", "1"}, "asset disable": {"web-a"},
-	"asset enable": {"web-a"}, "asset export": {}, "asset import": {"FILE", "--dry-run"}, "asset list": {},
+	"asset enable": {"web-a"}, "asset export": {}, "asset import": {"FILE", "--upsert"}, "asset list": {},
 	"asset rm": {"web-a"}, "asset set": {"web-a", "--comment", "x"}, "asset show": {"web-a"},
 	"asset test": {"web-a"}, "asset trust": {"web-a"}, "asset who-can": {"web-a"},
-	"asset move": {"web-a", "--to-org", "team-b"},
-	"node list": {}, "node prune": {},
+	"asset move": {"web-a", "--to-org", "team-a"},
+	"node list":  {}, "node prune": {},
 	"account add": {"web-a", "acct-a", "--password-stdin"}, "account discover": {"web-a"},
 	"account list": {"web-a"}, "account passwd": {"web-a", "acct-a", "--password-stdin"},
 	"account push": {"web-a"}, "account rm": {"web-a", "acct-a"}, "account rotate": {"web-a", "acct-a"},
 	"account set": {"web-a", "acct-a", "--comment", "x"}, "account show": {"web-a", "acct-a"},
-	"account verify": {"web-a", "acct-a"},
+	"account verify":       {"web-a", "acct-a"},
 	"account template add": {"tmpl-a", "--secret", "generate-key", "--home"}, "account template list": {},
 	"account template rm": {"tmpl-a"}, "job list": {},
 
@@ -104,6 +104,11 @@ func TestOrgAdminCannotReachAnotherOrg(t *testing.T) {
 	ticket := walkSetup(t, dir)
 	files := walkFiles(t)
 	before := walkDumpA(t, dir)
+	for _, want := range walkSecrets {
+		if want != "10.99.0.0/16" && !strings.Contains(before, want) { // acl list shows no sources
+			t.Fatalf("org A's dump lacks %q: the walk would prove nothing\n%s", want, before)
+		}
+	}
 	root := newRootCmd(newApp(strings.NewReader(""), nil, nil, nil))
 	var paths []string
 	walk(root, func(c *cobra.Command) {
@@ -112,13 +117,15 @@ func TestOrgAdminCannotReachAnotherOrg(t *testing.T) {
 		}
 	})
 	// Reads first: a change that reached A (caught by the dump) would
-	// hide what a later read shows.
+	// hide what a later read shows; adds last, so that the other changes
+	// look for A's objects, not for B's new ones of the same names.
 	slices.SortFunc(paths, func(x, y string) int {
-		if c := cmpBool(walkChanges(x), walkChanges(y)); c != 0 {
+		if c := walkStage(x) - walkStage(y); c != 0 {
 			return c
 		}
 		return strings.Compare(x, y)
 	})
+	ran := 0 // commands the permission check let through
 	for _, path := range paths {
 		args, ok := walkArgs[path]
 		if !ok {
@@ -126,10 +133,26 @@ func TestOrgAdminCannotReachAnotherOrg(t *testing.T) {
 			continue
 		}
 		args, named := walkReplace(args, ticket, files)
-		stdout, stderr, err := runAs(t, dir, "bella", append(strings.Fields(path), args...))
+		argv := append(strings.Fields(path), args...)
+		if !slices.Contains(walkOrgArg, path) {
+			argv = append([]string{"--org", "team-b"}, argv...)
+		}
+		stdout, stderr, err := runAs(t, dir, "bella", argv)
+		t.Logf("%s: %s", path, firstLine(stderr, stdout))
+		if !strings.Contains(stderr, " needs the ") && !strings.Contains(stderr, " runs only on the bastion host") {
+			ran++
+		}
 		if leak := walkLeak(stdout, stderr, named); leak != "" {
 			t.Errorf("jmsctl %s %s shows org A's %q\nstdout: %s\nstderr: %s (err %v)", path, strings.Join(args, " "), leak, stdout, stderr, err)
 		}
+	}
+	for path := range walkArgs {
+		if !slices.Contains(paths, path) {
+			t.Errorf("walkArgs names %q, which is no command", path)
+		}
+	}
+	if want := len(paths) / 2; ran < want {
+		t.Errorf("only %d commands ran past the permission check, want at least %d: bella is not org-admin where she runs", ran, want)
 	}
 	if after := walkDumpA(t, dir); after != before {
 		t.Errorf("org A's rows changed:\nbefore:\n%s\nafter:\n%s", before, after)
@@ -196,26 +219,23 @@ func walkReplace(args []string, ticket string, files map[string]string) (out, na
 	return out, named
 }
 
-// walkChanges tells the commands that change something by their verb.
-func walkChanges(path string) bool {
+// walkStage orders the walk by each command's verb: reads (0), changes
+// (1), adds (2).
+func walkStage(path string) int {
 	verbs := strings.Fields(path)
 	switch verbs[len(verbs)-1] {
-	case "add", "rm", "set", "enable", "disable", "import", "move", "prune", "approve", "reject",
+	case "add":
+		return 2
+	case "import", "rm", "set", "enable", "disable", "move", "prune", "approve", "reject",
 		"kill", "passwd", "push", "rotate", "discover", "trust", "rename", "lock", "unlock", "rekey", "retry":
-		return true
-	}
-	return false
-}
-
-func cmpBool(a, b bool) int {
-	switch {
-	case a == b:
-		return 0
-	case a:
 		return 1
 	}
-	return -1
+	return 0
 }
+
+// walkOrgArg are the commands whose first argument is the organization
+// (A's, in the walk): they run without --org.
+var walkOrgArg = []string{"org show", "org members add", "org members rm", "org members list"}
 
 // walkFiles writes the files some commands read.
 func walkFiles(t *testing.T) map[string]string {
@@ -295,4 +315,13 @@ func walkDumpA(t *testing.T, dir string) string {
 		fmt.Fprintf(&b, "== %s\n%s", strings.Join(args, " "), stdout)
 	}
 	return b.String()
+}
+
+func firstLine(texts ...string) string {
+	for _, t := range texts {
+		if line, _, _ := strings.Cut(strings.TrimSpace(t), "\n"); line != "" {
+			return line
+		}
+	}
+	return "(no output)"
 }

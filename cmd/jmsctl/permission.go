@@ -47,6 +47,9 @@ type decision struct {
 	who     *caller // nil: the local CLI
 	org     string  // the organization the command works in; "" for all
 	orgRole string  // the caller's role in org, "" for none
+	// memberships are all the caller's, for a command that needs a
+	// system role (her role in one org is not what it asks about).
+	memberships []store.OrgMember
 }
 
 // permit decides whether a command may run. The local CLI (no caller) is
@@ -97,6 +100,10 @@ func describe(d decision) string {
 		parts = append(parts, d.who.role)
 	}
 	switch {
+	case len(d.memberships) > 0:
+		for _, m := range d.memberships {
+			parts = append(parts, m.Role+" of "+m.Org)
+		}
 	case d.org == "":
 	case d.orgRole != "":
 		parts = append(parts, d.orgRole+" of "+d.org)

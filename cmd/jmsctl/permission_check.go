@@ -1,9 +1,12 @@
 package main
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
+
+	"github.com/jms-bastion/jms/store"
 )
 
 // checkPermission runs permit for cmd before it runs (PersistentPreRunE).
@@ -27,10 +30,24 @@ func (a *app) checkPermission(cmd *cobra.Command, args []string) error {
 	if a.caller == nil || d.need == roleUser || d.need == roleLocal || a.caller.role == roleAdmin {
 		return permit(d)
 	}
-	if _, err := a.openStore(cmd.Context()); err != nil && (d.need == roleOrgAdmin || d.need == roleOrgAuditor) {
+	if d.need == roleAdmin || d.need == roleAuditor {
+		d.memberships = a.callerMemberships(cmd.Context()) // for the refusal's words
+		return permit(d)
+	}
+	if _, err := a.openStore(cmd.Context()); err != nil {
 		return err
 	}
-	d.org, d.orgRole = a.orgName, a.orgRole // none when it failed: refused for what she is
-
+	d.org, d.orgRole = a.orgName, a.orgRole
 	return permit(d)
+}
+
+// callerMemberships lists the caller's organizations and roles; none
+// when they cannot be read (a refusal then says less).
+func (a *app) callerMemberships(ctx context.Context) []store.OrgMember {
+	s, err := a.openBase(ctx)
+	if err != nil {
+		return nil
+	}
+	ms, _ := s.Memberships(ctx, a.caller.user)
+	return ms
 }

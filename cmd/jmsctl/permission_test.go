@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/spf13/cobra"
+
+	"github.com/jms-bastion/jms/store"
 )
 
 // TestEveryCommandHasARole fails for a command of the tree that says no
@@ -71,6 +73,9 @@ func TestPermit(t *testing.T) {
 		{"system auditor reads logins", decision{need: roleAuditor, who: auditor, org: "b"}, ""},
 		{"system auditor does not manage", decision{command: "jmsctl asset add", need: roleOrgAdmin, who: auditor, org: "b"},
 			"jmsctl asset add needs the org-admin role in b; you are auditor, not a member of b"},
+		{"admin command: every membership", decision{command: "jmsctl user list", need: roleAdmin, who: carol, org: "default", orgRole: "user",
+			memberships: []store.OrgMember{{Org: "default", Role: "user"}, {Org: "team-b", Role: roleOrgAdmin}}},
+			"jmsctl user list needs the admin role; you are user of default, org-admin of team-b"},
 		{"system auditor not admin", decision{command: "jmsctl settings show", need: roleAdmin, who: auditor},
 			"jmsctl settings show needs the admin role; you are auditor"},
 	} {

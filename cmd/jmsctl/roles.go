@@ -41,7 +41,7 @@ var commandRoles = map[string]string{
 	"group members add": roleOrgAdmin, "group members rm": roleOrgAdmin,
 	"asset add": roleOrgAdmin, "asset disable": roleOrgAdmin, "asset enable": roleOrgAdmin,
 	"asset export": roleOrgAdmin, "asset import": roleOrgAdmin, "asset list": roleOrgAdmin,
-	"asset rm": roleOrgAdmin, "asset set": roleOrgAdmin,
+	"asset move": roleOrgAdmin, "asset rm": roleOrgAdmin, "asset set": roleOrgAdmin,
 	"asset show": roleOrgAdmin, "asset test": roleOrgAdmin, "asset trust": roleOrgAdmin,
 	"asset who-can": roleOrgAdmin,
 	"node list":     roleOrgAdmin, "node prune": roleOrgAdmin,
