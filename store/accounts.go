@@ -198,7 +198,7 @@ func (s *Store) ListAccounts(ctx context.Context, asset string) ([]Account, erro
 		query += ` AND a.name = ?`
 		args = append(args, asset)
 	}
-	rows, err := s.db.QueryContext(ctx, query+` ORDER BY a.name, c.username`, args...)
+	rows, err := s.db.QueryContext(ctx, query+` ORDER BY a.name, a.org_id, c.username`, args...)
 	if err != nil {
 		return nil, wrapError(err)
 	}

@@ -305,7 +305,7 @@ func (s *Store) ListAssets(ctx context.Context, aq AssetQuery) ([]Asset, error) 
 		query += ` AND EXISTS (SELECT 1 FROM asset_labels l WHERE l.asset_id = a.id AND l.key = ? AND l.value = ?)`
 		args = append(args, k, aq.Labels[k])
 	}
-	rows, err := s.db.QueryContext(ctx, query+` ORDER BY a.name`, args...)
+	rows, err := s.db.QueryContext(ctx, query+` ORDER BY a.name, a.org_id`, args...)
 	if err != nil {
 		return nil, wrapError(err)
 	}

@@ -111,7 +111,7 @@ func (s *Store) wholeInventory(ctx context.Context) (*inventory, error) {
 		return cur, nil
 	}
 	inv := &inventory{version: v, accounts: map[int64][]Account{}}
-	rows, err := s.db.QueryContext(ctx, `SELECT `+assetColumns+assetFrom+` ORDER BY a.name`)
+	rows, err := s.db.QueryContext(ctx, `SELECT `+assetColumns+assetFrom+` ORDER BY a.name, a.org_id`)
 	if err != nil {
 		return nil, wrapError(err)
 	}

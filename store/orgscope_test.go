@@ -486,3 +486,51 @@ func TestAssetFactsFollowTheAssetsOrg(t *testing.T) {
 		t.Fatalf("default's facts: %+v %v %v", f, ok, err)
 	}
 }
+
+// The inventory snapshot is shared by every view: the all-orgs view
+// reads all of it, an organization's view its own assets, each with
+// its organization; a change makes the next reader see a new one.
+func TestInventoryPerOrgView(t *testing.T) {
+	ctx := context.Background()
+	a, b := twoOrgs(t)
+	orgsOf := func(s *Store) string {
+		t.Helper()
+		inv, err := s.inventory(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, x := range inv.assets {
+			out = append(out, x.Name+"@"+x.Org)
+			if len(inv.accounts[x.ID]) != 1 {
+				t.Errorf("%s@%s has accounts %+v", x.Name, x.Org, inv.accounts[x.ID])
+			}
+		}
+		return strings.Join(out, " ")
+	}
+	for _, tc := range []struct {
+		s    *Store
+		want string
+	}{
+		{a, "web1@default"},
+		{b, "web1@team-b"},
+		{a.AllOrgs(), "web1@default web1@team-b"},
+		{b, "web1@team-b"}, // the part made before, from the same snapshot
+	} {
+		if got := orgsOf(tc.s); got != tc.want {
+			t.Errorf("inventory: %q, want %q", got, tc.want)
+		}
+	}
+	if _, err := b.AddAsset(ctx, NewAsset{Name: "app1", Address: "10.0.0.3"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.AddAccount(ctx, NewAccount{Asset: "app1", Username: "root"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := orgsOf(b); got != "app1@team-b web1@team-b" {
+		t.Errorf("team-b's inventory after a change: %q", got)
+	}
+	if got := orgsOf(a); got != "web1@default" {
+		t.Errorf("default's inventory after team-b's change: %q", got)
+	}
+}
