@@ -25,6 +25,7 @@ type PumpStore interface {
 	LoginsAfter(ctx context.Context, after int64, limit int) ([]store.SourceLogin, error)
 	GrantsExpiring(ctx context.Context, within time.Duration) ([]store.ExpiringGrant, error)
 	EnqueueOnce(ctx context.Context, key string, msgs []store.NewOutboxMessage) (bool, error)
+	GetOrgByID(ctx context.Context, id int64) (store.Org, error)
 }
 
 // PumpConfig tunes a Pump.
@@ -253,6 +254,9 @@ type notice struct {
 func (p *Pump) messages(ctx context.Context, op store.Operation, hooks []store.Webhook, rules []store.NotifyRule) ([]store.NewOutboxMessage, error) {
 	n, err := p.notice(ctx, op)
 	if err != nil || n.event == "" {
+		return nil, err
+	}
+	if n, err = p.inOrg(ctx, op, n); err != nil {
 		return nil, err
 	}
 	return p.build(ctx, n, op, hooks, rules)

@@ -513,7 +513,7 @@ func (s *Store) AddLoginRule(ctx context.Context, r LoginRule) (LoginRule, error
 		return LoginRule{}, err
 	}
 	err = s.withTx(ctx, func(q querier) error {
-		if err := (memberResolver{s: s, q: q, org: org}).checkRuleMembers(ctx, r.Users, r.Groups); err != nil {
+		if err := (memberResolver{q: q, org: org}).checkRuleMembers(ctx, r.Users, r.Groups); err != nil {
 			return err
 		}
 		_, err := q.ExecContext(ctx, `INSERT INTO login_rules (name, action, priority, users, groups, sources, times, tz, comment, created_at, org_id)
@@ -702,7 +702,7 @@ func (s *Store) UpdateLoginRule(ctx context.Context, name string, ru LoginRuleUp
 		return LoginRule{}, err
 	}
 	err = s.withTx(ctx, func(q querier) error {
-		if err := (memberResolver{s: s, q: q, org: org}).checkRuleMembers(ctx, ru.AddUsers, ru.AddGroups); err != nil {
+		if err := (memberResolver{q: q, org: org}).checkRuleMembers(ctx, ru.AddUsers, ru.AddGroups); err != nil {
 			return err
 		}
 		if err := execOne(ctx, q, "login rule", name, `UPDATE login_rules SET action = ?, priority = ?, users = ?, groups = ?,

@@ -33,7 +33,7 @@ func (s *Store) OperationsAfter(ctx context.Context, after int64, actions []stri
 		args = append(args, a)
 	}
 	args = append(args, limit)
-	rows, err := s.db.QueryContext(ctx, `SELECT id, at, actor, action, target, detail FROM operations
+	rows, err := s.db.QueryContext(ctx, `SELECT id, at, actor, action, target, detail, org_id FROM operations
 		WHERE id > ? AND action IN (`+placeholders(len(actions))+`) ORDER BY id LIMIT ?`, args...)
 	if err != nil {
 		return nil, wrapError(err)
@@ -43,7 +43,7 @@ func (s *Store) OperationsAfter(ctx context.Context, after int64, actions []stri
 	for rows.Next() {
 		var o Operation
 		var at string
-		if err := rows.Scan(&o.ID, &at, &o.Actor, &o.Action, &o.Target, &o.Detail); err != nil {
+		if err := rows.Scan(&o.ID, &at, &o.Actor, &o.Action, &o.Target, &o.Detail, &o.OrgID); err != nil {
 			return nil, wrapError(err)
 		}
 		o.At = parseTime(at)

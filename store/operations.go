@@ -29,6 +29,9 @@ type Operation struct {
 	Action string    `json:"action" yaml:"action"`
 	Target string    `json:"target" yaml:"target"`
 	Detail string    `json:"detail" yaml:"detail"`
+	// OrgID is the organization the change was made in (0: across
+	// organizations).
+	OrgID int64 `json:"-" yaml:"-"`
 }
 
 // recordOp writes one operation in the transaction of the change it
@@ -78,7 +81,7 @@ func (a AuditQuery) limit() int {
 // actor's name (with or without its "os:"/"ssh:" prefix, and with the
 // " from ADDRESS" of a change made over SSH).
 func (s *Store) ListOperations(ctx context.Context, aq AuditQuery) ([]Operation, error) {
-	query := `SELECT id, at, actor, action, target, detail FROM operations o WHERE ` + s.orgCond("o")
+	query := `SELECT id, at, actor, action, target, detail, org_id FROM operations o WHERE ` + s.orgCond("o")
 	var args []any
 	if !aq.Since.IsZero() {
 		query += ` AND at >= ?`
@@ -103,7 +106,7 @@ func (s *Store) ListOperations(ctx context.Context, aq AuditQuery) ([]Operation,
 	for rows.Next() {
 		var o Operation
 		var at string
-		if err := rows.Scan(&o.ID, &at, &o.Actor, &o.Action, &o.Target, &o.Detail); err != nil {
+		if err := rows.Scan(&o.ID, &at, &o.Actor, &o.Action, &o.Target, &o.Detail, &o.OrgID); err != nil {
 			return nil, wrapError(err)
 		}
 		o.At = parseTime(at)

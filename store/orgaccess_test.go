@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // orgFixture is two organizations: default (A: alice, carol; assets
@@ -110,7 +111,7 @@ func TestGrantsFiltersRulesKeepToTheirOrg(t *testing.T) {
 		{"grant of A naming an asset of B", func() error {
 			_, err := f.a.AddGrant(ctx, NewGrant{Name: "g3", Users: []string{"alice"}, Assets: []string{"dbb"}, Force: true})
 			return err
-		}, `asset "dbb" is in organization "team-b", not "default"`},
+		}, `asset "dbb" does not exist in organization "default"`},
 		{"grant update of A adding a user of B only", func() error {
 			_, err := f.a.UpdateGrant(ctx, "g", GrantUpdate{AddUsers: []string{"bob"}})
 			return err
@@ -130,7 +131,7 @@ func TestGrantsFiltersRulesKeepToTheirOrg(t *testing.T) {
 		{"filter of A naming an asset of B", func() error {
 			_, err := f.a.AddFilter(ctx, NewFilter{Name: "f2", Action: FilterDeny, Commands: []string{"x"}, Assets: []string{"dbb"}})
 			return err
-		}, `asset "dbb" is in organization "team-b"`},
+		}, `asset "dbb" does not exist in organization "default"`},
 		{"filter update of B naming a user of A only", func() error {
 			_, err := f.b.UpdateFilter(ctx, "f", FilterUpdate{AddUsers: []string{"alice"}})
 			return err
@@ -457,5 +458,27 @@ func TestSFTPRootTransfersTakeTheAssetsOrg(t *testing.T) {
 	}
 	if ss, err := f.a.ListSessions(ctx, SessionQuery{}); err != nil || len(ss) != 0 {
 		t.Fatalf("the root session across orgs in default's view: %+v %v", ss, err)
+	}
+}
+
+// TestGrantsExpiringTellMembersOnly: the notice of a grant's end goes
+// to the people it reaches, members of its org; one who left the org is
+// not told.
+func TestGrantsExpiringTellMembersOnly(t *testing.T) {
+	f := newOrgFixture(t)
+	ctx := WithActor(context.Background(), "os:tester")
+	until := testNow.Add(time.Hour)
+	if _, err := f.b.AddGrant(ctx, NewGrant{Name: "g", Users: []string{"bob", "carol"}, Assets: []string{"dbb"}, ValidUntil: &until, Force: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.s.RemoveOrgMember(ctx, "team-b", "carol"); err != nil {
+		t.Fatal(err)
+	}
+	gs, err := f.s.AllOrgs().GrantsExpiring(ctx, 2*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(gs) != 1 || !slices.Equal(gs[0].Users, []string{"bob"}) {
+		t.Fatalf("expiring grants %+v: want g telling bob only", gs)
 	}
 }

@@ -11,7 +11,6 @@ import (
 // rest must be in it. memberResolver finds each name's id there and
 // says plainly which name does not fit.
 type memberResolver struct {
-	s   *Store
 	q   querier
 	org int64
 }
@@ -48,24 +47,18 @@ func (r memberResolver) user(ctx context.Context, name string, member bool) (int
 }
 
 // inOrg returns the id of the row of table (groups, assets or nodes)
-// whose column (name or path) is value in the organization. A row of
-// that name in another organization is named in the error.
+// whose column (name or path) is value in the organization. One of
+// another organization is not named: what other organizations hold is
+// theirs to know.
 //
 // unscoped: it looks in r.org, which its callers take from the scope.
 func (r memberResolver) inOrg(ctx context.Context, what, table, column, value, hint string) (int64, error) {
 	var id int64
 	err := r.q.QueryRowContext(ctx, `SELECT id FROM `+table+` WHERE `+column+` = ? AND org_id = ?`, value, r.org).Scan(&id)
-	if err = wrapError(err); !errors.Is(err, ErrNotFound) {
-		return id, err
+	if err = wrapError(err); errors.Is(err, ErrNotFound) {
+		return 0, fmt.Errorf("%s %q does not exist in organization %q%s: %w", what, value, r.orgName(ctx), hint, ErrNotFound)
 	}
-	var other string
-	err = r.q.QueryRowContext(ctx, `SELECT o.name FROM `+table+` x JOIN orgs o ON o.id = x.org_id WHERE x.`+column+` = ?
-		ORDER BY o.name LIMIT 1`, value).Scan(&other)
-	if err == nil {
-		return 0, fmt.Errorf("%s %q is in organization %q, not %q: name only what is in the same organization",
-			what, value, other, r.orgName(ctx))
-	}
-	return 0, fmt.Errorf("%s %q does not exist%s: %w", what, value, hint, ErrNotFound)
+	return id, err
 }
 
 // applyMembers runs stmt (a format of table, kind and column) for each
@@ -76,7 +69,7 @@ func (s *Store) applyMembers(ctx context.Context, q querier, kind string, id int
 	if err != nil {
 		return err
 	}
-	r := memberResolver{s: s, q: q, org: org}
+	r := memberResolver{q: q, org: org}
 	type part struct {
 		table, column string
 		names         []string

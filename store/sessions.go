@@ -169,8 +169,9 @@ func (s *Store) StartSession(ctx context.Context, ns NewSession) (Session, error
 
 // sessionOrg is the organization a new session belongs to: its asset's
 // (by id; else the view's organization; else, across organizations, the
-// one asset of that name). A session of no asset in the all-orgs view
-// (the SFTP root of every granted asset) is of none: 0.
+// one asset of that name). A session of no asset, or of an asset gone,
+// in the all-orgs view (the SFTP root of every granted asset) is of
+// none: 0.
 //
 // unscoped: a session takes its organization from its asset.
 func (s *Store) sessionOrg(ctx context.Context, ns NewSession) (int64, error) {
@@ -184,15 +185,10 @@ func (s *Store) sessionOrg(ctx context.Context, ns NewSession) (int64, error) {
 		return 0, nil
 	}
 	orgs, err := queryInt64s(ctx, s.db, `SELECT org_id FROM assets WHERE name = ? ORDER BY org_id`, ns.Asset)
-	switch {
-	case err != nil:
-		return 0, err
-	case len(orgs) == 0:
-		return 0, fmt.Errorf("session: asset %q: %w", ns.Asset, ErrNotFound)
-	case len(orgs) > 1:
-		return 0, fmt.Errorf("session: asset %q is in %d organizations: give the asset's id", ns.Asset, len(orgs))
+	if err == nil && len(orgs) > 1 {
+		err = fmt.Errorf("session: asset %q is in %d organizations: give the asset's id", ns.Asset, len(orgs))
 	}
-	return orgs[0], nil
+	return first(orgs), err
 }
 
 // EndSession records how a session ended. A session ends once: ending

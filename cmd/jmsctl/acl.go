@@ -64,7 +64,12 @@ A rule matches a person named by --user or in a --group (neither: everyone),
 from an address in a --source CIDR (none: anywhere), at a --time (none:
 always). Times are in --tz (an IANA zone such as Europe/Paris), or the
 server's local zone. A refusal is told to the person, with the rule's name,
-and audited in 'jmsctl audit logins'.`,
+and audited in 'jmsctl audit logins'.
+
+Rules belong to an organization (--org): they name its members and groups
+only. A login is judged by the rules of every organization the person is a
+member of, so a deny rule of one organization keeps her out of the bastion
+as a whole.`,
 		Example: `  jmsctl acl add office --group ops --source 10.0.0.0/8 --priority 10
   jmsctl acl add office-hours --user alice --time "Mon-Fri 08:00-20:00" --tz Europe/Paris --priority 20
   jmsctl acl add nobody-else --action deny --priority 100
