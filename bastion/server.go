@@ -48,9 +48,12 @@ type Store interface {
 	AddUserKey(ctx context.Context, user, line string) (store.UserKey, error)
 	ListUserKeys(ctx context.Context, user string) ([]store.UserKey, error)
 	MFAMenuStore // her MFA from the menu (mfamenu.go)
-	// The auditor menu (auditor.go).
+	// The auditor menu (auditor.go), limited to an org-auditor's orgs
+	// (auditscope.go).
 	ListSessions(ctx context.Context, q store.SessionQuery) ([]store.Session, error)
 	GetSession(ctx context.Context, idOrPrefix string) (store.Session, error)
+	AuditOrgs(ctx context.Context, user string) (map[int64]string, error)
+	SessionOrgs(ctx context.Context, ids []string) (map[string]int64, error)
 	// Watching across nodes (watchstream.go).
 	WatchStore
 	watchPublisher

@@ -333,7 +333,7 @@ func (s *Store) authorizedOne(ctx context.Context, id int64, cov coverage, orgs 
 	} else if err != nil {
 		return nil, err
 	}
-	org, err := s.visibleAssetOrg(ctx, a.ID)
+	org, err := s.orgOfAsset(ctx, a.ID)
 	if err != nil || orgs[org] == "" {
 		return nil, err
 	}

@@ -60,28 +60,15 @@ func (s *Store) assetsOutsideOrg(ctx context.Context, org int64) (map[int64]int6
 	return out, wrapError(rows.Err())
 }
 
-// visibleAssetOrg returns the organization of the asset id; 0 when the view
+// orgOfAsset returns the organization of the asset id; 0 when the view
 // does not see it.
-func (s *Store) visibleAssetOrg(ctx context.Context, id int64) (int64, error) {
+func (s *Store) orgOfAsset(ctx context.Context, id int64) (int64, error) {
 	var org int64
 	err := s.db.QueryRowContext(ctx, `SELECT a.org_id FROM assets a WHERE `+s.orgCond("a")+` AND a.id = ?`, id).Scan(&org)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
 	}
 	return org, wrapError(err)
-}
-
-// joinScopeOrg makes the person userID, just created, a member (role
-// user) of the view's organization: a person created in an org's scope
-// belongs to it. The all-organizations view adds no membership.
-func (s *Store) joinScopeOrg(ctx context.Context, q querier, userID int64, now string) error {
-	org, one := s.ScopeOrg()
-	if !one {
-		return nil
-	}
-	_, err := q.ExecContext(ctx, `INSERT INTO org_members (org_id, user_id, role, created_at) VALUES (?, ?, ?, ?)`,
-		org, userID, RoleOrgUser, now)
-	return wrapError(err)
 }
 
 // orgMemberSet returns the ids of the people who are members of org.
@@ -136,4 +123,28 @@ func (s *Store) sessionOrgs(ctx context.Context, ids []any, out map[string]int64
 		out[id] = org
 	}
 	return wrapError(rows.Err())
+}
+
+// AuditOrgs returns the organizations whose sessions the person may
+// audit through her membership (org-auditor or org-admin), by name,
+// with their ids. System auditors and admins audit every org: that is
+// their role, not a membership.
+func (s *Store) AuditOrgs(ctx context.Context, user string) (map[int64]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT o.id, o.name FROM org_members m JOIN orgs o ON o.id = m.org_id
+		JOIN users u ON u.id = m.user_id WHERE u.name = ? AND o.removed_at IS NULL AND m.role IN (?, ?)`,
+		user, RoleOrgAuditor, RoleOrgAdmin)
+	if err != nil {
+		return nil, wrapError(err)
+	}
+	defer rows.Close()
+	out := map[int64]string{}
+	for rows.Next() {
+		var id int64
+		var name string
+		if err := rows.Scan(&id, &name); err != nil {
+			return nil, wrapError(err)
+		}
+		out[id] = name
+	}
+	return out, wrapError(rows.Err())
 }

@@ -186,3 +186,43 @@ func TestLookupAccessAcrossOrgs(t *testing.T) {
 		}
 	}
 }
+
+func TestAuditOrgsAndSessionOrgs(t *testing.T) {
+	ctx := WithActor(context.Background(), "os:tester")
+	s, b := crossOrgFixture(t)
+	if err := s.SetOrgMember(ctx, "team-b", "carol", RoleOrgAuditor); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetOrgMember(ctx, "default", "alice", RoleOrgAdmin); err != nil {
+		t.Fatal(err)
+	}
+	for user, want := range map[string]string{"carol": "team-b", "alice": "default", "bob": ""} {
+		got, err := s.AuditOrgs(ctx, user)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, n := range got {
+			names = append(names, n)
+		}
+		if strings.Join(names, ",") != want {
+			t.Errorf("AuditOrgs(%s) = %v, want %s", user, got, want)
+		}
+	}
+	a, err := s.StartSession(ctx, NewSession{User: "alice", Asset: "app1", Account: "root"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.StartSession(ctx, NewSession{User: "alice", Asset: "db9", Account: "root"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustExec(t, s, `UPDATE sessions SET org_id = ? WHERE id = ?`, b.ID, c.ID)
+	got, err := s.AllOrgs().SessionOrgs(ctx, []string{a.ID, c.ID, "nosuch"})
+	if err != nil || len(got) != 2 || got[a.ID] != DefaultOrgID || got[c.ID] != b.ID {
+		t.Errorf("SessionOrgs = %v, %v", got, err)
+	}
+	if got, err := s.InOrg(b.ID).SessionOrgs(ctx, []string{a.ID, c.ID}); err != nil || len(got) != 1 {
+		t.Errorf("SessionOrgs in team-b = %v, %v; want only its session", got, err)
+	}
+}

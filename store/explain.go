@@ -86,7 +86,7 @@ func notMember(e *Explanation, org string) {
 // assetOrgMembers returns the name of a's organization and the ids of
 // its members.
 func (s *Store) assetOrgMembers(ctx context.Context, a Asset) (string, map[int64]bool, error) {
-	id, err := s.visibleAssetOrg(ctx, a.ID)
+	id, err := s.orgOfAsset(ctx, a.ID)
 	if err != nil {
 		return "", nil, err
 	}

@@ -145,8 +145,11 @@ func (s *Store) AddUser(ctx context.Context, nu NewUser) (User, error) {
 				return err
 			}
 		}
-		if err := s.joinScopeOrg(ctx, q, id, now); err != nil {
-			return err
+		if org, one := s.ScopeOrg(); one {
+			if _, err := q.ExecContext(ctx, `INSERT INTO org_members (org_id, user_id, role, created_at) VALUES (?, ?, ?, ?)`,
+				org, id, RoleOrgUser, now); err != nil {
+				return wrapError(err)
+			}
 		}
 		return s.recordOp(ctx, q, "user.add", nu.Name, map[string]any{
 			"role": nu.Role, "email": nu.Email, "password": nu.PasswordHash != "", "keys": len(keys)})
