@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"encoding/json"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -76,12 +75,6 @@ func (e *orgEnv) importWeb1(t *testing.T) {
 	if !strings.Contains(out, "1 added") {
 		t.Fatalf("import over SSH: %q", out)
 	}
-	// The host key is pinned ahead (locally: over SSH --key reads no
-	// bastion file): a first-use pin from the all-orgs view of serve
-	// fails for now (PinHostKey needs one organization).
-	hostKey := filepath.Join(t.TempDir(), "web1.pub")
-	writeFile(t, hostKey, e.s.HostKeyLine+"\n")
-	e.b.MustRun(t, "", "--org", "team-a", "asset", "trust", "web1", "--key", hostKey)
 	e.mustJmsctl(t, "carol", string(e.s.KeyPEM), "account", "add", "web1", e.s.User, "--key", "-")
 	e.mustJmsctl(t, "carol", "", "grant", "add", "alice-web1", "--user", "alice", "--asset", "web1", "--account", "@all")
 }
@@ -170,9 +163,6 @@ func TestRemoteAdminAuditorKills(t *testing.T) {
 	// team-b's own asset (the same sshd), granted to frank, set up locally.
 	e.b.MustRun(t, "", "--org", "team-b", "asset", "add", "web2", "--address", "127.0.0.1", "--port", strconv.Itoa(e.s.Port))
 	e.b.MustRun(t, "", "--org", "team-b", "account", "add", "web2", e.s.User, "--key", e.s.KeyFile)
-	hostKey := filepath.Join(t.TempDir(), "web2.pub")
-	writeFile(t, hostKey, e.s.HostKeyLine+"\n")
-	e.b.MustRun(t, "", "--org", "team-b", "asset", "trust", "web2", "--key", hostKey)
 	e.b.MustRun(t, "", "--org", "team-b", "grant", "add", "frank-web2", "--user", "frank", "--asset", "web2", "--account", "@all")
 
 	aliceDone, aliceErr := e.longSession(t, "alice", "web1")
