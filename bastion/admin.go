@@ -46,17 +46,9 @@ func isAdminTarget(t Target) bool { return t.Asset == AdminCommand }
 // reason names the command.
 func (s *Server) adminCommand(ctx context.Context, term *terminal, t Target, log *slog.Logger) int {
 	errw := adminStream(term.sess.Stderr(), term.hasPty)
-	if t.Account != "" {
-		fmt.Fprintf(errw, "jms: %s is the admin command, not an asset: drop %q\n", AdminCommand, t.Account+"@")
-		return 1
-	}
-	if s.admin == nil {
-		fmt.Fprintf(errw, "jms: %s over SSH is not available on this bastion\n", AdminCommand)
-		return 1
-	}
-	args, err := splitAdminArgs(t.Command)
+	args, err := s.adminArgs(t)
 	if err != nil {
-		fmt.Fprintf(errw, "jms: %s: %v\n", AdminCommand, err)
+		fmt.Fprintln(errw, "jms: "+err.Error())
 		return 1
 	}
 	u, err := s.st.GetUser(ctx, t.User)
@@ -67,23 +59,48 @@ func (s *Server) adminCommand(ctx context.Context, term *terminal, t Target, log
 	}
 	source := hostOf(term.sess.RemoteAddr())
 	s.audit(ctx, t.User, source, methodAdmin, store.LoginSuccess, adminReason(args))
-	view := term.attach()
-	defer view.detach()
-	var stdin io.Reader = view
-	if term.hasPty {
-		var cancel context.CancelCauseFunc
-		ctx, cancel = context.WithCancelCause(ctx)
-		defer cancel(nil)
-		done := make(chan struct{})
-		defer close(done)
-		stdin = ptyInput(view, done, func() { cancel(errInterrupted) })
-	}
+	ctx, stdin, end := adminInput(ctx, term)
+	defer end()
 	width, _ := term.window()
 	return s.admin(ctx, AdminRequest{
 		User: u.Name, Role: u.Role, Source: source, Args: args,
 		Stdin: stdin, Stdout: adminStream(term, term.hasPty), Stderr: errw,
 		PTY: term.hasPty, Width: width,
 	})
+}
+
+// adminArgs returns the arguments of the admin command t, or why it
+// cannot run.
+func (s *Server) adminArgs(t Target) ([]string, error) {
+	switch {
+	case t.Account != "":
+		return nil, fmt.Errorf("%s is the admin command, not an asset: drop %q", AdminCommand, t.Account+"@")
+	case s.admin == nil:
+		return nil, fmt.Errorf("%s over SSH is not available on this bastion", AdminCommand)
+	}
+	args, err := splitAdminArgs(t.Command)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", AdminCommand, err)
+	}
+	return args, nil
+}
+
+// adminInput returns the command's context and stdin: the channel's
+// input, or with a PTY ptyInput's, whose Ctrl-C ends the context. end
+// releases them once the command is over.
+func adminInput(ctx context.Context, term *terminal) (_ context.Context, stdin io.Reader, end func()) {
+	view := term.attach()
+	if !term.hasPty {
+		return ctx, view, view.detach
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	done := make(chan struct{})
+	stdin = ptyInput(view, done, func() { cancel(errInterrupted) })
+	return ctx, stdin, func() {
+		close(done)
+		cancel(nil)
+		view.detach()
+	}
 }
 
 // adminReason is what the login audit says of a command: jmsctl and its
