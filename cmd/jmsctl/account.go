@@ -131,11 +131,11 @@ func newAccountListCmd(a *app) *cobra.Command {
 			if len(args) == 1 {
 				asset = args[0]
 			}
-			accs, err := s.ListAccounts(cmd.Context(), asset)
+			accs, err := inOrgs(cmd.Context(), a, s, func(v *store.Store) ([]store.Account, error) { return v.ListAccounts(cmd.Context(), asset) })
 			if err != nil {
 				return err
 			}
-			return render(a.listing(), accs, accountColumns())
+			return renderInOrgs(a.listing(), accs, accountColumns())
 		},
 	}
 }
