@@ -43,9 +43,9 @@ func TestAssetsOfTwoOrgs(t *testing.T) {
 	menu := termSSH(t, e.keyLogin("alice"), TermOptions{Width: 100, Height: 30})
 	menu.waitForScreen(regexp.MustCompile(`ID +ORG +NAME`), 15*time.Second)
 	menu.waitForScreen(regexp.MustCompile(`team-b +web1 +127\.0\.0\.1`), 5*time.Second)
-	menu.waitForScreen(regexp.MustCompile(`o org: all`), 5*time.Second)
+	menu.waitForScreen(regexp.MustCompile(`o next org`), 5*time.Second)
 	menu.Type("o")
-	menu.waitForScreen(regexp.MustCompile(`o org: default`), 5*time.Second)
+	menu.waitForScreen(regexp.MustCompile(`org default 1/2`), 5*time.Second)
 	menu.Type("q")
 	if code := menu.Wait(10 * time.Second); code != 0 {
 		t.Fatalf("menu quit: %d", code)

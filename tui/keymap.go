@@ -68,7 +68,7 @@ func DefaultKeyMap() KeyMap {
 		EraseWord: key.NewBinding(key.WithKeys("ctrl+w"), key.WithHelp("ctrl+w", "erase word")),
 		List:      key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "all")),
 		Tree:      key.NewBinding(key.WithKeys("g"), key.WithHelp("g", "tree")),
-		Org:       key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "org")),
+		Org:       key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "next org")),
 		Open:      key.NewBinding(key.WithKeys("right", "l", "space"), key.WithHelp("→/l", "open")),
 		Close:     key.NewBinding(key.WithKeys("left", "h"), key.WithHelp("←/h", "close")),
 		Refresh:   key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "refresh")),

@@ -974,24 +974,15 @@ func (m Menu) listView() string {
 	if m.search {
 		lines = append(lines, m.footer(m.keys.Connect, moveHelp, m.keys.Clear, m.keys.ForceQuit))
 	} else {
-		bindings := []key.Binding{m.keys.Connect, moveHelp, m.keys.Search, m.keys.List, m.keys.Tree}
+		bindings := []key.Binding{m.keys.Connect, moveHelp, m.keys.Search, m.keys.List, m.keys.Tree, m.keys.Help, m.keys.Quit}
 		if len(m.orgs) > 1 {
-			bindings = append(bindings, m.orgBinding())
+			// o instead of the arrows, to fit 80 columns; the search
+			// line shows which org, the help screen that o cycles.
+			bindings[1] = m.keys.Org
 		}
-		lines = append(lines, m.footer(append(bindings, m.keys.Help, m.keys.Quit)...))
+		lines = append(lines, m.footer(bindings...))
 	}
 	return screen(lines, m.width, m.height)
-}
-
-// orgBinding is o in the footer, saying which organization is shown.
-func (m Menu) orgBinding() key.Binding {
-	b := m.keys.Org
-	org := "all"
-	if m.org != "" {
-		org = printable.Escape(m.org)
-	}
-	b.SetHelp(b.Help().Key, "org: "+org)
-	return b
 }
 
 // moveHelp stands for the arrow keys in the footers.

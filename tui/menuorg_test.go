@@ -29,20 +29,20 @@ func orgFixture() []store.Access {
 }
 
 func TestMenuOrgs(t *testing.T) {
-	m := NewMenu(MenuConfig{User: "alice", Assets: orgFixture(), Width: 100, Height: 30})
+	m := NewMenu(MenuConfig{User: "alice", Assets: orgFixture(), Width: 80, Height: 24})
 	v := plain(m)
-	for _, s := range []string{"ID  ORG      NAME", "default  backup", "team-b   db-primary", "13/13", "o org: all"} {
+	for _, s := range []string{"ID  ORG      NAME", "default  backup", "team-b   db-primary", "13/13", "enter connect · o next org · / search · p all · g tree · ? help · q quit"} {
 		if !strings.Contains(v, s) {
 			t.Errorf("view lacks %q:\n%s", s, v)
 		}
 	}
 	m, _ = press(t, m, "o")
-	if got := names(m); len(got) != 9 || !strings.Contains(plain(m), "org default 9/13") || !strings.Contains(plain(m), "o org: default") {
+	if got := names(m); len(got) != 9 || !strings.Contains(plain(m), "org default 9/13") || !strings.Contains(plain(m), "org default 9/13") {
 		t.Errorf("o once: %v\n%s", got, plain(m))
 	}
 	m, _ = press(t, m, "o")
 	want := []string{"db-primary", "db-replica", "jenkins", "web-01"}
-	if got := names(m); !reflect.DeepEqual(got, want) || !strings.Contains(plain(m), "o org: team-b") {
+	if got := names(m); !reflect.DeepEqual(got, want) || !strings.Contains(plain(m), "org team-b 4/13") {
 		t.Errorf("o twice: %v, want %v\n%s", got, want, plain(m))
 	}
 	if st := m.State(); st.Org != "team-b" {
@@ -76,7 +76,7 @@ func TestMenuOneOrg(t *testing.T) {
 		list[i].Org, list[i].OrgID = "team-b", 2
 	}
 	m := NewMenu(MenuConfig{User: "alice", Assets: list, Width: 80, Height: 24})
-	if v := plain(m); strings.Contains(v, "ORG") || strings.Contains(v, "org:") || !strings.Contains(v, "ID  NAME") {
+	if v := plain(m); strings.Contains(v, "ORG") || strings.Contains(v, "next org") || !strings.Contains(v, "ID  NAME") {
 		t.Errorf("one org shows organizations:\n%s", v)
 	}
 	m, _ = press(t, m, "o")
