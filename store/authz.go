@@ -1,7 +1,6 @@
 package store
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -206,13 +205,12 @@ func (s *Store) loadCoverage(ctx context.Context, grants []*liveGrant) (coverage
 	return c, wrapError(rows.Err())
 }
 
-// grantsFor returns the grants that cover asset a of organization org,
-// each once, by name.
-func (c coverage) grantsFor(a *Asset, org int64) []*liveGrant {
+// grantsFor returns the grants that cover asset a, each once, by name.
+func (c coverage) grantsFor(a *Asset) []*liveGrant {
 	out := c.byAsset[a.ID]
 	if len(c.byNode) > 0 {
 		for p := a.Node; p != ""; p = p[:strings.LastIndexByte(p, '/')] {
-			out = append(out[:len(out):len(out)], c.byNode[orgPath{org, p}]...)
+			out = append(out[:len(out):len(out)], c.byNode[orgPath{a.OrgID, p}]...)
 		}
 	}
 	if len(out) < 2 {
@@ -279,24 +277,19 @@ func (s *Store) authorized(ctx context.Context, user string, at time.Time, onlyA
 	if err != nil {
 		return nil, err
 	}
-	elsewhere, err := s.assetsOutsideOrg(ctx, DefaultOrgID)
-	if err != nil {
-		return nil, err
-	}
 	var out []Access
 	memo := newAccessMemo()
 	for i := range inv.assets {
 		a := &inv.assets[i]
-		org := cmp.Or(elsewhere[a.ID], DefaultOrgID)
-		if !a.Active || orgs[org] == "" {
+		if !a.Active || orgs[a.OrgID] == "" {
 			continue
 		}
-		if g := cov.grantsFor(a, org); len(g) > 0 {
+		if g := cov.grantsFor(a); len(g) > 0 {
 			if out == nil {
 				out = make([]Access, 0, len(inv.assets)-i)
 			}
 			acc := buildAccess(a.clone(), inv.accounts[a.ID], g, memo)
-			acc.OrgID, acc.Org = org, orgs[org]
+			acc.OrgID, acc.Org = a.OrgID, orgs[a.OrgID]
 			out = append(out, acc)
 		}
 	}
@@ -333,26 +326,16 @@ func (s *Store) authorizedOne(ctx context.Context, id int64, cov coverage, orgs 
 	} else if err != nil {
 		return nil, err
 	}
-	org, err := s.orgOfAsset(ctx, a.ID)
-	if err != nil || orgs[org] == "" {
-		return nil, err
-	}
-	g := cov.grantsFor(&a, org)
-	if !a.Active || len(g) == 0 {
+	g := cov.grantsFor(&a)
+	if !a.Active || orgs[a.OrgID] == "" || len(g) == 0 {
 		return nil, nil
 	}
-	listed, err := s.InOrg(org).ListAccounts(ctx, a.Name)
+	accounts, err := s.InOrg(a.OrgID).ListAccounts(ctx, a.Name)
 	if err != nil {
 		return nil, err
 	}
-	accounts := listed[:0:0]
-	for _, c := range listed {
-		if c.AssetID == a.ID { // the name may be another org's too
-			accounts = append(accounts, c)
-		}
-	}
 	acc := buildAccess(a, accounts, g, newAccessMemo())
-	acc.OrgID, acc.Org = org, orgs[org]
+	acc.OrgID, acc.Org = a.OrgID, orgs[a.OrgID]
 	return []Access{acc}, nil
 }
 

@@ -2,8 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 )
 
@@ -36,39 +34,6 @@ func (s *Store) grantOrgNames(ctx context.Context, grants []*liveGrant) (map[int
 		out[id] = name
 	}
 	return out, wrapError(rows.Err())
-}
-
-// assetsOutsideOrg returns the organization of each asset that is not
-// in org (so that a single-org install reads no rows).
-//
-// unscoped: it only tells the organizations of the inventory's assets;
-// authorized keeps those of the organizations of the view's grants.
-func (s *Store) assetsOutsideOrg(ctx context.Context, org int64) (map[int64]int64, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT a.id, a.org_id FROM assets a WHERE a.org_id <> ?`, org)
-	if err != nil {
-		return nil, wrapError(err)
-	}
-	defer rows.Close()
-	out := map[int64]int64{}
-	for rows.Next() {
-		var id, o int64
-		if err := rows.Scan(&id, &o); err != nil {
-			return nil, wrapError(err)
-		}
-		out[id] = o
-	}
-	return out, wrapError(rows.Err())
-}
-
-// orgOfAsset returns the organization of the asset id; 0 when the view
-// does not see it.
-func (s *Store) orgOfAsset(ctx context.Context, id int64) (int64, error) {
-	var org int64
-	err := s.db.QueryRowContext(ctx, `SELECT a.org_id FROM assets a WHERE `+s.orgCond("a")+` AND a.id = ?`, id).Scan(&org)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, nil
-	}
-	return org, wrapError(err)
 }
 
 // orgMemberSet returns the ids of the people who are members of org.

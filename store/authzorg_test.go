@@ -226,3 +226,28 @@ func TestAuditOrgsAndSessionOrgs(t *testing.T) {
 		t.Errorf("SessionOrgs in team-b = %v, %v; want only its session", got, err)
 	}
 }
+
+// TestPinAssetHostKeyAcrossOrgs: the bastion, in the all-orgs view, pins
+// the host key of the asset it dialled, not the other org's of the same
+// name.
+func TestPinAssetHostKeyAcrossOrgs(t *testing.T) {
+	ctx := WithActor(context.Background(), "os:tester")
+	s, b := crossOrgFixture(t)
+	bWeb, err := s.InOrg(b.ID).GetAsset(ctx, "web1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl"
+	if err := s.AllOrgs().PinAssetHostKey(ctx, bWeb.ID, key); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []struct {
+		view *Store
+		want string
+	}{{s.InOrg(b.ID), key}, {s, ""}} {
+		a, err := v.view.GetAsset(ctx, "web1")
+		if err != nil || a.HostKey != v.want {
+			t.Errorf("web1 of org %d: host key %q, %v; want %q", a.OrgID, a.HostKey, err, v.want)
+		}
+	}
+}

@@ -86,10 +86,7 @@ func notMember(e *Explanation, org string) {
 // assetOrgMembers returns the name of a's organization and the ids of
 // its members.
 func (s *Store) assetOrgMembers(ctx context.Context, a Asset) (string, map[int64]bool, error) {
-	id, err := s.orgOfAsset(ctx, a.ID)
-	if err != nil {
-		return "", nil, err
-	}
+	id := a.OrgID
 	o, err := s.GetOrgByID(ctx, id)
 	if err != nil {
 		return "", nil, fmt.Errorf("the organization of asset %s: %w", a.Name, err)
