@@ -25,12 +25,17 @@ func noAsset(user, ref string) *sessionerr.UserError {
 }
 
 // unknownRef is the answer for a ref that names none of the user's
-// assets: an address several of them have says which (her own assets
-// only); anything else is noAsset.
+// assets: an address several of them have, or a name assets of several
+// of her organizations have, says which (her own assets only); anything
+// else is noAsset.
 func unknownRef(user, ref string, err error) *sessionerr.UserError {
 	var amb *store.AmbiguousAddressError
 	if errors.As(err, &amb) {
 		return &sessionerr.UserError{Msg: "jms: " + amb.Error(), Reason: fmt.Sprintf("address %q of several assets", ref), Err: err}
+	}
+	var name *store.AmbiguousNameError
+	if errors.As(err, &name) {
+		return &sessionerr.UserError{Msg: "jms: " + name.Error(), Reason: fmt.Sprintf("name %q in several organizations", ref), Err: err}
 	}
 	return noAsset(user, ref)
 }
@@ -136,9 +141,12 @@ func (s *Server) handle(sess ssh.Session) {
 		defer stop()
 	}
 	var status int
-	if t.Asset == "" {
+	switch {
+	case isAdminTarget(t):
+		status = s.adminCommand(ctx, term, t, log)
+	case t.Asset == "":
 		status = s.menu(ctx, term, t.User, log)
-	} else {
+	default:
 		status = s.connect(ctx, term, t, log)
 	}
 	if cause := context.Cause(ctx); errors.Is(cause, errIdle) {

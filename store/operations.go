@@ -78,7 +78,8 @@ func (a AuditQuery) limit() int {
 // ListOperations returns the operations audit of the scope, oldest
 // first: one organization's changes, or (all-orgs view) every change,
 // those made across organizations (org 0) with them. User matches the
-// actor's name (with or without its "os:"/"ssh:" prefix).
+// actor's name (with or without its "os:"/"ssh:" prefix, and with the
+// " from ADDRESS" of a change made over SSH).
 func (s *Store) ListOperations(ctx context.Context, aq AuditQuery) ([]Operation, error) {
 	query := `SELECT id, at, actor, action, target, detail, org_id FROM operations o WHERE ` + s.orgCond("o")
 	var args []any
@@ -87,8 +88,8 @@ func (s *Store) ListOperations(ctx context.Context, aq AuditQuery) ([]Operation,
 		args = append(args, formatTime(aq.Since))
 	}
 	if aq.User != "" {
-		query += ` AND (actor = ? OR actor LIKE ?)`
-		args = append(args, aq.User, "%:"+aq.User)
+		query += ` AND (actor = ? OR actor LIKE ? OR actor LIKE ?)`
+		args = append(args, aq.User, "%:"+aq.User, "%:"+aq.User+" from %")
 	}
 	if aq.Asset != "" {
 		query += ` AND target = ?`

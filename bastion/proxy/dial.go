@@ -34,7 +34,7 @@ func (p *Proxy) dial(ctx context.Context, req Request) (dialResult, error) {
 		return dialResult{reason: "account secret: " + err.Error()}, err
 	}
 	defer cleanup()
-	d := sshdial.Dialer{Keys: p.st, Policy: p.cfg.HostKeyPolicy, Timeout: p.cfg.ConnectTimeout, Log: p.log}
+	d := sshdial.Dialer{Keys: assetKeys{st: p.st, id: a.ID}, Policy: p.cfg.HostKeyPolicy, Timeout: p.cfg.ConnectTimeout, Log: p.log}
 	client, err := d.Dial(ctx, a, acc.Username, auth)
 	if err != nil {
 		return dialResult{reason: dialReason(err, acc)}, dialError(err, a, acc)
@@ -120,4 +120,15 @@ func (p *Proxy) Dial(ctx context.Context, asset store.Asset, account store.Grant
 		return nil, err
 	}
 	return dr.client, nil
+}
+
+// assetKeys pins the host key of the asset being dialled by its id:
+// its name may be another organization's too.
+type assetKeys struct {
+	st Store
+	id int64
+}
+
+func (k assetKeys) PinHostKey(ctx context.Context, _ string, key string) error {
+	return k.st.PinAssetHostKey(ctx, k.id, key)
 }

@@ -64,7 +64,9 @@ type Request struct {
 // Store is what the proxy needs of the store (*store.Store satisfies it).
 type Store interface {
 	AccountSecret(ctx context.Context, id int64) (store.Account, store.Secret, error)
-	PinHostKey(ctx context.Context, asset, key string) error
+	// PinAssetHostKey pins an asset's host key at first use (tofu), in
+	// the asset's organization.
+	PinAssetHostKey(ctx context.Context, assetID int64, key string) error
 	StartSession(ctx context.Context, ns store.NewSession) (store.Session, error)
 	EndSession(ctx context.Context, id string, end store.SessionEnd) error
 
