@@ -345,7 +345,18 @@ func TestLiveRegistryStops(t *testing.T) {
 	canceled := make(chan error, 1)
 	l.add(&liveSession{id: "a", cancel: func(err error) { canceled <- err }})
 	l.add(&liveSession{id: "b"})
-	time.Sleep(50 * time.Millisecond)
+	// Wait for a poll (not for a time: a loaded machine may take long).
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		mu.Lock()
+		n := polls
+		mu.Unlock()
+		if n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("never polled")
+		}
+	}
 	l.remove("a")
 	if n := len(l.list()); n != 1 {
 		t.Fatalf("%d sessions listed, want 1", n)

@@ -87,6 +87,8 @@ type Deps struct {
 	Reset PasswordReset
 	// Metrics count logins; nil counts nothing.
 	Metrics *metrics.Metrics
+	// Admin runs `jmsctl …` over SSH (admin.go); nil refuses it.
+	Admin AdminRunner
 }
 
 // Server is the bastion's SSH server.
@@ -96,6 +98,7 @@ type Server struct {
 	proxy    Proxy
 	transfer Transfer
 	reset    PasswordReset
+	admin    AdminRunner
 	recs     Recordings
 	log      *slog.Logger
 	now      func() time.Time
@@ -177,6 +180,7 @@ func newServer(cfg config.Config, deps Deps) (*Server, error) {
 		proxy:    deps.Proxy,
 		transfer: deps.Transfer,
 		reset:    deps.Reset,
+		admin:    deps.Admin,
 		recs:     deps.Recordings,
 		log:      cmp.Or(deps.Logger, slog.Default()),
 		now:      deps.Now,

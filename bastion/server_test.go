@@ -147,6 +147,12 @@ func authorizedLine(s gossh.Signer) string {
 
 func newFixture(t *testing.T, tune func(*config.Config)) *fixture {
 	t.Helper()
+	return newFixtureDeps(t, tune, nil)
+}
+
+// newFixtureDeps is newFixture whose server's Deps deps may change.
+func newFixtureDeps(t *testing.T, tune func(*config.Config), deps func(*Deps)) *fixture {
+	t.Helper()
 	ctx := store.WithActor(context.Background(), "test")
 	dir := t.TempDir()
 	cfg := config.Default(dir)
@@ -205,7 +211,11 @@ func newFixture(t *testing.T, tune func(*config.Config)) *fixture {
 		f.logBytes.w = os.Stderr
 		logger = slog.New(slog.NewTextHandler(f.logBytes, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	srv, err := New(cfg, Deps{Store: st, Proxy: f.proxy, Logger: logger, Argon2: cheapArgon2})
+	d := Deps{Store: st, Proxy: f.proxy, Logger: logger, Argon2: cheapArgon2}
+	if deps != nil {
+		deps(&d)
+	}
+	srv, err := New(cfg, d)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -141,9 +141,12 @@ func (s *Server) handle(sess ssh.Session) {
 		defer stop()
 	}
 	var status int
-	if t.Asset == "" {
+	switch {
+	case isAdminTarget(t):
+		status = s.adminCommand(ctx, term, t, log)
+	case t.Asset == "":
 		status = s.menu(ctx, term, t.User, log)
-	} else {
+	default:
 		status = s.connect(ctx, term, t, log)
 	}
 	if cause := context.Cause(ctx); errors.Is(cause, errIdle) {

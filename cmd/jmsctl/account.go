@@ -52,6 +52,9 @@ func (a *app) readAccountSecret(passwordStdin bool, keyFile string) (string, sto
 		k, err := readSecretAll(a.stdin, "private key")
 		return store.SecretKey, k, err
 	case keyFile != "":
+		if err := a.localFile("--key", keyFile); err != nil {
+			return "", nil, err
+		}
 		if fi, err := os.Stat(keyFile); err == nil && fi.Mode().Perm()&0o077 != 0 {
 			fmt.Fprintf(a.stderr, "warning: %s is readable by others (mode %04o); consider chmod 600 or removing it once stored\n", keyFile, fi.Mode().Perm())
 		}

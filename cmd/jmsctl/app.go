@@ -29,6 +29,9 @@ type app struct {
 	cfg   *config.Config
 	store *store.Store // the view of the chosen organization (or of all)
 	base  *store.Store // the store as opened, for closing
+	// sharedStore says that base belongs to someone else (jmsctl serve,
+	// for a command over SSH: remote.go): close leaves it open.
+	sharedStore bool
 	// orgName and orgRole are the organization the store's view is of
 	// ("" with --all-orgs) and the caller's role in it, once resolved.
 	orgName, orgRole string
@@ -133,14 +136,19 @@ func (a *app) openBase(ctx context.Context) (*store.Store, error) {
 
 func (a *app) close() {
 	if a.base != nil {
-		a.base.Close()
+		if !a.sharedStore {
+			a.base.Close()
+		}
 		a.base, a.store = nil, nil
 	}
 }
 
 // actorContext marks ctx so that changes are audited as made by the OS
-// user running jmsctl.
+// user running jmsctl, or by the person running it over SSH.
 func (a *app) actorContext(ctx context.Context) context.Context {
+	if a.caller != nil {
+		return store.WithActor(ctx, a.caller.actor())
+	}
 	return store.WithActor(ctx, osActor(a.getenv("SUDO_USER")))
 }
 

@@ -347,6 +347,9 @@ e.g. from 'ssh-keyscan -t ed25519 HOST').`,
 			ctx := a.actorContext(cmd.Context())
 			var pk gossh.PublicKey
 			if keyFile != "" {
+				if err := a.localFile("--key", keyFile); err != nil {
+					return err
+				}
 				var err error
 				if pk, err = readHostKeyFile(keyFile); err != nil {
 					return err
@@ -459,6 +462,9 @@ func runImport[T any](a *app, cmd *cobra.Command, src, format, noun string, opts
 func (a *app) openInput(name string) (io.Reader, func(), error) {
 	if name == "-" {
 		return a.stdin, func() {}, nil
+	}
+	if err := a.localFile("import", name); err != nil {
+		return nil, nil, err
 	}
 	f, err := os.Open(name)
 	if err != nil {
