@@ -7,7 +7,8 @@ package main
 // leave this file out, so no release binary carries a profiling listener.
 //
 // /debug/jms/free runs a full collection, returns the free pages to the OS
-// (debug.FreeOSMemory) and answers "goroutines N" and "heap_kib N": the
+// (debug.FreeOSMemory) and answers "goroutines N", "heap_kib N" and
+// "stack_kib N" (the goroutine stacks in use): the
 // memory benches read the settled RSS right after it (docs/performance.md).
 
 import (
@@ -29,7 +30,7 @@ func init() {
 		debug.FreeOSMemory()
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
-		fmt.Fprintf(w, "goroutines %d\nheap_kib %d\n", runtime.NumGoroutine(), ms.HeapAlloc/1024)
+		fmt.Fprintf(w, "goroutines %d\nheap_kib %d\nstack_kib %d\n", runtime.NumGoroutine(), ms.HeapAlloc/1024, ms.StackInuse/1024)
 	})
 	go func() {
 		if err := http.ListenAndServe(addr, nil); err != nil {
