@@ -15,6 +15,7 @@ import (
 
 	"charm.land/ssh"
 	"github.com/google/uuid"
+	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/jms-bastion/jms/bastion/filter"
 	"github.com/jms-bastion/jms/bastion/sessionerr"
@@ -33,6 +34,8 @@ type session struct {
 	pty   ssh.Pty
 	winch <-chan ssh.Window
 	isPty bool
+
+	remote *remote // the session on the asset, once opened
 
 	rec *recorder.Writer // nil when not recording
 	// raw holds the bytes of the streams of a session without a PTY,
@@ -195,9 +198,15 @@ func (s *session) connect(ctx context.Context, end *store.SessionEnd) (int, erro
 		s.log.Error("cannot connect to the asset", "err", err)
 		return ExitLost, fmt.Errorf("session %s: %w", s.id, err)
 	}
-	defer dr.client.Close()
+	defer func() {
+		var sreqs <-chan *gossh.Request
+		if s.remote != nil {
+			sreqs = s.remote.reqs
+		}
+		closeConn(dr.conn, sreqs)
+	}()
 
-	exitStatus, exited, err := s.bridge(ctx, dr.client)
+	exitStatus, exited, err := s.bridge(ctx, dr.conn)
 	end.Status, end.Reason = s.outcome(ctx, exitStatus, exited, err)
 	if exited {
 		end.ExitStatus = &exitStatus
