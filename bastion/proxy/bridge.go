@@ -150,10 +150,7 @@ func (s *session) bridge(ctx context.Context, conn *sshdial.Conn) (status int, e
 	if q != nil {
 		q.close() // both pumps and the control loop are done with it
 	}
-	if ri, ok := s.down.(ReadInterrupter); ok {
-		ri.InterruptRead()
-		<-s.inDone
-	}
+	s.stopInput()
 	return s.result(ctx, r)
 }
 
@@ -167,21 +164,7 @@ func (s *session) carry(ctx context.Context, r *remote, q *recQueue) {
 	var stderrDone sync.WaitGroup
 	stderrDone.Go(func() { s.pumpOut(recorder.StreamStderr, r.stderr, s.down.Stderr(), q, nil, nil) })
 
-	s.inDone = make(chan struct{})
-	go func() {
-		defer close(s.inDone)
-		switch {
-		case s.tracker != nil:
-			s.pumpInTracked(ctx, s.down, r.stdin, q)
-		case s.req.Command == "" || filter.ReadsCommands(s.req.Command):
-			// A shell without a PTY, or a command that reads commands
-			// from its input (sh, bash -s, python3 -, su, ssh …): its
-			// input is judged command by command.
-			s.pumpInLines(ctx, s.down, r.stdin, q)
-		default:
-			s.pumpIn(s.down, r.stdin, q)
-		}
-	}()
+	s.startInput(ctx, r.stdin, q)
 
 	sigs := make(chan ssh.Signal, 8)
 	s.down.Signals(sigs)
@@ -271,44 +254,6 @@ func (s *session) pumpOut(stream recorder.Stream, src io.Reader, dst io.Writer, 
 			}
 		}
 		if err != nil {
-			return
-		}
-		b.adapt(n)
-	}
-}
-
-// pumpIn copies the person's input to the asset and closes the asset's
-// stdin at the person's EOF.
-func (s *session) pumpIn(src io.Reader, dst io.WriteCloser, q *recQueue) {
-	var b buffer
-	defer b.release()
-	toRaw := s.p.cfg.RecordInput && s.raw != nil && q != nil
-	for {
-		buf := b.bytes()
-		n, err := src.Read(buf)
-		if n > 0 {
-			if s.done.Load() {
-				return // the session ended while this read waited
-			}
-			if !toRaw && !s.recordInput(q, buf[:n]) {
-				return
-			}
-			if _, werr := dst.Write(buf[:n]); werr != nil {
-				return
-			}
-			s.p.cfg.Metrics.RelayedIn(n)
-			if toRaw && s.recOK.Load() {
-				// Into the raw file, after the asset has it: the
-				// buffer goes to the queue rather than a copy.
-				if b.big != nil {
-					q.data(recorder.StreamStdin, b.take(), n)
-				} else {
-					q.dataCopy(recorder.StreamStdin, buf[:n])
-				}
-			}
-		}
-		if err != nil {
-			dst.Close()
 			return
 		}
 		b.adapt(n)

@@ -56,6 +56,10 @@ type session struct {
 	// loop of the bridge return.
 	inDone  chan struct{}
 	ctlDone chan struct{}
+	// pusher is the Downstream when it pushes input (InputPusher); inEnd
+	// ends the line tracker's input loop.
+	pusher InputPusher
+	inEnd  func()
 
 	mu       sync.Mutex
 	endedBy  error       // the first reason the bridge was ended from inside
