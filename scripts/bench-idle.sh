@@ -15,7 +15,9 @@
 # (the GC's headroom included), the RSS right after a forced collection that returns free pages
 # to the OS (/debug/jms/free: debug.FreeOSMemory, in the profiling build only), and the settled
 # RSS of a serve run with GOMEMLIMIT (32 MiB plus 128 KiB per session, or BENCH_IDLE_MEMLIMIT),
-# which bounds the collector's headroom the way an operator would.
+# which bounds the collector's headroom the way an operator would. After the forced collection
+# it also gives, per session, the live heap, the heap's spans in use (live heap and the free room
+# in those spans) and the goroutine stacks, and the goroutines per session.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 NS=${BENCH_IDLE_N:-100 1000}
