@@ -211,7 +211,7 @@ func (s *Server) assetMenu(ctx context.Context, term *terminal, u store.User, lo
 		st := m.State()
 		restore = &st
 		t := Target{User: u.Name, Asset: acc.Asset.Name, Account: ga.Username}
-		_, flash = s.session(ctx, term, t, acc, ga, log)
+		_, flash = s.session(ctx, term, t, &acc, &ga, log)
 		if ctx.Err() != nil {
 			return 0
 		}

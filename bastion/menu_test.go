@@ -182,7 +182,7 @@ func TestMenu(t *testing.T) {
 	}
 	// An error from the proxy shows in place.
 	f.proxy.mu.Lock()
-	f.proxy.hook = func(context.Context, proxy.Downstream, proxy.Request) (int, error) {
+	f.proxy.hook = func(context.Context, proxy.Downstream, *proxy.Request) (int, error) {
 		return 255, &sessionerr.UserError{Msg: "jms: cannot connect to web2: connection refused"}
 	}
 	f.proxy.mu.Unlock()
@@ -215,8 +215,8 @@ func waitReqs(t *testing.T, p *fakeProxy, n int) {
 
 // holdProxy is a fake asset session that records its row, registers
 // through OnStart and lasts until its context ends, as proxy.Run does.
-func holdProxy(st *store.Store, started chan<- string) func(ctx context.Context, down proxy.Downstream, req proxy.Request) (int, error) {
-	return func(ctx context.Context, down proxy.Downstream, req proxy.Request) (int, error) {
+func holdProxy(st *store.Store, started chan<- string) func(ctx context.Context, down proxy.Downstream, req *proxy.Request) (int, error) {
+	return func(ctx context.Context, down proxy.Downstream, req *proxy.Request) (int, error) {
 		row, err := st.StartSession(ctx, store.NewSession{User: req.User, Asset: req.Asset.Name, Account: req.Account.Username})
 		if err != nil {
 			return 255, err

@@ -62,7 +62,7 @@ type Store interface {
 // Proxy runs one authorized session against an asset; *proxy.Proxy
 // satisfies it.
 type Proxy interface {
-	Run(ctx context.Context, down proxy.Downstream, req proxy.Request) (exitStatus int, err error)
+	Run(ctx context.Context, down proxy.Downstream, req *proxy.Request) (exitStatus int, err error)
 }
 
 // Deps are the server's collaborators.

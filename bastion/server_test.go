@@ -48,12 +48,12 @@ type fakeProxy struct {
 	mu   sync.Mutex
 	reqs []proxy.Request
 	// hook, when set, runs a session instead (menu_test.go).
-	hook func(ctx context.Context, down proxy.Downstream, req proxy.Request) (int, error)
+	hook func(ctx context.Context, down proxy.Downstream, req *proxy.Request) (int, error)
 }
 
-func (f *fakeProxy) Run(ctx context.Context, down proxy.Downstream, req proxy.Request) (int, error) {
+func (f *fakeProxy) Run(ctx context.Context, down proxy.Downstream, req *proxy.Request) (int, error) {
 	f.mu.Lock()
-	f.reqs = append(f.reqs, req)
+	f.reqs = append(f.reqs, *req)
 	hook := f.hook
 	f.mu.Unlock()
 	if hook != nil {

@@ -197,7 +197,7 @@ func (s *Server) runTransfer(ctx context.Context, term *terminal, t Target, now 
 	log = log.With("asset", now.Asset.Name, "account", g.Username)
 	log.Info("transfer", "tool", x.Tool, "op", x.Op)
 	var sessionID string
-	status, err := s.runProxy(ctx, down, proxy.Request{
+	status, err := s.runProxy(ctx, down, &proxy.Request{
 		User:    t.User,
 		Source:  term.sess.RemoteAddr().String(),
 		Asset:   now.Asset,
