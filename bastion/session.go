@@ -343,7 +343,7 @@ func (s *Server) authorizeSession(ctx context.Context, term *terminal, t Target,
 	de, denied := store.IsDenied(err)
 	switch {
 	case denied && isX && de != nil && len(de.Missing) > 0:
-		return nil, s.refuseTransfer(ctx, term, t, acc.Asset.Name, ga.Username, x, de.Missing[0], log), ""
+		return nil, s.refuseTransfer(ctx, term, t, acc.Asset, ga.Username, x, de.Missing[0], log), ""
 	case denied && de != nil && de.Asset != "":
 		return nil, 1, s.refusal(ctx, term, t.User, &sessionerr.UserError{Msg: fmt.Sprintf("jms: no account %q on %s for %s", ga.Username, acc.Asset.Name, t.User),
 			Reason: fmt.Sprintf("no account %q on %s", ga.Username, acc.Asset.Name), Err: err}, log)
