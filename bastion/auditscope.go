@@ -18,11 +18,25 @@ type auditScope struct {
 	orgs map[int64]string // by id; when not all
 }
 
-// auditScopeOf returns u's audit scope; ok is false when she audits
-// nothing (then she gets the asset menu).
+// auditScopeOf returns u's audit scope; ok is false when she gets the
+// asset menu. The auditor menu is for those whose duty is to audit: the
+// system auditor (every organization) and an org-auditor (the orgs where
+// she is org-auditor or org-admin). Admins and org-admins land on their
+// assets, as admins always did; they watch and kill with `jmsctl session`
+// (locally or over SSH).
 func (s *Server) auditScopeOf(ctx context.Context, u store.User) (auditScope, bool, error) {
-	if u.Role == store.RoleAuditor || u.Role == store.RoleAdmin {
+	switch u.Role {
+	case store.RoleAuditor:
 		return auditScope{all: true}, true, nil
+	case store.RoleAdmin:
+		return auditScope{}, false, nil
+	}
+	ms, err := s.st.Memberships(ctx, u.Name)
+	if err != nil {
+		return auditScope{}, false, fmt.Errorf("the organizations of %s: %w", u.Name, err)
+	}
+	if !slices.ContainsFunc(ms, func(m store.OrgMember) bool { return m.Role == store.RoleOrgAuditor }) {
+		return auditScope{}, false, nil
 	}
 	orgs, err := s.st.AuditOrgs(ctx, u.Name)
 	if err != nil {

@@ -43,12 +43,12 @@ func TestAuditorScope(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, u := range []store.NewUser{{Name: "erin", Role: store.RoleAuditor}, {Name: "dora"}, {Name: "frank"}, {Name: "alice"}} {
+	for _, u := range []store.NewUser{{Name: "erin", Role: store.RoleAuditor}, {Name: "dora"}, {Name: "frank"}, {Name: "alice"}, {Name: "gail", Role: store.RoleAdmin}, {Name: "hank"}} {
 		if _, err := st.AddUser(ctx, u); err != nil {
 			t.Fatal(err)
 		}
 	}
-	for u, role := range map[string]string{"dora": store.RoleOrgAuditor, "frank": store.RoleOrgUser} {
+	for u, role := range map[string]string{"dora": store.RoleOrgAuditor, "frank": store.RoleOrgUser, "hank": store.RoleOrgAdmin} {
 		if err := st.SetOrgMember(ctx, "team-b", u, role); err != nil {
 			t.Fatal(err)
 		}
@@ -85,6 +85,9 @@ func TestAuditorScope(t *testing.T) {
 		{"erin", true, "auditor", 2, 1, ids},
 		{"dora", true, "auditing team-b", 1, 0, ids[1:2]},
 		{"frank", false, "", 0, 0, nil},
+		// Admins and org-admins land on their assets, as admins always did.
+		{"gail", false, "", 0, 0, nil},
+		{"hank", false, "", 0, 0, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.user, func(t *testing.T) {

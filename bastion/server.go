@@ -53,6 +53,7 @@ type Store interface {
 	ListSessions(ctx context.Context, q store.SessionQuery) ([]store.Session, error)
 	GetSession(ctx context.Context, idOrPrefix string) (store.Session, error)
 	AuditOrgs(ctx context.Context, user string) (map[int64]string, error)
+	Memberships(ctx context.Context, user string) ([]store.OrgMember, error)
 	SessionOrgs(ctx context.Context, ids []string) (map[string]int64, error)
 	// Watching across nodes (watchstream.go).
 	WatchStore
