@@ -26,10 +26,10 @@ import (
 // shows.
 const auditorListLimit = 500
 
-func (s *Server) auditorMenu(ctx context.Context, term *terminal, u store.User, log *slog.Logger) int {
+func (s *Server) auditorMenu(ctx context.Context, term *terminal, u store.User, scope auditScope, log *slog.Logger) int {
 	flash := ""
 	for {
-		live, recent, err := s.auditorSessions(ctx)
+		live, recent, err := s.auditorSessions(ctx, scope)
 		if err != nil {
 			if ctx.Err() != nil {
 				return 0
@@ -45,10 +45,10 @@ func (s *Server) auditorMenu(ctx context.Context, term *terminal, u store.User, 
 		}
 		w, h := term.window()
 		final, err := s.runProgram(ctx, term, tui.NewAuditorMenu(tui.AuditorConfig{
-			User: u.Name, Banner: s.cfg.Banner, Live: live, Recent: recent,
+			User: u.Name, Role: scope.role(u), Banner: s.cfg.Banner, Live: live, Recent: recent,
 			Width: w, Height: h, Context: ctx, Flash: flash, Assets: len(assets) > 0,
 			Reload: func(ctx context.Context) ([]tui.SessionInfo, []tui.SessionInfo, error) {
-				return s.auditorSessions(ctx)
+				return s.auditorSessions(ctx, scope)
 			},
 		}))
 		if err != nil {
@@ -66,9 +66,9 @@ func (s *Server) auditorMenu(ctx context.Context, term *terminal, u store.User, 
 				return status
 			}
 		case tui.WatchSession:
-			flash = s.watchSession(ctx, term, si.ID, log)
+			flash = s.watchSession(ctx, term, scope, si.ID, log)
 		case tui.ReplaySession:
-			flash = s.replaySession(ctx, term, si.ID, log)
+			flash = s.replaySession(ctx, term, scope, si.ID, log)
 		}
 		if ctx.Err() != nil {
 			return 0
@@ -76,15 +76,21 @@ func (s *Server) auditorMenu(ctx context.Context, term *terminal, u store.User, 
 	}
 }
 
-// auditorSessions returns the live sessions and the recent ended ones,
-// newest first.
-func (s *Server) auditorSessions(ctx context.Context) (live, recent []tui.SessionInfo, err error) {
+// auditorSessions returns the live sessions and the recent ended ones
+// of the scope, newest first.
+func (s *Server) auditorSessions(ctx context.Context, scope auditScope) (live, recent []tui.SessionInfo, err error) {
 	act, err := s.st.ListSessions(ctx, store.SessionQuery{Active: true, Limit: auditorListLimit})
 	if err != nil {
 		return nil, nil, err
 	}
 	all, err := s.st.ListSessions(ctx, store.SessionQuery{Limit: auditorListLimit + len(act)})
 	if err != nil {
+		return nil, nil, err
+	}
+	if act, err = s.filterSessions(ctx, scope, act); err != nil {
+		return nil, nil, err
+	}
+	if all, err = s.filterSessions(ctx, scope, all); err != nil {
 		return nil, nil, err
 	}
 	for _, ss := range slices.Backward(act) {
@@ -148,8 +154,8 @@ func (s *Server) openRecording(ctx context.Context, ss store.Session) (io.ReadCl
 // terminal until the session ends or she presses q (or Ctrl-C). It only
 // reads the recording: nothing she types reaches the session, and her
 // window size is nobody else's. It returns the line for the menu.
-func (s *Server) watchSession(ctx context.Context, term *terminal, id string, log *slog.Logger) string {
-	ss, err := s.st.GetSession(ctx, id)
+func (s *Server) watchSession(ctx context.Context, term *terminal, scope auditScope, id string, log *slog.Logger) string {
+	ss, err := s.auditSession(ctx, scope, id)
 	if err != nil {
 		return err.Error()
 	}
@@ -205,8 +211,8 @@ func (s *Server) watchSession(ctx context.Context, term *terminal, id string, lo
 }
 
 // replaySession plays an ended session's recording with the tui player.
-func (s *Server) replaySession(ctx context.Context, term *terminal, id string, log *slog.Logger) string {
-	ss, err := s.st.GetSession(ctx, id)
+func (s *Server) replaySession(ctx context.Context, term *terminal, scope auditScope, id string, log *slog.Logger) string {
+	ss, err := s.auditSession(ctx, scope, id)
 	if err != nil {
 		return err.Error()
 	}

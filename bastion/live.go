@@ -374,7 +374,7 @@ func userGone(user string, u store.User, err error, now time.Time) error {
 // runProxy runs one proxied session under the registry, the maximum
 // session duration and ctx (which the idle timeout cancels). needs are
 // the actions the session keeps needing of its grant.
-func (s *Server) runProxy(ctx context.Context, down proxy.Downstream, req proxy.Request, needs []string, log *slog.Logger) (int, error) {
+func (s *Server) runProxy(ctx context.Context, down proxy.Downstream, req *proxy.Request, needs []string, log *slog.Logger) (int, error) {
 	kctx, kill := context.WithCancelCause(ctx)
 	defer kill(nil)
 	if d := s.cfg.MaxSessionDuration; d > 0 {

@@ -122,8 +122,14 @@ func (s *Server) menu(ctx context.Context, term *terminal, user string, log *slo
 		_, _ = fmt.Fprint(term.sess.Stderr(), "jms: internal error"+term.newline())
 		return 1
 	}
-	if u.Role == store.RoleAuditor {
-		return s.auditorMenu(ctx, term, u, log)
+	scope, audits, err := s.auditScopeOf(ctx, u)
+	if err != nil {
+		log.Error("menu: looking up what the user audits", "err", err)
+		_, _ = fmt.Fprint(term.sess.Stderr(), "jms: internal error"+term.newline())
+		return 1
+	}
+	if audits {
+		return s.auditorMenu(ctx, term, u, scope, log)
 	}
 	return s.assetMenu(ctx, term, u, log)
 }
@@ -205,7 +211,7 @@ func (s *Server) assetMenu(ctx context.Context, term *terminal, u store.User, lo
 		st := m.State()
 		restore = &st
 		t := Target{User: u.Name, Asset: acc.Asset.Name, Account: ga.Username}
-		_, flash = s.session(ctx, term, t, acc, ga, log)
+		_, flash = s.session(ctx, term, t, &acc, &ga, log)
 		if ctx.Err() != nil {
 			return 0
 		}

@@ -182,7 +182,7 @@ func TestMenu(t *testing.T) {
 	}
 	// An error from the proxy shows in place.
 	f.proxy.mu.Lock()
-	f.proxy.hook = func(context.Context, proxy.Downstream, proxy.Request) (int, error) {
+	f.proxy.hook = func(context.Context, proxy.Downstream, *proxy.Request) (int, error) {
 		return 255, &sessionerr.UserError{Msg: "jms: cannot connect to web2: connection refused"}
 	}
 	f.proxy.mu.Unlock()
@@ -215,8 +215,8 @@ func waitReqs(t *testing.T, p *fakeProxy, n int) {
 
 // holdProxy is a fake asset session that records its row, registers
 // through OnStart and lasts until its context ends, as proxy.Run does.
-func holdProxy(st *store.Store, started chan<- string) func(ctx context.Context, down proxy.Downstream, req proxy.Request) (int, error) {
-	return func(ctx context.Context, down proxy.Downstream, req proxy.Request) (int, error) {
+func holdProxy(st *store.Store, started chan<- string) func(ctx context.Context, down proxy.Downstream, req *proxy.Request) (int, error) {
+	return func(ctx context.Context, down proxy.Downstream, req *proxy.Request) (int, error) {
 		row, err := st.StartSession(ctx, store.NewSession{User: req.User, Asset: req.Asset.Name, Account: req.Account.Username})
 		if err != nil {
 			return 255, err
@@ -345,7 +345,18 @@ func TestLiveRegistryStops(t *testing.T) {
 	canceled := make(chan error, 1)
 	l.add(&liveSession{id: "a", cancel: func(err error) { canceled <- err }})
 	l.add(&liveSession{id: "b"})
-	time.Sleep(50 * time.Millisecond)
+	// Wait for a poll (not for a time: a loaded machine may take long).
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		mu.Lock()
+		n := polls
+		mu.Unlock()
+		if n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("never polled")
+		}
+	}
 	l.remove("a")
 	if n := len(l.list()); n != 1 {
 		t.Fatalf("%d sessions listed, want 1", n)

@@ -48,9 +48,13 @@ type Store interface {
 	AddUserKey(ctx context.Context, user, line string) (store.UserKey, error)
 	ListUserKeys(ctx context.Context, user string) ([]store.UserKey, error)
 	MFAMenuStore // her MFA from the menu (mfamenu.go)
-	// The auditor menu (auditor.go).
+	// The auditor menu (auditor.go), limited to an org-auditor's orgs
+	// (auditscope.go).
 	ListSessions(ctx context.Context, q store.SessionQuery) ([]store.Session, error)
 	GetSession(ctx context.Context, idOrPrefix string) (store.Session, error)
+	AuditOrgs(ctx context.Context, user string) (map[int64]string, error)
+	Memberships(ctx context.Context, user string) ([]store.OrgMember, error)
+	SessionOrgs(ctx context.Context, ids []string) (map[string]int64, error)
 	// Watching across nodes (watchstream.go).
 	WatchStore
 	watchPublisher
@@ -59,7 +63,7 @@ type Store interface {
 // Proxy runs one authorized session against an asset; *proxy.Proxy
 // satisfies it.
 type Proxy interface {
-	Run(ctx context.Context, down proxy.Downstream, req proxy.Request) (exitStatus int, err error)
+	Run(ctx context.Context, down proxy.Downstream, req *proxy.Request) (exitStatus int, err error)
 }
 
 // Deps are the server's collaborators.
@@ -84,6 +88,8 @@ type Deps struct {
 	Reset PasswordReset
 	// Metrics count logins; nil counts nothing.
 	Metrics *metrics.Metrics
+	// Admin runs `jmsctl …` over SSH (admin.go); nil refuses it.
+	Admin AdminRunner
 }
 
 // Server is the bastion's SSH server.
@@ -93,6 +99,7 @@ type Server struct {
 	proxy    Proxy
 	transfer Transfer
 	reset    PasswordReset
+	admin    AdminRunner
 	recs     Recordings
 	log      *slog.Logger
 	now      func() time.Time
@@ -174,6 +181,7 @@ func newServer(cfg config.Config, deps Deps) (*Server, error) {
 		proxy:    deps.Proxy,
 		transfer: deps.Transfer,
 		reset:    deps.Reset,
+		admin:    deps.Admin,
 		recs:     deps.Recordings,
 		log:      cmp.Or(deps.Logger, slog.Default()),
 		now:      deps.Now,

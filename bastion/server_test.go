@@ -48,12 +48,12 @@ type fakeProxy struct {
 	mu   sync.Mutex
 	reqs []proxy.Request
 	// hook, when set, runs a session instead (menu_test.go).
-	hook func(ctx context.Context, down proxy.Downstream, req proxy.Request) (int, error)
+	hook func(ctx context.Context, down proxy.Downstream, req *proxy.Request) (int, error)
 }
 
-func (f *fakeProxy) Run(ctx context.Context, down proxy.Downstream, req proxy.Request) (int, error) {
+func (f *fakeProxy) Run(ctx context.Context, down proxy.Downstream, req *proxy.Request) (int, error) {
 	f.mu.Lock()
-	f.reqs = append(f.reqs, req)
+	f.reqs = append(f.reqs, *req)
 	hook := f.hook
 	f.mu.Unlock()
 	if hook != nil {
@@ -147,6 +147,12 @@ func authorizedLine(s gossh.Signer) string {
 
 func newFixture(t *testing.T, tune func(*config.Config)) *fixture {
 	t.Helper()
+	return newFixtureDeps(t, tune, nil)
+}
+
+// newFixtureDeps is newFixture whose server's Deps deps may change.
+func newFixtureDeps(t *testing.T, tune func(*config.Config), deps func(*Deps)) *fixture {
+	t.Helper()
 	ctx := store.WithActor(context.Background(), "test")
 	dir := t.TempDir()
 	cfg := config.Default(dir)
@@ -205,7 +211,11 @@ func newFixture(t *testing.T, tune func(*config.Config)) *fixture {
 		f.logBytes.w = os.Stderr
 		logger = slog.New(slog.NewTextHandler(f.logBytes, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	srv, err := New(cfg, Deps{Store: st, Proxy: f.proxy, Logger: logger, Argon2: cheapArgon2})
+	d := Deps{Store: st, Proxy: f.proxy, Logger: logger, Argon2: cheapArgon2}
+	if deps != nil {
+		deps(&d)
+	}
+	srv, err := New(cfg, d)
 	if err != nil {
 		t.Fatal(err)
 	}

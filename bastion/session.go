@@ -25,12 +25,17 @@ func noAsset(user, ref string) *sessionerr.UserError {
 }
 
 // unknownRef is the answer for a ref that names none of the user's
-// assets: an address several of them have says which (her own assets
-// only); anything else is noAsset.
+// assets: an address several of them have, or a name assets of several
+// of her organizations have, says which (her own assets only); anything
+// else is noAsset.
 func unknownRef(user, ref string, err error) *sessionerr.UserError {
 	var amb *store.AmbiguousAddressError
 	if errors.As(err, &amb) {
 		return &sessionerr.UserError{Msg: "jms: " + amb.Error(), Reason: fmt.Sprintf("address %q of several assets", ref), Err: err}
+	}
+	var name *store.AmbiguousNameError
+	if errors.As(err, &name) {
+		return &sessionerr.UserError{Msg: "jms: " + name.Error(), Reason: fmt.Sprintf("name %q in several organizations", ref), Err: err}
 	}
 	return noAsset(user, ref)
 }
@@ -68,29 +73,37 @@ func exitChannel(sess ssh.Session, status int) {
 // or removed since she logged in: checked for every channel.
 func (s *Server) userMiddleware(next ssh.Handler) ssh.Handler {
 	return func(sess ssh.Session) {
-		id, _ := verifyIdentity(sess)
-		_, pty := channelPty(sess)
-		u, err := s.st.GetUser(sess.Context(), id.User)
-		var reason string
-		switch {
-		case errors.Is(err, store.ErrNotFound):
-			reason = "user removed"
-		case err != nil:
-			s.log.Error("looking up a user", "user", id.User, "err", err)
-			refuse(sess, pty, "jms: internal error")
-			return
-		case u.Disabled:
-			reason = "user disabled"
-		case u.Locked(s.now()):
-			reason = "user locked"
+		if !s.userRefused(sess) {
+			next(sess)
 		}
-		if reason != "" {
-			s.audit(sess.Context(), id.User, hostOf(sess.RemoteAddr()), methodConnect, store.LoginFailure, reason)
-			refuse(sess, pty, fmt.Sprintf("jms: %s: %s", id.User, reason))
-			return
-		}
-		next(sess)
 	}
+}
+
+// userRefused refuses the session when its user was removed, disabled or
+// locked; it reports whether it did.
+func (s *Server) userRefused(sess ssh.Session) bool {
+	id, _ := verifyIdentity(sess)
+	_, pty := channelPty(sess)
+	u, err := s.st.GetUser(sess.Context(), id.User)
+	var reason string
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		reason = "user removed"
+	case err != nil:
+		s.log.Error("looking up a user", "user", id.User, "err", err)
+		refuse(sess, pty, "jms: internal error")
+		return true
+	case u.Disabled:
+		reason = "user disabled"
+	case u.Locked(s.now()):
+		reason = "user locked"
+	}
+	if reason != "" {
+		s.audit(sess.Context(), id.User, hostOf(sess.RemoteAddr()), methodConnect, store.LoginFailure, reason)
+		refuse(sess, pty, fmt.Sprintf("jms: %s: %s", id.User, reason))
+		return true
+	}
+	return false
 }
 
 func channelPty(sess ssh.Session) (ssh.Pty, bool) {
@@ -111,19 +124,10 @@ func (s *Server) routeMiddleware(next ssh.Handler) ssh.Handler {
 }
 
 func (s *Server) handle(sess ssh.Session) {
-	ch := channelOf(sess)
-	term := newTerminal(sess, ch)
+	term := newTerminal(sess, channelOf(sess))
 	defer term.stop()
-	source := hostOf(sess.RemoteAddr())
-	t, err := ParseTarget(sess.User(), sess.RawCommand())
-	log := s.log.With("user", t.User, "source", source)
-	if err != nil {
-		s.audit(sess.Context(), t.User, source, methodConnect, store.LoginFailure, "bad target")
-		refuse(sess, term.hasPty, "jms: "+err.Error())
-		return
-	}
-	if t.Asset == "" && !term.hasPty {
-		refuse(sess, false, fmt.Sprintf("jms: no asset given; usage: ssh -p %s %s@bastion ASSET [COMMAND]", s.port(), t.User))
+	t, log, ok := s.target(sess, term)
+	if !ok {
 		return
 	}
 	// ctx ends with the channel, or with a cause of the bastion's own:
@@ -136,21 +140,46 @@ func (s *Server) handle(sess ssh.Session) {
 		defer stop()
 	}
 	var status int
-	if t.Asset == "" {
+	switch {
+	case isAdminTarget(*t):
+		status = s.adminCommand(ctx, term, *t, log)
+	case t.Asset == "":
 		status = s.menu(ctx, term, t.User, log)
-	} else {
-		status = s.connect(ctx, term, t, log)
+	default:
+		status = s.connect(ctx, term, *t, log)
 	}
+	exitChannel(sess, s.idleEnd(ctx, term, t, status, log))
+}
+
+// target reads the session's target; a bad one is refused (ok false).
+func (s *Server) target(sess ssh.Session, term *terminal) (_ *Target, _ *slog.Logger, ok bool) {
+	source := hostOf(sess.RemoteAddr())
+	t, err := ParseTarget(sess.User(), sess.RawCommand())
+	log := s.log.With("user", t.User, "source", source)
+	if err != nil {
+		s.audit(sess.Context(), t.User, source, methodConnect, store.LoginFailure, "bad target")
+		refuse(sess, term.hasPty, "jms: "+err.Error())
+		return nil, nil, false
+	}
+	if t.Asset == "" && !term.hasPty {
+		refuse(sess, false, fmt.Sprintf("jms: no asset given; usage: ssh -p %s %s@bastion ASSET [COMMAND]", s.port(), t.User))
+		return nil, nil, false
+	}
+	return &t, log, true
+}
+
+// idleEnd returns the exit status of a session, noting an idle timeout.
+func (s *Server) idleEnd(ctx context.Context, term *terminal, t *Target, status int, log *slog.Logger) int {
 	if cause := context.Cause(ctx); errors.Is(cause, errIdle) {
 		log.Info("idle timeout", "after", s.cfg.IdleTimeout)
 		if t.Asset == "" { // a proxied session has said so already
-			_, _ = fmt.Fprint(sess.Stderr(), "jms: session ended: idle timeout"+term.newline())
+			_, _ = fmt.Fprint(term.sess.Stderr(), "jms: session ended: idle timeout"+term.newline())
 		}
 		if status == 0 {
 			status = 1
 		}
 	}
-	exitChannel(sess, status)
+	return status
 }
 
 func (s *Server) port() string {
@@ -163,12 +192,33 @@ func (s *Server) port() string {
 // connect resolves t among the assets the user may reach now, picks the
 // account and runs the proxy; it returns the exit status to send. A
 // refusal is told on stderr and audited.
+//
+// The functions from here down to the proxy's copiers stay on the
+// session goroutine's stack for as long as the session is open, so they
+// keep small frames: what they need is behind pointers, and the work
+// that needs room (store lookups, refusals, logs) is done in helpers that
+// have returned by then (docs/performance.md, "Memory per idle session").
 func (s *Server) connect(ctx context.Context, term *terminal, t Target, log *slog.Logger) int {
-	acc, ga, err := s.resolve(ctx, term, t)
+	r, err := s.resolved(ctx, term, t)
 	if err == nil {
-		return s.run(ctx, term, t, acc, ga, log)
+		return s.run(ctx, term, t, &r.acc, &r.ga, log)
 	}
 	return s.refused(ctx, term, t.User, err, log)
+}
+
+// resolution is the asset and account a session goes to.
+type resolution struct {
+	acc store.Access
+	ga  store.GrantedAccount
+}
+
+// resolved is resolve, with its answer on the heap.
+func (s *Server) resolved(ctx context.Context, term *terminal, t Target) (*resolution, error) {
+	acc, ga, err := s.resolve(ctx, term, t)
+	if err != nil {
+		return nil, err
+	}
+	return &resolution{acc: acc, ga: ga}, nil
 }
 
 // refused tells and audits a refusal; it returns the exit status.
@@ -242,15 +292,20 @@ func (s *Server) chooseAccount(ctx context.Context, term *terminal, user string,
 
 // run checks the grant once more at this moment and proxies the
 // session; what went wrong is told on stderr.
-func (s *Server) run(ctx context.Context, term *terminal, t Target, acc store.Access, ga store.GrantedAccount, log *slog.Logger) int {
+func (s *Server) run(ctx context.Context, term *terminal, t Target, acc *store.Access, ga *store.GrantedAccount, log *slog.Logger) int {
 	status, msg := s.session(ctx, term, t, acc, ga, log)
 	if msg != "" {
-		if term.hasPty {
-			msg = "\r\n" + msg // the asset's prompt may hold the line
-		}
-		_, _ = fmt.Fprint(term.sess.Stderr(), msg+term.newline())
+		s.tell(term, msg)
 	}
 	return status
+}
+
+// tell writes what went wrong with a session on stderr.
+func (s *Server) tell(term *terminal, msg string) {
+	if term.hasPty {
+		msg = "\r\n" + msg // the asset's prompt may hold the line
+	}
+	_, _ = fmt.Fprint(term.sess.Stderr(), msg+term.newline())
 }
 
 // session checks the grant once more at this moment, through
@@ -258,7 +313,26 @@ func (s *Server) run(ctx context.Context, term *terminal, t Target, acc store.Ac
 // actions of an rsync or scp command), and proxies the session. It
 // returns the exit status and the line to tell the person when
 // something went wrong ("" otherwise); refusals are audited.
-func (s *Server) session(ctx context.Context, term *terminal, t Target, acc store.Access, ga store.GrantedAccount, log *slog.Logger) (int, string) {
+func (s *Server) session(ctx context.Context, term *terminal, t Target, acc *store.Access, ga *store.GrantedAccount, log *slog.Logger) (int, string) {
+	p, status, msg := s.authorizeSession(ctx, term, t, acc, ga, log)
+	if p == nil {
+		return status, msg
+	}
+	return s.proxySession(ctx, term, t, p, log)
+}
+
+// sessionPlan is a session authorized to go to the asset.
+type sessionPlan struct {
+	asset   store.Asset
+	account store.GrantedAccount
+}
+
+// authorizeSession checks the grant once more (session) and says where
+// Enter led. It returns the session to proxy, or nil with the exit status
+// and the line to tell when it was refused or was a file transfer (run
+// here, to its end).
+func (s *Server) authorizeSession(ctx context.Context, term *terminal, t Target, acc *store.Access, ga *store.GrantedAccount,
+	log *slog.Logger) (*sessionPlan, int, string) {
 	needs := []string{store.ActionConnect}
 	x, isX := execTransfer(t.Command)
 	isX = isX && s.transfer != nil
@@ -269,23 +343,24 @@ func (s *Server) session(ctx context.Context, term *terminal, t Target, acc stor
 	de, denied := store.IsDenied(err)
 	switch {
 	case denied && isX && de != nil && len(de.Missing) > 0:
-		return s.refuseTransfer(ctx, term, t, acc.Asset.Name, ga.Username, x, de.Missing[0], log), ""
+		return nil, s.refuseTransfer(ctx, term, t, acc.Asset, ga.Username, x, de.Missing[0], log), ""
 	case denied && de != nil && de.Asset != "":
-		return 1, s.refusal(ctx, term, t.User, &sessionerr.UserError{Msg: fmt.Sprintf("jms: no account %q on %s for %s", ga.Username, acc.Asset.Name, t.User),
+		return nil, 1, s.refusal(ctx, term, t.User, &sessionerr.UserError{Msg: fmt.Sprintf("jms: no account %q on %s for %s", ga.Username, acc.Asset.Name, t.User),
 			Reason: fmt.Sprintf("no account %q on %s", ga.Username, acc.Asset.Name), Err: err}, log)
 	case denied:
 		// She was shown this asset a moment ago (the menu, or resolve
 		// found it): say that her access ended, not that it does not exist.
-		return 1, s.refusal(ctx, term, t.User, accessEnded(acc.Asset.Name), log)
+		return nil, 1, s.refusal(ctx, term, t.User, accessEnded(acc.Asset.Name), log)
 	case err != nil:
-		return 1, s.refusal(ctx, term, t.User, err, log)
+		return nil, 1, s.refusal(ctx, term, t.User, err, log)
 	}
 	g := now.Accounts[0]
 	if store.IsDatabasePlatform(now.Asset.Platform) {
-		return s.databaseSession(ctx, term, t, now, g, log) // dbsession.go
+		status, msg := s.databaseSession(ctx, term, t, now, g, log) // dbsession.go
+		return nil, status, msg
 	}
 	if isX {
-		return s.runTransfer(ctx, term, t, now, g, x, log), ""
+		return nil, s.runTransfer(ctx, term, t, now, g, x, log), ""
 	}
 	switch {
 	case term.hasPty && t.Command == "":
@@ -298,15 +373,19 @@ func (s *Server) session(ctx context.Context, term *terminal, t Target, acc stor
 		_, _ = fmt.Fprintf(term.sess.Stderr(), "jms: no terminal requested: use ssh -t -p %s %s@bastion %s for an interactive shell\n",
 			s.port(), t.User, t.Asset)
 	}
+	return &sessionPlan{asset: now.Asset, account: g}, 0, ""
+}
+
+// proxySession proxies an authorized session on a view of the terminal.
+func (s *Server) proxySession(ctx context.Context, term *terminal, t Target, p *sessionPlan, log *slog.Logger) (int, string) {
 	v := term.attach()
 	defer v.detach()
-	log = log.With("asset", now.Asset.Name, "account", g.Username)
-	log.Info("connect")
-	status, err := s.runProxy(ctx, v, proxy.Request{
+	log = s.connectLog(log, p)
+	status, err := s.runProxy(ctx, v, &proxy.Request{
 		User:    t.User,
 		Source:  term.sess.RemoteAddr().String(),
-		Asset:   now.Asset,
-		Account: g,
+		Asset:   p.asset,
+		Account: p.account,
 		Command: t.Command,
 	}, []string{store.ActionConnect}, log)
 	if err == nil {
@@ -316,6 +395,13 @@ func (s *Server) session(ctx context.Context, term *terminal, t Target, acc stor
 		status = 1
 	}
 	return status, sessionError(log, err)
+}
+
+// connectLog logs the connect and returns the session's logger.
+func (s *Server) connectLog(log *slog.Logger, p *sessionPlan) *slog.Logger {
+	log = log.With("asset", p.asset.Name, "account", p.account.Username)
+	log.Info("connect")
+	return log
 }
 
 // sessionError logs why a proxied session was refused or ended early and

@@ -12,13 +12,14 @@ import (
 type Target struct {
 	User    string // the bastion user
 	Account string // the account on the asset; "" when not named
-	Asset   string // name, address or id of the asset; "" when not named
+	Asset   string // name, address or id of the asset, or org/that; "" when not named
 	Command string // the raw remote command; "" for a shell
 }
 
 // ParseTarget reads a login name and an SSH exec command. The login
 // name is `user`, `user@asset`, `user@account@asset` or the same with
-// '#' (for clients that mangle '@'). Bastion user names have neither
+// '#' (for clients that mangle '@'); the asset may be `org/asset`, an
+// asset of one of her organizations. Bastion user names have neither
 // '@' nor '#', so the name splits at the first of them; the rest is
 // `[account@]asset`. When the login name names no asset, the first word
 // of the command does (`web1`, `root@web1`) and the rest of the command
@@ -82,18 +83,34 @@ func parseAssetRef(ref string) (account, asset string, err error) {
 	} else {
 		asset = a
 	}
+	if err := checkAssetRef(asset); err != nil {
+		return "", "", err
+	}
+	return account, asset, nil
+}
+
+// checkAssetRef checks `[org/]asset`: an organization's name and the
+// name, address or id of an asset.
+func checkAssetRef(ref string) error {
+	asset := ref
+	if org, rest, ok := strings.Cut(ref, "/"); ok {
+		if store.ValidName("organization", org) != nil {
+			return fmt.Errorf("%q is not an organization name", org)
+		}
+		asset = rest
+	}
 	if asset == "" {
-		return "", "", fmt.Errorf("no asset named")
+		return fmt.Errorf("no asset named")
 	}
 	if len(asset) > 253 {
-		return "", "", fmt.Errorf("asset name too long")
+		return fmt.Errorf("asset name too long")
 	}
 	for _, r := range asset {
 		if !isAssetRune(r) {
-			return "", "", fmt.Errorf("%q is not an asset name, address or id", asset)
+			return fmt.Errorf("%q is not an asset name, address or id", asset)
 		}
 	}
-	return account, asset, nil
+	return nil
 }
 
 // isAssetRune reports whether r may appear in an asset name, host name,

@@ -31,6 +31,16 @@ type terminal struct {
 
 	lastInput atomic.Int64 // when the person last typed, in Unix nanoseconds
 
+	// A proxied session may take the input as the pump reads it (push):
+	// pushMu is held around each call of sink, so that unpush waits for
+	// one in progress; ended and endErr say that input is over; repush
+	// wakes a pump waiting to hand a chunk to a reader.
+	pushMu sync.Mutex
+	sink   func(p []byte, err error)
+	ended  bool
+	endErr error
+	repush chan struct{}
+
 	mu     sync.Mutex
 	view   *view
 	notify func(msg string) // shows a notice in the program running, if any
@@ -40,10 +50,11 @@ type terminal struct {
 // them.
 func newTerminal(sess ssh.Session, ch *channel) *terminal {
 	t := &terminal{
-		sess: sess,
-		quit: make(chan struct{}),
-		data: make(chan []byte),
-		ack:  make(chan struct{}),
+		sess:   sess,
+		quit:   make(chan struct{}),
+		data:   make(chan []byte),
+		ack:    make(chan struct{}),
+		repush: make(chan struct{}, 1),
 	}
 	t.lastInput.Store(time.Now().UnixNano())
 	if ch != nil {
@@ -77,14 +88,7 @@ func (t *terminal) pump() {
 		n, err := t.sess.Read(buf)
 		if n > 0 {
 			t.lastInput.Store(time.Now().UnixNano())
-			select {
-			case t.data <- buf[:n]:
-			case <-t.quit:
-				return
-			}
-			select {
-			case <-t.ack:
-			case <-t.quit:
+			if !t.deliver(buf[:n]) {
 				return
 			}
 		}
@@ -92,8 +96,7 @@ func (t *terminal) pump() {
 			if big != nil {
 				pumpPool.Put(big)
 			}
-			t.err = err
-			close(t.data)
+			t.endInput(err)
 			return
 		}
 		switch { // the reader is done with buf (ack): pick the next one
@@ -105,6 +108,89 @@ func (t *terminal) pump() {
 			big, buf = nil, small[:]
 		}
 	}
+}
+
+// deliver hands a chunk of input to the proxied session that takes it
+// (push), or to a reader; it reports false when the terminal stopped.
+func (t *terminal) deliver(p []byte) bool {
+	for {
+		if t.pushed(p, nil) {
+			return true
+		}
+		select {
+		case t.data <- p:
+			select {
+			case <-t.ack:
+				return true
+			case <-t.quit:
+				return false
+			}
+		case <-t.repush: // a session takes the input now
+		case <-t.quit:
+			return false
+		}
+	}
+}
+
+// pushed calls the sink, if there is one, and reports whether it did.
+func (t *terminal) pushed(p []byte, err error) bool {
+	t.pushMu.Lock()
+	defer t.pushMu.Unlock()
+	if t.sink == nil {
+		return false
+	}
+	t.sink(p, err)
+	return true
+}
+
+// endInput records why input ended, tells the sink and wakes the readers.
+func (t *terminal) endInput(err error) {
+	t.pushMu.Lock()
+	t.ended, t.endErr = true, err
+	if t.sink != nil {
+		t.sink(nil, err)
+	}
+	t.pushMu.Unlock()
+	t.err = err
+	close(t.data)
+}
+
+// push makes sink take the input from now on: first what a reader left
+// of the current chunk, then every chunk the pump reads, then the end of
+// input (at once if it has ended).
+func (t *terminal) push(sink func(p []byte, err error)) {
+	t.readMu.Lock()
+	rest := t.rest
+	t.rest = nil
+	t.readMu.Unlock()
+	t.pushMu.Lock()
+	t.sink = sink
+	if len(rest) > 0 {
+		sink(rest, nil)
+	}
+	if t.ended {
+		sink(nil, t.endErr)
+		t.sink = nil
+	}
+	t.pushMu.Unlock()
+	if len(rest) > 0 {
+		select { // the chunk is consumed: the pump may read on
+		case t.ack <- struct{}{}:
+		case <-t.quit:
+		}
+	}
+	select {
+	case t.repush <- struct{}{}:
+	default:
+	}
+}
+
+// unpush stops the pushing: once it returns, sink is not called any more
+// and input goes to Read again.
+func (t *terminal) unpush() {
+	t.pushMu.Lock()
+	t.sink = nil
+	t.pushMu.Unlock()
 }
 
 // follow keeps the window size current and passes changes to the view.
@@ -222,10 +308,11 @@ type view struct {
 	interrupt chan struct{} // closed by InterruptRead: reads return EOF
 	intOnce   sync.Once
 
-	mu     sync.Mutex
-	winch  chan ssh.Window
-	closed bool
-	sigs   bool
+	mu      sync.Mutex
+	winch   chan ssh.Window
+	closed  bool
+	sigs    bool
+	pushing bool // the proxied session takes the input (PushInput)
 }
 
 // detach ends the view: reads return EOF, window changes stop (the
@@ -242,6 +329,7 @@ func (v *view) detach() {
 		return
 	}
 	v.closed = true
+	v.stopPush()
 	v.InterruptRead()
 	if v.winch != nil {
 		close(v.winch)
@@ -265,6 +353,32 @@ func (v *view) pushWindow(w ssh.Window) {
 		default:
 		}
 		v.winch <- w
+	}
+}
+
+// PushInput hands the input to sink as the pump reads it
+// (proxy.InputPusher), until StopInput or detach.
+func (v *view) PushInput(sink func(p []byte, err error)) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.closed {
+		return
+	}
+	v.pushing = true
+	v.t.push(sink)
+}
+
+// StopInput ends PushInput.
+func (v *view) StopInput() {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.stopPush()
+}
+
+func (v *view) stopPush() {
+	if v.pushing {
+		v.pushing = false
+		v.t.unpush()
 	}
 }
 

@@ -181,10 +181,10 @@ func transferAccess(acc store.Access, x transfer.ExecTransfer) store.Access {
 
 // refuseTransfer tells and audits an rsync or legacy scp command whose
 // account lacks the action missing; it returns the exit status.
-func (s *Server) refuseTransfer(ctx context.Context, term *terminal, t Target, asset, account string, x transfer.ExecTransfer, missing string, log *slog.Logger) int {
-	msg := fmt.Sprintf("jms: %s %s on %s as %s needs the %s action", x.Tool, x.Op, asset, account, missing)
-	log.Info("transfer refused", "tool", x.Tool, "op", x.Op, "asset", asset, "account", account, "missing", missing)
-	s.transfer.AuditExec(ctx, x, transfer.ExecRun{User: t.User, Asset: asset, Account: account, Denied: msg})
+func (s *Server) refuseTransfer(ctx context.Context, term *terminal, t Target, asset store.Asset, account string, x transfer.ExecTransfer, missing string, log *slog.Logger) int {
+	msg := fmt.Sprintf("jms: %s %s on %s as %s needs the %s action", x.Tool, x.Op, asset.Name, account, missing)
+	log.Info("transfer refused", "tool", x.Tool, "op", x.Op, "asset", asset.Name, "account", account, "missing", missing)
+	s.transfer.AuditExec(ctx, x, transfer.ExecRun{User: t.User, AssetID: asset.ID, Asset: asset.Name, Account: account, Denied: msg})
 	_, _ = fmt.Fprint(term.sess.Stderr(), msg+term.newline())
 	return 1
 }
@@ -200,7 +200,7 @@ func (s *Server) runTransfer(ctx context.Context, term *terminal, t Target, now 
 	log = log.With("asset", now.Asset.Name, "account", g.Username)
 	log.Info("transfer", "tool", x.Tool, "op", x.Op)
 	var sessionID string
-	status, err := s.runProxy(ctx, down, proxy.Request{
+	status, err := s.runProxy(ctx, down, &proxy.Request{
 		User:    t.User,
 		Source:  term.sess.RemoteAddr().String(),
 		Asset:   now.Asset,
@@ -216,7 +216,7 @@ func (s *Server) runTransfer(ctx context.Context, term *terminal, t Target, now 
 		}
 		ended = killCause(err)
 	}
-	s.transfer.AuditExec(ctx, x, transfer.ExecRun{SessionID: sessionID, User: t.User, Asset: now.Asset.Name, Account: g.Username,
+	s.transfer.AuditExec(ctx, x, transfer.ExecRun{SessionID: sessionID, User: t.User, AssetID: now.Asset.ID, Asset: now.Asset.Name, Account: g.Username,
 		Bytes: counter, Exit: status, Ended: ended})
 	return status
 }

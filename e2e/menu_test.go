@@ -128,7 +128,7 @@ func TestMenuConnectReturnResizePassword(t *testing.T) {
 	if res := runSSH(t, pw, nil, "web1", "echo hi"); res.Stdout != "hi\n" {
 		t.Fatalf("login with the new password: %+v", res)
 	}
-	ops := e.b.MustRun(t, "", "audit", "operations", "--user", "alice")
+	ops := e.b.MustRun(t, "", "--all-orgs", "audit", "operations", "--user", "alice") // her own changes over SSH are across orgs
 	if !strings.Contains(ops, "ssh:alice") || !strings.Contains(ops, "user.passwd") {
 		t.Fatalf("the password change is not audited as ssh:alice:\n%s", ops)
 	}

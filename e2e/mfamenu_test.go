@@ -57,7 +57,7 @@ func TestMenuEnableMFA(t *testing.T) {
 	if rc != 0 || !strings.Contains(out, "mfa-menu-ok") {
 		t.Fatalf("a login with a code after the enrolment: exit %d\n%s", rc, out)
 	}
-	ops := e.b.MustRun(t, "", "audit", "operations", "--user", "alice")
+	ops := e.b.MustRun(t, "", "--all-orgs", "audit", "operations", "--user", "alice") // her own changes over SSH are across orgs
 	if !strings.Contains(ops, "ssh:alice") || !strings.Contains(ops, "user.mfa.enable") || strings.Contains(ops, secret) {
 		t.Fatalf("the enrolment is not audited as ssh:alice (or shows the secret):\n%s", ops)
 	}

@@ -15,7 +15,9 @@
 # (the GC's headroom included), the RSS right after a forced collection that returns free pages
 # to the OS (/debug/jms/free: debug.FreeOSMemory, in the profiling build only), and the settled
 # RSS of a serve run with GOMEMLIMIT (32 MiB plus 128 KiB per session, or BENCH_IDLE_MEMLIMIT),
-# which bounds the collector's headroom the way an operator would.
+# which bounds the collector's headroom the way an operator would. After the forced collection
+# it also gives, per session, the live heap, the heap's spans in use (live heap and the free room
+# in those spans) and the goroutine stacks, and the goroutines per session.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 NS=${BENCH_IDLE_N:-100 1000}
@@ -63,21 +65,22 @@ for n in $NS; do
 		log "$BENCH_NAME: $n sessions, run $r of $RUNS, GOMEMLIMIT=$lim…"
 		measure "$n" "$T/lim.$n.$r" GOMEMLIMIT="$lim"
 		g=$T/gc.$n.$r l=$T/lim.$n.$r
-		ROWS+=("$(printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s' "$n" "$r" \
+		ROWS+=("$(printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s' "$n" "$r" \
 			"$(fig "$g" rss_per_session_at_open)" "$(fig "$g" rss_per_session_settled)" \
 			"$(fig "$g" rss_per_session_forced_gc)" "$(fig "$l" rss_per_session_settled)" \
-			"$(fig "$g" heap_per_session)" "$(figf "$g" goroutines_per_session)" "$(figf "$g" open_seconds)")")
+			"$(fig "$g" heap_per_session)" "$(fig "$g" heap_inuse_per_session)" "$(fig "$g" stack_per_session)" "$(figf "$g" goroutines_per_session)" "$(figf "$g" open_seconds)")")
 		SUMMARY+=("idle_rss_per_session_forced_gc_n${n}_run$r $(fig "$g" rss_per_session_forced_gc) KiB")
 		SUMMARY+=("idle_rss_per_session_memlimit_n${n}_run$r $(fig "$l" rss_per_session_settled) KiB")
 		SUMMARY+=("idle_rss_per_session_settled_n${n}_run$r $(fig "$g" rss_per_session_settled) KiB")
 		SUMMARY+=("idle_goroutines_per_session_n${n}_run$r $(figf "$g" goroutines_per_session) count")
+		SUMMARY+=("idle_stack_per_session_n${n}_run$r $(fig "$g" stack_per_session) KiB")
 	done
 done
 
 echo
 echo "idle sessions (half PTY shells, half exec), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 {
-	printf 'sessions\trun\tKiB/session at open\tsettled\tforced GC\tGOMEMLIMIT\theap\tgoroutines/session\topen s\n'
+	printf 'sessions\trun\tKiB/session at open\tsettled\tforced GC\tGOMEMLIMIT\theap\theap spans\tstacks\tgoroutines/session\topen s\n'
 	printf '%s\n' "${ROWS[@]}"
 } | column -t -s $'\t'
 echo "goal: at most 128 KiB per session (forced GC and GOMEMLIMIT columns)"

@@ -38,6 +38,28 @@ func (d *Dialer) timeout() time.Duration {
 // Dial connects to asset as user with auth. The caller closes the
 // client. Every error is an *Error.
 func (d *Dialer) Dial(ctx context.Context, asset store.Asset, user string, auth []gossh.AuthMethod) (*gossh.Client, error) {
+	c, err := d.DialConn(ctx, asset, user, auth)
+	if err != nil {
+		return nil, err
+	}
+	return gossh.NewClient(c.Conn, c.Chans, c.Reqs), nil
+}
+
+// Conn is an SSH connection to an asset without gossh.NewClient's three
+// goroutines (global requests, channel opens, and one waiting for the
+// end): the caller serves Chans and Reqs itself (x/crypto buffers a few of
+// each; an unserved backlog stalls the connection) and closes Conn.
+type Conn struct {
+	gossh.Conn
+	Chans <-chan gossh.NewChannel // channels the asset opens
+	Reqs  <-chan *gossh.Request   // the asset's global requests
+}
+
+// DialConn connects as Dial does and returns the bare connection: for a
+// caller that holds many connections open and serves their requests in a
+// goroutine it has anyway (a proxied session's control loop). Every error
+// is an *Error.
+func (d *Dialer) DialConn(ctx context.Context, asset store.Asset, user string, auth []gossh.AuthMethod) (*Conn, error) {
 	port := asset.Port
 	if port == 0 {
 		port = 22
@@ -99,5 +121,5 @@ func (d *Dialer) Dial(ctx context.Context, asset store.Asset, user string, auth 
 		return nil, &Error{Kind: Canceled, Reason: "canceled while connecting", Err: context.Cause(ctx)}
 	}
 	_ = conn.SetDeadline(time.Time{})
-	return gossh.NewClient(c, chans, reqs), nil
+	return &Conn{Conn: c, Chans: chans, Reqs: reqs}, nil
 }

@@ -77,7 +77,7 @@ func (s *Store) Authorize(ctx context.Context, q AuthzQuery) (Access, error) {
 	}
 	acc := list[0]
 	denied := &DeniedError{User: q.User, Asset: acc.Asset.Name, Account: q.Account}
-	out := Access{Asset: acc.Asset}
+	out := Access{Asset: acc.Asset, OrgID: acc.OrgID, Org: acc.Org}
 	for _, g := range acc.Accounts {
 		if q.Account != "" && g.Username != q.Account {
 			continue
@@ -120,12 +120,12 @@ func (s *Store) authorizePort(ctx context.Context, acc Access, denied *DeniedErr
 		names = append(names, g.Grants...)
 	}
 	slices.Sort(names)
-	opens, err := s.forwardGrantPorts(ctx, slices.Compact(names), acc.Asset.Port)
+	opens, err := s.InOrg(acc.OrgID).forwardGrantPorts(ctx, slices.Compact(names), acc.Asset.Port)
 	if err != nil {
 		return Access{}, err
 	}
 	var open []int
-	out := Access{Asset: acc.Asset}
+	out := Access{Asset: acc.Asset, OrgID: acc.OrgID, Org: acc.Org}
 	for _, g := range acc.Accounts {
 		ok := false
 		for _, name := range g.Grants {

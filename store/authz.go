@@ -55,6 +55,19 @@ func (g GrantedAccount) Can(action string) bool {
 type Access struct {
 	Asset    Asset            `json:"asset" yaml:"asset"`
 	Accounts []GrantedAccount `json:"accounts" yaml:"accounts"`
+	// OrgID and Org are the organization of the asset (and of the grants
+	// that give it).
+	OrgID int64  `json:"org_id" yaml:"org_id"`
+	Org   string `json:"org" yaml:"org"`
+}
+
+// Ref is how the person names the asset where a bare name could be
+// ambiguous: "org/asset".
+func (a Access) Ref() string {
+	if a.Org == "" {
+		return a.Asset.Name
+	}
+	return a.Org + "/" + a.Asset.Name
 }
 
 // Account returns the granted account with this username.
@@ -69,6 +82,7 @@ func (a Access) Account(username string) (GrantedAccount, bool) {
 
 type liveGrant struct {
 	id          int64
+	org         int64
 	bit         uint64 // 1<<index among the user's live grants; 0 past 64
 	name        string
 	actions     []string
@@ -78,15 +92,18 @@ type liveGrant struct {
 }
 
 // liveGrants returns the grants that give userID something at time at:
-// active, within their window, naming the user or one of her groups.
-func liveGrants(ctx context.Context, q querier, userID int64, at time.Time) ([]*liveGrant, error) {
+// active, within their window, of an organization of the view that she
+// is a member of (leaving it ends them at once), naming the user or one
+// of her groups.
+func (s *Store) liveGrants(ctx context.Context, userID int64, at time.Time) ([]*liveGrant, error) {
 	t := formatTime(at)
-	rows, err := q.QueryContext(ctx, `SELECT g.id, g.name, g.actions, g.all_accounts FROM grants g
-		WHERE g.active AND (g.valid_from IS NULL OR g.valid_from <= ?) AND (g.valid_until IS NULL OR g.valid_until > ?)
+	rows, err := s.db.QueryContext(ctx, `SELECT g.id, g.org_id, g.name, g.actions, g.all_accounts FROM grants g
+		WHERE `+s.orgCond("g")+` AND g.active AND (g.valid_from IS NULL OR g.valid_from <= ?) AND (g.valid_until IS NULL OR g.valid_until > ?)
+		AND EXISTS (SELECT 1 FROM org_members om WHERE om.org_id = g.org_id AND om.user_id = ?)
 		AND (EXISTS (SELECT 1 FROM grant_users gu WHERE gu.grant_id = g.id AND gu.user_id = ?)
 		  OR EXISTS (SELECT 1 FROM grant_groups gg JOIN group_members m ON m.group_id = gg.group_id
 		             WHERE gg.grant_id = g.id AND m.user_id = ?))
-		ORDER BY g.name`, t, t, userID, userID)
+		ORDER BY g.name, g.org_id`, t, t, userID, userID, userID)
 	if err != nil {
 		return nil, wrapError(err)
 	}
@@ -94,7 +111,7 @@ func liveGrants(ctx context.Context, q querier, userID int64, at time.Time) ([]*
 	for rows.Next() {
 		g := &liveGrant{accounts: map[string]bool{}}
 		var actions string
-		if err := rows.Scan(&g.id, &g.name, &actions, &g.allAccounts); err != nil {
+		if err := rows.Scan(&g.id, &g.org, &g.name, &actions, &g.allAccounts); err != nil {
 			rows.Close()
 			return nil, wrapError(err)
 		}
@@ -114,7 +131,7 @@ func liveGrants(ctx context.Context, q querier, userID int64, at time.Time) ([]*
 		return nil, wrapError(err)
 	}
 	byID, ids := grantIDs(out)
-	arows, err := q.QueryContext(ctx, `SELECT grant_id, username FROM grant_accounts WHERE grant_id IN (`+placeholders(len(ids))+`)`, ids...)
+	arows, err := s.db.QueryContext(ctx, `SELECT grant_id, username FROM grant_accounts WHERE grant_id IN (`+placeholders(len(ids))+`)`, ids...)
 	if err != nil {
 		return nil, wrapError(err)
 	}
@@ -141,19 +158,32 @@ func grantIDs(grants []*liveGrant) (map[int64]*liveGrant, []any) {
 }
 
 // coverage says which live grants cover which assets: named directly,
-// or through a node (which covers its descendants too).
+// or through a node (which covers its descendants too) of the grant's
+// organization.
 type coverage struct {
 	byAsset map[int64][]*liveGrant
-	byNode  map[string][]*liveGrant
+	byNode  map[orgPath][]*liveGrant
 }
 
-func loadCoverage(ctx context.Context, q querier, grants []*liveGrant) (coverage, error) {
-	c := coverage{byAsset: map[int64][]*liveGrant{}, byNode: map[string][]*liveGrant{}}
+// orgPath is a node: paths are unique within an organization.
+type orgPath struct {
+	org  int64
+	path string
+}
+
+// loadCoverage reads what the grants cover. An asset or node of another
+// organization than the grant's covers nothing (the grant commands
+// refuse to name one; this makes sure).
+func (s *Store) loadCoverage(ctx context.Context, grants []*liveGrant) (coverage, error) {
+	c := coverage{byAsset: map[int64][]*liveGrant{}, byNode: map[orgPath][]*liveGrant{}}
 	byID, ids := grantIDs(grants)
 	in := placeholders(len(ids))
-	rows, err := q.QueryContext(ctx, `SELECT grant_id, asset_id, '' FROM grant_assets WHERE grant_id IN (`+in+`)
-		UNION ALL SELECT gn.grant_id, 0, n.path FROM grant_nodes gn JOIN nodes n ON n.id = gn.node_id
-		WHERE gn.grant_id IN (`+in+`)`, append(append([]any{}, ids...), ids...)...)
+	rows, err := s.db.QueryContext(ctx, `SELECT ga.grant_id, ga.asset_id, '' FROM grant_assets ga
+		JOIN grants g ON g.id = ga.grant_id JOIN assets a ON a.id = ga.asset_id AND a.org_id = g.org_id
+		WHERE ga.grant_id IN (`+in+`)
+		UNION ALL SELECT gn.grant_id, 0, n.path FROM grant_nodes gn JOIN grants g ON g.id = gn.grant_id
+		JOIN nodes n ON n.id = gn.node_id AND n.org_id = g.org_id
+		WHERE `+s.orgCond("n")+` AND gn.grant_id IN (`+in+`)`, append(append([]any{}, ids...), ids...)...)
 	if err != nil {
 		return c, wrapError(err)
 	}
@@ -164,10 +194,12 @@ func loadCoverage(ctx context.Context, q querier, grants []*liveGrant) (coverage
 		if err := rows.Scan(&gid, &aid, &path); err != nil {
 			return c, wrapError(err)
 		}
+		g := byID[gid]
 		if path != "" {
-			c.byNode[path] = append(c.byNode[path], byID[gid])
+			k := orgPath{g.org, path}
+			c.byNode[k] = append(c.byNode[k], g)
 		} else {
-			c.byAsset[aid] = append(c.byAsset[aid], byID[gid])
+			c.byAsset[aid] = append(c.byAsset[aid], g)
 		}
 	}
 	return c, wrapError(rows.Err())
@@ -178,7 +210,7 @@ func (c coverage) grantsFor(a *Asset) []*liveGrant {
 	out := c.byAsset[a.ID]
 	if len(c.byNode) > 0 {
 		for p := a.Node; p != ""; p = p[:strings.LastIndexByte(p, '/')] {
-			out = append(out[:len(out):len(out)], c.byNode[p]...)
+			out = append(out[:len(out):len(out)], c.byNode[orgPath{a.OrgID, p}]...)
 		}
 	}
 	if len(out) < 2 {
@@ -222,46 +254,24 @@ func (s *Store) AuthorizedAsset(ctx context.Context, user string, assetID int64,
 
 func (s *Store) authorized(ctx context.Context, user string, at time.Time, onlyAsset int64) ([]Access, error) {
 	at = at.UTC().Truncate(time.Microsecond) // the store's time resolution
-	var userID int64
-	var disabled bool
-	var locked sql.NullString
-	if err := s.db.QueryRowContext(ctx, `SELECT id, disabled, locked_until FROM users WHERE name = ?`, user).Scan(&userID, &disabled, &locked); err != nil {
-		if err = wrapError(err); errors.Is(err, ErrNotFound) {
-			return nil, fmt.Errorf("user %q: %w", user, ErrDenied)
-		}
+	userID, err := s.authzUser(ctx, user, at)
+	if err != nil {
 		return nil, err
 	}
-	if disabled {
-		return nil, fmt.Errorf("user %q is disabled: %w", user, ErrDenied)
-	}
-	if until := parseNullTime(locked); until != nil && at.Before(*until) {
-		return nil, fmt.Errorf("user %q is locked until %s: %w", user, until.Format(time.RFC3339), ErrDenied)
-	}
-	grants, err := liveGrants(ctx, s.db, userID, at)
+	grants, err := s.liveGrants(ctx, userID, at)
 	if err != nil || len(grants) == 0 {
 		return nil, err
 	}
-	cov, err := loadCoverage(ctx, s.db, grants)
+	cov, err := s.loadCoverage(ctx, grants)
+	if err != nil {
+		return nil, err
+	}
+	orgs, err := s.grantOrgNames(ctx, grants)
 	if err != nil {
 		return nil, err
 	}
 	if onlyAsset != 0 {
-		// One asset: read just it, not the whole inventory.
-		a, err := s.GetAssetByID(ctx, onlyAsset)
-		if errors.Is(err, ErrNotFound) {
-			return nil, nil
-		} else if err != nil {
-			return nil, err
-		}
-		g := cov.grantsFor(&a)
-		if !a.Active || len(g) == 0 {
-			return nil, nil
-		}
-		accounts, err := s.ListAccounts(ctx, a.Name)
-		if err != nil {
-			return nil, err
-		}
-		return []Access{buildAccess(a, accounts, g, newAccessMemo())}, nil
+		return s.authorizedOne(ctx, onlyAsset, cov, orgs)
 	}
 	inv, err := s.inventory(ctx)
 	if err != nil {
@@ -271,17 +281,62 @@ func (s *Store) authorized(ctx context.Context, user string, at time.Time, onlyA
 	memo := newAccessMemo()
 	for i := range inv.assets {
 		a := &inv.assets[i]
-		if !a.Active {
+		if !a.Active || orgs[a.OrgID] == "" {
 			continue
 		}
 		if g := cov.grantsFor(a); len(g) > 0 {
 			if out == nil {
 				out = make([]Access, 0, len(inv.assets)-i)
 			}
-			out = append(out, buildAccess(a.clone(), inv.accounts[a.ID], g, memo))
+			acc := buildAccess(a.clone(), inv.accounts[a.ID], g, memo)
+			acc.OrgID, acc.Org = a.OrgID, orgs[a.OrgID]
+			out = append(out, acc)
 		}
 	}
 	return out, nil
+}
+
+// authzUser returns the id of the person, or ErrDenied when she is
+// unknown, disabled or locked out at time at.
+func (s *Store) authzUser(ctx context.Context, user string, at time.Time) (int64, error) {
+	var userID int64
+	var disabled bool
+	var locked sql.NullString
+	if err := s.db.QueryRowContext(ctx, `SELECT id, disabled, locked_until FROM users WHERE name = ?`, user).Scan(&userID, &disabled, &locked); err != nil {
+		if err = wrapError(err); errors.Is(err, ErrNotFound) {
+			return 0, fmt.Errorf("user %q: %w", user, ErrDenied)
+		}
+		return 0, err
+	}
+	if disabled {
+		return 0, fmt.Errorf("user %q is disabled: %w", user, ErrDenied)
+	}
+	if until := parseNullTime(locked); until != nil && at.Before(*until) {
+		return 0, fmt.Errorf("user %q is locked until %s: %w", user, until.Format(time.RFC3339), ErrDenied)
+	}
+	return userID, nil
+}
+
+// authorizedOne is authorized for one asset: it reads just it, not the
+// whole inventory.
+func (s *Store) authorizedOne(ctx context.Context, id int64, cov coverage, orgs map[int64]string) ([]Access, error) {
+	a, err := s.GetAssetByID(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	g := cov.grantsFor(&a)
+	if !a.Active || orgs[a.OrgID] == "" || len(g) == 0 {
+		return nil, nil
+	}
+	accounts, err := s.InOrg(a.OrgID).ListAccounts(ctx, a.Name)
+	if err != nil {
+		return nil, err
+	}
+	acc := buildAccess(a, accounts, g, newAccessMemo())
+	acc.OrgID, acc.Org = a.OrgID, orgs[a.OrgID]
+	return []Access{acc}, nil
 }
 
 // buildAccess gives each account on the asset the actions of the grants
@@ -390,9 +445,10 @@ func actionRank(a string) int {
 }
 
 // FindAccess picks the asset ref names among those a person may reach:
-// by name, else by address when exactly one of them has it, else by id
-// ("#12" or "12"). An address shared by several of her assets names none
-// (LookupAccess says which they are).
+// "org/asset" names one of an organization, then the rest is looked up
+// among that org's; else by name, else by address when exactly one of
+// them has it, else by id ("#12" or "12"). A name or address shared by
+// several of her assets names none (LookupAccess says which they are).
 func FindAccess(list []Access, ref string) (Access, bool) {
 	a, err := LookupAccess(list, ref)
 	return a, err == nil
@@ -409,22 +465,70 @@ func (e *AmbiguousAddressError) Error() string {
 	return fmt.Sprintf("%s is the address of %s: name one", e.Address, joinAnd(e.Names))
 }
 
+// AmbiguousNameError is LookupAccess's answer for a bare name that
+// assets of several of the person's organizations have.
+type AmbiguousNameError struct {
+	Name string
+	Refs []string // "org/asset", sorted
+}
+
+func (e *AmbiguousNameError) Error() string {
+	return fmt.Sprintf("%s is in more than one of your organizations: name %s", e.Name, joinWith(e.Refs, " or "))
+}
+
 // joinAnd joins names as a sentence does: "a", "a and b", "a, b and c".
 func joinAnd(names []string) string {
+	return joinWith(names, " and ")
+}
+
+func joinWith(names []string, last string) string {
 	if len(names) < 2 {
 		return strings.Join(names, "")
 	}
-	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
+	return strings.Join(names[:len(names)-1], ", ") + last + names[len(names)-1]
+}
+
+// SpansOrgs reports whether list holds assets of more than one
+// organization (then "org/asset" tells them apart).
+func SpansOrgs(list []Access) bool {
+	for _, a := range list {
+		if a.OrgID != list[0].OrgID || a.Org != list[0].Org {
+			return true
+		}
+	}
+	return false
 }
 
 // LookupAccess is FindAccess with the reason when ref names none of
-// list: ErrNotFound, or an *AmbiguousAddressError when ref is the address
-// of several (only her own assets are named, so nothing is disclosed).
+// list: ErrNotFound, an *AmbiguousNameError when ref is a name assets of
+// several of her orgs have, or an *AmbiguousAddressError when ref is the
+// address of several (only her own assets are named, so nothing is
+// disclosed).
 func LookupAccess(list []Access, ref string) (Access, error) {
+	if org, rest, ok := strings.Cut(ref, "/"); ok {
+		var in []Access
+		for _, a := range list {
+			if a.Org == org {
+				in = append(in, a)
+			}
+		}
+		if a, err := LookupAccess(in, rest); err == nil || !errors.Is(err, ErrNotFound) {
+			return a, err
+		}
+		return Access{}, fmt.Errorf("asset %q: %w", ref, ErrNotFound)
+	}
+	multi := SpansOrgs(list)
+	var byName []Access
 	for _, a := range list {
 		if a.Asset.Name == ref {
-			return a, nil
+			byName = append(byName, a)
 		}
+	}
+	switch {
+	case len(byName) == 1:
+		return byName[0], nil
+	case len(byName) > 1:
+		return Access{}, &AmbiguousNameError{Name: ref, Refs: accessRefs(byName, true)}
 	}
 	var byAddr []Access
 	for _, a := range list {
@@ -436,12 +540,7 @@ func LookupAccess(list []Access, ref string) (Access, error) {
 	case len(byAddr) == 1:
 		return byAddr[0], nil
 	case len(byAddr) > 1:
-		names := make([]string, len(byAddr))
-		for i, a := range byAddr {
-			names[i] = a.Asset.Name
-		}
-		slices.Sort(names)
-		return Access{}, &AmbiguousAddressError{Address: ref, Names: names}
+		return Access{}, &AmbiguousAddressError{Address: ref, Names: accessRefs(byAddr, multi)}
 	}
 	if id, err := strconv.ParseInt(strings.TrimPrefix(ref, "#"), 10, 64); err == nil {
 		for _, a := range list {
@@ -451,4 +550,17 @@ func LookupAccess(list []Access, ref string) (Access, error) {
 		}
 	}
 	return Access{}, fmt.Errorf("asset %q: %w", ref, ErrNotFound)
+}
+
+// accessRefs names the assets of list, as org/asset when withOrg, sorted.
+func accessRefs(list []Access, withOrg bool) []string {
+	out := make([]string, len(list))
+	for i, a := range list {
+		out[i] = a.Asset.Name
+		if withOrg {
+			out[i] = a.Ref()
+		}
+	}
+	slices.Sort(out)
+	return out
 }

@@ -63,7 +63,36 @@ func (s *Store) ExplainAccess(ctx context.Context, user, asset string, at time.T
 	if err != nil {
 		return Explanation{}, err
 	}
-	return explain(u, a, accounts, grants, at), nil
+	e := explain(u, a, accounts, grants, at)
+	org, members, err := s.assetOrgMembers(ctx, a)
+	if err != nil {
+		return Explanation{}, err
+	}
+	if !members[u.ID] {
+		notMember(&e, org)
+	}
+	return e, nil
+}
+
+// notMember turns e into a refusal: the person is not a member of the
+// asset's organization, so no grant of it reaches her.
+func notMember(e *Explanation, org string) {
+	e.Reasons = append(e.Reasons, fmt.Sprintf("%s is not a member of organization %s", e.User, org))
+	e.Allowed = false
+	e.Accounts = []ExplainedAccount{}
+	e.Verdict = fmt.Sprintf("%s cannot reach %s: %s", e.User, e.Asset, strings.Join(e.Reasons, "; "))
+}
+
+// assetOrgMembers returns the name of a's organization and the ids of
+// its members.
+func (s *Store) assetOrgMembers(ctx context.Context, a Asset) (string, map[int64]bool, error) {
+	id := a.OrgID
+	o, err := s.GetOrgByID(ctx, id)
+	if err != nil {
+		return "", nil, fmt.Errorf("the organization of asset %s: %w", a.Name, err)
+	}
+	members, err := s.orgMemberSet(ctx, id)
+	return o.Name, members, err
 }
 
 // WhoCan lists, for every person who can reach the asset at time at,
@@ -77,8 +106,15 @@ func (s *Store) WhoCan(ctx context.Context, asset string, at time.Time) ([]WhoCa
 	if err != nil {
 		return nil, err
 	}
+	_, members, err := s.assetOrgMembers(ctx, a)
+	if err != nil {
+		return nil, err
+	}
 	out := []WhoCanEntry{}
 	for _, u := range users {
+		if !members[u.ID] {
+			continue
+		}
 		e := explain(u, a, accounts, grants, at)
 		if !e.Allowed {
 			continue

@@ -56,7 +56,8 @@ func splitPorts(s string) []int {
 	return ports
 }
 
-// forwardGrantPorts returns the ports each of the named grants opens
+// forwardGrantPorts returns the ports each of the named grants (of the
+// view's organization: grant names are unique within one) opens
 // with its forward action: those listed on it, or sshPort (22 when 0)
 // when it lists none. Grants without forward, inactive or missing ones
 // open nothing.
@@ -72,7 +73,7 @@ func (s *Store) forwardGrantPorts(ctx context.Context, grants []string, sshPort 
 	for i, g := range grants {
 		args[i] = g
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT name, actions, forward_ports FROM grants WHERE active AND name IN (`+placeholders(len(grants))+`)`, args...)
+	rows, err := s.db.QueryContext(ctx, `SELECT g.name, g.actions, g.forward_ports FROM grants g WHERE `+s.orgCond("g")+` AND g.active AND g.name IN (`+placeholders(len(grants))+`)`, args...)
 	if err != nil {
 		return nil, wrapError(err)
 	}

@@ -77,18 +77,26 @@ func (a AuditQuery) limit() int {
 
 // ListOperations returns the operations audit of the scope, oldest
 // first: one organization's changes, or (all-orgs view) every change,
-// those made across organizations (org 0) with them. User matches the
-// actor's name (with or without its "os:"/"ssh:" prefix).
+// those made across organizations (org 0) with them. The default
+// organization's view shows the changes across organizations too (people
+// changing their password or MFA in the menu, settings), so that a
+// single-org install's audit holds every change as it always did. User matches the
+// actor's name (with or without its "os:"/"ssh:" prefix, and with the
+// " from ADDRESS" of a change made over SSH).
 func (s *Store) ListOperations(ctx context.Context, aq AuditQuery) ([]Operation, error) {
-	query := `SELECT id, at, actor, action, target, detail, org_id FROM operations o WHERE ` + s.orgCond("o")
+	scope := s.orgCond("o")
+	if org, one := s.ScopeOrg(); one && org == DefaultOrgID {
+		scope = "(" + scope + " OR o.org_id = 0)"
+	}
+	query := `SELECT id, at, actor, action, target, detail, org_id FROM operations o WHERE ` + scope
 	var args []any
 	if !aq.Since.IsZero() {
 		query += ` AND at >= ?`
 		args = append(args, formatTime(aq.Since))
 	}
 	if aq.User != "" {
-		query += ` AND (actor = ? OR actor LIKE ?)`
-		args = append(args, aq.User, "%:"+aq.User)
+		query += ` AND (actor = ? OR actor LIKE ? OR actor LIKE ?)`
+		args = append(args, aq.User, "%:"+aq.User, "%:"+aq.User+" from %")
 	}
 	if aq.Asset != "" {
 		query += ` AND target = ?`

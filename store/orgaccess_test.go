@@ -421,12 +421,21 @@ func TestAllOrgsOperationsHoldTheChangesAcrossOrgs(t *testing.T) {
 		return slices.ContainsFunc(ops, func(o Operation) bool { return o.Action == action })
 	}
 	// The fixture's people were added across orgs (org 0); team-b was
-	// added in its own org.
+	// added in its own org. The default org's view shows the changes
+	// across orgs (a single-org install's audit stays whole), team-b's
+	// does not.
 	if !has(all, "user.add") || !has(all, "org.add") {
 		t.Fatalf("all-orgs operations lack the changes across orgs: %+v", all)
 	}
-	if has(mine, "user.add") || has(mine, "org.add") {
-		t.Fatalf("default's operations hold changes of no org or of team-b: %+v", mine)
+	if !has(mine, "user.add") || has(mine, "org.add") {
+		t.Fatalf("default's operations should hold the changes across orgs and none of team-b: %+v", mine)
+	}
+	theirs, err := f.b.ListOperations(ctx, AuditQuery{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if has(theirs, "user.add") || !has(theirs, "org.add") {
+		t.Fatalf("team-b's operations should hold its own changes only: %+v", theirs)
 	}
 }
 

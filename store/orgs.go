@@ -129,6 +129,28 @@ func (s *Store) ListOrgs(ctx context.Context, user string) ([]Org, error) {
 	return out, wrapError(rows.Err())
 }
 
+// RemovedOrgIDs returns the ids of the removed organizations: their
+// sessions, tickets and audit stay, and a listing across every
+// organization reads them too.
+//
+// unscoped: organizations are above the scope.
+func (s *Store) RemovedOrgIDs(ctx context.Context) ([]int64, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT id FROM orgs WHERE removed_at IS NOT NULL ORDER BY id`)
+	if err != nil {
+		return nil, wrapError(err)
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, wrapError(err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, wrapError(rows.Err())
+}
+
 // RenameOrg renames an organization. The default one can be renamed too:
 // it stays the one rows without an organization went to.
 func (s *Store) RenameOrg(ctx context.Context, from, to string) error {

@@ -22,11 +22,7 @@ var scopeCalls = map[string]bool{"orgCond": true, "writeOrg": true, "InOrg": tru
 // pendingScope lists the functions still being moved to scoped queries,
 // as "file:Func" (methods by their name alone). The list only shrinks:
 // the test fails for an entry that is scoped now, so that it is taken out.
-var pendingScope = map[string]bool{
-	"authz.go:liveGrants":          true, // h-orgmenu
-	"authz.go:loadCoverage":        true, // h-orgmenu
-	"forward.go:forwardGrantPorts": true, // h-orgmenu
-}
+var pendingScope = map[string]bool{}
 
 // TestEveryOrgOwnedQueryIsScoped walks the store's source: a function
 // whose SQL touches an org-owned table must call orgCond or writeOrg

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -54,6 +55,7 @@ func (a AuditorAction) String() string {
 // AuditorConfig is what the auditor menu shows.
 type AuditorConfig struct {
 	User   string
+	Role   string // shown next to her name: "auditor" when empty
 	Banner string
 	Live   []SessionInfo // sessions running now, to watch
 	Recent []SessionInfo // ended sessions, to replay
@@ -426,7 +428,7 @@ func (m AuditorMenu) listView() string {
 		lines = append(lines, m.styles.Banner.Render(l))
 	}
 	lines = append(lines, m.styles.Title.Render("JMS")+" "+m.styles.TitleInfo.Render(
-		fmt.Sprintf("%s (auditor) · %d live · %d recent", m.cfg.User, len(m.live), len(m.recent))))
+		fmt.Sprintf("%s (%s) · %d live · %d recent", m.cfg.User, cmp.Or(m.cfg.Role, "auditor"), len(m.live), len(m.recent))))
 
 	left := m.styles.SearchPrompt.Render("Search:") + " "
 	switch {

@@ -1,5 +1,7 @@
 package tui
 
+import "slices"
+
 // helpEntry is one line of the help screen: keys and what they do, or a
 // section title.
 type helpEntry struct {
@@ -52,8 +54,17 @@ var auditorHelpText = []helpEntry{
 	{false, "? h  q ctrl+d", "this help; quit (ctrl+c quits from anywhere)"},
 }
 
+// orgHelp is the help screen's line for o, shown when her assets span
+// several organizations.
+var orgHelp = helpEntry{false, "o", "next organization: only its assets (all, then each in turn)"}
+
 func (m Menu) helpView() string {
-	return helpScreen(m.styles, helpText, m.width, m.height)
+	entries := helpText
+	if len(m.orgs) > 1 {
+		i := slices.IndexFunc(helpText, func(e helpEntry) bool { return e.keys == "r" })
+		entries = slices.Insert(slices.Clone(helpText), i, orgHelp)
+	}
+	return helpScreen(m.styles, entries, m.width, m.height)
 }
 
 // helpScreen draws a help screen of entries.

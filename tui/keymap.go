@@ -23,6 +23,7 @@ type KeyMap struct {
 	EraseWord key.Binding // Ctrl-W
 	List      key.Binding // "p": every asset, as KoKo's p
 	Tree      key.Binding // "g": toggle the node tree
+	Org       key.Binding // "o": the next organization (her assets span several)
 	Open      key.Binding // tree: expand
 	Close     key.Binding // tree: collapse
 	Refresh   key.Binding
@@ -67,6 +68,7 @@ func DefaultKeyMap() KeyMap {
 		EraseWord: key.NewBinding(key.WithKeys("ctrl+w"), key.WithHelp("ctrl+w", "erase word")),
 		List:      key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "all")),
 		Tree:      key.NewBinding(key.WithKeys("g"), key.WithHelp("g", "tree")),
+		Org:       key.NewBinding(key.WithKeys("o"), key.WithHelp("o", "next org")),
 		Open:      key.NewBinding(key.WithKeys("right", "l", "space"), key.WithHelp("→/l", "open")),
 		Close:     key.NewBinding(key.WithKeys("left", "h"), key.WithHelp("←/h", "close")),
 		Refresh:   key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "refresh")),

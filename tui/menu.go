@@ -89,6 +89,7 @@ type MenuState struct {
 	Searching  bool     // the search box had the focus (not restored: letters are commands again)
 	Moved      bool     // she had moved the cursor to the selected asset
 	Node       string   // the node the list was narrowed to ("" for all)
+	Org        string   // the organization the list was narrowed to ("" for all)
 	SelectedID int64    // the asset under the cursor
 	Offset     int      // the first row shown
 	Tree       bool     // the node tree was showing
@@ -104,6 +105,7 @@ type item struct {
 	name    string                 // lower-cased name
 	id      string                 // the asset's ID, in decimal
 	address string                 // address, with :port when not 22
+	org     string                 // the asset's organization
 	node    string                 // normalised node path, "/" at least
 	search  string                 // lower-cased text the filter looks in
 }
@@ -127,13 +129,15 @@ type Menu struct {
 	widths  maxWidths
 	matches []int // indices into items that pass the filter, best first
 	query   string
-	lastQ   string // the query matches was computed for
-	lastN   string // the node matches was computed for
-	search  bool   // the search box has the focus
-	node    string // node scope, "" for all
-	cursor  int    // index into matches
-	moved   bool   // she moved the cursor since the list last changed
-	offset  int    // first visible row
+	lastQ   string   // the query matches was computed for
+	lastN   string   // the node matches was computed for
+	search  bool     // the search box has the focus
+	node    string   // node scope, "" for all
+	org     string   // organization scope, "" for all
+	orgs    []string // her assets' organizations, sorted; nil when one
+	cursor  int      // index into matches
+	moved   bool     // she moved the cursor since the list last changed
+	offset  int      // first visible row
 
 	tree     *tree
 	picker   picker
@@ -212,6 +216,9 @@ func NewMenu(cfg MenuConfig) Menu {
 		// failed connection) q quits rather than being typed.
 		m.query = sanitize(r.Query)
 		m.node = r.Node
+		if slices.Contains(m.orgs, r.Org) {
+			m.org = r.Org
+		}
 		m.refilter()
 		m.moved = m.selectID(r.SelectedID, r.Offset) && r.Moved
 		if r.Tree || r.TreeCursor != "" || len(r.TreeOpen) > 0 {
@@ -248,6 +255,7 @@ func (m Menu) State() MenuState {
 		Searching: m.search,
 		Moved:     m.moved,
 		Node:      m.node,
+		Org:       m.org,
 		Offset:    m.offset,
 		Tree:      m.state == stateTree || (m.state == stateHelp && m.prev == stateTree),
 	}
@@ -409,8 +417,11 @@ func (m Menu) updateList(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		case key.Matches(msg, m.keys.Help):
 			return m.showHelp()
 		case key.Matches(msg, m.keys.List):
-			m.node = ""
+			m.node, m.org = "", ""
 			m.setQuery("")
+			return m, nil
+		case key.Matches(msg, m.keys.Org) && len(m.orgs) > 1:
+			m.nextOrg()
 			return m, nil
 		case key.Matches(msg, m.keys.Tree):
 			return m.openTree()
@@ -449,6 +460,9 @@ func (m Menu) updateList(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 			m.setQuery("")
 		case m.node != "":
 			m.node = ""
+			m.refilter()
+		case m.org != "":
+			m.org = ""
 			m.refilter()
 		}
 	case key.Matches(msg, m.keys.Erase):
@@ -573,16 +587,21 @@ func (m *Menu) setItems(assets []store.Access) {
 	})
 	items := make([]item, len(assets))
 	var w maxWidths
+	multi := store.SpansOrgs(assets)
 	for k, i := range order {
 		a := &assets[i]
 		it := &items[k]
-		it.access, it.address, it.node = a, a.Asset.Address, normNode(a.Asset.Node)
+		it.access, it.address, it.node, it.org = a, a.Asset.Address, normNode(a.Asset.Node), a.Org
 		it.name, it.id = keys[i], strconv.FormatInt(a.Asset.ID, 10)
 		if a.Asset.Port != 0 && a.Asset.Port != 22 {
 			it.address += ":" + strconv.Itoa(a.Asset.Port)
 		}
 		it.usable = connectable(a.Accounts)
 		it.search = searchText(a, keys[i], it.address, it.node)
+		if multi {
+			it.search += "\n" + strings.ToLower(a.Org)
+			w.org = max(w.org, width(a.Org))
+		}
 		w.id = max(w.id, len(it.id))
 		w.name = max(w.name, width(a.Asset.Name))
 		w.address = max(w.address, width(it.address))
@@ -590,6 +609,29 @@ func (m *Menu) setItems(assets []store.Access) {
 		w.node = max(w.node, width(it.node))
 	}
 	m.items, m.widths = items, w
+	m.orgs = nil
+	if multi {
+		for _, a := range assets {
+			m.orgs = append(m.orgs, a.Org)
+		}
+		slices.Sort(m.orgs)
+		m.orgs = slices.Compact(m.orgs)
+	}
+	if !slices.Contains(m.orgs, m.org) {
+		m.org = ""
+	}
+}
+
+// nextOrg narrows the list to the next of her organizations: all, then
+// each in turn, then all again.
+func (m *Menu) nextOrg() {
+	i := slices.Index(m.orgs, m.org) + 1 // -1 for all
+	m.org = ""
+	if i < len(m.orgs) {
+		m.org = m.orgs[i]
+	}
+	m.refilter()
+	m.cursor, m.offset, m.moved = 0, 0, false
 }
 
 // Gone says which assets of before are not in after (by ID), for the
@@ -690,7 +732,7 @@ func (m *Menu) refilter() {
 	src := m.matches
 	// An ID is not searched as text: "12" may match asset 12 that "1"
 	// did not, so an ID query always scans.
-	narrow := m.lastN == m.node && m.lastQ != "\x00" && strings.HasPrefix(m.query, m.lastQ) && src != nil && q.id == ""
+	narrow := m.lastN == m.node+"\x00"+m.org && m.lastQ != "\x00" && strings.HasPrefix(m.query, m.lastQ) && src != nil && q.id == ""
 	var out []int
 	if narrow {
 		out = make([]int, 0, len(src))
@@ -709,7 +751,7 @@ func (m *Menu) refilter() {
 		}
 	}
 	out = rankSort(m.items, out, q)
-	m.matches, m.lastQ, m.lastN = out, m.query, m.node
+	m.matches, m.lastQ, m.lastN = out, m.query, m.node+"\x00"+m.org
 	if m.cursor >= len(out) {
 		m.cursor = max(0, len(out)-1)
 	}
@@ -719,6 +761,9 @@ func (m *Menu) refilter() {
 func (m *Menu) match(i int, q query) bool {
 	it := &m.items[i]
 	if m.node != "" && !inNode(it.node, m.node) {
+		return false
+	}
+	if m.org != "" && it.org != m.org {
 		return false
 	}
 	return q.matches(it)
@@ -873,16 +918,17 @@ func (m Menu) listView() string {
 	default:
 		left += m.styles.SearchPlaceholder.Render("type to filter, ? for help")
 	}
-	right := fmt.Sprintf("%d/%d", len(m.matches), len(m.items))
+	right := m.styles.Count.Render(fmt.Sprintf("%d/%d", len(m.matches), len(m.items)))
 	if m.node != "" {
-		right = m.styles.Scope.Render("in "+printable.Escape(m.node)) + " " + m.styles.Count.Render(right)
-	} else {
-		right = m.styles.Count.Render(right)
+		right = m.styles.Scope.Render("in "+printable.Escape(m.node)) + " " + right
+	}
+	if m.org != "" {
+		right = m.styles.Scope.Render("org "+printable.Escape(m.org)) + " " + right
 	}
 	lines = append(lines, spread(left, right, m.width))
 
 	c := m.widths.layout(m.width)
-	lines = append(lines, m.styles.ColumnHeader.Render(c.row("", "ID", "NAME", "ADDRESS", "PLATFORM", "NODE", "COMMENT")))
+	lines = append(lines, m.styles.ColumnHeader.Render(c.row("", "ID", "ORG", "NAME", "ADDRESS", "PLATFORM", "NODE", "COMMENT")))
 
 	rows := m.listRows()
 	switch {
@@ -909,7 +955,7 @@ func (m Menu) listView() string {
 		if sel {
 			marker = "› "
 		}
-		row := c.row(marker, it.id, a.Name, it.address, a.Platform, it.node, comment)
+		row := c.row(marker, it.id, it.org, a.Name, it.address, a.Platform, it.node, comment)
 		switch {
 		case sel && len(it.usable) == 0:
 			row = m.styles.DimmedSel.Render(row)
@@ -928,7 +974,13 @@ func (m Menu) listView() string {
 	if m.search {
 		lines = append(lines, m.footer(m.keys.Connect, moveHelp, m.keys.Clear, m.keys.ForceQuit))
 	} else {
-		lines = append(lines, m.footer(m.keys.Connect, moveHelp, m.keys.Search, m.keys.List, m.keys.Tree, m.keys.Help, m.keys.Quit))
+		bindings := []key.Binding{m.keys.Connect, moveHelp, m.keys.Search, m.keys.List, m.keys.Tree, m.keys.Help, m.keys.Quit}
+		if len(m.orgs) > 1 {
+			// o instead of the arrows, to fit 80 columns; the search
+			// line shows which org, the help screen that o cycles.
+			bindings[1] = m.keys.Org
+		}
+		lines = append(lines, m.footer(bindings...))
 	}
 	return screen(lines, m.width, m.height)
 }
@@ -938,13 +990,13 @@ var moveHelp = key.NewBinding(key.WithKeys("up", "down"), key.WithHelp("↑↓",
 
 // maxWidths are the widest value of each column over all assets.
 type maxWidths struct {
-	id, name, address, platform, node int
+	id, org, name, address, platform, node int
 }
 
 // columns is the width of each column at some terminal width; 0 hides it.
 type columns struct {
-	total                                      int
-	id, name, address, platform, node, comment int
+	total                                           int
+	id, org, name, address, platform, node, comment int
 }
 
 const gap = 2 // spaces between columns
@@ -961,7 +1013,13 @@ func (mw maxWidths) layout(w int) columns {
 		platform: clampInt(mw.platform, 8, 10),
 		node:     clampInt(mw.node, 4, 24),
 	}
+	if mw.org > 0 { // her assets span several organizations
+		c.org = clampInt(mw.org, 3, 16)
+	}
 	avail := w - 2 - c.id - gap // the cursor marker and the ID
+	if c.org > 0 {
+		avail -= c.org + gap
+	}
 	used := func() int {
 		n := c.name + gap + c.address
 		if c.platform > 0 {
@@ -1003,7 +1061,7 @@ func (mw maxWidths) layout(w int) columns {
 
 // row lays out one line: marker then the visible columns, the ID right
 // aligned.
-func (c columns) row(marker, id, name, address, platform, node, comment string) string {
+func (c columns) row(marker, id, org, name, address, platform, node, comment string) string {
 	var b strings.Builder
 	b.Grow(c.total + 8)
 	b.WriteString(fit(marker, 2))
@@ -1012,6 +1070,10 @@ func (c columns) row(marker, id, name, address, platform, node, comment string) 
 	}
 	b.WriteString(fit(id, min(c.id, width(id))))
 	b.WriteString("  ")
+	if c.org > 0 {
+		b.WriteString(fit(org, c.org))
+		b.WriteString("  ")
+	}
 	b.WriteString(fit(name, c.name))
 	b.WriteString("  ")
 	b.WriteString(fit(address, c.address))

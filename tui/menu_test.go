@@ -547,7 +547,7 @@ func TestLayoutColumns(t *testing.T) {
 	mw := maxWidths{id: 2, name: 12, address: 28, platform: 7, node: 11}
 	for _, w := range []int{20, 30, 40, 60, 80, 100, 120, 200} {
 		c := mw.layout(w)
-		row := c.row("› ", "12", "name", "address", "platform", "node", "comment")
+		row := c.row("› ", "12", "", "name", "address", "platform", "node", "comment")
 		if got := width(row); got != w && w >= 20 {
 			t.Errorf("width %d: row is %d cells (%+v)", w, got, c)
 		}

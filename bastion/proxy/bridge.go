@@ -3,7 +3,6 @@ package proxy
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"strings"
 	"sync"
@@ -15,6 +14,7 @@ import (
 	"github.com/jms-bastion/jms/bastion/filter"
 	"github.com/jms-bastion/jms/bastion/sessionerr"
 	"github.com/jms-bastion/jms/recorder"
+	"github.com/jms-bastion/jms/sshdial"
 )
 
 // Buffers: each copier starts with a small buffer, so that an idle session
@@ -70,35 +70,18 @@ func (b *buffer) release() {
 	}
 }
 
-// remote is the shell or command started on the asset, with its pipes.
-type remote struct {
-	us     *gossh.Session
-	stdin  io.WriteCloser
-	stdout io.Reader
-	stderr io.Reader
-}
-
 // startRemote opens a session on the asset, passes on the locale and the
 // PTY, and starts the shell or the command.
-func (s *session) startRemote(client *gossh.Client) (*remote, error) {
-	us, err := client.NewSession()
+func (s *session) startRemote(conn *sshdial.Conn) (*remote, error) {
+	r, err := openRemote(conn)
 	if err != nil {
 		return nil, userErrorf(err, "jms: %s refused a session: %s", s.req.Asset.Name, err)
 	}
-	r := &remote{us: us}
-	if r.stdin, err = us.StdinPipe(); err == nil {
-		if r.stdout, err = us.StdoutPipe(); err == nil {
-			r.stderr, err = us.StderrPipe()
-		}
-	}
-	if err != nil {
-		us.Close()
-		return nil, fmt.Errorf("connect the pipes of the session on %s: %w", s.req.Asset.Name, err)
-	}
+	s.remote = r
 	for _, kv := range s.down.Environ() {
 		k, v, ok := strings.Cut(kv, "=")
 		if ok && (k == "LANG" || strings.HasPrefix(k, "LC_")) {
-			_ = us.Setenv(k, v) // sshd refuses what its AcceptEnv does not name: fine
+			_ = r.setenv(k, v) // sshd refuses what its AcceptEnv does not name: fine
 		}
 	}
 	if s.isPty {
@@ -106,18 +89,18 @@ func (s *session) startRemote(client *gossh.Client) (*remote, error) {
 		if term == "" {
 			term = "vt100"
 		}
-		if err := us.RequestPty(term, s.pty.Window.Height, s.pty.Window.Width, s.pty.Modes); err != nil {
-			us.Close()
+		if err := r.requestPty(term, s.pty.Window.Height, s.pty.Window.Width, s.pty.Modes); err != nil {
+			r.close()
 			return nil, userErrorf(err, "jms: %s refused a terminal: %s", s.req.Asset.Name, err)
 		}
 	}
 	if s.req.Command == "" {
-		err = us.Shell()
+		err = r.shell()
 	} else {
-		err = us.Start(s.req.Command)
+		err = r.start(s.req.Command)
 	}
 	if err != nil {
-		us.Close()
+		r.close()
 		return nil, userErrorf(err, "jms: %s refused to start the session: %s", s.req.Asset.Name, err)
 	}
 	return r, nil
@@ -126,19 +109,19 @@ func (s *session) startRemote(client *gossh.Client) (*remote, error) {
 // bridge runs the shell or command on the asset and carries its I/O until
 // it ends. exited reports whether the asset sent an exit status (or
 // signal); otherwise status is ExitLost.
-func (s *session) bridge(ctx context.Context, client *gossh.Client) (status int, exited bool, err error) {
-	r, err := s.startRemote(client)
+func (s *session) bridge(ctx context.Context, conn *sshdial.Conn) (status int, exited bool, err error) {
+	r, err := s.startRemote(conn)
 	if err != nil {
 		return ExitLost, false, err
 	}
-	defer r.us.Close()
+	defer r.close()
 
 	bctx, cancel := context.WithCancelCause(ctx)
 	s.cancel = cancel
 	defer cancel(nil)
 	// Ending the bridge (kill, shutdown, client gone, recording failed)
 	// closes the asset's connection, which unblocks every copier.
-	stopClose := context.AfterFunc(bctx, func() { client.Close() })
+	stopClose := context.AfterFunc(bctx, func() { conn.Close() })
 	defer stopClose()
 
 	var q *recQueue
@@ -155,7 +138,7 @@ func (s *session) bridge(ctx context.Context, client *gossh.Client) (status int,
 			s.tracker.Unfiltered()
 		}
 	}
-	werr := s.carry(bctx, client, r, q)
+	s.carry(bctx, r, q)
 
 	// Tear down: stop signal delivery first (the request loop delivering
 	// one holds a lock that Signals needs, so the control loop keeps
@@ -163,20 +146,17 @@ func (s *session) bridge(ctx context.Context, client *gossh.Client) (status int,
 	s.down.Signals(nil)
 	cancel(nil)
 	<-s.ctlDone
-	client.Close()
+	conn.Close()
 	if q != nil {
 		q.close() // both pumps and the control loop are done with it
 	}
-	if ri, ok := s.down.(ReadInterrupter); ok {
-		ri.InterruptRead()
-		<-s.inDone
-	}
-	return s.result(ctx, werr)
+	s.stopInput()
+	return s.result(ctx, r)
 }
 
 // carry starts the copiers and the control loop and waits for the asset's
-// side to end; it returns what the remote session's Wait returned.
-func (s *session) carry(ctx context.Context, client *gossh.Client, r *remote, q *recQueue) error {
+// side to end: the session channel closed, or the control loop ended.
+func (s *session) carry(ctx context.Context, r *remote, q *recQueue) {
 	var outMu *sync.Mutex // notices go to stdout only with a PTY
 	if s.isPty {
 		outMu = &s.outMu
@@ -184,49 +164,35 @@ func (s *session) carry(ctx context.Context, client *gossh.Client, r *remote, q 
 	var stderrDone sync.WaitGroup
 	stderrDone.Go(func() { s.pumpOut(recorder.StreamStderr, r.stderr, s.down.Stderr(), q, nil, nil) })
 
-	s.inDone = make(chan struct{})
-	go func() {
-		defer close(s.inDone)
-		switch {
-		case s.tracker != nil:
-			s.pumpInTracked(ctx, s.down, r.stdin, q)
-		case s.req.Command == "" || filter.ReadsCommands(s.req.Command):
-			// A shell without a PTY, or a command that reads commands
-			// from its input (sh, bash -s, python3 -, su, ssh …): its
-			// input is judged command by command.
-			s.pumpInLines(ctx, s.down, r.stdin, q)
-		default:
-			s.pumpIn(s.down, r.stdin, q)
-		}
-	}()
+	s.startInput(ctx, r.stdin, q)
 
 	sigs := make(chan ssh.Signal, 8)
 	s.down.Signals(sigs)
 	s.ctlDone = make(chan struct{})
-	go func() { defer close(s.ctlDone); s.control(ctx, client, r.us, sigs, q) }()
+	go func() { defer close(s.ctlDone); s.control(ctx, r, sigs, q) }()
 
 	// stdout is copied here, in the session's own goroutine: one goroutine
 	// fewer per session.
 	s.pumpOut(recorder.StreamStdout, r.stdout, s.down, q, s.tracker, outMu)
 	stderrDone.Wait()
-	return r.us.Wait()
+	select { // the exit status comes before the channel closes
+	case <-r.ended:
+	case <-s.ctlDone: // ended from inside (ctx): result says why
+	}
 }
 
 // result maps how the bridge ended to the exit status to pass on and the
 // error to tell the person.
-func (s *session) result(ctx context.Context, werr error) (status int, exited bool, err error) {
+func (s *session) result(ctx context.Context, r *remote) (status int, exited bool, err error) {
 	s.mu.Lock()
 	endedBy, userErr := s.endedBy, s.userErr
 	s.mu.Unlock()
 
-	var ee *gossh.ExitError
-	switch {
-	case werr == nil:
-		status, exited = 0, true
-	case errors.As(werr, &ee):
-		status, exited = ee.ExitStatus(), true
+	status, exited, missing := ExitLost, false, false
+	select {
+	case <-r.ended: // the control loop wrote r.exit before
+		status, exited, missing = r.exit.outcome()
 	default:
-		status = ExitLost
 	}
 	if userErr != nil {
 		return ExitLost, false, userErr
@@ -242,11 +208,10 @@ func (s *session) result(ctx context.Context, werr error) (status int, exited bo
 		return ExitLost, false, userErrorf(cause, "jms: session ended by the bastion")
 	}
 	if !exited {
-		var missing *gossh.ExitMissingError
-		if errors.As(werr, &missing) {
-			return ExitLost, false, userErrorf(werr, "jms: connection to %s closed without an exit status", s.req.Asset.Name)
+		if missing {
+			return ExitLost, false, userErrorf(errExitMissing, "jms: connection to %s closed without an exit status", s.req.Asset.Name)
 		}
-		return ExitLost, false, userErrorf(werr, "jms: connection to %s lost", s.req.Asset.Name)
+		return ExitLost, false, userErrorf(errExitUnreadable, "jms: connection to %s lost", s.req.Asset.Name)
 	}
 	return status, exited, nil
 }
@@ -295,44 +260,6 @@ func (s *session) pumpOut(stream recorder.Stream, src io.Reader, dst io.Writer, 
 	}
 }
 
-// pumpIn copies the person's input to the asset and closes the asset's
-// stdin at the person's EOF.
-func (s *session) pumpIn(src io.Reader, dst io.WriteCloser, q *recQueue) {
-	var b buffer
-	defer b.release()
-	toRaw := s.p.cfg.RecordInput && s.raw != nil && q != nil
-	for {
-		buf := b.bytes()
-		n, err := src.Read(buf)
-		if n > 0 {
-			if s.done.Load() {
-				return // the session ended while this read waited
-			}
-			if !toRaw && !s.recordInput(q, buf[:n]) {
-				return
-			}
-			if _, werr := dst.Write(buf[:n]); werr != nil {
-				return
-			}
-			s.p.cfg.Metrics.RelayedIn(n)
-			if toRaw && s.recOK.Load() {
-				// Into the raw file, after the asset has it: the
-				// buffer goes to the queue rather than a copy.
-				if b.big != nil {
-					q.data(recorder.StreamStdin, b.take(), n)
-				} else {
-					q.dataCopy(recorder.StreamStdin, buf[:n])
-				}
-			}
-		}
-		if err != nil {
-			dst.Close()
-			return
-		}
-		b.adapt(n)
-	}
-}
-
 // recordInput records a chunk of the person's input when input is
 // recorded: into the raw stream file through the queue for a session that
 // has one, into the cast otherwise. It reports whether the session goes
@@ -353,8 +280,11 @@ func (s *session) recordInput(q *recQueue, p []byte) bool {
 }
 
 // control carries window changes and signals to the asset and sends
-// keepalives, until ctx ends.
-func (s *session) control(ctx context.Context, client *gossh.Client, us *gossh.Session, sigs <-chan ssh.Signal, q *recQueue) {
+// keepalives, until ctx ends. It also serves what the asset sends besides
+// the streams (the session channel's requests, with the exit status, and
+// the connection's global requests and channel opens), so that no
+// goroutine of x/crypto's client waits on them.
+func (s *session) control(ctx context.Context, r *remote, sigs <-chan ssh.Signal, q *recQueue) {
 	winch := s.winch
 	if !s.isPty {
 		winch = nil
@@ -366,11 +296,8 @@ func (s *session) control(ctx context.Context, client *gossh.Client, us *gossh.S
 		defer t.Stop()
 		tick = t.C
 	}
-	var (
-		inFlight bool
-		missed   int
-		answered = make(chan struct{}, 1)
-	)
+	a := assetEvents{reqs: r.reqs, global: r.conn.Reqs, chans: r.conn.Chans}
+	k := keepalive{answered: make(chan struct{}, 1)}
 	for {
 		select {
 		case <-ctx.Done():
@@ -384,47 +311,96 @@ func (s *session) control(ctx context.Context, client *gossh.Client, us *gossh.S
 				continue
 			}
 			cur = w
-			if ws, ok := s.down.(windowSetter); ok {
-				ws.SetWindow(w)
-			}
-			if err := us.WindowChange(w.Height, w.Width); err != nil {
-				s.log.Debug("window change not passed on", "err", err)
-			}
-			if s.tracker != nil {
-				s.tracker.Resize(w.Width, w.Height)
-			}
-			if q != nil && s.recOK.Load() {
-				q.resize(w.Width, w.Height)
-			}
+			s.resize(r, q, w)
 		case sig := <-sigs:
-			if err := us.Signal(gossh.Signal(sig)); err != nil {
+			if err := r.signal(string(sig)); err != nil {
 				s.log.Debug("signal not passed on", "signal", sig, "err", err)
 			}
-		case <-answered:
-			inFlight, missed = false, 0
-		case <-tick:
-			if inFlight {
-				missed++
-				if missed >= keepaliveMax {
-					s.log.Warn("the asset stopped answering keepalives: closing", "missed", missed)
-					s.endWith(errKeepalive, userErrorf(errKeepalive, "jms: connection to %s lost (no answer to %d keepalives)",
-						s.req.Asset.Name, missed))
-					return
-				}
+		case req, ok := <-a.reqs:
+			if !ok {
+				a.reqs = nil
+				close(r.ended)
 				continue
 			}
-			inFlight = true
-			// The reply (any reply, even a refusal) comes back on answered;
-			// when the connection closes, SendRequest fails and the
-			// goroutine ends.
-			go func() {
-				if _, _, err := client.SendRequest("keepalive@openssh.com", true, nil); err == nil {
-					select {
-					case answered <- struct{}{}:
-					default:
-					}
-				}
-			}()
+			r.channelRequest(req)
+		case req, ok := <-a.global:
+			if !ok {
+				a.global = nil
+			} else if req.WantReply {
+				_ = req.Reply(false, nil)
+			}
+		case nc, ok := <-a.chans:
+			if !ok {
+				a.chans = nil
+			} else {
+				rejectChannel(nc)
+			}
+		case <-k.answered:
+			k.inFlight, k.missed = false, 0
+		case <-tick:
+			if !s.keepalive(r, &k) {
+				return
+			}
 		}
 	}
+}
+
+// assetEvents are the channels the control loop serves for the asset;
+// each is set to nil once closed.
+type assetEvents struct {
+	reqs   <-chan *gossh.Request // the session channel's
+	global <-chan *gossh.Request
+	chans  <-chan gossh.NewChannel
+}
+
+// resize passes a new window size on to the asset, the line tracker and
+// the recording.
+func (s *session) resize(r *remote, q *recQueue, w ssh.Window) {
+	if ws, ok := s.down.(windowSetter); ok {
+		ws.SetWindow(w)
+	}
+	if err := r.windowChange(w.Height, w.Width); err != nil {
+		s.log.Debug("window change not passed on", "err", err)
+	}
+	if s.tracker != nil {
+		s.tracker.Resize(w.Width, w.Height)
+	}
+	if q != nil && s.recOK.Load() {
+		q.resize(w.Width, w.Height)
+	}
+}
+
+// keepalive is the state of the keepalives to the asset.
+type keepalive struct {
+	inFlight bool
+	missed   int
+	answered chan struct{}
+}
+
+// keepalive is one tick of the keepalives: it sends one unless one is
+// still unanswered, and ends the session (reporting false) once
+// keepaliveMax ticks went by without an answer.
+func (s *session) keepalive(r *remote, k *keepalive) bool {
+	if k.inFlight {
+		k.missed++
+		if k.missed >= keepaliveMax {
+			s.log.Warn("the asset stopped answering keepalives: closing", "missed", k.missed)
+			s.endWith(errKeepalive, userErrorf(errKeepalive, "jms: connection to %s lost (no answer to %d keepalives)",
+				s.req.Asset.Name, k.missed))
+			return false
+		}
+		return true
+	}
+	k.inFlight = true
+	// The reply (any reply, even a refusal) comes back on answered; when
+	// the connection closes, SendRequest fails and the goroutine ends.
+	go func() {
+		if _, _, err := r.conn.SendRequest("keepalive@openssh.com", true, nil); err == nil {
+			select {
+			case k.answered <- struct{}{}:
+			default:
+			}
+		}
+	}()
+	return true
 }

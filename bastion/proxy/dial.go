@@ -16,7 +16,7 @@ import (
 
 // dialResult says how a dial went, for the session row.
 type dialResult struct {
-	client *gossh.Client
+	conn *sshdial.Conn
 	// reason is the end reason to record when the dial failed.
 	reason string
 }
@@ -34,12 +34,12 @@ func (p *Proxy) dial(ctx context.Context, req Request) (dialResult, error) {
 		return dialResult{reason: "account secret: " + err.Error()}, err
 	}
 	defer cleanup()
-	d := sshdial.Dialer{Keys: p.st, Policy: p.cfg.HostKeyPolicy, Timeout: p.cfg.ConnectTimeout, Log: p.log}
-	client, err := d.Dial(ctx, a, acc.Username, auth)
+	d := sshdial.Dialer{Keys: assetKeys{st: p.st, id: a.ID}, Policy: p.cfg.HostKeyPolicy, Timeout: p.cfg.ConnectTimeout, Log: p.log}
+	conn, err := d.DialConn(ctx, a, acc.Username, auth)
 	if err != nil {
 		return dialResult{reason: dialReason(err, acc)}, dialError(err, a, acc)
 	}
-	return dialResult{client: client}, nil
+	return dialResult{conn: conn}, nil
 }
 
 // dialReason is the end reason to record for a failed dial.
@@ -119,5 +119,17 @@ func (p *Proxy) Dial(ctx context.Context, asset store.Asset, account store.Grant
 	if err != nil {
 		return nil, err
 	}
-	return dr.client, nil
+	c := dr.conn
+	return gossh.NewClient(c.Conn, c.Chans, c.Reqs), nil
+}
+
+// assetKeys pins the host key of the asset being dialled by its id:
+// its name may be another organization's too.
+type assetKeys struct {
+	st Store
+	id int64
+}
+
+func (k assetKeys) PinHostKey(ctx context.Context, _ string, key string) error {
+	return k.st.PinAssetHostKey(ctx, k.id, key)
 }

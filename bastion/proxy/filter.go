@@ -305,28 +305,11 @@ func (s *session) judgeExec(ctx context.Context) error {
 
 var errDenied = errors.New("denied by a command filter")
 
-// pumpInTracked carries the input of a session with a PTY through the line
+// trackInput carries the input of a session with a PTY through the line
 // tracker: keystrokes pass at once, Enter waits for the line to be judged.
-// A goroutine of its own reads src, so that a held command can watch for
-// ^C while it waits.
-func (s *session) pumpInTracked(ctx context.Context, src io.Reader, dst io.WriteCloser, q *recQueue) {
-	in := make(chan []byte, 16)
-	go func() {
-		defer close(in)
-		var b buffer
-		defer b.release()
-		for {
-			buf := b.bytes()
-			n, err := src.Read(buf)
-			if n > 0 {
-				in <- bytes.Clone(buf[:n])
-			}
-			if err != nil {
-				return
-			}
-			b.adapt(n)
-		}
-	}()
+// The chunks come on in (from a reader of their own, so that a held
+// command can watch for ^C while it waits) until it closes.
+func (s *session) trackInput(ctx context.Context, in <-chan []byte, dst io.WriteCloser, q *recQueue) {
 	recordInput := s.p.cfg.RecordInput
 	dead := false // the asset's side is gone: drain and drop
 	write := func(p []byte) {

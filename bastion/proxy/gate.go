@@ -30,30 +30,28 @@ type lineGate struct {
 	dead    bool          // the asset's side is gone
 }
 
-// pumpInLines carries the input of a shell without a PTY command by
-// command (see lineGate) and closes the asset's stdin at the person's EOF.
-func (s *session) pumpInLines(ctx context.Context, src io.Reader, dst io.WriteCloser, q *recQueue) {
-	var b buffer
-	defer b.release()
+// lineInput is the sink of a shell without a PTY: its input goes to the
+// asset command by command (see lineGate); at the person's EOF, the
+// asset's stdin is closed.
+func (s *session) lineInput(ctx context.Context, dst io.WriteCloser, q *recQueue) func(p []byte, err error) {
 	g := &lineGate{s: s, q: q, dst: dst}
-	for {
-		buf := b.bytes()
-		n, err := src.Read(buf)
-		if n > 0 && !g.dead {
-			if s.done.Load() {
+	stopped := false
+	return func(p []byte, err error) {
+		if stopped {
+			return
+		}
+		if len(p) > 0 && !g.dead {
+			if s.done.Load() || !s.recordInput(q, p) {
+				stopped = true
 				return
 			}
-			if !s.recordInput(q, buf[:n]) {
-				return
-			}
-			g.feed(ctx, buf[:n])
+			g.feed(ctx, p)
 		}
 		if err != nil {
 			g.finish(ctx)
 			dst.Close()
-			return
+			stopped = true
 		}
-		b.adapt(n)
 	}
 }
 

@@ -47,6 +47,20 @@ type ReadInterrupter interface {
 	InterruptRead()
 }
 
+// InputPusher may be implemented by a Downstream that reads its input in
+// a goroutine of its own anyway (the server's terminal): Run then hands
+// it a sink instead of reading, and carries the person's input to the
+// asset in that goroutine, so that an idle session has no goroutine of
+// its own waiting for keystrokes. PushInput calls sink with each chunk
+// read (p is reused once sink returns) and, once input ends, with the
+// read error (io.EOF); one call at a time. StopInput removes the sink:
+// once it returns, sink is not called any more and input goes back to
+// Read. Run calls StopInput before it returns.
+type InputPusher interface {
+	PushInput(sink func(p []byte, err error))
+	StopInput()
+}
+
 // Request is a session the server has already authenticated and
 // authorized.
 type Request struct {
@@ -64,7 +78,9 @@ type Request struct {
 // Store is what the proxy needs of the store (*store.Store satisfies it).
 type Store interface {
 	AccountSecret(ctx context.Context, id int64) (store.Account, store.Secret, error)
-	PinHostKey(ctx context.Context, asset, key string) error
+	// PinAssetHostKey pins an asset's host key at first use (tofu), in
+	// the asset's organization.
+	PinAssetHostKey(ctx context.Context, assetID int64, key string) error
 	StartSession(ctx context.Context, ns store.NewSession) (store.Session, error)
 	EndSession(ctx context.Context, id string, end store.SessionEnd) error
 

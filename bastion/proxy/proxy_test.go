@@ -160,7 +160,7 @@ func (h *harness) handle(sess ssh.Session) {
 		sess.Exit(1)
 		return
 	}
-	code, err := h.px.Run(ctx, NewRawSession(sess), Request{
+	code, err := h.px.Run(ctx, NewRawSession(sess), &Request{
 		User: "alice", Source: sess.RemoteAddr().String(), Asset: a, Account: h.account, Command: sess.RawCommand(),
 		OnStart: func(s store.Session) {
 			h.mu.Lock()

@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"github.com/jms-bastion/jms/recorder"
 )
@@ -19,6 +20,10 @@ import (
 // in memory until the queue runs empty (or recorder.MaxHeld gathers), so that what
 // the session has shown is in the files as soon as the recorder catches up,
 // and a recorder starved of CPU writes many chunks per system call.
+//
+// The goroutine runs only while there is something to record: it starts
+// with the first chunk queued and ends once the queue is empty and
+// flushed, so that an idle session holds no stack for its recording.
 //
 // The price: a recording failure is seen up to recQueueLen chunks and
 // recorder.MaxHeld bytes after the bytes concerned reached the person (at
@@ -43,9 +48,11 @@ type recItem struct {
 }
 
 type recQueue struct {
-	s    *session
-	ch   chan recItem
-	done chan struct{}
+	s  *session
+	ch chan recItem
+	// running is set while a goroutine records (run); wg counts them.
+	running atomic.Bool
+	wg      sync.WaitGroup
 	// mu guards closed: senders hold it shared, so that close waits for
 	// a send in progress and later sends (input read after the bridge
 	// ended) are dropped rather than sent on a closed channel.
@@ -54,32 +61,55 @@ type recQueue struct {
 }
 
 func (s *session) startRecQueue() *recQueue {
-	q := &recQueue{s: s, ch: make(chan recItem, recQueueLen), done: make(chan struct{})}
-	go q.run()
-	return q
+	return &recQueue{s: s, ch: make(chan recItem, recQueueLen)}
 }
 
+// kick starts a goroutine to record what was queued, unless one runs.
+func (q *recQueue) kick() {
+	if q.running.CompareAndSwap(false, true) {
+		q.wg.Add(1)
+		go q.run()
+	}
+}
+
+// run records until the queue is empty, then flushes and ends. A chunk
+// queued just as it ends is either seen by its last look at the queue or
+// starts another run (kick after the send).
 func (q *recQueue) run() {
-	defer close(q.done)
+	defer q.wg.Done()
+	for {
+		select {
+		case it := <-q.ch:
+			q.take(it)
+			continue
+		default:
+		}
+		if q.s.recOK.Load() {
+			if err := q.flush(); err != nil {
+				q.s.recordFailed(err)
+			}
+		}
+		q.running.Store(false)
+		if len(q.ch) == 0 || !q.running.CompareAndSwap(false, true) {
+			return
+		}
+	}
+}
+
+// take records one queued item.
+func (q *recQueue) take(it recItem) {
 	s := q.s
 	m := s.p.cfg.Metrics
-	for it := range q.ch {
-		m.Queued(-1)
-		if s.recOK.Load() {
-			if err := q.record(it); err != nil {
-				s.recordFailed(err)
-			} else {
-				m.Recorded(it.n)
-			}
+	m.Queued(-1)
+	if s.recOK.Load() {
+		if err := q.record(it); err != nil {
+			s.recordFailed(err)
+		} else {
+			m.Recorded(it.n)
 		}
-		if it.buf != nil {
-			bigPool.Put(it.buf)
-		}
-		if len(q.ch) == 0 && s.recOK.Load() {
-			if err := q.flush(); err != nil {
-				s.recordFailed(err)
-			}
-		}
+	}
+	if it.buf != nil {
+		bigPool.Put(it.buf)
 	}
 }
 
@@ -116,7 +146,13 @@ func (q *recQueue) send(it recItem) {
 		return
 	}
 	q.s.p.cfg.Metrics.Queued(1) // the queue's depth in the metrics, until run takes it
-	q.ch <- it
+	select {
+	case q.ch <- it:
+	default: // full: the goroutine recording it runs; wait for room
+		q.kick()
+		q.ch <- it
+	}
+	q.kick()
 }
 
 // data queues a chunk of a stream whose buffer the queue now owns.
@@ -148,7 +184,7 @@ func (q *recQueue) resize(w, h int) { q.send(recItem{kind: recResize, width: w, 
 func (q *recQueue) close() {
 	q.mu.Lock()
 	q.closed = true
-	close(q.ch)
 	q.mu.Unlock()
-	<-q.done
+	// Every send kicked after it queued: the runs take all of it.
+	q.wg.Wait()
 }

@@ -15,10 +15,12 @@ import (
 
 	"charm.land/ssh"
 	"github.com/google/uuid"
+	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/jms-bastion/jms/bastion/filter"
 	"github.com/jms-bastion/jms/bastion/sessionerr"
 	"github.com/jms-bastion/jms/recorder"
+	"github.com/jms-bastion/jms/sshdial"
 	"github.com/jms-bastion/jms/store"
 )
 
@@ -33,6 +35,8 @@ type session struct {
 	pty   ssh.Pty
 	winch <-chan ssh.Window
 	isPty bool
+
+	remote *remote // the session on the asset, once opened
 
 	rec *recorder.Writer // nil when not recording
 	// raw holds the bytes of the streams of a session without a PTY,
@@ -52,6 +56,10 @@ type session struct {
 	// loop of the bridge return.
 	inDone  chan struct{}
 	ctlDone chan struct{}
+	// pusher is the Downstream when it pushes input (InputPusher); inEnd
+	// ends the line tracker's input loop.
+	pusher InputPusher
+	inEnd  func()
 
 	mu       sync.Mutex
 	endedBy  error       // the first reason the bridge was ended from inside
@@ -74,26 +82,32 @@ var (
 // client. Errors a person should read are *sessionerr.UserError (Error() is the one
 // line to print on stderr); any other error is internal and names the
 // session.
-func (p *Proxy) Run(ctx context.Context, down Downstream, req Request) (exitStatus int, err error) {
-	start := p.cfg.Now()
-	s := &session{p: p, id: uuid.NewString(), req: req, down: down, start: start}
-	s.pty, s.winch, s.isPty = down.Pty()
-	s.log = p.log.With("session", s.id, "user", req.User, "asset", req.Asset.Name, "account", req.Account.Username)
-
+//
+// Run keeps a small frame (as do connect, bridge and carry): it stays on
+// the caller's stack for as long as the session is open.
+func (p *Proxy) Run(ctx context.Context, down Downstream, req *Request) (exitStatus int, err error) {
+	s := p.newSession(down, req)
 	recErr, err := s.begin(ctx)
 	if err != nil {
 		return ExitLost, err
 	}
-	end := store.SessionEnd{Status: store.StatusFailed}
+	end := &store.SessionEnd{Status: store.StatusFailed}
 	defer func() {
-		if eerr := s.finish(ctx, &end, exitStatus); eerr != nil && err == nil {
+		if eerr := s.finish(ctx, end, exitStatus); eerr != nil && err == nil {
 			err = eerr
 		}
 	}()
-	if status, err := s.admit(ctx, &end, recErr); err != nil {
+	if status, err := s.admit(ctx, end, recErr); err != nil {
 		return status, err
 	}
-	return s.connect(ctx, &end)
+	return s.connect(ctx, end)
+}
+
+func (p *Proxy) newSession(down Downstream, req *Request) *session {
+	s := &session{p: p, id: uuid.NewString(), req: *req, down: down, start: p.cfg.Now()}
+	s.pty, s.winch, s.isPty = down.Pty()
+	s.log = p.log.With("session", s.id, "user", req.User, "asset", req.Asset.Name, "account", req.Account.Username)
+	return s
 }
 
 // begin creates the recording and the session row. The recording comes
@@ -182,22 +196,45 @@ func (s *session) admit(ctx context.Context, end *store.SessionEnd, recErr error
 
 // connect dials the asset and bridges the session until it ends.
 func (s *session) connect(ctx context.Context, end *store.SessionEnd) (int, error) {
+	conn, err := s.dial(ctx, end)
+	if err != nil {
+		return ExitLost, err
+	}
+	defer s.closeConn(conn)
+	exitStatus, exited, err := s.bridge(ctx, conn)
+	return s.ended(ctx, end, exitStatus, exited, err)
+}
+
+// dial dials the asset, or says why it could not.
+func (s *session) dial(ctx context.Context, end *store.SessionEnd) (*sshdial.Conn, error) {
 	s.log.Info("session starting", "kind", s.kind(), "source", s.req.Source, "pty", s.isPty, "filters", s.nrules)
 	dr, err := s.p.dial(ctx, s.req)
-	if err != nil {
-		end.Reason = dr.reason
-		var ue *sessionerr.UserError
-		if errors.As(err, &ue) {
-			s.log.Warn("cannot connect to the asset", "reason", dr.reason, "err", err)
-			s.recordNotice(ue.Msg)
-			return ExitLost, err
-		}
-		s.log.Error("cannot connect to the asset", "err", err)
-		return ExitLost, fmt.Errorf("session %s: %w", s.id, err)
+	if err == nil {
+		return dr.conn, nil
 	}
-	defer dr.client.Close()
+	end.Reason = dr.reason
+	var ue *sessionerr.UserError
+	if errors.As(err, &ue) {
+		s.log.Warn("cannot connect to the asset", "reason", dr.reason, "err", err)
+		s.recordNotice(ue.Msg)
+		return nil, err
+	}
+	s.log.Error("cannot connect to the asset", "err", err)
+	return nil, fmt.Errorf("session %s: %w", s.id, err)
+}
 
-	exitStatus, exited, err := s.bridge(ctx, dr.client)
+// closeConn closes the asset's connection (closeConn).
+func (s *session) closeConn(conn *sshdial.Conn) {
+	var sreqs <-chan *gossh.Request
+	if s.remote != nil {
+		sreqs = s.remote.reqs
+	}
+	closeConn(conn, sreqs)
+}
+
+// ended notes how the bridged session ended in end and returns the exit
+// status and the error to pass on.
+func (s *session) ended(ctx context.Context, end *store.SessionEnd, exitStatus int, exited bool, err error) (int, error) {
 	end.Status, end.Reason = s.outcome(ctx, exitStatus, exited, err)
 	if exited {
 		end.ExitStatus = &exitStatus

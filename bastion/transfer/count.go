@@ -55,6 +55,7 @@ func (c *Counter) Out() int64 { return c.out.Load() }
 type ExecRun struct {
 	SessionID string // the exec session's row; "" when refused before it began
 	User      string
+	AssetID   int64 // the event belongs to the asset's organization
 	Asset     string
 	Account   string
 	Bytes     *Counter // nil when refused
@@ -71,7 +72,7 @@ func (s *Service) AuditExec(ctx context.Context, x ExecTransfer, r ExecRun) {
 
 // execEvent is the transfer event of an exec session.
 func execEvent(x ExecTransfer, r ExecRun) store.TransferEvent {
-	e := store.TransferEvent{SessionID: r.SessionID, User: r.User, Asset: r.Asset, Account: r.Account, Operation: x.Op,
+	e := store.TransferEvent{SessionID: r.SessionID, User: r.User, AssetID: r.AssetID, Asset: r.Asset, Account: r.Account, Operation: x.Op,
 		Path: strings.Join(x.Paths, " "), Result: ResultOK}
 	if r.Bytes != nil {
 		e.Size = r.Bytes.In()

@@ -193,9 +193,12 @@ func (s *Service) forwardTarget(ctx context.Context, req ForwardRequest) (store.
 	}
 	found, err := store.LookupAccess(list, req.Host)
 	var amb *store.AmbiguousAddressError
+	var ambName *store.AmbiguousNameError
 	switch {
 	case errors.As(err, &amb):
 		return store.Access{}, userErrorf(err, "jms: port forwarding to %s is not allowed: %s", net.JoinHostPort(req.Host, strconv.Itoa(req.Port)), amb)
+	case errors.As(err, &ambName):
+		return store.Access{}, userErrorf(err, "jms: port forwarding to %s is not allowed: %s", net.JoinHostPort(req.Host, strconv.Itoa(req.Port)), ambName)
 	case err != nil:
 		return store.Access{}, userErrorf(nil, "jms: port forwarding to %s is not allowed: no asset %q for %s", net.JoinHostPort(req.Host, strconv.Itoa(req.Port)), req.Host, req.User)
 	}

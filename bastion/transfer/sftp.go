@@ -265,13 +265,25 @@ func directAccount(user string, acc store.Access, name string) (store.GrantedAcc
 
 // folderNames names the folders of the virtual root: an asset with one
 // account with file access is `/web1`; with several, each account is a
-// folder of its own, `/web1@deploy` and `/web1@root`.
+// folder of its own, `/web1@deploy` and `/web1@root`. A name that assets
+// of several of her organizations have is prefixed with the org:
+// `/team-a:web1` and `/team-b:web1`.
 func folderNames(list []store.Access) map[string]*folder {
+	orgsOf := map[string]map[string]bool{}
+	for _, acc := range list {
+		if orgsOf[acc.Asset.Name] == nil {
+			orgsOf[acc.Asset.Name] = map[string]bool{}
+		}
+		orgsOf[acc.Asset.Name][acc.Org] = true
+	}
 	out := map[string]*folder{}
 	for _, acc := range list {
 		accounts := fileAccounts(acc)
 		for _, g := range accounts {
 			name := acc.Asset.Name
+			if len(orgsOf[name]) > 1 {
+				name = acc.Org + ":" + name
+			}
 			if len(accounts) > 1 {
 				name += "@" + g.Username
 			}

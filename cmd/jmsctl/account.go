@@ -52,6 +52,9 @@ func (a *app) readAccountSecret(passwordStdin bool, keyFile string) (string, sto
 		k, err := readSecretAll(a.stdin, "private key")
 		return store.SecretKey, k, err
 	case keyFile != "":
+		if err := a.localFile("--key", keyFile); err != nil {
+			return "", nil, err
+		}
 		if fi, err := os.Stat(keyFile); err == nil && fi.Mode().Perm()&0o077 != 0 {
 			fmt.Fprintf(a.stderr, "warning: %s is readable by others (mode %04o); consider chmod 600 or removing it once stored\n", keyFile, fi.Mode().Perm())
 		}
@@ -128,11 +131,11 @@ func newAccountListCmd(a *app) *cobra.Command {
 			if len(args) == 1 {
 				asset = args[0]
 			}
-			accs, err := s.ListAccounts(cmd.Context(), asset)
+			accs, err := inOrgs(cmd.Context(), a, s, func(v *store.Store) ([]store.Account, error) { return v.ListAccounts(cmd.Context(), asset) })
 			if err != nil {
 				return err
 			}
-			return render(a.listing(), accs, accountColumns())
+			return renderInOrgs(a.listing(), accs, accountColumns())
 		},
 	}
 }

@@ -176,11 +176,11 @@ func newTemplateListCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			ts, err := s.ListTemplates(cmd.Context())
+			ts, err := inOrgs(cmd.Context(), a, s, func(v *store.Store) ([]store.AccountTemplate, error) { return v.ListTemplates(cmd.Context()) })
 			if err != nil {
 				return err
 			}
-			return render(a.listing(), ts, templateColumns())
+			return renderInOrgs(a.listing(), ts, templateColumns())
 		},
 	}
 }

@@ -150,11 +150,11 @@ func newACLListCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			rules, err := s.ListLoginRules(cmd.Context())
+			rules, err := inOrgs(cmd.Context(), a, s, func(v *store.Store) ([]store.LoginRule, error) { return v.ListLoginRules(cmd.Context()) })
 			if err != nil {
 				return err
 			}
-			return render(a.listing(), rules, aclColumns())
+			return renderInOrgs(a.listing(), rules, aclColumns())
 		},
 	}
 }

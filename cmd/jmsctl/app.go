@@ -27,7 +27,14 @@ type app struct {
 	noHeaders bool
 
 	cfg   *config.Config
-	store *store.Store
+	store *store.Store // the view of the chosen organization (or of all)
+	base  *store.Store // the store as opened, for closing
+	// sharedStore says that base belongs to someone else (jmsctl serve,
+	// for a command over SSH: remote.go): close leaves it open.
+	sharedStore bool
+	// orgName and orgRole are the organization the store's view is of
+	// ("" with --all-orgs) and the caller's role in it, once resolved.
+	orgName, orgRole string
 
 	// caller is the person running the command over SSH (jmsctl inside
 	// the bastion, see remote.go); nil for the local CLI, which is root
@@ -78,11 +85,29 @@ func (a *app) config() (config.Config, error) {
 	return c, nil
 }
 
-// openStore opens the data directory's store with its secret key. The
-// data directory must have been initialised.
+// openStore opens the data directory's store with its secret key and
+// returns the view of the organization the command works in (--org,
+// --all-orgs; see scope). The data directory must have been initialised.
 func (a *app) openStore(ctx context.Context) (*store.Store, error) {
 	if a.store != nil {
 		return a.store, nil
+	}
+	s, err := a.openBase(ctx)
+	if err != nil {
+		return nil, err
+	}
+	view, err := a.scope(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	a.store = view
+	return view, nil
+}
+
+// openBase opens the store as store.Open returns it, once.
+func (a *app) openBase(ctx context.Context) (*store.Store, error) {
+	if a.base != nil {
+		return a.base, nil
 	}
 	cfg, err := a.config()
 	if err != nil {
@@ -105,20 +130,25 @@ func (a *app) openStore(ctx context.Context) (*store.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	a.store = s
+	a.base = s
 	return s, nil
 }
 
 func (a *app) close() {
-	if a.store != nil {
-		a.store.Close()
-		a.store = nil
+	if a.base != nil {
+		if !a.sharedStore {
+			a.base.Close()
+		}
+		a.base, a.store = nil, nil
 	}
 }
 
 // actorContext marks ctx so that changes are audited as made by the OS
-// user running jmsctl.
+// user running jmsctl, or by the person running it over SSH.
 func (a *app) actorContext(ctx context.Context) context.Context {
+	if a.caller != nil {
+		return store.WithActor(ctx, a.caller.actor())
+	}
 	return store.WithActor(ctx, osActor(a.getenv("SUDO_USER")))
 }
 

@@ -41,7 +41,7 @@ func newAssetCmd(a *app) *cobra.Command {
   jmsctl asset import assets.csv --dry-run`,
 	}
 	cmd.AddCommand(newAssetAddCmd(a), newAssetListCmd(a), newAssetShowCmd(a), newAssetRmCmd(a), newAssetSetCmd(a),
-		newAssetTrustCmd(a), newAssetImportCmd(a), newAssetExportCmd(a), newAssetWhoCanCmd(a), newAssetTestCmd(a))
+		newAssetTrustCmd(a), newAssetImportCmd(a), newAssetExportCmd(a), newAssetWhoCanCmd(a), newAssetTestCmd(a), newAssetMoveCmd(a))
 	cmd.AddCommand(newStateCmds(a, "asset", "web1",
 		[2]string{"Let people connect to assets again", "Stop people connecting to assets (same as set --active=false)"},
 		func(s *store.Store, ctx context.Context, name string, on bool) error {
@@ -378,6 +378,9 @@ e.g. from 'ssh-keyscan -t ed25519 HOST').`,
 			ctx := a.actorContext(cmd.Context())
 			var pk gossh.PublicKey
 			if keyFile != "" {
+				if err := a.localFile("--key", keyFile); err != nil {
+					return err
+				}
 				var err error
 				if pk, err = readHostKeyFile(keyFile); err != nil {
 					return err
@@ -490,6 +493,9 @@ func runImport[T any](a *app, cmd *cobra.Command, src, format, noun string, opts
 func (a *app) openInput(name string) (io.Reader, func(), error) {
 	if name == "-" {
 		return a.stdin, func() {}, nil
+	}
+	if err := a.localFile("import", name); err != nil {
+		return nil, nil, err
 	}
 	f, err := os.Open(name)
 	if err != nil {

@@ -217,12 +217,25 @@ func listAuditWith[T any](a *app, cmd *cobra.Command, f auditFlags,
 		}
 		aq.Session = ss.ID
 	}
-	items, err := list(s, cmd.Context(), aq)
+	if _, isOp := any(*new(T)).(store.Operation); isOp {
+		// Operations above organizations (people, settings) belong to
+		// none: --all-orgs reads them all at once, without an ORG column.
+		items, err := list(s, cmd.Context(), aq)
+		if err != nil {
+			return err
+		}
+		return render(a.listing(), items, cols)
+	}
+	items, err := inOrgs(cmd.Context(), a, s, func(v *store.Store) ([]T, error) { return list(v, cmd.Context(), aq) })
 	if err != nil {
 		return err
 	}
 	if more != nil {
-		cols = more(items, cols)
+		plain := make([]T, len(items))
+		for i, it := range items {
+			plain[i] = it.Item
+		}
+		cols = more(plain, cols)
 	}
-	return render(a.listing(), items, cols)
+	return renderInOrgs(a.listing(), items, cols)
 }

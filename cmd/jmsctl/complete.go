@@ -27,6 +27,10 @@ import (
 type nameLister func(ctx context.Context, s *store.Store, args []string) ([]string, error)
 
 var listers = map[string]nameLister{
+	"org": func(ctx context.Context, s *store.Store, _ []string) ([]string, error) {
+		os, err := s.ListOrgs(ctx, "")
+		return mapNames(os, err, func(o store.Org) string { return o.Name + "\t" + o.Comment })
+	},
 	"user": func(ctx context.Context, s *store.Store, _ []string) ([]string, error) {
 		us, err := s.ListUsers(ctx)
 		return mapNames(us, err, func(u store.User) string { return u.Name + "\t" + u.Role })
@@ -99,13 +103,14 @@ func mapNames[T any](items []T, err error, name func(T) string) ([]string, error
 // placeholderKinds maps a Use placeholder to the kind it names; NAME
 // and ID take the kind of the noun they sit under.
 var placeholderKinds = map[string]string{
-	"USER": "user", "ASSET": "asset", "GROUP": "group", "USERNAME": "account",
+	"USER": "user", "ASSET": "asset", "ORG": "org", "GROUP": "group", "USERNAME": "account",
 }
 
 // flagKinds maps a flag name (without add-/rm-/un-) to the kind of
 // its values.
 var flagKinds = map[string]string{
 	"user": "user", "group": "group", "asset": "asset", "node": "node", "account": "account",
+	"to-org": "org",
 }
 
 // completeTree attaches completion to every command of the tree.
@@ -183,7 +188,7 @@ func (a *app) completeArgs(kinds []string) cobra.CompletionFunc {
 		if kind == "-" {
 			return nil, cobra.ShellCompDirectiveDefault
 		}
-		names := a.names(cmd.Context(), kind, args)
+		names := a.names(cmd, kind, args)
 		return slices.DeleteFunc(names, func(n string) bool {
 			name, _, _ := strings.Cut(n, "\t")
 			return slices.Contains(args, name)
@@ -196,15 +201,23 @@ func (a *app) completeKind(kind string) cobra.CompletionFunc {
 		if kind == "account" {
 			args = nil // any asset's accounts for --account
 		}
-		return a.names(cmd.Context(), kind, args), cobra.ShellCompDirectiveNoFileComp
+		return a.names(cmd, kind, args), cobra.ShellCompDirectiveNoFileComp
 	}
 }
 
-// names lists the names of kind; completion fails quietly (nothing to
-// offer) when the data directory cannot be read.
-func (a *app) names(ctx context.Context, kind string, args []string) []string {
+// names lists the names of kind for completing cmd; completion fails
+// quietly (nothing to offer) when the data directory cannot be read or
+// the caller may not run cmd (over SSH: names are data too).
+func (a *app) names(cmd *cobra.Command, kind string, args []string) []string {
+	ctx := cmd.Context()
+	if kind == "org" {
+		return a.orgNames(ctx)
+	}
 	list := listers[kind]
 	if list == nil {
+		return nil
+	}
+	if a.checkPermission(cmd, args) != nil {
 		return nil
 	}
 	s, err := a.openStore(ctx)

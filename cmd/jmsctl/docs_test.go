@@ -23,7 +23,7 @@ func TestCLIReference(t *testing.T) {
 	var b bytes.Buffer
 	b.WriteString("# jmsctl command reference\n\n")
 	b.WriteString("Generated from `jmsctl --help` by `go test ./cmd/jmsctl -run TestCLIReference -update-docs`; do not edit.\n\n")
-	b.WriteString("Every listing takes `-o table|wide|json|yaml|csv` and, for tables, `--no-headers`; `--data-dir` (env `JMS_DATA_DIR`, default `./jms-data`) applies to every command.\n")
+	b.WriteString("Every listing takes `-o table|wide|json|yaml|csv` and, for tables, `--no-headers`; `--data-dir` (env `JMS_DATA_DIR`, default `./jms-data`) applies to every command, and so do `--org NAME` (env `JMS_ORG`, default `default`) and `--all-orgs`, which choose the organization a command works in (docs/organizations.md).\n")
 	b.WriteString("\nA table fits the terminal's width (`COLUMNS` when set, else the terminal's, else 80): the widest cells are cut with `…` and, if that is not enough, the last columns are left out and named below it. When stdout is not a terminal (a pipe, a file) nothing is cut. `-o wide` shows every column and every cell whole. Session ids show as their shortest unique prefix of at least 8 characters (as git and docker show them); every command that takes a session id takes any unique prefix of at least 4. CSV, JSON and YAML always hold whole values.\n")
 	writeCommandDoc(&b, newRootCmd(a))
 	path := filepath.Join("..", "..", "docs", "cli.md")
@@ -54,6 +54,9 @@ func writeCommandDoc(b *bytes.Buffer, c *cobra.Command) {
 		}
 		if c.Runnable() {
 			fmt.Fprintf(b, "\n```\n%s\n```\n", c.UseLine())
+		}
+		if r, ok := c.Annotations[roleAnnotation]; ok {
+			fmt.Fprintf(b, "\nRole: `%s` (see docs/organizations.md).\n", r)
 		}
 		if c.Example != "" {
 			fmt.Fprintf(b, "\nExamples:\n\n```\n%s\n```\n", c.Example)

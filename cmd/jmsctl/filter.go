@@ -162,11 +162,11 @@ func newFilterListCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fs, err := s.ListFilters(cmd.Context())
+			fs, err := inOrgs(cmd.Context(), a, s, func(v *store.Store) ([]store.Filter, error) { return v.ListFilters(cmd.Context()) })
 			if err != nil {
 				return err
 			}
-			return render(a.listing(), fs, filterColumns())
+			return renderInOrgs(a.listing(), fs, filterColumns())
 		},
 	}
 }

@@ -188,11 +188,11 @@ func newGrantListCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			gs, err := s.ListGrants(cmd.Context())
+			gs, err := inOrgs(cmd.Context(), a, s, func(v *store.Store) ([]store.Grant, error) { return v.ListGrants(cmd.Context()) })
 			if err != nil {
 				return err
 			}
-			return render(a.listing(), gs, grantColumns(s.Now()))
+			return renderInOrgs(a.listing(), gs, grantColumns(s.Now()))
 		},
 	}
 }

@@ -72,11 +72,11 @@ func newGroupListCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			groups, err := s.ListGroups(cmd.Context())
+			groups, err := inOrgs(cmd.Context(), a, s, func(v *store.Store) ([]store.Group, error) { return v.ListGroups(cmd.Context()) })
 			if err != nil {
 				return err
 			}
-			return render(a.listing(), groups, groupColumns())
+			return renderInOrgs(a.listing(), groups, groupColumns())
 		},
 	}
 }

@@ -45,11 +45,11 @@ database, one runs a given job at a time: it holds the job's lease.`,
 			if err != nil {
 				return err
 			}
-			jobs, err := s.ListJobs(cmd.Context())
+			jobs, err := inOrgs(cmd.Context(), a, s, func(v *store.Store) ([]store.Job, error) { return v.ListJobs(cmd.Context()) })
 			if err != nil {
 				return err
 			}
-			return render(a.listing(), jobs, jobColumns())
+			return renderInOrgs(a.listing(), jobs, jobColumns())
 		},
 	})
 	return cmd

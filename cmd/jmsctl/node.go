@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"path"
@@ -39,25 +40,56 @@ flat list with path, assets (directly in the node) and total (with descendants).
 			if err != nil {
 				return err
 			}
-			nodes, err := s.ListNodes(cmd.Context())
+			rows, err := inOrgs(cmd.Context(), a, s, func(v *store.Store) ([]store.Node, error) { return v.ListNodes(cmd.Context()) })
 			if err != nil {
 				return err
 			}
 			if a.output != "table" {
-				return render(a.listing(), nodes, []column[store.Node]{
+				return renderInOrgs(a.listing(), rows, []column[store.Node]{
 					{"path", func(n store.Node) string { return n.Path }},
 					{"assets", func(n store.Node) string { return strconv.Itoa(n.Assets) }},
 					{"total", func(n store.Node) string { return strconv.Itoa(n.Total) }},
 				})
 			}
-			total, err := s.CountAssets(cmd.Context())
-			if err != nil {
-				return err
-			}
-			drawTree(a.stdout, nodes, total)
-			return nil
+			return a.drawTrees(cmd.Context(), s, rows)
 		},
 	}
+}
+
+// drawTrees draws the node tree of the view's organization, or with
+// --all-orgs one tree per organization under its name.
+func (a *app) drawTrees(ctx context.Context, s *store.Store, rows []inOrg[store.Node]) error {
+	if _, one := s.ScopeOrg(); one {
+		total, err := s.CountAssets(ctx)
+		if err != nil {
+			return err
+		}
+		drawTree(a.stdout, untag(rows), total)
+		return nil
+	}
+	orgs, err := s.ListOrgs(ctx, "")
+	if err != nil {
+		return err
+	}
+	for _, o := range orgs {
+		var nodes []store.Node
+		for _, r := range rows {
+			if r.Org == o.Name {
+				nodes = append(nodes, r.Item)
+			}
+		}
+		fmt.Fprintf(a.stdout, "org %s:\n", o.Name)
+		drawTree(a.stdout, nodes, o.Assets)
+	}
+	return nil
+}
+
+func untag[T any](rows []inOrg[T]) []T {
+	out := make([]T, len(rows))
+	for i, r := range rows {
+		out[i] = r.Item
+	}
+	return out
 }
 
 func plural(n int, one string) string {

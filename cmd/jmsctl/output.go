@@ -39,12 +39,15 @@ type listing struct {
 	width int
 	// noHeaders drops the header row of tables (--no-headers).
 	noHeaders bool
+	// showOrg puts an ORG column first in listings of org-owned rows
+	// (--all-orgs, -o wide; see outputorg.go).
+	showOrg bool
 }
 
 // listing returns how this command's listings are drawn, from the global
 // flags and the terminal on stdout.
 func (a *app) listing() listing {
-	l := listing{w: a.stdout, format: a.output, wide: a.wide, noHeaders: a.noHeaders}
+	l := listing{w: a.stdout, format: a.output, wide: a.wide, noHeaders: a.noHeaders, showOrg: a.allOrgs || a.wide}
 	if l.format == "table" && !l.wide {
 		l.width = tableWidth(isTerminal(a.stdout), a.getenv("COLUMNS"), terminalWidth(a.stdout))
 	}
@@ -93,6 +96,7 @@ func terminalWidth(f any) int {
 // sequences shows them written out instead of acting on the admin's
 // terminal (JSON and YAML escape control characters themselves).
 func render[T any](l listing, items []T, cols []column[T]) error {
+	cols = withOrgColumn(l, cols)
 	if items == nil {
 		items = []T{}
 	}

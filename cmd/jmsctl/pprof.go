@@ -7,7 +7,9 @@ package main
 // leave this file out, so no release binary carries a profiling listener.
 //
 // /debug/jms/free runs a full collection, returns the free pages to the OS
-// (debug.FreeOSMemory) and answers "goroutines N" and "heap_kib N": the
+// (debug.FreeOSMemory) and answers "goroutines N", "heap_kib N" (live
+// heap), "heap_inuse_kib N" (the heap's spans in use: live heap and the
+// free room in those spans) and "stack_kib N" (goroutine stacks): the
 // memory benches read the settled RSS right after it (docs/performance.md).
 
 import (
@@ -29,7 +31,8 @@ func init() {
 		debug.FreeOSMemory()
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
-		fmt.Fprintf(w, "goroutines %d\nheap_kib %d\n", runtime.NumGoroutine(), ms.HeapAlloc/1024)
+		fmt.Fprintf(w, "goroutines %d\nheap_kib %d\nheap_inuse_kib %d\nstack_kib %d\n",
+			runtime.NumGoroutine(), ms.HeapAlloc/1024, ms.HeapInuse/1024, ms.StackInuse/1024)
 	})
 	go func() {
 		if err := http.ListenAndServe(addr, nil); err != nil {

@@ -206,6 +206,9 @@ beside its cast: get merges it in as output events, so that players show it
 				_, err = io.Copy(a.stdout, rc)
 				return err
 			}
+			if err := a.localFile("--file", file); err != nil {
+				return err
+			}
 			return writeFileFrom(file, rc)
 		},
 	}

@@ -274,6 +274,9 @@ func (a *app) recordingPath(cmd *cobra.Command, arg string) (path string, done f
 		arg = strings.TrimSuffix(arg, ".raw") + ".cast"
 	}
 	if strings.HasSuffix(arg, ".cast") {
+		if err := a.localFile("recording", arg); err != nil {
+			return "", done, err
+		}
 		if _, err := os.Stat(arg); err == nil {
 			return arg, done, nil
 		}

@@ -32,18 +32,20 @@ grants, command filters, sessions and the audit.`,
 			if a.dataDir == "" {
 				a.dataDir = "./jms-data"
 			}
-			return nil
+			return a.checkPermission(cmd, args)
 		},
 		PersistentPostRun: func(cmd *cobra.Command, args []string) { a.close() },
 	}
 	root.PersistentFlags().StringVar(&a.dataDir, "data-dir", a.getenv("JMS_DATA_DIR"), "data directory (env JMS_DATA_DIR; default ./jms-data)")
 	root.PersistentFlags().StringVar(&a.database, "database", "", "the database: postgres://USER@HOST/DB?sslmode=verify-full, or sqlite://PATH (env JMS_DATABASE or database: in jms.yaml; default jms.db in the data directory)")
 	root.PersistentFlags().StringVarP(&a.output, "output", "o", "table", "output format of listings: table, wide (every column, whole), json, yaml or csv")
+	a.orgFlags(root)
 	root.PersistentFlags().BoolVar(&a.noHeaders, "no-headers", false, "tables without their header row, for scripts (CSV keeps its field names)")
 	root.AddGroup(&cobra.Group{ID: "run", Title: "Running the bastion:"},
 		&cobra.Group{ID: "inventory", Title: "People and inventory:"},
 		&cobra.Group{ID: "access", Title: "Access rules:"},
-		&cobra.Group{ID: "audit", Title: "Sessions and audit:"})
+		&cobra.Group{ID: "audit", Title: "Sessions and audit:"},
+		&cobra.Group{ID: "self", Title: "Organizations and yourself:"})
 	for _, c := range []*cobra.Command{newInitCmd(a), newServeCmd(a), newServerCmd(a), newSecretCmd(a), newDBCmd(a), newSettingsCmd(a), newNotifyCmd(a), newVersionCmd(a)} {
 		c.GroupID = "run"
 		root.AddCommand(c)
@@ -60,7 +62,12 @@ grants, command filters, sessions and the audit.`,
 		c.GroupID = "audit"
 		root.AddCommand(c)
 	}
+	for _, c := range []*cobra.Command{newOrgCmd(a), newMeCmd(a)} {
+		c.GroupID = "self"
+		root.AddCommand(c)
+	}
 	strictTree(root)
+	annotateRoles(root)
 	a.completeTree(root)
 	return root
 }

@@ -109,7 +109,8 @@ docs/recordings.md).`,
 			if err != nil {
 				return err
 			}
-			srv, err = buildServer(cfg, st, logger, serverParts{node: nodeName, hostKey: hostKey, reset: resetter, recs: recs, mx: mx})
+			srv, err = buildServer(cfg, st, logger, serverParts{node: nodeName, hostKey: hostKey, reset: resetter, recs: recs, mx: mx,
+				admin: remoteAdmin(cfg, st)})
 			if err != nil {
 				return err
 			}
@@ -151,13 +152,16 @@ type serverParts struct {
 	reset   bastion.PasswordReset
 	recs    *storage.Storage
 	mx      *metrics.Metrics
+	admin   bastion.AdminRunner // jmsctl over SSH (remote.go)
 }
 
 // buildServer assembles the bastion: the proxy, the transfers and the
 // server, counting in the metrics when metrics_listen is set.
 func buildServer(cfg config.Config, st *store.Store, logger *slog.Logger, parts serverParts) (*bastion.Server, error) {
 	mx := parts.mx
-	ast := instrument(st, mx)
+	// The bastion sees every organization: a person's logins, grants and
+	// sessions span all the orgs she is a member of.
+	ast := instrument(st.AllOrgs(), mx)
 	px := proxy.New(proxy.Config{
 		Node:             parts.node,
 		RecordingsDir:    cfg.RecordingsDir(),
@@ -175,7 +179,7 @@ func buildServer(cfg config.Config, st *store.Store, logger *slog.Logger, parts 
 	xfer.SetMetrics(mx)
 	xfer.SetNode(parts.node)
 	return bastion.New(cfg, bastion.Deps{Store: ast, Proxy: px, Transfer: xfer, Logger: logger, Metrics: mx,
-		HostKey: parts.hostKey, Reset: parts.reset, Recordings: parts.recs})
+		HostKey: parts.hostKey, Reset: parts.reset, Recordings: parts.recs, Admin: parts.admin})
 }
 
 // serveUntilSignalled serves l until SIGTERM or SIGINT, then drains the

@@ -97,11 +97,11 @@ func newSessionListCmd(a *app) *cobra.Command {
 			if q.Since, err = parseSince(since, now); err != nil {
 				return err
 			}
-			sessions, err := s.ListSessions(cmd.Context(), q)
+			sessions, err := inOrgs(cmd.Context(), a, s, func(v *store.Store) ([]store.Session, error) { return v.ListSessions(cmd.Context(), q) })
 			if err != nil {
 				return err
 			}
-			return render(a.listing(), sessions, sessionColumns(now))
+			return renderInOrgs(a.listing(), sessions, sessionColumns(now))
 		},
 	}
 	fl := cmd.Flags()

@@ -66,13 +66,13 @@ func TestSessionListShowReplay(t *testing.T) {
 		!regexp.MustCompile(`^bbbb2222\s+bob\s+db1\s+postgres\s+exec\s.*\sactive\s*$`).MatchString(lines[2]) {
 		t.Fatalf("list:\n%s", out)
 	}
-	// -o wide shows the ids whole; --no-headers drops the header row.
+	// -o wide shows the ids whole and the org; --no-headers drops the header row.
 	out, _, err = runCLI(t, dir, "session", "list", "-o", "wide", "--no-headers")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if lines := strings.Split(strings.TrimSpace(out), "\n"); len(lines) != 2 ||
-		!regexp.MustCompile(`^aaaa1111-0000-4000-8000-000000000001\s+alice\s`).MatchString(lines[0]) {
+		!regexp.MustCompile(`^default\s+aaaa1111-0000-4000-8000-000000000001\s+alice\s`).MatchString(lines[0]) {
 		t.Fatalf("list -o wide --no-headers:\n%s", out)
 	}
 

@@ -76,6 +76,9 @@ chains to; --ca-file "" drops them. Check the result with
 			if err != nil && !errors.Is(err, store.ErrNotFound) {
 				return err
 			}
+			if err := a.localFile("--ca-file", f.caFile); err != nil {
+				return err
+			}
 			next, err := f.apply(cmd, cur)
 			if err != nil {
 				return err

@@ -56,11 +56,11 @@ func newTicketListCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			ts, err := s.ListTickets(cmd.Context(), status)
+			ts, err := inOrgs(cmd.Context(), a, s, func(v *store.Store) ([]store.Ticket, error) { return v.ListTickets(cmd.Context(), status) })
 			if err != nil {
 				return fmt.Errorf("--status %q: want pending, approved, rejected, canceled or all", status)
 			}
-			return render(a.listing(), ts, ticketColumns())
+			return renderInOrgs(a.listing(), ts, ticketColumns())
 		},
 	}
 	cmd.Flags().StringVar(&status, "status", store.TicketPending, "pending, approved, rejected, canceled or all")

@@ -87,6 +87,9 @@ invite_ttl) with how to log in, through the outbox.`,
 				return err
 			}
 			for _, f := range keyFiles {
+				if err := a.localFile("--key", f); err != nil {
+					return err
+				}
 				lines, err := readKeyFile(f)
 				if err != nil {
 					return err
@@ -358,6 +361,9 @@ func newUserKeyCmd(a *app) *cobra.Command {
 		Args:    cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := a.actorContext(cmd.Context())
+			if err := a.localFile("key file", args[1]); err != nil {
+				return err
+			}
 			lines, err := readKeyFile(args[1])
 			if err != nil {
 				return err

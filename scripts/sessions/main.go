@@ -117,6 +117,8 @@ func run(o options) error {
 		r.add("rss_forced_gc_after", float64(after.forced), "KiB")
 		r.add("rss_per_session_forced_gc", perSession(after.forced-before.forced, o.n), "KiB")
 		r.add("heap_per_session", perSession(after.heap-before.heap, o.n), "KiB")
+		r.add("heap_inuse_per_session", perSession(after.heapInuse-before.heapInuse, o.n), "KiB")
+		r.add("stack_per_session", perSession(after.stack-before.stack, o.n), "KiB")
 		r.add("goroutines_per_session", float64(after.goroutines-before.goroutines)/float64(o.n), "count")
 	}
 	if o.idleCPU > 0 {

@@ -23,6 +23,8 @@ type snapshot struct {
 	rss        int64 // KiB, once it stopped moving
 	forced     int64 // KiB, right after /debug/jms/free (0 without debug)
 	heap       int64 // KiB of live heap after that collection
+	heapInuse  int64 // KiB of the heap's spans in use then
+	stack      int64 // KiB of goroutine stacks in use then
 	goroutines int
 }
 
@@ -101,7 +103,8 @@ func (s serve) snapshot(max time.Duration) (snapshot, error) {
 }
 
 // free asks the debug listener to collect and return free memory to the
-// OS; it answers with "goroutines N" and "heap_kib N" lines.
+// OS; it answers with "goroutines N", "heap_kib N", "heap_inuse_kib N" and
+// "stack_kib N" lines.
 func (s serve) free(sn *snapshot) error {
 	resp, err := http.Get("http://" + s.debug + "/debug/jms/free")
 	if err != nil {
@@ -121,6 +124,10 @@ func (s serve) free(sn *snapshot) error {
 			sn.goroutines = int(n)
 		case "heap_kib":
 			sn.heap = n
+		case "heap_inuse_kib":
+			sn.heapInuse = n
+		case "stack_kib":
+			sn.stack = n
 		}
 	}
 	return sc.Err()
