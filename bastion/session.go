@@ -355,6 +355,10 @@ func (s *Server) authorizeSession(ctx context.Context, term *terminal, t Target,
 		return nil, 1, s.refusal(ctx, term, t.User, err, log)
 	}
 	g := now.Accounts[0]
+	if store.IsDatabasePlatform(now.Asset.Platform) {
+		status, msg := s.databaseSession(ctx, term, t, now, g, log) // dbsession.go
+		return nil, status, msg
+	}
 	if isX {
 		return nil, s.runTransfer(ctx, term, t, now, g, x, log), ""
 	}

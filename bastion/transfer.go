@@ -110,6 +110,9 @@ func (s *Server) directTCPIP(_ *ssh.Server, conn *gossh.ServerConn, nc gossh.New
 	defer cs.closeChannel()
 	run := s.newLiveRun(ctx)
 	defer run.done()
+	if s.databaseForward(run, nc, user, conn.RemoteAddr().String(), host, port) { // dbforward.go
+		return
+	}
 	req := transfer.ForwardRequest{User: user, Source: conn.RemoteAddr().String(), Host: host, Port: port}
 	req.OnStart = func(f transfer.ForwardSession) {
 		run.join(&liveSession{id: f.ID, kind: store.SessionForward, user: user, asset: f.Asset, assetID: f.AssetID, port: f.Port,

@@ -113,6 +113,11 @@ type Config struct {
 	// admin's decision before it is dropped.
 	ReviewTimeout time.Duration `yaml:"review_timeout"`
 
+	// SQLMaxRows is how many rows of a result the SQL console and one-shot
+	// statements show (the rest are counted, not shown; the audit keeps
+	// the count only).
+	SQLMaxRows int `yaml:"sql_max_rows"`
+
 	// PasswordMinLength is the password policy's minimum length.
 	PasswordMinLength int `yaml:"password_min_length"`
 	// PasswordMaxAge makes passwords expire; 0 never.
@@ -212,6 +217,7 @@ func Default(dataDir string) Config {
 		UploadPartInterval:    5 * time.Minute,
 		UploadPartSize:        "16MiB",
 		ReviewTimeout:         5 * time.Minute,
+		SQLMaxRows:            10000,
 		PasswordMinLength:     8,
 		IdleTimeout:           30 * time.Minute,
 		MFA:                   "optional",
@@ -364,6 +370,9 @@ func (c Config) Validate() error {
 	positive("pre_auth_timeout", c.PreAuthTimeout)
 	positive("review_timeout", c.ReviewTimeout)
 	positive("drain_timeout", c.DrainTimeout)
+	if c.SQLMaxRows < 1 {
+		errs = append(errs, fmt.Errorf("sql_max_rows must be at least 1, is %d", c.SQLMaxRows))
+	}
 	if c.MaxUnauthPerSource < 1 || c.MaxUnauth < 1 || c.MaxChannels < 1 {
 		errs = append(errs, errors.New("max_unauth_per_source, max_unauth and max_channels must be at least 1"))
 	}

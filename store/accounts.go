@@ -102,11 +102,15 @@ func (s *Store) AddAccount(ctx context.Context, na NewAccount) (Account, error) 
 	var id int64
 	err := s.withTx(ctx, func(q querier) error {
 		var assetID int64
+		var platform string
 		if _, err := s.writeOrg(); err != nil {
 			return err
 		}
-		if err := q.QueryRowContext(ctx, `SELECT id FROM assets a WHERE name = ? AND `+s.orgCond("a"), na.Asset).Scan(&assetID); err != nil {
+		if err := q.QueryRowContext(ctx, `SELECT id, platform FROM assets a WHERE name = ? AND `+s.orgCond("a"), na.Asset).Scan(&assetID, &platform); err != nil {
 			return fmt.Errorf("asset %q: %w", na.Asset, wrapError(err))
+		}
+		if err := checkDatabaseSecret(platform, na.Asset, na.SecretKind); err != nil {
+			return err
 		}
 		now := formatTime(s.now())
 		err := q.QueryRowContext(ctx, `INSERT INTO accounts (asset_id, username, secret_kind, privileged, comment, created_at, updated_at)

@@ -13,7 +13,9 @@ import (
 )
 
 // Platforms an asset can have.
-var Platforms = []string{"linux", "unix", "windows", "network", "database"}
+// "database" is the older, engine-less platform; mysql and postgresql are
+// database servers the bastion speaks to (IsDatabasePlatform).
+var Platforms = []string{"linux", "unix", "windows", "network", "database", PlatformMySQL, PlatformPostgreSQL}
 
 // ValidPlatform checks a platform name.
 func ValidPlatform(p string) error {
@@ -69,6 +71,7 @@ type Asset struct {
 	Active          bool              `json:"active" yaml:"active"`
 	HostKey         string            `json:"host_key,omitempty" yaml:"host_key,omitempty"`
 	HostKeyPinnedAt *time.Time        `json:"host_key_pinned_at,omitempty" yaml:"host_key_pinned_at,omitempty"`
+	Database        *AssetDatabase    `json:"database,omitempty" yaml:"database,omitempty"` // a database asset's settings (GetAsset)
 	CreatedAt       time.Time         `json:"created_at" yaml:"created_at"`
 	UpdatedAt       time.Time         `json:"updated_at" yaml:"updated_at"`
 }
@@ -82,6 +85,8 @@ type NewAsset struct {
 	Node     string            `json:"node" yaml:"node"`
 	Labels   map[string]string `json:"labels" yaml:"labels"`
 	Comment  string            `json:"comment" yaml:"comment"`
+	// Database is a database asset's settings (AddAsset only; nil: the defaults).
+	Database *AssetDatabase `json:"-" yaml:"-"`
 }
 
 // FieldError names the field of an asset or user that is wrong.
@@ -105,17 +110,20 @@ func (na *NewAsset) Normalize() error {
 	if err := ValidAddress(na.Address); err != nil {
 		return &FieldError{"address", err}
 	}
-	if na.Port == 0 {
-		na.Port = 22
-	}
-	if na.Port < 1 || na.Port > 65535 {
-		return &FieldError{"port", fmt.Errorf("%d is not a port (1-65535)", na.Port)}
-	}
 	if na.Platform == "" {
 		na.Platform = "linux"
 	}
 	if err := ValidPlatform(na.Platform); err != nil {
 		return &FieldError{"platform", err}
+	}
+	if na.Port == 0 {
+		na.Port = DefaultPort(na.Platform)
+	}
+	if na.Port < 1 || na.Port > 65535 {
+		return &FieldError{"port", fmt.Errorf("%d is not a port (1-65535)", na.Port)}
+	}
+	if err := checkAssetDatabase(na.Platform, na.Database); err != nil {
+		return err
 	}
 	node, err := CleanNodePath(na.Node)
 	if err != nil {
@@ -203,6 +211,11 @@ func (s *Store) insertAsset(ctx context.Context, q querier, na NewAsset, now str
 	if err != nil {
 		return 0, nameTaken(err, "asset", na.Name)
 	}
+	if na.Database != nil {
+		if err := s.putAssetDatabase(ctx, q, id, *na.Database); err != nil {
+			return 0, err
+		}
+	}
 	return id, insertLabels(ctx, q, id, na.Labels)
 }
 
@@ -233,6 +246,9 @@ func (s *Store) GetAsset(ctx context.Context, name string) (Asset, error) {
 	if err != nil {
 		return a, err
 	}
+	if err := s.fillDatabase(ctx, &a); err != nil {
+		return a, err
+	}
 	return a, s.fillLabels(ctx, []*Asset{&a})
 }
 
@@ -243,6 +259,9 @@ func (s *Store) GetAssetByID(ctx context.Context, id int64) (Asset, error) {
 		return a, fmt.Errorf("asset #%d: %w", id, ErrNotFound)
 	}
 	if err != nil {
+		return a, err
+	}
+	if err := s.fillDatabase(ctx, &a); err != nil {
 		return a, err
 	}
 	return a, s.fillLabels(ctx, []*Asset{&a})

@@ -32,6 +32,12 @@ type CommandEvent struct {
 	Command   string    `json:"command" yaml:"command"`
 	Verdict   string    `json:"verdict" yaml:"verdict"`
 	Filter    string    `json:"filter" yaml:"filter"` // the filter that decided; "" when none matched
+	// A SQL statement's outcome: rows returned or affected and how long
+	// it ran (nil: not a statement, or it never reached the server), and
+	// the server's error.
+	Rows       *int64 `json:"rows,omitempty" yaml:"rows,omitempty"`
+	DurationMS *int64 `json:"duration_ms,omitempty" yaml:"duration_ms,omitempty"`
+	Error      string `json:"error,omitempty" yaml:"error,omitempty"`
 }
 
 // TransferEvent is one file operation over SFTP or SCP.
@@ -69,8 +75,10 @@ func (s *Store) AddCommandEvent(ctx context.Context, e CommandEvent) (int64, err
 	}
 	var id int64
 	err = s.db.QueryRowContext(ctx, `INSERT INTO command_events (session_id, at, offset_ms, user_name, asset_name,
-		account, command, verdict, filter_name, org_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		e.SessionID, formatTime(e.At), e.OffsetMS, e.User, e.Asset, e.Account, e.Command, e.Verdict, e.Filter, org).Scan(&id)
+		account, command, verdict, filter_name, org_id, row_count, duration_ms, error)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		e.SessionID, formatTime(e.At), e.OffsetMS, e.User, e.Asset, e.Account, e.Command, e.Verdict, e.Filter, org,
+		e.Rows, e.DurationMS, e.Error).Scan(&id)
 	return id, wrapError(err)
 }
 
@@ -130,7 +138,7 @@ func (s *Store) ListCommandEvents(ctx context.Context, aq AuditQuery) ([]Command
 	where, args := auditWhere(aq, true, true)
 	where += ` AND ` + s.orgCond("e")
 	rows, err := s.db.QueryContext(ctx, `SELECT id, session_id, at, offset_ms, user_name, asset_name, account, command,
-		verdict, filter_name FROM command_events e`+where+` ORDER BY at DESC, id DESC LIMIT ?`, append(args, aq.limit())...)
+		verdict, filter_name, row_count, duration_ms, error FROM command_events e`+where+` ORDER BY at DESC, id DESC LIMIT ?`, append(args, aq.limit())...)
 	if err != nil {
 		return nil, wrapError(err)
 	}
@@ -140,7 +148,7 @@ func (s *Store) ListCommandEvents(ctx context.Context, aq AuditQuery) ([]Command
 		var e CommandEvent
 		var at string
 		if err := rows.Scan(&e.ID, &e.SessionID, &at, &e.OffsetMS, &e.User, &e.Asset, &e.Account, &e.Command,
-			&e.Verdict, &e.Filter); err != nil {
+			&e.Verdict, &e.Filter, &e.Rows, &e.DurationMS, &e.Error); err != nil {
 			return nil, wrapError(err)
 		}
 		e.At = parseTime(at)

@@ -30,20 +30,22 @@ const DefaultFilterPriority = 50
 // words, an action, a priority (1-100, lower first) and a scope. An
 // empty scope dimension (no users and no groups, say) matches all.
 type Filter struct {
-	ID        int64     `json:"id" yaml:"id"`
-	Name      string    `json:"name" yaml:"name"`
-	Action    string    `json:"action" yaml:"action"`
-	Priority  int       `json:"priority" yaml:"priority"`
-	Regex     string    `json:"regex" yaml:"regex"`
-	Commands  []string  `json:"commands" yaml:"commands"`
-	Users     []string  `json:"users" yaml:"users"`
-	Groups    []string  `json:"groups" yaml:"groups"`
-	Assets    []string  `json:"assets" yaml:"assets"`
-	Nodes     []string  `json:"nodes" yaml:"nodes"`
-	Accounts  []string  `json:"accounts" yaml:"accounts"`
-	Active    bool      `json:"active" yaml:"active"`
-	Comment   string    `json:"comment" yaml:"comment"`
-	CreatedAt time.Time `json:"created_at" yaml:"created_at"`
+	ID         int64     `json:"id" yaml:"id"`
+	Name       string    `json:"name" yaml:"name"`
+	Action     string    `json:"action" yaml:"action"`
+	Priority   int       `json:"priority" yaml:"priority"`
+	Regex      string    `json:"regex" yaml:"regex"`
+	Commands   []string  `json:"commands" yaml:"commands"`
+	Kind       string    `json:"kind" yaml:"kind"`             // shell or sql
+	Statements []string  `json:"statements" yaml:"statements"` // statement kinds a sql filter matches
+	Users      []string  `json:"users" yaml:"users"`
+	Groups     []string  `json:"groups" yaml:"groups"`
+	Assets     []string  `json:"assets" yaml:"assets"`
+	Nodes      []string  `json:"nodes" yaml:"nodes"`
+	Accounts   []string  `json:"accounts" yaml:"accounts"`
+	Active     bool      `json:"active" yaml:"active"`
+	Comment    string    `json:"comment" yaml:"comment"`
+	CreatedAt  time.Time `json:"created_at" yaml:"created_at"`
 }
 
 // NewFilter is what AddFilter needs. Priority 0 means
@@ -54,12 +56,16 @@ type NewFilter struct {
 	Priority int
 	Regex    string
 	Commands []string
-	Users    []string
-	Groups   []string
-	Assets   []string
-	Nodes    []string
-	Accounts []string
-	Comment  string
+	// Kind is FilterShell (the default) or FilterSQL; a SQL filter has
+	// Regex or Statements (kinds such as DROP or "DROP DATABASE").
+	Kind       string
+	Statements []string
+	Users      []string
+	Groups     []string
+	Assets     []string
+	Nodes      []string
+	Accounts   []string
+	Comment    string
 }
 
 // Check fills defaults and checks the filter.
@@ -91,7 +97,14 @@ func (nf *NewFilter) Check() error {
 		}
 	}
 	nf.Commands = cmds
+	if err := nf.checkKind(); err != nil {
+		return err
+	}
 	switch {
+	case nf.Kind == FilterSQL:
+		if err := checkSQLMatch(nf.Regex, nf.Statements); err != nil {
+			return err
+		}
 	case nf.Regex == "" && len(cmds) == 0:
 		return errors.New("give exactly one of --regex RE or --command WORD")
 	case nf.Regex != "" && len(cmds) > 0:
@@ -129,9 +142,9 @@ func (s *Store) AddFilter(ctx context.Context, nf NewFilter) (Filter, error) {
 	}
 	err = s.withTx(ctx, func(q querier) error {
 		var id int64
-		err := q.QueryRowContext(ctx, `INSERT INTO filters (name, action, priority, regex, commands, comment, created_at, org_id)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, nf.Name, nf.Action, nf.Priority, nf.Regex,
-			strings.Join(nf.Commands, "\n"), nf.Comment, formatTime(s.now()), org).Scan(&id)
+		err := q.QueryRowContext(ctx, `INSERT INTO filters (name, action, priority, regex, commands, kind, statements, comment, created_at, org_id)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`, nf.Name, nf.Action, nf.Priority, nf.Regex,
+			strings.Join(nf.Commands, "\n"), nf.Kind, strings.Join(nf.Statements, "\n"), nf.Comment, formatTime(s.now()), org).Scan(&id)
 		if err != nil {
 			return nameTaken(err, "filter", nf.Name)
 		}
@@ -141,6 +154,7 @@ func (s *Store) AddFilter(ctx context.Context, nf NewFilter) (Filter, error) {
 		}
 		return s.recordOp(ctx, q, "filter.add", nf.Name, map[string]any{
 			"action": nf.Action, "priority": nf.Priority, "regex": nf.Regex, "commands": nf.Commands,
+			"kind": nf.Kind, "statements": nf.Statements,
 			"users": nf.Users, "groups": nf.Groups, "assets": nf.Assets, "nodes": nodes, "accounts": nf.Accounts})
 	})
 	if err != nil {
@@ -168,7 +182,7 @@ func (s *Store) GetFilter(ctx context.Context, name string) (Filter, error) {
 }
 
 func (s *Store) listFilters(ctx context.Context, name string) ([]Filter, error) {
-	query := `SELECT id, name, action, priority, regex, commands, active, comment, created_at FROM filters f WHERE ` + s.orgCond("f")
+	query := `SELECT id, name, action, priority, regex, commands, kind, statements, active, comment, created_at FROM filters f WHERE ` + s.orgCond("f")
 	var args []any
 	if name != "" {
 		query += ` AND name = ?`
@@ -181,14 +195,18 @@ func (s *Store) listFilters(ctx context.Context, name string) ([]Filter, error) 
 	var out []Filter
 	for rows.Next() {
 		var f Filter
-		var cmds, created string
-		if err := rows.Scan(&f.ID, &f.Name, &f.Action, &f.Priority, &f.Regex, &cmds, &f.Active, &f.Comment, &created); err != nil {
+		var cmds, stmts, created string
+		if err := rows.Scan(&f.ID, &f.Name, &f.Action, &f.Priority, &f.Regex, &cmds, &f.Kind, &stmts, &f.Active, &f.Comment, &created); err != nil {
 			rows.Close()
 			return nil, wrapError(err)
 		}
 		f.Commands = []string{}
 		if cmds != "" {
 			f.Commands = strings.Split(cmds, "\n")
+		}
+		f.Statements = []string{}
+		if stmts != "" {
+			f.Statements = strings.Split(stmts, "\n")
 		}
 		f.CreatedAt = parseTime(created)
 		out = append(out, f)
@@ -268,12 +286,23 @@ func (f Filter) Covers(user string, groups []string, asset, node, account string
 	return true
 }
 
-// FiltersFor returns the active filters whose scope covers user on the
-// asset with id assetID as account, in match order (priority, then id).
+// FiltersFor returns the active shell filters whose scope covers user on
+// the asset with id assetID as account, in match order (priority, then id).
 // Only the filters of the asset's organization judge its sessions, with
 // the groups of that organization, whatever the view. The bastion turns
 // them into bastion/filter rules.
 func (s *Store) FiltersFor(ctx context.Context, user string, assetID int64, account string) ([]Filter, error) {
+	return s.filtersFor(ctx, FilterShell, user, assetID, account)
+}
+
+// SQLFiltersFor returns the active SQL (statement) filters whose scope
+// covers user on the database asset with id assetID as account, in match
+// order, as FiltersFor does for shell filters.
+func (s *Store) SQLFiltersFor(ctx context.Context, user string, assetID int64, account string) ([]Filter, error) {
+	return s.filtersFor(ctx, FilterSQL, user, assetID, account)
+}
+
+func (s *Store) filtersFor(ctx context.Context, kind, user string, assetID int64, account string) ([]Filter, error) {
 	org, err := s.assetOrg(ctx, assetID)
 	if err != nil {
 		return nil, err
@@ -298,7 +327,7 @@ func (s *Store) FiltersFor(ctx context.Context, user string, assetID int64, acco
 	}
 	out := []Filter{}
 	for _, f := range all {
-		if f.Active && f.Covers(user, groups, a.Name, a.Node, account) {
+		if f.Active && f.Kind == kind && f.Covers(user, groups, a.Name, a.Node, account) {
 			out = append(out, f)
 		}
 	}
@@ -319,6 +348,9 @@ type FilterUpdate struct {
 	Priority                *int
 	Regex                   *string
 	AddCommands, RmCommands []string
+	// Statements, when not nil, replaces a SQL filter's statement kinds
+	// (dropping its regex); Regex on a SQL filter drops its kinds.
+	Statements              []string
 	AddUsers, RmUsers       []string
 	AddGroups, RmGroups     []string
 	AddAssets, RmAssets     []string
@@ -359,7 +391,8 @@ func widens(before, after []string) bool { return len(before) > 0 && len(after) 
 // planFilterUpdate returns the filter cur after fu, checked like a new
 // filter, with node paths cleaned.
 func planFilterUpdate(cur Filter, fu FilterUpdate) (NewFilter, error) {
-	nf := NewFilter{Name: cur.Name, Action: cur.Action, Priority: cur.Priority, Regex: cur.Regex, Comment: cur.Comment}
+	nf := NewFilter{Name: cur.Name, Action: cur.Action, Priority: cur.Priority, Regex: cur.Regex, Comment: cur.Comment,
+		Kind: cur.Kind, Statements: cur.Statements}
 	owner := "filter " + strconv.Quote(cur.Name)
 	if fu.Action != nil {
 		nf.Action = *fu.Action
@@ -383,8 +416,11 @@ func planFilterUpdate(cur Filter, fu FilterUpdate) (NewFilter, error) {
 	}
 	nf.Commands = cmds
 	switch {
+	case fu.Statements != nil:
+		nf.Statements, nf.Regex = fu.Statements, ""
 	case fu.Regex != nil:
 		nf.Regex = *fu.Regex
+		nf.Statements = nil
 		if len(fu.AddCommands) == 0 {
 			nf.Commands = nil
 		}
@@ -462,13 +498,14 @@ func (s *Store) UpdateFilter(ctx context.Context, name string, fu FilterUpdate) 
 		if err := add.insert(ctx, s, q, "filter", cur.ID); err != nil {
 			return err
 		}
-		_, err := q.ExecContext(ctx, `UPDATE filters SET action = ?, priority = ?, regex = ?, commands = ?, comment = ? WHERE id = ? AND org_id = ?`,
-			nf.Action, nf.Priority, nf.Regex, strings.Join(nf.Commands, "\n"), nf.Comment, cur.ID, org)
+		_, err := q.ExecContext(ctx, `UPDATE filters SET action = ?, priority = ?, regex = ?, commands = ?, statements = ?, comment = ?
+			WHERE id = ? AND org_id = ?`, nf.Action, nf.Priority, nf.Regex, strings.Join(nf.Commands, "\n"),
+			strings.Join(nf.Statements, "\n"), nf.Comment, cur.ID, org)
 		if err != nil {
 			return wrapError(err)
 		}
 		return s.recordOp(ctx, q, "filter.set", name, map[string]any{
-			"action": nf.Action, "priority": nf.Priority, "regex": nf.Regex, "commands": nf.Commands,
+			"action": nf.Action, "priority": nf.Priority, "regex": nf.Regex, "commands": nf.Commands, "statements": nf.Statements,
 			"users": nf.Users, "groups": nf.Groups, "assets": nf.Assets, "nodes": nf.Nodes, "accounts": nf.Accounts})
 	})
 	if err != nil {

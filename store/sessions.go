@@ -17,6 +17,7 @@ const (
 	SessionExec    = "exec"    // one command
 	SessionSFTP    = "sftp"    // an SFTP subsystem: file transfers, audited per operation
 	SessionForward = "forward" // a forwarded TCP connection (ssh -L, -W, ProxyJump)
+	SessionSQL     = "sql"     // a SQL console or one-shot statements on a database asset
 )
 
 // Statuses of a session.
@@ -142,7 +143,7 @@ func (s *Store) StartSession(ctx context.Context, ns NewSession) (Session, error
 		ns.Kind = SessionShell
 	}
 	switch ns.Kind {
-	case SessionShell, SessionExec, SessionSFTP, SessionForward:
+	case SessionShell, SessionExec, SessionSFTP, SessionForward, SessionSQL:
 	default:
 		return Session{}, fmt.Errorf("session kind %q: want %s, %s, %s or %s", ns.Kind, SessionShell, SessionExec, SessionSFTP, SessionForward)
 	}

@@ -69,15 +69,23 @@ func parseLabelFlags(flags []string) (map[string]string, error) {
 func newAssetAddCmd(a *app) *cobra.Command {
 	var na store.NewAsset
 	var labels []string
+	var db dbFlags
 	cmd := &cobra.Command{
 		Use:   "add NAME --address HOST [--port 22] [--platform linux] [--node /a/b] [--label k=v]…",
 		Short: "Add an asset",
 		Long: `add registers a machine. Names are 1-64 of a-z 0-9 . _ -; the platform is one
-of linux, unix, windows, network or database; the node is a folder of the
-asset tree (/prod/web), made as needed. Its host key is pinned at the first
-connection (see 'asset trust').`,
+of linux, unix, windows, network, database, mysql or postgresql; the node is
+a folder of the asset tree (/prod/web), made as needed. Its host key is
+pinned at the first connection (see 'asset trust').
+A mysql (MySQL, MariaDB) or postgresql asset is a database server: its
+accounts are database users with passwords, people reach it through the
+bastion's SQL console, and --database and --tls say where sessions start
+and how the bastion protects its connection (see docs/databases.md). Its
+port defaults to 3306 or 5432.`,
 		Example: `  jmsctl asset add web1 --address 10.0.0.5 --node /prod/web --label env=prod --label team=web
-  jmsctl asset add sw1 --address sw1.example.com --port 2222 --platform network --comment "core switch"`,
+  jmsctl asset add sw1 --address sw1.example.com --port 2222 --platform network --comment "core switch"
+  jmsctl asset add db1 --platform mysql --address 10.0.0.9 --database app --tls require
+  jmsctl asset add pg1 --platform postgresql --address pg.example.com --tls verify-full --tls-ca /etc/jms/pg-ca.pem`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := a.actorContext(cmd.Context())
@@ -88,6 +96,13 @@ connection (see 'asset trust').`,
 			}
 			if cmd.Flags().Changed("port") && na.Port == 0 {
 				return &store.FieldError{Field: "port", Err: fmt.Errorf("0 is not a port (1-65535)")}
+			}
+			if db.changed(cmd) || store.IsDatabasePlatform(na.Platform) {
+				settings, err := db.apply(cmd, store.AssetDatabase{})
+				if err != nil {
+					return err
+				}
+				na.Database = &settings
 			}
 			if err := na.Normalize(); err != nil {
 				return err
@@ -109,11 +124,12 @@ connection (see 'asset trust').`,
 		},
 	}
 	cmd.Flags().StringVar(&na.Address, "address", "", "host name or IP address (required)")
-	cmd.Flags().IntVar(&na.Port, "port", 22, "SSH port")
-	cmd.Flags().StringVar(&na.Platform, "platform", "linux", "linux, unix, windows, network or database")
+	cmd.Flags().IntVar(&na.Port, "port", 0, "port (default 22; mysql 3306, postgresql 5432)")
+	cmd.Flags().StringVar(&na.Platform, "platform", "linux", "linux, unix, windows, network, database, mysql or postgresql")
 	cmd.Flags().StringVar(&na.Node, "node", "", "node of the asset tree, e.g. /prod/web")
 	cmd.Flags().StringArrayVar(&labels, "label", nil, "label key=value (repeatable)")
 	cmd.Flags().StringVar(&na.Comment, "comment", "", "free text")
+	db.add(cmd)
 	return cmd
 }
 
@@ -211,6 +227,7 @@ func newAssetShowCmd(a *app) *cobra.Command {
 				{"address", func(x store.Asset) string { return x.Address }},
 				{"port", func(x store.Asset) string { return strconv.Itoa(x.Port) }},
 				{"platform", func(x store.Asset) string { return x.Platform }},
+				{"database", func(x store.Asset) string { return databaseLine(x.Database) }},
 				{"node", func(x store.Asset) string { return x.Node }},
 				{"labels", func(x store.Asset) string { return formatLabels(x.Labels) }},
 				{"comment", func(x store.Asset) string { return x.Comment }},
@@ -226,6 +243,9 @@ func newAssetShowCmd(a *app) *cobra.Command {
 				{"created_at", func(x store.Asset) string { return fmtTime(x.CreatedAt) }},
 				{"updated_at", func(x store.Asset) string { return fmtTime(x.UpdatedAt) }},
 			}
+			if store.IsDatabasePlatform(x.Platform) {
+				fields = withoutHostKey(fields) // a database server has no SSH host key
+			}
 			return a.renderAssetWithFacts(cmd.Context(), s, x, fields)
 		},
 	}
@@ -240,11 +260,13 @@ func newAssetSetCmd(a *app) *cobra.Command {
 	var port int
 	var active bool
 	var labels, unlabel, oldLabels, oldUnlabel []string
+	var db dbFlags
 	cmd := &cobra.Command{
-		Use:   "set NAME [--address H] [--port P] [--platform P] [--node N] [--add-label k=v]… [--rm-label k]… [--comment C] [--active=true|false]",
+		Use:   "set NAME [--address H] [--port P] [--platform P] [--node N] [--add-label k=v]… [--rm-label k]… [--comment C] [--active=true|false] [--database D] [--tls MODE] [--tls-ca FILE]",
 		Short: "Change an asset",
 		Example: `  jmsctl asset set web1 --address 10.0.0.6 --add-label env=staging --rm-label team
-  jmsctl asset set web1 --node / --active=false`,
+  jmsctl asset set web1 --node / --active=false
+  jmsctl asset set db1 --tls verify-ca --tls-ca /etc/jms/db-ca.pem`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := a.actorContext(cmd.Context())
@@ -276,16 +298,24 @@ func newAssetSetCmd(a *app) *cobra.Command {
 				}
 			}
 			au.RemoveLabels = unlabel
-			if au.Address == nil && au.Port == nil && au.Platform == nil && au.Node == nil && au.Comment == nil &&
-				au.Active == nil && len(au.SetLabels) == 0 && len(au.RemoveLabels) == 0 {
-				return fmt.Errorf("nothing to change: give --address, --port, --platform, --node, --add-label, --rm-label, --comment or --active")
+			assetChanged := au.Address != nil || au.Port != nil || au.Platform != nil || au.Node != nil || au.Comment != nil ||
+				au.Active != nil || len(au.SetLabels) > 0 || len(au.RemoveLabels) > 0
+			if !assetChanged && !db.changed(cmd) {
+				return fmt.Errorf("nothing to change: give --address, --port, --platform, --node, --add-label, --rm-label, --comment, --active, --database, --tls or --tls-ca")
 			}
 			s, err := a.openStore(ctx)
 			if err != nil {
 				return err
 			}
-			if err := s.UpdateAsset(ctx, args[0], au); err != nil {
-				return err
+			if assetChanged {
+				if err := s.UpdateAsset(ctx, args[0], au); err != nil {
+					return err
+				}
+			}
+			if db.changed(cmd) {
+				if err := db.set(ctx, cmd, s, args[0]); err != nil {
+					return err
+				}
 			}
 			fmt.Fprintf(a.stdout, "Updated asset %s\n", args[0])
 			return nil
@@ -293,7 +323,7 @@ func newAssetSetCmd(a *app) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&address, "address", "", "host name or IP address")
 	cmd.Flags().IntVar(&port, "port", 22, "SSH port")
-	cmd.Flags().StringVar(&platform, "platform", "", "linux, unix, windows, network or database")
+	cmd.Flags().StringVar(&platform, "platform", "", "linux, unix, windows, network, database, mysql or postgresql")
 	cmd.Flags().StringVar(&node, "node", "", "node of the asset tree (/ for none)")
 	cmd.Flags().StringArrayVar(&labels, "add-label", nil, "set label key=value (repeatable)")
 	cmd.Flags().StringArrayVar(&unlabel, "rm-label", nil, "remove label key (repeatable)")
@@ -304,6 +334,7 @@ func newAssetSetCmd(a *app) *cobra.Command {
 	_ = cmd.Flags().MarkDeprecated("unlabel", "use --rm-label")
 	cmd.Flags().StringVar(&comment, "comment", "", "free text")
 	cmd.Flags().BoolVar(&active, "active", true, "whether people can connect to it")
+	db.add(cmd)
 	return cmd
 }
 

@@ -26,9 +26,12 @@ connect timeout, the pinned host key (pinned now when none is and the
 policy is tofu) and each account's secret. Without --account it tries every
 account on the asset and says, one line each, which logged in and why the
 others did not; it fails when any did not. An asset without accounts is
-only checked for an SSH server answering at its address.`,
+only checked for an SSH server answering at its address. A database asset
+(mysql, postgresql) is logged in to with each database account, with the
+asset's TLS settings, and the server's version is shown.`,
 		Example: `  jmsctl asset test web1
-  jmsctl asset test web1 --account root`,
+  jmsctl asset test web1 --account root
+  jmsctl asset test db1`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := a.actorContext(cmd.Context())
@@ -49,6 +52,9 @@ only checked for an SSH server answering at its address.`,
 				return err
 			}
 			addr := net.JoinHostPort(asset.Address, strconv.Itoa(asset.Port))
+			if store.IsDatabasePlatform(asset.Platform) {
+				return a.testDatabase(ctx, s, asset, addr, accounts, cfg.ConnectTimeout)
+			}
 			if len(accounts) == 0 {
 				banner, err := sshBanner(ctx, addr, cfg.ConnectTimeout)
 				if err != nil {

@@ -131,7 +131,10 @@ review:canceled (not run); --verdict review lists all three. OFFSET is the
 time into the session's recording: 'jmsctl replay SESSION --at OFFSET'
 shows the moment, and the players (replay, the auditor menu) count time on
 the same clock even where they cut idle pauses. --session takes the id or
-any unique prefix of it, as the SESSION column shows it.`,
+any unique prefix of it, as the SESSION column shows it. SQL statements on
+database assets are listed too, each with ROWS (returned or affected),
+DURATION and the server's ERROR; the table shows these columns when a row
+has them.`,
 		Example: `  jmsctl audit commands --since 24h
   jmsctl audit commands --verdict deny --user alice
   jmsctl audit commands --verdict review
@@ -139,7 +142,7 @@ any unique prefix of it, as the SESSION column shows it.`,
   jmsctl replay 0b5f3c2a --at 1m30s`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return listAudit(a, cmd, f, (*store.Store).ListCommandEvents, []column[store.CommandEvent]{
+			return listAuditWith(a, cmd, f, (*store.Store).ListCommandEvents, withStatementColumns, []column[store.CommandEvent]{
 				{"at", func(e store.CommandEvent) string { return fmtTime(e.At) }},
 				{"user", func(e store.CommandEvent) string { return e.User }},
 				{"target", func(e store.CommandEvent) string { return e.Account + "@" + e.Asset }},
@@ -189,6 +192,14 @@ func fmtOffset(ms int64) string {
 // renders it.
 func listAudit[T any](a *app, cmd *cobra.Command, f auditFlags,
 	list func(*store.Store, context.Context, store.AuditQuery) ([]T, error), cols []column[T]) error {
+	return listAuditWith(a, cmd, f, list, nil, cols)
+}
+
+// listAuditWith is listAudit with columns that depend on the items:
+// more(items, cols) returns the columns to show.
+func listAuditWith[T any](a *app, cmd *cobra.Command, f auditFlags,
+	list func(*store.Store, context.Context, store.AuditQuery) ([]T, error),
+	more func([]T, []column[T]) []column[T], cols []column[T]) error {
 	s, err := a.openStore(cmd.Context())
 	if err != nil {
 		return err
@@ -218,6 +229,13 @@ func listAudit[T any](a *app, cmd *cobra.Command, f auditFlags,
 	items, err := inOrgs(cmd.Context(), a, s, func(v *store.Store) ([]T, error) { return list(v, cmd.Context(), aq) })
 	if err != nil {
 		return err
+	}
+	if more != nil {
+		plain := make([]T, len(items))
+		for i, it := range items {
+			plain[i] = it.Item
+		}
+		cols = more(plain, cols)
 	}
 	return renderInOrgs(a.listing(), items, cols)
 }

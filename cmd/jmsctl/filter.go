@@ -11,8 +11,15 @@ import (
 )
 
 func filterMatch(f store.Filter) string {
-	if f.Regex != "" {
-		return "regex " + f.Regex
+	prefix := ""
+	if f.Kind == store.FilterSQL {
+		prefix = "sql "
+	}
+	switch {
+	case f.Regex != "":
+		return prefix + "regex " + f.Regex
+	case f.Kind == store.FilterSQL:
+		return "sql statement " + strings.Join(f.Statements, ", ")
 	}
 	return "command " + strings.Join(f.Commands, " | ")
 }
@@ -60,8 +67,13 @@ flags the event, review holds it until an admin approves. No match allows.
 the program in command position only (allow ls does not allow
 "touch x ls"). --regex is a Go regular expression.
 No scope flag means everyone, everywhere. A filter guards against mistakes
-and casual misuse; it cannot see inside a script written on the asset.`,
+and casual misuse; it cannot see inside a script written on the asset.
+With --sql a filter judges SQL statements sent to database assets (mysql,
+postgresql) instead: --statement DROP,TRUNCATE matches the statement's
+verb (or its leading words, "DROP DATABASE"), --regex the statement; see
+docs/databases.md.`,
 		Example: `  jmsctl filter add no-reboot --action deny --command reboot --command shutdown
+  jmsctl filter add no-drop --sql --action deny --statement DROP,TRUNCATE,GRANT
   jmsctl filter add prod-restarts --action review --priority 10 --regex '^systemctl (stop|restart)' --node /prod
   jmsctl filter set no-reboot --add-command halt --rm-group ops
   jmsctl filter list`,
@@ -75,8 +87,9 @@ and casual misuse; it cannot see inside a script written on the asset.`,
 
 func newFilterAddCmd(a *app) *cobra.Command {
 	var nf store.NewFilter
+	var sql bool
 	cmd := &cobra.Command{
-		Use:   "add NAME --action deny|allow|warn|review (--regex RE | --command WORD…)",
+		Use:   "add NAME --action deny|allow|warn|review (--regex RE | --command WORD… | --sql (--regex RE | --statement KIND,…))",
 		Short: "Add a command filter",
 		Long: `add makes a command filter. Give exactly one of --regex (a Go regular
 expression) or --command (repeatable; a word, or several words matched as a
@@ -84,15 +97,24 @@ sequence, e.g. "rm -rf /"). --priority runs 1-100, default 50, lower first.
 Scope flags repeat or take comma lists; without any the filter applies to
 everyone, everywhere. Each scope dimension that is given must match: a user
 listed or in a group listed; an asset listed or under a node listed; an
-account listed.`,
+account listed.
+--sql makes a statement filter for database assets: it judges each SQL
+statement (several in one input are split, comments and literals are not
+taken for keywords) by --statement kinds (DROP, TRUNCATE, "DROP DATABASE")
+or --regex.`,
 		Example: `  jmsctl filter add no-reboot --action deny --command reboot
   jmsctl filter add no-rm-root --action deny --priority 5 --command "rm -rf /"
   jmsctl filter add psql-warn --action warn --regex '\bDROP\s+TABLE\b' --node /db --account postgres
-  jmsctl filter add ops-ok --action allow --priority 1 --group ops --command reboot`,
+  jmsctl filter add ops-ok --action allow --priority 1 --group ops --command reboot
+  jmsctl filter add no-drop --sql --action deny --regex '(?i)^\s*drop\s'
+  jmsctl filter add sql-review --sql --action review --statement DROP,TRUNCATE,GRANT --node /db`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := a.actorContext(cmd.Context())
 			nf.Name = args[0]
+			if sql {
+				nf.Kind = store.FilterSQL
+			}
 			if cmd.Flags().Changed("priority") && nf.Priority == 0 {
 				return fmt.Errorf("priority 0 is out of range: want 1-100 (lower is matched first)")
 			}
@@ -116,6 +138,8 @@ account listed.`,
 	f.IntVar(&nf.Priority, "priority", store.DefaultFilterPriority, "1-100, lower is matched first")
 	f.StringVar(&nf.Regex, "regex", "", "Go regular expression")
 	f.StringArrayVar(&nf.Commands, "command", nil, "command word(s): matched at a word boundary, or for allow as the program run (repeatable)")
+	f.BoolVar(&sql, "sql", false, "judge SQL statements on database assets, not shell commands")
+	f.StringSliceVar(&nf.Statements, "statement", nil, "with --sql: statement kinds to match, e.g. DROP,TRUNCATE,\"DROP DATABASE\"")
 	f.StringSliceVar(&nf.Users, "user", nil, "only for these users")
 	f.StringSliceVar(&nf.Groups, "group", nil, "only for members of these groups")
 	f.StringSliceVar(&nf.Assets, "asset", nil, "only on these assets")
@@ -175,13 +199,14 @@ func newFilterRmCmd(a *app) *cobra.Command {
 
 // filterSetFlags are the flags of filter set, in the order the "nothing
 // to change" error names them.
-var filterSetFlags = []string{"action", "priority", "regex", "add-command", "rm-command",
+var filterSetFlags = []string{"action", "priority", "regex", "statement", "add-command", "rm-command",
 	"add-user", "rm-user", "add-group", "rm-group", "add-asset", "rm-asset",
 	"add-node", "rm-node", "add-account", "rm-account", "comment"}
 
 func newFilterSetCmd(a *app) *cobra.Command {
 	var fu store.FilterUpdate
 	var action, regex, comment string
+	var statements []string
 	var priority int
 	cmd := &cobra.Command{
 		Use:   "set NAME [--action A] [--priority N] [--regex RE | --add-command W… --rm-command W…] [--add-X/--rm-X …] [--comment C]",
@@ -196,7 +221,8 @@ to everyone or everywhere; say so with a new filter instead.`,
 		Example: `  jmsctl filter set no-reboot --add-command halt --add-command poweroff
   jmsctl filter set no-reboot --action review --priority 10
   jmsctl filter set psql-warn --regex '\bDROP\s+(TABLE|DATABASE)\b'
-  jmsctl filter set ops-ok --add-group sre --rm-user alice`,
+  jmsctl filter set ops-ok --add-group sre --rm-user alice
+  jmsctl filter set no-drop --statement DROP,TRUNCATE`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := a.actorContext(cmd.Context())
@@ -206,6 +232,15 @@ to everyone or everywhere; say so with a new filter instead.`,
 			}
 			if fl.Changed("regex") && (fl.Changed("add-command") || fl.Changed("rm-command")) {
 				return fmt.Errorf("give either --regex or --add-command/--rm-command, not both")
+			}
+			if fl.Changed("regex") && fl.Changed("statement") {
+				return fmt.Errorf("give either --regex or --statement, not both")
+			}
+			if fl.Changed("statement") {
+				fu.Statements = statements
+				if fu.Statements == nil {
+					fu.Statements = []string{}
+				}
 			}
 			if fl.Changed("action") {
 				fu.Action = &action
@@ -235,6 +270,7 @@ to everyone or everywhere; say so with a new filter instead.`,
 	f.StringVar(&action, "action", "", "deny, allow, warn or review")
 	f.IntVar(&priority, "priority", store.DefaultFilterPriority, "1-100, lower is matched first")
 	f.StringVar(&regex, "regex", "", "Go regular expression (replaces the match)")
+	f.StringSliceVar(&statements, "statement", nil, "SQL filters: statement kinds to match (replaces the match)")
 	f.StringArrayVar(&fu.AddCommands, "add-command", nil, "command word(s) to match (repeatable)")
 	f.StringArrayVar(&fu.RmCommands, "rm-command", nil, "command word(s) to stop matching (repeatable)")
 	f.StringSliceVar(&fu.AddUsers, "add-user", nil, "user to scope to")
