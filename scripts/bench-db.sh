@@ -54,6 +54,7 @@ ms() { awk -v u="$1" 'BEGIN { printf "%.0f", u / 1000 }'; }
 
 T=$(mktemp -d /tmp/jms-bench-db.XXXXXX)
 PIDS=() # every background process this script starts
+FWD_PIDS=() # the ssh -L among them
 DB=jms_bench_$$
 DBUSER=jms_bench_$$
 DBPASS=bench-$RANDOM$RANDOM
@@ -110,6 +111,7 @@ forward() {
 		-o LogLevel=ERROR -o BatchMode=yes -o IdentitiesOnly=yes -i "$T/client_key" \
 		-L "127.0.0.1:$2:$3:$4" -p "$BASTION_PORT" alice@127.0.0.1 2>>"$T/ssh-$1.log" &
 	PIDS+=($!)
+	FWD_PIDS+=($!)
 	local i
 	for i in $(seq 150); do
 		if (exec 3<>"/dev/tcp/127.0.0.1/$2") 2>/dev/null; then return 0; fi
@@ -164,8 +166,12 @@ bench() { # ENGINE PORT DIRECT_USER DIRECT_PASSWORD ASSET
 want mysql && bench mysql "$MY_PORT" "$DBUSER" "$DBPASS" mydb
 want postgresql && bench postgresql "$PG_PORT" root made-up pgdb
 
-audited=$(jms audit commands --asset mydb -o json 2>/dev/null | grep -c '"command"' || true)
-log "statement audit rows: $audited for mydb"
+# Every statement through the bastion is in the audit once the forwards have ended.
+for p in "${FWD_PIDS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+for a in mydb pgdb; do
+	n=$(jms audit commands --asset "$a" --limit 100000000 -o json 2>/dev/null | grep -o '"command":' | wc -l)
+	log "statement audit rows for $a: $n (each bastion run adds $N)"
+done
 
 # --- report ---------------------------------------------------------------------------------------
 echo

@@ -2,6 +2,7 @@ package dbwire
 
 import (
 	"context"
+	"time"
 
 	"github.com/jms-bastion/jms/bastion/database"
 	"github.com/jms-bastion/jms/store"
@@ -14,10 +15,14 @@ type BatchStore interface {
 
 // queueDepth is how many statement records a session may have waiting
 // for the store before its statements wait for the audit; maxBatch how
-// many one transaction writes.
+// many one transaction writes; batchWait how long the writer gathers
+// records after the first before it writes them (a client sending
+// statements back to back costs the store a transaction per batchWait,
+// not one per statement).
 const (
-	queueDepth = 1024
-	maxBatch   = 256
+	queueDepth = 4096
+	maxBatch   = 1024
+	batchWait  = 50 * time.Millisecond
 )
 
 // Queue is an Auditor that takes the statement audit off the query
@@ -26,7 +31,7 @@ const (
 // sending statements back to back waits for neither an insert nor a
 // commit per statement. A statement still waits when queueDepth records
 // are pending (the audit is never dropped); Close writes the rest. What
-// a crash loses is what is pending: the last moment's statements, as a
+// a crash loses is what is pending: the last batchWait's statements, as a
 // recording loses its last unflushed frames.
 type Queue struct {
 	a    Auditor
@@ -58,22 +63,34 @@ func (q *Queue) Close() {
 func (q *Queue) write() {
 	defer close(q.done)
 	batch := make([]store.CommandEvent, 0, maxBatch)
+	wait := time.NewTimer(batchWait)
+	defer wait.Stop()
 	for e := range q.in {
 		batch = append(batch[:0], e)
-	gather:
-		for len(batch) < maxBatch {
-			select {
-			case e, ok := <-q.in:
-				if !ok {
-					break gather
-				}
-				batch = append(batch, e)
-			default:
-				break gather
-			}
-		}
+		wait.Reset(batchWait)
+		open := q.gather(&batch, wait)
 		q.flush(batch)
+		if !open {
+			return
+		}
 	}
+}
+
+// gather adds records to batch until it is full, wait fires or the
+// queue is closed (then it reports false).
+func (q *Queue) gather(batch *[]store.CommandEvent, wait *time.Timer) bool {
+	for len(*batch) < maxBatch {
+		select {
+		case e, ok := <-q.in:
+			if !ok {
+				return false
+			}
+			*batch = append(*batch, e)
+		case <-wait.C:
+			return true
+		}
+	}
+	return true
 }
 
 // flush writes one batch; a failed batch is written event by event, so
