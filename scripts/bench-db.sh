@@ -140,11 +140,28 @@ client() {
 	echo $((e - s))
 }
 
+# serve_cpu: the CPU time serve has used, in clock ticks (user + system).
+serve_cpu() { awk '{ print $14 + $15 }' "/proc/$SERVE_PID/stat"; }
+TICK_US=$((1000000 / $(getconf CLK_TCK)))
+# timed_cpu VAR ARGS...: runs client ARGS, appends its time to the array VAR and serve's CPU
+# time over the run (µs; a moment after the client exits, for the audit's last batch) to VAR_cpu.
+timed_cpu() {
+	local -n times=$1 cpus=${1}_cpu
+	local c0 t
+	shift
+	c0=$(serve_cpu)
+	t=$(client "$@")
+	sleep 0.2
+	times+=("$t")
+	cpus+=($((($(serve_cpu) - c0) * TICK_US)))
+}
+
 ROWS=()
 row() { ROWS+=("$(printf '%s\t%s\t%s\t%s\t%s\t%s' "$@")"); }
 
 bench() { # ENGINE PORT DIRECT_USER DIRECT_PASSWORD ASSET
-	local engine=$1 port=$2 user=$3 pass=$4 asset=$5 tl bl ds=() ts=() bs=() d t b
+	local engine=$1 port=$2 user=$3 pass=$4 asset=$5 tl bl d t b
+	local ds=() ts=() ts_cpu=() bs=() bs_cpu=()
 	tl=$(free_port)
 	forward "$engine-tcp" "$tl" tcp "$port"
 	bl=$(free_port)
@@ -153,14 +170,18 @@ bench() { # ENGINE PORT DIRECT_USER DIRECT_PASSWORD ASSET
 	client "$engine" "$port" "$user" "$pass" >/dev/null # warm the server's caches
 	for _ in $(seq "$REPS"); do
 		ds+=("$(client "$engine" "$port" "$user" "$pass")")
-		ts+=("$(client "$engine" "$tl" "$user" "$pass")")
-		bs+=("$(client "$engine" "$bl" anyone made-up)")
-		log "  direct $(ms "${ds[-1]}") ms, ssh -L tunnel $(ms "${ts[-1]}") ms, bastion $(ms "${bs[-1]}") ms"
+		timed_cpu ts "$engine" "$tl" "$user" "$pass"
+		timed_cpu bs "$engine" "$bl" anyone made-up
+		log "  direct $(ms "${ds[-1]}") ms, ssh -L tunnel $(ms "${ts[-1]}") ms (serve CPU $(ms "${ts_cpu[-1]}") ms)," \
+			"bastion $(ms "${bs[-1]}") ms (serve CPU $(ms "${bs_cpu[-1]}") ms)"
 	done
 	d=$(printf '%s\n' "${ds[@]}" | median)
 	t=$(printf '%s\n' "${ts[@]}" | median)
 	b=$(printf '%s\n' "${bs[@]}" | median)
 	row "$engine $N x $QUERY (ms)" "$(ms "$b")" "$(ms "$t")" "$(ms "$d")" "$(ratio "$b" "$d")" "$(ratio "$t" "$d")"
+	t=$(printf '%s\n' "${ts_cpu[@]}" | median)
+	b=$(printf '%s\n' "${bs_cpu[@]}" | median)
+	row "  serve CPU per statement (µs)" "$((b / N))" "$((t / N))" "-" "-" "-"
 }
 
 want mysql && bench mysql "$MY_PORT" "$DBUSER" "$DBPASS" mydb
@@ -181,5 +202,6 @@ echo "forwarded database clients on $(nproc) cores, load $(cut -d' ' -f1-3 /proc
 	printf '%s\n' "${ROWS[@]}"
 } | column -t -s $'\t'
 echo "ratio = bastion / direct (goal <= 1.50), tunnel ratio = ssh -L to a plain asset / direct; medians of"
-echo "$REPS interleaved runs, each one client process from start to exit (its login included)."
+echo "$REPS interleaved runs, each one client process from start to exit (its login included). serve CPU:"
+echo "the bastion's user+system time over a run, per statement (the SSH tunnel's share in the tunnel column)."
 exit 0
