@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -24,6 +25,7 @@ func TestAddCommandEvents(t *testing.T) {
 		{"one session", []CommandEvent{ev("s1", "SELECT 1"), ev("s1", "SELECT 2"), ev("s1", "SELECT 3")}, "s1", 3, ""},
 		{"two sessions", []CommandEvent{ev("s2", "SELECT 1"), ev("s3", "SELECT 2")}, "s2", 1, ""},
 		{"empty", nil, "s4", 0, ""},
+		{"several inserts", slices.Repeat([]CommandEvent{ev("s6", "SELECT 1")}, 2*rowsPerInsert+5), "s6", 2*rowsPerInsert + 5, ""},
 		{"one bad: none recorded", []CommandEvent{ev("s5", "SELECT 1"), {SessionID: "s5", Command: "x"}}, "s5", 0, "needs a session"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
