@@ -94,17 +94,26 @@ func (q *Queue) gather(batch *[]store.CommandEvent, wait *time.Timer) bool {
 }
 
 // flush writes one batch; a failed batch is written event by event, so
-// that one bad record costs only itself.
+// that one bad record costs only itself, all within one auditTimeout (a
+// store that does not answer holds the queue that long, not once per
+// record). The failures are logged once, with their count.
 func (q *Queue) flush(batch []store.CommandEvent) {
 	ctx, cancel := context.WithTimeout(context.Background(), auditTimeout)
 	defer cancel()
-	if err := q.st.AddCommandEvents(ctx, batch); err == nil {
-		return
-	} else if len(batch) == 1 {
-		q.a.logger().Error("recording a statement in the audit", "session", q.a.Session, "err", err)
+	err := q.st.AddCommandEvents(ctx, batch)
+	if err == nil {
 		return
 	}
-	for _, e := range batch {
-		q.flush([]store.CommandEvent{e})
+	lost := len(batch)
+	if len(batch) > 1 {
+		lost = 0
+		for _, e := range batch {
+			if one := q.st.AddCommandEvents(ctx, []store.CommandEvent{e}); one != nil {
+				lost, err = lost+1, one
+			}
+		}
+	}
+	if lost > 0 {
+		q.a.logger().Error("recording statements in the audit", "session", q.a.Session, "lost", lost, "err", err)
 	}
 }
