@@ -97,3 +97,10 @@ bench-recordings: build
 bench-cluster-logins: build
 	./scripts/bench-cluster-logins.sh
 # --- end h-rolling
+
+# --- h-dbbench: forwarded mysql/psql clients through the bastion against direct (issue 18, docs/performance.md) ---
+.PHONY: bench-db
+# 10,000 small queries per client: direct, ssh -L to a plain asset, ssh -L to the database asset.
+bench-db: build
+	./scripts/bench-db.sh
+# --- end h-dbbench

@@ -111,7 +111,7 @@ func (s *Server) serveDatabaseForward(run *liveRun, st databaseStore, nc gossh.N
 		port: f.port, source: hostOf(addrOf(f.source)), needs: []string{store.ActionForward}}, conn.lastActive)
 	audit := dbwire.Auditor{St: st, Session: f.id, Start: start, User: f.user, Asset: asset.Name, Account: g.Username, Log: log}
 	log.Info("database forward open", "account", g.Username)
-	err = serveProxy(ctx, conn, target, judge, audit, log)
+	err = serveAudited(ctx, conn, target, judge, audit, log)
 	end := store.SessionEnd{Status: store.StatusClosed, Reason: "the client closed the connection"}
 	if c := context.Cause(ctx); c != nil {
 		end = store.SessionEnd{Status: store.StatusKilled, Reason: "ended: " + c.Error()}
@@ -119,6 +119,19 @@ func (s *Server) serveDatabaseForward(run *liveRun, st databaseStore, nc gossh.N
 		end.Reason = strings.Join(strings.Fields(err.Error()), " ")
 	}
 	s.endDatabaseForward(ctx, st, f.id, end, log)
+}
+
+// serveAudited serves the proxy with the statement audit queued off the
+// query path when the store writes batches (a client's statements come
+// back to back), and written before it returns.
+func serveAudited(ctx context.Context, conn net.Conn, t database.Target, j database.Judge, a dbwire.Auditor, log *slog.Logger) error {
+	bs, ok := a.St.(dbwire.BatchStore)
+	if !ok {
+		return serveProxy(ctx, conn, t, j, a, log)
+	}
+	q := dbwire.NewQueue(a, bs)
+	defer q.Close()
+	return serveProxy(ctx, conn, t, j, q, log)
 }
 
 // serveProxy hands the connection to the engine's wire proxy.

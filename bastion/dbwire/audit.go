@@ -21,18 +21,29 @@ type Auditor struct {
 	Log     *slog.Logger // nil: slog.Default()
 }
 
+// auditTimeout bounds one write of statement records to the store.
+const auditTimeout = 30 * time.Second
+
 // Statement implements database.Auditor.
 func (a Auditor) Statement(ctx context.Context, rec database.StatementRecord) {
+	if _, err := a.St.AddCommandEvent(context.WithoutCancel(ctx), a.event(rec)); err != nil {
+		a.logger().Error("recording a statement in the audit", "session", a.Session, "err", err)
+	}
+}
+
+// event is the command event of a statement of a's session.
+func (a Auditor) event(rec database.StatementRecord) store.CommandEvent {
 	e := Event(rec)
 	e.SessionID, e.User, e.Asset, e.Account = a.Session, a.User, a.Asset, a.Account
 	e.OffsetMS = max(0, rec.Started.Sub(a.Start).Milliseconds())
-	if _, err := a.St.AddCommandEvent(context.WithoutCancel(ctx), e); err != nil {
-		log := a.Log
-		if log == nil {
-			log = slog.Default()
-		}
-		log.Error("recording a statement in the audit", "session", a.Session, "err", err)
+	return e
+}
+
+func (a Auditor) logger() *slog.Logger {
+	if a.Log == nil {
+		return slog.Default()
 	}
+	return a.Log
 }
 
 // Event is the command event of a statement record, without its session.
