@@ -48,6 +48,8 @@ const rowsPerInsert = 64
 
 // insertCommandEvents is one INSERT of es, whose organizations orgs holds
 // by session; a zero At is now.
+//
+// unscoped: the organizations come from the events' sessions (AddCommandEvents).
 func insertCommandEvents(es []CommandEvent, orgs map[string]int64, now time.Time) (string, []any) {
 	var b strings.Builder
 	b.WriteString(`INSERT INTO command_events (session_id, at, offset_ms, user_name, asset_name,

@@ -84,11 +84,7 @@ func (a AuditQuery) limit() int {
 // actor's name (with or without its "os:"/"ssh:" prefix, and with the
 // " from ADDRESS" of a change made over SSH).
 func (s *Store) ListOperations(ctx context.Context, aq AuditQuery) ([]Operation, error) {
-	scope := s.orgCond("o")
-	if org, one := s.ScopeOrg(); one && org == DefaultOrgID {
-		scope = "(" + scope + " OR o.org_id = 0)"
-	}
-	query := `SELECT id, at, actor, action, target, detail, org_id FROM operations o WHERE ` + scope
+	query := `SELECT id, at, actor, action, target, detail, org_id FROM operations o WHERE ` + s.historyCond("o")
 	var args []any
 	if !aq.Since.IsZero() {
 		query += ` AND at >= ?`

@@ -70,3 +70,16 @@ func (s *Store) writeOrg() (int64, error) {
 	}
 	return s.scope.org, nil
 }
+
+// historyCond is orgCond for history rows (sessions, operations), which
+// may belong to no organization (org 0): an SFTP session on the virtual
+// root spans organizations, a person changing her own password changes
+// no organization's rows. The default organization's view shows those
+// too, so that a single-org install's history stays whole; other
+// organizations' views do not.
+func (s *Store) historyCond(alias string) string {
+	if !s.scope.all && s.scope.org == DefaultOrgID {
+		return "(" + s.orgCond(alias) + " OR " + alias + ".org_id = 0)"
+	}
+	return s.orgCond(alias)
+}

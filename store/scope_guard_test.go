@@ -17,7 +17,7 @@ import (
 var orgOwnedSQL = regexp.MustCompile(`(?is)\b(FROM|JOIN|UPDATE|INTO)\s+(assets|nodes|groups|grants|filters|login_rules|tickets|sessions|operations|account_templates|automation_jobs|accounts|command_events|transfer_events)\b|\b(FROM|JOIN|UPDATE|INTO)\s*$`)
 
 // scopeCalls are the calls that limit a query to the store's scope.
-var scopeCalls = map[string]bool{"orgCond": true, "writeOrg": true, "InOrg": true, "ScopeOrg": true}
+var scopeCalls = map[string]bool{"orgCond": true, "historyCond": true, "writeOrg": true, "InOrg": true, "ScopeOrg": true}
 
 // pendingScope lists the functions still being moved to scoped queries,
 // as "file:Func" (methods by their name alone). The list only shrinks:

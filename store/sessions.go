@@ -313,7 +313,7 @@ func scanSession(sc interface{ Scan(...any) error }) (Session, error) {
 }
 
 func (s *Store) getSession(ctx context.Context, id string) (Session, error) {
-	ss, err := scanSession(s.db.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions s WHERE id = ? AND `+s.orgCond("s"), id))
+	ss, err := scanSession(s.db.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions s WHERE id = ? AND `+s.historyCond("s"), id))
 	if errors.Is(err, ErrNotFound) {
 		return ss, fmt.Errorf("session %s: %w", id, ErrNotFound)
 	}
@@ -350,7 +350,7 @@ func (s *Store) GetSession(ctx context.Context, idOrPrefix string) (Session, err
 	if len(p) < MinSessionPrefix {
 		return Session{}, fmt.Errorf("session %q: give at least %d characters of its id", idOrPrefix, MinSessionPrefix)
 	}
-	found, err := s.querySessions(ctx, `SELECT `+sessionColumns+` FROM sessions s WHERE id LIKE ? AND `+s.orgCond("s")+`
+	found, err := s.querySessions(ctx, `SELECT `+sessionColumns+` FROM sessions s WHERE id LIKE ? AND `+s.historyCond("s")+`
 		ORDER BY started_at LIMIT 6`, p+"%")
 	if err != nil {
 		return Session{}, err
@@ -375,7 +375,7 @@ func (s *Store) GetSession(ctx context.Context, idOrPrefix string) (Session, err
 // ListSessions returns the latest sessions of the scope that match sq,
 // oldest first.
 func (s *Store) ListSessions(ctx context.Context, sq SessionQuery) ([]Session, error) {
-	query := `SELECT ` + sessionColumns + ` FROM sessions s WHERE ` + s.orgCond("s")
+	query := `SELECT ` + sessionColumns + ` FROM sessions s WHERE ` + s.historyCond("s")
 	var args []any
 	if sq.Active {
 		query += ` AND status = ?`
