@@ -1,0 +1,89 @@
+package proxy
+
+import (
+	"context"
+
+	gossh "golang.org/x/crypto/ssh"
+
+	"github.com/jms-bastion/jms/store"
+)
+
+// acquire finds the session a connection to the asset: with reuse on, a
+// live one of the same person to the same asset as the same account, on
+// which it opens the session's channel at once (s.remote); otherwise, or
+// when each refuses a channel (sshd's MaxSessions), a new one, whose
+// channel startRemote opens. Only dialling reads the account's secret.
+func (s *session) acquire(ctx context.Context, end *store.SessionEnd) error {
+	s.log.Info("session starting", "kind", s.kind(), "source", s.req.Source, "pty", s.isPty, "filters", s.nrules)
+	key := keyOf(s.req)
+	reuse := !s.p.cfg.SeparateConnections
+	if reuse {
+		for c := s.p.pool.take(key); c != nil; c = s.p.pool.take(key) {
+			r, err := openRemote(c.conn)
+			if err == nil {
+				s.log.Debug("sharing a connection to the asset")
+				s.ac, s.remote = c, r
+				return nil
+			}
+			s.log.Debug("a shared connection refused a channel", "err", err)
+			s.p.pool.refused(c, err)
+			s.p.releaseConn(c, nil)
+		}
+	}
+	conn, err := s.dial(ctx, end)
+	if err != nil {
+		return err
+	}
+	s.ac = s.p.pool.add(key, conn, reuse)
+	return nil
+}
+
+// releaseConn counts the session out of its connection (releaseConn).
+func (s *session) releaseConn() {
+	var sreqs <-chan *gossh.Request
+	if s.remote != nil {
+		sreqs = s.remote.reqs
+	}
+	s.p.releaseConn(s.ac, sreqs)
+}
+
+// releaseConn counts a session out of c; sreqs are the requests of its
+// channel (nil when it opened none). The last session closes the
+// connection (closeConn); one leaving others on it takes its channel's
+// last requests until the asset confirms the channel's close, so that
+// they do not stall the connection.
+func (p *Proxy) releaseConn(c *assetConn, sreqs <-chan *gossh.Request) {
+	if p.pool.release(c) {
+		closeConn(c.conn, sreqs)
+		return
+	}
+	if sreqs != nil {
+		go drainRequests(sreqs)
+	}
+}
+
+func drainRequests(reqs <-chan *gossh.Request) {
+	for req := range reqs {
+		if req.WantReply {
+			_ = req.Reply(false, nil)
+		}
+	}
+}
+
+// abort ends the session's side on the asset from the bastion's (kill,
+// shutdown, client gone): it closes the session's channel, and the
+// connection too when no other session uses it, which unblocks every
+// copier at once.
+func (s *session) abort(r *remote) {
+	_ = r.close()
+	if s.p.pool.alone(s.ac) {
+		_ = s.ac.conn.Close()
+	}
+}
+
+// connLost takes the session's connection out of the pool and closes it:
+// the asset stopped answering on it, for every session it carries.
+func (s *session) connLost() {
+	s.p.pool.drop(s.ac)
+	_ = s.ac.conn.Close()
+}
