@@ -77,7 +77,7 @@ func (s *session) startRemote() (*remote, error) {
 	if r == nil {
 		var err error
 		if r, err = openRemote(s.ac.conn); err != nil {
-			s.p.pool.refused(s.ac, err)
+			s.p.pool.drop(s.ac) // new, and refusing: not for others either
 			return nil, userErrorf(err, "jms: %s refused a session: %s", s.req.Asset.Name, err)
 		}
 		s.remote = r

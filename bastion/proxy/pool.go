@@ -7,24 +7,39 @@ import (
 	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/jms-bastion/jms/sshdial"
+	"github.com/jms-bastion/jms/store"
 )
 
 // connKey names the asset connections sessions may share: one person's,
-// to one asset at one address with one pinned host key, as one account
-// (as OpenSSH's ControlMaster and JumpServer KoKo's REUSE_CONNECTION do).
-// A connection is never shared across people, accounts or assets.
+// to one asset at one address, as one account (as OpenSSH's ControlMaster
+// and JumpServer KoKo's REUSE_CONNECTION do). A connection is never shared
+// across people, accounts or assets; take also wants the host key it
+// verified to be the one pinned now.
 type connKey struct {
 	user    string
 	asset   int64
 	account int64
 	address string
 	port    int
-	hostKey string
 }
 
 func keyOf(req Request) connKey {
 	return connKey{user: req.User, asset: req.Asset.ID, account: req.Account.ID,
-		address: req.Asset.Address, port: req.Asset.Port, hostKey: req.Asset.HostKey}
+		address: req.Asset.Address, port: req.Asset.Port}
+}
+
+// pinOf is the host key pinned for the asset as take compares it: its
+// wire form; "" when none is pinned (or it does not parse: then nothing
+// is shared, and the dial says why).
+func pinOf(a store.Asset) (pin string, ok bool) {
+	if a.HostKey == "" {
+		return "", true
+	}
+	pk, _, _, _, err := gossh.ParseAuthorizedKey([]byte(a.HostKey))
+	if err != nil {
+		return "", false
+	}
+	return string(pk.Marshal()), true
 }
 
 // pool holds the live asset connections that sessions share, several per
@@ -38,21 +53,23 @@ type pool struct {
 
 // assetConn is a connection to an asset and the sessions that use it.
 type assetConn struct {
-	conn   *sshdial.Conn
-	key    connKey
+	conn    *sshdial.Conn
+	key     connKey
+	hostKey string // the wire form of the host key it verified
 	pooled bool // listed in the pool (reuse on)
 	users  int  // sessions holding (or opening) a channel on it
 	full   bool // the asset refused a channel on it: none more until one ends
 	dead   bool // out of the pool: closed, failed or being closed
 }
 
-// take returns a live connection of key with room for one more channel,
-// counting the caller in; nil when there is none.
-func (p *pool) take(key connKey) *assetConn {
+// take returns a live connection of key with room for one more channel
+// whose host key is pin (any, when pin is ""), counting the caller in;
+// nil when there is none.
+func (p *pool) take(key connKey, pin string) *assetConn {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, c := range p.conns[key] {
-		if !c.dead && !c.full {
+		if !c.dead && !c.full && (pin == "" || pin == c.hostKey) {
 			c.users++
 			return c
 		}
@@ -64,6 +81,9 @@ func (p *pool) take(key connKey) *assetConn {
 // pooled false it is the session's alone.
 func (p *pool) add(key connKey, conn *sshdial.Conn, pooled bool) *assetConn {
 	c := &assetConn{conn: conn, key: key, pooled: pooled, users: 1}
+	if conn != nil && conn.HostKey != nil {
+		c.hostKey = string(conn.HostKey.Marshal())
+	}
 	if !pooled {
 		return c
 	}
@@ -76,18 +96,26 @@ func (p *pool) add(key connKey, conn *sshdial.Conn, pooled bool) *assetConn {
 	return c
 }
 
-// refused notes that c refused to open a channel: a cap on its channels
-// (an OpenChannelError: sshd's MaxSessions) makes it full until a session
-// on it ends; anything else means the connection is gone.
-func (p *pool) refused(c *assetConn, err error) {
+// refused notes that c refused the caller a channel, and counts the
+// caller out: a cap on its channels (an OpenChannelError: sshd's
+// MaxSessions) makes it full until a session on it ends; anything else
+// means the connection is gone. It reports whether the caller was the
+// last on it: the caller then closes the connection.
+func (p *pool) refused(c *assetConn, err error) (last bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	c.users--
 	var oe *gossh.OpenChannelError
 	if errors.As(err, &oe) {
 		c.full = true
-		return
+	} else {
+		p.dropLocked(c)
+	}
+	if c.users > 0 {
+		return false
 	}
 	p.dropLocked(c)
+	return true
 }
 
 // drop takes a failed connection out of the pool: sessions still on it

@@ -16,9 +16,13 @@ import (
 func (s *session) acquire(ctx context.Context, end *store.SessionEnd) error {
 	s.log.Info("session starting", "kind", s.kind(), "source", s.req.Source, "pty", s.isPty, "filters", s.nrules)
 	key := keyOf(s.req)
+	pin, pinOK := pinOf(s.req.Asset)
+	if pin == "" && s.p.cfg.HostKeyPolicy == "require" {
+		pinOK = false // no key trusted: only a dial says so
+	}
 	reuse := !s.p.cfg.SeparateConnections
-	if reuse {
-		for c := s.p.pool.take(key); c != nil; c = s.p.pool.take(key) {
+	if reuse && pinOK {
+		for c := s.p.pool.take(key, pin); c != nil; c = s.p.pool.take(key, pin) {
 			r, err := openRemote(c.conn)
 			if err == nil {
 				s.log.Debug("sharing a connection to the asset")
@@ -26,8 +30,9 @@ func (s *session) acquire(ctx context.Context, end *store.SessionEnd) error {
 				return nil
 			}
 			s.log.Debug("a shared connection refused a channel", "err", err)
-			s.p.pool.refused(c, err)
-			s.p.releaseConn(c, nil)
+			if s.p.pool.refused(c, err) {
+				closeConn(c.conn, nil)
+			}
 		}
 	}
 	conn, err := s.dial(ctx, end)
