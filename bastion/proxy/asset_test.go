@@ -35,7 +35,7 @@ type testAsset struct {
 	// maxSessions, when not zero, caps the session channels open at
 	// once on one connection, as sshd's MaxSessions.
 	maxSessions atomic.Int64
-	silent atomic.Bool  // stop answering global requests (keepalives)
+	silent      atomic.Bool // stop answering global requests (keepalives)
 
 	mu      sync.Mutex
 	ran     []string // every command run, in order

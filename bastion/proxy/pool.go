@@ -56,10 +56,10 @@ type assetConn struct {
 	conn    *sshdial.Conn
 	key     connKey
 	hostKey string // the wire form of the host key it verified
-	pooled bool // listed in the pool (reuse on)
-	users  int  // sessions holding (or opening) a channel on it
-	full   bool // the asset refused a channel on it: none more until one ends
-	dead   bool // out of the pool: closed, failed or being closed
+	pooled  bool   // listed in the pool (reuse on)
+	users   int    // sessions holding (or opening) a channel on it
+	full    bool   // the asset refused a channel on it: none more until one ends
+	dead    bool   // out of the pool: closed, failed or being closed
 }
 
 // take returns a live connection of key with room for one more channel
