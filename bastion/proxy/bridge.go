@@ -127,7 +127,8 @@ func (s *session) bridge(ctx context.Context) (status int, exited bool, err erro
 	// Ending the bridge (kill, shutdown, client gone, recording failed)
 	// closes the session's channel (and the asset's connection when no
 	// other session shares it), which unblocks every copier.
-	stopClose := context.AfterFunc(bctx, func() { s.abort(r) })
+	aborted := make(chan struct{})
+	stopClose := context.AfterFunc(bctx, func() { defer close(aborted); s.abort(r) })
 	defer stopClose()
 
 	var q *recQueue
@@ -150,7 +151,13 @@ func (s *session) bridge(ctx context.Context) (status int, exited bool, err erro
 	// one holds a lock that Signals needs, so the control loop keeps
 	// draining meanwhile), then the control loop and the channel (the
 	// connection closes once its last session lets it go: releaseConn).
+	// An abort that began runs to its end first: run late (its own
+	// goroutine), it would judge the connection alone once this session
+	// let it go, and close it under another.
 	s.down.Signals(nil)
+	if !stopClose() {
+		<-aborted
+	}
 	cancel(nil)
 	<-s.ctlDone
 	r.close()

@@ -138,7 +138,7 @@ func TestShareMaxSessions(t *testing.T) {
 	// One ending makes room on its connection: the next one goes there.
 	live[0].stdin.Close()
 	if code := exitCode(t, live[0].s.Wait()); code != 0 {
-		t.Fatalf("exit %d", code)
+		t.Fatalf("exit %d, stderr %q", code, live[0].errb.String())
 	}
 	live[0] = h.startExec("alice", "ready", "ready\n")
 	live[0].echoes(t, "again\n")
@@ -148,7 +148,7 @@ func TestShareMaxSessions(t *testing.T) {
 	for _, e := range live {
 		e.stdin.Close()
 		if code := exitCode(t, e.s.Wait()); code != 0 {
-			t.Fatalf("exit %d", code)
+			t.Fatalf("exit %d, stderr %q", code, e.errb.String())
 		}
 	}
 	h.waitNoAssetConns()
