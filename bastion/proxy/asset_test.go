@@ -35,7 +35,10 @@ type testAsset struct {
 	// maxSessions, when not zero, caps the session channels open at
 	// once on one connection, as sshd's MaxSessions.
 	maxSessions atomic.Int64
-	silent      atomic.Bool // stop answering global requests (keepalives)
+	// stallOpen makes the next channel open go unanswered, as an asset
+	// that hangs behind a live TCP connection.
+	stallOpen atomic.Bool
+	silent    atomic.Bool // stop answering global requests (keepalives)
 
 	mu      sync.Mutex
 	ran     []string // every command run, in order
@@ -181,6 +184,9 @@ func (a *testAsset) serve(nc net.Conn) {
 		if nch.ChannelType() != "session" {
 			nch.Reject(gossh.UnknownChannelType, "no")
 			continue
+		}
+		if a.stallOpen.CompareAndSwap(true, false) {
+			continue // never answered: the client waits until it closes
 		}
 		if max := a.maxSessions.Load(); max > 0 && open.Load() >= max {
 			nch.Reject(gossh.Prohibited, "open failed") // as sshd past MaxSessions

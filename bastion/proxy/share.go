@@ -2,6 +2,8 @@ package proxy
 
 import (
 	"context"
+	"errors"
+	"time"
 
 	gossh "golang.org/x/crypto/ssh"
 
@@ -23,7 +25,7 @@ func (s *session) acquire(ctx context.Context, end *store.SessionEnd) error {
 	reuse := !s.p.cfg.SeparateConnections
 	if reuse && pinOK {
 		for c := s.p.pool.take(key, pin); c != nil; c = s.p.pool.take(key, pin) {
-			r, err := openRemote(c.conn)
+			r, err := s.openShared(c)
 			if err == nil {
 				s.log.Debug("sharing a connection to the asset")
 				s.ac, s.remote = c, r
@@ -41,6 +43,27 @@ func (s *session) acquire(ctx context.Context, end *store.SessionEnd) error {
 	}
 	s.ac = s.p.pool.add(key, conn, reuse)
 	return nil
+}
+
+// errOpenTimeout: a shared connection did not answer a channel open.
+var errOpenTimeout = errors.New("the asset did not answer a channel open in time")
+
+// openShared opens the session's channel on a shared connection. An asset
+// that does not answer within the connect timeout is taken for dead (as
+// a dial would be): the connection leaves the pool and closes, ending the
+// sessions stuck on it, and the caller dials anew.
+func (s *session) openShared(c *assetConn) (*remote, error) {
+	t := time.AfterFunc(s.p.cfg.ConnectTimeout, func() {
+		s.log.Warn("the asset did not answer a channel open on a shared connection: closing it", "timeout", s.p.cfg.ConnectTimeout)
+		s.p.pool.drop(c)
+		_ = c.conn.Close()
+	})
+	r, err := openRemote(c.conn)
+	if !t.Stop() && err == nil {
+		_ = r.close()
+		return nil, errOpenTimeout
+	}
+	return r, err
 }
 
 // releaseConn counts the session out of its connection (releaseConn).

@@ -291,3 +291,22 @@ func TestPoolHostKey(t *testing.T) {
 		}
 	}
 }
+
+// A shared connection that does not answer a channel open within the
+// connect timeout is closed and left: the session dials anew.
+func TestShareOpenTimeout(t *testing.T) {
+	h := newHarness(t, harnessOptions{cfg: Config{ConnectTimeout: 300 * time.Millisecond}})
+	stuck := h.startExec("alice", "hang", "hanging\n")
+	h.asset.stallOpen.Store(true)
+	b := h.startExec("alice", "ready", "ready\n")
+	b.echoes(t, "anew\n")
+	if n := h.asset.accepted.Load(); n != 2 {
+		t.Fatalf("the asset took %d connections, want 2", n)
+	}
+	if code := exitCode(t, stuck.s.Wait()); code != ExitLost {
+		t.Fatalf("the session on the stalled connection: exit %d", code)
+	}
+	b.stdin.Close()
+	exitCode(t, b.s.Wait())
+	h.waitNoAssetConns()
+}
