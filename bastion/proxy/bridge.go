@@ -157,6 +157,9 @@ func (s *session) bridge(ctx context.Context) (status int, exited bool, err erro
 	s.down.Signals(nil)
 	if !stopClose() {
 		<-aborted
+		if s.abortTimer != nil {
+			s.abortTimer.Stop()
+		}
 	}
 	cancel(nil)
 	<-s.ctlDone

@@ -37,6 +37,9 @@ type session struct {
 
 	ac     *assetConn // the connection to the asset, once acquired
 	remote *remote    // the session on the asset, once opened
+	// abortTimer closes a shared connection whose asset does not confirm
+	// the close of an aborted session's channel (abort).
+	abortTimer *time.Timer
 
 	rec *recorder.Writer // nil when not recording
 	// raw holds the bytes of the streams of a session without a PTY,

@@ -101,12 +101,20 @@ func drainRequests(reqs <-chan *gossh.Request) {
 // abort ends the session's side on the asset from the bastion's (kill,
 // shutdown, client gone): it closes the session's channel, and the
 // connection too when no other session uses it, which unblocks every
-// copier at once.
+// copier at once. On a shared connection the copiers end once the asset
+// confirms the channel's close: one that does not within the connect
+// timeout is taken for dead and its connection closed (abortTimer, which
+// the bridge stops once its copiers are done).
 func (s *session) abort(r *remote) {
 	_ = r.close()
 	if s.p.pool.alone(s.ac) {
 		_ = s.ac.conn.Close()
+		return
 	}
+	s.abortTimer = time.AfterFunc(s.p.cfg.ConnectTimeout, func() {
+		s.log.Warn("the asset did not confirm the close of a session on a shared connection: closing it", "timeout", s.p.cfg.ConnectTimeout)
+		s.connLost()
+	})
 }
 
 // connLost takes the session's connection out of the pool and closes it:
