@@ -71,6 +71,12 @@ type Config struct {
 	// this server; 0 never.
 	MaxConnectionsPerUser int `yaml:"max_connections_per_user"`
 
+	// ReuseConnections lets one person's concurrent sessions to the same
+	// asset as the same account share one SSH connection to it, each on a
+	// channel of its own (as OpenSSH's ControlMaster); false gives each
+	// session a connection of its own.
+	ReuseConnections bool `yaml:"reuse_connections"`
+
 	// RecordInput records what users type (it can hold passwords).
 	RecordInput bool `yaml:"record_input"`
 	// RecordingFailure is "close" (end the session when the recording
@@ -204,6 +210,7 @@ func Default(dataDir string) Config {
 		HostKeyPolicy:      "tofu",
 		ConnectTimeout:     10 * time.Second,
 		Keepalive:          30 * time.Second,
+		ReuseConnections:   true,
 		PreAuthTimeout:     30 * time.Second,
 		MaxUnauthPerSource: 200,
 		MaxUnauth:          1000,

@@ -7,6 +7,8 @@
 #   scripts/bench-idle.sh
 #   BENCH_IDLE_N="100" BENCH_IDLE_RUNS=3 scripts/bench-idle.sh
 #   BENCH_IDLE_MEMLIMIT=64MiB scripts/bench-idle.sh
+#   BENCH_MAX_SESSIONS=1000 scripts/bench-idle.sh   # the asset sshd's MaxSessions (default 10)
+#   BENCH_REUSE=false scripts/bench-idle.sh         # one asset connection per session
 #
 # Method (docs/performance.md, "Memory per idle session"): for each N and each run, a fresh serve
 # (a -tags jmspprof build) on a fresh data dir; two warm-up sessions; the baseline; N sessions

@@ -41,6 +41,7 @@ PrintMotd no
 PrintLastLog no
 X11Forwarding no
 MaxStartups 1000
+MaxSessions ${BENCH_MAX_SESSIONS:-10}
 LogLevel ERROR
 CONF
 	/usr/sbin/sshd -D -e -f "$T/asset_sshd_config" 2>>"$T/asset_sshd.log" &
@@ -63,6 +64,11 @@ sessions_data() { # DIR: a fresh data dir where alice may use root on web1
 	# 201st connection. Nothing else limits logged-in sessions; the pre-auth caps
 	# (max_unauth_per_source 200) are above the parallelism used here.
 	printf 'max_connections_per_user: 0\n' >"$T/data/jms.yaml"
+	# BENCH_REUSE=false gives each session its own connection to the asset (the serve's
+	# reuse_connections; on by default, as in a real serve).
+	if [ -n "${BENCH_REUSE:-}" ]; then
+		printf 'reuse_connections: %s\n' "$BENCH_REUSE" >>"$T/data/jms.yaml"
+	fi
 }
 
 SERVE_PID=

@@ -53,6 +53,9 @@ type Conn struct {
 	gossh.Conn
 	Chans <-chan gossh.NewChannel // channels the asset opens
 	Reqs  <-chan *gossh.Request   // the asset's global requests
+	// HostKey is the host key the asset proved it holds (checked against
+	// the pin, or pinned at this connect under tofu).
+	HostKey gossh.PublicKey
 }
 
 // DialConn connects as Dial does and returns the bare connection: for a
@@ -121,5 +124,5 @@ func (d *Dialer) DialConn(ctx context.Context, asset store.Asset, user string, a
 		return nil, &Error{Kind: Canceled, Reason: "canceled while connecting", Err: context.Cause(ctx)}
 	}
 	_ = conn.SetDeadline(time.Time{})
-	return &Conn{Conn: c, Chans: chans, Reqs: reqs}, nil
+	return &Conn{Conn: c, Chans: chans, Reqs: reqs, HostKey: hk.offered}, nil
 }

@@ -27,7 +27,8 @@ type hostKeyCheck struct {
 	ctx    context.Context
 	asset  store.Asset
 
-	err *Error // set when the key was refused
+	err     *Error          // set when the key was refused
+	offered gossh.PublicKey // the key the asset offered
 }
 
 // algorithms returns the host key algorithms of the pinned key, so that an
@@ -49,6 +50,7 @@ func (h *hostKeyCheck) algorithms() []string {
 
 func (h *hostKeyCheck) check(_ string, _ net.Addr, key gossh.PublicKey) error {
 	name := h.asset.Name
+	h.offered = key
 	offered := gossh.FingerprintSHA256(key)
 	if h.asset.HostKey == "" {
 		if h.policy == "require" {

@@ -30,8 +30,15 @@ type testAsset struct {
 	password string
 	userKey  gossh.PublicKey
 
-	conns  atomic.Int64 // open connections
-	silent atomic.Bool  // stop answering global requests (keepalives)
+	conns    atomic.Int64 // open connections
+	accepted atomic.Int64 // connections accepted, ever
+	// maxSessions, when not zero, caps the session channels open at
+	// once on one connection, as sshd's MaxSessions.
+	maxSessions atomic.Int64
+	// stallOpen makes the next channel open go unanswered, as an asset
+	// that hangs behind a live TCP connection.
+	stallOpen atomic.Bool
+	silent    atomic.Bool // stop answering global requests (keepalives)
 
 	mu      sync.Mutex
 	ran     []string // every command run, in order
@@ -118,6 +125,7 @@ func (a *testAsset) accept() {
 		a.open[c] = true
 		a.mu.Unlock()
 		a.conns.Add(1)
+		a.accepted.Add(1)
 		a.wg.Add(1)
 		go func() {
 			defer a.wg.Done()
@@ -143,6 +151,15 @@ func (a *testAsset) Close() {
 	a.wg.Wait()
 }
 
+// dropConns closes every open connection, as a rebooting asset would.
+func (a *testAsset) dropConns() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for c := range a.open {
+		c.Close()
+	}
+}
+
 func (a *testAsset) serve(nc net.Conn) {
 	defer nc.Close()
 	sc, chans, reqs, err := gossh.NewServerConn(nc, a.config())
@@ -162,17 +179,26 @@ func (a *testAsset) serve(nc net.Conn) {
 			}
 		}
 	}()
+	var open atomic.Int64 // session channels open on this connection
 	for nch := range chans {
 		if nch.ChannelType() != "session" {
 			nch.Reject(gossh.UnknownChannelType, "no")
+			continue
+		}
+		if a.stallOpen.CompareAndSwap(true, false) {
+			continue // never answered: the client waits until it closes
+		}
+		if max := a.maxSessions.Load(); max > 0 && open.Load() >= max {
+			nch.Reject(gossh.Prohibited, "open failed") // as sshd past MaxSessions
 			continue
 		}
 		ch, creqs, err := nch.Accept()
 		if err != nil {
 			continue
 		}
+		open.Add(1)
 		a.wg.Add(1)
-		go func() { defer a.wg.Done(); a.session(ch, creqs) }()
+		go func() { defer a.wg.Done(); defer open.Add(-1); a.session(ch, creqs) }()
 	}
 }
 
@@ -458,6 +484,9 @@ func (s *assetSession) run(line string, stdin io.Reader) (int, string) {
 		if stdin != nil {
 			io.Copy(out, stdin)
 		}
+	case "ready": // cat, once it said it runs
+		io.WriteString(out, "ready\n")
+		io.Copy(out, stdin)
 	case "sha":
 		h := sha256.New()
 		n, _ := io.Copy(h, stdin)

@@ -14,7 +14,6 @@ import (
 	"github.com/jms-bastion/jms/bastion/filter"
 	"github.com/jms-bastion/jms/bastion/sessionerr"
 	"github.com/jms-bastion/jms/recorder"
-	"github.com/jms-bastion/jms/sshdial"
 )
 
 // Buffers: each copier starts with a small buffer, so that an idle session
@@ -70,14 +69,20 @@ func (b *buffer) release() {
 	}
 }
 
-// startRemote opens a session on the asset, passes on the locale and the
-// PTY, and starts the shell or the command.
-func (s *session) startRemote(conn *sshdial.Conn) (*remote, error) {
-	r, err := openRemote(conn)
-	if err != nil {
-		return nil, userErrorf(err, "jms: %s refused a session: %s", s.req.Asset.Name, err)
+// startRemote opens a session on the asset (unless acquire opened it on
+// a shared connection), passes on the locale and the PTY, and starts the
+// shell or the command.
+func (s *session) startRemote() (*remote, error) {
+	r := s.remote
+	if r == nil {
+		var err error
+		if r, err = openRemote(s.ac.conn); err != nil {
+			s.p.pool.drop(s.ac) // new, and refusing: not for others either
+			return nil, userErrorf(err, "jms: %s refused a session: %s", s.req.Asset.Name, err)
+		}
+		s.remote = r
 	}
-	s.remote = r
+	var err error
 	for _, kv := range s.down.Environ() {
 		k, v, ok := strings.Cut(kv, "=")
 		if ok && (k == "LANG" || strings.HasPrefix(k, "LC_")) {
@@ -109,8 +114,8 @@ func (s *session) startRemote(conn *sshdial.Conn) (*remote, error) {
 // bridge runs the shell or command on the asset and carries its I/O until
 // it ends. exited reports whether the asset sent an exit status (or
 // signal); otherwise status is ExitLost.
-func (s *session) bridge(ctx context.Context, conn *sshdial.Conn) (status int, exited bool, err error) {
-	r, err := s.startRemote(conn)
+func (s *session) bridge(ctx context.Context) (status int, exited bool, err error) {
+	r, err := s.startRemote()
 	if err != nil {
 		return ExitLost, false, err
 	}
@@ -120,8 +125,10 @@ func (s *session) bridge(ctx context.Context, conn *sshdial.Conn) (status int, e
 	s.cancel = cancel
 	defer cancel(nil)
 	// Ending the bridge (kill, shutdown, client gone, recording failed)
-	// closes the asset's connection, which unblocks every copier.
-	stopClose := context.AfterFunc(bctx, func() { conn.Close() })
+	// closes the session's channel (and the asset's connection when no
+	// other session shares it), which unblocks every copier.
+	aborted := make(chan struct{})
+	stopClose := context.AfterFunc(bctx, func() { defer close(aborted); s.abort(r) })
 	defer stopClose()
 
 	var q *recQueue
@@ -142,11 +149,21 @@ func (s *session) bridge(ctx context.Context, conn *sshdial.Conn) (status int, e
 
 	// Tear down: stop signal delivery first (the request loop delivering
 	// one holds a lock that Signals needs, so the control loop keeps
-	// draining meanwhile), then the control loop and the connection.
+	// draining meanwhile), then the control loop and the channel (the
+	// connection closes once its last session lets it go: releaseConn).
+	// An abort that began runs to its end first: run late (its own
+	// goroutine), it would judge the connection alone once this session
+	// let it go, and close it under another.
 	s.down.Signals(nil)
+	if !stopClose() {
+		<-aborted
+		if s.abortTimer != nil {
+			s.abortTimer.Stop()
+		}
+	}
 	cancel(nil)
 	<-s.ctlDone
-	conn.Close()
+	r.close()
 	if q != nil {
 		q.close() // both pumps and the control loop are done with it
 	}
@@ -326,6 +343,7 @@ func (s *session) control(ctx context.Context, r *remote, sigs <-chan ssh.Signal
 		case req, ok := <-a.global:
 			if !ok {
 				a.global = nil
+				s.p.pool.drop(s.ac) // the connection is gone
 			} else if req.WantReply {
 				_ = req.Reply(false, nil)
 			}
@@ -387,6 +405,7 @@ func (s *session) keepalive(r *remote, k *keepalive) bool {
 			s.log.Warn("the asset stopped answering keepalives: closing", "missed", k.missed)
 			s.endWith(errKeepalive, userErrorf(errKeepalive, "jms: connection to %s lost (no answer to %d keepalives)",
 				s.req.Asset.Name, k.missed))
+			s.connLost()
 			return false
 		}
 		return true

@@ -110,6 +110,11 @@ type Config struct {
 	// Keepalive is the interval of keepalives to the asset (default 30 s,
 	// negative turns them off); three unanswered ones end the session.
 	Keepalive time.Duration
+	// SeparateConnections gives each session a connection to the asset
+	// of its own (reuse_connections: false). By default a session opens
+	// its channel on a live connection of the same person to the same
+	// asset as the same account, when there is one.
+	SeparateConnections bool
 	// RecordInput records what people type ("i" events).
 	RecordInput bool
 	// RecordingFailure is "close" (default: end the session when its
@@ -173,6 +178,8 @@ type Proxy struct {
 	cfg Config
 	st  Store
 	log *slog.Logger
+
+	pool pool // the asset connections sessions share
 
 	// createRecording makes a session's recording; tests replace it to
 	// inject write failures.

@@ -161,7 +161,7 @@ func (h *harness) handle(sess ssh.Session) {
 		return
 	}
 	code, err := h.px.Run(ctx, NewRawSession(sess), &Request{
-		User: "alice", Source: sess.RemoteAddr().String(), Asset: a, Account: h.account, Command: sess.RawCommand(),
+		User: sess.User(), Source: sess.RemoteAddr().String(), Asset: a, Account: h.account, Command: sess.RawCommand(),
 		OnStart: func(s store.Session) {
 			h.mu.Lock()
 			h.ids = append(h.ids, s.ID)

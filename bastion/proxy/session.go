@@ -15,7 +15,6 @@ import (
 
 	"charm.land/ssh"
 	"github.com/google/uuid"
-	gossh "golang.org/x/crypto/ssh"
 
 	"github.com/jms-bastion/jms/bastion/filter"
 	"github.com/jms-bastion/jms/bastion/sessionerr"
@@ -36,7 +35,11 @@ type session struct {
 	winch <-chan ssh.Window
 	isPty bool
 
-	remote *remote // the session on the asset, once opened
+	ac     *assetConn // the connection to the asset, once acquired
+	remote *remote    // the session on the asset, once opened
+	// abortTimer closes a shared connection whose asset does not confirm
+	// the close of an aborted session's channel (abort).
+	abortTimer *time.Timer
 
 	rec *recorder.Writer // nil when not recording
 	// raw holds the bytes of the streams of a session without a PTY,
@@ -194,20 +197,20 @@ func (s *session) admit(ctx context.Context, end *store.SessionEnd, recErr error
 	return 0, nil
 }
 
-// connect dials the asset and bridges the session until it ends.
+// connect takes a connection to the asset (a live one shared with the
+// person's other sessions there, or a new one) and bridges the session
+// until it ends.
 func (s *session) connect(ctx context.Context, end *store.SessionEnd) (int, error) {
-	conn, err := s.dial(ctx, end)
-	if err != nil {
+	if err := s.acquire(ctx, end); err != nil {
 		return ExitLost, err
 	}
-	defer s.closeConn(conn)
-	exitStatus, exited, err := s.bridge(ctx, conn)
+	defer s.releaseConn()
+	exitStatus, exited, err := s.bridge(ctx)
 	return s.ended(ctx, end, exitStatus, exited, err)
 }
 
 // dial dials the asset, or says why it could not.
 func (s *session) dial(ctx context.Context, end *store.SessionEnd) (*sshdial.Conn, error) {
-	s.log.Info("session starting", "kind", s.kind(), "source", s.req.Source, "pty", s.isPty, "filters", s.nrules)
 	dr, err := s.p.dial(ctx, s.req)
 	if err == nil {
 		return dr.conn, nil
@@ -221,15 +224,6 @@ func (s *session) dial(ctx context.Context, end *store.SessionEnd) (*sshdial.Con
 	}
 	s.log.Error("cannot connect to the asset", "err", err)
 	return nil, fmt.Errorf("session %s: %w", s.id, err)
-}
-
-// closeConn closes the asset's connection (closeConn).
-func (s *session) closeConn(conn *sshdial.Conn) {
-	var sreqs <-chan *gossh.Request
-	if s.remote != nil {
-		sreqs = s.remote.reqs
-	}
-	closeConn(conn, sreqs)
 }
 
 // ended notes how the bridged session ended in end and returns the exit

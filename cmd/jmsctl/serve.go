@@ -163,17 +163,18 @@ func buildServer(cfg config.Config, st *store.Store, logger *slog.Logger, parts 
 	// sessions span all the orgs she is a member of.
 	ast := instrument(st.AllOrgs(), mx)
 	px := proxy.New(proxy.Config{
-		Node:             parts.node,
-		RecordingsDir:    cfg.RecordingsDir(),
-		DataDir:          cfg.DataDir,
-		HostKeyPolicy:    cfg.HostKeyPolicy,
-		ConnectTimeout:   cfg.ConnectTimeout,
-		Keepalive:        cfg.Keepalive,
-		RecordInput:      cfg.RecordInput,
-		RecordingFailure: cfg.RecordingFailure,
-		ReviewTimeout:    cfg.ReviewTimeout,
-		SpoolFull:        parts.recs.SpoolFull,
-		Metrics:          mx,
+		Node:                parts.node,
+		RecordingsDir:       cfg.RecordingsDir(),
+		DataDir:             cfg.DataDir,
+		HostKeyPolicy:       cfg.HostKeyPolicy,
+		ConnectTimeout:      cfg.ConnectTimeout,
+		Keepalive:           cfg.Keepalive,
+		RecordInput:         cfg.RecordInput,
+		SeparateConnections: !cfg.ReuseConnections,
+		RecordingFailure:    cfg.RecordingFailure,
+		ReviewTimeout:       cfg.ReviewTimeout,
+		SpoolFull:           parts.recs.SpoolFull,
+		Metrics:             mx,
 	}, ast, logger.With("component", "proxy"))
 	xfer := transfer.New(ast, px, logger.With("component", "transfer"), nil)
 	xfer.SetMetrics(mx)
