@@ -137,9 +137,9 @@ func serveAudited(ctx context.Context, conn net.Conn, t database.Target, j datab
 // serveProxy hands the connection to the engine's wire proxy.
 func serveProxy(ctx context.Context, conn net.Conn, t database.Target, j database.Judge, a database.Auditor, log *slog.Logger) error {
 	if t.Engine == database.PostgreSQL {
-		return (&pgproxy.Proxy{Target: t, Judge: j, Audit: a, Logger: log}).Serve(ctx, conn)
+		return (&pgproxy.Proxy{Target: t, Hooks: database.Hooks{Judge: j, Audit: a, Logger: log}}).Serve(ctx, conn)
 	}
-	return (&mysqlproxy.Proxy{Target: t, Judge: j, Audit: a, Logger: log}).Serve(ctx, conn)
+	return (&mysqlproxy.Proxy{Target: t, Hooks: database.Hooks{Judge: j, Audit: a, Logger: log}}).Serve(ctx, conn)
 }
 
 func (s *Server) endDatabaseForward(ctx context.Context, st databaseStore, id string, end store.SessionEnd, log *slog.Logger) {

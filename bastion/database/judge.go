@@ -2,6 +2,7 @@ package database
 
 import (
 	"context"
+	"log/slog"
 	"time"
 
 	"github.com/jms-bastion/jms/bastion/database/sqlsplit"
@@ -91,4 +92,31 @@ func JudgeInput(ctx context.Context, j Judge, d sqlsplit.Dialect, input string) 
 		}
 	}
 	return best, at
+}
+
+// Hooks are what a wire proxy calls out to: the judge of each statement,
+// the audit of each, a logger and a clock. Zero fields mean allow all, no
+// audit, no log and time.Now (WithDefaults).
+type Hooks struct {
+	Judge  Judge   // nil: AllowAll
+	Audit  Auditor // nil: NoAudit
+	Logger *slog.Logger
+	Now    func() time.Time
+}
+
+// WithDefaults returns h with its zero fields filled in.
+func (h Hooks) WithDefaults() Hooks {
+	if h.Judge == nil {
+		h.Judge = AllowAll
+	}
+	if h.Audit == nil {
+		h.Audit = NoAudit
+	}
+	if h.Logger == nil {
+		h.Logger = slog.New(slog.DiscardHandler)
+	}
+	if h.Now == nil {
+		h.Now = time.Now
+	}
+	return h
 }

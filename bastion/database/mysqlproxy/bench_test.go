@@ -18,7 +18,7 @@ func BenchmarkSmallQueries(b *testing.B) {
 	rules := database.NewRuleSet([]database.Rule{{ID: 1, Name: "no-drop", Action: filter.Deny, Priority: 50, Statements: []string{"DROP"}}})
 	p := &Proxy{
 		Target: database.Target{Engine: database.MySQL, Address: s.Host, Port: s.Port, User: s.User, Password: s.Password},
-		Judge:  database.RuleJudge{Rules: rules},
+		Hooks:  database.Hooks{Judge: database.RuleJudge{Rules: rules}},
 	}
 	port := serveB(b, p)
 	for _, bc := range []struct{ name, addr string }{{"direct", s.Addr()}, {"proxy", fmt.Sprintf("127.0.0.1:%d", port)}} {

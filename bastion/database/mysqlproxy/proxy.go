@@ -21,7 +21,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"time"
 
@@ -34,31 +33,15 @@ const defaultConnectTimeout = 10 * time.Second
 // Proxy serves forwarded MySQL clients for one target.
 type Proxy struct {
 	Target database.Target
-	Judge  database.Judge   // nil: allow all
-	Audit  database.Auditor // nil: no audit
+	database.Hooks
 	// ClientAuth checks the client's password (a short-lived token, say);
 	// nil accepts any. The password never crosses the wire in clear: the
 	// hook gets matches, which tells whether a secret is the one the
 	// client's scrambled answer was made from.
 	ClientAuth func(ctx context.Context, user string, matches func(secret string) bool) error
-	Logger     *slog.Logger
-	Now        func() time.Time
 }
 
-func (p *Proxy) defaults() {
-	if p.Judge == nil {
-		p.Judge = database.AllowAll
-	}
-	if p.Audit == nil {
-		p.Audit = database.NoAudit
-	}
-	if p.Logger == nil {
-		p.Logger = slog.New(slog.DiscardHandler)
-	}
-	if p.Now == nil {
-		p.Now = time.Now
-	}
-}
+func (p *Proxy) defaults() { p.Hooks = p.Hooks.WithDefaults() }
 
 // Serve handles one client connection until either side ends it. It closes
 // client. Serve may run for many connections at once: each works on its

@@ -19,7 +19,7 @@ func BenchmarkSmallQueries(b *testing.B) {
 	rules := database.NewRuleSet([]database.Rule{{ID: 1, Name: "no-drop", Action: filter.Deny, Priority: 50, Statements: []string{"DROP"}}})
 	p := &Proxy{
 		Target: database.Target{Engine: database.PostgreSQL, Address: s.Host, Port: s.Port, User: s.User, Password: s.Password, Database: s.Database},
-		Judge:  database.RuleJudge{Rules: rules},
+		Hooks:  database.Hooks{Judge: database.RuleJudge{Rules: rules}},
 	}
 	port := serveB(b, p)
 	for _, bc := range []struct{ name, dsn string }{

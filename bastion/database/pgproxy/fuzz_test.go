@@ -33,7 +33,7 @@ func FuzzMessages(f *testing.F) {
 	f.Add([]byte{0, 0, 0, 8, 4, 210, 22, 47})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		rules := database.NewRuleSet([]database.Rule{{ID: 1, Name: "d", Action: filter.Deny, Priority: 1, Statements: []string{"DROP"}}})
-		p := &Proxy{Judge: database.RuleJudge{Rules: rules}}
+		p := &Proxy{Hooks: database.Hooks{Judge: database.RuleJudge{Rules: rules}}}
 		p.defaults()
 		var sink bytes.Buffer
 		r := newRelay(p, &started{cw: bufio.NewWriter(&sink)})

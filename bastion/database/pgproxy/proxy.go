@@ -14,9 +14,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
-	"time"
 
 	"github.com/jms-bastion/jms/bastion/database"
 )
@@ -24,29 +22,13 @@ import (
 // Proxy serves forwarded PostgreSQL clients for one target.
 type Proxy struct {
 	Target database.Target
-	Judge  database.Judge   // nil: allow all
-	Audit  database.Auditor // nil: no audit
+	database.Hooks
 	// ClientAuth checks the password the client gives (a short-lived
 	// token, say); nil accepts the client without asking for one.
 	ClientAuth func(ctx context.Context, user, password string) error
-	Logger     *slog.Logger
-	Now        func() time.Time
 }
 
-func (p *Proxy) defaults() {
-	if p.Judge == nil {
-		p.Judge = database.AllowAll
-	}
-	if p.Audit == nil {
-		p.Audit = database.NoAudit
-	}
-	if p.Logger == nil {
-		p.Logger = slog.New(slog.DiscardHandler)
-	}
-	if p.Now == nil {
-		p.Now = time.Now
-	}
-}
+func (p *Proxy) defaults() { p.Hooks = p.Hooks.WithDefaults() }
 
 // Serve handles one client connection until either side ends it. It closes
 // client. Serve may run for many connections at once: each works on its

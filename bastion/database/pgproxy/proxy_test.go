@@ -78,8 +78,7 @@ func setup(t *testing.T) (*Proxy, *auditLog, dbtest.Server) {
 	})
 	p := &Proxy{
 		Target: database.Target{Engine: database.PostgreSQL, Address: s.Host, Port: s.Port, User: s.User, Password: s.Password, Database: s.Database},
-		Judge:  database.RuleJudge{Rules: rules},
-		Audit:  audit,
+		Hooks:  database.Hooks{Judge: database.RuleJudge{Rules: rules}, Audit: audit},
 	}
 	dbtest.Exec(t, s, "CREATE TABLE t (id int)", "INSERT INTO t VALUES (1), (2)")
 	return p, audit, s
