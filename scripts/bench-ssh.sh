@@ -21,7 +21,8 @@
 #   memory      RSS added to a fresh `jmsctl serve` per idle PTY session (50 sessions running
 #               `sleep`), against the PSS the jump host's sshd processes add per session.
 #   echo        keystroke round trip through a PTY to a raw-mode cat (scripts/echolat),
-#               median and p95 of 500 keystrokes, median of 3 runs.
+#               median and p95 of 500 keystrokes, median of 3 runs; once with the stock
+#               OpenSSH client (`ssh -tt`, `ssh -tt -J`), once with x/crypto clients.
 #   sftp        scripts/bench-sftp.sh: a download through the bastion against direct sftp.
 set -euo pipefail
 
@@ -273,9 +274,11 @@ row "setup, ssh … echo x (ms)" "$(awk -v u="$b" 'BEGIN{printf "%.1f", u/1000}'
 fi
 
 # --- d. keystroke echo latency (before the memory test, on a process that has seen traffic) ------
+# Twice: with x/crypto clients in scripts/echolat (ssh -J done in process: no ssh -W process), and
+# with the stock OpenSSH client as a person runs it (ssh -tt, and ssh -J, which runs ssh -W).
 if want echo; then
-log "echo latency ($ECHO_N keystrokes, 3 runs each)…"
-bm=() bp=() jm=() jp=()
+log "echo latency ($ECHO_N keystrokes, 3 runs each, x/crypto and OpenSSH clients)…"
+bm=() bp=() jm=() jp=() obm=() obp=() ojm=() ojp=()
 for _ in 1 2 3; do
 	if read -r m p _ _ < <("$T/echolat" -n "$ECHO_N" -key "$T/client_key" -addr "127.0.0.1:$BASTION_PORT" -user alice@web1); then
 		bm+=("$m") bp+=("$p")
@@ -283,14 +286,44 @@ for _ in 1 2 3; do
 	if read -r m p _ _ < <("$T/echolat" -n "$ECHO_N" -key "$T/client_key" -jump "127.0.0.1:$JUMP_PORT" -addr "127.0.0.1:$ASSET_PORT"); then
 		jm+=("$m") jp+=("$p")
 	fi
+	if read -r m p _ _ < <("$T/echolat" -n "$ECHO_N" -cmd "ssh -F $T/ssh_config -tt bastion"); then
+		obm+=("$m") obp+=("$p")
+	fi
+	if read -r m p _ _ < <("$T/echolat" -n "$ECHO_N" -cmd "ssh -F $T/ssh_config -tt -J jump asset"); then
+		ojm+=("$m") ojp+=("$p")
+	fi
 done
-log "  bastion medians ${bm[*]} µs, ssh -J medians ${jm[*]} µs"
-b=$(printf '%s\n' "${bm[@]}" | median)
-j=$(printf '%s\n' "${jm[@]}" | median)
-row "echo latency median (µs)" "$b" "$j" "$(ratio "$b" "$j")" "<= 1.00"
-b=$(printf '%s\n' "${bp[@]}" | median)
-j=$(printf '%s\n' "${jp[@]}" | median)
-row "echo latency p95 (µs)" "$b" "$j" "$(ratio "$b" "$j")" "-"
+if [ -n "${BENCH_ECHO_PERF:-}" ]; then # the serve's context switches and futex calls per keystroke
+	for g in "" 1; do
+		perf stat -x, -e context-switches,cpu-migrations,syscalls:sys_enter_futex,syscalls:sys_enter_write \
+			-p "$SERVE_PID" -o "$T/perf.txt" &
+		perf_pid=$!
+		sleep 0.5
+		"$T/echolat" -n "$ECHO_N" -key "$T/client_key" -addr "127.0.0.1:$BASTION_PORT" -user alice@web1 >"$T/perf.lat"
+		kill -INT "$perf_pid"
+		wait "$perf_pid" || true
+		log "  serve per keystroke (GOMAXPROCS ${g:-default}; median $(cut -d' ' -f1 "$T/perf.lat") µs):" \
+			"$(awk -F, -v n="$ECHO_N" '$3 ~ /:|switch|migr/ {printf "%s %.1f  ", $3, $1 / (n + 20)}' "$T/perf.txt")"
+		[ -n "$g" ] && break
+		stop_serve
+		GOMAXPROCS=1 start_serve
+	done
+	stop_serve
+	start_serve
+fi
+log "  x/crypto client: bastion medians ${bm[*]} µs, ssh -J medians ${jm[*]} µs"
+log "  OpenSSH client:  bastion medians ${obm[*]} µs, ssh -J medians ${ojm[*]} µs"
+echo_rows() { # LABEL BASTION_MEDIANS JUMP_MEDIANS BASTION_P95S JUMP_P95S (space-separated lists)
+	local b j
+	b=$(printf '%s\n' $2 | median)
+	j=$(printf '%s\n' $3 | median)
+	row "echo median, $1 (µs)" "$b" "$j" "$(ratio "$b" "$j")" "<= 1.00"
+	b=$(printf '%s\n' $4 | median)
+	j=$(printf '%s\n' $5 | median)
+	row "echo p95, $1 (µs)" "$b" "$j" "$(ratio "$b" "$j")" "-"
+}
+echo_rows "OpenSSH client" "${obm[*]}" "${ojm[*]}" "${obp[*]}" "${ojp[*]}"
+echo_rows "x/crypto client" "${bm[*]}" "${jm[*]}" "${bp[*]}" "${jp[*]}"
 fi
 
 # --- c. memory per idle session -------------------------------------------------------------------
