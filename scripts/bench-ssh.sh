@@ -23,7 +23,8 @@
 #   echo        keystroke round trip through a PTY to a raw-mode cat (scripts/echolat),
 #               median and p95 of 500 keystrokes, median of 3 runs; once with the stock
 #               OpenSSH client (`ssh -tt`, `ssh -tt -J`), once with x/crypto clients.
-#   sftp        scripts/bench-sftp.sh: a download through the bastion against direct sftp.
+#   sftp        scripts/bench-sftp.sh: a download and an upload through the bastion against
+#               direct sftp, interleaved, medians of 3.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -414,16 +415,19 @@ row "memory per idle session (KiB)" "$b" "$j" "$(ratio "$b" "$j")" "<= 128 KiB"
 row "  same, RSS settled (KiB)" "$bs" "-" "-" "<= 128 KiB"
 fi
 
-# --- e. sftp download against direct sftp (scripts/bench-sftp.sh: its own bastion and asset) ------
+# --- e. sftp both ways against direct sftp (scripts/bench-sftp.sh: its own bastion and asset) ----
 if want sftp; then
-log "sftp download ($MB MB, scripts/bench-sftp.sh)…"
-if line=$(JMS_BENCH_SFTP_MB=$MB scripts/bench-sftp.sh 2>&1 | grep '^sftp download'); then
-	log "  $line"
-	read -r d b r < <(sed -E 's/.*direct [^(]*\(([0-9.]+) MB\/s\).*bastion [^(]*\(([0-9.]+) MB\/s\).*ratio ([0-9.]+).*/\1 \2 \3/' <<<"$line")
-	row "sftp download ${MB}M vs direct sftp (MB/s)" "$b" "$d" "$r" ">= 0.80"
-else
-	log "  bench-sftp.sh gave no figure"
-fi
+log "sftp download and upload ($MB MB, scripts/bench-sftp.sh, medians of 3 interleaved)…"
+out=$(JMS_BENCH_SFTP_MB=$MB scripts/bench-sftp.sh 2>&1 || true)
+for dir in download upload; do
+	if line=$(grep "^sftp $dir of" <<<"$out"); then
+		log "  $line"
+		read -r d b r < <(sed -E 's/.*direct [^(]*\(([0-9.]+) MB\/s[;)].*bastion [^(]*\(([0-9.]+) MB\/s[;)].*ratio ([0-9.]+).*/\1 \2 \3/' <<<"$line")
+		row "sftp $dir ${MB}M vs direct sftp (MB/s)" "$b" "$d" "$r" ">= 0.80"
+	else
+		log "  bench-sftp.sh gave no $dir figure"
+	fi
+done
 fi
 
 # --- report ---------------------------------------------------------------------------------------
@@ -434,5 +438,5 @@ echo "bastion vs OpenSSH ProxyJump on $(nproc) cores, load $(cut -d' ' -f1-3 /pr
 	printf '%s\n' "${ROWS[@]}"
 } | column -t -s $'\t'
 echo "ratio = bastion / openssh (medians of $REPS interleaved runs; setup of $SETUP_N; echo of 3). Memory: the bastion's RSS"
-echo "added per session, against the PSS the jump host's sshd adds. sftp: against direct sftp to the asset, best of 3 each."
+echo "added per session, against the PSS the jump host's sshd adds. sftp: against direct sftp to the asset, medians of 3 interleaved."
 exit 0
