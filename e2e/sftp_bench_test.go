@@ -27,6 +27,11 @@ func BenchmarkSFTPRatio(tb *testing.B) {
 	if c := os.Getenv("JMS_BENCH_SFTP_CIPHER"); c != "" {
 		cipher = []string{"-c", c}
 	}
+	// scripts/bench-sftp.sh with JMS_BENCH_SFTP_LINK: the client's packets
+	// from and to this address cross a shaped link.
+	if b := os.Getenv("JMS_BENCH_SFTP_BIND"); b != "" {
+		cipher = append(cipher, "-o", "BindAddress="+b)
+	}
 	e.b.MustRun(t, "", "grant", "add", "files", "--user", "alice", "--asset", "web1", "--actions", "download,upload")
 	src, sum := bigFile(t, e.dir, int64(mb)<<20)
 	local := filepath.Join(t.TempDir(), "local.bin")
