@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -305,4 +306,28 @@ func (b *Bastion) HostKey() ssh.PublicKey {
 // without credentials: set KeyFile or Password.
 func (b *Bastion) Login(user string) Login {
 	return Login{Port: b.Port, User: user}
+}
+
+// CPU returns the CPU time (user and system) `jmsctl serve` has used so far, from /proc: a
+// figure the load of the machine does not change much, unlike the wall clock.
+func (b *Bastion) CPU() time.Duration {
+	b.t.Helper()
+	b.mu.Lock()
+	cmd := b.cmd
+	b.mu.Unlock()
+	if cmd == nil {
+		b.t.Fatal("jmsctl serve is not running")
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", cmd.Process.Pid))
+	if err != nil {
+		b.t.Fatalf("CPU time of jmsctl serve: %v", err)
+	}
+	// pid (comm) state …: utime and stime are fields 14 and 15, in clock ticks (100 a second).
+	f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+	if len(f) < 13 {
+		b.t.Fatalf("CPU time of jmsctl serve: short /proc/%d/stat", cmd.Process.Pid)
+	}
+	utime, _ := strconv.Atoi(f[11])
+	stime, _ := strconv.Atoi(f[12])
+	return time.Duration(utime+stime) * 10 * time.Millisecond
 }

@@ -182,7 +182,7 @@ func (s *Service) newVFS(ctx context.Context, req SFTPRequest) (*vfs, store.NewS
 // about it only) and returns the options that start relative paths in
 // the account's home. For the virtual root it does nothing.
 func (v *vfs) startDirect(ctx context.Context) ([]sftp.RequestServerOption, error) {
-	opts := []sftp.RequestServerOption{sftp.WithRSAllocator()}
+	opts := []sftp.RequestServerOption{sftp.WithRSAllocator(), sftp.WithRSMaxTxPacket(sftpMaxData)}
 	if v.direct == nil {
 		return opts, nil
 	}
@@ -204,7 +204,9 @@ func (v *vfs) serve(ctx context.Context, ch io.ReadWriteCloser, opts []sftp.Requ
 	h := sftp.Handlers{FileGet: v, FilePut: v, FileCmd: v, FileList: v}
 	// The request server closes what it serves when done; the channel
 	// must stay open for the exit status, so it gets a Close of its own.
-	rs := sftp.NewRequestServer(keepOpen{active{ch, v}}, h, opts...)
+	// Between the two, the limits shim lets OpenSSH's client use
+	// requests of up to sftpMaxData bytes.
+	rs := sftp.NewRequestServer(keepOpen{newLimitsShim(active{ch, v})}, h, opts...)
 	stop := context.AfterFunc(ctx, func() { ch.Close() })
 	defer stop()
 	err := rs.Serve()
@@ -503,6 +505,6 @@ func (v *vfs) event(ctx context.Context, f *folder, op, p string, size int64, re
 }
 
 // keepOpen hides the Close of a channel from the SFTP request server.
-type keepOpen struct{ io.ReadWriteCloser }
+type keepOpen struct{ io.ReadWriter }
 
 func (keepOpen) Close() error { return nil }
