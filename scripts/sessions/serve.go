@@ -22,6 +22,7 @@ type serve struct {
 type snapshot struct {
 	rss        int64 // KiB, once it stopped moving
 	forced     int64 // KiB, right after /debug/jms/free (0 without debug)
+	forcedMem  mem   // the same, anonymous and file-backed apart
 	heap       int64 // KiB of live heap after that collection
 	heapInuse  int64 // KiB of the heap's spans in use then
 	stack      int64 // KiB of goroutine stacks in use then
@@ -31,20 +32,41 @@ type snapshot struct {
 // clkTck is the kernel's USER_HZ, 100 on Linux everywhere that matters.
 const clkTck = 100
 
-func (s serve) rss() (int64, error) {
+// mem is the serve's resident memory from /proc/PID/status, in KiB:
+// VmRSS is anon + file + shmem.
+type mem struct {
+	rss, anon, file, shmem int64
+}
+
+func (s serve) mem() (mem, error) {
+	var m mem
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.pid))
 	if err != nil {
-		return 0, fmt.Errorf("read the serve's status: %w", err)
+		return m, fmt.Errorf("read the serve's status: %w", err)
 	}
+	fields := map[string]*int64{"VmRSS:": &m.rss, "RssAnon:": &m.anon, "RssFile:": &m.file, "RssShmem:": &m.shmem}
+	seen := false
 	for line := range strings.Lines(string(b)) {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			f := strings.Fields(v)
-			if len(f) > 0 {
-				return strconv.ParseInt(f[0], 10, 64)
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		if p, ok := fields[f[0]]; ok {
+			if *p, err = strconv.ParseInt(f[1], 10, 64); err != nil {
+				return m, fmt.Errorf("/proc/%d/status: %s: %w", s.pid, f[0], err)
 			}
+			seen = seen || f[0] == "VmRSS:"
 		}
 	}
-	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", s.pid)
+	if !seen {
+		return m, fmt.Errorf("no VmRSS in /proc/%d/status", s.pid)
+	}
+	return m, nil
+}
+
+func (s serve) rss() (int64, error) {
+	m, err := s.mem()
+	return m.rss, err
 }
 
 // cpu returns the serve's user+system CPU time so far.
@@ -98,7 +120,8 @@ func (s serve) snapshot(max time.Duration) (snapshot, error) {
 	if err := s.free(&sn); err != nil {
 		return sn, err
 	}
-	sn.forced, err = s.rss()
+	sn.forcedMem, err = s.mem()
+	sn.forced = sn.forcedMem.rss
 	return sn, err
 }
 
