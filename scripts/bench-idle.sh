@@ -81,6 +81,11 @@ for n in $NS; do
 		SUMMARY+=("idle_rss_per_session_settled_n${n}_run$r $(fig "$g" rss_per_session_settled) KiB")
 		SUMMARY+=("idle_goroutines_per_session_n${n}_run$r $(figf "$g" goroutines_per_session) count")
 		SUMMARY+=("idle_stack_per_session_n${n}_run$r $(fig "$g" stack_per_session) KiB")
+		# Where the Go runtime's memory went (runtime/metrics /memory/classes/, after the forced
+		# collection; heap_released is returned to the OS and not in the RSS).
+		while read -r k v u; do
+			SUMMARY+=("idle_${k}_n${n}_run$r $v $u")
+		done < <(awk '$1 ~ /^memclass_/' "$g")
 	done
 done
 

@@ -20,7 +20,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"time"
 )
 
@@ -131,6 +133,9 @@ func run(o options) error {
 		r.add("heap_inuse_per_session", perSession(after.heapInuse-before.heapInuse, o.n), "KiB")
 		r.add("stack_per_session", perSession(after.stack-before.stack, o.n), "KiB")
 		r.add("goroutines_per_session", float64(after.goroutines-before.goroutines)/float64(o.n), "count")
+		for _, name := range slices.Sorted(maps.Keys(after.classes)) {
+			r.add("memclass_"+name+"_per_session", perSession(after.classes[name]-before.classes[name], o.n), "KiB")
+		}
 	}
 	if o.idleCPU > 0 {
 		c0, _ := srv.cpu()

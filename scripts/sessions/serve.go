@@ -27,6 +27,7 @@ type snapshot struct {
 	heapInuse  int64 // KiB of the heap's spans in use then
 	stack      int64 // KiB of goroutine stacks in use then
 	goroutines int
+	classes    map[string]int64 // the runtime's memory classes, KiB, by name
 }
 
 // clkTck is the kernel's USER_HZ, 100 on Linux everywhere that matters.
@@ -151,6 +152,13 @@ func (s serve) free(sn *snapshot) error {
 			sn.heapInuse = n
 		case "stack_kib":
 			sn.stack = n
+		default:
+			if name, ok := strings.CutPrefix(k, "memclass_"); ok {
+				if sn.classes == nil {
+					sn.classes = map[string]int64{}
+				}
+				sn.classes[name] = n
+			}
 		}
 	}
 	return sc.Err()
