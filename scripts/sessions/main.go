@@ -129,6 +129,8 @@ func run(o options) error {
 		r.add("rss_per_session_forced_gc", perSession(after.forced-before.forced, o.n), "KiB")
 		r.add("rss_anon_per_session_forced_gc", perSession(after.forcedMem.anon-before.forcedMem.anon, o.n), "KiB")
 		r.add("rss_file_per_session_forced_gc", perSession(after.forcedMem.file-before.forcedMem.file, o.n), "KiB")
+		r.add("rss_anon_arena_per_session_forced_gc", perSession(after.forcedAnon.arena-before.forcedAnon.arena, o.n), "KiB")
+		r.add("rss_anon_rest_per_session_forced_gc", perSession(after.forcedAnon.rest-before.forcedAnon.rest, o.n), "KiB")
 		r.add("heap_per_session", perSession(after.heap-before.heap, o.n), "KiB")
 		r.add("heap_inuse_per_session", perSession(after.heapInuse-before.heapInuse, o.n), "KiB")
 		r.add("stack_per_session", perSession(after.stack-before.stack, o.n), "KiB")

@@ -23,6 +23,7 @@ type snapshot struct {
 	rss        int64 // KiB, once it stopped moving
 	forced     int64 // KiB, right after /debug/jms/free (0 without debug)
 	forcedMem  mem   // the same, anonymous and file-backed apart
+	forcedAnon anonSplit
 	heap       int64 // KiB of live heap after that collection
 	heapInuse  int64 // KiB of the heap's spans in use then
 	stack      int64 // KiB of goroutine stacks in use then
@@ -121,8 +122,11 @@ func (s serve) snapshot(max time.Duration) (snapshot, error) {
 	if err := s.free(&sn); err != nil {
 		return sn, err
 	}
-	sn.forcedMem, err = s.mem()
+	if sn.forcedMem, err = s.mem(); err != nil {
+		return sn, err
+	}
 	sn.forced = sn.forcedMem.rss
+	sn.forcedAnon, err = s.anonSplit()
 	return sn, err
 }
 
@@ -162,4 +166,39 @@ func (s serve) free(sn *snapshot) error {
 		}
 	}
 	return sc.Err()
+}
+
+// anonSplit is the serve's anonymous resident memory in KiB from
+// /proc/PID/smaps, split between the nameless mapping that holds the most
+// (the Go heap arena, where objects and goroutine stacks live) and the
+// rest (the runtime's off-heap structures, the binary's data and bss, the
+// main thread's stack).
+type anonSplit struct{ arena, rest int64 }
+
+func (s serve) anonSplit() (anonSplit, error) {
+	var a anonSplit
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps", s.pid))
+	if err != nil {
+		return a, fmt.Errorf("read the serve's smaps: %w", err)
+	}
+	nameless := false
+	for line := range strings.Lines(string(b)) {
+		f := strings.Fields(line)
+		switch {
+		case len(f) >= 5 && strings.Contains(f[0], "-") && !strings.HasSuffix(f[0], ":"):
+			nameless = len(f) == 5 // address perms offset dev inode [path]
+		case len(f) >= 2 && f[0] == "Anonymous:":
+			kib, err := strconv.ParseInt(f[1], 10, 64)
+			if err != nil {
+				return a, fmt.Errorf("/proc/%d/smaps: %w", s.pid, err)
+			}
+			if nameless && kib > a.arena {
+				a.rest += a.arena
+				a.arena = kib
+			} else {
+				a.rest += kib
+			}
+		}
+	}
+	return a, nil
 }
