@@ -76,6 +76,8 @@ for n in $NS; do
 		SUMMARY+=("idle_rss_per_session_forced_gc_n${n}_run$r $(fig "$g" rss_per_session_forced_gc) KiB")
 		SUMMARY+=("idle_rss_anon_per_session_forced_gc_n${n}_run$r $(fig "$g" rss_anon_per_session_forced_gc) KiB")
 		SUMMARY+=("idle_rss_file_per_session_forced_gc_n${n}_run$r $(fig "$g" rss_file_per_session_forced_gc) KiB")
+		SUMMARY+=("idle_rss_anon_arena_per_session_forced_gc_n${n}_run$r $(fig "$g" rss_anon_arena_per_session_forced_gc) KiB")
+		SUMMARY+=("idle_rss_anon_rest_per_session_forced_gc_n${n}_run$r $(fig "$g" rss_anon_rest_per_session_forced_gc) KiB")
 		SUMMARY+=("idle_asset_connections_n${n}_run$r $(fig "$g" asset_connections) count")
 		SUMMARY+=("idle_rss_per_session_memlimit_n${n}_run$r $(fig "$l" rss_per_session_settled) KiB")
 		SUMMARY+=("idle_rss_per_session_settled_n${n}_run$r $(fig "$g" rss_per_session_settled) KiB")
