@@ -48,7 +48,7 @@ measure() { # N OUT [VAR=VALUE…]: one fresh serve, N idle sessions; figures to
 	sessions_data
 	start_serve "$@"
 	"$T/sessions" -addr "127.0.0.1:$BASTION_PORT" -user alice@web1 -key "$T/client_key" \
-		-pid "$SERVE_PID" -debug "$DEBUG_ADDR" -n "$n" -c 20 -idle-cpu 5s >"$out"
+		-pid "$SERVE_PID" -debug "$DEBUG_ADDR" -asset-port "$ASSET_PORT" -n "$n" -c 20 -idle-cpu 5s >"$out"
 	stop_serve
 }
 fig() { awk -v k="$2" '$1 == k {printf "%.0f", $2}' "$1"; }
@@ -67,22 +67,34 @@ for n in $NS; do
 		log "$BENCH_NAME: $n sessions, run $r of $RUNS, GOMEMLIMIT=$lim…"
 		measure "$n" "$T/lim.$n.$r" GOMEMLIMIT="$lim"
 		g=$T/gc.$n.$r l=$T/lim.$n.$r
-		ROWS+=("$(printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s' "$n" "$r" \
+		ROWS+=("$(printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s' "$n" "$r" \
 			"$(fig "$g" rss_per_session_at_open)" "$(fig "$g" rss_per_session_settled)" \
-			"$(fig "$g" rss_per_session_forced_gc)" "$(fig "$l" rss_per_session_settled)" \
-			"$(fig "$g" heap_per_session)" "$(fig "$g" heap_inuse_per_session)" "$(fig "$g" stack_per_session)" "$(figf "$g" goroutines_per_session)" "$(figf "$g" open_seconds)")")
+			"$(fig "$g" rss_per_session_forced_gc)" "$(fig "$g" rss_anon_per_session_forced_gc)" "$(fig "$g" rss_file_per_session_forced_gc)" \
+			"$(fig "$l" rss_per_session_settled)" \
+			"$(fig "$g" heap_per_session)" "$(fig "$g" heap_inuse_per_session)" "$(fig "$g" stack_per_session)" "$(figf "$g" goroutines_per_session)" \
+			"$(fig "$g" asset_connections)" "$(figf "$g" open_seconds)")")
 		SUMMARY+=("idle_rss_per_session_forced_gc_n${n}_run$r $(fig "$g" rss_per_session_forced_gc) KiB")
+		SUMMARY+=("idle_rss_anon_per_session_forced_gc_n${n}_run$r $(fig "$g" rss_anon_per_session_forced_gc) KiB")
+		SUMMARY+=("idle_rss_file_per_session_forced_gc_n${n}_run$r $(fig "$g" rss_file_per_session_forced_gc) KiB")
+		SUMMARY+=("idle_rss_anon_arena_per_session_forced_gc_n${n}_run$r $(fig "$g" rss_anon_arena_per_session_forced_gc) KiB")
+		SUMMARY+=("idle_rss_anon_rest_per_session_forced_gc_n${n}_run$r $(fig "$g" rss_anon_rest_per_session_forced_gc) KiB")
+		SUMMARY+=("idle_asset_connections_n${n}_run$r $(fig "$g" asset_connections) count")
 		SUMMARY+=("idle_rss_per_session_memlimit_n${n}_run$r $(fig "$l" rss_per_session_settled) KiB")
 		SUMMARY+=("idle_rss_per_session_settled_n${n}_run$r $(fig "$g" rss_per_session_settled) KiB")
 		SUMMARY+=("idle_goroutines_per_session_n${n}_run$r $(figf "$g" goroutines_per_session) count")
 		SUMMARY+=("idle_stack_per_session_n${n}_run$r $(fig "$g" stack_per_session) KiB")
+		# Where the Go runtime's memory went (runtime/metrics /memory/classes/, after the forced
+		# collection; heap_released is returned to the OS and not in the RSS).
+		while read -r k v u; do
+			SUMMARY+=("idle_${k}_n${n}_run$r $v $u")
+		done < <(awk '$1 ~ /^memclass_/' "$g")
 	done
 done
 
 echo
 echo "idle sessions (half PTY shells, half exec), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 {
-	printf 'sessions\trun\tKiB/session at open\tsettled\tforced GC\tGOMEMLIMIT\theap\theap spans\tstacks\tgoroutines/session\topen s\n'
+	printf 'sessions\trun\tKiB/session at open\tsettled\tforced GC\t(anon\tfile)\tGOMEMLIMIT\theap\theap spans\tstacks\tgoroutines/session\tasset conns\topen s\n'
 	printf '%s\n' "${ROWS[@]}"
 } | column -t -s $'\t'
 echo "goal: at most 128 KiB per session (forced GC and GOMEMLIMIT columns)"

@@ -39,6 +39,9 @@ type testAsset struct {
 	// that hangs behind a live TCP connection.
 	stallOpen atomic.Bool
 	silent    atomic.Bool // stop answering global requests (keepalives)
+	// hold, while not nil, keeps new connections waiting before the SSH
+	// handshake, as a slow asset (holdHandshakes).
+	hold chan struct{}
 
 	mu      sync.Mutex
 	ran     []string // every command run, in order
@@ -140,8 +143,28 @@ func (a *testAsset) accept() {
 	}
 }
 
+// holdHandshakes keeps the connections that arrive from now on waiting
+// before the SSH handshake until releaseHandshakes.
+func (a *testAsset) holdHandshakes() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.hold == nil {
+		a.hold = make(chan struct{})
+	}
+}
+
+func (a *testAsset) releaseHandshakes() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.hold != nil {
+		close(a.hold)
+		a.hold = nil
+	}
+}
+
 // Close stops the asset and waits for its goroutines.
 func (a *testAsset) Close() {
+	a.releaseHandshakes()
 	a.l.Close()
 	a.mu.Lock()
 	for c := range a.open {
@@ -162,6 +185,12 @@ func (a *testAsset) dropConns() {
 
 func (a *testAsset) serve(nc net.Conn) {
 	defer nc.Close()
+	a.mu.Lock()
+	hold := a.hold
+	a.mu.Unlock()
+	if hold != nil {
+		<-hold
+	}
 	sc, chans, reqs, err := gossh.NewServerConn(nc, a.config())
 	if err != nil {
 		return

@@ -69,19 +69,10 @@ func (b *buffer) release() {
 	}
 }
 
-// startRemote opens a session on the asset (unless acquire opened it on
-// a shared connection), passes on the locale and the PTY, and starts the
-// shell or the command.
+// startRemote passes on the locale and the PTY on the session channel
+// acquire opened, and starts the shell or the command.
 func (s *session) startRemote() (*remote, error) {
 	r := s.remote
-	if r == nil {
-		var err error
-		if r, err = openRemote(s.ac.conn); err != nil {
-			s.p.pool.drop(s.ac) // new, and refusing: not for others either
-			return nil, userErrorf(err, "jms: %s refused a session: %s", s.req.Asset.Name, err)
-		}
-		s.remote = r
-	}
 	var err error
 	for _, kv := range s.down.Environ() {
 		k, v, ok := strings.Cut(kv, "=")

@@ -43,12 +43,32 @@ func pinOf(a store.Asset) (pin string, ok bool) {
 }
 
 // pool holds the live asset connections that sessions share, several per
-// key when the asset caps the channels of one (sshd's MaxSessions). A
-// connection leaves the pool when its last session ends (no linger), when
-// it fails, or when it refuses a channel for any reason other than a cap.
+// key when the asset caps the channels of one (sshd's MaxSessions), and
+// the dials under way for them. A connection leaves the pool when its last
+// session ends (no linger), when it fails, or when it refuses a channel
+// for any reason other than a cap.
 type pool struct {
 	mu    sync.Mutex
 	conns map[connKey][]*assetConn
+	dials map[dialKey]*pendingDial
+}
+
+// dialKey names a dial under way: the sessions of its connKey that accept
+// the same host key wait for it rather than dial their own.
+type dialKey struct {
+	connKey
+	pin string // as take compares it
+}
+
+// pendingDial is a dial under way for a dialKey. Its dialler sets the
+// outcome before done closes (dialed); the waiters read it after.
+type pendingDial struct {
+	done    chan struct{}
+	waiters int // sessions waiting on it (under the pool's lock)
+
+	err    error  // the dial failed: what its waiters fail with
+	reason string // the failure's end reason for a session row
+	redial bool   // the dialler's session ended first: a waiter dials anew
 }
 
 // assetConn is a connection to an asset and the sessions that use it.
@@ -68,6 +88,10 @@ type assetConn struct {
 func (p *pool) take(key connKey, pin string) *assetConn {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	return p.takeLocked(key, pin)
+}
+
+func (p *pool) takeLocked(key connKey, pin string) *assetConn {
 	for _, c := range p.conns[key] {
 		if !c.dead && !c.full && (pin == "" || pin == c.hostKey) {
 			c.users++
@@ -77,23 +101,94 @@ func (p *pool) take(key connKey, pin string) *assetConn {
 	return nil
 }
 
-// add lists a newly dialled connection, its first user counted in; with
-// pooled false it is the session's alone.
-func (p *pool) add(key connKey, conn *sshdial.Conn, pooled bool) *assetConn {
+// find tells a session of dk what to do, in one step under the pool's
+// lock: share c, a live connection with room (the caller counted in); or
+// wait for d, a dial under way for dk (the caller counted among its
+// waiters until it calls left); or, with lead, dial for d itself and end
+// it with dialed, which wakes those that wait.
+func (p *pool) find(dk dialKey) (c *assetConn, d *pendingDial, lead bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if c := p.takeLocked(dk.connKey, dk.pin); c != nil {
+		return c, nil, false
+	}
+	if d := p.dials[dk]; d != nil {
+		d.waiters++
+		return nil, d, false
+	}
+	if p.dials == nil {
+		p.dials = map[dialKey]*pendingDial{}
+	}
+	d = &pendingDial{done: make(chan struct{})}
+	p.dials[dk] = d
+	return nil, d, true
+}
+
+// left counts a waiter out of d.
+func (p *pool) left(d *pendingDial) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	d.waiters--
+}
+
+// dialed ends the dial d: c, the connection it made (nil when it failed),
+// joins the pool before any waiter wakes to look for it.
+func (p *pool) dialed(dk dialKey, d *pendingDial, c *assetConn) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.dials[dk] == d {
+		delete(p.dials, dk)
+	}
+	if c != nil {
+		p.listLocked(c)
+	}
+	close(d.done)
+}
+
+// waiting returns how many sessions wait on the dial under way for dk
+// (tests).
+func (p *pool) waiting(dk dialKey) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if d := p.dials[dk]; d != nil {
+		return d.waiters
+	}
+	return 0
+}
+
+// newConn makes a newly dialled connection's entry, its first user
+// counted in, not yet listed; with pooled false it is the session's alone.
+func newConn(key connKey, conn *sshdial.Conn, pooled bool) *assetConn {
 	c := &assetConn{conn: conn, key: key, pooled: pooled, users: 1}
 	if conn != nil && conn.HostKey != nil {
 		c.hostKey = string(conn.HostKey.Marshal())
 	}
-	if !pooled {
-		return c
-	}
+	return c
+}
+
+// add makes a newly dialled connection's entry (newConn) and lists it
+// when it is pooled.
+func (p *pool) add(key connKey, conn *sshdial.Conn, pooled bool) *assetConn {
+	c := newConn(key, conn, pooled)
+	p.list(c)
+	return c
+}
+
+// list lists c in the pool when it is pooled.
+func (p *pool) list(c *assetConn) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.listLocked(c)
+}
+
+func (p *pool) listLocked(c *assetConn) {
+	if !c.pooled {
+		return
+	}
 	if p.conns == nil {
 		p.conns = map[connKey][]*assetConn{}
 	}
-	p.conns[key] = append(p.conns[key], c)
-	return c
+	p.conns[c.key] = append(p.conns[c.key], c)
 }
 
 // refused notes that c refused the caller a channel, and counts the

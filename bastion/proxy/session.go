@@ -19,7 +19,6 @@ import (
 	"github.com/jms-bastion/jms/bastion/filter"
 	"github.com/jms-bastion/jms/bastion/sessionerr"
 	"github.com/jms-bastion/jms/recorder"
-	"github.com/jms-bastion/jms/sshdial"
 	"github.com/jms-bastion/jms/store"
 )
 
@@ -209,21 +208,18 @@ func (s *session) connect(ctx context.Context, end *store.SessionEnd) (int, erro
 	return s.ended(ctx, end, exitStatus, exited, err)
 }
 
-// dial dials the asset, or says why it could not.
-func (s *session) dial(ctx context.Context, end *store.SessionEnd) (*sshdial.Conn, error) {
-	dr, err := s.p.dial(ctx, s.req)
-	if err == nil {
-		return dr.conn, nil
-	}
-	end.Reason = dr.reason
+// dialFailed says why the session could not reach the asset: its own
+// dial's failure, or that of the dial it waited for (acquireShared).
+func (s *session) dialFailed(end *store.SessionEnd, reason string, err error) error {
+	end.Reason = reason
 	var ue *sessionerr.UserError
 	if errors.As(err, &ue) {
-		s.log.Warn("cannot connect to the asset", "reason", dr.reason, "err", err)
+		s.log.Warn("cannot connect to the asset", "reason", reason, "err", err)
 		s.recordNotice(ue.Msg)
-		return nil, err
+		return err
 	}
 	s.log.Error("cannot connect to the asset", "err", err)
-	return nil, fmt.Errorf("session %s: %w", s.id, err)
+	return fmt.Errorf("session %s: %w", s.id, err)
 }
 
 // ended notes how the bridged session ended in end and returns the exit

@@ -2,8 +2,10 @@ package proxy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"testing"
 	"time"
 
@@ -308,5 +310,220 @@ func TestShareOpenTimeout(t *testing.T) {
 	}
 	b.stdin.Close()
 	exitCode(t, b.s.Wait())
+	h.waitNoAssetConns()
+}
+
+// bgExec is an exec session through the bastion run in the background:
+// ready receives nil once its output is want (or why it is not), and
+// ended its result once it exits.
+type bgExec struct {
+	stdin io.WriteCloser
+	out   *syncBuf
+	ready chan error
+	ended chan execResult
+}
+
+// execBackground runs cmd through the bastion as user without waiting.
+func (h *harness) execBackground(user, cmd, want string) *bgExec {
+	e := &bgExec{out: &syncBuf{}, ready: make(chan error, 1), ended: make(chan execResult, 1)}
+	c, err := gossh.Dial("tcp", h.addr, &gossh.ClientConfig{User: user, HostKeyCallback: gossh.InsecureIgnoreHostKey()})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.t.Cleanup(func() { c.Close() })
+	s, err := c.NewSession()
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	errb := &syncBuf{}
+	s.Stdout, s.Stderr = e.out, errb
+	if e.stdin, err = s.StdinPipe(); err != nil {
+		h.t.Fatal(err)
+	}
+	if err := s.Start(cmd); err != nil {
+		h.t.Fatal(err)
+	}
+	gone := make(chan struct{})
+	go func() {
+		defer close(gone)
+		werr := s.Wait()
+		code := 0
+		var ee *gossh.ExitError
+		switch {
+		case errors.As(werr, &ee):
+			code = ee.ExitStatus()
+		case werr != nil:
+			code = -1
+		}
+		e.ended <- execResult{stdout: e.out.String(), stderr: errb.String(), code: code}
+	}()
+	go func() {
+		if err := waitOutput(e.out, want, gone); err != nil {
+			e.ready <- fmt.Errorf("%s: %w, stderr %q", cmd, err, errb.String())
+			return
+		}
+		e.ready <- nil
+	}()
+	return e
+}
+
+// waitOutput waits until out is want, at most 10 s, or until the session
+// is gone.
+func waitOutput(out *syncBuf, want string, gone <-chan struct{}) error {
+	deadline := time.After(10 * time.Second)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for out.String() != want {
+		select {
+		case <-gone:
+			if out.String() == want {
+				return nil
+			}
+			return fmt.Errorf("ended with output %q", out.String())
+		case <-deadline:
+			return fmt.Errorf("output %q, want %q", out.String(), want)
+		case <-tick.C:
+		}
+	}
+	return nil
+}
+
+// waitDialing waits until the asset took conns connections and waiters
+// sessions of alice wait on a dial under way.
+func (h *harness) waitDialing(conns int64, waiters int) {
+	h.t.Helper()
+	dk := dialKey{connKey: keyOf(h.request("alice"))}
+	if p, ok := pinOf(h.request("alice").Asset); ok {
+		dk.pin = p
+	}
+	if !waitFor(10*time.Second, func() bool {
+		return h.asset.accepted.Load() == conns && h.px.pool.waiting(dk) == waiters
+	}) {
+		h.t.Fatalf("the asset took %d connections (want %d), %d sessions wait on a dial (want %d)",
+			h.asset.accepted.Load(), conns, h.px.pool.waiting(dk), waiters)
+	}
+}
+
+// Sessions that arrive while a dial for their key is under way wait for
+// it and share its connection instead of each dialling; once it is full
+// (MaxSessions), the next one dials and the others wait for that.
+func TestShareCoalescesDials(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		maxSessions int64
+		want        int64 // connections the asset takes
+	}{
+		{"no cap", 0, 1},
+		{"two sessions a connection", 2, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, harnessOptions{})
+			h.asset.maxSessions.Store(tc.maxSessions)
+			h.asset.holdHandshakes()
+			var live []*bgExec
+			for range 5 {
+				live = append(live, h.execBackground("alice", "ready", "ready\n"))
+			}
+			h.waitDialing(1, 4)
+			h.asset.releaseHandshakes()
+			for _, e := range live {
+				if err := <-e.ready; err != nil {
+					t.Fatal(err)
+				}
+			}
+			if n := h.asset.accepted.Load(); n != tc.want {
+				t.Fatalf("the asset took %d connections, want %d", n, tc.want)
+			}
+			for i, e := range live {
+				line := fmt.Sprintf("session %d\n", i)
+				before := e.out.String()
+				io.WriteString(e.stdin, line)
+				if !waitFor(10*time.Second, func() bool { return e.out.String() == before+line }) {
+					t.Fatalf("session %d: output %q", i, e.out.String())
+				}
+			}
+			for _, e := range live {
+				e.stdin.Close()
+				if r := <-e.ended; r.code != 0 {
+					t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
+				}
+			}
+			h.waitNoAssetConns()
+		})
+	}
+}
+
+// A dial that fails for a reason of the asset's (here a changed host key)
+// fails every session that waited for it, with the same one line, and no
+// session dials again.
+func TestShareDialFailsForAll(t *testing.T) {
+	pinned := strings.TrimSpace(string(gossh.MarshalAuthorizedKey(newSigner(t).PublicKey())))
+	h := newHarness(t, harnessOptions{pinned: pinned})
+	h.asset.holdHandshakes()
+	var all []*bgExec
+	for range 3 {
+		all = append(all, h.execBackground("alice", "ready", "ready\n"))
+	}
+	h.waitDialing(1, 2)
+	h.asset.releaseHandshakes()
+	var first string
+	for i, e := range all {
+		r := <-e.ended
+		if r.code != ExitLost || !strings.HasPrefix(r.stderr, "jms: host key of web1 changed (pinned ") || strings.Count(r.stderr, "\n") != 1 {
+			t.Fatalf("session %d: exit %d, stderr %q", i, r.code, r.stderr)
+		}
+		if i == 0 {
+			first = r.stderr
+		} else if r.stderr != first {
+			t.Fatalf("session %d: stderr %q, the first had %q", i, r.stderr, first)
+		}
+	}
+	if n := h.asset.accepted.Load(); n != 1 {
+		t.Fatalf("the asset took %d connections, want 1", n)
+	}
+	h.mu.Lock()
+	ids := append([]string(nil), h.ids...)
+	h.mu.Unlock()
+	for _, id := range ids {
+		ss, err := h.st.GetSession(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ss.Status != store.StatusFailed || !strings.Contains(ss.EndReason, "host key") {
+			t.Errorf("session %s: status %s, reason %q", ss.ID, ss.Status, ss.EndReason)
+		}
+	}
+}
+
+// When the session that dials ends before its dial does (killed, or its
+// client gone), a session that waited for it dials anew rather than fail
+// with the other's cancellation; a waiter that ends itself fails alone.
+func TestShareDialerGone(t *testing.T) {
+	h := newHarness(t, harnessOptions{})
+	h.asset.holdHandshakes()
+	dialler := h.execBackground("alice", "ready", "ready\n")
+	h.waitDialing(1, 0)
+	waiter := h.execBackground("alice", "ready", "ready\n")
+	h.waitDialing(1, 1)
+	quitter := h.execBackground("alice", "ready", "ready\n")
+	h.waitDialing(1, 2)
+
+	h.kill(2) // the quitter, while it waits
+	if r := <-quitter.ended; r.code != ExitLost || r.stderr != "jms: connection to web1 canceled\n" {
+		t.Fatalf("the waiter killed: exit %d, stderr %q", r.code, r.stderr)
+	}
+	h.kill(0) // the dialler, while it dials
+	if r := <-dialler.ended; r.code != ExitLost || r.stderr != "jms: connection to web1 canceled\n" {
+		t.Fatalf("the dialler killed: exit %d, stderr %q", r.code, r.stderr)
+	}
+	h.waitDialing(2, 0) // the waiter dials
+	h.asset.releaseHandshakes()
+	if err := <-waiter.ready; err != nil {
+		t.Fatal(err)
+	}
+	waiter.stdin.Close()
+	if r := <-waiter.ended; r.code != 0 {
+		t.Fatalf("the waiter: exit %d, stderr %q", r.code, r.stderr)
+	}
 	h.waitNoAssetConns()
 }

@@ -9,17 +9,23 @@ package main
 // /debug/jms/free runs a full collection, returns the free pages to the OS
 // (debug.FreeOSMemory) and answers "goroutines N", "heap_kib N" (live
 // heap), "heap_inuse_kib N" (the heap's spans in use: live heap and the
-// free room in those spans) and "stack_kib N" (goroutine stacks): the
-// memory benches read the settled RSS right after it (docs/performance.md).
+// free room in those spans) and "stack_kib N" (goroutine stacks), then
+// "memclass_NAME N" for each of the runtime's /memory/classes/ metrics in
+// KiB (NAME its path with "_" for "/": heap_free, metadata_mspan_inuse,
+// os-stacks …): the memory benches read the settled RSS right after it
+// (docs/performance.md).
 
 import (
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	_ "net/http/pprof"
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
+	"strings"
 )
 
 func init() {
@@ -33,10 +39,27 @@ func init() {
 		runtime.ReadMemStats(&ms)
 		fmt.Fprintf(w, "goroutines %d\nheap_kib %d\nheap_inuse_kib %d\nstack_kib %d\n",
 			runtime.NumGoroutine(), ms.HeapAlloc/1024, ms.HeapInuse/1024, ms.StackInuse/1024)
+		writeMemClasses(w)
 	})
 	go func() {
 		if err := http.ListenAndServe(addr, nil); err != nil {
 			slog.Error("pprof listener", "err", err)
 		}
 	}()
+}
+
+// writeMemClasses writes the runtime's memory classes (runtime/metrics
+// /memory/classes/…:bytes), one "memclass_NAME KiB" line each.
+func writeMemClasses(w io.Writer) {
+	var samples []metrics.Sample
+	for _, d := range metrics.All() {
+		if strings.HasPrefix(d.Name, "/memory/classes/") && d.Kind == metrics.KindUint64 {
+			samples = append(samples, metrics.Sample{Name: d.Name})
+		}
+	}
+	metrics.Read(samples)
+	for _, s := range samples {
+		name := strings.TrimSuffix(strings.TrimPrefix(s.Name, "/memory/classes/"), ":bytes")
+		fmt.Fprintf(w, "memclass_%s %d\n", strings.ReplaceAll(name, "/", "_"), s.Value.Uint64()/1024)
+	}
 }

@@ -20,7 +20,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"time"
 )
 
@@ -34,6 +36,7 @@ type options struct {
 	settleMax           time.Duration
 	idleCPU             time.Duration
 	hold                time.Duration
+	assetPort           int
 }
 
 func main() {
@@ -50,6 +53,7 @@ func main() {
 	flag.DurationVar(&o.settleMax, "settle", 90*time.Second, "longest wait for the RSS to stop moving")
 	flag.DurationVar(&o.idleCPU, "idle-cpu", 10*time.Second, "how long to measure the CPU of the idle sessions")
 	flag.DurationVar(&o.hold, "hold", 0, "keep the sessions open this long after the figures (to take profiles)")
+	flag.IntVar(&o.assetPort, "asset-port", 0, "the asset's port on loopback: count the serve's connections to it")
 	flag.Parse()
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "sessions:", err)
@@ -104,6 +108,13 @@ func run(o options) error {
 	r.add("open_seconds", openTime.Seconds(), "s")
 	r.add("open_cpu_seconds", (cpu1 - cpu0).Seconds(), "s")
 	r.add("rss_per_session_at_open", perSession(rssOpen-before.rss, o.n), "KiB")
+	if o.assetPort > 0 {
+		conns, err := connectionsTo(o.assetPort)
+		if err != nil {
+			return err
+		}
+		r.add("asset_connections", float64(conns), "count")
+	}
 
 	after, err := srv.snapshot(o.settleMax)
 	if err != nil {
@@ -116,10 +127,17 @@ func run(o options) error {
 		r.add("rss_forced_gc_before", float64(before.forced), "KiB")
 		r.add("rss_forced_gc_after", float64(after.forced), "KiB")
 		r.add("rss_per_session_forced_gc", perSession(after.forced-before.forced, o.n), "KiB")
+		r.add("rss_anon_per_session_forced_gc", perSession(after.forcedMem.anon-before.forcedMem.anon, o.n), "KiB")
+		r.add("rss_file_per_session_forced_gc", perSession(after.forcedMem.file-before.forcedMem.file, o.n), "KiB")
+		r.add("rss_anon_arena_per_session_forced_gc", perSession(after.forcedAnon.arena-before.forcedAnon.arena, o.n), "KiB")
+		r.add("rss_anon_rest_per_session_forced_gc", perSession(after.forcedAnon.rest-before.forcedAnon.rest, o.n), "KiB")
 		r.add("heap_per_session", perSession(after.heap-before.heap, o.n), "KiB")
 		r.add("heap_inuse_per_session", perSession(after.heapInuse-before.heapInuse, o.n), "KiB")
 		r.add("stack_per_session", perSession(after.stack-before.stack, o.n), "KiB")
 		r.add("goroutines_per_session", float64(after.goroutines-before.goroutines)/float64(o.n), "count")
+		for _, name := range slices.Sorted(maps.Keys(after.classes)) {
+			r.add("memclass_"+name+"_per_session", perSession(after.classes[name]-before.classes[name], o.n), "KiB")
+		}
 	}
 	if o.idleCPU > 0 {
 		c0, _ := srv.cpu()

@@ -22,29 +22,53 @@ type serve struct {
 type snapshot struct {
 	rss        int64 // KiB, once it stopped moving
 	forced     int64 // KiB, right after /debug/jms/free (0 without debug)
+	forcedMem  mem   // the same, anonymous and file-backed apart
+	forcedAnon anonSplit
 	heap       int64 // KiB of live heap after that collection
 	heapInuse  int64 // KiB of the heap's spans in use then
 	stack      int64 // KiB of goroutine stacks in use then
 	goroutines int
+	classes    map[string]int64 // the runtime's memory classes, KiB, by name
 }
 
 // clkTck is the kernel's USER_HZ, 100 on Linux everywhere that matters.
 const clkTck = 100
 
-func (s serve) rss() (int64, error) {
+// mem is the serve's resident memory from /proc/PID/status, in KiB:
+// VmRSS is anon + file + shmem.
+type mem struct {
+	rss, anon, file, shmem int64
+}
+
+func (s serve) mem() (mem, error) {
+	var m mem
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.pid))
 	if err != nil {
-		return 0, fmt.Errorf("read the serve's status: %w", err)
+		return m, fmt.Errorf("read the serve's status: %w", err)
 	}
+	fields := map[string]*int64{"VmRSS:": &m.rss, "RssAnon:": &m.anon, "RssFile:": &m.file, "RssShmem:": &m.shmem}
+	seen := false
 	for line := range strings.Lines(string(b)) {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			f := strings.Fields(v)
-			if len(f) > 0 {
-				return strconv.ParseInt(f[0], 10, 64)
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		if p, ok := fields[f[0]]; ok {
+			if *p, err = strconv.ParseInt(f[1], 10, 64); err != nil {
+				return m, fmt.Errorf("/proc/%d/status: %s: %w", s.pid, f[0], err)
 			}
+			seen = seen || f[0] == "VmRSS:"
 		}
 	}
-	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", s.pid)
+	if !seen {
+		return m, fmt.Errorf("no VmRSS in /proc/%d/status", s.pid)
+	}
+	return m, nil
+}
+
+func (s serve) rss() (int64, error) {
+	m, err := s.mem()
+	return m.rss, err
 }
 
 // cpu returns the serve's user+system CPU time so far.
@@ -98,7 +122,11 @@ func (s serve) snapshot(max time.Duration) (snapshot, error) {
 	if err := s.free(&sn); err != nil {
 		return sn, err
 	}
-	sn.forced, err = s.rss()
+	if sn.forcedMem, err = s.mem(); err != nil {
+		return sn, err
+	}
+	sn.forced = sn.forcedMem.rss
+	sn.forcedAnon, err = s.anonSplit()
 	return sn, err
 }
 
@@ -128,7 +156,49 @@ func (s serve) free(sn *snapshot) error {
 			sn.heapInuse = n
 		case "stack_kib":
 			sn.stack = n
+		default:
+			if name, ok := strings.CutPrefix(k, "memclass_"); ok {
+				if sn.classes == nil {
+					sn.classes = map[string]int64{}
+				}
+				sn.classes[name] = n
+			}
 		}
 	}
 	return sc.Err()
+}
+
+// anonSplit is the serve's anonymous resident memory in KiB from
+// /proc/PID/smaps, split between the nameless mapping that holds the most
+// (the Go heap arena, where objects and goroutine stacks live) and the
+// rest (the runtime's off-heap structures, the binary's data and bss, the
+// main thread's stack).
+type anonSplit struct{ arena, rest int64 }
+
+func (s serve) anonSplit() (anonSplit, error) {
+	var a anonSplit
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps", s.pid))
+	if err != nil {
+		return a, fmt.Errorf("read the serve's smaps: %w", err)
+	}
+	nameless := false
+	for line := range strings.Lines(string(b)) {
+		f := strings.Fields(line)
+		switch {
+		case len(f) >= 5 && strings.Contains(f[0], "-") && !strings.HasSuffix(f[0], ":"):
+			nameless = len(f) == 5 // address perms offset dev inode [path]
+		case len(f) >= 2 && f[0] == "Anonymous:":
+			kib, err := strconv.ParseInt(f[1], 10, 64)
+			if err != nil {
+				return a, fmt.Errorf("/proc/%d/smaps: %w", s.pid, err)
+			}
+			if nameless && kib > a.arena {
+				a.rest += a.arena
+				a.arena = kib
+			} else {
+				a.rest += kib
+			}
+		}
+	}
+	return a, nil
 }
