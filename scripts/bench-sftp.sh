@@ -24,8 +24,8 @@ if [ -n "${JMS_BENCH_SFTP_LINK:-}" ]; then
 	fi
 	trap 'tc qdisc del dev lo root 2>/dev/null || true' EXIT INT TERM
 	tc qdisc add dev lo root handle 1: htb default 20 r2q 1000
-	tc class add dev lo parent 1: classid 1:10 htb rate "$JMS_BENCH_SFTP_LINK"
-	tc class add dev lo parent 1: classid 1:20 htb rate 100gbit
+	tc class add dev lo parent 1: classid 1:10 htb rate "$JMS_BENCH_SFTP_LINK" quantum 60000
+	tc class add dev lo parent 1: classid 1:20 htb rate 100gbit quantum 200000
 	tc filter add dev lo parent 1: protocol ip prio 1 u32 match ip src 127.0.0.3/32 flowid 1:10
 	tc filter add dev lo parent 1: protocol ip prio 1 u32 match ip dst 127.0.0.3/32 flowid 1:10
 	export JMS_BENCH_SFTP_BIND=127.0.0.3
