@@ -7,6 +7,7 @@
 #   scripts/bench-idle.sh
 #   BENCH_IDLE_N="100" BENCH_IDLE_RUNS=3 scripts/bench-idle.sh
 #   BENCH_IDLE_MEMLIMIT=64MiB scripts/bench-idle.sh
+#   BENCH_IDLE_WARM=20 scripts/bench-idle.sh       # the baseline after a burst of 20 sessions
 #   BENCH_MAX_SESSIONS=1000 scripts/bench-idle.sh   # the asset sshd's MaxSessions (default 10)
 #   BENCH_REUSE=false scripts/bench-idle.sh         # one asset connection per session
 #
@@ -25,6 +26,10 @@ cd "$(dirname "$0")/.."
 NS=${BENCH_IDLE_N:-100 1000}
 RUNS=${BENCH_IDLE_RUNS:-2}
 MEMLIMIT=${BENCH_IDLE_MEMLIMIT:-}
+# BENCH_IDLE_WARM=20: that many sessions opened 20 at a time and closed before the baseline, so
+# that the serve's fixed costs of a burst (the store's pooled connections and their caches) are in
+# the baseline rather than spread over the sessions measured.
+WARM=${BENCH_IDLE_WARM:-0}
 
 T=$(mktemp -d /tmp/jms-bench-idle.XXXXXX)
 PIDS=()
@@ -48,7 +53,7 @@ measure() { # N OUT [VAR=VALUE…]: one fresh serve, N idle sessions; figures to
 	sessions_data
 	start_serve "$@"
 	"$T/sessions" -addr "127.0.0.1:$BASTION_PORT" -user alice@web1 -key "$T/client_key" \
-		-pid "$SERVE_PID" -debug "$DEBUG_ADDR" -asset-port "$ASSET_PORT" -n "$n" -c 20 -idle-cpu 5s >"$out"
+		-pid "$SERVE_PID" -debug "$DEBUG_ADDR" -asset-port "$ASSET_PORT" -n "$n" -c 20 -idle-cpu 5s -warm "$WARM" >"$out"
 	stop_serve
 }
 fig() { awk -v k="$2" '$1 == k {printf "%.0f", $2}' "$1"; }

@@ -37,6 +37,7 @@ type options struct {
 	idleCPU             time.Duration
 	hold                time.Duration
 	assetPort           int
+	warm                int
 }
 
 func main() {
@@ -53,6 +54,7 @@ func main() {
 	flag.DurationVar(&o.settleMax, "settle", 90*time.Second, "longest wait for the RSS to stop moving")
 	flag.DurationVar(&o.idleCPU, "idle-cpu", 10*time.Second, "how long to measure the CPU of the idle sessions")
 	flag.DurationVar(&o.hold, "hold", 0, "keep the sessions open this long after the figures (to take profiles)")
+	flag.IntVar(&o.warm, "warm", 0, "sessions opened (-c at a time) and closed before the baseline: a serve that has served a burst")
 	flag.IntVar(&o.assetPort, "asset-port", 0, "the asset's port on loopback: count the serve's connections to it")
 	flag.Parse()
 	if err := run(o); err != nil {
@@ -71,6 +73,16 @@ func run(o options) error {
 	}
 	srv := serve{pid: o.pid, debug: o.debug}
 	r := report{}
+	if o.warm > 0 {
+		// The serve's fixed costs of a burst (its database pool's connections
+		// and their caches, the runtime's per-P caches) go into the baseline.
+		logf("warming up: %d sessions, %d at a time, opened and closed…", o.warm, o.c)
+		held, _, err := cl.openMany(o.warm, o.c, o.warm/2)
+		closeAll(held)
+		if err != nil {
+			return fmt.Errorf("warm-up: %w", err)
+		}
+	}
 
 	before, err := srv.snapshot(o.settleMax)
 	if err != nil {
