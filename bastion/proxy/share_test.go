@@ -28,17 +28,10 @@ type liveExec struct {
 // output is want.
 func (h *harness) startExec(user, cmd, want string) *liveExec {
 	h.t.Helper()
-	c, err := gossh.Dial("tcp", h.addr, &gossh.ClientConfig{User: user, HostKeyCallback: gossh.InsecureIgnoreHostKey()})
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	h.t.Cleanup(func() { c.Close() })
-	s, err := c.NewSession()
-	if err != nil {
-		h.t.Fatal(err)
-	}
+	c, s := h.dialSession(user)
 	e := &liveExec{c: c, s: s, out: &syncBuf{}, errb: &syncBuf{}}
 	s.Stdout, s.Stderr = e.out, e.errb
+	var err error
 	if e.stdin, err = s.StdinPipe(); err != nil {
 		h.t.Fatal(err)
 	}
@@ -326,17 +319,10 @@ type bgExec struct {
 // execBackground runs cmd through the bastion as user without waiting.
 func (h *harness) execBackground(user, cmd, want string) *bgExec {
 	e := &bgExec{out: &syncBuf{}, ready: make(chan error, 1), ended: make(chan execResult, 1)}
-	c, err := gossh.Dial("tcp", h.addr, &gossh.ClientConfig{User: user, HostKeyCallback: gossh.InsecureIgnoreHostKey()})
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	h.t.Cleanup(func() { c.Close() })
-	s, err := c.NewSession()
-	if err != nil {
-		h.t.Fatal(err)
-	}
+	_, s := h.dialSession(user)
 	errb := &syncBuf{}
 	s.Stdout, s.Stderr = e.out, errb
+	var err error
 	if e.stdin, err = s.StdinPipe(); err != nil {
 		h.t.Fatal(err)
 	}
@@ -526,4 +512,20 @@ func TestShareDialerGone(t *testing.T) {
 		t.Fatalf("the waiter: exit %d, stderr %q", r.code, r.stderr)
 	}
 	h.waitNoAssetConns()
+}
+
+// dialSession logs in to the bastion as user and opens a session channel;
+// the connection closes with the test.
+func (h *harness) dialSession(user string) (*gossh.Client, *gossh.Session) {
+	h.t.Helper()
+	c, err := gossh.Dial("tcp", h.addr, &gossh.ClientConfig{User: user, HostKeyCallback: gossh.InsecureIgnoreHostKey()})
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.t.Cleanup(func() { c.Close() })
+	s, err := c.NewSession()
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return c, s
 }
