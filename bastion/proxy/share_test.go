@@ -374,6 +374,12 @@ func waitOutput(out *syncBuf, want string, gone <-chan struct{}) error {
 	return nil
 }
 
+// coalesceTimeout is the connect timeout of the tests of coalesced dials:
+// a waiter whose wait runs out dials apart, which a loaded machine (logins
+// under -race taking seconds each) must not cause before every session
+// arrived.
+const coalesceTimeout = 2 * time.Minute
+
 // waitDialing waits until the asset took conns connections and waiters
 // sessions of alice wait on a dial under way.
 func (h *harness) waitDialing(conns int64, waiters int) {
@@ -382,7 +388,7 @@ func (h *harness) waitDialing(conns int64, waiters int) {
 	if p, ok := pinOf(h.request("alice").Asset); ok {
 		dk.pin = p
 	}
-	if !waitFor(10*time.Second, func() bool {
+	if !waitFor(coalesceTimeout/2, func() bool {
 		return h.asset.accepted.Load() == conns && h.px.pool.waiting(dk) == waiters
 	}) {
 		h.t.Fatalf("the asset took %d connections (want %d), %d sessions wait on a dial (want %d)",
@@ -403,7 +409,7 @@ func TestShareCoalescesDials(t *testing.T) {
 		{"two sessions a connection", 2, 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h := newHarness(t, harnessOptions{})
+			h := newHarness(t, harnessOptions{cfg: Config{ConnectTimeout: coalesceTimeout}})
 			h.asset.maxSessions.Store(tc.maxSessions)
 			h.asset.holdHandshakes()
 			var live []*bgExec
@@ -444,7 +450,7 @@ func TestShareCoalescesDials(t *testing.T) {
 // session dials again.
 func TestShareDialFailsForAll(t *testing.T) {
 	pinned := strings.TrimSpace(string(gossh.MarshalAuthorizedKey(newSigner(t).PublicKey())))
-	h := newHarness(t, harnessOptions{pinned: pinned})
+	h := newHarness(t, harnessOptions{pinned: pinned, cfg: Config{ConnectTimeout: coalesceTimeout}})
 	h.asset.holdHandshakes()
 	var all []*bgExec
 	for range 3 {
@@ -485,7 +491,7 @@ func TestShareDialFailsForAll(t *testing.T) {
 // client gone), a session that waited for it dials anew rather than fail
 // with the other's cancellation; a waiter that ends itself fails alone.
 func TestShareDialerGone(t *testing.T) {
-	h := newHarness(t, harnessOptions{})
+	h := newHarness(t, harnessOptions{cfg: Config{ConnectTimeout: coalesceTimeout}})
 	h.asset.holdHandshakes()
 	dialler := h.execBackground("alice", "ready", "ready\n")
 	h.waitDialing(1, 0)
