@@ -114,11 +114,31 @@ func openSQLite(ctx context.Context, path string) (*sql.DB, error) {
 	}
 	pool.SetMaxOpenConns(8)
 	pool.SetConnMaxIdleTime(time.Minute)
-	if err := pool.PingContext(ctx); err != nil {
+	if err := pingSQLite(ctx, pool); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
 	return pool, nil
+}
+
+// pingSQLite opens the pool's first connection. Switching a new file to
+// WAL needs a lock SQLite does not wait for (busy_timeout does not apply),
+// so nodes opening one new database together may be told it is busy: they
+// try again for as long as busy_timeout would have waited.
+func pingSQLite(ctx context.Context, pool *sql.DB) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		err := pool.PingContext(ctx)
+		var se interface{ Code() int }
+		if err == nil || !errors.As(err, &se) || se.Code()&0xff != 5 || time.Now().After(deadline) { // 5: SQLITE_BUSY
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 // sqliteDSN builds the URI filename SQLite opens: the absolute path,
