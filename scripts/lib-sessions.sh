@@ -16,7 +16,7 @@ sessions_setup() { # builds the tools, makes the key, starts the asset's sshd, w
 	# one per connection: 1,000 sessions need more than the usual 1,024.
 	ulimit -n "$(ulimit -Hn)"
 	log "$BENCH_NAME: open files limit $(ulimit -n)"
-	CGO_ENABLED=0 go build -tags jmspprof -o "$T/jmsctl" ./cmd/jmsctl
+	CGO_ENABLED=0 go build -tags jmspprof,memory.counters -o "$T/jmsctl" ./cmd/jmsctl
 	go build -o "$T/sessions" ./scripts/sessions
 	mkdir -p "$T/authorized_keys" /run/sshd
 	chmod 755 /run/sshd

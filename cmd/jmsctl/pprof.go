@@ -12,8 +12,10 @@ package main
 // free room in those spans) and "stack_kib N" (goroutine stacks), then
 // "memclass_NAME N" for each of the runtime's /memory/classes/ metrics in
 // KiB (NAME its path with "_" for "/": heap_free, metadata_mspan_inuse,
-// os-stacks …): the memory benches read the settled RSS right after it
-// (docs/performance.md).
+// os-stacks …) and "memclass_c-heap_mapped N", the KiB that SQLite's C
+// heap (modernc.org/libc's allocator) holds mapped, counted only in a
+// build with -tags memory.counters as the benches make: the memory
+// benches read the settled RSS right after it (docs/performance.md).
 
 import (
 	"fmt"
@@ -26,6 +28,8 @@ import (
 	"runtime/debug"
 	"runtime/metrics"
 	"strings"
+
+	"modernc.org/libc"
 )
 
 func init() {
@@ -40,6 +44,7 @@ func init() {
 		fmt.Fprintf(w, "goroutines %d\nheap_kib %d\nheap_inuse_kib %d\nstack_kib %d\n",
 			runtime.NumGoroutine(), ms.HeapAlloc/1024, ms.HeapInuse/1024, ms.StackInuse/1024)
 		writeMemClasses(w)
+		fmt.Fprintf(w, "memclass_c-heap_mapped %d\n", libc.MemStat().Bytes/1024)
 	})
 	go func() {
 		if err := http.ListenAndServe(addr, nil); err != nil {
