@@ -137,8 +137,11 @@ func (s *session) dialNew(ctx context.Context, pooled bool) (*assetConn, string,
 	if err != nil {
 		return nil, dr.reason, err
 	}
-	r, err := openRemote(dr.conn)
-	if err != nil {
+	r, err := s.openWithin(dr.conn, func() { _ = dr.conn.Close() })
+	switch {
+	case errors.Is(err, errOpenTimeout):
+		return nil, err.Error(), userErrorf(err, "jms: %s did not answer a session open within %s", s.req.Asset.Name, s.p.cfg.ConnectTimeout)
+	case err != nil:
 		closeConn(dr.conn, nil)
 		return nil, "the asset refused a session: " + err.Error(), userErrorf(err, "jms: %s refused a session: %s", s.req.Asset.Name, err)
 	}
@@ -154,14 +157,26 @@ var errOpenTimeout = errors.New("the asset did not answer a channel open in time
 // a dial would be): the connection leaves the pool and closes, ending the
 // sessions stuck on it, and the caller dials anew.
 func (s *session) openShared(c *assetConn) (*remote, error) {
-	t := time.AfterFunc(s.p.cfg.ConnectTimeout, func() {
+	return s.openWithin(c.conn, func() {
 		s.log.Warn("the asset did not answer a channel open on a shared connection: closing it", "timeout", s.p.cfg.ConnectTimeout)
 		s.p.pool.drop(c)
 		_ = c.conn.Close()
 	})
-	r, err := openRemote(c.conn)
-	if !t.Stop() && err == nil {
-		_ = r.close()
+}
+
+// openWithin opens a session channel on conn, or, when the asset does not
+// answer within the connect timeout, runs closeConn (which must end the
+// open by closing conn) and returns errOpenTimeout. A new connection gets
+// the same deadline as a shared one: without it, a session (and the
+// sessions waiting for its dial) would hang on an asset that took the
+// connection but never answers.
+func (s *session) openWithin(conn *sshdial.Conn, closeConn func()) (*remote, error) {
+	t := time.AfterFunc(s.p.cfg.ConnectTimeout, closeConn)
+	r, err := openRemote(conn)
+	if !t.Stop() {
+		if err == nil {
+			_ = r.close()
+		}
 		return nil, errOpenTimeout
 	}
 	return r, err

@@ -535,3 +535,70 @@ func (h *harness) dialSession(user string) (*gossh.Client, *gossh.Session) {
 	}
 	return c, s
 }
+
+// A new connection whose asset never answers the session's channel open
+// fails the session within the connect timeout, with one line, instead of
+// leaving it (and every session waiting for its dial) hanging: with
+// shared connections and without.
+func TestDialOpenTimeout(t *testing.T) {
+	for _, separate := range []bool{false, true} {
+		t.Run(fmt.Sprintf("separate=%v", separate), func(t *testing.T) {
+			h := newHarness(t, harnessOptions{cfg: Config{ConnectTimeout: 300 * time.Millisecond, SeparateConnections: separate}})
+			h.asset.stallOpen.Store(true)
+			e := h.execBackground("alice", "ready", "ready\n")
+			select {
+			case r := <-e.ended:
+				if r.code != ExitLost || r.stderr != "jms: web1 did not answer a session open within 300ms\n" {
+					t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
+				}
+			case <-time.After(time.Minute):
+				t.Fatal("the session still waits for its channel a minute later")
+			}
+			h.waitNoAssetConns()
+			h.mu.Lock()
+			id := h.ids[0]
+			h.mu.Unlock()
+			ss, err := h.st.GetSession(context.Background(), id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ss.Status != store.StatusFailed || ss.EndReason != "the asset did not answer a channel open in time" {
+				t.Fatalf("session row: status %s, reason %q", ss.Status, ss.EndReason)
+			}
+		})
+	}
+}
+
+// A session that waits for another's dial longer than the connect
+// timeout (here: the dialler's connection took the handshake but never
+// answers its channel open) stops waiting and dials its own connection;
+// the dialler fails alone once its own open runs out.
+func TestShareWaitRunsOut(t *testing.T) {
+	const timeout = 3 * time.Second
+	h := newHarness(t, harnessOptions{cfg: Config{ConnectTimeout: timeout}})
+	h.asset.holdHandshakes()
+	dialler := h.execBackground("alice", "ready", "ready\n")
+	h.waitDialing(1, 0)
+	h.asset.stallOpen.Store(true) // the dialler's open, the next one the asset sees
+	waiter := h.execBackground("alice", "ready", "ready\n")
+	h.waitDialing(1, 1)
+	// The waiter's wait ends a connect timeout after it began; the
+	// dialler's open starts only after the release, so its own timeout
+	// ends at least this much later.
+	time.Sleep(timeout / 3)
+	h.asset.releaseHandshakes()
+	if err := <-waiter.ready; err != nil {
+		t.Fatal(err)
+	}
+	if n := h.asset.accepted.Load(); n != 2 {
+		t.Fatalf("the asset took %d connections, want 2", n)
+	}
+	if r := <-dialler.ended; r.code != ExitLost || r.stderr != "jms: web1 did not answer a session open within 3s\n" {
+		t.Fatalf("the dialler: exit %d, stderr %q", r.code, r.stderr)
+	}
+	waiter.stdin.Close()
+	if r := <-waiter.ended; r.code != 0 {
+		t.Fatalf("the waiter: exit %d, stderr %q", r.code, r.stderr)
+	}
+	h.waitNoAssetConns()
+}
