@@ -30,8 +30,9 @@ type Operation struct {
 	Target string    `json:"target" yaml:"target"`
 	Detail string    `json:"detail" yaml:"detail"`
 	// OrgID is the organization the change was made in (0: across
-	// organizations).
-	OrgID int64 `json:"-" yaml:"-"`
+	// organizations), Org its name ("" across organizations).
+	OrgID int64  `json:"-" yaml:"-"`
+	Org   string `json:"org" yaml:"org"`
 }
 
 // recordOp writes one operation in the transaction of the change it
@@ -84,21 +85,22 @@ func (a AuditQuery) limit() int {
 // actor's name (with or without its "os:"/"ssh:" prefix, and with the
 // " from ADDRESS" of a change made over SSH).
 func (s *Store) ListOperations(ctx context.Context, aq AuditQuery) ([]Operation, error) {
-	query := `SELECT id, at, actor, action, target, detail, org_id FROM operations o WHERE ` + s.historyCond("o")
+	query := `SELECT o.id, o.at, o.actor, o.action, o.target, o.detail, o.org_id, COALESCE(g.name, '')
+		FROM operations o LEFT JOIN orgs g ON g.id = o.org_id WHERE ` + s.historyCond("o")
 	var args []any
 	if !aq.Since.IsZero() {
-		query += ` AND at >= ?`
+		query += ` AND o.at >= ?`
 		args = append(args, formatTime(aq.Since))
 	}
 	if aq.User != "" {
-		query += ` AND (actor = ? OR actor LIKE ? OR actor LIKE ?)`
+		query += ` AND (o.actor = ? OR o.actor LIKE ? OR o.actor LIKE ?)`
 		args = append(args, aq.User, "%:"+aq.User, "%:"+aq.User+" from %")
 	}
 	if aq.Asset != "" {
-		query += ` AND target = ?`
+		query += ` AND o.target = ?`
 		args = append(args, aq.Asset)
 	}
-	query += ` ORDER BY id DESC LIMIT ?`
+	query += ` ORDER BY o.id DESC LIMIT ?`
 	args = append(args, aq.limit())
 	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
@@ -109,7 +111,7 @@ func (s *Store) ListOperations(ctx context.Context, aq AuditQuery) ([]Operation,
 	for rows.Next() {
 		var o Operation
 		var at string
-		if err := rows.Scan(&o.ID, &at, &o.Actor, &o.Action, &o.Target, &o.Detail, &o.OrgID); err != nil {
+		if err := rows.Scan(&o.ID, &at, &o.Actor, &o.Action, &o.Target, &o.Detail, &o.OrgID, &o.Org); err != nil {
 			return nil, wrapError(err)
 		}
 		o.At = parseTime(at)

@@ -219,7 +219,8 @@ func listAuditWith[T any](a *app, cmd *cobra.Command, f auditFlags,
 	}
 	if _, isOp := any(*new(T)).(store.Operation); isOp {
 		// Operations above organizations (people, settings) belong to
-		// none: --all-orgs reads them all at once, without an ORG column.
+		// none: --all-orgs reads them all at once; the ORG column is empty
+		// for those.
 		items, err := list(s, cmd.Context(), aq)
 		if err != nil {
 			return err
