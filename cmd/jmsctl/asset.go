@@ -340,10 +340,14 @@ func newAssetSetCmd(a *app) *cobra.Command {
 
 // readHostKeyFile reads a host public key: an authorized_keys/.pub line,
 // or a known_hosts line.
-func readHostKeyFile(path string) (gossh.PublicKey, error) {
-	b, err := os.ReadFile(path)
+func (a *app) readHostKeyFile(path string) (gossh.PublicKey, error) {
+	b, err := a.readPublicFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("host key file: %w", err)
+	}
+	name := path
+	if path == "-" {
+		name = "stdin"
 	}
 	for i, line := range splitLines(string(b)) {
 		line = strings.TrimSpace(line)
@@ -356,9 +360,9 @@ func readHostKeyFile(path string) (gossh.PublicKey, error) {
 		if _, _, pk, _, _, err := gossh.ParseKnownHosts([]byte(line)); err == nil {
 			return pk, nil
 		}
-		return nil, fmt.Errorf("%s line %d: not an OpenSSH public key or known_hosts line", path, i+1)
+		return nil, fmt.Errorf("%s line %d: not an OpenSSH public key or known_hosts line", name, i+1)
 	}
-	return nil, fmt.Errorf("%s: no public key in the file", path)
+	return nil, fmt.Errorf("%s: no public key in the file", name)
 }
 
 func newAssetTrustCmd(a *app) *cobra.Command {
@@ -370,9 +374,10 @@ func newAssetTrustCmd(a *app) *cobra.Command {
 different one later. When the key changed for a good reason (a reinstall),
 trust clears the pinned key so that the next connection pins the new one, or
 with --key pins the key in FILE (a .pub, authorized_keys or known_hosts line,
-e.g. from 'ssh-keyscan -t ed25519 HOST').`,
+e.g. from 'ssh-keyscan -t ed25519 HOST'; - reads it from stdin).`,
 		Example: `  jmsctl asset trust web1
-  ssh-keyscan -t ed25519 10.0.0.5 > web1.key && jmsctl asset trust web1 --key web1.key`,
+  ssh-keyscan -t ed25519 10.0.0.5 > web1.key && jmsctl asset trust web1 --key web1.key
+  ssh-keyscan -t ed25519 10.0.0.5 | ssh admin@bastion jmsctl asset trust web1 --key -`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := a.actorContext(cmd.Context())
@@ -382,7 +387,7 @@ e.g. from 'ssh-keyscan -t ed25519 HOST').`,
 					return err
 				}
 				var err error
-				if pk, err = readHostKeyFile(keyFile); err != nil {
+				if pk, err = a.readHostKeyFile(keyFile); err != nil {
 					return err
 				}
 			}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/jms-bastion/jms/bastion"
 	"github.com/jms-bastion/jms/config"
 	"github.com/jms-bastion/jms/store"
+	gossh "golang.org/x/crypto/ssh"
 )
 
 // TestRunRemote runs commands as the bastion does for `ssh carol@bastion
@@ -41,6 +43,7 @@ func TestRunRemote(t *testing.T) {
 	}
 	defer st.Close()
 
+	pub, pub2 := newPublicKey(t), newPublicKey(t)
 	tests := []struct {
 		args       []string
 		stdin      string
@@ -59,6 +62,15 @@ func TestRunRemote(t *testing.T) {
 		{args: []string{"asset", "import", "-", "--format", "csv"}, stdin: "name,address\nweb1,10.0.0.1\n", status: 0, out: "1 added"},
 		{args: []string{"-o", "json", "asset", "list"}, status: 0, out: `"name": "web1"`},
 		{args: []string{"audit", "operations", "--user", "carol"}, status: 0, out: "ssh:carol from 10.0.0.5"},
+		// Public keys come over stdin ("-"), as nothing else can reach jmsctl over SSH.
+		{args: []string{"user", "add", "dave"}, status: 0, out: "dave"},
+		{args: []string{"user", "key", "add", "dave", "/root/.ssh/id_ed25519.pub"}, status: 1, inErr: "reads no file on the bastion machine"},
+		{args: []string{"user", "key", "add", "dave", "-"}, stdin: "# dave's laptop\n" + pub + "\n", status: 0, out: "Added key SHA256:"},
+		{args: []string{"user", "key", "add", "dave", "-"}, stdin: "not a key\n", status: 1, inErr: "stdin line 1:"},
+		{args: []string{"user", "add", "erin", "--key", "-"}, stdin: pub2 + "\n", status: 0, out: "erin"},
+		{args: []string{"user", "add", "frank", "--key", "-", "--password-stdin"}, stdin: pub + "\n", status: 1, inErr: "both read stdin"},
+		{args: []string{"asset", "trust", "web1", "--key", "-"}, stdin: "10.0.0.1 " + pub + "\n", status: 0, out: "Pinned host key ssh-ed25519 SHA256:"},
+		{args: []string{"asset", "trust", "web1", "--key", "-"}, stdin: strings.Repeat("#", 2<<20), status: 1, inErr: "too much for public keys"},
 	}
 	for _, tt := range tests {
 		var out, errOut bytes.Buffer
@@ -91,4 +103,18 @@ func TestRunRemote(t *testing.T) {
 	if _, err := st.ListUsers(ctx); err != nil {
 		t.Errorf("serve's store after the commands: %v", err)
 	}
+}
+
+// newPublicKey makes an ed25519 key and returns its authorized_keys line.
+func newPublicKey(t *testing.T) string {
+	t.Helper()
+	_, priv, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := gossh.NewSignerFromKey(priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(gossh.MarshalAuthorizedKey(signer.PublicKey())))
 }

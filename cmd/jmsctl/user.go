@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strconv"
 	"time"
 
@@ -87,10 +86,13 @@ invite_ttl) with how to log in, through the outbox.`,
 				return err
 			}
 			for _, f := range keyFiles {
+				if f == "-" && passwordStdin {
+					return errors.New("--key - and --password-stdin both read stdin: give the key as a file, or add it after with jmsctl user key add")
+				}
 				if err := a.localFile("--key", f); err != nil {
 					return err
 				}
-				lines, err := readKeyFile(f)
+				lines, err := a.readKeyFile(f)
 				if err != nil {
 					return err
 				}
@@ -171,11 +173,15 @@ func (a *app) hashNewPassword() (string, error) {
 }
 
 // readKeyFile returns the public key lines of an authorized_keys-style
-// file ("-" is stdin is not allowed here: stdin is for secrets).
-func readKeyFile(path string) ([]string, error) {
-	b, err := os.ReadFile(path)
+// file, or of stdin for "-".
+func (a *app) readKeyFile(path string) ([]string, error) {
+	b, err := a.readPublicFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("key file: %w", err)
+	}
+	name := path
+	if path == "-" {
+		name = "stdin"
 	}
 	var out []string
 	for i, line := range splitLines(string(b)) {
@@ -183,12 +189,12 @@ func readKeyFile(path string) ([]string, error) {
 			continue
 		}
 		if _, err := store.ParseAuthorizedKey(line); err != nil {
-			return nil, fmt.Errorf("%s line %d: %w", path, i+1, err)
+			return nil, fmt.Errorf("%s line %d: %w", name, i+1, err)
 		}
 		out = append(out, line)
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("%s: no public key in the file", path)
+		return nil, fmt.Errorf("%s: no public key in the file", name)
 	}
 	return out, nil
 }
@@ -355,16 +361,17 @@ func newUserKeyCmd(a *app) *cobra.Command {
   jmsctl user key rm alice SHA256:…`,
 	}
 	cmd.AddCommand(&cobra.Command{
-		Use:     "add USER FILE",
-		Short:   "Add the public keys in FILE (authorized_keys format)",
-		Example: `  jmsctl user key add alice alice.pub`,
-		Args:    cobra.ExactArgs(2),
+		Use:   "add USER FILE",
+		Short: "Add the public keys in FILE (authorized_keys format; - reads stdin)",
+		Example: `  jmsctl user key add alice alice.pub
+  ssh admin@bastion jmsctl user key add alice - < alice.pub`,
+		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := a.actorContext(cmd.Context())
 			if err := a.localFile("key file", args[1]); err != nil {
 				return err
 			}
-			lines, err := readKeyFile(args[1])
+			lines, err := a.readKeyFile(args[1])
 			if err != nil {
 				return err
 			}
