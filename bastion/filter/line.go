@@ -694,7 +694,7 @@ func cook(s string) string {
 func (t *LineTracker) WaitEcho(ctx context.Context, settle time.Duration) {
 	for {
 		t.mu.Lock()
-		pending := t.echoPending
+		pending := t.echoPending || t.echoBehind()
 		t.mu.Unlock()
 		if !pending {
 			break
@@ -717,6 +717,21 @@ func (t *LineTracker) WaitEcho(ctx context.Context, settle time.Duration) {
 			return
 		}
 	}
+}
+
+// echoBehind reports whether the echo is still on its way: the line on
+// the screen is a part of what was typed, its beginning but not all of
+// it (a shell that had echoed "ec" of "echo bound" when the first output
+// came). A line edited into something else (completion, a transposition)
+// is not a beginning of the keystrokes, and a line with nothing echoed
+// (a password prompt) is read from the keystrokes: neither waits.
+func (t *LineTracker) echoBehind() bool {
+	if len(t.typed) == 0 {
+		return false
+	}
+	line := t.lineLocked()
+	typed := cook(string(t.typed))
+	return strings.TrimSpace(line) != "" && len(line) < len(typed) && strings.HasPrefix(typed, line)
 }
 
 // typedSoFar is the line up to the cursor, blanks included.

@@ -209,6 +209,47 @@ func TestWaitEcho(t *testing.T) {
 	s.tr.WaitEcho(ctx2, 10*time.Millisecond)
 }
 
+// An echo that arrives in parts (a loaded machine, a slow link) is waited
+// for whole, with no settle time: the first part alone does not end the
+// wait. A line edited into something other than the keystrokes, or one
+// not echoed at all, does not wait.
+func TestWaitEchoInParts(t *testing.T) {
+	for _, tc := range []struct {
+		name, typed, first, rest, want string
+		waits                          bool
+	}{
+		{"in parts", "echo bound", "ec", "ho bound", "echo bound", true},
+		{"edited", "ehco", "echo", "", "echo", false},
+		{"not echoed", "hunter2", "", "", "hunter2", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newSession(t, 80, 24)
+			s.tr.Input([]byte(tc.typed))
+			if tc.first != "" {
+				s.tr.Output([]byte(tc.first))
+			} else {
+				s.tr.Output([]byte("\a")) // output, but no echo
+			}
+			if tc.rest != "" {
+				go func() {
+					time.Sleep(30 * time.Millisecond)
+					s.tr.Output([]byte(tc.rest))
+				}()
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			start := time.Now()
+			s.tr.WaitEcho(ctx, 0)
+			if waited := time.Since(start) >= 30*time.Millisecond; waited != tc.waits {
+				t.Fatalf("waited %v (want a wait: %v)", time.Since(start), tc.waits)
+			}
+			if got := s.tr.Peek().Line; got != tc.want {
+				t.Fatalf("line %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
 func BenchmarkLineTrackerKeystroke(b *testing.B) {
 	tr := NewLineTracker(120, 40)
 	tr.Output([]byte(strings.Repeat("some earlier output line\r\n", 50) + prompt))

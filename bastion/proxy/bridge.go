@@ -238,6 +238,11 @@ func (s *session) pumpOut(stream recorder.Stream, src io.Reader, dst io.Writer, 
 			if q != nil && !s.recOK.Load() && s.p.cfg.RecordingFailure != "continue" {
 				return // the recording failed: nothing more goes out
 			}
+			if tr != nil {
+				// Before the person sees it: what she types after a
+				// prompt she saw is then read against that prompt.
+				tr.Output(buf[:n])
+			}
 			if mu != nil {
 				mu.Lock()
 			}
@@ -250,9 +255,6 @@ func (s *session) pumpOut(stream recorder.Stream, src io.Reader, dst io.Writer, 
 				return
 			}
 			s.p.cfg.Metrics.RelayedOut(n)
-			if tr != nil {
-				tr.Output(buf[:n])
-			}
 			if q != nil && s.recOK.Load() {
 				if b.big != nil {
 					q.data(stream, b.take(), n)
