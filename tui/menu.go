@@ -222,7 +222,7 @@ func NewMenu(cfg MenuConfig) Menu {
 		m.refilter()
 		m.moved = m.selectID(r.SelectedID, r.Offset) && r.Moved
 		if r.Tree || r.TreeCursor != "" || len(r.TreeOpen) > 0 {
-			m.tree = buildTree(m.items, r.TreeOpen)
+			m.tree = buildTree(m.treeItems(), r.TreeOpen)
 			m.tree.rows = m.treeRows()
 			m.tree.selectPath(r.TreeCursor)
 		}
@@ -308,7 +308,7 @@ func (m Menu) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.refilter()
 		m.moved = m.selectID(id, m.offset) && m.moved
 		if m.tree != nil {
-			m.tree = buildTree(m.items, open)
+			m.tree = buildTree(m.treeItems(), open)
 			m.tree.rows = m.treeRows()
 			m.tree.selectPath(cur)
 			m.tree.scrollIntoView()
@@ -623,15 +623,32 @@ func (m *Menu) setItems(assets []store.Access) {
 }
 
 // nextOrg narrows the list to the next of her organizations: all, then
-// each in turn, then all again.
+// each in turn, then all again. The node tree follows (built anew at g).
 func (m *Menu) nextOrg() {
 	i := slices.Index(m.orgs, m.org) + 1 // -1 for all
 	m.org = ""
 	if i < len(m.orgs) {
 		m.org = m.orgs[i]
 	}
+	m.tree = nil
 	m.refilter()
 	m.cursor, m.offset, m.moved = 0, 0, false
+}
+
+// treeItems are the items the node tree counts: those of the organization
+// the list is narrowed to, or all. Nodes of the same path in two
+// organizations are one node of the tree only while all are shown.
+func (m *Menu) treeItems() []item {
+	if m.org == "" {
+		return m.items
+	}
+	var out []item
+	for _, it := range m.items {
+		if it.org == m.org {
+			out = append(out, it)
+		}
+	}
+	return out
 }
 
 // Gone says which assets of before are not in after (by ID), for the

@@ -84,3 +84,27 @@ func TestMenuOneOrg(t *testing.T) {
 		t.Errorf("o with one org: query %q, search %v; want a search for o", m.query, m.search)
 	}
 }
+
+// TestMenuOrgTree: narrowed to one organization, the node tree counts that
+// organization's assets only; back to all, it counts every one again.
+func TestMenuOrgTree(t *testing.T) {
+	m := NewMenu(MenuConfig{User: "alice", Assets: orgFixture(), Width: 80, Height: 30})
+	m, _ = press(t, m, "g")
+	if v := plain(m); !strings.Contains(v, "/ (13)") || !strings.Contains(v, "staging (1)") {
+		t.Fatalf("tree of all organizations:\n%s", v)
+	}
+	m, _ = press(t, m, "esc", "o", "o", "g") // team-b
+	v := plain(m)
+	for _, s := range []string{"/ (4)", "prod (3)", "ci (1)"} {
+		if !strings.Contains(v, s) {
+			t.Errorf("team-b's tree lacks %q:\n%s", s, v)
+		}
+	}
+	if strings.Contains(v, "staging") {
+		t.Errorf("team-b's tree shows default's nodes:\n%s", v)
+	}
+	m, _ = press(t, m, "esc", "o", "g") // all again
+	if v := plain(m); !strings.Contains(v, "/ (13)") {
+		t.Errorf("tree of all organizations again:\n%s", v)
+	}
+}

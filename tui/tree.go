@@ -173,7 +173,7 @@ func (m Menu) treeRows() int {
 
 func (m Menu) openTree() (tea.Model, tea.Cmd) {
 	if m.tree == nil {
-		m.tree = buildTree(m.items, nil)
+		m.tree = buildTree(m.treeItems(), nil)
 		if m.node != "" {
 			m.tree.selectPath(m.node)
 		}
