@@ -35,41 +35,50 @@ const (
 	upstreamReadBuffer = 256 << 10
 )
 
-// newUpstreamClient starts the SFTP subsystem on conn. It is
-// sftp.NewClient but for the reader: x/crypto/ssh answers every Read of
-// a channel with a window adjustment (a packet of its own, encrypted and
-// written), and the sftp client reads each packet in two (its length,
-// then the rest). Reading through a buffer takes all that is pending at
-// once, so one adjustment covers many packets.
-func newUpstreamClient(conn *gossh.Client) (*sftp.Client, error) {
+// newUpstreamClient starts the SFTP subsystem on conn and returns the
+// client with the READ and WRITE size it uses (see upstreamHandshake).
+// It is sftp.NewClient but for two things. The reader: x/crypto/ssh
+// answers every Read of a channel with a window adjustment (a packet of
+// its own, encrypted and written), and the sftp client reads each packet
+// in two (its length, then the rest); reading through a buffer takes all
+// that is pending at once, so one adjustment covers many packets. And
+// the handshake, done before pkg/sftp's, which learns the asset's limits.
+func newUpstreamClient(conn *gossh.Client) (*sftp.Client, int, error) {
 	s, err := conn.NewSession()
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	w, err := s.StdinPipe()
 	if err != nil {
 		s.Close()
-		return nil, err
+		return nil, 0, err
 	}
 	r, err := s.StdoutPipe()
 	if err != nil {
 		s.Close()
-		return nil, err
+		return nil, 0, err
 	}
 	if err := s.RequestSubsystem("sftp"); err != nil {
 		s.Close()
-		return nil, err
+		return nil, 0, err
 	}
-	c, err := sftp.NewClientPipe(bufio.NewReaderSize(r, upstreamReadBuffer), w,
+	br := bufio.NewReaderSize(r, upstreamReadBuffer)
+	version, size, err := upstreamHandshake(br, w)
+	if err != nil {
+		s.Close()
+		return nil, 0, err
+	}
+	c, err := sftp.NewClientPipe(replayVersion(version, br), &dropInit{w: w},
 		sftp.UseConcurrentReads(true),
 		sftp.UseConcurrentWrites(true),
 		sftp.MaxConcurrentRequestsPerFile(upstreamRequests),
+		sftp.MaxPacketUnchecked(size),
 	)
 	if err != nil {
 		s.Close()
-		return nil, err
+		return nil, 0, err
 	}
-	return c, nil
+	return c, size, nil
 }
 
 // SFTPRequest is one SFTP subsystem to serve.
@@ -413,7 +422,7 @@ func (v *vfs) client(ctx context.Context, f *folder, p string) (*sftp.Client, er
 		fmt.Fprintln(v.stderr, msg)
 		return nil, &UserError{Msg: msg, Err: &statusError{msg: msg, code: sftp.ErrSSHFxNoConnection}}
 	}
-	c, err := newUpstreamClient(conn)
+	c, size, err := newUpstreamClient(conn)
 	if err != nil {
 		conn.Close()
 		msg := fmt.Sprintf("jms: %s has no SFTP server for %s: %v", f.asset.Name, f.account, err)
@@ -428,7 +437,7 @@ func (v *vfs) client(ctx context.Context, f *folder, p string) (*sftp.Client, er
 		conn.Wait()
 		close(dead)
 	}()
-	v.log.Info("connected to the asset", "asset", f.asset.Name, "account", f.account)
+	v.log.Info("connected to the asset", "asset", f.asset.Name, "account", f.account, "request_size", size)
 	return c, nil
 }
 
