@@ -47,6 +47,7 @@ type SSHD struct {
 	// homeKeys: ~/.ssh/authorized_keys counts as well (sshdOptions).
 	homeKeys    bool
 	extraConfig string
+	subsystem   string
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
@@ -66,13 +67,18 @@ type sshdOptions struct {
 	HomeKeys bool
 	// ExtraConfig is appended to sshd_config (e.g. a SetEnv).
 	ExtraConfig string
+	// Subsystem is the sftp subsystem's command; internal-sftp when empty.
+	Subsystem string
 }
 
 // startSSHDWith is startSSHD with options.
 func startSSHDWith(t testing.TB, opts sshdOptions) *SSHD {
 	t.Helper()
 	requireBinaries(t, "sshd", "ssh-keygen")
-	s := &SSHD{t: t, homeKeys: opts.HomeKeys, extraConfig: opts.ExtraConfig}
+	s := &SSHD{t: t, homeKeys: opts.HomeKeys, extraConfig: opts.ExtraConfig, subsystem: opts.Subsystem}
+	if s.subsystem == "" {
+		s.subsystem = "internal-sftp"
+	}
 
 	// Not t.TempDir: that is 0700, and sshd reads authorized_keys as the logging-in user.
 	dir, err := os.MkdirTemp("", "jms-e2e-sshd-")
@@ -268,8 +274,8 @@ MaxSessions 100
 MaxAuthTries 10
 LoginGraceTime 30
 LogLevel VERBOSE
-Subsystem sftp internal-sftp
-`, s.Port, filepath.Join(s.dir, "ssh_host_ed25519_key"), keyFiles) + s.extraConfig
+Subsystem sftp %s
+`, s.Port, filepath.Join(s.dir, "ssh_host_ed25519_key"), keyFiles, s.subsystem) + s.extraConfig
 	if err := os.WriteFile(s.config, []byte(conf), 0o644); err != nil {
 		s.t.Fatal(err)
 	}
