@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -184,6 +185,35 @@ func (s *SSHD) WaitConnections(want int, timeout time.Duration) {
 	if !waitUntil(timeout, func() bool { got = s.CountConnections(); return got == want }) {
 		s.t.Fatalf("sshd on %s has %d established connections after %v, want %d", s.Addr, got, timeout, want)
 	}
+}
+
+// CPU returns the CPU time (user and system) of sshd and of every session process it has reaped:
+// the asset's whole share of the sessions that ended. Wait for their connections to end first
+// (WaitConnections).
+func (s *SSHD) CPU() time.Duration {
+	s.t.Helper()
+	s.mu.Lock()
+	cmd := s.cmd
+	s.mu.Unlock()
+	if cmd == nil {
+		s.t.Fatal("sshd is not running")
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", cmd.Process.Pid))
+	if err != nil {
+		s.t.Fatalf("CPU time of sshd: %v", err)
+	}
+	// pid (comm) state …: utime, stime, cutime and cstime are fields 14 to 17, in clock ticks
+	// (100 a second).
+	f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+	if len(f) < 15 {
+		s.t.Fatalf("CPU time of sshd: short /proc/%d/stat", cmd.Process.Pid)
+	}
+	ticks := 0
+	for _, v := range f[11:15] {
+		n, _ := strconv.Atoi(v)
+		ticks += n
+	}
+	return time.Duration(ticks) * 10 * time.Millisecond
 }
 
 // countEstablished counts ESTABLISHED sockets whose local port is port.
