@@ -188,8 +188,8 @@ func (s *SSHD) WaitConnections(want int, timeout time.Duration) {
 }
 
 // CPU returns the CPU time (user and system) of sshd and of every session process it has reaped:
-// the asset's whole share of the sessions that ended. Wait for their connections to end first
-// (WaitConnections).
+// the asset's whole share of the sessions that ended. It waits (up to 30 s) until sshd has no
+// child process left, every connection's process reaped.
 func (s *SSHD) CPU() time.Duration {
 	s.t.Helper()
 	s.mu.Lock()
@@ -198,7 +198,11 @@ func (s *SSHD) CPU() time.Duration {
 	if cmd == nil {
 		s.t.Fatal("sshd is not running")
 	}
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", cmd.Process.Pid))
+	pid := cmd.Process.Pid
+	if !waitUntil(30*time.Second, func() bool { return !hasChildren(pid) }) {
+		s.t.Fatalf("sshd still has session processes after 30 s")
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		s.t.Fatalf("CPU time of sshd: %v", err)
 	}
@@ -214,6 +218,17 @@ func (s *SSHD) CPU() time.Duration {
 		ticks += n
 	}
 	return time.Duration(ticks) * 10 * time.Millisecond
+}
+
+// hasChildren reports whether a process has a child process, by /proc/PID/task/*/children.
+func hasChildren(pid int) bool {
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
+	for _, f := range tasks {
+		if b, err := os.ReadFile(f); err == nil && len(bytes.TrimSpace(b)) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // countEstablished counts ESTABLISHED sockets whose local port is port.
