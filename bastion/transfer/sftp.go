@@ -33,6 +33,9 @@ const (
 	// upstreamReadBuffer is the buffer the replies of the asset are read
 	// through (see newUpstreamClient).
 	upstreamReadBuffer = 256 << 10
+	// upstreamHandshakeTimeout bounds the start of SFTP on the asset
+	// (INIT, VERSION and the limits): newUpstreamClient's timeout.
+	upstreamHandshakeTimeout = 30 * time.Second
 )
 
 // newUpstreamClient starts the SFTP subsystem on conn and returns the
@@ -43,7 +46,7 @@ const (
 // in two (its length, then the rest); reading through a buffer takes all
 // that is pending at once, so one adjustment covers many packets. And
 // the handshake, done before pkg/sftp's, which learns the asset's limits.
-func newUpstreamClient(conn *gossh.Client) (*sftp.Client, int, error) {
+func newUpstreamClient(conn *gossh.Client, timeout time.Duration) (*sftp.Client, int, error) {
 	s, err := conn.NewSession()
 	if err != nil {
 		return nil, 0, err
@@ -63,7 +66,13 @@ func newUpstreamClient(conn *gossh.Client) (*sftp.Client, int, error) {
 		return nil, 0, err
 	}
 	br := bufio.NewReaderSize(r, upstreamReadBuffer)
+	// An asset that never answers would hold the folder (and its lock)
+	// for good: closing the session ends the handshake's reads.
+	timer := time.AfterFunc(timeout, func() { s.Close() })
 	version, size, err := upstreamHandshake(br, w)
+	if !timer.Stop() {
+		return nil, 0, fmt.Errorf("the asset's SFTP server did not answer within %s", timeout)
+	}
 	if err != nil {
 		s.Close()
 		return nil, 0, err
@@ -422,7 +431,7 @@ func (v *vfs) client(ctx context.Context, f *folder, p string) (*sftp.Client, er
 		fmt.Fprintln(v.stderr, msg)
 		return nil, &UserError{Msg: msg, Err: &statusError{msg: msg, code: sftp.ErrSSHFxNoConnection}}
 	}
-	c, size, err := newUpstreamClient(conn)
+	c, size, err := newUpstreamClient(conn, upstreamHandshakeTimeout)
 	if err != nil {
 		conn.Close()
 		msg := fmt.Sprintf("jms: %s has no SFTP server for %s: %v", f.asset.Name, f.account, err)

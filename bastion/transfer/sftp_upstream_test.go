@@ -5,13 +5,16 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/pkg/sftp"
+	gossh "golang.org/x/crypto/ssh"
 )
 
 func u64(v uint64) []byte { return binary.BigEndian.AppendUint64(nil, v) }
@@ -338,4 +341,54 @@ func FuzzUpstreamHandshake(f *testing.F) {
 			t.Fatalf("version %x is not the start of %x", version, in)
 		}
 	})
+}
+
+// TestUpstreamClientSilentAsset: an asset whose SFTP server never answers
+// INIT is given up after the timeout, with an error that says so.
+func TestUpstreamClientSilentAsset(t *testing.T) {
+	a := startAsset(t, t.TempDir())
+	a.silent.Store(true)
+	conn, err := gossh.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", a.port), &gossh.ClientConfig{
+		User: "u", Auth: []gossh.AuthMethod{gossh.Password("pw")}, HostKeyCallback: gossh.InsecureIgnoreHostKey(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	start := time.Now()
+	c, _, err := newUpstreamClient(conn, 200*time.Millisecond)
+	if err == nil {
+		c.Close()
+		t.Fatal("a silent asset gave a client")
+	}
+	if !strings.Contains(err.Error(), "did not answer within 200ms") {
+		t.Errorf("err = %v, want one saying the asset did not answer", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("gave up after %s", d)
+	}
+}
+
+// TestUpstreamClientNoLimits: pkg/sftp's server (the test asset) offers
+// no limits, and the client starts at 32 KiB.
+func TestUpstreamClientNoLimits(t *testing.T) {
+	a := startAsset(t, t.TempDir())
+	conn, err := gossh.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", a.port), &gossh.ClientConfig{
+		User: "u", Auth: []gossh.AuthMethod{gossh.Password("pw")}, HostKeyCallback: gossh.InsecureIgnoreHostKey(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	c, size, err := newUpstreamClient(conn, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if size != upstreamDefaultData {
+		t.Errorf("size = %d, want %d", size, upstreamDefaultData)
+	}
+	if _, err := c.Getwd(); err != nil {
+		t.Errorf("Getwd after the handshake: %v", err)
+	}
 }
