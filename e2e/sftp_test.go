@@ -35,8 +35,14 @@ type transferEnv struct {
 
 func newTransferEnv(t testing.TB) *transferEnv {
 	t.Helper()
+	return newTransferEnvWith(t, sshdOptions{})
+}
+
+// newTransferEnvWith is newTransferEnv with the asset's sshd started with opts.
+func newTransferEnvWith(t testing.TB, opts sshdOptions) *transferEnv {
+	t.Helper()
 	requireBinaries(t, "ssh", "sftp", "scp")
-	s := startSSHD(t)
+	s := startSSHDWith(t, opts)
 	b := startBastion(t, BastionOptions{})
 	e := &transferEnv{b: b, s: s, key: ClientKey(t), acct: s.User}
 	b.MustRun(t, "", "user", "add", "alice", "--key", e.key.Path+".pub")

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -47,6 +48,7 @@ type SSHD struct {
 	// homeKeys: ~/.ssh/authorized_keys counts as well (sshdOptions).
 	homeKeys    bool
 	extraConfig string
+	subsystem   string
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
@@ -66,13 +68,18 @@ type sshdOptions struct {
 	HomeKeys bool
 	// ExtraConfig is appended to sshd_config (e.g. a SetEnv).
 	ExtraConfig string
+	// Subsystem is the sftp subsystem's command; internal-sftp when empty.
+	Subsystem string
 }
 
 // startSSHDWith is startSSHD with options.
 func startSSHDWith(t testing.TB, opts sshdOptions) *SSHD {
 	t.Helper()
 	requireBinaries(t, "sshd", "ssh-keygen")
-	s := &SSHD{t: t, homeKeys: opts.HomeKeys, extraConfig: opts.ExtraConfig}
+	s := &SSHD{t: t, homeKeys: opts.HomeKeys, extraConfig: opts.ExtraConfig, subsystem: opts.Subsystem}
+	if s.subsystem == "" {
+		s.subsystem = "internal-sftp"
+	}
 
 	// Not t.TempDir: that is 0700, and sshd reads authorized_keys as the logging-in user.
 	dir, err := os.MkdirTemp("", "jms-e2e-sshd-")
@@ -180,6 +187,50 @@ func (s *SSHD) WaitConnections(want int, timeout time.Duration) {
 	}
 }
 
+// CPU returns the CPU time (user and system) of sshd and of every session process it has reaped:
+// the asset's whole share of the sessions that ended. It waits (up to 30 s) until sshd has no
+// child process left, every connection's process reaped.
+func (s *SSHD) CPU() time.Duration {
+	s.t.Helper()
+	s.mu.Lock()
+	cmd := s.cmd
+	s.mu.Unlock()
+	if cmd == nil {
+		s.t.Fatal("sshd is not running")
+	}
+	pid := cmd.Process.Pid
+	if !waitUntil(30*time.Second, func() bool { return !hasChildren(pid) }) {
+		s.t.Fatalf("sshd still has session processes after 30 s")
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		s.t.Fatalf("CPU time of sshd: %v", err)
+	}
+	// pid (comm) state …: utime, stime, cutime and cstime are fields 14 to 17, in clock ticks
+	// (100 a second).
+	f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+	if len(f) < 15 {
+		s.t.Fatalf("CPU time of sshd: short /proc/%d/stat", cmd.Process.Pid)
+	}
+	ticks := 0
+	for _, v := range f[11:15] {
+		n, _ := strconv.Atoi(v)
+		ticks += n
+	}
+	return time.Duration(ticks) * 10 * time.Millisecond
+}
+
+// hasChildren reports whether a process has a child process, by /proc/PID/task/*/children.
+func hasChildren(pid int) bool {
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
+	for _, f := range tasks {
+		if b, err := os.ReadFile(f); err == nil && len(bytes.TrimSpace(b)) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // countEstablished counts ESTABLISHED sockets whose local port is port.
 func countEstablished(port int) (int, error) {
 	n := 0
@@ -268,8 +319,8 @@ MaxSessions 100
 MaxAuthTries 10
 LoginGraceTime 30
 LogLevel VERBOSE
-Subsystem sftp internal-sftp
-`, s.Port, filepath.Join(s.dir, "ssh_host_ed25519_key"), keyFiles) + s.extraConfig
+Subsystem sftp %s
+`, s.Port, filepath.Join(s.dir, "ssh_host_ed25519_key"), keyFiles, s.subsystem) + s.extraConfig
 	if err := os.WriteFile(s.config, []byte(conf), 0o644); err != nil {
 		s.t.Fatal(err)
 	}

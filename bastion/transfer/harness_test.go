@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -33,6 +34,8 @@ type testAsset struct {
 	l    net.Listener
 	port int
 	home string
+	// silent: the sftp subsystem starts but never answers.
+	silent atomic.Bool
 
 	mu    sync.Mutex
 	conns map[net.Conn]bool
@@ -121,6 +124,11 @@ func (a *testAsset) serve(c net.Conn, cfg *gossh.ServerConfig) {
 				for req := range creqs {
 					if req.Type == "subsystem" && len(req.Payload) > 4 && string(req.Payload[4:]) == "sftp" {
 						req.Reply(true, nil)
+						if a.silent.Load() {
+							go gossh.DiscardRequests(creqs)
+							io.Copy(io.Discard, ch)
+							return
+						}
 						srv, err := sftp.NewServer(ch, sftp.WithServerWorkingDirectory(a.home))
 						if err == nil {
 							srv.Serve()

@@ -5,17 +5,22 @@ import (
 	"sync"
 )
 
-// Read-ahead of a download. SFTP clients read a file with many 32 KiB
-// requests in flight, but the request server answers them with a few
-// workers, each waiting for its own round trip to the asset. A download
-// that starts at offset 0 is therefore read ahead from the asset in
-// blocks of readAheadBlock bytes (each block itself many requests in
-// flight), at most readAheadWindow blocks beyond the furthest one asked
-// for: memory per open file stays bounded by
+// Read-ahead of a download. SFTP clients read a file with many requests
+// in flight, but the request server answers them with a few workers,
+// each waiting for its own round trip to the asset. A download that
+// starts at offset 0 is therefore read ahead from the asset in blocks of
+// readAheadBlock bytes (each block itself several requests in flight),
+// at most readAheadWindow blocks beyond the furthest one asked for:
+// memory per open file stays bounded by
 // (readAheadWindow+readAheadKeep+1) blocks. Reads that fall outside the
 // window go to the asset directly.
+//
+// A block is four of the largest READs, sftpMaxData (255 KiB, just under
+// 1 MiB in all): OpenSSH's client's requests then fall within one block
+// each, and a block is four whole requests towards an asset that takes
+// them (see upstreamHandshake), 32 towards one that takes 32 KiB.
 const (
-	readAheadBlock  = 1 << 20
+	readAheadBlock  = 4 * sftpMaxData
 	readAheadWindow = 8
 	readAheadKeep   = 2 // blocks kept behind the furthest asked for, for reads out of order
 	readAheadFetch  = 3 // blocks fetched at once

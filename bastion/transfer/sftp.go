@@ -33,43 +33,61 @@ const (
 	// upstreamReadBuffer is the buffer the replies of the asset are read
 	// through (see newUpstreamClient).
 	upstreamReadBuffer = 256 << 10
+	// upstreamHandshakeTimeout bounds the start of SFTP on the asset
+	// (INIT, VERSION and the limits): newUpstreamClient's timeout.
+	upstreamHandshakeTimeout = 30 * time.Second
 )
 
-// newUpstreamClient starts the SFTP subsystem on conn. It is
-// sftp.NewClient but for the reader: x/crypto/ssh answers every Read of
-// a channel with a window adjustment (a packet of its own, encrypted and
-// written), and the sftp client reads each packet in two (its length,
-// then the rest). Reading through a buffer takes all that is pending at
-// once, so one adjustment covers many packets.
-func newUpstreamClient(conn *gossh.Client) (*sftp.Client, error) {
+// newUpstreamClient starts the SFTP subsystem on conn and returns the
+// client with the READ and WRITE size it uses (see upstreamHandshake).
+// It is sftp.NewClient but for two things. The reader: x/crypto/ssh
+// answers every Read of a channel with a window adjustment (a packet of
+// its own, encrypted and written), and the sftp client reads each packet
+// in two (its length, then the rest); reading through a buffer takes all
+// that is pending at once, so one adjustment covers many packets. And
+// the handshake, done before pkg/sftp's, which learns the asset's limits.
+func newUpstreamClient(conn *gossh.Client, timeout time.Duration) (*sftp.Client, int, error) {
 	s, err := conn.NewSession()
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	w, err := s.StdinPipe()
 	if err != nil {
 		s.Close()
-		return nil, err
+		return nil, 0, err
 	}
 	r, err := s.StdoutPipe()
 	if err != nil {
 		s.Close()
-		return nil, err
+		return nil, 0, err
 	}
 	if err := s.RequestSubsystem("sftp"); err != nil {
 		s.Close()
-		return nil, err
+		return nil, 0, err
 	}
-	c, err := sftp.NewClientPipe(bufio.NewReaderSize(r, upstreamReadBuffer), w,
+	br := bufio.NewReaderSize(r, upstreamReadBuffer)
+	// An asset that never answers would hold the folder (and its lock)
+	// for good: closing the session ends the handshake's reads.
+	timer := time.AfterFunc(timeout, func() { s.Close() })
+	version, size, err := upstreamHandshake(br, w)
+	if !timer.Stop() {
+		return nil, 0, fmt.Errorf("the asset's SFTP server did not answer within %s", timeout)
+	}
+	if err != nil {
+		s.Close()
+		return nil, 0, err
+	}
+	c, err := sftp.NewClientPipe(replayVersion(version, br), &dropInit{w: w},
 		sftp.UseConcurrentReads(true),
 		sftp.UseConcurrentWrites(true),
 		sftp.MaxConcurrentRequestsPerFile(upstreamRequests),
+		sftp.MaxPacketUnchecked(size),
 	)
 	if err != nil {
 		s.Close()
-		return nil, err
+		return nil, 0, err
 	}
-	return c, nil
+	return c, size, nil
 }
 
 // SFTPRequest is one SFTP subsystem to serve.
@@ -413,7 +431,7 @@ func (v *vfs) client(ctx context.Context, f *folder, p string) (*sftp.Client, er
 		fmt.Fprintln(v.stderr, msg)
 		return nil, &UserError{Msg: msg, Err: &statusError{msg: msg, code: sftp.ErrSSHFxNoConnection}}
 	}
-	c, err := newUpstreamClient(conn)
+	c, size, err := newUpstreamClient(conn, upstreamHandshakeTimeout)
 	if err != nil {
 		conn.Close()
 		msg := fmt.Sprintf("jms: %s has no SFTP server for %s: %v", f.asset.Name, f.account, err)
@@ -428,7 +446,7 @@ func (v *vfs) client(ctx context.Context, f *folder, p string) (*sftp.Client, er
 		conn.Wait()
 		close(dead)
 	}()
-	v.log.Info("connected to the asset", "asset", f.asset.Name, "account", f.account)
+	v.log.Info("connected to the asset", "asset", f.asset.Name, "account", f.account, "request_size", size)
 	return c, nil
 }
 
