@@ -69,7 +69,7 @@ BENCH_NAME=bench-ssh
 . scripts/lib.sh # the script runs from the repository root (cd above)
 
 # --- keys and the two sshd: the asset, and the jump host for ssh -J ---------------------------
-mkdir -p "$T/authorized_keys" /run/sshd
+mkdir -p "$T/authorized_keys" "$T/home" /run/sshd
 chmod 755 /run/sshd
 ssh-keygen -q -t ed25519 -N '' -C jms-bench -f "$T/client_key"
 cp "$T/client_key.pub" "$T/authorized_keys/root"
@@ -95,6 +95,9 @@ PrintLastLog no
 X11Forwarding no
 AllowTcpForwarding yes
 MaxStartups 300
+# An empty HOME for the sessions' shells: the machine's own ~/.bashrc (pyenv, say), which
+# Debian's bash sources even for the commands sshd runs, is not what is measured.
+SetEnv HOME=$T/home
 MaxSessions 100
 LogLevel ERROR
 EOF

@@ -18,7 +18,7 @@ sessions_setup() { # builds the tools, makes the key, starts the asset's sshd, w
 	log "$BENCH_NAME: open files limit $(ulimit -n)"
 	CGO_ENABLED=0 go build -tags jmspprof,memory.counters -o "$T/jmsctl" ./cmd/jmsctl
 	go build -o "$T/sessions" ./scripts/sessions
-	mkdir -p "$T/authorized_keys" /run/sshd
+	mkdir -p "$T/authorized_keys" "$T/home" /run/sshd
 	chmod 755 /run/sshd
 	ssh-keygen -q -t ed25519 -N '' -C jms-bench -f "$T/client_key"
 	cp "$T/client_key.pub" "$T/authorized_keys/root"
@@ -41,6 +41,9 @@ PrintMotd no
 PrintLastLog no
 X11Forwarding no
 MaxStartups 1000
+# An empty HOME for the sessions' shells: the machine's own ~/.bashrc (pyenv, say), which
+# Debian's bash sources even for the commands sshd runs, is not what is measured.
+SetEnv HOME=$T/home
 MaxSessions ${BENCH_MAX_SESSIONS:-10}
 LogLevel ERROR
 CONF
