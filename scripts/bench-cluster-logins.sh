@@ -21,15 +21,10 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 N=${BENCH_CLUSTER_N:-200}
 C=${BENCH_CLUSTER_C:-200}
-JMSCTL=${JMSCTL:-$ROOT/bin/jmsctl}
 
 for b in ss go psql ssh-keygen; do
 	command -v "$b" >/dev/null || { echo "bench-cluster-logins: $b is missing" >&2; exit 1; }
 done
-if [ ! -x "$JMSCTL" ]; then
-	CGO_ENABLED=0 go build -trimpath -o "$ROOT/bin/jmsctl" ./cmd/jmsctl
-	JMSCTL=$ROOT/bin/jmsctl
-fi
 PG=${JMS_TEST_POSTGRES:-$(scripts/ensure-postgres.sh)}
 SCHEMA="jms_bench_$RANDOM$RANDOM"
 case $PG in *\?*) DB="$PG&search_path=$SCHEMA" ;; *) DB="$PG?search_path=$SCHEMA" ;; esac
@@ -48,6 +43,7 @@ trap 'exit 130' INT TERM
 
 BENCH_NAME=bench-cluster-logins
 . scripts/lib.sh # the script runs from the repository root (cd above)
+build_jmsctl
 
 psql -q "$PG" -c "CREATE SCHEMA $SCHEMA" >/dev/null
 # No JMS_* setting of the caller's environment applies: defaults and the database only.

@@ -26,12 +26,12 @@ ROOT=$PWD
 N=${BENCH_DB_N:-10000}
 REPS=${BENCH_REPS:-3}
 QUERY=${BENCH_DB_QUERY:-select1}
-JMSCTL=${JMSCTL:-$ROOT/bin/jmsctl}
 MY_PORT=3306
 PG_PORT=5432
 
 BENCH_NAME=bench-db
 . scripts/lib.sh # the script runs from the repository root (cd above)
+build_jmsctl
 
 if [ "$(id -u)" != 0 ]; then
 	log "bench-db: run as root (MariaDB's root logs in over loopback)"
@@ -40,10 +40,6 @@ fi
 for b in ssh ssh-keygen ss mysql psql go; do
 	command -v "$b" >/dev/null || { log "bench-db: $b is missing"; exit 1; }
 done
-if [ ! -x "$JMSCTL" ]; then
-	CGO_ENABLED=0 go build -trimpath -o "$ROOT/bin/jmsctl" ./cmd/jmsctl
-	JMSCTL=$ROOT/bin/jmsctl
-fi
 
 # want ENGINE: whether BENCH_ONLY (default: both) names it.
 want() { [[ ",${BENCH_ONLY:-mysql,postgresql}," == *",$1,"* ]]; }

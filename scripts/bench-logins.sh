@@ -20,15 +20,10 @@ ROOT=$PWD
 N=${BENCH_LOGINS_N:-100}
 C=${BENCH_LOGINS_C:-10}
 WAIT=${BENCH_LOGINS_WAIT:-60}
-JMSCTL=${JMSCTL:-$ROOT/bin/jmsctl}
 
 for b in ss go; do
 	command -v "$b" >/dev/null || { echo "bench-logins: $b is missing" >&2; exit 1; }
 done
-if [ ! -x "$JMSCTL" ]; then
-	CGO_ENABLED=0 go build -trimpath -o "$ROOT/bin/jmsctl" ./cmd/jmsctl
-	JMSCTL=$ROOT/bin/jmsctl
-fi
 
 T=$(mktemp -d /tmp/jms-bench-logins.XXXXXX)
 SERVE_PID=
@@ -45,6 +40,7 @@ trap 'exit 130' INT TERM
 
 BENCH_NAME=bench-logins
 . scripts/lib.sh # the script runs from the repository root (cd above)
+build_jmsctl
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 settle_rss() { # PID: waits (at most 90 s) until VmRSS holds within 256 KiB for 3 s; prints it
 	local last cur same=0

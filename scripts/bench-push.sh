@@ -23,7 +23,6 @@ ROOT=$PWD
 NA=${BENCH_PUSH_ASSETS:-20}
 NU=${BENCH_PUSH_ACCOUNTS:-10}
 PAR=${BENCH_PUSH_PARALLEL:-20}
-JMSCTL=${JMSCTL:-$ROOT/bin/jmsctl}
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "bench-push: run as root (it creates Unix users through sshd assets on this machine)" >&2
@@ -32,10 +31,6 @@ fi
 for b in /usr/sbin/sshd ssh-keygen ss go useradd userdel; do
 	command -v "$b" >/dev/null || { echo "bench-push: $b is missing" >&2; exit 1; }
 done
-if [ ! -x "$JMSCTL" ]; then
-	CGO_ENABLED=0 go build -trimpath -o "$ROOT/bin/jmsctl" ./cmd/jmsctl
-	JMSCTL=$ROOT/bin/jmsctl
-fi
 
 T=$(mktemp -d /tmp/jms-bench-push.XXXXXX)
 chmod 755 "$T"
@@ -56,6 +51,7 @@ trap 'exit 130' INT TERM
 
 BENCH_NAME=bench-push
 . scripts/lib.sh
+build_jmsctl
 
 mkdir -p "$T/authorized_keys" /run/sshd
 chmod 755 /run/sshd

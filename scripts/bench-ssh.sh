@@ -34,7 +34,6 @@ REPS=${BENCH_REPS:-3}
 SETUP_N=${BENCH_SETUP_N:-20}
 MEM_N=${BENCH_MEM_N:-50}
 ECHO_N=${BENCH_ECHO_N:-500}
-JMSCTL=${JMSCTL:-$ROOT/bin/jmsctl}
 
 if [ "$(id -u)" != 0 ]; then
 	echo "bench-ssh: run as root (the sshd asset logs in root)" >&2
@@ -43,10 +42,6 @@ fi
 for b in /usr/sbin/sshd ssh ssh-keygen ss go; do
 	command -v "$b" >/dev/null || { echo "bench-ssh: $b is missing" >&2; exit 1; }
 done
-if [ ! -x "$JMSCTL" ]; then
-	CGO_ENABLED=0 go build -trimpath -o "$ROOT/bin/jmsctl" ./cmd/jmsctl
-	JMSCTL=$ROOT/bin/jmsctl
-fi
 
 T=$(mktemp -d /tmp/jms-bench-ssh.XXXXXX)
 chmod 755 "$T"
@@ -67,6 +62,7 @@ median() { sort -n | awk '{a[NR]=$1} END {if (NR == 0) print 0; else print a[int
 
 BENCH_NAME=bench-ssh
 . scripts/lib.sh # the script runs from the repository root (cd above)
+build_jmsctl
 
 # --- keys and the two sshd: the asset, and the jump host for ssh -J ---------------------------
 mkdir -p "$T/authorized_keys" "$T/home" /run/sshd

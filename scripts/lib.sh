@@ -3,6 +3,19 @@
 
 log() { printf '%s\n' "$*" >&2; }
 
+# build_jmsctl sets JMSCTL to the jmsctl to measure: the tree's own build, made every time (go
+# build is incremental) so that a bin/jmsctl left from an older checkout is never what gets
+# measured, unless the caller named another in JMSCTL. Call it with ROOT set.
+build_jmsctl() {
+	if [ -z "${JMSCTL:-}" ]; then
+		JMSCTL=$ROOT/bin/jmsctl
+		(cd "$ROOT" && CGO_ENABLED=0 go build -trimpath -o "$JMSCTL" ./cmd/jmsctl) || exit 1
+	elif [ ! -x "$JMSCTL" ]; then
+		log "$BENCH_NAME: JMSCTL=$JMSCTL is not an executable"
+		exit 1
+	fi
+}
+
 # free_port prints a loopback port nobody listens on.
 free_port() {
 	local p
