@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -318,16 +317,9 @@ func (b *Bastion) CPU() time.Duration {
 	if cmd == nil {
 		b.t.Fatal("jmsctl serve is not running")
 	}
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", cmd.Process.Pid))
+	d, err := procCPU(cmd.Process.Pid, false)
 	if err != nil {
 		b.t.Fatalf("CPU time of jmsctl serve: %v", err)
 	}
-	// pid (comm) state …: utime and stime are fields 14 and 15, in clock ticks (100 a second).
-	f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
-	if len(f) < 13 {
-		b.t.Fatalf("CPU time of jmsctl serve: short /proc/%d/stat", cmd.Process.Pid)
-	}
-	utime, _ := strconv.Atoi(f[11])
-	stime, _ := strconv.Atoi(f[12])
-	return time.Duration(utime+stime) * 10 * time.Millisecond
+	return d
 }

@@ -202,22 +202,36 @@ func (s *SSHD) CPU() time.Duration {
 	if !waitUntil(30*time.Second, func() bool { return !hasChildren(pid) }) {
 		s.t.Fatalf("sshd still has session processes after 30 s")
 	}
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	d, err := procCPU(pid, true)
 	if err != nil {
 		s.t.Fatalf("CPU time of sshd: %v", err)
+	}
+	return d
+}
+
+// procCPU is the CPU time (user and system) process pid has used, from /proc/PID/stat, with
+// that of its reaped children when reaped is set.
+func procCPU(pid int, reaped bool) (time.Duration, error) {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
 	}
 	// pid (comm) state …: utime, stime, cutime and cstime are fields 14 to 17, in clock ticks
 	// (100 a second).
 	f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
 	if len(f) < 15 {
-		s.t.Fatalf("CPU time of sshd: short /proc/%d/stat", cmd.Process.Pid)
+		return 0, fmt.Errorf("short /proc/%d/stat", pid)
+	}
+	fields := f[11:13]
+	if reaped {
+		fields = f[11:15]
 	}
 	ticks := 0
-	for _, v := range f[11:15] {
+	for _, v := range fields {
 		n, _ := strconv.Atoi(v)
 		ticks += n
 	}
-	return time.Duration(ticks) * 10 * time.Millisecond
+	return time.Duration(ticks) * 10 * time.Millisecond, nil
 }
 
 // hasChildren reports whether a process has a child process, by /proc/PID/task/*/children.
