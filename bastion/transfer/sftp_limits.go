@@ -62,9 +62,7 @@ type limitsShim struct {
 	// Write side.
 	wmu         sync.Mutex
 	between     *sync.Cond // signalled when a packet of the server is written in full
-	wleft       int        // bytes of the server's current packet still to come
-	wlen        [4]byte    // its length field, collected
-	wlenN       int        // bytes of wlen collected
+	wframe      framer     // where the server's packets begin and end
 	version     []byte     // the server's first packet, collected until whole
 	versionDone bool       // the first packet is through
 	offered     bool       // the shim offered limitsName in it
@@ -172,7 +170,7 @@ func (s *limitsShim) answerLimits(id uint32) (bool, error) {
 	if !s.offered {
 		return false, nil
 	}
-	for s.werr == nil && (s.wleft > 0 || s.wlenN > 0) {
+	for s.werr == nil && !s.wframe.between() {
 		s.between.Wait()
 	}
 	if s.werr != nil {
@@ -202,7 +200,7 @@ func (s *limitsShim) Write(p []byte) (int, error) {
 	if err != nil {
 		s.werr = err
 	}
-	if err != nil || (s.wleft == 0 && s.wlenN == 0) {
+	if err != nil || s.wframe.between() {
 		s.between.Broadcast()
 	}
 	return done + n, err
@@ -211,20 +209,46 @@ func (s *limitsShim) Write(p []byte) (int, error) {
 // track follows the server's packets through p, the bytes written.
 func (s *limitsShim) track(p []byte) {
 	for len(p) > 0 {
-		if s.wleft > 0 {
-			n := min(s.wleft, len(p))
-			s.wleft -= n
-			p = p[n:]
-			continue
-		}
-		n := copy(s.wlen[s.wlenN:], p)
-		s.wlenN += n
+		n, _ := s.wframe.step(p)
 		p = p[n:]
-		if s.wlenN == len(s.wlen) {
-			s.wleft, s.wlenN = int(binary.BigEndian.Uint32(s.wlen[:])), 0
-		}
 	}
 }
+
+// framer follows SFTP packets (a 4-byte length, then that many bytes)
+// through a stream that arrives in chunks of any size.
+type framer struct {
+	hdr  [4]byte // the current packet's length field, collected
+	hdrN int     // bytes of hdr collected
+	left uint32  // bytes of the current packet still to come
+}
+
+// step takes bytes of p up to the end of the current packet at most and
+// returns how many it took and whether that packet is now whole.
+func (f *framer) step(p []byte) (int, bool) {
+	if f.hdrN < len(f.hdr) {
+		n := copy(f.hdr[f.hdrN:], p)
+		f.hdrN += n
+		if f.hdrN < len(f.hdr) {
+			return n, false
+		}
+		f.left = binary.BigEndian.Uint32(f.hdr[:])
+		if f.left == 0 {
+			f.hdrN = 0
+			return n, true
+		}
+		return n, false
+	}
+	n := min(uint32(len(p)), f.left)
+	f.left -= n
+	if f.left == 0 {
+		f.hdrN = 0
+		return int(n), true
+	}
+	return int(n), false
+}
+
+// between reports whether the stream is between two packets.
+func (f *framer) between() bool { return f.hdrN == 0 }
 
 // collectVersion takes bytes of the server's first packet from p until
 // it is whole, then writes it, rewritten; it returns how much of p it

@@ -105,8 +105,8 @@ func TestLimitsShimVersion(t *testing.T) {
 			if s.offered != tt.wantOffered {
 				t.Errorf("offered = %v, want %v", s.offered, tt.wantOffered)
 			}
-			if s.wleft != 0 || s.wlenN != 0 {
-				t.Errorf("after whole packets: %d bytes of a packet to come, %d of a length", s.wleft, s.wlenN)
+			if !s.wframe.between() {
+				t.Errorf("after whole packets: %d bytes of a packet to come, %d of a length", s.wframe.left, s.wframe.hdrN)
 			}
 		})
 	}

@@ -221,29 +221,16 @@ func replayVersion(version []byte, r io.Reader) io.Reader {
 type dropInit struct {
 	w io.WriteCloser
 
-	hdr   [4]byte // the first packet's length field, collected
-	hdrN  int
-	drop  uint32 // bytes of the first packet still to drop
+	first framer // the first packet, as it goes by
 	ready bool   // the first packet is dropped
 }
 
 func (d *dropInit) Write(p []byte) (int, error) {
 	took := 0
 	for !d.ready && took < len(p) {
-		if d.hdrN < len(d.hdr) {
-			n := copy(d.hdr[d.hdrN:], p[took:])
-			d.hdrN += n
-			took += n
-			if d.hdrN == len(d.hdr) {
-				d.drop = binary.BigEndian.Uint32(d.hdr[:])
-				d.ready = d.drop == 0
-			}
-			continue
-		}
-		n := min(uint32(len(p)-took), d.drop)
-		d.drop -= n
-		took += int(n)
-		d.ready = d.drop == 0
+		n, whole := d.first.step(p[took:])
+		took += n
+		d.ready = whole
 	}
 	if took == len(p) {
 		return took, nil
