@@ -112,13 +112,50 @@ func openSQLite(ctx context.Context, path string) (*sql.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
-	pool.SetMaxOpenConns(8)
+	pool.SetMaxOpenConns(sqlitePool)
+	// Every connection the pool has opened stays: closing all but two
+	// after a burst (database/sql's default) made the next burst open
+	// and parse the schema again.
+	pool.SetMaxIdleConns(sqlitePool)
 	pool.SetConnMaxIdleTime(time.Minute)
 	if err := pingSQLite(ctx, pool); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
 	return pool, nil
+}
+
+// sqlitePool is how many connections a SQLite store keeps at most: WAL
+// lets them read at once, and writers wait their turn (busy_timeout).
+const sqlitePool = 8
+
+// WarmPool opens a SQLite store's every pooled connection and has each
+// read the schema, so that a server pays for them once at start (about
+// 256 KiB of SQLite's own heap each, which its allocator keeps once
+// touched) rather than at its first burst of logins, and that burst does
+// not wait on them. It does nothing on PostgreSQL.
+func (s *Store) WarmPool(ctx context.Context) error {
+	if s.loc.Engine == PostgreSQL {
+		return nil
+	}
+	conns := make([]*sql.Conn, 0, sqlitePool)
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for range sqlitePool {
+		c, err := s.db.Conn(ctx)
+		if err != nil {
+			return fmt.Errorf("open the database's connections: %w", err)
+		}
+		conns = append(conns, c)
+		var n int
+		if err := c.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_schema").Scan(&n); err != nil {
+			return fmt.Errorf("read the database's schema: %w", err)
+		}
+	}
+	return nil
 }
 
 // pingSQLite opens the pool's first connection. Switching a new file to

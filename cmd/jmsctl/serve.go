@@ -86,6 +86,9 @@ docs/recordings.md).`,
 			if err != nil {
 				return err
 			}
+			if err := st.WarmPool(ctx); err != nil {
+				return err
+			}
 			logger := a.logger(cfg.LogLevel)
 			logger.Info("store opened", "engine", st.Engine(), "database", st.Location().String())
 			nodeName, err := cfg.Node()
