@@ -123,8 +123,9 @@ func (n *newSessionChannel) Accept() (gossh.Channel, <-chan *gossh.Request, erro
 type channel struct {
 	gossh.Channel
 
-	mu  sync.Mutex
-	pty *ssh.Pty
+	mu       sync.Mutex
+	pty      *ssh.Pty
+	onWindow func(ssh.Window) // the terminal's, once it watches the window
 }
 
 // channelStderr is the channel's stderr, carrying the channel.
@@ -157,9 +158,57 @@ func (c *channel) ptyRequest() (ssh.Pty, bool) {
 	return *c.pty, true
 }
 
+// watchWindow has fn called with each window change from now on, and
+// returns the PTY request as it stands (its window the latest), if any.
+func (c *channel) watchWindow(fn func(ssh.Window)) (ssh.Pty, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.onWindow = fn
+	if c.pty == nil {
+		return ssh.Pty{}, false
+	}
+	return *c.pty, true
+}
+
+// windowChange answers a window-change request here rather than in
+// charm.land/ssh, whose answer is a channel that needs a goroutine of its
+// own to read: the size is kept with the PTY request and handed to the
+// terminal watching it. Without a PTY it is refused, as charm.land/ssh
+// would.
+func (c *channel) windowChange(req *gossh.Request) {
+	w, ok := parseWindowChange(req.Payload)
+	c.mu.Lock()
+	if c.pty == nil {
+		ok = false
+	}
+	var fn func(ssh.Window)
+	if ok {
+		c.pty.Window = w
+		fn = c.onWindow
+	}
+	c.mu.Unlock()
+	if fn != nil {
+		fn(w)
+	}
+	if req.WantReply {
+		_ = req.Reply(ok, nil)
+	}
+}
+
+// parseWindowChange reads a window-change payload (RFC 4254 6.7).
+func parseWindowChange(b []byte) (ssh.Window, bool) {
+	var msg struct{ Columns, Rows, WidthPx, HeightPx uint32 }
+	if err := gossh.Unmarshal(b, &msg); err != nil || msg.Columns == 0 || msg.Rows == 0 {
+		return ssh.Window{}, false
+	}
+	return ssh.Window{Width: int(msg.Columns), Height: int(msg.Rows),
+		WidthPixels: int(msg.WidthPx), HeightPixels: int(msg.HeightPx)}, true
+}
+
 // filterRequests passes the channel's requests on, except: env
 // variables other than those allowedEnv names, agent and X11 forwarding
-// (refused), and requests beyond the rate limit. It notes the pty-req.
+// (refused), window changes (answered here: windowChange), and requests
+// beyond the rate limit. It notes the pty-req.
 func (c *channel) filterRequests(in <-chan *gossh.Request, out chan<- *gossh.Request) {
 	defer close(out)
 	envs := 0
@@ -179,6 +228,9 @@ func (c *channel) filterRequests(in <-chan *gossh.Request, out chan<- *gossh.Req
 			envs++
 		case "auth-agent-req@openssh.com", "x11-req":
 			_ = req.Reply(false, nil)
+			continue
+		case "window-change":
+			c.windowChange(req)
 			continue
 		case "pty-req":
 			p, ok := parsePtyRequest(req.Payload)

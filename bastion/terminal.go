@@ -58,12 +58,13 @@ func newTerminal(sess ssh.Session, ch *channel) *terminal {
 	}
 	t.lastInput.Store(time.Now().UnixNano())
 	if ch != nil {
-		t.pty, t.hasPty = ch.ptyRequest()
-	}
-	go t.pump()
-	if _, winch, _ := sess.Pty(); winch != nil {
+		// The channel answers window changes and calls resized: no
+		// goroutine waits for them.
+		t.pty, t.hasPty = ch.watchWindow(t.resized)
+	} else if _, winch, _ := sess.Pty(); winch != nil {
 		go t.follow(winch)
 	}
+	go t.pump()
 	return t
 }
 
@@ -193,17 +194,23 @@ func (t *terminal) unpush() {
 	t.pushMu.Unlock()
 }
 
-// follow keeps the window size current and passes changes to the view.
-// It ends when the channel's requests end.
+// resized keeps the window size current and passes a change to the view.
+func (t *terminal) resized(w ssh.Window) {
+	t.mu.Lock()
+	t.pty.Window = w
+	v := t.view
+	t.mu.Unlock()
+	if v != nil {
+		v.pushWindow(w)
+	}
+}
+
+// follow calls resized with each change from winch, for a session whose
+// channel does not answer them itself (see channel.windowChange). It ends
+// when the channel's requests end.
 func (t *terminal) follow(winch <-chan ssh.Window) {
 	for w := range winch {
-		t.mu.Lock()
-		t.pty.Window = w
-		v := t.view
-		t.mu.Unlock()
-		if v != nil {
-			v.pushWindow(w)
-		}
+		t.resized(w)
 	}
 }
 

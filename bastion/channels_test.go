@@ -1,0 +1,82 @@
+package bastion
+
+import (
+	"testing"
+
+	"charm.land/ssh"
+	gossh "golang.org/x/crypto/ssh"
+)
+
+// TestWindowChangeAnsweredByChannel: window changes are answered by the
+// channel and handed to the terminal watching it (no goroutine of the
+// terminal's waits for them), kept with the PTY request before one
+// watches, not passed on to charm.land/ssh, and ignored without a PTY or
+// with a malformed payload; other requests still pass.
+func TestWindowChangeAnsweredByChannel(t *testing.T) {
+	wc := func(cols, rows uint32) *gossh.Request {
+		return &gossh.Request{Type: "window-change", Payload: gossh.Marshal(struct{ C, R, W, H uint32 }{cols, rows, 0, 0})}
+	}
+	for _, tc := range []struct {
+		name    string
+		pty     bool
+		reqs    []*gossh.Request
+		want    []ssh.Window // the sizes the watcher sees
+		passed  []string     // the request types passed on
+		current int          // the PTY request's width at the end (0: no PTY)
+	}{
+		{name: "sizes reach the watcher", pty: true,
+			reqs: []*gossh.Request{wc(100, 30), {Type: "shell"}, wc(120, 40)},
+			want: []ssh.Window{{Width: 100, Height: 30}, {Width: 120, Height: 40}}, passed: []string{"shell"}, current: 120},
+		{name: "no PTY", reqs: []*gossh.Request{wc(100, 30), {Type: "exec"}}, passed: []string{"exec"}},
+		{name: "malformed and zero sizes", pty: true,
+			reqs:   []*gossh.Request{{Type: "window-change", Payload: []byte{0, 0, 1}}, wc(0, 30)},
+			passed: nil, current: 80},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &channel{}
+			if tc.pty {
+				c.pty = &ssh.Pty{Term: "xterm", Window: ssh.Window{Width: 80, Height: 24}}
+			}
+			var got []ssh.Window
+			if _, hasPty := c.watchWindow(func(w ssh.Window) { got = append(got, w) }); hasPty != tc.pty {
+				t.Fatalf("watchWindow reports a PTY: %v", hasPty)
+			}
+			in := make(chan *gossh.Request, len(tc.reqs))
+			for _, r := range tc.reqs {
+				in <- r
+			}
+			close(in)
+			out := make(chan *gossh.Request)
+			go c.filterRequests(in, out)
+			var passed []string
+			for r := range out {
+				passed = append(passed, r.Type)
+			}
+			if len(passed) != len(tc.passed) || (len(passed) > 0 && passed[0] != tc.passed[0]) {
+				t.Fatalf("passed on %v, want %v", passed, tc.passed)
+			}
+			if len(got) != len(tc.want) {
+				t.Fatalf("the watcher saw %v, want %v", got, tc.want)
+			}
+			for i := range got {
+				if got[i] != tc.want[i] {
+					t.Fatalf("the watcher saw %v, want %v", got, tc.want)
+				}
+			}
+			if p, ok := c.ptyRequest(); ok && p.Window.Width != tc.current {
+				t.Fatalf("the PTY request's width is %d, want %d", p.Window.Width, tc.current)
+			}
+		})
+	}
+}
+
+// TestWindowBeforeWatching: a size that came before the terminal
+// watched is the one watchWindow returns.
+func TestWindowBeforeWatching(t *testing.T) {
+	c := &channel{pty: &ssh.Pty{Window: ssh.Window{Width: 80, Height: 24}}}
+	c.windowChange(&gossh.Request{Type: "window-change", Payload: gossh.Marshal(struct{ C, R, W, H uint32 }{132, 50, 0, 0})})
+	p, ok := c.watchWindow(func(ssh.Window) {})
+	if !ok || p.Window.Width != 132 || p.Window.Height != 50 {
+		t.Fatalf("watchWindow: %+v %v, want 132x50", p.Window, ok)
+	}
+}
