@@ -6,7 +6,7 @@ package main
 // to an address, serve also answers net/http/pprof there. Normal builds
 // leave this file out, so no release binary carries a profiling listener.
 //
-// /debug/jms/free runs a full collection, returns the free pages to the OS
+// /debug/jms/free runs two full collections, returns the free pages to the OS
 // (debug.FreeOSMemory) and answers "goroutines N", "heap_kib N" (live
 // heap), "heap_inuse_kib N" (the heap's spans in use: live heap and the
 // free room in those spans) and "stack_kib N" (goroutine stacks), then
@@ -27,6 +27,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
+	"strconv"
 	"strings"
 
 	"modernc.org/libc"
@@ -37,7 +38,17 @@ func init() {
 	if addr == "" {
 		return
 	}
+	// JMS_PPROF_MEMRATE=1 records every allocation in the heap profile
+	// (the default samples one per 512 KiB): slow, for counting bytes
+	// per session.
+	if r, err := strconv.Atoi(os.Getenv("JMS_PPROF_MEMRATE")); err == nil && r > 0 {
+		runtime.MemProfileRate = r
+	}
 	http.HandleFunc("/debug/jms/free", func(w http.ResponseWriter, _ *http.Request) {
+		// Twice: sync.Pool keeps what it pooled through one collection
+		// (its victim cache). An idle serve frees it on its own at its
+		// next periodic collection, at most two minutes later.
+		debug.FreeOSMemory()
 		debug.FreeOSMemory()
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
