@@ -197,12 +197,18 @@ func (c *channel) windowChange(req *gossh.Request) {
 
 // parseWindowChange reads a window-change payload (RFC 4254 6.7).
 func parseWindowChange(b []byte) (ssh.Window, bool) {
-	var msg struct{ Columns, Rows, WidthPx, HeightPx uint32 }
+	var msg windowDims
 	if err := gossh.Unmarshal(b, &msg); err != nil || msg.Columns == 0 || msg.Rows == 0 {
 		return ssh.Window{}, false
 	}
-	return ssh.Window{Width: int(msg.Columns), Height: int(msg.Rows),
-		WidthPixels: int(msg.WidthPx), HeightPixels: int(msg.HeightPx)}, true
+	return msg.window(), true
+}
+
+// windowDims is a window's size as pty-req and window-change carry it.
+type windowDims struct{ Columns, Rows, WidthPx, HeightPx uint32 }
+
+func (d windowDims) window() ssh.Window {
+	return ssh.Window{Width: int(d.Columns), Height: int(d.Rows), WidthPixels: int(d.WidthPx), HeightPixels: int(d.HeightPx)}
 }
 
 // filterRequests passes the channel's requests on, except: env
@@ -276,12 +282,8 @@ func parsePtyRequest(b []byte) (ssh.Pty, bool) {
 	if err := gossh.Unmarshal(b, &msg); err != nil {
 		return ssh.Pty{}, false
 	}
-	p := ssh.Pty{
-		Term: msg.Term,
-		Window: ssh.Window{Width: int(msg.Columns), Height: int(msg.Rows),
-			WidthPixels: int(msg.WidthPx), HeightPixels: int(msg.HeightPx)},
-		Modes: gossh.TerminalModes{},
-	}
+	dims := windowDims{msg.Columns, msg.Rows, msg.WidthPx, msg.HeightPx}
+	p := ssh.Pty{Term: msg.Term, Window: dims.window(), Modes: gossh.TerminalModes{}}
 	m := []byte(msg.Modes)
 	for len(m) >= 5 && m[0] != 0 && m[0] < 160 {
 		p.Modes[m[0]] = binary.BigEndian.Uint32(m[1:5])

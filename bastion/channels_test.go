@@ -80,3 +80,42 @@ func TestWindowBeforeWatching(t *testing.T) {
 		t.Fatalf("watchWindow: %+v %v, want 132x50", p.Window, ok)
 	}
 }
+
+// TestParsePtyRequest: a pty-req's terminal, size and modes, and a
+// malformed one refused.
+func TestParsePtyRequest(t *testing.T) {
+	modes := []byte{53, 0, 0, 0, 1, 0} // ECHO 1, then TTY_OP_END
+	payload := gossh.Marshal(struct {
+		Term       string
+		C, R, W, H uint32
+		Modes      string
+	}{"xterm-256color", 132, 43, 640, 480, string(modes)})
+	p, ok := parsePtyRequest(payload)
+	want := ssh.Window{Width: 132, Height: 43, WidthPixels: 640, HeightPixels: 480}
+	if !ok || p.Term != "xterm-256color" || p.Window != want || p.Modes[53] != 1 {
+		t.Fatalf("parsePtyRequest: %+v %v", p, ok)
+	}
+	if _, ok := parsePtyRequest(payload[:10]); ok {
+		t.Fatal("a truncated pty-req was taken")
+	}
+}
+
+// FuzzChannelRequests: the client's pty-req and window-change payloads
+// never panic, and what they give is what the bytes say.
+func FuzzChannelRequests(f *testing.F) {
+	f.Add(gossh.Marshal(struct{ C, R, W, H uint32 }{80, 24, 0, 0}))
+	f.Add(gossh.Marshal(struct {
+		Term       string
+		C, R, W, H uint32
+		Modes      string
+	}{"xterm", 80, 24, 0, 0, "\x35\x00\x00\x00\x01\x00"}))
+	f.Add([]byte{0, 0, 0, 1})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if w, ok := parseWindowChange(b); ok && (w.Width <= 0 || w.Height <= 0) {
+			t.Fatalf("window-change %x gave %+v", b, w)
+		}
+		_, _ = parsePtyRequest(b)
+		c := &channel{pty: &ssh.Pty{}}
+		c.windowChange(&gossh.Request{Type: "window-change", Payload: b})
+	})
+}
