@@ -119,3 +119,34 @@ func FuzzChannelRequests(f *testing.F) {
 		c.windowChange(&gossh.Request{Type: "window-change", Payload: b})
 	})
 }
+
+// TestTerminalFollowsChannelWindow: window changes that the channel
+// answers while the terminal is being made, and after, reach the
+// terminal and the attached view, the latest last (run with -race).
+func TestTerminalFollowsChannelWindow(t *testing.T) {
+	c := &channel{pty: &ssh.Pty{Term: "xterm", Window: ssh.Window{Width: 80, Height: 24}}}
+	change := func(cols uint32) {
+		c.windowChange(&gossh.Request{Type: "window-change", Payload: gossh.Marshal(struct{ C, R, W, H uint32 }{cols, 24, 0, 0})})
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for cols := uint32(81); cols <= 120; cols++ {
+			change(cols)
+		}
+	}()
+	in := make(chan []byte)
+	term := newTerminal(&chanSession{in: in}, c)
+	defer term.stop()
+	defer close(in)
+	<-done
+	v := term.attach()
+	p, winch, ok := v.Pty()
+	if !ok || p.Window.Width != 120 {
+		t.Fatalf("the terminal's window: %+v %v, want width 120", p.Window, ok)
+	}
+	change(132)
+	if w := <-winch; w.Width != 132 {
+		t.Fatalf("the view got %+v, want width 132", w)
+	}
+}

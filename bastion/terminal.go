@@ -59,8 +59,11 @@ func newTerminal(sess ssh.Session, ch *channel) *terminal {
 	t.lastInput.Store(time.Now().UnixNano())
 	if ch != nil {
 		// The channel answers window changes and calls resized: no
-		// goroutine waits for them.
+		// goroutine waits for them. Under t.mu, so that a change that
+		// comes meanwhile waits and lands after this.
+		t.mu.Lock()
 		t.pty, t.hasPty = ch.watchWindow(t.resized)
+		t.mu.Unlock()
 	} else if _, winch, _ := sess.Pty(); winch != nil {
 		go t.follow(winch)
 	}
