@@ -76,7 +76,15 @@ func TestMetrics(t *testing.T) {
 		t.Fatalf("an unknown key logged in: %+v", r)
 	}
 
-	_, body := httpGet(t, base+"/metrics")
+	// The refused key is counted when the server sees the connection
+	// end, which may come after the client has exited.
+	var body string
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		_, body = httpGet(t, base+"/metrics")
+		if metricValue(body, `jms_logins_total{method="publickey",result="failure"}`) >= 1 || time.Now().After(deadline) {
+			break
+		}
+	}
 	checks := []struct {
 		series string
 		min    float64
