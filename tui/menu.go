@@ -623,7 +623,8 @@ func (m *Menu) setItems(assets []store.Access) {
 }
 
 // nextOrg narrows the list to the next of her organizations: all, then
-// each in turn, then all again. The node tree follows (built anew at g).
+// each in turn, then all again. The node tree follows: it is built anew,
+// for the new organization, when next opened.
 func (m *Menu) nextOrg() {
 	i := slices.Index(m.orgs, m.org) + 1 // -1 for all
 	m.org = ""
@@ -643,13 +644,17 @@ func (m *Menu) treeItems() []item {
 		return m.items
 	}
 	var out []item
-	for _, it := range m.items {
-		if it.org == m.org {
-			out = append(out, it)
+	for i := range m.items {
+		if m.inOrg(&m.items[i]) {
+			out = append(out, m.items[i])
 		}
 	}
 	return out
 }
+
+// inOrg reports whether it is in the organization the list is narrowed
+// to (any, when it is not).
+func (m *Menu) inOrg(it *item) bool { return m.org == "" || it.org == m.org }
 
 // Gone says which assets of before are not in after (by ID), for the
 // menu's status line when a grant expired or was revoked while she was
@@ -780,7 +785,7 @@ func (m *Menu) match(i int, q query) bool {
 	if m.node != "" && !inNode(it.node, m.node) {
 		return false
 	}
-	if m.org != "" && it.org != m.org {
+	if !m.inOrg(it) {
 		return false
 	}
 	return q.matches(it)

@@ -341,13 +341,9 @@ func newAssetSetCmd(a *app) *cobra.Command {
 // readHostKeyFile reads a host public key: an authorized_keys/.pub line,
 // or a known_hosts line.
 func (a *app) readHostKeyFile(path string) (gossh.PublicKey, error) {
-	b, err := a.readPublicFile(path)
+	b, name, err := a.readPublicFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("host key file: %w", err)
-	}
-	name := path
-	if path == "-" {
-		name = "stdin"
 	}
 	for i, line := range splitLines(string(b)) {
 		line = strings.TrimSpace(line)

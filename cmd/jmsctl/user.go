@@ -175,13 +175,9 @@ func (a *app) hashNewPassword() (string, error) {
 // readKeyFile returns the public key lines of an authorized_keys-style
 // file, or of stdin for "-".
 func (a *app) readKeyFile(path string) ([]string, error) {
-	b, err := a.readPublicFile(path)
+	b, name, err := a.readPublicFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("key file: %w", err)
-	}
-	name := path
-	if path == "-" {
-		name = "stdin"
 	}
 	var out []string
 	for i, line := range splitLines(string(b)) {
