@@ -285,7 +285,9 @@ func TestKillAndRevoke(t *testing.T) {
 }
 
 func TestIdleTimeout(t *testing.T) {
-	f := newFixture(t, func(c *config.Config) { c.IdleTimeout = 1500 * time.Millisecond })
+	// 3 s: the first keystroke in the session comes 700 ms after its start,
+	// which a loaded machine delays.
+	f := newFixture(t, func(c *config.Config) { c.IdleTimeout = 3 * time.Second })
 	started := make(chan string, 1)
 	f.proxy.hook = holdProxy(f.st, started)
 	c := f.mustDial("alice", gossh.PublicKeys(f.aliceKey))
@@ -293,7 +295,7 @@ func TestIdleTimeout(t *testing.T) {
 	// In the menu: a warning in the status line, then the end.
 	m := startMenu(t, c, 80, 24)
 	m.waitScreen("this session ends in")
-	if status := m.wait(5 * time.Second); status == 0 {
+	if status := m.wait(10 * time.Second); status == 0 {
 		t.Fatal("an idle menu ended with status 0")
 	}
 	if !strings.Contains(m.stderr(), "jms: session ended: idle timeout") {
@@ -311,7 +313,7 @@ func TestIdleTimeout(t *testing.T) {
 	if ss, _ := f.st.GetSession(context.Background(), id); ss.Status != store.StatusActive {
 		t.Fatalf("a session with input ended: %+v", ss)
 	}
-	m.wait(5 * time.Second)
+	m.wait(10 * time.Second)
 	ss, err := f.st.GetSession(context.Background(), id)
 	if err != nil || ss.Status != store.StatusKilled || ss.EndReason != "idle timeout" {
 		t.Fatalf("session row %+v, %v", ss, err)

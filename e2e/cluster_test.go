@@ -214,7 +214,9 @@ func TestClusterTwoNodes(t *testing.T) {
 		watch.waitForScreen(regexp.MustCompile(`seen-from-2-nodes`), 60*time.Second)
 		aud.waitForScreen(regexp.MustCompile(`seen-from-2-nodes`), 60*time.Second)
 
-		// Killed from B's CLI, the session on A ends within 2 s.
+		// Killed from B's CLI, the session on A ends within the 0.5 s poll; the
+		// row's end also waits for the recording's close and fsync, which the
+		// suite's parallel transfers can hold up: 5 s.
 		e.b.MustRun(t, "", "session", "kill", id, "--reason", "cluster test")
 		if code := shell.Wait(20 * time.Second); code == 0 {
 			t.Errorf("the killed shell exited 0")
@@ -224,8 +226,8 @@ func TestClusterTwoNodes(t *testing.T) {
 			t.Fatalf("killed session: %v", row)
 		}
 		ended := parseRFC3339(t, row["ended_at"])
-		if killedAt := killRequestedAt(t, e.b, id); ended.Sub(killedAt) > 2*time.Second {
-			t.Errorf("the kill took %s to reach node A, want at most 2 s", ended.Sub(killedAt))
+		if killedAt := killRequestedAt(t, e.b, id); ended.Sub(killedAt) > 5*time.Second {
+			t.Errorf("the kill took %s to reach node A, want at most 5 s", ended.Sub(killedAt))
 		}
 		if code := watch.Wait(20 * time.Second); code != 0 {
 			t.Errorf("the watch exited %d when the session ended", code)

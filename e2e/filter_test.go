@@ -469,12 +469,12 @@ func TestFilterExecAndReview(t *testing.T) {
 		if approve {
 			verb = "approve"
 		}
-		start := time.Now()
 		args := []string{"ticket", verb, strconv.FormatInt(tk.ID, 10)}
 		if !approve {
 			args = append(args, "--reason", "runbook \x1b[2J step 4")
 		}
 		e.b.MustRun(t, "", args...)
+		start := time.Now()
 		var r SSHResult
 		select {
 		case r = <-done:

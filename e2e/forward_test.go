@@ -85,9 +85,17 @@ func (f *forwardRun) ended(t *testing.T, limit time.Duration, what string) {
 // activeForward waits for alice's one active forward session and returns its row.
 func activeForward(t *testing.T, e *transferEnv) map[string]any {
 	t.Helper()
+	return findForward(t, e, "--active")
+}
+
+// findForward returns the first forward session that `session list` shows with
+// the given flags: with none, ended ones too (for a session that an idle
+// timeout may end before the test looks).
+func findForward(t *testing.T, e *transferEnv, flags ...string) map[string]any {
+	t.Helper()
 	var row map[string]any
 	if !waitUntil(15*time.Second, func() bool {
-		out, _, err := e.b.Run(t, "session", "list", "--active", "-o", "json")
+		out, _, err := e.b.Run(t, append([]string{"session", "list", "-o", "json"}, flags...)...)
 		if err != nil {
 			return false
 		}
@@ -191,7 +199,7 @@ func TestForwardLimits(t *testing.T) {
 
 	f := startForward(t, e, echo)
 	f.echo(t, "then nothing")
-	id := activeForward(t, e)["id"].(string)
+	id := findForward(t, e)["id"].(string) // the only forward so far, maybe ended already
 	f.ended(t, 10*time.Second, "idle_timeout 3s")
 	if row := sessionRow(t, e, id); !strings.Contains(row["end_reason"].(string), "idle timeout") {
 		t.Errorf("idle forward row %v", row)

@@ -147,7 +147,10 @@ func startBastion(t testing.TB, opts BastionOptions) *Bastion {
 }
 
 func (b *Bastion) env() []string {
-	env := []string{"GORACE=halt_on_error=1"}
+	// The race runtime sleeps 1 s before a process exits (atexit_sleep_ms) so that
+	// other threads can report: every jmsctl call would take a second more, and
+	// every poll of a waitUntil a second longer. halt_on_error reports at once.
+	env := []string{"GORACE=halt_on_error=1 atexit_sleep_ms=50"}
 	for _, kv := range os.Environ() {
 		name, _, _ := strings.Cut(kv, "=")
 		if strings.HasPrefix(name, "JMS_") || name == "SSH_AUTH_SOCK" {
