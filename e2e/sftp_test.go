@@ -639,7 +639,7 @@ func TestSFTPKill(t *testing.T) {
 		id, _ = rows[0]["id"].(string)
 		return rows[0]["kind"] == "sftp"
 	}) {
-		t.Fatal("no sftp session")
+		t.Fatal("no active sftp session")
 	}
 	e.b.MustRun(t, "", "session", "kill", id, "--reason", "maintenance")
 	out := e.b.MustRun(t, "", "session", "show", id, "-o", "json")
