@@ -113,9 +113,10 @@ func openSQLite(ctx context.Context, path string) (*sql.DB, error) {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
 	pool.SetMaxOpenConns(sqlitePool)
-	// Every connection the pool has opened stays: closing all but two
-	// after a burst (database/sql's default) made the next burst open
-	// and parse the schema again.
+	// A burst's connections stay until they have been idle for a minute
+	// (below), instead of all but two closing as the burst ends
+	// (database/sql's default), which made the next burst open them and
+	// parse the schema again.
 	pool.SetMaxIdleConns(sqlitePool)
 	pool.SetConnMaxIdleTime(time.Minute)
 	if err := pingSQLite(ctx, pool); err != nil {
@@ -130,10 +131,11 @@ func openSQLite(ctx context.Context, path string) (*sql.DB, error) {
 const sqlitePool = 8
 
 // WarmPool opens a SQLite store's every pooled connection and has each
-// read the schema, so that a server pays for them once at start (about
+// read the schema, so that a server pays for their memory at start (about
 // 256 KiB of SQLite's own heap each, which its allocator keeps once
-// touched) rather than at its first burst of logins, and that burst does
-// not wait on them. It does nothing on PostgreSQL.
+// touched, also for connections the pool closes after an idle minute and
+// opens again) rather than at its first burst of logins. It does nothing
+// on PostgreSQL.
 func (s *Store) WarmPool(ctx context.Context) error {
 	if s.loc.Engine == PostgreSQL {
 		return nil
