@@ -79,12 +79,10 @@ func TestMetrics(t *testing.T) {
 	// The refused key is counted when the server sees the connection
 	// end, which may come after the client has exited.
 	var body string
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+	waitEvery(10*time.Second, 50*time.Millisecond, func() bool {
 		_, body = httpGet(t, base+"/metrics")
-		if metricValue(body, `jms_logins_total{method="publickey",result="failure"}`) >= 1 || time.Now().After(deadline) {
-			break
-		}
-	}
+		return metricValue(body, `jms_logins_total{method="publickey",result="failure"}`) >= 1
+	})
 	checks := []struct {
 		series string
 		min    float64
